@@ -1,0 +1,1472 @@
+/* splinepot.h - v0.1.0 - spline interatomic potentials in one C header
+
+   Evaluates and fits spline-based interatomic potentials: s-MEAM (LAMMPS
+   meam/spline and meam/sw/spline) and UF3 (ultra-fast force fields), with
+   nothing but libc and libm. OpenMP is used when the compiler has it.
+
+QUICK START
+
+     #define SPLINEPOT_IMPLEMENTATION
+     #include "splinepot.h"
+     #include <stdio.h>
+     int main(void) {
+         sp_pot_t pot; sp_diag_t diag = {0};
+         double pos[6] = {0, 0, 0,  2.35, 0, 0}, cell[9] = {0};
+         int pbc[3] = {0, 0, 0}, type[2] = {0, 0};
+         double forces[6], energy;
+         if (sp_pot_read_file(&pot, "Si_1.meam.spline", &diag) != SP_OK) {
+             printf("line %d: %s\n", diag.line, diag.msg); return 1;
+         }
+         sp_pot_compute_once(&pot, 2, pos, type, cell, pbc, &energy, forces, NULL, NULL, &diag);
+         printf("E = %.10f eV, Fx0 = %.10f eV/A\n", energy, forces[0]);
+         sp_pot_free(&pot);
+         return 0;
+     }
+
+COMPILE-TIME OPTIONS
+
+   SPLINEPOT_IMPLEMENTATION  define in exactly one .c/.cpp file before including
+   SP_STATIC                 make every function static (private copy per file)
+   SP_NO_STDIO               drop everything that touches FILE* (embedded builds)
+   SP_NO_OPENMP              never use OpenMP even when _OPENMP is defined
+   SP_MALLOC(sz,u)/SP_FREE(p,u)  default allocator (define both or neither)
+   SP_ASSERT(x)              internal invariants only (default: assert)
+   SP_SPLINE_MAX_KNOTS       capacity of one cubic spline (default 64)
+   SP_MAX_ELEMENTS           elements in one potential (default 8)
+   SP_CUDA                   link splinepot_cuda.cu; without it sp_cuda_* return
+                             SP_ERR_UNSUPPORTED
+
+   Bit-identity with LAMMPS needs plain IEEE double arithmetic: compile without
+   -ffast-math and with -ffp-contract=off (no fused multiply-add contraction).
+
+TABLE OF CONTENTS (search for the tag)
+
+   >>common   result codes, diagnostics, allocator, elements
+   >>spline   clamped cubic splines on uniform knots (LAMMPS meam/spline)
+   >>bspline  cubic B-splines on clamped knot vectors (UF3)
+   >>cells    cells, periodic images, ghost atoms, neighbour lists
+   >>pot      potentials: s-MEAM, meam/sw/spline, UF3; energies, forces, virial
+   >>io       LAMMPS potential files, uf3 JSON, extended XYZ
+   >>cuda     optional GPU layer (stubs unless SP_CUDA)
+
+CONVENTIONS
+
+   Units are LAMMPS "metal": Angstrom, eV, eV/Angstrom, ps, amu.
+   Positions, forces: arrays of 3*natoms doubles (x0 y0 z0 x1 ...).
+   Cell: 9 doubles, rows are the cell vectors a, b, c (as extxyz Lattice=).
+   Types: 0-based indices into the potential's element list.
+   Virial: W_ab = sum over bonds r_a F_b (LAMMPS sign, positive under
+   compression); stress in the ASE sign is -W/V.
+   Pair index of elements a <= b among n: a*n - a*(a-1)/2 + (b-a) (upper
+   triangle, row-major, symmetric in a and b).
+
+THREAD SAFETY AND DETERMINISM
+
+   The library holds no global mutable state. Potentials, splines and built
+   neighbour lists are read-only during compute and may be shared by threads;
+   workspaces belong to one caller at a time. Every result is bitwise
+   identical for any OpenMP thread count: each centre atom writes only its
+   own per-bond slots, and forces are gathered per atom in a fixed order.
+
+RECENT CHANGES
+
+   0.1.0  first release: splines, B-splines, cell lists, s-MEAM, UF3, I/O.
+
+CREDITS
+
+   Equations: Lenosky et al. (2000), Xie, Rupp & Hennig (2023), Vita &
+   Trinkle (2021, 2022). LAMMPS serves as an external oracle only.
+
+License: see end of file.
+*/
+#ifndef SPLINEPOT_H
+#define SPLINEPOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SP_VERSION_MAJOR 0
+#define SP_VERSION_MINOR 1
+#define SP_VERSION_PATCH 0
+
+#ifndef SP_API
+#ifdef SP_STATIC
+#define SP_API static
+#else
+#define SP_API extern
+#endif
+#endif
+
+#ifndef SP_SPLINE_MAX_KNOTS
+#define SP_SPLINE_MAX_KNOTS 64
+#endif
+#ifndef SP_MAX_ELEMENTS
+#define SP_MAX_ELEMENTS 8
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==================================================================
+ * >>common   RESULT CODES, DIAGNOSTICS, ALLOCATOR, ELEMENTS
+ * ==================================================================
+ * Every fallible function returns sp_result_t (SP_OK == 0). Parsers and
+ * builders also fill an optional sp_diag_t with a line number (0 if none)
+ * and a short message; the caller adds the file name. */
+
+#define SP__RESULT_LIST(X)                                   \
+    X(SP_OK, "ok")                                           \
+    X(SP_ERR_BAD_ARG, "bad argument")                        \
+    X(SP_ERR_NO_MEMORY, "out of memory")                     \
+    X(SP_ERR_WORKSPACE_TOO_SMALL, "workspace too small")     \
+    X(SP_ERR_NOT_FINITE, "non-finite number")                \
+    X(SP_ERR_PARSE, "parse error")                           \
+    X(SP_ERR_IO, "input/output error")                       \
+    X(SP_ERR_SINGULAR, "singular system")                    \
+    X(SP_ERR_NO_CONVERGENCE, "no convergence")               \
+    X(SP_ERR_UNSUPPORTED, "unsupported")                     \
+    X(SP_ERR_DEVICE, "device error")                         \
+    X(SP_ERR_UNKNOWN_ELEMENT, "unknown element")             \
+    X(SP_ERR_BAD_CELL, "degenerate cell")                    \
+    X(SP_ERR_OVERLAP, "overlapping atoms")                   \
+    X(SP_ERR_RANGE, "value out of range")
+
+#define SP__RESULT_ENUM(name, text) name,
+typedef enum sp_result_t { SP__RESULT_LIST(SP__RESULT_ENUM) SP__RESULT_COUNT } sp_result_t;
+#undef SP__RESULT_ENUM
+
+typedef struct sp_diag_t {
+    int line;          /* 1-based line of the input where the problem is, 0 if none */
+    char msg[256];     /* what went wrong, without file name */
+    int warning_line;  /* last warning (input accepted anyway), 0 if none */
+    char warning[256];
+} sp_diag_t;
+
+typedef struct sp_allocator_t {
+    void *(*alloc)(size_t bytes, void *user); /* NULL: SP_MALLOC */
+    void (*free)(void *ptr, void *user);      /* NULL: SP_FREE */
+    void *user;
+} sp_allocator_t;
+
+SP_API const char *sp_result_str(sp_result_t r);
+/* Static description of a result code; never NULL. */
+
+SP_API int sp_element_z(const char *symbol);
+/* Atomic number of a chemical symbol ("Si" -> 14), 0 if unknown. */
+SP_API const char *sp_element_symbol(int z);
+/* Symbol of atomic number z (1..118), "" otherwise. */
+SP_API double sp_element_mass(int z);
+/* Standard atomic weight in amu (z = 1..94), 0 if unknown. */
+
+/* ==================================================================
+ * >>spline   CLAMPED CUBIC SPLINES ON UNIFORM KNOTS
+ * ==================================================================
+ * The cubic spline of LAMMPS meam/spline (Lenosky et al. 2000): it
+ * interpolates (x_i, y_i), i = 0..n-1, on uniform knots, with first
+ * derivatives d0 and dN at the ends ("clamped"), and extrapolates linearly
+ * outside [x_0, x_{n-1}]. Value and derivative are bit-identical to LAMMPS
+ * (same tridiagonal sweep, same evaluation order).
+ *
+ * The "natural" variant (s-meam U splines) takes end parameters p0 = h^2 y''(x_0)
+ * and pN = h^2 y''(x_{n-1}) instead of slopes; p = 0 is the natural spline.
+ *
+ * The spline is linear in theta = (y_0..y_{n-1}, d0, dN): its value is
+ * s(x).theta with the basis vector s(x) of length n+2 (Vita & Trinkle 2021,
+ * sec. 3.4). sp_spline_basis() returns s(x) and s'(x).
+ *
+ *     sp_spline_t s;
+ *     sp_spline_init(&s, n, x, y, d0, dN);
+ *     double dv, v = sp_spline_eval(&s, 2.5, &dv);
+ */
+
+typedef enum sp_spline_bc_t {
+    SP_SPLINE_CLAMPED = 0, /* end parameters are first derivatives (LAMMPS) */
+    SP_SPLINE_NATURAL = 1  /* end parameters are h^2 y'' (s-meam U splines) */
+} sp_spline_bc_t;
+
+typedef struct sp_spline_t {
+    int n;                 /* number of knots, 2..SP_SPLINE_MAX_KNOTS */
+    sp_spline_bc_t bc;
+    double xmin, xmax;     /* first and last knot */
+    double h, hsq, inv_h;  /* knot spacing (xmax-xmin)/(n-1), h^2, 1/h */
+    double xmax_shifted;   /* x_{n-1} - x_0 */
+    double d0, dN;         /* end slopes used for extrapolation */
+    double p0, pN;         /* end parameters as given (d0/dN or h^2 y'') */
+    double y0, yN;         /* values at the end knots */
+    double x[SP_SPLINE_MAX_KNOTS], y[SP_SPLINE_MAX_KNOTS];
+    /* per interval k: x_{k+1}-x_0, y_{k+1}, (y_{k+1}-y_k)/h, y''_k/(6h), y''_{k+1}/(6h) */
+    double seg[5 * (SP_SPLINE_MAX_KNOTS - 1)];
+} sp_spline_t;
+
+SP_API sp_result_t sp_spline_init(sp_spline_t *s, int n, const double *x, const double *y,
+                                  double d0, double dN);
+/* Clamped spline through n knots x (uniform to 1e-8 relative to h, as LAMMPS
+   requires; the actual positions are kept) with end slopes d0, dN.
+   Errors: SP_ERR_BAD_ARG (n < 2, n > SP_SPLINE_MAX_KNOTS, x not increasing or
+   not uniform), SP_ERR_NOT_FINITE. */
+
+SP_API sp_result_t sp_spline_init_bc(sp_spline_t *s, int n, const double *x, const double *y,
+                                     sp_spline_bc_t bc, double p0, double pN);
+/* Same with a choice of boundary condition; SP_SPLINE_NATURAL takes
+   p0 = h^2 y''(x_0), pN = h^2 y''(x_{n-1}). */
+
+SP_API double sp_spline_eval(const sp_spline_t *s, double x, double *out_deriv);
+/* Value at x and (if out_deriv != NULL) the derivative. Below x_0 (x <= x_0)
+   and at or above x_{n-1}: linear extrapolation with the end slope. */
+
+SP_API void sp_spline_eval_n(const sp_spline_t *s, int m, const double *x, double *out_val,
+                             double *out_deriv);
+/* Batch form of sp_spline_eval for m points; out_deriv may be NULL. */
+
+SP_API size_t sp_spline_basis_matrix_size(int n);
+/* Doubles needed by sp_spline_basis_matrix: n*(n+2). */
+
+SP_API sp_result_t sp_spline_basis_matrix(int n, const double *x, sp_spline_bc_t bc,
+                                          double *out_M);
+/* d(y''_k/(6h))/d(theta_l), row-major n x (n+2): the linear map from theta to
+   the scaled second derivatives, for sp_spline_basis(). */
+
+SP_API void sp_spline_basis(int n, const double *x, sp_spline_bc_t bc, const double *M, double xv,
+                            double *out_s, double *out_ds);
+/* Basis vector s(xv) and its derivative (each n+2 doubles; out_ds may be NULL)
+   such that sp_spline_eval(xv) = s(xv).theta for the spline with these knots,
+   theta = (y_0..y_{n-1}, end parameter 0, end parameter N). */
+
+/* ==================================================================
+ * >>bspline  CUBIC B-SPLINES ON CLAMPED KNOT VECTORS
+ * ==================================================================
+ * UF3 (Xie, Rupp & Hennig 2023): V(r) = sum_i c_i B_i(r) with cubic
+ * B-splines on the clamped knot vector t = (r0,r0,r0, r0..r1 uniform,
+ * r1,r1,r1); n_intervals + 7 knots, n_intervals + 3 basis functions, basis i
+ * supported on [t_i, t_{i+4}]. Outside [t_0, t_last] every basis is zero.
+ *
+ *     double t[32]; int nt = sp_bspline_knots_uniform(1.5, 5.5, 25, t);
+ *     double b[4], db[4]; int i0 = sp_bspline_basis(t, nt, 2.7, b, db, NULL);
+ *     value = c[i0]*b[0] + c[i0+1]*b[1] + c[i0+2]*b[2] + c[i0+3]*b[3];
+ */
+
+SP_API int sp_bspline_knots_uniform(double rmin, double rmax, int n_intervals, double *out_t);
+/* Writes n_intervals + 7 clamped knots, rounded to 10 decimals as uf3 does;
+   returns their number. */
+
+SP_API int sp_bspline_basis(const double *t, int nt, double x, double *out_b, double *out_db,
+                            double *out_d2b);
+/* The <= 4 non-zero cubic basis values (and first/second derivatives, each
+   optional) at x. Returns i0: basis i0+k has value out_b[k]; returns -1 and
+   zeros when x is outside [t_0, t_{nt-1}]. At x = t_{nt-1} the last interval
+   is closed. */
+
+typedef struct sp_bspline_t {
+    int nt, nb;            /* knots, basis functions (nt - 4) */
+    int uniform;           /* interior knots uniform: direct interval index */
+    double t0, t1, inv_dt; /* first/last knot, 1/interior spacing */
+    const double *t;       /* knots, caller-owned */
+} sp_bspline_t;
+
+SP_API sp_result_t sp_bspline_init(sp_bspline_t *b, const double *t, int nt);
+/* Checks a clamped cubic knot vector (4 equal knots at each end, non-decreasing,
+   nt >= 8) and records whether the interior is uniform. t must outlive b. */
+
+SP_API int sp_bspline_basis_fast(const sp_bspline_t *b, double x, double *out_b, double *out_db);
+/* sp_bspline_basis for an initialised knot vector, without second derivatives. */
+
+SP_API double sp_bspline_eval(const sp_bspline_t *b, const double *c, double x, double *out_d,
+                              double *out_d2);
+/* sum_i c_i B_i(x) and its first and second derivatives (optional). */
+
+/* ==================================================================
+ * >>cells    CELLS, PERIODIC IMAGES, GHOST ATOMS, NEIGHBOUR LISTS
+ * ==================================================================
+ * A neighbour list for natoms atoms in a general triclinic cell, periodic
+ * per direction, for any cutoff (also larger than the cell: one atom is
+ * seen through many images). Atoms are wrapped internally; periodic images
+ * within the cutoff of the cell become ghost atoms with an owner and a
+ * fixed shift, so a potential only ever reads one array of positions,
+ * xe[3*next], refreshed from the caller's positions by sp_nlist_update().
+ * Cost is linear in the number of atoms (cell lists on the ghost-extended
+ * set).
+ *
+ * The list is "full": every pair appears as i->j and j->i, each entry knows
+ * its reverse (rev[]), so per-bond results can be gathered per atom in a
+ * fixed order (deterministic for any thread count).
+ *
+ *     sp_nlist_t nl = {0};
+ *     sp_nlist_build(&nl, &cell, pos, natoms, cutoff, &diag);
+ *     for (i..) for (b = nl.first[i]; b < nl.first[i+1]; ++b) j_ext = nl.j[b];
+ *     sp_nlist_free(&nl);
+ */
+
+typedef struct sp_cell_t {
+    double h[9]; /* rows a, b, c (Angstrom); a direction that is not periodic may be zero */
+    int pbc[3];  /* periodic along a, b, c */
+} sp_cell_t;
+
+SP_API sp_result_t sp_cell_check(const sp_cell_t *c, double *out_volume);
+/* SP_ERR_BAD_CELL for a periodic direction whose vector is zero or that is
+   coplanar with the others (volume ~ 0), SP_ERR_NOT_FINITE for NaN/inf. */
+
+typedef struct sp_nlist_t {
+    int natoms;         /* local atoms */
+    int next;           /* local + ghost atoms */
+    double cutoff;      /* list radius (cutoff + skin) */
+    int *first;         /* natoms+1 offsets into j/rev */
+    int *j;             /* neighbour, index into the extended set */
+    int *rev;           /* entry of the reverse bond (owner(j) -> image of i) */
+    int *owner;         /* next: local atom each extended atom copies */
+    double *shift;      /* 3*next: xe = x[owner] + shift */
+    double *xe;         /* 3*next: extended positions (after update) */
+    size_t n_entries, cap_entries;
+    int cap_ext, cap_atoms;
+    sp_allocator_t allocator;
+    /* build scratch (kept to avoid reallocating on rebuilds) */
+    int *scr_int; size_t scr_int_cap;
+    double *scr_dbl; size_t scr_dbl_cap;
+    int *scr_ext; size_t scr_ext_cap;
+    int *scr_pairs; size_t scr_pairs_cap;
+} sp_nlist_t;
+
+SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const double *pos,
+                                  int natoms, double cutoff, sp_diag_t *diag);
+/* (Re)builds the full list of pairs with r < cutoff, reusing nl's memory.
+   nl must be zeroed (or previously built) with an optional allocator set.
+   Errors: SP_ERR_BAD_ARG, SP_ERR_BAD_CELL, SP_ERR_NOT_FINITE (position),
+   SP_ERR_OVERLAP (two atoms closer than 1e-6 A; diag names them),
+   SP_ERR_NO_MEMORY. On error nl is left empty but valid. */
+
+SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos);
+/* Refreshes xe from the caller's (moved) positions; the pairs stay those of
+   the last build, so the list cutoff must include a skin. */
+
+SP_API void sp_nlist_free(sp_nlist_t *nl);
+
+/* ==================================================================
+ * >>pot      POTENTIALS: S-MEAM, MEAM/SW/SPLINE, UF3
+ * ==================================================================
+ * One call shape for every potential: per centre atom i, the energy E_i
+ * and the per-bond forces -dE_i/dr_ij are computed into the workspace; a
+ * fixed-order gather then gives forces F_a = sum_b (Fb[rev b] - Fb[b]) and
+ * the virial W = sum_i sum_j r_ij (x) Fb_ij.
+ *
+ * s-MEAM (Lenosky et al. 2000; LAMMPS meam/spline):
+ *   E = sum_{i<j} phi_{ti tj}(r_ij) + sum_i [U_ti(n_i) - U_ti(0)],
+ *   n_i = sum_j rho_tj(r_ij) + sum_{j<k} f_tj(r_ij) f_tk(r_ik) g_{tj tk}(cos theta_jik).
+ * meam/sw/spline adds sum_i sum_{j<k} F(r_ij) F(r_ik) G(cos theta_jik).
+ * UF3 (Xie et al. 2023): E = sum_i e1_ti + sum_i sum_{j!=i} V2_{ti tj}(r_ij)
+ *   + sum_i sum_{j<k} V3_{ti; tj tk}(r_ij, r_ik, r_jk)  (filled in by the UF3 section).
+ */
+
+typedef enum sp_pot_kind_t {
+    SP_POT_NONE = 0,
+    SP_POT_MEAM = 1,    /* LAMMPS meam/spline */
+    SP_POT_MEAM_SW = 2, /* LAMMPS meam/sw/spline */
+    SP_POT_UF3 = 3
+} sp_pot_kind_t;
+
+typedef struct sp_meam_t {
+    int nelem;
+    /* pair-indexed (symmetric) splines phi and g, element-indexed rho, U, f */
+    sp_spline_t *phi, *rho, *U, *f, *g;
+    sp_spline_t *F, *G; /* meam/sw/spline only */
+    double zero_energy[SP_MAX_ELEMENTS]; /* U_e(0) */
+    int new_format;     /* read from (and written as) the multi-element format */
+} sp_meam_t;
+
+typedef struct sp_pot_t {
+    sp_pot_kind_t kind;
+    int nelem;
+    char elem[SP_MAX_ELEMENTS][4];  /* element symbols; may be "" for old meam files */
+    double cutoff;                   /* neighbour cutoff (strict r < cutoff) */
+    sp_meam_t meam;
+    void *mem;                       /* one block owning all splines */
+    sp_allocator_t allocator;
+} sp_pot_t;
+
+typedef struct sp_work_t {
+    double *fbond;        /* 3 per neighbour-list entry: -dE_i/dr_ij */
+    size_t cap_bonds;
+    double *scratch;      /* per-thread bond caches */
+    size_t cap_scratch;
+    int nthreads;
+    sp_allocator_t allocator;
+} sp_work_t;
+
+typedef struct sp_out_t {
+    double energy;        /* total potential energy (eV) */
+    double virial[9];     /* W_ab = sum r_a F_b (eV), LAMMPS sign */
+    double *forces;       /* 3*natoms or NULL */
+    double *energies;     /* natoms per-atom energies or NULL */
+    double *virials;      /* 9*natoms per-atom virials (centre convention) or NULL */
+} sp_out_t;
+
+SP_API int sp_pot_pair_index(int nelem, int a, int b);
+/* Symmetric index of the unordered element pair (a, b) in 0..n(n+1)/2-1. */
+
+SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type,
+                                  sp_work_t *ws, sp_out_t *out);
+/* Energy, forces, virial (and optionally per-atom energies) for the atoms of
+   a built and updated neighbour list (nl->cutoff >= pot->cutoff). type[i]
+   in 0..pot->nelem-1 for the natoms local atoms. ws grows on first use (zero
+   it once); nothing is allocated when it is large enough. */
+
+SP_API sp_result_t sp_pot_compute_once(const sp_pot_t *pot, int natoms, const double *pos,
+                                       const int *type, const double *cell, const int *pbc,
+                                       double *out_energy, double *out_forces,
+                                       double *out_energies, double *out_virial,
+                                       sp_diag_t *diag);
+/* Convenience: builds a neighbour list, computes, frees. Outputs may be NULL. */
+
+SP_API void sp_work_free(sp_work_t *ws);
+SP_API void sp_pot_free(sp_pot_t *pot);
+
+SP_API int sp_pot_find_element(const sp_pot_t *pot, const char *symbol);
+/* Index of an element symbol in the potential, -1 if absent. A single-element
+   potential with an empty name (old meam/spline files) matches any symbol. */
+
+/* @@LINALG_CMAES_API@@ */
+/* @@RIDGE_API@@ */
+
+/* ==================================================================
+ * >>io       POTENTIAL FILES, EXTENDED XYZ
+ * ================================================================== */
+
+SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, const char *name_hint,
+                               sp_diag_t *diag);
+/* Parses a potential from memory. The format is detected from the content
+   (meam/spline old and new, meam/sw/spline when name_hint ends in
+   ".meam.sw.spline", UF3). pot is overwritten; on error it is left empty. */
+
+typedef struct sp_frame_t {
+    int natoms;
+    double cell[9];
+    int pbc[3];
+    int has_cell;
+    double *pos;            /* 3*natoms */
+    int *z;                 /* atomic numbers */
+    double *forces;         /* 3*natoms or NULL */
+    double *energies;       /* natoms or NULL */
+    double energy;  int has_energy;
+    double stress[9]; int has_stress;   /* eV/A^3, ASE sign */
+    double virial[9]; int has_virial;   /* eV, LAMMPS sign */
+    char *comment_extra;    /* other key=value pairs of the comment line, verbatim */
+    sp_allocator_t allocator;
+} sp_frame_t;
+
+SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_pos, int *io_line,
+                                     sp_frame_t *out, sp_diag_t *diag);
+/* Reads the next extended-XYZ frame starting at byte *io_pos (line *io_line)
+   and advances both. Returns SP_ERR_RANGE at a clean end of input. Knows
+   Lattice, pbc, energy, stress, virial, Properties species/pos/forces/energies
+   (other columns and keys are skipped; Z:I:1 is accepted instead of species). */
+
+SP_API void sp_frame_free(sp_frame_t *f);
+
+#ifndef SP_NO_STDIO
+#include <stdio.h>
+SP_API sp_result_t sp_read_file(const char *path, char **out_text, size_t *out_len,
+                                sp_allocator_t *alloc, sp_diag_t *diag);
+/* Whole file into a NUL-terminated buffer (free with the same allocator). */
+
+SP_API sp_result_t sp_pot_read_file(sp_pot_t *pot, const char *path, sp_diag_t *diag);
+
+SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp);
+/* Writes the potential in its own LAMMPS format, with 17 significant digits
+   (reading it back gives identical numbers). */
+
+SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra);
+/* Writes one extended-XYZ frame with every number to 17 significant digits;
+   Properties lists species, pos and, when present, forces and energies. */
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SPLINEPOT_H */
+
+/* ################################################################## */
+/*                          IMPLEMENTATION                            */
+/* ################################################################## */
+#ifdef SPLINEPOT_IMPLEMENTATION
+#ifndef SPLINEPOT_IMPLEMENTATION_DONE
+#define SPLINEPOT_IMPLEMENTATION_DONE
+
+#include <math.h>
+#include <string.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <stdarg.h>
+
+#if defined(SP_MALLOC) && !defined(SP_FREE) || !defined(SP_MALLOC) && defined(SP_FREE)
+#error "define both SP_MALLOC and SP_FREE, or neither"
+#endif
+#ifndef SP_MALLOC
+#define SP_MALLOC(sz, u) ((void)(u), malloc(sz))
+#define SP_FREE(p, u) ((void)(u), free(p))
+#endif
+#ifndef SP_ASSERT
+#include <assert.h>
+#define SP_ASSERT(x) assert(x)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SP__PRIVATE static __attribute__((unused))
+#define SP_RESTRICT __restrict__
+#else
+#define SP__PRIVATE static
+#define SP_RESTRICT
+#endif
+
+#if defined(_OPENMP) && !defined(SP_NO_OPENMP)
+#define SP__OMP 1
+#include <omp.h>
+#endif
+
+/* ==================================================================
+ * >>common   implementation
+ * ================================================================== */
+
+SP_API const char *sp_result_str(sp_result_t r) {
+#define SP__RESULT_TEXT(name, text) text,
+    static const char *const texts[] = {SP__RESULT_LIST(SP__RESULT_TEXT) "?"};
+#undef SP__RESULT_TEXT
+    if ((int)r < 0 || (int)r >= (int)SP__RESULT_COUNT) return "unknown result";
+    return texts[r];
+}
+
+SP__PRIVATE sp_result_t sp__fail(sp_diag_t *d, sp_result_t r, int line, const char *fmt, ...) {
+    if (d) {
+        va_list ap;
+        d->line = line;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+        va_end(ap);
+    }
+    return r;
+}
+
+SP__PRIVATE void *sp__alloc(const sp_allocator_t *a, size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    if (a && a->alloc) return a->alloc(bytes, a->user);
+    return SP_MALLOC(bytes, a ? a->user : NULL);
+}
+
+SP__PRIVATE void sp__free(const sp_allocator_t *a, void *p) {
+    if (!p) return;
+    if (a && a->free) a->free(p, a->user);
+    else SP_FREE(p, a ? a->user : NULL);
+}
+
+/* Grows *p (elements of size esz) to at least n elements; contents are not kept. */
+SP__PRIVATE int sp__reserve(const sp_allocator_t *a, void **p, size_t *cap, size_t n, size_t esz) {
+    void *q;
+    if (n <= *cap && *p) return 1;
+    if (esz && n > ((size_t)-1) / esz / 2) return 0;
+    n = n + n / 4 + 16;
+    q = sp__alloc(a, n * esz);
+    if (!q) return 0;
+    sp__free(a, *p);
+    *p = q;
+    *cap = n;
+    return 1;
+}
+
+SP__PRIVATE int sp__isfinite(double x) { return x - x == 0.0; }
+
+static const char sp__symbols[119][3] = {
+    "", "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S",
+    "Cl", "Ar", "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge",
+    "As", "Se", "Br", "Kr", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd",
+    "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd",
+    "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt", "Au", "Hg",
+    "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm",
+    "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn",
+    "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
+
+static const double sp__masses[95] = {
+    0, 1.008, 4.002602, 6.94, 9.0121831, 10.81, 12.011, 14.007, 15.999, 18.998403163, 20.1797,
+    22.98976928, 24.305, 26.9815385, 28.085, 30.973761998, 32.06, 35.45, 39.948, 39.0983, 40.078,
+    44.955908, 47.867, 50.9415, 51.9961, 54.938044, 55.845, 58.933194, 58.6934, 63.546, 65.38,
+    69.723, 72.630, 74.921595, 78.971, 79.904, 83.798, 85.4678, 87.62, 88.90584, 91.224, 92.90637,
+    95.95, 98.0, 101.07, 102.90550, 106.42, 107.8682, 112.414, 114.818, 118.710, 121.760, 127.60,
+    126.90447, 131.293, 132.90545196, 137.327, 138.90547, 140.116, 140.90766, 144.242, 145.0,
+    150.36, 151.964, 157.25, 158.92535, 162.500, 164.93033, 167.259, 168.93422, 173.045, 174.9668,
+    178.49, 180.94788, 183.84, 186.207, 190.23, 192.217, 195.084, 196.966569, 200.592, 204.38,
+    207.2, 208.98040, 209.0, 210.0, 222.0, 223.0, 226.0, 227.0, 232.0377, 231.03588, 238.02891,
+    237.0, 244.0};
+
+SP_API int sp_element_z(const char *symbol) {
+    int z;
+    if (!symbol || !symbol[0]) return 0;
+    for (z = 1; z <= 118; ++z)
+        if (strcmp(sp__symbols[z], symbol) == 0) return z;
+    return 0;
+}
+
+SP_API const char *sp_element_symbol(int z) { return (z >= 1 && z <= 118) ? sp__symbols[z] : ""; }
+
+SP_API double sp_element_mass(int z) { return (z >= 1 && z <= 94) ? sp__masses[z] : 0.0; }
+
+/* ==================================================================
+ * >>spline   implementation
+ * ================================================================== */
+
+/* Second derivatives by the tridiagonal sweep of Numerical Recipes' spline(),
+   with the actual knot differences (the arithmetic LAMMPS uses). Clamped:
+   end first derivatives p0, pN. Natural: end second derivatives p0, pN. */
+static void sp__spline_y2(int n, const double *x, const double *y, sp_spline_bc_t bc, double p0,
+                          double pN, double *y2) {
+    double u[SP_SPLINE_MAX_KNOTS];
+    double qn, un, sig, p;
+    int i, k;
+    if (bc == SP_SPLINE_CLAMPED) {
+        y2[0] = -0.5;
+        u[0] = (3.0 / (x[1] - x[0])) * ((y[1] - y[0]) / (x[1] - x[0]) - p0);
+    } else {
+        y2[0] = 0.0;
+        u[0] = p0;
+    }
+    for (i = 1; i < n - 1; ++i) {
+        sig = (x[i] - x[i - 1]) / (x[i + 1] - x[i - 1]);
+        p = sig * y2[i - 1] + 2.0;
+        y2[i] = (sig - 1.0) / p;
+        u[i] = (y[i + 1] - y[i]) / (x[i + 1] - x[i]) - (y[i] - y[i - 1]) / (x[i] - x[i - 1]);
+        u[i] = (6.0 * u[i] / (x[i + 1] - x[i - 1]) - sig * u[i - 1]) / p;
+    }
+    if (bc == SP_SPLINE_CLAMPED) {
+        qn = 0.5;
+        un = (3.0 / (x[n - 1] - x[n - 2])) * (pN - (y[n - 1] - y[n - 2]) / (x[n - 1] - x[n - 2]));
+    } else {
+        qn = 0.0;
+        un = pN;
+    }
+    y2[n - 1] = (un - qn * u[n - 2]) / (qn * y2[n - 2] + 1.0);
+    for (k = n - 2; k >= 0; --k) y2[k] = y2[k] * y2[k + 1] + u[k];
+}
+
+static sp_result_t sp__spline_check_knots(int n, const double *x) {
+    double h;
+    int i;
+    if (n < 2 || n > SP_SPLINE_MAX_KNOTS || !x) return SP_ERR_BAD_ARG;
+    for (i = 0; i < n; ++i)
+        if (!sp__isfinite(x[i])) return SP_ERR_NOT_FINITE;
+    h = (x[n - 1] - x[0]) / (n - 1);
+    if (!(h > 0.0)) return SP_ERR_BAD_ARG;
+    for (i = 1; i < n - 1; ++i)
+        if (fabs(x[i] - (x[0] + i * h)) > 1e-8) return SP_ERR_BAD_ARG;
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_spline_init_bc(sp_spline_t *s, int n, const double *x, const double *y,
+                                     sp_spline_bc_t bc, double p0, double pN) {
+    double y2[SP_SPLINE_MAX_KNOTS];
+    sp_result_t r;
+    int i;
+    if (!s || !y) return SP_ERR_BAD_ARG;
+    r = sp__spline_check_knots(n, x);
+    if (r != SP_OK) return r;
+    for (i = 0; i < n; ++i)
+        if (!sp__isfinite(y[i])) return SP_ERR_NOT_FINITE;
+    if (!sp__isfinite(p0) || !sp__isfinite(pN)) return SP_ERR_NOT_FINITE;
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->bc = bc;
+    s->xmin = x[0];
+    s->xmax = x[n - 1];
+    s->p0 = p0;
+    s->pN = pN;
+    s->h = (x[n - 1] - x[0]) / (n - 1);
+    s->hsq = s->h * s->h;
+    s->inv_h = 1.0 / s->h;
+    s->xmax_shifted = x[n - 1] - x[0];
+    for (i = 0; i < n; ++i) {
+        s->x[i] = x[i];
+        s->y[i] = y[i];
+    }
+    if (bc == SP_SPLINE_CLAMPED) {
+        sp__spline_y2(n, x, y, bc, p0, pN, y2);
+    } else {
+        /* end parameters are h^2 y'' */
+        sp__spline_y2(n, x, y, bc, p0 / s->hsq, pN / s->hsq, y2);
+    }
+    for (i = 0; i < n - 1; ++i) {
+        double *g = s->seg + 5 * i;
+        g[0] = x[i + 1] - s->xmin;
+        g[1] = y[i + 1];
+        g[2] = (y[i + 1] - y[i]) / s->h;
+        g[3] = y2[i] / (s->h * 6.0);
+        g[4] = y2[i + 1] / (s->h * 6.0);
+    }
+    s->y0 = y[0];
+    s->yN = y[n - 1];
+    if (bc == SP_SPLINE_CLAMPED) {
+        s->d0 = p0;
+        s->dN = pN;
+    } else {
+        /* slopes of the natural spline at its ends (the evaluation formula at
+           x = x_0 with a = h, b = 0 and at x = x_{n-1} with a = 0, b = h) */
+        const double *g0 = s->seg, *gl = s->seg + 5 * (n - 2);
+        s->d0 = g0[2] + ((-s->hsq) * g0[4] - (2.0 * s->hsq) * g0[3]);
+        s->dN = gl[2] + ((2.0 * s->hsq) * gl[4] + s->hsq * gl[3]);
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_spline_init(sp_spline_t *s, int n, const double *x, const double *y,
+                                  double d0, double dN) {
+    return sp_spline_init_bc(s, n, x, y, SP_SPLINE_CLAMPED, d0, dN);
+}
+
+SP_API double sp_spline_eval(const sp_spline_t *s, double x, double *out_deriv) {
+    const double *g;
+    double a, b, v;
+    int k;
+    x -= s->xmin;
+    if (x <= 0.0) {
+        if (out_deriv) *out_deriv = s->d0;
+        return s->y0 + s->d0 * x;
+    }
+    if (x >= s->xmax_shifted) {
+        if (out_deriv) *out_deriv = s->dN;
+        return s->yN + s->dN * (x - s->xmax_shifted);
+    }
+    k = (int)(x * s->inv_h);
+    if (k > s->n - 2) k = s->n - 2; /* x*inv_h may round up to n-1 just below the end */
+    g = s->seg + 5 * k;
+    a = g[0] - x;
+    b = s->h - a;
+    v = g[1] - a * g[2] + ((a * a - s->hsq) * a * g[3] + (b * b - s->hsq) * b * g[4]);
+    if (out_deriv) *out_deriv = g[2] + ((3.0 * b * b - s->hsq) * g[4] - (3.0 * a * a - s->hsq) * g[3]);
+    return v;
+}
+
+SP_API void sp_spline_eval_n(const sp_spline_t *s, int m, const double *x, double *out_val,
+                             double *out_deriv) {
+    int i;
+    for (i = 0; i < m; ++i) out_val[i] = sp_spline_eval(s, x[i], out_deriv ? out_deriv + i : NULL);
+}
+
+SP_API size_t sp_spline_basis_matrix_size(int n) { return (size_t)n * (size_t)(n + 2); }
+
+SP_API sp_result_t sp_spline_basis_matrix(int n, const double *x, sp_spline_bc_t bc, double *out_M) {
+    double theta[SP_SPLINE_MAX_KNOTS + 2], y2[SP_SPLINE_MAX_KNOTS];
+    double h, scale_end;
+    sp_result_t r = sp__spline_check_knots(n, x);
+    int l, k;
+    if (r != SP_OK) return r;
+    if (!out_M) return SP_ERR_BAD_ARG;
+    h = (x[n - 1] - x[0]) / (n - 1);
+    scale_end = (bc == SP_SPLINE_CLAMPED) ? 1.0 : 1.0 / (h * h);
+    for (l = 0; l < n + 2; ++l) {
+        memset(theta, 0, sizeof theta);
+        theta[l] = 1.0;
+        sp__spline_y2(n, x, theta, bc, theta[n] * scale_end, theta[n + 1] * scale_end, y2);
+        for (k = 0; k < n; ++k) out_M[(size_t)k * (n + 2) + l] = y2[k] / (h * 6.0);
+    }
+    return SP_OK;
+}
+
+SP_API void sp_spline_basis(int n, const double *x, sp_spline_bc_t bc, const double *M, double xv,
+                            double *out_s, double *out_ds) {
+    double h = (x[n - 1] - x[0]) / (n - 1), hsq = h * h, xs = xv - x[0], xmaxs = x[n - 1] - x[0];
+    double a, b, ca, cb, da, db;
+    int l, k, np2 = n + 2;
+    for (l = 0; l < np2; ++l) {
+        out_s[l] = 0.0;
+        if (out_ds) out_ds[l] = 0.0;
+    }
+    if (xs <= 0.0 || xs >= xmaxs) {
+        /* linear extrapolation: y_end + slope_end*(x - x_end); the slope is the
+           derivative of the spline at that end, itself linear in theta */
+        int end = (xs <= 0.0) ? 0 : 1;
+        double dx = end ? xs - xmaxs : xs;
+        int kk = end ? n - 2 : 0;
+        double ea = end ? 0.0 : h, eb = h - ea; /* a, b at the end point */
+        double cA = -(3.0 * ea * ea - hsq), cB = (3.0 * eb * eb - hsq);
+        out_s[end ? n - 1 : 0] += 1.0;
+        if (bc == SP_SPLINE_CLAMPED) { /* the slope is theta[n] or theta[n+1] itself */
+            out_s[n + end] += dx;
+            if (out_ds) out_ds[n + end] = 1.0;
+            return;
+        }
+        /* slope = (y_{k+1}-y_k)/h + cB*M[k+1] + cA*M[k] */
+        for (l = 0; l < np2; ++l) {
+            double sl = cB * M[(size_t)(kk + 1) * np2 + l] + cA * M[(size_t)kk * np2 + l];
+            if (l == kk + 1) sl += 1.0 / h;
+            if (l == kk) sl -= 1.0 / h;
+            out_s[l] += sl * dx;
+            if (out_ds) out_ds[l] = sl;
+        }
+        return;
+    }
+    k = (int)(xs / h);
+    if (k > n - 2) k = n - 2;
+    a = (x[k + 1] - x[0]) - xs;
+    b = h - a;
+    ca = (a * a - hsq) * a;
+    cb = (b * b - hsq) * b;
+    da = -(3.0 * a * a - hsq);
+    db = (3.0 * b * b - hsq);
+    for (l = 0; l < np2; ++l) {
+        out_s[l] = ca * M[(size_t)k * np2 + l] + cb * M[(size_t)(k + 1) * np2 + l];
+        if (out_ds) out_ds[l] = da * M[(size_t)k * np2 + l] + db * M[(size_t)(k + 1) * np2 + l];
+    }
+    out_s[k + 1] += 1.0 - a / h;
+    out_s[k] += a / h;
+    if (out_ds) {
+        out_ds[k + 1] += 1.0 / h;
+        out_ds[k] -= 1.0 / h;
+    }
+}
+
+/* ==================================================================
+ * >>bspline  implementation
+ * ================================================================== */
+
+SP_API int sp_bspline_knots_uniform(double rmin, double rmax, int n_intervals, double *out_t) {
+    int i, nt = n_intervals + 7;
+    for (i = 0; i < nt; ++i) {
+        int k = i - 3;
+        double v;
+        if (k < 0) k = 0;
+        if (k > n_intervals) k = n_intervals;
+        /* numpy.linspace: start + k*step, the last point set exactly */
+        v = (k == n_intervals) ? rmax : rmin + k * ((rmax - rmin) / n_intervals);
+        out_t[i] = nearbyint(v * 1e10) / 1e10; /* numpy.round(knots, 10) */
+    }
+    return nt;
+}
+
+/* Non-zero cubic B-spline basis functions and derivatives on span k
+   (t[k] <= x < t[k+1]); the triangular table of de Boor / Cox. */
+static void sp__bspline_ders(const double *t, int k, double x, int nder, double ders[3][4]) {
+    double ndu[4][4], left[4], right[4], a[2][4];
+    int j, r, s1, s2, kk, rk, pk, j1, j2;
+    ndu[0][0] = 1.0;
+    for (j = 1; j <= 3; ++j) {
+        double saved = 0.0;
+        left[j] = x - t[k + 1 - j];
+        right[j] = t[k + j] - x;
+        for (r = 0; r < j; ++r) {
+            double temp;
+            ndu[j][r] = right[r + 1] + left[j - r];
+            temp = ndu[j][r] != 0.0 ? ndu[r][j - 1] / ndu[j][r] : 0.0;
+            ndu[r][j] = saved + right[r + 1] * temp;
+            saved = left[j - r] * temp;
+        }
+        ndu[j][j] = saved;
+    }
+    for (j = 0; j <= 3; ++j) ders[0][j] = ndu[j][3];
+    for (r = 0; r <= 3; ++r) {
+        s1 = 0; s2 = 1;
+        a[0][0] = 1.0;
+        for (kk = 1; kk <= nder; ++kk) {
+            double d = 0.0;
+            rk = r - kk; pk = 3 - kk;
+            if (r >= kk) {
+                a[s2][0] = ndu[pk + 1][rk] != 0.0 ? a[s1][0] / ndu[pk + 1][rk] : 0.0;
+                d = a[s2][0] * ndu[rk][pk];
+            }
+            j1 = (rk >= -1) ? 1 : -rk;
+            j2 = (r - 1 <= pk) ? kk - 1 : 3 - r;
+            for (j = j1; j <= j2; ++j) {
+                a[s2][j] = ndu[pk + 1][rk + j] != 0.0
+                               ? (a[s1][j] - a[s1][j - 1]) / ndu[pk + 1][rk + j] : 0.0;
+                d += a[s2][j] * ndu[rk + j][pk];
+            }
+            if (r <= pk) {
+                a[s2][kk] = ndu[pk + 1][r] != 0.0 ? -a[s1][kk - 1] / ndu[pk + 1][r] : 0.0;
+                d += a[s2][kk] * ndu[r][pk];
+            }
+            ders[kk][r] = d;
+            j = s1; s1 = s2; s2 = j;
+        }
+    }
+    for (kk = 1; kk <= nder; ++kk) {
+        double f = (kk == 1) ? 3.0 : 6.0;
+        for (j = 0; j <= 3; ++j) ders[kk][j] *= f;
+    }
+}
+
+static int sp__bspline_span(const double *t, int nt, double x) {
+    int lo = 3, hi = nt - 5, mid;
+    if (x >= t[hi]) {
+        /* last non-empty span: the last interval is closed at t_{nt-1} */
+        while (hi > 3 && t[hi] == t[hi + 1]) --hi;
+        return hi;
+    }
+    while (lo < hi) {
+        mid = (lo + hi + 1) / 2;
+        if (t[mid] <= x) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+SP_API int sp_bspline_basis(const double *t, int nt, double x, double *out_b, double *out_db,
+                            double *out_d2b) {
+    double ders[3][4];
+    int k, j, nder = out_d2b ? 2 : (out_db ? 1 : 0);
+    if (nt < 8 || !(x >= t[0] && x <= t[nt - 1])) {
+        for (j = 0; j < 4; ++j) {
+            if (out_b) out_b[j] = 0.0;
+            if (out_db) out_db[j] = 0.0;
+            if (out_d2b) out_d2b[j] = 0.0;
+        }
+        return -1;
+    }
+    k = sp__bspline_span(t, nt, x);
+    sp__bspline_ders(t, k, x, nder, ders);
+    for (j = 0; j < 4; ++j) {
+        if (out_b) out_b[j] = ders[0][j];
+        if (out_db) out_db[j] = ders[1][j];
+        if (out_d2b) out_d2b[j] = ders[2][j];
+    }
+    return k - 3;
+}
+
+SP_API sp_result_t sp_bspline_init(sp_bspline_t *b, const double *t, int nt) {
+    int i;
+    double dt;
+    if (!b || !t || nt < 8) return SP_ERR_BAD_ARG;
+    for (i = 0; i < nt; ++i)
+        if (!sp__isfinite(t[i])) return SP_ERR_NOT_FINITE;
+    for (i = 1; i < nt; ++i)
+        if (t[i] < t[i - 1]) return SP_ERR_BAD_ARG;
+    if (t[0] != t[3] || t[nt - 1] != t[nt - 4] || !(t[nt - 1] > t[0])) return SP_ERR_BAD_ARG;
+    b->t = t;
+    b->nt = nt;
+    b->nb = nt - 4;
+    b->t0 = t[0];
+    b->t1 = t[nt - 1];
+    dt = (t[nt - 4] - t[3]) / (nt - 7);
+    b->inv_dt = 1.0 / dt;
+    b->uniform = 1;
+    for (i = 3; i <= nt - 4; ++i)
+        if (fabs(t[i] - (t[3] + (i - 3) * dt)) > 1e-9 * (fabs(t[i]) + 1.0)) b->uniform = 0;
+    return SP_OK;
+}
+
+SP_API int sp_bspline_basis_fast(const sp_bspline_t *b, double x, double *out_b, double *out_db) {
+    double ders[3][4];
+    int k, j;
+    if (!(x >= b->t0 && x <= b->t1)) {
+        for (j = 0; j < 4; ++j) {
+            out_b[j] = 0.0;
+            if (out_db) out_db[j] = 0.0;
+        }
+        return -1;
+    }
+    if (b->uniform) {
+        k = 3 + (int)((x - b->t0) * b->inv_dt);
+        if (k > b->nt - 5) k = b->nt - 5;
+        /* guard against rounding across a knot */
+        while (k > 3 && x < b->t[k]) --k;
+        while (k < b->nt - 5 && x >= b->t[k + 1]) ++k;
+    } else {
+        k = sp__bspline_span(b->t, b->nt, x);
+    }
+    sp__bspline_ders(b->t, k, x, out_db ? 1 : 0, ders);
+    for (j = 0; j < 4; ++j) {
+        out_b[j] = ders[0][j];
+        if (out_db) out_db[j] = ders[1][j];
+    }
+    return k - 3;
+}
+
+SP_API double sp_bspline_eval(const sp_bspline_t *b, const double *c, double x, double *out_d,
+                              double *out_d2) {
+    double bv[4], db[4], d2b[4], v = 0.0, d = 0.0, d2 = 0.0;
+    int j, i0 = sp_bspline_basis(b->t, b->nt, x, bv, db, d2b);
+    if (i0 >= 0)
+        for (j = 0; j < 4; ++j) {
+            v += c[i0 + j] * bv[j];
+            d += c[i0 + j] * db[j];
+            d2 += c[i0 + j] * d2b[j];
+        }
+    if (out_d) *out_d = d;
+    if (out_d2) *out_d2 = d2;
+    return v;
+}
+
+/* ==================================================================
+ * >>cells    implementation
+ * ================================================================== */
+
+static double sp__det3(const double *h) {
+    return h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) +
+           h[2] * (h[3] * h[7] - h[4] * h[6]);
+}
+
+static void sp__cross(const double *a, const double *b, double *c) {
+    c[0] = a[1] * b[2] - a[2] * b[1];
+    c[1] = a[2] * b[0] - a[0] * b[2];
+    c[2] = a[0] * b[1] - a[1] * b[0];
+}
+
+static double sp__norm3(const double *a) { return sqrt(a[0] * a[0] + a[1] * a[1] + a[2] * a[2]); }
+
+/* A cell with non-degenerate vectors: open directions whose vector is zero or
+   coplanar with the others are replaced by unit vectors perpendicular to the
+   periodic ones. Returns SP_ERR_BAD_CELL for a degenerate periodic part. */
+static sp_result_t sp__cell_effective(const sp_cell_t *c, double *h, double *vol) {
+    double la, lb, lc, v, t[3];
+    int d, p[3], np = 0, q[3], nq = 0;
+    for (d = 0; d < 9; ++d) {
+        if (!sp__isfinite(c->h[d])) return SP_ERR_NOT_FINITE;
+        h[d] = c->h[d];
+    }
+    for (d = 0; d < 3; ++d) {
+        if (c->pbc[d]) p[np++] = d;
+        else q[nq++] = d;
+        if (c->pbc[d] && !(sp__norm3(h + 3 * d) > 0.0)) return SP_ERR_BAD_CELL;
+    }
+    la = sp__norm3(h); lb = sp__norm3(h + 3); lc = sp__norm3(h + 6);
+    v = sp__det3(h);
+    if (!(fabs(v) > 1e-10 * la * lb * lc)) {
+        if (np == 3) return SP_ERR_BAD_CELL;
+        if (np == 2) {
+            sp__cross(h + 3 * p[0], h + 3 * p[1], t);
+            lc = sp__norm3(t);
+            if (!(lc > 1e-10 * sp__norm3(h + 3 * p[0]) * sp__norm3(h + 3 * p[1])))
+                return SP_ERR_BAD_CELL;
+            for (d = 0; d < 3; ++d) h[3 * q[0] + d] = t[d] / lc;
+        } else if (np == 1) {
+            const double *a = h + 3 * p[0];
+            double e[3] = {0, 0, 0}, u[3], w[3];
+            int m = 0;
+            if (fabs(a[1]) < fabs(a[m])) m = 1;
+            if (fabs(a[2]) < fabs(a[m])) m = 2;
+            e[m] = 1.0;
+            sp__cross(a, e, u);
+            lc = sp__norm3(u);
+            for (d = 0; d < 3; ++d) u[d] /= lc;
+            sp__cross(a, u, w);
+            lc = sp__norm3(w);
+            for (d = 0; d < 3; ++d) {
+                h[3 * q[0] + d] = u[d];
+                h[3 * q[1] + d] = w[d] / lc;
+            }
+        } else {
+            for (d = 0; d < 9; ++d) h[d] = (d % 4 == 0) ? 1.0 : 0.0;
+        }
+        v = sp__det3(h);
+    }
+    *vol = v;
+    return SP_OK;
+}
+
+static void sp__inv3(const double *h, double det, double *g) {
+    g[0] = (h[4] * h[8] - h[5] * h[7]) / det;
+    g[1] = (h[2] * h[7] - h[1] * h[8]) / det;
+    g[2] = (h[1] * h[5] - h[2] * h[4]) / det;
+    g[3] = (h[5] * h[6] - h[3] * h[8]) / det;
+    g[4] = (h[0] * h[8] - h[2] * h[6]) / det;
+    g[5] = (h[2] * h[3] - h[0] * h[5]) / det;
+    g[6] = (h[3] * h[7] - h[4] * h[6]) / det;
+    g[7] = (h[1] * h[6] - h[0] * h[7]) / det;
+    g[8] = (h[0] * h[4] - h[1] * h[3]) / det;
+}
+
+SP_API sp_result_t sp_cell_check(const sp_cell_t *c, double *out_volume) {
+    double h[9], v;
+    sp_result_t r;
+    if (!c) return SP_ERR_BAD_ARG;
+    r = sp__cell_effective(c, h, &v);
+    if (r == SP_OK && out_volume) *out_volume = fabs(v);
+    return r;
+}
+
+SP_API void sp_nlist_free(sp_nlist_t *nl) {
+    sp_allocator_t a;
+    if (!nl) return;
+    a = nl->allocator;
+    sp__free(&a, nl->first);
+    sp__free(&a, nl->j);
+    sp__free(&a, nl->rev);
+    sp__free(&a, nl->owner);
+    sp__free(&a, nl->shift);
+    sp__free(&a, nl->xe);
+    sp__free(&a, nl->scr_int);
+    sp__free(&a, nl->scr_dbl);
+    sp__free(&a, nl->scr_ext);
+    sp__free(&a, nl->scr_pairs);
+    memset(nl, 0, sizeof *nl);
+    nl->allocator = a;
+}
+
+SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos) {
+    int a;
+    for (a = 0; a < nl->next; ++a) {
+        const double *x = pos + 3 * nl->owner[a];
+        const double *s = nl->shift + 3 * a;
+        nl->xe[3 * a] = x[0] + s[0];
+        nl->xe[3 * a + 1] = x[1] + s[1];
+        nl->xe[3 * a + 2] = x[2] + s[2];
+    }
+}
+
+/* Grows an array of the nlist keeping no contents; returns 0 on failure. */
+#define SP__GROW(nl, ptr, cap, n, type) \
+    sp__reserve(&(nl)->allocator, (void **)&(ptr), &(cap), (size_t)(n), sizeof(type))
+
+SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const double *pos,
+                                  int natoms, double cutoff, sp_diag_t *diag) {
+    double h[9], g[9], vol, w[3], rc2, smin[3], smax[3], bw[3];
+    int m[3], nb[3], st[3], ntimg, t0idx, d, i;
+    size_t next, nghost_max, nbins, npairs, pcap, k;
+    int *W, *timg, *binof, *bin_start, *bin_atoms, *bincur, *blk, *cur, *pairs;
+    double *frac;
+    size_t ext_cap, cap_first, cap_entries;
+    sp_result_t r;
+
+    if (!nl || !cell || (natoms > 0 && !pos) || natoms < 0)
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_nlist_build");
+    if (!(cutoff > 0.0) || !sp__isfinite(cutoff))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "cutoff must be positive and finite");
+    nl->natoms = 0;
+    nl->next = 0;
+    nl->n_entries = 0;
+    nl->cutoff = cutoff;
+    r = sp__cell_effective(cell, h, &vol);
+    if (r == SP_ERR_NOT_FINITE) return sp__fail(diag, r, 0, "cell has a non-finite number");
+    if (r != SP_OK) return sp__fail(diag, r, 0, "cell is degenerate (zero volume or zero vector)");
+    sp__inv3(h, vol, g);
+    for (d = 0; d < 3; ++d) {
+        double cr[3];
+        sp__cross(h + 3 * ((d + 1) % 3), h + 3 * ((d + 2) % 3), cr);
+        w[d] = fabs(vol) / sp__norm3(cr); /* perpendicular width */
+        m[d] = cell->pbc[d] ? (int)ceil(cutoff / w[d]) : 0;
+        if (m[d] > 200) return sp__fail(diag, SP_ERR_BAD_CELL, 0,
+                                        "cell width %g is far too small for cutoff %g", w[d], cutoff);
+    }
+    ntimg = (2 * m[0] + 1) * (2 * m[1] + 1) * (2 * m[2] + 1);
+    t0idx = m[0] + (2 * m[0] + 1) * (m[1] + (2 * m[1] + 1) * m[2]);
+    nghost_max = (size_t)natoms * (size_t)ntimg;
+    if (nghost_max > (size_t)200000000)
+        return sp__fail(diag, SP_ERR_RANGE, 0, "too many periodic images (%zu)", nghost_max);
+
+    /* scratch: frac (3n doubles); W (3n ints) and image blocks (ntimg+1) */
+    if (!SP__GROW(nl, nl->scr_dbl, nl->scr_dbl_cap, 3 * (size_t)natoms + 1, double))
+        return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    frac = nl->scr_dbl;
+    /* 1. wrap: fractional coordinates, integer wrap W */
+    {
+        size_t need = 3 * (size_t)natoms + (size_t)ntimg + 1;
+        if (!SP__GROW(nl, nl->scr_int, nl->scr_int_cap, need, int))
+            return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    W = nl->scr_int;
+    blk = W + 3 * (size_t)natoms;
+    for (i = 0; i < natoms; ++i) {
+        const double *x = pos + 3 * i;
+        if (!sp__isfinite(x[0]) || !sp__isfinite(x[1]) || !sp__isfinite(x[2]))
+            return sp__fail(diag, SP_ERR_NOT_FINITE, 0, "atom %d has a non-finite position", i + 1);
+        for (d = 0; d < 3; ++d) {
+            double s = x[0] * g[d] + x[1] * g[3 + d] + x[2] * g[6 + d];
+            int wd = 0;
+            if (cell->pbc[d]) {
+                double fl;
+                if (fabs(s) > 1e8)
+                    return sp__fail(diag, SP_ERR_RANGE, 0,
+                                    "atom %d lies %g cells outside the cell", i + 1, s);
+                fl = floor(s);
+                wd = -(int)fl;
+                s -= fl;
+                if (s >= 1.0) { s -= 1.0; wd -= 1; }
+                if (s < 0.0) s = 0.0;
+            }
+            frac[3 * i + d] = s;
+            W[3 * i + d] = wd;
+        }
+    }
+    /* 2. ghosts: image T of atom i if it lies within the cutoff of the cell */
+    {
+        size_t cnt = (size_t)natoms;
+        int tx, ty, tz, ti = 0;
+        double lo[3], hi[3];
+        for (d = 0; d < 3; ++d) { /* open directions: no images, no bound */
+            lo[d] = cell->pbc[d] ? -cutoff / w[d] - 1e-9 : -HUGE_VAL;
+            hi[d] = cell->pbc[d] ? 1.0 + cutoff / w[d] + 1e-9 : HUGE_VAL;
+        }
+        /* count first */
+        for (tz = -m[2]; tz <= m[2]; ++tz)
+            for (ty = -m[1]; ty <= m[1]; ++ty)
+                for (tx = -m[0]; tx <= m[0]; ++tx, ++ti) {
+                    blk[ti] = (int)cnt;
+                    if (ti == t0idx) continue;
+                    for (i = 0; i < natoms; ++i) {
+                        const double *s = frac + 3 * i;
+                        double u = s[0] + tx, v = s[1] + ty, q = s[2] + tz;
+                        if (u >= lo[0] && u <= hi[0] && v >= lo[1] && v <= hi[1] && q >= lo[2] &&
+                            q <= hi[2])
+                            ++cnt;
+                    }
+                }
+        blk[ntimg] = (int)cnt;
+        if (cnt > (size_t)2000000000)
+            return sp__fail(diag, SP_ERR_RANGE, 0, "too many ghost atoms");
+        next = cnt;
+        ext_cap = (size_t)nl->cap_ext;
+        if (next > ext_cap || !nl->owner) {
+            size_t c1 = 0, c2 = 0, c3 = 0;
+            sp__free(&nl->allocator, nl->owner); nl->owner = NULL;
+            sp__free(&nl->allocator, nl->shift); nl->shift = NULL;
+            sp__free(&nl->allocator, nl->xe); nl->xe = NULL;
+            if (!SP__GROW(nl, nl->owner, c1, next, int) || !SP__GROW(nl, nl->shift, c2, 3 * next, double) ||
+                !SP__GROW(nl, nl->xe, c3, 3 * next, double)) {
+                nl->cap_ext = 0;
+                return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+            }
+            nl->cap_ext = (int)c1;
+        }
+        /* fill: locals first, then ghosts grouped by image, owners ascending */
+        for (i = 0; i < natoms; ++i) {
+            nl->owner[i] = i;
+            for (d = 0; d < 3; ++d)
+                nl->shift[3 * i + d] = W[3 * i] * h[d] + W[3 * i + 1] * h[3 + d] + W[3 * i + 2] * h[6 + d];
+        }
+        cnt = (size_t)natoms;
+        ti = 0;
+        for (tz = -m[2]; tz <= m[2]; ++tz)
+            for (ty = -m[1]; ty <= m[1]; ++ty)
+                for (tx = -m[0]; tx <= m[0]; ++tx, ++ti) {
+                    if (ti == t0idx) continue;
+                    for (i = 0; i < natoms; ++i) {
+                        const double *s = frac + 3 * i;
+                        double u = s[0] + tx, v = s[1] + ty, q = s[2] + tz;
+                        if (u >= lo[0] && u <= hi[0] && v >= lo[1] && v <= hi[1] && q >= lo[2] &&
+                            q <= hi[2]) {
+                            int wx = W[3 * i] + tx, wy = W[3 * i + 1] + ty, wz = W[3 * i + 2] + tz;
+                            nl->owner[cnt] = i;
+                            for (d = 0; d < 3; ++d)
+                                nl->shift[3 * cnt + d] = wx * h[d] + wy * h[3 + d] + wz * h[6 + d];
+                            ++cnt;
+                        }
+                    }
+                }
+    }
+    nl->natoms = natoms;
+    nl->next = (int)next;
+    sp_nlist_update(nl, pos);
+
+    /* 3. bins over the extended set, in fractional coordinates */
+    for (d = 0; d < 3; ++d) { smin[d] = 1e300; smax[d] = -1e300; }
+    for (k = 0; k < next; ++k) {
+        const double *x = nl->xe + 3 * k;
+        for (d = 0; d < 3; ++d) {
+            double s = x[0] * g[d] + x[1] * g[3 + d] + x[2] * g[6 + d];
+            if (s < smin[d]) smin[d] = s;
+            if (s > smax[d]) smax[d] = s;
+        }
+    }
+    if (next == 0) for (d = 0; d < 3; ++d) { smin[d] = 0; smax[d] = 1; }
+    for (d = 0; d < 3; ++d) {
+        double ext = (smax[d] - smin[d]) * w[d];
+        double nbd = floor(ext / (0.5 * cutoff));
+        if (nbd < 1.0) nbd = 1.0;
+        if (nbd > 1e6) nbd = 1e6;
+        nb[d] = (int)nbd;
+    }
+    while ((double)nb[0] * nb[1] * nb[2] > 2.0 * (double)next + 64.0) {
+        int dm = 0;
+        if (nb[1] > nb[dm]) dm = 1;
+        if (nb[2] > nb[dm]) dm = 2;
+        nb[dm] = (nb[dm] + 1) / 2;
+    }
+    for (d = 0; d < 3; ++d) {
+        bw[d] = (smax[d] - smin[d]) / nb[d];
+        if (!(bw[d] > 0.0)) bw[d] = 1.0;
+        {
+            double sd = ceil(cutoff / (bw[d] * w[d]));
+            st[d] = (sd < (double)(nb[d] - 1)) ? (int)sd : nb[d] - 1;
+        }
+    }
+    nbins = (size_t)nb[0] * nb[1] * nb[2];
+    /* extended scratch: timg, binof, bin_atoms (next each), bin_start (nbins+1),
+       bin cursor (nbins), cur (natoms) */
+    if (!SP__GROW(nl, nl->scr_ext, nl->scr_ext_cap, 3 * next + 2 * nbins + 1 + (size_t)natoms, int))
+        return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    timg = nl->scr_ext;
+    binof = timg + next;
+    bin_atoms = binof + next;
+    bin_start = bin_atoms + next;
+    bincur = bin_start + nbins + 1;
+    cur = bincur + nbins;
+    {
+        int ti;
+        for (ti = 0; ti < ntimg; ++ti)
+            for (k = (size_t)blk[ti]; k < (size_t)blk[ti + 1]; ++k) timg[k] = ti;
+        for (k = 0; k < (size_t)natoms; ++k) timg[k] = t0idx;
+    }
+    memset(bin_start, 0, (nbins + 1) * sizeof(int));
+    for (k = 0; k < next; ++k) {
+        const double *x = nl->xe + 3 * k;
+        int bi[3];
+        for (d = 0; d < 3; ++d) {
+            double s = x[0] * g[d] + x[1] * g[3 + d] + x[2] * g[6 + d];
+            int b = (int)((s - smin[d]) / bw[d]);
+            if (b < 0) b = 0;
+            if (b >= nb[d]) b = nb[d] - 1;
+            bi[d] = b;
+        }
+        binof[k] = bi[0] + nb[0] * (bi[1] + nb[1] * bi[2]);
+        ++bin_start[binof[k] + 1];
+    }
+    for (k = 0; k < nbins; ++k) {
+        bin_start[k + 1] += bin_start[k];
+        bincur[k] = bin_start[k];
+    }
+    for (k = 0; k < next; ++k) bin_atoms[bincur[binof[k]]++] = (int)k; /* stable: index order */
+    /* 4. half pairs: i local, partner g with owner(g) > i, or owner(g) == i and image > 0 */
+    rc2 = cutoff * cutoff;
+    npairs = 0;
+    pairs = nl->scr_pairs;
+    pcap = nl->scr_pairs_cap;
+    {
+        size_t pc = 0;
+        for (i = 0; i < natoms; ++i) {
+            int b0 = binof[i];
+            int bx = b0 % nb[0], by = (b0 / nb[0]) % nb[1], bz = b0 / (nb[0] * nb[1]);
+            int dx, dy, dz;
+            const double *xi = nl->xe + 3 * i;
+            for (dz = -st[2]; dz <= st[2]; ++dz) {
+                int cz = bz + dz;
+                if (cz < 0 || cz >= nb[2]) continue;
+                for (dy = -st[1]; dy <= st[1]; ++dy) {
+                    int cy = by + dy;
+                    if (cy < 0 || cy >= nb[1]) continue;
+                    for (dx = -st[0]; dx <= st[0]; ++dx) {
+                        int cx = bx + dx, bb, p;
+                        if (cx < 0 || cx >= nb[0]) continue;
+                        bb = cx + nb[0] * (cy + nb[1] * cz);
+                        for (p = bin_start[bb]; p < bin_start[bb + 1]; ++p) {
+                            int gg = bin_atoms[p], o = nl->owner[gg];
+                            const double *xg;
+                            double ddx, ddy, ddz, r2;
+                            if (o < i || (o == i && timg[gg] <= t0idx)) continue;
+                            xg = nl->xe + 3 * gg;
+                            ddx = xg[0] - xi[0]; ddy = xg[1] - xi[1]; ddz = xg[2] - xi[2];
+                            r2 = ddx * ddx + ddy * ddy + ddz * ddz;
+                            if (r2 >= rc2) continue;
+                            if (r2 < 1e-12) {
+                                nl->natoms = 0; nl->next = 0;
+                                return sp__fail(diag, SP_ERR_OVERLAP, 0,
+                                                "atoms %d and %d overlap (distance %.3g A)", i + 1,
+                                                o + 1, sqrt(r2));
+                            }
+                            if (pc + 2 > pcap) {
+                                size_t nc = pcap ? 2 * pcap : 4096;
+                                int *np2 = (int *)sp__alloc(&nl->allocator, nc * sizeof(int));
+                                if (!np2) {
+                                    nl->natoms = 0; nl->next = 0;
+                                    return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+                                }
+                                if (pairs) memcpy(np2, pairs, pc * sizeof(int));
+                                sp__free(&nl->allocator, pairs);
+                                pairs = np2;
+                                pcap = nc;
+                                nl->scr_pairs = pairs;
+                                nl->scr_pairs_cap = pcap;
+                            }
+                            pairs[pc++] = i;
+                            pairs[pc++] = gg;
+                        }
+                    }
+                }
+            }
+        }
+        npairs = pc / 2;
+    }
+    /* 5. expand to a full list with reverse links */
+    cap_first = (size_t)nl->cap_atoms;
+    if (!SP__GROW(nl, nl->first, cap_first, (size_t)natoms + 1, int)) {
+        nl->natoms = 0; nl->next = 0;
+        return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    }
+    nl->cap_atoms = (int)cap_first;
+    cap_entries = nl->cap_entries;
+    if (2 * npairs > cap_entries || !nl->j) {
+        size_t c2 = 0;
+        sp__free(&nl->allocator, nl->j); nl->j = NULL;
+        sp__free(&nl->allocator, nl->rev); nl->rev = NULL;
+        cap_entries = 0;
+        if (!SP__GROW(nl, nl->j, cap_entries, 2 * npairs, int) ||
+            !SP__GROW(nl, nl->rev, c2, 2 * npairs, int)) {
+            nl->cap_entries = 0; nl->natoms = 0; nl->next = 0;
+            return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+        }
+        nl->cap_entries = cap_entries;
+    }
+    for (i = 0; i < natoms; ++i) cur[i] = 0;
+    for (k = 0; k < npairs; ++k) {
+        ++cur[pairs[2 * k]];
+        ++cur[nl->owner[pairs[2 * k + 1]]];
+    }
+    nl->first[0] = 0;
+    for (i = 0; i < natoms; ++i) {
+        nl->first[i + 1] = nl->first[i] + cur[i];
+        cur[i] = nl->first[i];
+    }
+    for (k = 0; k < npairs; ++k) {
+        int ii = pairs[2 * k], gg = pairs[2 * k + 1], o = nl->owner[gg];
+        int tig = timg[gg], e, pa, pb;
+        if (tig == t0idx) {
+            e = ii;
+        } else {
+            /* image of ii at -T: block of image index (ntimg-1-tig), owners ascending */
+            int lo = blk[ntimg - 1 - tig], hi = blk[ntimg - tig] - 1;
+            e = -1;
+            while (lo <= hi) {
+                int mid = (lo + hi) / 2;
+                if (nl->owner[mid] == ii) { e = mid; break; }
+                if (nl->owner[mid] < ii) lo = mid + 1;
+                else hi = mid - 1;
+            }
+            if (e < 0) {
+                nl->natoms = 0; nl->next = 0;
+                return sp__fail(diag, SP_ERR_RANGE, 0, "internal: missing ghost image of atom %d", ii + 1);
+            }
+        }
+        pa = cur[ii]++;
+        pb = cur[o]++;
+        nl->j[pa] = gg;
+        nl->j[pb] = e;
+        nl->rev[pa] = pb;
+        nl->rev[pb] = pa;
+    }
+    nl->n_entries = 2 * npairs;
+    return SP_OK;
+}
+/* @@POT_IMPL@@ */
+/* @@LINALG_CMAES_IMPL@@ */
+/* @@RIDGE_IMPL@@ */
+/* @@IO_IMPL@@ */
+
+#endif /* SPLINEPOT_IMPLEMENTATION_DONE */
+#endif /* SPLINEPOT_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the splinepot authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/
