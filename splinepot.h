@@ -91,7 +91,11 @@ License: see end of file.
 
 #ifndef SP_API
 #ifdef SP_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define SP_API static __attribute__((unused))
+#else
 #define SP_API static
+#endif
 #else
 #define SP_API extern
 #endif
@@ -385,9 +389,10 @@ typedef struct sp_pot_t {
 typedef struct sp_work_t {
     double *fbond;        /* 3 per neighbour-list entry: -dE_i/dr_ij */
     size_t cap_bonds;
-    double *scratch;      /* per-thread bond caches */
+    double *atom;         /* per-atom energies and virials (10 per atom) */
+    size_t cap_atom;
+    void *scratch;        /* per-thread bond caches */
     size_t cap_scratch;
-    int nthreads;
     sp_allocator_t allocator;
 } sp_work_t;
 
@@ -511,9 +516,11 @@ SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra)
 #if defined(__GNUC__) || defined(__clang__)
 #define SP__PRIVATE static __attribute__((unused))
 #define SP_RESTRICT __restrict__
+#define SP__INLINE inline __attribute__((always_inline))
 #else
 #define SP__PRIVATE static
 #define SP_RESTRICT
+#define SP__INLINE
 #endif
 
 #if defined(_OPENMP) && !defined(SP_NO_OPENMP)
@@ -716,7 +723,7 @@ SP_API sp_result_t sp_spline_init(sp_spline_t *s, int n, const double *x, const 
     return sp_spline_init_bc(s, n, x, y, SP_SPLINE_CLAMPED, d0, dN);
 }
 
-SP_API double sp_spline_eval(const sp_spline_t *s, double x, double *out_deriv) {
+static SP__INLINE double sp__spline_eval(const sp_spline_t *s, double x, double *out_deriv) {
     const double *g;
     double a, b, v;
     int k;
@@ -737,6 +744,10 @@ SP_API double sp_spline_eval(const sp_spline_t *s, double x, double *out_deriv) 
     v = g[1] - a * g[2] + ((a * a - s->hsq) * a * g[3] + (b * b - s->hsq) * b * g[4]);
     if (out_deriv) *out_deriv = g[2] + ((3.0 * b * b - s->hsq) * g[4] - (3.0 * a * a - s->hsq) * g[3]);
     return v;
+}
+
+SP_API double sp_spline_eval(const sp_spline_t *s, double x, double *out_deriv) {
+    return sp__spline_eval(s, x, out_deriv);
 }
 
 SP_API void sp_spline_eval_n(const sp_spline_t *s, int m, const double *x, double *out_val,
@@ -1437,10 +1448,996 @@ SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const d
     nl->n_entries = 2 * npairs;
     return SP_OK;
 }
-/* @@POT_IMPL@@ */
+/* ==================================================================
+ * >>pot      implementation
+ * ==================================================================
+ * Each centre i writes E_i and, for each of its list entries b, the bond
+ * force Fb[b] = -dE_i/dr_ij (the force that E_i puts on neighbour j); the
+ * gather then gives F_a = sum_b (Fb[rev b] - Fb[b]) and W = sum r_ij (x) Fb.
+ * Entries beyond the potential's cutoff get Fb = 0. */
+
+/* Per-thread bond cache of one centre, structure of arrays (maxdeg each). */
+typedef struct sp__bonds_t {
+    int *b, *t;                          /* list entry, neighbour type */
+    double *ux, *uy, *uz, *ir;           /* unit vector i->j, 1/r */
+    double *f, *fp, *F, *Fp, *dphi;      /* f, f', F, F' (meam/sw), phi' */
+    double *dnx, *dny, *dnz;             /* dn_i/dr_ij */
+    double *dsx, *dsy, *dsz;             /* dE_sw,i/dr_ij */
+    double *c, *g, *dg;                  /* per-triplet cos theta, g, g' for one j */
+} sp__bonds_t;
+
+#define SP__BOND_DOUBLES 19
+#define SP__BOND_INTS 2
+
+static size_t sp__bonds_bytes(int maxdeg) {
+    return (size_t)(maxdeg + 4) * (SP__BOND_DOUBLES * sizeof(double) + SP__BOND_INTS * sizeof(int)) + 64;
+}
+
+static void sp__bonds_setup(sp__bonds_t *B, void *mem, int maxdeg) {
+    double *d = (double *)mem;
+    size_t m = (size_t)maxdeg + 4;
+    double **arr[SP__BOND_DOUBLES];
+    int k;
+    arr[0] = &B->ux; arr[1] = &B->uy; arr[2] = &B->uz; arr[3] = &B->ir; arr[4] = &B->f;
+    arr[5] = &B->fp; arr[6] = &B->F; arr[7] = &B->Fp; arr[8] = &B->dphi; arr[9] = &B->dnx;
+    arr[10] = &B->dny; arr[11] = &B->dnz; arr[12] = &B->dsx; arr[13] = &B->dsy; arr[14] = &B->dsz;
+    arr[15] = &B->c; arr[16] = &B->g; arr[17] = &B->dg;
+    arr[18] = &B->dphi; /* padding slot keeps the count even */
+    for (k = 0; k < SP__BOND_DOUBLES; ++k) *arr[k] = d + (size_t)k * m;
+    B->b = (int *)(d + (size_t)SP__BOND_DOUBLES * m);
+    B->t = B->b + m;
+}
+
+SP_API int sp_pot_pair_index(int nelem, int a, int b) {
+    if (a > b) { int t = a; a = b; b = t; }
+    return a * nelem - a * (a - 1) / 2 + (b - a);
+}
+
+SP_API int sp_pot_find_element(const sp_pot_t *pot, const char *symbol) {
+    int e;
+    if (!pot || !symbol) return -1;
+    if (pot->nelem == 1 && pot->elem[0][0] == '\0') return 0;
+    for (e = 0; e < pot->nelem; ++e)
+        if (strcmp(pot->elem[e], symbol) == 0) return e;
+    return -1;
+}
+
+SP_API void sp_pot_free(sp_pot_t *pot) {
+    if (!pot) return;
+    sp__free(&pot->allocator, pot->mem);
+    memset(pot, 0, sizeof *pot);
+}
+
+SP_API void sp_work_free(sp_work_t *ws) {
+    sp_allocator_t a;
+    if (!ws) return;
+    a = ws->allocator;
+    sp__free(&a, ws->fbond);
+    sp__free(&a, ws->atom);
+    sp__free(&a, ws->scratch);
+    memset(ws, 0, sizeof *ws);
+    ws->allocator = a;
+}
+
+/* s-MEAM and meam/sw/spline for centre i (Lenosky et al. 2000, Eq. 1-2):
+   E_i = 1/2 sum_j phi(r_ij) + U(n_i) - U(0) [+ sum_{j<k} F F G],
+   n_i = sum_j rho(r_ij) + sum_{j<k} f(r_ij) f(r_ik) g(cos theta_jik).
+   One triplet loop: dn_i/dr_ij is accumulated per bond and multiplied by
+   U'(n_i) at the end (LAMMPS runs the triplet loop twice). Compiled in
+   three flavours: single element, several elements, meam/sw/spline. */
+static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type,
+                                           int i, const sp__bonds_t *B, double *SP_RESTRICT fb,
+                                           const int sw, const int single) {
+    const sp_meam_t *m = &pot->meam;
+    const int ne = pot->nelem, ti = single ? 0 : type[i];
+    const double rc2 = pot->cutoff * pot->cutoff;
+    const double *xi = nl->xe + 3 * (size_t)i;
+    const int *SP_RESTRICT nj = nl->j;
+    const double *SP_RESTRICT xe = nl->xe;
+    double *SP_RESTRICT ux = B->ux, *SP_RESTRICT uy = B->uy, *SP_RESTRICT uz = B->uz;
+    double *SP_RESTRICT ir = B->ir, *SP_RESTRICT f = B->f, *SP_RESTRICT fp = B->fp;
+    double *SP_RESTRICT dnx = B->dnx, *SP_RESTRICT dny = B->dny, *SP_RESTRICT dnz = B->dnz;
+    double *SP_RESTRICT cc = B->c, *SP_RESTRICT gg = B->g, *SP_RESTRICT dgg = B->dg;
+    double e = 0.0, n = 0.0, esw = 0.0, U, dU;
+    int b, nb = 0, jj, kk;
+    for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
+        const int g = nj[b];
+        const double *xg = xe + 3 * (size_t)g;
+        double dx = xg[0] - xi[0], dy = xg[1] - xi[1], dz = xg[2] - xi[2];
+        double r2 = dx * dx + dy * dy + dz * dz, r, inv, drho;
+        int tj;
+        if (r2 >= rc2) {
+            fb[3 * b] = fb[3 * b + 1] = fb[3 * b + 2] = 0.0;
+            continue;
+        }
+        tj = single ? 0 : type[nl->owner[g]];
+        r = sqrt(r2);
+        inv = 1.0 / r;
+        B->b[nb] = b;
+        B->t[nb] = tj;
+        ir[nb] = inv;
+        ux[nb] = dx * inv; uy[nb] = dy * inv; uz[nb] = dz * inv;
+        e += 0.5 * sp__spline_eval(&m->phi[single ? 0 : sp_pot_pair_index(ne, ti, tj)], r, &B->dphi[nb]);
+        n += sp__spline_eval(&m->rho[tj], r, &drho);
+        dnx[nb] = drho * ux[nb]; dny[nb] = drho * uy[nb]; dnz[nb] = drho * uz[nb];
+        f[nb] = sp__spline_eval(&m->f[tj], r, &fp[nb]);
+        if (sw) {
+            B->F[nb] = sp__spline_eval(&m->F[0], r, &B->Fp[nb]);
+            B->dsx[nb] = B->dsy[nb] = B->dsz[nb] = 0.0;
+        }
+        ++nb;
+    }
+    for (jj = 0; jj < nb; ++jj) {
+        const double ujx = ux[jj], ujy = uy[jj], ujz = uz[jj], fj = f[jj], fpj = fp[jj], irj = ir[jj];
+        double s_fg = 0.0, s_a = 0.0, s_x = 0.0, s_y = 0.0, s_z = 0.0;
+        for (kk = jj + 1; kk < nb; ++kk) cc[kk] = ujx * ux[kk] + ujy * uy[kk] + ujz * uz[kk];
+        if (single) {
+            for (kk = jj + 1; kk < nb; ++kk) gg[kk] = sp__spline_eval(m->g, cc[kk], &dgg[kk]);
+        } else {
+            const int tj = B->t[jj];
+            for (kk = jj + 1; kk < nb; ++kk)
+                gg[kk] = sp__spline_eval(&m->g[sp_pot_pair_index(ne, tj, B->t[kk])], cc[kk], &dgg[kk]);
+        }
+        /* d(f_j f_k g)/dr_ij = f'_j f_k g u_j + f_j f_k g' (u_k - c u_j)/r_j, and the same for k */
+        for (kk = jj + 1; kk < nb; ++kk) {
+            const double c = cc[kk], fk = f[kk], gk = gg[kk];
+            const double fjfk = fj * fk, a2 = fjfk * dgg[kk], tk = a2 * ir[kk], a3 = fj * fp[kk] * gk;
+            const double tj = a2 * irj;
+            s_fg += fk * gk;
+            s_a += fpj * fk * gk - tj * c;
+            s_x += tj * ux[kk];
+            s_y += tj * uy[kk];
+            s_z += tj * uz[kk];
+            dnx[kk] += a3 * ux[kk] + tk * (ujx - c * ux[kk]);
+            dny[kk] += a3 * uy[kk] + tk * (ujy - c * uy[kk]);
+            dnz[kk] += a3 * uz[kk] + tk * (ujz - c * uz[kk]);
+        }
+        n += fj * s_fg;
+        dnx[jj] += s_a * ujx + s_x;
+        dny[jj] += s_a * ujy + s_y;
+        dnz[jj] += s_a * ujz + s_z;
+        if (sw) {
+            const double Fj = B->F[jj], Fpj = B->Fp[jj];
+            double q_fg = 0.0, q_a = 0.0, q_x = 0.0, q_y = 0.0, q_z = 0.0;
+            for (kk = jj + 1; kk < nb; ++kk) {
+                double dG, Gv = sp__spline_eval(m->G, cc[kk], &dG);
+                const double c = cc[kk], Fk = B->F[kk], FF = Fj * Fk, s2 = FF * dG;
+                const double tj = s2 * irj, tk = s2 * ir[kk], s3 = Fj * B->Fp[kk] * Gv;
+                q_fg += Fk * Gv;
+                q_a += Fpj * Fk * Gv - tj * c;
+                q_x += tj * ux[kk];
+                q_y += tj * uy[kk];
+                q_z += tj * uz[kk];
+                B->dsx[kk] += s3 * ux[kk] + tk * (ujx - c * ux[kk]);
+                B->dsy[kk] += s3 * uy[kk] + tk * (ujy - c * uy[kk]);
+                B->dsz[kk] += s3 * uz[kk] + tk * (ujz - c * uz[kk]);
+            }
+            esw += Fj * q_fg;
+            B->dsx[jj] += q_a * ujx + q_x;
+            B->dsy[jj] += q_a * ujy + q_y;
+            B->dsz[jj] += q_a * ujz + q_z;
+        }
+    }
+    U = sp__spline_eval(&m->U[ti], n, &dU);
+    e += U - m->zero_energy[ti] + esw;
+    for (jj = 0; jj < nb; ++jj) {
+        double *o = fb + 3 * (size_t)B->b[jj], hp = 0.5 * B->dphi[jj];
+        o[0] = -(hp * ux[jj] + dU * dnx[jj]);
+        o[1] = -(hp * uy[jj] + dU * dny[jj]);
+        o[2] = -(hp * uz[jj] + dU * dnz[jj]);
+        if (sw) {
+            o[0] -= B->dsx[jj];
+            o[1] -= B->dsy[jj];
+            o[2] -= B->dsz[jj];
+        }
+    }
+    return e;
+}
+
+static double sp__meam_center(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i,
+                              const sp__bonds_t *B, double *fb) {
+    if (pot->kind == SP_POT_MEAM_SW) return sp__meam_center_t(pot, nl, type, i, B, fb, 1, 1);
+    if (pot->nelem == 1) return sp__meam_center_t(pot, nl, type, i, B, fb, 0, 1);
+    return sp__meam_center_t(pot, nl, type, i, B, fb, 0, 0);
+}
+
+static int sp__max_degree(const sp_nlist_t *nl) {
+    int i, m = 0;
+    for (i = 0; i < nl->natoms; ++i)
+        if (nl->first[i + 1] - nl->first[i] > m) m = nl->first[i + 1] - nl->first[i];
+    return m;
+}
+
+static int sp__nthreads(void) {
+#ifdef SP__OMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type,
+                                  sp_work_t *ws, sp_out_t *out) {
+    const int n = nl ? nl->natoms : 0;
+    int i, nth, maxdeg;
+    double *fb, *ea, *va;
+    size_t per_thread;
+    if (!pot || !nl || !ws || !out || (n > 0 && !type)) return SP_ERR_BAD_ARG;
+    if (pot->kind == SP_POT_NONE) return SP_ERR_BAD_ARG;
+    if (nl->cutoff < pot->cutoff) return SP_ERR_RANGE;
+    for (i = 0; i < n; ++i)
+        if (type[i] < 0 || type[i] >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
+    nth = sp__nthreads();
+    maxdeg = sp__max_degree(nl);
+    per_thread = sp__bonds_bytes(maxdeg);
+    if (!sp__reserve(&ws->allocator, (void **)&ws->fbond, &ws->cap_bonds, 3 * nl->n_entries + 3,
+                     sizeof(double)) ||
+        !sp__reserve(&ws->allocator, (void **)&ws->atom, &ws->cap_atom, 10 * (size_t)n + 1,
+                     sizeof(double)) ||
+        !sp__reserve(&ws->allocator, (void **)&ws->scratch, &ws->cap_scratch,
+                     (size_t)nth * per_thread, 1))
+        return SP_ERR_NO_MEMORY;
+    fb = ws->fbond;
+    ea = ws->atom;
+    va = ws->atom + n;
+#ifdef SP__OMP
+#pragma omp parallel num_threads(nth)
+#endif
+    {
+        int tid = 0, ii;
+#ifdef SP__OMP
+        tid = omp_get_thread_num();
+#endif
+        {
+            sp__bonds_t bd;
+            sp__bonds_setup(&bd, (char *)ws->scratch + (size_t)tid * per_thread, maxdeg);
+#ifdef SP__OMP
+#pragma omp for schedule(dynamic, 32)
+#endif
+            for (ii = 0; ii < n; ++ii) ea[ii] = sp__meam_center(pot, nl, type, ii, &bd, fb);
+            /* gather: forces and per-atom virials */
+#ifdef SP__OMP
+#pragma omp for schedule(static)
+#endif
+            for (ii = 0; ii < n; ++ii) {
+                double f[3] = {0.0, 0.0, 0.0}, w[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+                const double *xi = nl->xe + 3 * (size_t)ii;
+                int b, a, c;
+                for (b = nl->first[ii]; b < nl->first[ii + 1]; ++b) {
+                    const double *fo = fb + 3 * (size_t)b, *fr = fb + 3 * (size_t)nl->rev[b];
+                    const double *xg = nl->xe + 3 * (size_t)nl->j[b];
+                    double d[3];
+                    d[0] = xg[0] - xi[0]; d[1] = xg[1] - xi[1]; d[2] = xg[2] - xi[2];
+                    f[0] += fr[0] - fo[0];
+                    f[1] += fr[1] - fo[1];
+                    f[2] += fr[2] - fo[2];
+                    for (a = 0; a < 3; ++a)
+                        for (c = 0; c < 3; ++c) w[3 * a + c] += d[a] * fo[c];
+                }
+                if (out->forces) {
+                    out->forces[3 * (size_t)ii] = f[0];
+                    out->forces[3 * (size_t)ii + 1] = f[1];
+                    out->forces[3 * (size_t)ii + 2] = f[2];
+                }
+                for (a = 0; a < 9; ++a) va[9 * (size_t)ii + a] = w[a];
+            }
+        }
+    }
+    out->energy = 0.0;
+    for (i = 0; i < 9; ++i) out->virial[i] = 0.0;
+    for (i = 0; i < n; ++i) {
+        int a;
+        out->energy += ea[i];
+        for (a = 0; a < 9; ++a) out->virial[a] += va[9 * (size_t)i + a];
+    }
+    if (out->energies) memcpy(out->energies, ea, (size_t)n * sizeof(double));
+    if (out->virials) memcpy(out->virials, va, 9 * (size_t)n * sizeof(double));
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_pot_compute_once(const sp_pot_t *pot, int natoms, const double *pos,
+                                       const int *type, const double *cell, const int *pbc,
+                                       double *out_energy, double *out_forces,
+                                       double *out_energies, double *out_virial,
+                                       sp_diag_t *diag) {
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_cell_t c;
+    sp_out_t o;
+    sp_result_t r;
+    int d;
+    if (!pot || !cell || !pbc) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    memset(&o, 0, sizeof o);
+    for (d = 0; d < 9; ++d) c.h[d] = cell[d];
+    for (d = 0; d < 3; ++d) c.pbc[d] = pbc[d];
+    r = sp_nlist_build(&nl, &c, pos, natoms, pot->cutoff, diag);
+    if (r == SP_OK) {
+        o.forces = out_forces;
+        o.energies = out_energies;
+        r = sp_pot_compute(pot, &nl, type, &ws, &o);
+        if (r != SP_OK) sp__fail(diag, r, 0, "%s", sp_result_str(r));
+    }
+    if (r == SP_OK) {
+        if (out_energy) *out_energy = o.energy;
+        if (out_virial) memcpy(out_virial, o.virial, sizeof o.virial);
+    }
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    return r;
+}
 /* @@LINALG_CMAES_IMPL@@ */
 /* @@RIDGE_IMPL@@ */
-/* @@IO_IMPL@@ */
+/* ==================================================================
+ * >>io       implementation
+ * ================================================================== */
+
+/* A cursor over physical lines of a text buffer. */
+typedef struct sp__lines_t {
+    const char *s;
+    size_t len, pos;
+    int line;             /* number of the line last returned */
+    int strict;           /* reject numbers with trailing garbage (no LAMMPS prefix rule) */
+} sp__lines_t;
+
+/* Next physical line (without the newline); 0 at end of input. */
+static int sp__next_line(sp__lines_t *L, const char **out, size_t *out_len) {
+    size_t a, b;
+    if (L->pos >= L->len) return 0;
+    a = L->pos;
+    b = a;
+    while (b < L->len && L->s[b] != '\n') ++b;
+    *out = L->s + a;
+    *out_len = b - a;
+    if (*out_len > 0 && (*out)[*out_len - 1] == '\r') --*out_len;
+    L->pos = (b < L->len) ? b + 1 : b;
+    ++L->line;
+    return 1;
+}
+
+#define SP__MAXTOK 64
+typedef struct sp__toks_t {
+    int n;
+    const char *p[SP__MAXTOK];
+    int len[SP__MAXTOK];
+} sp__toks_t;
+
+/* Splits at white space, stopping at '#' when strip_comment is set. */
+static void sp__split(const char *s, size_t len, int strip_comment, sp__toks_t *t) {
+    size_t i = 0;
+    t->n = 0;
+    while (i < len) {
+        size_t a;
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v')) ++i;
+        if (i >= len || (strip_comment && s[i] == '#')) break;
+        a = i;
+        while (i < len && !(s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v') &&
+               !(strip_comment && s[i] == '#'))
+            ++i;
+        if (t->n < SP__MAXTOK) {
+            t->p[t->n] = s + a;
+            t->len[t->n] = (int)(i - a);
+        }
+        ++t->n;
+    }
+}
+
+/* Next line with at least one token after stripping '#' comments (the
+   LAMMPS potential-file reader skips blank and comment-only lines). */
+static int sp__next_content(sp__lines_t *L, sp__toks_t *t) {
+    const char *s;
+    size_t n;
+    while (sp__next_line(L, &s, &n)) {
+        sp__split(s, n, 1, t);
+        if (t->n > 0) return 1;
+    }
+    t->n = 0;
+    return 0;
+}
+
+/* Parses a number token. Returns 1 on a clean number, 2 when only a numeric
+   prefix was read (C atof semantics, as LAMMPS), 0 when there is no number;
+   -1 for NaN, infinity or overflow. */
+static int sp__parse_double(const char *p, int len, double *out) {
+    char buf[96];
+    char *end;
+    double v;
+    if (len <= 0 || len >= (int)sizeof buf) return 0;
+    memcpy(buf, p, (size_t)len);
+    buf[len] = '\0';
+    errno = 0;
+    v = strtod(buf, &end);
+    if (end == buf) return 0;
+    if (!sp__isfinite(v)) return -1;
+    if (errno == ERANGE && fabs(v) > 1.0) return -1;
+    *out = v;
+    return (*end == '\0') ? 1 : 2;
+}
+
+static int sp__parse_int(const char *p, int len, long *out) {
+    char buf[32];
+    char *end;
+    long v;
+    if (len <= 0 || len >= (int)sizeof buf) return 0;
+    memcpy(buf, p, (size_t)len);
+    buf[len] = '\0';
+    errno = 0;
+    v = strtol(buf, &end, 10);
+    if (end == buf || *end != '\0' || errno == ERANGE) return 0;
+    *out = v;
+    return 1;
+}
+
+/* Number token k of line L->line into *out, with the errors every parser uses. */
+static sp_result_t sp__tok_double(const sp__toks_t *t, int k, const sp__lines_t *L, const char *what,
+                                  double *out, sp_diag_t *diag) {
+    int r;
+    if (k >= t->n || k >= SP__MAXTOK)
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "expected %s, found %d values", what, t->n);
+    r = sp__parse_double(t->p[k], t->len[k], out);
+    if (r == 0)
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "%s: '%.*s' is not a number", what,
+                        t->len[k] > 40 ? 40 : t->len[k], t->p[k]);
+    if (r < 0)
+        return sp__fail(diag, SP_ERR_NOT_FINITE, L->line, "%s: '%.*s' is not a finite number", what,
+                        t->len[k] > 40 ? 40 : t->len[k], t->p[k]);
+    if (r == 2 && L->strict)
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "%s: '%.*s' is not a number", what,
+                        t->len[k] > 40 ? 40 : t->len[k], t->p[k]);
+    if (r == 2 && diag && diag->warning_line == 0) {
+        diag->warning_line = L->line;
+        snprintf(diag->warning, sizeof diag->warning,
+                 "%s: '%.*s' read as its numeric prefix %.17g (as LAMMPS does)", what,
+                 t->len[k] > 40 ? 40 : t->len[k], t->p[k], *out);
+    }
+    return SP_OK;
+}
+
+/* One spline of a meam/spline file: N, "d0 dN", [one skipped line], N x "x y y2". */
+static sp_result_t sp__read_meam_spline(sp__lines_t *L, int skip_flag_line, sp_spline_t *out,
+                                        int *out_line, sp_diag_t *diag) {
+    sp__toks_t t;
+    double x[SP_SPLINE_MAX_KNOTS], y[SP_SPLINE_MAX_KNOTS], d0, dN, y2;
+    long n;
+    int k, line0;
+    sp_result_t r;
+    if (!sp__next_content(L, &t))
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends where a spline's knot count is expected");
+    line0 = L->line;
+    *out_line = line0;
+    if (!sp__parse_int(t.p[0], t.len[0], &n))
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "knot count '%.*s' is not an integer",
+                        t.len[0] > 40 ? 40 : t.len[0], t.p[0]);
+    if (n < 2 || n > SP_SPLINE_MAX_KNOTS)
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "knot count %ld outside 2..%d", n, SP_SPLINE_MAX_KNOTS);
+    if (!sp__next_content(L, &t))
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends where 'd0 dN' is expected");
+    if ((r = sp__tok_double(&t, 0, L, "first derivative d0", &d0, diag)) != SP_OK) return r;
+    if ((r = sp__tok_double(&t, 1, L, "first derivative dN", &dN, diag)) != SP_OK) return r;
+    if (skip_flag_line) {
+        const char *s;
+        size_t sl;
+        if (!sp__next_line(L, &s, &sl))
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends where the flag line is expected");
+    }
+    for (k = 0; k < n; ++k) {
+        if (!sp__next_content(L, &t))
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends after %d of %ld knots", k, n);
+        if ((r = sp__tok_double(&t, 0, L, "knot x", &x[k], diag)) != SP_OK) return r;
+        if ((r = sp__tok_double(&t, 1, L, "knot y", &y[k], diag)) != SP_OK) return r;
+        if ((r = sp__tok_double(&t, 2, L, "knot y''", &y2, diag)) != SP_OK) return r;
+        if (k > 0 && !(x[k] > x[k - 1]))
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "knots must increase (%.17g after %.17g)", x[k], x[k - 1]);
+    }
+    r = sp_spline_init(out, (int)n, x, y, d0, dN);
+    if (r == SP_ERR_BAD_ARG)
+        return sp__fail(diag, SP_ERR_PARSE, line0, "knots are not uniform (LAMMPS requires uniform knots)");
+    if (r != SP_OK) return sp__fail(diag, r, line0, "bad spline");
+    return SP_OK;
+}
+
+static sp_result_t sp__pot_alloc_meam(sp_pot_t *pot, int nspl) {
+    pot->mem = sp__alloc(&pot->allocator, (size_t)nspl * sizeof(sp_spline_t));
+    return pot->mem ? SP_OK : SP_ERR_NO_MEMORY;
+}
+
+static void sp__meam_finish(sp_pot_t *pot) {
+    sp_meam_t *m = &pot->meam;
+    int ne = pot->nelem, np = ne * (ne + 1) / 2, e;
+    double rc = 0.0;
+    for (e = 0; e < np; ++e) if (m->phi[e].xmax > rc) rc = m->phi[e].xmax;
+    for (e = 0; e < ne; ++e) {
+        if (m->rho[e].xmax > rc) rc = m->rho[e].xmax;
+        if (m->f[e].xmax > rc) rc = m->f[e].xmax;
+        m->zero_energy[e] = sp_spline_eval(&m->U[e], 0.0, NULL);
+    }
+    if (pot->kind == SP_POT_MEAM_SW && m->F[0].xmax > rc) rc = m->F[0].xmax;
+    m->nelem = ne;
+    pot->cutoff = rc;
+}
+
+static int sp__ends_with(const char *s, const char *suffix) {
+    size_t a = s ? strlen(s) : 0, b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static sp_result_t sp__read_meam(sp_pot_t *pot, sp__lines_t *L, const char *hint, sp_diag_t *diag) {
+    sp__toks_t t;
+    const char *s;
+    size_t sl;
+    sp__lines_t save;
+    sp_result_t r;
+    int k, line;
+    sp_meam_t *m = &pot->meam;
+    if (!sp__next_line(L, &s, &sl)) return sp__fail(diag, SP_ERR_PARSE, 1, "empty file");
+    save = *L;
+    if (sp__next_content(L, &t) && t.len[0] == 11 && memcmp(t.p[0], "meam/spline", 11) == 0) {
+        /* new multi-element format */
+        long ne;
+        int np, nspl, e;
+        if (t.n < 2 || !sp__parse_int(t.p[1], t.len[1], &ne) || ne < 1 || ne > SP_MAX_ELEMENTS)
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "expected 'meam/spline <n> <elements>' with n in 1..%d",
+                            SP_MAX_ELEMENTS);
+        if (t.n != 2 + ne)
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "%ld elements announced, %d names given", ne, t.n - 2);
+        pot->kind = SP_POT_MEAM;
+        pot->nelem = (int)ne;
+        for (e = 0; e < ne; ++e) {
+            char sym[8];
+            int q;
+            if (t.len[2 + e] >= 4) return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, L->line, "bad element name");
+            memcpy(sym, t.p[2 + e], (size_t)t.len[2 + e]);
+            sym[t.len[2 + e]] = '\0';
+            if (!sp_element_z(sym))
+                return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, L->line, "unknown element '%s'", sym);
+            for (q = 0; q < e; ++q)
+                if (strcmp(pot->elem[q], sym) == 0)
+                    return sp__fail(diag, SP_ERR_PARSE, L->line, "element '%s' listed twice", sym);
+            strcpy(pot->elem[e], sym);
+        }
+        np = (int)(ne * (ne + 1) / 2);
+        nspl = 2 * np + 3 * (int)ne;
+        if ((r = sp__pot_alloc_meam(pot, nspl)) != SP_OK) return r;
+        m->phi = (sp_spline_t *)pot->mem;
+        m->rho = m->phi + np;
+        m->U = m->rho + ne;
+        m->f = m->U + ne;
+        m->g = m->f + ne;
+        m->new_format = 1;
+        for (k = 0; k < nspl; ++k) {
+            if (!sp__next_content(L, &t))
+                return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends after %d of %d splines", k, nspl);
+            if (!(t.len[0] == 9 && memcmp(t.p[0], "spline3eq", 9) == 0))
+                return sp__fail(diag, SP_ERR_PARSE, L->line, "expected 'spline3eq' before spline %d of %d",
+                                k + 1, nspl);
+            if ((r = sp__read_meam_spline(L, 0, m->phi + k, &line, diag)) != SP_OK) return r;
+        }
+        if (sp__next_content(L, &t))
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "unexpected content after the last of %d splines", nspl);
+    } else {
+        /* old single-element format: 5 splines (meam/spline) or 7 (meam/sw/spline) */
+        sp_spline_t tmp[7];
+        int cnt = 0, want_sw = sp__ends_with(hint, ".meam.sw.spline");
+        *L = save;
+        while (cnt < 7) {
+            sp__lines_t before = *L;
+            if (!sp__next_content(L, &t)) break;
+            *L = before;
+            if ((r = sp__read_meam_spline(L, 1, tmp + cnt, &line, diag)) != SP_OK) return r;
+            ++cnt;
+        }
+        if (cnt == 7 && sp__next_content(L, &t))
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "unexpected content after the 7th spline");
+        if (want_sw && cnt != 7)
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "meam/sw/spline needs 7 splines (phi F G rho U f g), found %d", cnt);
+        if (cnt != 5 && cnt != 7)
+            return sp__fail(diag, SP_ERR_PARSE, L->line,
+                            "found %d splines: meam/spline needs 5 (phi rho U f g), meam/sw/spline 7", cnt);
+        if (sp__ends_with(hint, ".meam.spline") && !want_sw && cnt != 5)
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "meam/spline needs 5 splines, found %d", cnt);
+        pot->kind = (cnt == 7) ? SP_POT_MEAM_SW : SP_POT_MEAM;
+        pot->nelem = 1;
+        pot->elem[0][0] = '\0';
+        if ((r = sp__pot_alloc_meam(pot, cnt)) != SP_OK) return r;
+        m->phi = (sp_spline_t *)pot->mem;
+        memcpy(m->phi, tmp, (size_t)cnt * sizeof(sp_spline_t));
+        if (cnt == 5) {
+            m->rho = m->phi + 1; m->U = m->phi + 2; m->f = m->phi + 3; m->g = m->phi + 4;
+        } else { /* file order phi F G rho U f g */
+            m->F = m->phi + 1; m->G = m->phi + 2; m->rho = m->phi + 3; m->U = m->phi + 4;
+            m->f = m->phi + 5; m->g = m->phi + 6;
+        }
+    }
+    sp__meam_finish(pot);
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, const char *name_hint,
+                               sp_diag_t *diag) {
+    sp__lines_t L;
+    sp_allocator_t a;
+    sp_result_t r;
+    size_t i;
+    if (!pot || (!text && len)) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
+    a = pot->allocator;
+    memset(pot, 0, sizeof *pot);
+    pot->allocator = a;
+    for (i = 0; i < len; ++i)
+        if (text[i] == '\0') return sp__fail(diag, SP_ERR_PARSE, 0, "file contains a NUL byte (binary data?)");
+    L.s = text;
+    L.len = len;
+    L.pos = 0;
+    L.line = 0;
+    L.strict = 0;
+    r = sp__read_meam(pot, &L, name_hint, diag);
+    if (r != SP_OK) sp_pot_free(pot), pot->allocator = a;
+    return r;
+}
+
+SP_API void sp_frame_free(sp_frame_t *f) {
+    sp_allocator_t a;
+    if (!f) return;
+    a = f->allocator;
+    sp__free(&a, f->pos);
+    sp__free(&a, f->z);
+    sp__free(&a, f->forces);
+    sp__free(&a, f->energies);
+    sp__free(&a, f->comment_extra);
+    memset(f, 0, sizeof *f);
+    f->allocator = a;
+}
+
+/* key=value pairs of an extxyz comment line; values may be quoted. */
+typedef struct sp__kv_t {
+    const char *k, *v;
+    int klen, vlen;
+} sp__kv_t;
+
+static int sp__next_kv(const char *s, size_t len, size_t *pos, sp__kv_t *kv) {
+    size_t i = *pos;
+    while (i < len && (s[i] == ' ' || s[i] == '\t')) ++i;
+    if (i >= len) return 0;
+    kv->k = s + i;
+    while (i < len && s[i] != '=' && s[i] != ' ' && s[i] != '\t') ++i;
+    kv->klen = (int)(s + i - kv->k);
+    if (i < len && s[i] == '=') {
+        char q;
+        ++i;
+        if (i < len && (s[i] == '"' || s[i] == '\'')) {
+            q = s[i++];
+            kv->v = s + i;
+            while (i < len && s[i] != q) ++i;
+            kv->vlen = (int)(s + i - kv->v);
+            if (i < len) ++i;
+        } else {
+            kv->v = s + i;
+            while (i < len && s[i] != ' ' && s[i] != '\t') ++i;
+            kv->vlen = (int)(s + i - kv->v);
+        }
+    } else {
+        kv->v = "T";
+        kv->vlen = 1;
+    }
+    *pos = i;
+    return 1;
+}
+
+static int sp__key_is(const sp__kv_t *kv, const char *name) {
+    size_t n = strlen(name);
+    int i;
+    if ((size_t)kv->klen != n) return 0;
+    for (i = 0; i < kv->klen; ++i) {
+        char c = kv->k[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != name[i]) return 0;
+    }
+    return 1;
+}
+
+/* n numbers of a quoted value into out; returns SP_OK or an error. */
+static sp_result_t sp__kv_numbers(const sp__kv_t *kv, int n, double *out, int line, sp_diag_t *diag) {
+    sp__toks_t t;
+    int k;
+    sp__split(kv->v, (size_t)kv->vlen, 0, &t);
+    if (t.n != n)
+        return sp__fail(diag, SP_ERR_PARSE, line, "%.*s= needs %d numbers, found %d", kv->klen, kv->k, n, t.n);
+    for (k = 0; k < n; ++k) {
+        int r = sp__parse_double(t.p[k], t.len[k], out + k);
+        if (r == -1) return sp__fail(diag, SP_ERR_NOT_FINITE, line, "%.*s= has a non-finite number", kv->klen, kv->k);
+        if (r != 1) return sp__fail(diag, SP_ERR_PARSE, line, "%.*s= has a bad number '%.*s'", kv->klen, kv->k,
+                                    t.len[k] > 40 ? 40 : t.len[k], t.p[k]);
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_pos, int *io_line,
+                                     sp_frame_t *out, sp_diag_t *diag) {
+    sp__lines_t L;
+    sp__toks_t t;
+    const char *s;
+    size_t sl, p, extra_len = 0;
+    long nat;
+    sp__kv_t kv;
+    int col_species = -1, col_z = -1, col_pos = -1, col_forces = -1, col_energies = -1, ncol = 0;
+    int k, d, comment_line, has_pbc = 0;
+    sp_result_t r;
+    sp_allocator_t a;
+    if (!out || !io_pos || !io_line || (!text && len)) return SP_ERR_BAD_ARG;
+    a = out->allocator;
+    memset(out, 0, sizeof *out);
+    out->allocator = a;
+    L.s = text; L.len = len; L.pos = *io_pos; L.line = *io_line; L.strict = 1;
+    /* natoms line (blank lines between frames are skipped) */
+    do {
+        if (!sp__next_line(&L, &s, &sl)) return SP_ERR_RANGE;
+        sp__split(s, sl, 0, &t);
+    } while (t.n == 0);
+    if (t.n != 1 || !sp__parse_int(t.p[0], t.len[0], &nat) || nat < 0 || nat > 100000000)
+        return sp__fail(diag, SP_ERR_PARSE, L.line, "expected the number of atoms");
+    if (!sp__next_line(&L, &s, &sl))
+        return sp__fail(diag, SP_ERR_PARSE, L.line, "file ends where the comment line is expected");
+    comment_line = L.line;
+    out->natoms = (int)nat;
+    out->pos = (double *)sp__alloc(&a, 3 * (size_t)nat * sizeof(double));
+    out->z = (int *)sp__alloc(&a, (size_t)nat * sizeof(int));
+    out->comment_extra = (char *)sp__alloc(&a, sl + 1);
+    if (!out->pos || !out->z || !out->comment_extra) { r = SP_ERR_NO_MEMORY; goto fail; }
+    out->comment_extra[0] = '\0';
+    /* comment line */
+    p = 0;
+    while (sp__next_kv(s, sl, &p, &kv)) {
+        if (sp__key_is(&kv, "lattice")) {
+            if ((r = sp__kv_numbers(&kv, 9, out->cell, comment_line, diag)) != SP_OK) goto fail;
+            out->has_cell = 1;
+        } else if (sp__key_is(&kv, "pbc")) {
+            sp__split(kv.v, (size_t)kv.vlen, 0, &t);
+            if (t.n != 3) { r = sp__fail(diag, SP_ERR_PARSE, comment_line, "pbc= needs 3 flags"); goto fail; }
+            for (d = 0; d < 3; ++d) {
+                char c = t.p[d][0];
+                if (t.len[d] == 1 && (c == 'T' || c == 't' || c == '1')) out->pbc[d] = 1;
+                else if (c == 'T' || c == 't') out->pbc[d] = 1; /* True */
+                else if (c == 'F' || c == 'f' || c == '0') out->pbc[d] = 0;
+                else { r = sp__fail(diag, SP_ERR_PARSE, comment_line, "bad pbc flag"); goto fail; }
+            }
+            has_pbc = 1;
+        } else if (sp__key_is(&kv, "energy")) {
+            if ((r = sp__kv_numbers(&kv, 1, &out->energy, comment_line, diag)) != SP_OK) goto fail;
+            out->has_energy = 1;
+        } else if (sp__key_is(&kv, "stress") || sp__key_is(&kv, "virial")) {
+            double v[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+            int is_stress = sp__key_is(&kv, "stress");
+            sp__split(kv.v, (size_t)kv.vlen, 0, &t);
+            if (t.n == 6) { /* Voigt xx yy zz yz xz xy */
+                double q[6] = {0, 0, 0, 0, 0, 0};
+                if ((r = sp__kv_numbers(&kv, 6, q, comment_line, diag)) != SP_OK) goto fail;
+                v[0] = q[0]; v[4] = q[1]; v[8] = q[2];
+                v[5] = v[7] = q[3]; v[2] = v[6] = q[4]; v[1] = v[3] = q[5];
+            } else if ((r = sp__kv_numbers(&kv, 9, v, comment_line, diag)) != SP_OK) goto fail;
+            if (is_stress) { memcpy(out->stress, v, sizeof v); out->has_stress = 1; }
+            else { memcpy(out->virial, v, sizeof v); out->has_virial = 1; }
+        } else if (sp__key_is(&kv, "properties")) {
+            /* name:type:count triples */
+            int i = 0, field = 0, start = 0, c0 = 0;
+            char name[32];
+            name[0] = '\0';
+            char typ = 0;
+            for (i = 0; i <= kv.vlen; ++i) {
+                if (i == kv.vlen || kv.v[i] == ':') {
+                    int fl = i - start;
+                    const char *fp = kv.v + start;
+                    if (field % 3 == 0) {
+                        if (fl >= (int)sizeof name) fl = (int)sizeof name - 1;
+                        memcpy(name, fp, (size_t)fl);
+                        name[fl] = '\0';
+                    } else if (field % 3 == 1) {
+                        typ = fl == 1 ? fp[0] : '?';
+                    } else {
+                        long cnt;
+                        if (!sp__parse_int(fp, fl, &cnt) || cnt < 1 || cnt > 64 ||
+                            !(typ == 'S' || typ == 'R' || typ == 'I' || typ == 'L')) {
+                            r = sp__fail(diag, SP_ERR_PARSE, comment_line, "bad Properties= entry '%s'", name);
+                            goto fail;
+                        }
+                        if (strcmp(name, "species") == 0 && typ == 'S' && cnt == 1) col_species = c0;
+                        else if (strcmp(name, "Z") == 0 && typ == 'I' && cnt == 1) col_z = c0;
+                        else if (strcmp(name, "pos") == 0 && typ == 'R' && cnt == 3) col_pos = c0;
+                        else if ((strcmp(name, "forces") == 0 || strcmp(name, "force") == 0) && typ == 'R' && cnt == 3)
+                            col_forces = c0;
+                        else if (strcmp(name, "energies") == 0 && typ == 'R' && cnt == 1) col_energies = c0;
+                        c0 += (int)cnt;
+                    }
+                    ++field;
+                    start = i + 1;
+                }
+            }
+            if (field % 3 != 0) { r = sp__fail(diag, SP_ERR_PARSE, comment_line, "Properties= is incomplete"); goto fail; }
+            ncol = c0;
+        } else {
+            /* keep other keys verbatim */
+            size_t n0 = (size_t)(kv.v + kv.vlen - kv.k);
+            if (kv.v[kv.vlen] == '"' || kv.v[kv.vlen] == '\'') ++n0;
+            if (kv.vlen == 1 && kv.v[0] == 'T' && kv.v < kv.k) n0 = (size_t)kv.klen;
+            if (n0 > sl) n0 = sl;
+            if (extra_len) out->comment_extra[extra_len++] = ' ';
+            if (extra_len + n0 > sl) n0 = sl - extra_len;
+            memcpy(out->comment_extra + extra_len, kv.k, n0);
+            extra_len += n0;
+            out->comment_extra[extra_len] = '\0';
+        }
+    }
+    if (ncol == 0) { /* plain XYZ: species x y z */
+        col_species = 0; col_pos = 1; ncol = 4;
+    }
+    if (col_pos < 0 || (col_species < 0 && col_z < 0)) {
+        r = sp__fail(diag, SP_ERR_PARSE, comment_line, "Properties= lacks species (or Z) and pos");
+        goto fail;
+    }
+    if (!has_pbc) out->pbc[0] = out->pbc[1] = out->pbc[2] = out->has_cell;
+    if (col_forces >= 0 && !(out->forces = (double *)sp__alloc(&a, 3 * (size_t)nat * sizeof(double)))) {
+        r = SP_ERR_NO_MEMORY; goto fail;
+    }
+    if (col_energies >= 0 && !(out->energies = (double *)sp__alloc(&a, (size_t)nat * sizeof(double)))) {
+        r = SP_ERR_NO_MEMORY; goto fail;
+    }
+    for (k = 0; k < nat; ++k) {
+        if (!sp__next_line(&L, &s, &sl)) {
+            r = sp__fail(diag, SP_ERR_PARSE, L.line, "file ends after %d of %ld atom lines", k, nat);
+            goto fail;
+        }
+        sp__split(s, sl, 0, &t);
+        if (t.n != ncol || t.n > SP__MAXTOK) {
+            r = sp__fail(diag, SP_ERR_PARSE, L.line, "expected %d columns, found %d", ncol, t.n);
+            goto fail;
+        }
+        if (col_species >= 0) {
+            char sym[8];
+            int tl = t.len[col_species];
+            if (tl >= (int)sizeof sym) tl = (int)sizeof sym - 1;
+            memcpy(sym, t.p[col_species], (size_t)tl);
+            sym[tl] = '\0';
+            out->z[k] = sp_element_z(sym);
+            if (!out->z[k]) {
+                r = sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, L.line, "unknown element '%s'", sym);
+                goto fail;
+            }
+        } else {
+            long z;
+            if (!sp__parse_int(t.p[col_z], t.len[col_z], &z) || z < 1 || z > 118) {
+                r = sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, L.line, "bad atomic number");
+                goto fail;
+            }
+            out->z[k] = (int)z;
+        }
+        for (d = 0; d < 3; ++d) {
+            if ((r = sp__tok_double(&t, col_pos + d, &L, "position", &out->pos[3 * k + d], diag)) != SP_OK) goto fail;
+            if (col_forces >= 0 &&
+                (r = sp__tok_double(&t, col_forces + d, &L, "force", &out->forces[3 * k + d], diag)) != SP_OK)
+                goto fail;
+        }
+        if (col_energies >= 0 &&
+            (r = sp__tok_double(&t, col_energies, &L, "per-atom energy", &out->energies[k], diag)) != SP_OK)
+            goto fail;
+    }
+    *io_pos = L.pos;
+    *io_line = L.line;
+    return SP_OK;
+fail:
+    sp_frame_free(out);
+    return r;
+}
+
+#ifndef SP_NO_STDIO
+SP_API sp_result_t sp_read_file(const char *path, char **out_text, size_t *out_len,
+                                sp_allocator_t *alloc, sp_diag_t *diag) {
+    FILE *fp;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    if (!path || !out_text || !out_len) return SP_ERR_BAD_ARG;
+    fp = fopen(path, "rb");
+    if (!fp) return sp__fail(diag, SP_ERR_IO, 0, "cannot open: %s", strerror(errno));
+    for (;;) {
+        size_t got;
+        if (n + 65536 + 1 > cap) {
+            size_t nc = cap ? 2 * cap : 65536 * 2;
+            char *nb = (char *)sp__alloc(alloc, nc);
+            if (!nb) { sp__free(alloc, buf); fclose(fp); return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory"); }
+            if (buf) memcpy(nb, buf, n);
+            sp__free(alloc, buf);
+            buf = nb;
+            cap = nc;
+        }
+        got = fread(buf + n, 1, cap - n - 1, fp);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(fp)) { sp__free(alloc, buf); fclose(fp); return sp__fail(diag, SP_ERR_IO, 0, "read error"); }
+    fclose(fp);
+    buf[n] = '\0';
+    *out_text = buf;
+    *out_len = n;
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_pot_read_file(sp_pot_t *pot, const char *path, sp_diag_t *diag) {
+    char *text;
+    size_t len;
+    sp_result_t r;
+    if (!pot) return SP_ERR_BAD_ARG;
+    r = sp_read_file(path, &text, &len, &pot->allocator, diag);
+    if (r != SP_OK) return r;
+    r = sp_pot_read(pot, text, len, path, diag);
+    sp__free(&pot->allocator, text);
+    return r;
+}
+
+static void sp__write_meam_spline(FILE *fp, const sp_spline_t *s, const char *pre) {
+    int k;
+    fputs(pre, fp);
+    fprintf(fp, "%d\n%.17g %.17g\n", s->n, s->d0, s->dN);
+    if (pre[0] == '\0') fputs("1 0 1 0\n", fp);
+    for (k = 0; k < s->n; ++k) {
+        double y2 = (k < s->n - 1 ? s->seg[5 * k + 3] : s->seg[5 * (k - 1) + 4]) * (s->h * 6.0);
+        fprintf(fp, "%.17g %.17g %.17g\n", s->x[k], s->y[k], y2);
+    }
+}
+
+SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp) {
+    const sp_meam_t *m;
+    int k, nspl;
+    if (!pot || !fp) return SP_ERR_BAD_ARG;
+    m = &pot->meam;
+    if (pot->kind == SP_POT_MEAM && (m->new_format || pot->elem[0][0])) {
+        int ne = pot->nelem;
+        nspl = ne * (ne + 1) + 3 * ne;
+        fprintf(fp, "# meam/spline potential written by splinepot %d.%d.%d\nmeam/spline %d", SP_VERSION_MAJOR,
+                SP_VERSION_MINOR, SP_VERSION_PATCH, ne);
+        for (k = 0; k < ne; ++k) fprintf(fp, " %s", pot->elem[k]);
+        fputc('\n', fp);
+        for (k = 0; k < nspl; ++k) sp__write_meam_spline(fp, m->phi + k, "spline3eq\n");
+    } else if (pot->kind == SP_POT_MEAM || pot->kind == SP_POT_MEAM_SW) {
+        nspl = pot->kind == SP_POT_MEAM ? 5 : 7;
+        fprintf(fp, "# %s potential written by splinepot %d.%d.%d (old single-element format)\n",
+                pot->kind == SP_POT_MEAM ? "meam/spline" : "meam/sw/spline", SP_VERSION_MAJOR, SP_VERSION_MINOR,
+                SP_VERSION_PATCH);
+        for (k = 0; k < nspl; ++k) sp__write_meam_spline(fp, m->phi + k, "");
+    } else {
+        return SP_ERR_UNSUPPORTED;
+    }
+    return ferror(fp) ? SP_ERR_IO : SP_OK;
+}
+
+static void sp__write_numbers(FILE *fp, const char *key, const double *v, int n) {
+    int k;
+    fprintf(fp, " %s=\"", key);
+    for (k = 0; k < n; ++k) fprintf(fp, k ? " %.17g" : "%.17g", v[k]);
+    fputc('"', fp);
+}
+
+SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra) {
+    int k;
+    fprintf(fp, "%d\n", f->natoms);
+    if (f->has_cell) {
+        sp__write_numbers(fp, "Lattice", f->cell, 9);
+        fputc(' ', fp);
+    }
+    fprintf(fp, "Properties=species:S:1:pos:R:3%s%s", f->forces ? ":forces:R:3" : "",
+            f->energies ? ":energies:R:1" : "");
+    if (f->has_energy) fprintf(fp, " energy=%.17g", f->energy);
+    if (f->has_stress) sp__write_numbers(fp, "stress", f->stress, 9);
+    if (f->has_virial) sp__write_numbers(fp, "virial", f->virial, 9);
+    fprintf(fp, " pbc=\"%c %c %c\"", f->pbc[0] ? 'T' : 'F', f->pbc[1] ? 'T' : 'F', f->pbc[2] ? 'T' : 'F');
+    if (extra && extra[0]) fprintf(fp, " %s", extra);
+    fputc('\n', fp);
+    for (k = 0; k < f->natoms; ++k) {
+        const double *x = f->pos + 3 * k;
+        fprintf(fp, "%-2s %.17g %.17g %.17g", sp_element_symbol(f->z[k]), x[0], x[1], x[2]);
+        if (f->forces) fprintf(fp, " %.17g %.17g %.17g", f->forces[3 * k], f->forces[3 * k + 1], f->forces[3 * k + 2]);
+        if (f->energies) fprintf(fp, " %.17g", f->energies[k]);
+        fputc('\n', fp);
+    }
+}
+#endif
 
 #endif /* SPLINEPOT_IMPLEMENTATION_DONE */
 #endif /* SPLINEPOT_IMPLEMENTATION */

@@ -1,0 +1,188 @@
+/* >>io: potential files write -> read give identical numbers; extended XYZ
+   round trip; broken files give specific errors with line numbers. */
+#define SPLINEPOT_IMPLEMENTATION
+#include "../splinepot.h"
+#include "sp_test.h"
+#include "test_util.h"
+
+static int same_pot(const sp_pot_t *a, const sp_pot_t *b) {
+    int ne = a->nelem, n = ne * (ne + 1) + 3 * ne + (a->kind == SP_POT_MEAM_SW ? 2 : 0), k, i;
+    if (a->nelem == 1 && a->elem[0][0] == '\0') n = (a->kind == SP_POT_MEAM_SW) ? 7 : 5;
+    if (a->kind != b->kind || a->nelem != b->nelem || a->cutoff != b->cutoff) return 0;
+    for (k = 0; k < n; ++k) {
+        const sp_spline_t *s = a->meam.phi + k, *t = b->meam.phi + k;
+        if (s->n != t->n || s->d0 != t->d0 || s->dN != t->dN) return 0;
+        for (i = 0; i < s->n; ++i)
+            if (s->x[i] != t->x[i] || s->y[i] != t->y[i]) return 0;
+        if (memcmp(s->seg, t->seg, sizeof(double) * 5 * (s->n - 1))) return 0;
+    }
+    return 1;
+}
+
+static void roundtrip_pot(const char *name) {
+    char path[1024], *text = NULL;
+    size_t len = 0;
+    sp_pot_t a, b;
+    sp_diag_t d;
+    FILE *fp;
+    snprintf(path, sizeof path, "%s/%s", tu_potdir(), name);
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    if (!tu_exists(path)) { SP_SKIP("LAMMPS potential files not installed"); return; }
+    SP_CHECK(sp_pot_read_file(&a, path, &d) == SP_OK);
+    fp = tmpfile();
+    SP_CHECK(sp_pot_write(&a, fp) == SP_OK);
+    len = (size_t)ftell(fp);
+    rewind(fp);
+    text = (char *)malloc(len + 1);
+    SP_CHECK(fread(text, 1, len, fp) == len);
+    fclose(fp);
+    SP_CHECK(sp_pot_read(&b, text, len, name, &d) == SP_OK);
+    SP_CHECK(same_pot(&a, &b));
+    free(text);
+    sp_pot_free(&a);
+    sp_pot_free(&b);
+}
+
+/* parses text as a potential and expects error code want at line want_line (0: any) */
+static void expect_pot_error(const char *text, const char *hint, sp_result_t want, int want_line) {
+    sp_pot_t p;
+    sp_diag_t d;
+    sp_result_t r;
+    memset(&p, 0, sizeof p);
+    memset(&d, 0, sizeof d);
+    r = sp_pot_read(&p, text, strlen(text), hint, &d);
+    SP_CHECK(r == want);
+    if (want_line) SP_CHECK(d.line == want_line);
+    if (r != want || (want_line && d.line != want_line))
+        printf("  got %s at line %d (%s), wanted %s at line %d\n", sp_result_str(r), d.line, d.msg,
+               sp_result_str(want), want_line);
+    SP_CHECK(p.mem == NULL);
+    sp_pot_free(&p);
+}
+
+static const char *good_old =
+    "comment\n"
+    "3\n-1 0\n1 0 1 0\n1 2 0\n2 1 0\n3 0 0\n"
+    "3\n0 0\n1 0 0 0\n1 1 0\n2 0.5 0\n3 0 0\n"
+    "2\n1 1\n1 1 1 1\n-1 -1 0\n1 1 0\n"
+    "3\n0 0\n1 0 0 0\n1 1 0\n2 0.5 0\n3 0 0\n"
+    "2\n0 0\n1 0 0 0\n-1 0.2 0\n1 0.4 0\n";
+
+static void broken_inputs(void) {
+    char buf[4096];
+    size_t n = strlen(good_old), cut;
+    sp_pot_t p;
+    sp_diag_t d;
+    memset(&p, 0, sizeof p);
+    SP_CHECK(sp_pot_read(&p, good_old, n, "x.meam.spline", &d) == SP_OK);
+    SP_CHECK(p.kind == SP_POT_MEAM && p.cutoff == 3.0);
+    sp_pot_free(&p);
+    /* every truncation fails cleanly */
+    for (cut = 0; cut < n; ++cut) {
+        sp_result_t r;
+        memcpy(buf, good_old, cut);
+        buf[cut] = '\0';
+        memset(&p, 0, sizeof p);
+        r = sp_pot_read(&p, buf, cut, "x.meam.spline", &d);
+        /* a cut inside the last number still parses as a shorter number */
+        if (r == SP_OK) SP_CHECK(cut >= n - 6);
+        else SP_CHECK(r == SP_ERR_PARSE && p.mem == NULL);
+        sp_pot_free(&p);
+    }
+    expect_pot_error("", "x.meam.spline", SP_ERR_PARSE, 1);
+    expect_pot_error("c\n3\n-1 0\n1 0 1 0\n1 2 0\n2 nan 0\n3 0 0\n", "x.meam.spline", SP_ERR_NOT_FINITE, 6);
+    expect_pot_error("c\n3\n-1 0\n1 0 1 0\n1 2 0\n2 1e999 0\n3 0 0\n", "x.meam.spline", SP_ERR_NOT_FINITE, 6);
+    expect_pot_error("c\n3\n-1 0\n1 0 1 0\n1 2 0\n2 abc 0\n3 0 0\n", "x.meam.spline", SP_ERR_PARSE, 6);
+    expect_pot_error("c\n3\n-1 0\n1 0 1 0\n1 2 0\n2.5 1 0\n3 0 0\n", "x.meam.spline", SP_ERR_PARSE, 2);
+    expect_pot_error("c\n-3\n-1 0\n1 0 1 0\n", "x.meam.spline", SP_ERR_PARSE, 2);
+    expect_pot_error("c\n3\n-1\n1 0 1 0\n", "x.meam.spline", SP_ERR_PARSE, 3);
+    expect_pot_error("c\nmeam/spline 1 Xx\n", "x.meam.spline", SP_ERR_UNKNOWN_ELEMENT, 2);
+    expect_pot_error("c\nmeam/spline 2 Ti\n", "x.meam.spline", SP_ERR_PARSE, 2);
+    expect_pot_error("c\nmeam/spline 1 Si\n3\n", "x.meam.spline", SP_ERR_PARSE, 3);
+    expect_pot_error("c\n\x01\x02\x03garbage\n", "x.meam.spline", SP_ERR_PARSE, 0);
+    /* only 5 splines in a meam/sw/spline file */
+    expect_pot_error(good_old, "x.meam.sw.spline", SP_ERR_PARSE, 0);
+    /* the LAMMPS numeric-prefix rule: accepted with a warning */
+    memset(&p, 0, sizeof p);
+    memset(&d, 0, sizeof d);
+    snprintf(buf, sizeof buf, "comment\n3\n-1+02 0\n%s", strstr(good_old, "1 0 1 0"));
+    SP_CHECK(sp_pot_read(&p, buf, strlen(buf), "x.meam.spline", &d) == SP_OK);
+    SP_CHECK(d.warning_line == 3 && p.mem && p.meam.phi[0].d0 == -1.0);
+    sp_pot_free(&p);
+}
+
+static void xyz_roundtrip(void) {
+    const char *txt =
+        "3\nLattice=\"5 0 0 0 5 0 0 0 6\" Properties=species:S:1:pos:R:3:tags:I:1:forces:R:3 energy=-1.5 "
+        "config_name=abc pbc=\"T T F\" stress=\"1 2 3 4 5 6\"\n"
+        "Si 0 0 0 7 0.1 0.2 0.3\nO 1.5 0.25 3 8 -1 -2 -3\nTi 0.1 0.2 0.3000000000000001 9 0 0 0\n"
+        "2\nProperties=species:S:1:pos:R:3\nH 0 0 0\nH 0 0 0.74\n";
+    sp_frame_t f, g;
+    sp_diag_t d;
+    size_t pos = 0, pos2 = 0, len;
+    int line = 0, line2 = 0;
+    char out[4096];
+    FILE *fp;
+    memset(&f, 0, sizeof f);
+    memset(&g, 0, sizeof g);
+    SP_CHECK(sp_xyz_read_frame(txt, strlen(txt), &pos, &line, &f, &d) == SP_OK);
+    SP_CHECK(f.natoms == 3 && f.z[1] == 8 && f.has_cell && f.pbc[2] == 0 && f.pbc[0] == 1);
+    SP_CHECK(f.energy == -1.5 && f.forces && f.forces[5] == -3.0 && f.pos[8] == 0.3000000000000001);
+    SP_CHECK(f.has_stress && f.stress[1] == 6 && f.stress[5] == 4); /* Voigt xx yy zz yz xz xy */
+    SP_CHECK(strcmp(f.comment_extra, "config_name=abc") == 0);
+    fp = tmpfile();
+    sp_xyz_write_frame(fp, &f, f.comment_extra);
+    len = (size_t)ftell(fp);
+    rewind(fp);
+    SP_CHECK(fread(out, 1, len, fp) == len);
+    fclose(fp);
+    SP_CHECK(sp_xyz_read_frame(out, len, &pos2, &line2, &g, &d) == SP_OK);
+    SP_CHECK(memcmp(f.pos, g.pos, 9 * sizeof(double)) == 0 && memcmp(f.forces, g.forces, 9 * sizeof(double)) == 0);
+    SP_CHECK(memcmp(f.cell, g.cell, sizeof f.cell) == 0 && g.energy == f.energy && g.pbc[2] == 0);
+    sp_frame_free(&g);
+    sp_frame_free(&f);
+    SP_CHECK(sp_xyz_read_frame(txt, strlen(txt), &pos, &line, &f, &d) == SP_OK);
+    SP_CHECK(f.natoms == 2 && !f.has_cell && f.pbc[0] == 0 && line == 9);
+    sp_frame_free(&f);
+    SP_CHECK(sp_xyz_read_frame(txt, strlen(txt), &pos, &line, &f, &d) == SP_ERR_RANGE);
+}
+
+static void xyz_expect(const char *txt, sp_result_t want, int want_line) {
+    sp_frame_t f;
+    sp_diag_t d;
+    size_t pos = 0;
+    int line = 0;
+    sp_result_t r;
+    memset(&f, 0, sizeof f);
+    memset(&d, 0, sizeof d);
+    r = sp_xyz_read_frame(txt, strlen(txt), &pos, &line, &f, &d);
+    SP_CHECK(r == want && d.line == want_line);
+    if (r != want || d.line != want_line)
+        printf("  xyz: got %s line %d (%s), wanted %s line %d\n", sp_result_str(r), d.line, d.msg,
+               sp_result_str(want), want_line);
+    SP_CHECK(f.pos == NULL);
+}
+
+static void xyz_broken(void) {
+    xyz_expect("x\n", SP_ERR_PARSE, 1);
+    xyz_expect("-2\n\n", SP_ERR_PARSE, 1);
+    xyz_expect("2\nProperties=species:S:1:pos:R:3\nSi 0 0 0\n", SP_ERR_PARSE, 3);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3\nXq 0 0 0\n", SP_ERR_UNKNOWN_ELEMENT, 3);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3\nSi 0 nan 0\n", SP_ERR_NOT_FINITE, 3);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3\nSi 0 1.0x 0\n", SP_ERR_PARSE, 3);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3\nSi 0 0\n", SP_ERR_PARSE, 3);
+    xyz_expect("1\nLattice=\"1 0 0 0 1 0\" Properties=species:S:1:pos:R:3\nSi 0 0 0\n", SP_ERR_PARSE, 2);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3 energy=inf\nSi 0 0 0\n", SP_ERR_NOT_FINITE, 2);
+    xyz_expect("1\nProperties=species:S:1:pos\nSi 0 0 0\n", SP_ERR_PARSE, 2);
+}
+
+int main(void) {
+    roundtrip_pot("Si_1.meam.spline");
+    roundtrip_pot("TiO.meam.spline");
+    roundtrip_pot("Si.b.meam.sw.spline");
+    broken_inputs();
+    xyz_roundtrip();
+    xyz_broken();
+    return sp_test_finish();
+}

@@ -1,0 +1,318 @@
+/* >>pot (s-MEAM, meam/sw/spline): LAMMPS reference frames, finite
+   differences of the energy, the virial as strain derivative, bitwise
+   determinism across thread counts, element-permutation invariance. */
+#define SPLINEPOT_IMPLEMENTATION
+#include "../splinepot.h"
+#include "sp_test.h"
+#include "test_util.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+typedef struct calc_t {
+    double e, vir[9], *f, *ea;
+} calc_t;
+
+static sp_result_t calc(const sp_pot_t *pot, const sp_frame_t *fr, const int *type, const double *pos,
+                        const double *cellh, calc_t *out) {
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_cell_t c;
+    sp_out_t o;
+    sp_diag_t d;
+    sp_result_t r;
+    int k;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    memset(&o, 0, sizeof o);
+    for (k = 0; k < 9; ++k) c.h[k] = cellh[k];
+    for (k = 0; k < 3; ++k) c.pbc[k] = fr->pbc[k];
+    r = sp_nlist_build(&nl, &c, pos, fr->natoms, pot->cutoff, &d);
+    if (r == SP_OK) {
+        o.forces = out->f;
+        o.energies = out->ea;
+        r = sp_pot_compute(pot, &nl, type, &ws, &o);
+        out->e = o.energy;
+        memcpy(out->vir, o.virial, sizeof o.virial);
+    }
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    return r;
+}
+
+static int *frame_types(const sp_pot_t *pot, const sp_frame_t *f) {
+    int *t = (int *)malloc((size_t)f->natoms * sizeof(int) + 1), k;
+    for (k = 0; k < f->natoms; ++k) t[k] = sp_pot_find_element(pot, sp_element_symbol(f->z[k]));
+    return t;
+}
+
+/* Every frame of a LAMMPS reference file: energy 1e-10 relative, forces and
+   per-atom energies 1e-9, stress 1e-9 eV/A^3 (virial 1e-8 eV). */
+static void check_reference(const char *potpath, const char *xyzpath) {
+    sp_pot_t pot;
+    sp_frame_t *fr;
+    sp_diag_t d;
+    int nf, k, a;
+    double worst_e = 0, worst_f = 0, worst_ea = 0, worst_s = 0;
+    memset(&pot, 0, sizeof pot);
+    memset(&d, 0, sizeof d);
+    if (!tu_exists(potpath) || !tu_exists(xyzpath)) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s or %s not found", potpath, xyzpath);
+        SP_SKIP(msg);
+        return;
+    }
+    SP_CHECK(sp_pot_read_file(&pot, potpath, &d) == SP_OK);
+    nf = tu_read_frames(xyzpath, &fr);
+    SP_CHECK(nf > 0);
+    for (k = 0; k < nf; ++k) {
+        sp_frame_t *f = fr + k;
+        calc_t c;
+        int *type = frame_types(&pot, f);
+        c.f = (double *)malloc(3 * (size_t)f->natoms * sizeof(double));
+        c.ea = (double *)malloc((size_t)f->natoms * sizeof(double));
+        SP_CHECK(calc(&pot, f, type, f->pos, f->cell, &c) == SP_OK);
+        SP_CHECK(f->has_energy && f->forces && f->energies && f->has_virial);
+        if (fabs(c.e - f->energy) / fabs(f->energy) > worst_e) worst_e = fabs(c.e - f->energy) / fabs(f->energy);
+        for (a = 0; a < 3 * f->natoms; ++a)
+            if (fabs(c.f[a] - f->forces[a]) > worst_f) worst_f = fabs(c.f[a] - f->forces[a]);
+        for (a = 0; a < f->natoms; ++a)
+            if (fabs(c.ea[a] - f->energies[a]) > worst_ea) worst_ea = fabs(c.ea[a] - f->energies[a]);
+        for (a = 0; a < 9; ++a) {
+            double vol = fabs(f->cell[0] * (f->cell[4] * f->cell[8] - f->cell[5] * f->cell[7]) -
+                              f->cell[1] * (f->cell[3] * f->cell[8] - f->cell[5] * f->cell[6]) +
+                              f->cell[2] * (f->cell[3] * f->cell[7] - f->cell[4] * f->cell[6]));
+            if (f->has_stress && fabs(-c.vir[a] / vol - f->stress[a]) > worst_s) worst_s = fabs(-c.vir[a] / vol - f->stress[a]);
+            SP_CHECK_NEAR(c.vir[a], f->virial[a], 0, 1e-8);
+        }
+        free(type);
+        free(c.f);
+        free(c.ea);
+    }
+    SP_CHECK(worst_e <= 1e-10);
+    SP_CHECK(worst_f <= 1e-9);
+    SP_CHECK(worst_ea <= 1e-9);
+    SP_CHECK(worst_s <= 1e-9);
+    printf("%-28s %d frames: max rel dE %.2g, max |dF| %.2g eV/A, per-atom %.2g eV, stress %.2g eV/A^3\n",
+           strrchr(xyzpath, '/') + 1, nf, worst_e, worst_f, worst_ea, worst_s);
+    tu_free_frames(fr, nf);
+    sp_pot_free(&pot);
+}
+
+/* Forces against central differences (h = 1e-5 A) and the virial against
+   the strain derivative W_ab = -dE/de_ab (cell and atoms deformed together). */
+static void check_fd(const char *potpath, const char *xyzpath, int frame) {
+    sp_pot_t pot;
+    sp_frame_t *fr;
+    sp_diag_t d;
+    int nf, a, b, k;
+    double worst_f = 0, worst_w = 0, h = 1e-5, eps = 1e-6;
+    memset(&pot, 0, sizeof pot);
+    if (!tu_exists(potpath) || !tu_exists(xyzpath)) { SP_SKIP("finite-difference inputs missing"); return; }
+    SP_CHECK(sp_pot_read_file(&pot, potpath, &d) == SP_OK);
+    nf = tu_read_frames(xyzpath, &fr);
+    if (frame >= nf) { SP_CHECK(frame < nf); return; }
+    {
+        sp_frame_t *f = fr + frame;
+        int n = f->natoms, *type = frame_types(&pot, f);
+        double *pos = (double *)malloc(3 * (size_t)n * sizeof(double)), cellh[9];
+        calc_t c0, cp, cm;
+        c0.f = (double *)malloc(3 * (size_t)n * sizeof(double));
+        c0.ea = NULL;
+        cp.f = cm.f = NULL;
+        cp.ea = cm.ea = NULL;
+        memcpy(pos, f->pos, 3 * (size_t)n * sizeof(double));
+        memcpy(cellh, f->cell, sizeof cellh);
+        SP_CHECK(calc(&pot, f, type, pos, cellh, &c0) == SP_OK);
+        for (k = 0; k < 3 * n; ++k) {
+            double x = pos[k], fd;
+            pos[k] = x + h; calc(&pot, f, type, pos, cellh, &cp);
+            pos[k] = x - h; calc(&pot, f, type, pos, cellh, &cm);
+            pos[k] = x;
+            fd = -(cp.e - cm.e) / (2 * h);
+            if (fabs(fd - c0.f[k]) > worst_f) worst_f = fabs(fd - c0.f[k]);
+        }
+        /* r -> (1 + e) r with e = eps in component (a,b): x_b += eps x_a ... W_ab = -dE/de */
+        for (a = 0; a < 3; ++a)
+            for (b = 0; b < 3; ++b) {
+                double es[2];
+                int s;
+                for (s = 0; s < 2; ++s) {
+                    double e = s ? -eps : eps, p2[3 * 200], c2[9];
+                    calc_t cc;
+                    int i;
+                    cc.f = cc.ea = NULL;
+                    for (i = 0; i < n; ++i) {
+                        memcpy(p2 + 3 * i, pos + 3 * i, 3 * sizeof(double));
+                        p2[3 * i + b] += e * pos[3 * i + a];
+                    }
+                    for (i = 0; i < 3; ++i) {
+                        memcpy(c2 + 3 * i, cellh + 3 * i, 3 * sizeof(double));
+                        c2[3 * i + b] += e * cellh[3 * i + a];
+                    }
+                    calc(&pot, f, type, p2, c2, &cc);
+                    es[s] = cc.e;
+                }
+                {
+                    double w = -(es[0] - es[1]) / (2 * eps);
+                    if (fabs(w - c0.vir[3 * a + b]) > worst_w) worst_w = fabs(w - c0.vir[3 * a + b]);
+                }
+            }
+        printf("%-28s frame %d (%d atoms): max |F + dE/dx| %.2g eV/A, max |W + dE/de| %.2g eV\n",
+               strrchr(xyzpath, '/') + 1, frame + 1, n, worst_f, worst_w);
+        SP_CHECK(worst_f < 5e-8);
+        SP_CHECK(worst_w < 2e-6 * (1 + fabs(c0.e)));
+        free(pos); free(type); free(c0.f);
+    }
+    tu_free_frames(fr, nf);
+    sp_pot_free(&pot);
+}
+
+/* Bitwise identical results with 1 and 2 threads. */
+static void check_threads(const char *potpath, const char *xyzpath) {
+#ifdef _OPENMP
+    sp_pot_t pot;
+    sp_frame_t *fr;
+    sp_diag_t d;
+    int nf, k, same = 1;
+    memset(&pot, 0, sizeof pot);
+    if (!tu_exists(potpath) || !tu_exists(xyzpath)) { SP_SKIP("thread check inputs missing"); return; }
+    sp_pot_read_file(&pot, potpath, &d);
+    nf = tu_read_frames(xyzpath, &fr);
+    for (k = 0; k < nf; ++k) {
+        sp_frame_t *f = fr + k;
+        int *type = frame_types(&pot, f), nt;
+        calc_t c[2];
+        for (nt = 0; nt < 2; ++nt) {
+            c[nt].f = (double *)malloc(3 * (size_t)f->natoms * sizeof(double));
+            c[nt].ea = (double *)malloc((size_t)f->natoms * sizeof(double));
+            omp_set_num_threads(nt + 1);
+            calc(&pot, f, type, f->pos, f->cell, &c[nt]);
+        }
+        if (memcmp(&c[0].e, &c[1].e, sizeof(double)) || memcmp(c[0].vir, c[1].vir, sizeof c[0].vir) ||
+            memcmp(c[0].f, c[1].f, 3 * (size_t)f->natoms * sizeof(double)) ||
+            memcmp(c[0].ea, c[1].ea, (size_t)f->natoms * sizeof(double)))
+            same = 0;
+        for (nt = 0; nt < 2; ++nt) { free(c[nt].f); free(c[nt].ea); }
+        free(type);
+    }
+    omp_set_num_threads(2);
+    SP_CHECK(same);
+    tu_free_frames(fr, nf);
+    sp_pot_free(&pot);
+#else
+    (void)potpath; (void)xyzpath;
+    SP_SKIP("built without OpenMP: thread-count determinism not tested here");
+#endif
+}
+
+/* Three elements: relabelling the elements of the potential (permuting its
+   splines consistently) and the atoms' types must not change anything. This
+   fails with LAMMPS's asymmetric pair index for n >= 3. */
+static void check_three_elements(void) {
+    static const char *txt_head = "# test\nmeam/spline 3 Si Ge C\n";
+    char buf[20000];
+    size_t len = 0;
+    int ne = 3, nspl = ne * (ne + 1) + 3 * ne, s, k, i;
+    sp_pot_t p1, p2;
+    sp_diag_t d;
+    /* random smooth splines on [1.5, 4.5] (radial) and [-1, 1] (g), U on [-2, 2] */
+    double coef[24][6];
+    int perm[3] = {2, 0, 1}; /* new element e holds old element perm[e] */
+    for (s = 0; s < nspl; ++s)
+        for (k = 0; k < 6; ++k) coef[s][k] = 0.6 * (2 * tu_urand() - 1);
+    for (s = 0; s < 2; ++s) {
+        sp_pot_t *p = s ? &p2 : &p1;
+        int spl;
+        len = (size_t)snprintf(buf, sizeof buf, "%s", txt_head);
+        if (s) { /* element names permuted: line 2 lists the new order */
+            len = (size_t)snprintf(buf, sizeof buf, "# test\nmeam/spline 3 C Si Ge\n");
+        }
+        for (spl = 0; spl < nspl; ++spl) {
+            int src = spl, a, b;
+            double lo = 1.5, hi = 4.5;
+            /* map spline slot in the permuted file to the original slot */
+            if (s) {
+                if (spl < 6) { /* phi pairs */
+                    for (a = 0; a < 3; ++a) for (b = a; b < 3; ++b)
+                        if (sp_pot_pair_index(3, a, b) == spl) src = sp_pot_pair_index(3, perm[a], perm[b]);
+                } else if (spl < 15) {
+                    src = 6 + ((spl - 6) / 3) * 3 + perm[(spl - 6) % 3];
+                } else {
+                    for (a = 0; a < 3; ++a) for (b = a; b < 3; ++b)
+                        if (sp_pot_pair_index(3, a, b) == spl - 15) src = 15 + sp_pot_pair_index(3, perm[a], perm[b]);
+                }
+            }
+            if (spl >= 9 && spl < 12) { lo = -2; hi = 2; }
+            if (spl >= 15) { lo = -1; hi = 1; }
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "spline3eq\n6\n%.17g 0\n", coef[src][0]);
+            for (k = 0; k < 6; ++k) {
+                double x = lo + (hi - lo) * k / 5.0, y = coef[src][k];
+                if (spl < 6 || (spl >= 6 && spl < 9) || (spl >= 12 && spl < 15)) y *= (k == 5) ? 0.0 : 1.0;
+                len += (size_t)snprintf(buf + len, sizeof buf - len, "%.17g %.17g 0\n", x, y);
+            }
+        }
+        memset(p, 0, sizeof *p);
+        SP_CHECK(sp_pot_read(p, buf, len, "x.meam.spline", &d) == SP_OK);
+    }
+    {
+        enum { N = 40 };
+        double pos[3 * N], cell[9] = {9, 0, 0, 0.5, 8.5, 0, -0.3, 0.2, 9.2}, e1, e2, f1[3 * N], f2[3 * N];
+        int pbc[3] = {1, 1, 1}, t1[N], t2[N], inv[3], worst = 0;
+        sp_result_t r1, r2;
+        for (i = 0; i < 3; ++i) inv[perm[i]] = i;
+        for (i = 0; i < N; ++i) {
+            int ok, j;
+            do {
+                ok = 1;
+                for (k = 0; k < 3; ++k) pos[3 * i + k] = 9.0 * tu_urand();
+                for (j = 0; j < i; ++j) {
+                    double dx = pos[3 * i] - pos[3 * j], dy = pos[3 * i + 1] - pos[3 * j + 1], dz = pos[3 * i + 2] - pos[3 * j + 2];
+                    if (dx * dx + dy * dy + dz * dz < 1.7 * 1.7) ok = 0;
+                }
+            } while (!ok);
+            t1[i] = i % 3;
+            t2[i] = inv[t1[i]];
+        }
+        r1 = sp_pot_compute_once(&p1, N, pos, t1, cell, pbc, &e1, f1, NULL, NULL, &d);
+        r2 = sp_pot_compute_once(&p2, N, pos, t2, cell, pbc, &e2, f2, NULL, NULL, &d);
+        SP_CHECK(r1 == SP_OK && r2 == SP_OK);
+        SP_CHECK_NEAR(e2, e1, 1e-13, 1e-12);
+        for (i = 0; i < 3 * N; ++i)
+            if (fabs(f1[i] - f2[i]) > 1e-11) worst = 1;
+        SP_CHECK(!worst);
+        SP_CHECK(fabs(e1) > 1e-3); /* the random potential is not trivially zero */
+    }
+    sp_pot_free(&p1);
+    sp_pot_free(&p2);
+}
+
+int main(void) {
+    static const char *files[] = {"Si_1.meam.spline", "Si_2.meam.spline", "Ti.meam.spline", "TiO.meam.spline",
+                                  "Si.b.meam.sw.spline", "Ti.meam.sw.spline"};
+    char pp[1024], xp[1024];
+    int k;
+    for (k = 0; k < 6; ++k) {
+        snprintf(pp, sizeof pp, "%s/%s", tu_potdir(), files[k]);
+        snprintf(xp, sizeof xp, "%s/reference/%s.xyz", tu_shared(), files[k]);
+        check_reference(pp, xp);
+        snprintf(xp, sizeof xp, "tests/data/lmp_%s.xyz", files[k]);
+        check_reference(pp, xp);
+    }
+    snprintf(pp, sizeof pp, "%s/reference/potentials/Si_1_phi_only.meam.spline", tu_shared());
+    snprintf(xp, sizeof xp, "%s/reference/Si_1_phi_only.meam.spline.xyz", tu_shared());
+    check_reference(pp, xp);
+    /* finite differences: small triclinic cell, slab, cluster, two elements */
+    snprintf(pp, sizeof pp, "%s/Si_1.meam.spline", tu_potdir());
+    check_fd(pp, "tests/data/lmp_Si_1.meam.spline.xyz", 4);
+    check_fd(pp, "tests/data/lmp_Si_1.meam.spline.xyz", 5);
+    check_fd(pp, "tests/data/lmp_Si_1.meam.spline.xyz", 6);
+    snprintf(pp, sizeof pp, "%s/TiO.meam.spline", tu_potdir());
+    check_fd(pp, "tests/data/lmp_TiO.meam.spline.xyz", 4);
+    snprintf(pp, sizeof pp, "%s/Si.b.meam.sw.spline", tu_potdir());
+    check_fd(pp, "tests/data/lmp_Si.b.meam.sw.spline.xyz", 4);
+    snprintf(pp, sizeof pp, "%s/TiO.meam.spline", tu_potdir());
+    check_threads(pp, "tests/data/lmp_TiO.meam.spline.xyz");
+    check_three_elements();
+    return sp_test_finish();
+}

@@ -1,0 +1,779 @@
+/* splinepot - command-line tool for splinepot.h
+ *
+ *   splinepot eval POTENTIAL IN.xyz [-o OUT.xyz]
+ *   splinepot md POTENTIAL IN.xyz --steps N [--dt fs] [--temp K] [--seed S]
+ *                [--thermostat] [--damp fs] [--skin A] [--every N] [--dump OUT.xyz]
+ *   splinepot plot MODEL -o FILE.svg
+ *   splinepot fit uf3|smeam|snnp ...
+ *   splinepot bench cells|cmaes|ridge|structvec ...
+ *   splinepot demo
+ *
+ * Errors: exit status 1 and one line "error: FILE:LINE: what" on stderr.
+ * Output files are written to a temporary name and renamed on success.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define SPLINEPOT_IMPLEMENTATION
+#include "../splinepot.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *usage_text =
+    "usage: splinepot <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  eval POTENTIAL IN.xyz [-o OUT.xyz]\n"
+    "      energies, forces, per-atom energies and stress of every frame; the\n"
+    "      potential format is detected from the file (meam/spline, meam/sw/spline)\n"
+    "  md POTENTIAL IN.xyz --steps N [--dt FS] [--temp K] [--seed S] [--thermostat]\n"
+    "      [--damp FS] [--skin A] [--every N] [--dump OUT.xyz]\n"
+    "      velocity-Verlet NVE (Langevin NVT with --thermostat) on the first frame;\n"
+    "      prints the energy drift and, last, 'perf: X us/atom-step'\n"
+    "  plot MODEL -o FILE.svg\n"
+    "      draws the splines of a potential as SVG\n"
+    "  fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n"
+    "  bench cells [--cutoff A] [--max N]\n"
+    "      neighbour-list build time per atom, 10^3 to 10^6 atoms\n"
+    "  demo\n"
+    "      the main job on built-in defaults\n"
+    "\n"
+    "run 'splinepot <command> --help' for the options of one command\n";
+
+/* ---------------------------------------------------------------- errors */
+
+static int fail_file(const char *file, const sp_diag_t *d, sp_result_t r) {
+    if (d && d->line > 0)
+        fprintf(stderr, "error: %s:%d: %s\n", file, d->line, d->msg[0] ? d->msg : sp_result_str(r));
+    else
+        fprintf(stderr, "error: %s: %s\n", file, (d && d->msg[0]) ? d->msg : sp_result_str(r));
+    return 1;
+}
+
+static int fail_msg(const char *msg) {
+    fprintf(stderr, "error: %s\n", msg);
+    return 1;
+}
+
+static void warn_file(const char *file, const sp_diag_t *d) {
+    if (d->warning_line) fprintf(stderr, "warning: %s:%d: %s\n", file, d->warning_line, d->warning);
+}
+
+/* ------------------------------------------------------- safe output file */
+
+typedef struct out_file_t {
+    FILE *fp;
+    char tmp[4096];
+    const char *path;
+} out_file_t;
+
+static int out_open(out_file_t *o, const char *path) {
+    o->path = path;
+    if (!path) {
+        o->fp = stdout;
+        return 1;
+    }
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp%ld", path, (long)clock());
+    o->fp = fopen(o->tmp, "wb");
+    if (!o->fp) fprintf(stderr, "error: %s: cannot write\n", path);
+    return o->fp != NULL;
+}
+
+/* ok != 0: close and rename; otherwise remove the temporary file */
+static int out_close(out_file_t *o, int ok) {
+    if (!o->path) {
+        fflush(stdout);
+        return ok;
+    }
+    if (fclose(o->fp) != 0) ok = 0;
+    if (ok && rename(o->tmp, o->path) != 0) ok = 0;
+    if (!ok) {
+        remove(o->tmp);
+        fprintf(stderr, "error: %s: could not be written\n", o->path);
+    }
+    return ok;
+}
+
+/* ------------------------------------------------------------- arguments */
+
+static const char *opt_value(int argc, char **argv, const char *name) {
+    int i;
+    for (i = 0; i < argc - 1; ++i)
+        if (strcmp(argv[i], name) == 0) return argv[i + 1];
+    return NULL;
+}
+
+static int opt_flag(int argc, char **argv, const char *name) {
+    int i;
+    for (i = 0; i < argc; ++i)
+        if (strcmp(argv[i], name) == 0) return 1;
+    return 0;
+}
+
+static int opt_double(int argc, char **argv, const char *name, double def, double *out) {
+    const char *v = opt_value(argc, argv, name);
+    char *end;
+    if (!v) {
+        *out = def;
+        return 1;
+    }
+    *out = strtod(v, &end);
+    if (end == v || *end || !(*out - *out == 0.0)) {
+        fprintf(stderr, "error: %s needs a number, got '%s'\n", name, v);
+        return 0;
+    }
+    return 1;
+}
+
+static int opt_long(int argc, char **argv, const char *name, long def, long *out) {
+    const char *v = opt_value(argc, argv, name);
+    char *end;
+    if (!v) {
+        *out = def;
+        return 1;
+    }
+    *out = strtol(v, &end, 10);
+    if (end == v || *end) {
+        fprintf(stderr, "error: %s needs an integer, got '%s'\n", name, v);
+        return 0;
+    }
+    return 1;
+}
+
+/* positional argument k (options with a value are skipped) */
+static const char *positional(int argc, char **argv, int k, const char *const *with_value) {
+    int i, n = 0;
+    for (i = 0; i < argc; ++i) {
+        int j, skip = 0;
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            for (j = 0; with_value[j]; ++j)
+                if (strcmp(argv[i], with_value[j]) == 0) skip = 1;
+            i += skip;
+            continue;
+        }
+        if (n++ == k) return argv[i];
+    }
+    return NULL;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------ frames and types */
+
+typedef struct frames_t {
+    sp_frame_t *f;
+    int n;
+} frames_t;
+
+static void frames_free(frames_t *fr) {
+    int k;
+    for (k = 0; k < fr->n; ++k) sp_frame_free(&fr->f[k]);
+    free(fr->f);
+    fr->f = NULL;
+    fr->n = 0;
+}
+
+static int read_frames(const char *path, frames_t *out) {
+    char *text;
+    size_t len, pos = 0;
+    int line = 0, cap = 0;
+    sp_diag_t diag;
+    sp_result_t r;
+    memset(&diag, 0, sizeof diag);
+    out->f = NULL;
+    out->n = 0;
+    if ((r = sp_read_file(path, &text, &len, NULL, &diag)) != SP_OK) return fail_file(path, &diag, r), 0;
+    for (;;) {
+        sp_frame_t f;
+        memset(&f, 0, sizeof f);
+        r = sp_xyz_read_frame(text, len, &pos, &line, &f, &diag);
+        if (r == SP_ERR_RANGE) break;
+        if (r != SP_OK) {
+            free(text);
+            frames_free(out);
+            return fail_file(path, &diag, r), 0;
+        }
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 16;
+            out->f = (sp_frame_t *)realloc(out->f, (size_t)cap * sizeof(sp_frame_t));
+            if (!out->f) return free(text), fail_msg("out of memory"), 0;
+        }
+        out->f[out->n++] = f;
+    }
+    free(text);
+    if (out->n == 0) {
+        fprintf(stderr, "error: %s: no frames\n", path);
+        return 0;
+    }
+    return 1;
+}
+
+static int load_potential(const char *path, sp_pot_t *pot) {
+    sp_diag_t diag;
+    sp_result_t r;
+    memset(&diag, 0, sizeof diag);
+    memset(pot, 0, sizeof *pot);
+    r = sp_pot_read_file(pot, path, &diag);
+    if (r != SP_OK) return fail_file(path, &diag, r), 0;
+    warn_file(path, &diag);
+    return 1;
+}
+
+/* types of a frame's atoms in the potential; 0 with an error message */
+static int map_types(const sp_pot_t *pot, const char *xyz, int frame, const sp_frame_t *f, int *type) {
+    int k;
+    for (k = 0; k < f->natoms; ++k) {
+        type[k] = sp_pot_find_element(pot, sp_element_symbol(f->z[k]));
+        if (type[k] < 0) {
+            fprintf(stderr, "error: %s: frame %d, atom %d: element %s is not in the potential\n", xyz,
+                    frame + 1, k + 1, sp_element_symbol(f->z[k]));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void frame_cell(const sp_frame_t *f, sp_cell_t *c) {
+    int d;
+    for (d = 0; d < 9; ++d) c->h[d] = f->has_cell ? f->cell[d] : 0.0;
+    for (d = 0; d < 3; ++d) c->pbc[d] = f->pbc[d];
+}
+
+static double cell_volume(const double *h) {
+    return fabs(h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) +
+                h[2] * (h[3] * h[7] - h[4] * h[6]));
+}
+
+/* -------------------------------------------------------------------- eval */
+
+static int cmd_eval(int argc, char **argv) {
+    static const char *const withv[] = {"-o", NULL};
+    const char *potfile = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
+    const char *outpath = opt_value(argc, argv, "-o");
+    sp_pot_t pot;
+    frames_t fr;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    out_file_t of;
+    int k, ok = 1;
+    if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
+        fputs("usage: splinepot eval POTENTIAL IN.xyz [-o OUT.xyz]\n"
+              "  Writes every frame with energy=, stress= (eV/A^3, ASE sign; periodic cells),\n"
+              "  virial= (eV, LAMMPS sign), a forces column and an energies column.\n"
+              "  Frames that carry reference energy/forces are compared on stderr.\n",
+              potfile && xyz ? stdout : stderr);
+        return potfile && xyz ? 0 : 2;
+    }
+    if (!load_potential(potfile, &pot)) return 1;
+    if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    if (!out_open(&of, outpath)) return sp_pot_free(&pot), frames_free(&fr), 1;
+    for (k = 0; k < fr.n && ok; ++k) {
+        sp_frame_t *f = &fr.f[k];
+        sp_frame_t o = *f;
+        int *type = (int *)malloc((size_t)f->natoms * sizeof(int) + 1);
+        double *forces = (double *)malloc(3 * (size_t)f->natoms * sizeof(double) + 1);
+        double *energies = (double *)malloc((size_t)f->natoms * sizeof(double) + 1);
+        sp_cell_t cell;
+        sp_out_t res;
+        sp_diag_t diag;
+        sp_result_t r;
+        memset(&diag, 0, sizeof diag);
+        memset(&res, 0, sizeof res);
+        if (!type || !forces || !energies) ok = fail_msg("out of memory") == 0;
+        if (ok) ok = map_types(&pot, xyz, k, f, type);
+        if (ok) {
+            frame_cell(f, &cell);
+            r = sp_nlist_build(&nl, &cell, f->pos, f->natoms, pot.cutoff, &diag);
+            if (r != SP_OK) {
+                fprintf(stderr, "error: %s: frame %d: %s\n", xyz, k + 1, diag.msg);
+                ok = 0;
+            }
+        }
+        if (ok) {
+            res.forces = forces;
+            res.energies = energies;
+            r = sp_pot_compute(&pot, &nl, type, &ws, &res);
+            if (r != SP_OK) {
+                fprintf(stderr, "error: %s: frame %d: %s\n", xyz, k + 1, sp_result_str(r));
+                ok = 0;
+            }
+        }
+        if (ok) {
+            int a, full = f->pbc[0] && f->pbc[1] && f->pbc[2] && f->has_cell;
+            if (f->has_energy || f->forces) {
+                double fmax = 0.0;
+                if (f->forces)
+                    for (a = 0; a < 3 * f->natoms; ++a)
+                        if (fabs(forces[a] - f->forces[a]) > fmax) fmax = fabs(forces[a] - f->forces[a]);
+                fprintf(stderr, "frame %d: %d atoms, E = %.12f eV", k + 1, f->natoms, res.energy);
+                if (f->has_energy) fprintf(stderr, ", dE vs file = %.3g eV", res.energy - f->energy);
+                if (f->forces) fprintf(stderr, ", max |dF| vs file = %.3g eV/A", fmax);
+                fputc('\n', stderr);
+            }
+            o.energy = res.energy;
+            o.has_energy = 1;
+            o.forces = forces;
+            o.energies = energies;
+            memcpy(o.virial, res.virial, sizeof o.virial);
+            o.has_virial = 1;
+            o.has_stress = full;
+            if (full) {
+                double v = cell_volume(f->cell);
+                for (a = 0; a < 9; ++a) o.stress[a] = -res.virial[a] / v;
+            }
+            sp_xyz_write_frame(of.fp, &o, f->comment_extra);
+        }
+        free(type);
+        free(forces);
+        free(energies);
+    }
+    ok = out_close(&of, ok);
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    frames_free(&fr);
+    sp_pot_free(&pot);
+    return ok ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------------- md */
+
+#define MVV2E 1.0364269e-4   /* amu A^2/ps^2 -> eV (LAMMPS metal) */
+#define BOLTZ 8.617343e-5    /* eV/K (LAMMPS metal) */
+
+typedef struct rng_t { uint64_t s; } rng_t;
+
+static uint64_t rng_next(rng_t *r) { /* splitmix64 */
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static double rng_uniform(rng_t *r) { return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+
+static double rng_gauss(rng_t *r) {
+    double u1 = rng_uniform(r), u2 = rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+static double kinetic(int n, const double *v, const double *mass) {
+    double ke = 0.0;
+    int i;
+    for (i = 0; i < n; ++i) ke += 0.5 * mass[i] * (v[3 * i] * v[3 * i] + v[3 * i + 1] * v[3 * i + 1] + v[3 * i + 2] * v[3 * i + 2]);
+    return ke * MVV2E;
+}
+
+static int cmd_md(int argc, char **argv) {
+    static const char *const withv[] = {"--steps", "--dt", "--temp", "--seed", "--damp", "--skin",
+                                        "--every", "--dump", NULL};
+    const char *potfile = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
+    const char *dump = opt_value(argc, argv, "--dump");
+    long steps, seed, every;
+    double dt_fs, temp, damp_fs, skin, dt, e0 = 0.0, emax_dev = 0.0, t_force = 0.0;
+    int thermo = opt_flag(argc, argv, "--thermostat");
+    sp_pot_t pot;
+    frames_t fr;
+    sp_frame_t *f;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_cell_t cell;
+    sp_out_t res;
+    sp_diag_t diag;
+    sp_result_t r;
+    int *type = NULL, n, i, d, rebuilds = 0, ok = 1;
+    double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, *x0 = NULL;
+    rng_t rng;
+    long step;
+    out_file_t of;
+    double t0;
+    if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
+        fputs("usage: splinepot md POTENTIAL IN.xyz --steps N [--dt FS=1] [--temp K=300] [--seed S=1]\n"
+              "       [--thermostat] [--damp FS=100] [--skin A=1.0] [--every N=100] [--dump OUT.xyz]\n"
+              "  Velocity-Verlet NVE from the first frame (velocities drawn at --temp, seeded);\n"
+              "  --thermostat adds a Langevin thermostat (BAOAB splitting) at --temp.\n"
+              "  Prints step, potential, kinetic and total energy, temperature every N steps,\n"
+              "  then the total-energy drift and, last, 'perf: X us/atom-step'.\n",
+              potfile && xyz ? stdout : stderr);
+        return potfile && xyz ? 0 : 2;
+    }
+    if (!opt_long(argc, argv, "--steps", 1000, &steps) || !opt_double(argc, argv, "--dt", 1.0, &dt_fs) ||
+        !opt_double(argc, argv, "--temp", 300.0, &temp) || !opt_long(argc, argv, "--seed", 1, &seed) ||
+        !opt_double(argc, argv, "--damp", 100.0, &damp_fs) || !opt_double(argc, argv, "--skin", 1.0, &skin) ||
+        !opt_long(argc, argv, "--every", 100, &every))
+        return 1;
+    if (steps < 0 || !(dt_fs > 0) || temp < 0 || !(damp_fs > 0) || skin < 0 || every < 1)
+        return fail_msg("md: --steps >= 0, --dt > 0, --temp >= 0, --damp > 0, --skin >= 0, --every >= 1");
+    if (!load_potential(potfile, &pot)) return 1;
+    if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
+    f = &fr.f[0];
+    n = f->natoms;
+    dt = dt_fs * 1e-3;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    memset(&res, 0, sizeof res);
+    memset(&diag, 0, sizeof diag);
+    type = (int *)malloc((size_t)n * sizeof(int) + 1);
+    x = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
+    x0 = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
+    v = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
+    F = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
+    mass = (double *)malloc((size_t)n * sizeof(double) + 8);
+    if (!type || !x || !x0 || !v || !F || !mass) ok = !fail_msg("out of memory");
+    if (ok) ok = map_types(&pot, xyz, 0, f, type);
+    for (i = 0; ok && i < n; ++i) {
+        mass[i] = sp_element_mass(f->z[i]);
+        if (!(mass[i] > 0)) ok = !fail_msg("md: atom without a known mass");
+    }
+    if (ok) {
+        double vc[3] = {0, 0, 0}, mt = 0.0, ke, s;
+        memcpy(x, f->pos, 3 * (size_t)n * sizeof(double));
+        rng.s = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 12345;
+        for (i = 0; i < n; ++i)
+            for (d = 0; d < 3; ++d) {
+                v[3 * i + d] = rng_gauss(&rng) * sqrt(BOLTZ * temp / (mass[i] * MVV2E));
+                vc[d] += mass[i] * v[3 * i + d];
+            }
+        for (i = 0; i < n; ++i) mt += mass[i];
+        for (i = 0; i < n; ++i)
+            for (d = 0; d < 3; ++d) v[3 * i + d] -= vc[d] / mt;
+        ke = kinetic(n, v, mass);
+        s = (n > 1 && ke > 0) ? sqrt(1.5 * (n - 1) * BOLTZ * temp / ke) : 0.0;
+        for (i = 0; i < 3 * n; ++i) v[i] *= s;
+        frame_cell(f, &cell);
+    }
+    if (ok && dump && !out_open(&of, dump)) ok = 0;
+    if (ok) {
+        double ke, ekin_sum = 0.0;
+        double c1 = exp(-dt / (damp_fs * 1e-3));
+        t0 = now_seconds();
+        for (step = 0; step <= steps && ok; ++step) {
+            double dmax2 = 0.0;
+            if (step > 0) {
+                for (i = 0; i < n; ++i) {
+                    double inv_m = 1.0 / (mass[i] * MVV2E);
+                    for (d = 0; d < 3; ++d) {
+                        v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
+                        x[3 * i + d] += dt * v[3 * i + d];
+                    }
+                }
+                if (thermo) { /* BAOAB: the O step between the two position halves is folded here */
+                    for (i = 0; i < n; ++i) {
+                        double sd = sqrt((1.0 - c1 * c1) * BOLTZ * temp / (mass[i] * MVV2E));
+                        for (d = 0; d < 3; ++d) v[3 * i + d] = c1 * v[3 * i + d] + sd * rng_gauss(&rng);
+                    }
+                }
+                for (i = 0; i < n; ++i) {
+                    double dd = 0.0;
+                    for (d = 0; d < 3; ++d) dd += (x[3 * i + d] - x0[3 * i + d]) * (x[3 * i + d] - x0[3 * i + d]);
+                    if (dd > dmax2) dmax2 = dd;
+                }
+            }
+            if (step == 0 || 4.0 * dmax2 > skin * skin) {
+                r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag);
+                if (r != SP_OK) {
+                    fprintf(stderr, "error: md step %ld: %s\n", step, diag.msg);
+                    ok = 0;
+                    break;
+                }
+                memcpy(x0, x, 3 * (size_t)n * sizeof(double));
+                ++rebuilds;
+            } else {
+                sp_nlist_update(&nl, x);
+            }
+            res.forces = F;
+            {
+                double tf = now_seconds();
+                r = sp_pot_compute(&pot, &nl, type, &ws, &res);
+                t_force += now_seconds() - tf;
+            }
+            if (r != SP_OK) {
+                fprintf(stderr, "error: md step %ld: %s\n", step, sp_result_str(r));
+                ok = 0;
+                break;
+            }
+            if (step > 0)
+                for (i = 0; i < n; ++i) {
+                    double inv_m = 1.0 / (mass[i] * MVV2E);
+                    for (d = 0; d < 3; ++d) v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
+                }
+            ke = kinetic(n, v, mass);
+            ekin_sum += ke;
+            if (step == 0) e0 = res.energy + ke;
+            if (fabs(res.energy + ke - e0) > emax_dev) emax_dev = fabs(res.energy + ke - e0);
+            if (step % every == 0 || step == steps) {
+                printf("step %8ld  pe %.10f  ke %.10f  etot %.10f  T %.2f K\n", step, res.energy, ke,
+                       res.energy + ke, n > 1 ? 2.0 * ke / (3.0 * (n - 1) * BOLTZ) : 0.0);
+                if (dump) {
+                    sp_frame_t o = *f;
+                    o.pos = x;
+                    o.forces = F;
+                    o.energies = NULL;
+                    o.energy = res.energy;
+                    o.has_energy = 1;
+                    o.has_stress = o.has_virial = 0;
+                    sp_xyz_write_frame(of.fp, &o, NULL);
+                }
+            }
+        }
+        if (ok) {
+            double el = now_seconds() - t0, etot = res.energy + kinetic(n, v, mass);
+            printf("energy drift: %.3e eV/atom (final - initial), max |E - E0| %.3e eV/atom, %d neighbour builds\n",
+                   (etot - e0) / n, emax_dev / n, rebuilds);
+            printf("time: %.3f s total, %.3f s in forces\n", el, t_force);
+            printf("perf: %.4f us/atom-step\n", 1e6 * el / ((double)n * (double)(steps + 1)));
+        }
+        if (dump) ok = out_close(&of, ok);
+    }
+    free(type); free(x); free(x0); free(v); free(F); free(mass);
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    frames_free(&fr);
+    sp_pot_free(&pot);
+    return ok ? 0 : 1;
+}
+
+/* -------------------------------------------------------------------- plot */
+
+typedef struct svg_panel_t {
+    double x0, y0, w, h;       /* pixel box */
+    double xmin, xmax, ymin, ymax;
+} svg_panel_t;
+
+static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+                                      "#e377c2", "#17becf"};
+
+static double px(const svg_panel_t *p, double x) { return p->x0 + (x - p->xmin) / (p->xmax - p->xmin) * p->w; }
+static double py(const svg_panel_t *p, double y) { return p->y0 + p->h - (y - p->ymin) / (p->ymax - p->ymin) * p->h; }
+
+static void svg_axes(FILE *fp, const svg_panel_t *p, const char *title, const char *xlabel) {
+    int k;
+    fprintf(fp, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#444'/>\n", p->x0, p->y0,
+            p->w, p->h);
+    fprintf(fp, "<text x='%.1f' y='%.1f' font-size='14' text-anchor='middle'>%s</text>\n", p->x0 + p->w / 2,
+            p->y0 - 8, title);
+    fprintf(fp, "<text x='%.1f' y='%.1f' font-size='12' text-anchor='middle'>%s</text>\n", p->x0 + p->w / 2,
+            p->y0 + p->h + 32, xlabel);
+    for (k = 0; k <= 4; ++k) {
+        double xv = p->xmin + k * (p->xmax - p->xmin) / 4, yv = p->ymin + k * (p->ymax - p->ymin) / 4;
+        fprintf(fp, "<text x='%.1f' y='%.1f' font-size='10' text-anchor='middle'>%.3g</text>\n", px(p, xv),
+                p->y0 + p->h + 14, xv);
+        fprintf(fp, "<text x='%.1f' y='%.1f' font-size='10' text-anchor='end'>%.3g</text>\n", p->x0 - 4,
+                py(p, yv) + 3, yv);
+    }
+    if (p->ymin < 0 && p->ymax > 0)
+        fprintf(fp, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#bbb' stroke-dasharray='3,3'/>\n",
+                p->x0, py(p, 0), p->x0 + p->w, py(p, 0));
+}
+
+/* draws spline s over [xa, xb] with its knots */
+static void svg_spline(FILE *fp, const svg_panel_t *p, const sp_spline_t *s, double xa, double xb,
+                       const char *color, const char *label, int row) {
+    int k, m = 200;
+    fprintf(fp, "<polyline fill='none' stroke='%s' stroke-width='1.6' points='", color);
+    for (k = 0; k <= m; ++k) {
+        double x = xa + (xb - xa) * k / m, y = sp_spline_eval(s, x, NULL);
+        if (y > p->ymax) y = p->ymax;
+        if (y < p->ymin) y = p->ymin;
+        fprintf(fp, "%.1f,%.1f ", px(p, x), py(p, y));
+    }
+    fputs("'/>\n", fp);
+    for (k = 0; k < s->n; ++k)
+        if (s->x[k] >= xa && s->x[k] <= xb && s->y[k] <= p->ymax && s->y[k] >= p->ymin)
+            fprintf(fp, "<circle cx='%.1f' cy='%.1f' r='2.5' fill='%s'/>\n", px(p, s->x[k]), py(p, s->y[k]), color);
+    if (label)
+        fprintf(fp, "<text x='%.1f' y='%.1f' font-size='11' fill='%s' text-anchor='end'>%s</text>\n",
+                p->x0 + p->w - 6, p->y0 + 14 + 13 * row, color, label);
+}
+
+static void spline_range(const sp_spline_t *s, int n, double xa, double xb, double *ymin, double *ymax) {
+    int i, k;
+    *ymin = 1e300;
+    *ymax = -1e300;
+    for (i = 0; i < n; ++i)
+        for (k = 0; k <= 200; ++k) {
+            double y = sp_spline_eval(s + i, xa + (xb - xa) * k / 200, NULL);
+            if (y < *ymin) *ymin = y;
+            if (y > *ymax) *ymax = y;
+        }
+    if (!(*ymax > *ymin)) { *ymin -= 1; *ymax += 1; }
+    {
+        double pad = 0.06 * (*ymax - *ymin);
+        *ymin -= pad;
+        *ymax += pad;
+    }
+}
+
+static int cmd_plot(int argc, char **argv) {
+    static const char *const withv[] = {"-o", NULL};
+    const char *model = positional(argc, argv, 0, withv), *outpath = opt_value(argc, argv, "-o");
+    sp_pot_t pot;
+    out_file_t of;
+    const sp_meam_t *m;
+    int ne, np, panel = 0, k, a, b;
+    const char *names[7];
+    const sp_spline_t *sets[7];
+    int counts[7], npan;
+    if (opt_flag(argc, argv, "--help") || !model || !outpath) {
+        fputs("usage: splinepot plot MODEL -o FILE.svg\n"
+              "  One panel per spline kind (s-MEAM: phi, rho, U, f, g; meam/sw: also F, G),\n"
+              "  one curve per element or element pair, knots as dots.\n",
+              model && outpath ? stdout : stderr);
+        return model && outpath ? 0 : 2;
+    }
+    if (!load_potential(model, &pot)) return 1;
+    m = &pot.meam;
+    ne = pot.nelem;
+    np = ne * (ne + 1) / 2;
+    names[0] = "phi(r) [eV]"; sets[0] = m->phi; counts[0] = np;
+    names[1] = "rho(r)"; sets[1] = m->rho; counts[1] = ne;
+    names[2] = "U(n) [eV]"; sets[2] = m->U; counts[2] = ne;
+    names[3] = "f(r)"; sets[3] = m->f; counts[3] = ne;
+    names[4] = "g(cos theta)"; sets[4] = m->g; counts[4] = np;
+    npan = 5;
+    if (pot.kind == SP_POT_MEAM_SW) {
+        names[5] = "F(r)"; sets[5] = m->F; counts[5] = 1;
+        names[6] = "G(cos theta)"; sets[6] = m->G; counts[6] = 1;
+        npan = 7;
+    }
+    if (!out_open(&of, outpath)) return sp_pot_free(&pot), 1;
+    fprintf(of.fp, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif'>\n"
+                   "<rect width='100%%' height='100%%' fill='white'/>\n"
+                   "<text x='20' y='24' font-size='16'>%s</text>\n",
+            3 * 330 + 40, ((npan + 2) / 3) * 290 + 50, model);
+    for (panel = 0; panel < npan; ++panel) {
+        svg_panel_t p;
+        double xa = 1e300, xb = -1e300;
+        int row = 0;
+        for (k = 0; k < counts[panel]; ++k) {
+            if (sets[panel][k].xmin < xa) xa = sets[panel][k].xmin;
+            if (sets[panel][k].xmax > xb) xb = sets[panel][k].xmax;
+        }
+        if (panel == 2 || panel == 4 || panel == 6) { /* U and g: show a margin of extrapolation */
+            double w = xb - xa;
+            xa -= 0.1 * w;
+            xb += 0.1 * w;
+        } else {
+            xb = pot.cutoff;
+        }
+        p.x0 = 60 + (panel % 3) * 330;
+        p.y0 = 60 + (panel / 3) * 290;
+        p.w = 260;
+        p.h = 200;
+        p.xmin = xa;
+        p.xmax = xb;
+        spline_range(sets[panel], counts[panel], xa, xb, &p.ymin, &p.ymax);
+        if (panel == 0 && p.ymax > 5.0 && p.ymin < 5.0) p.ymax = 5.0; /* repulsive wall off the scale */
+        svg_axes(of.fp, &p, names[panel], (panel == 2) ? "n" : (panel == 4 || panel == 6) ? "cos theta" : "r [A]");
+        for (k = 0; k < counts[panel]; ++k) {
+            char label[32];
+            label[0] = '\0';
+            if (ne > 1) {
+                if (counts[panel] == np && panel != 1) {
+                    for (a = 0; a < ne; ++a)
+                        for (b = a; b < ne; ++b)
+                            if (sp_pot_pair_index(ne, a, b) == k) snprintf(label, sizeof label, "%s-%s", pot.elem[a], pot.elem[b]);
+                } else {
+                    snprintf(label, sizeof label, "%s", pot.elem[k]);
+                }
+            }
+            svg_spline(of.fp, &p, &sets[panel][k], xa, xb, palette[k % 8], label[0] ? label : NULL, row++);
+        }
+    }
+    fputs("</svg>\n", of.fp);
+    sp_pot_free(&pot);
+    return out_close(&of, 1) ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------- bench */
+
+/* diamond lattice of nc^3 conventional cells with small random displacements */
+static void diamond(int nc, double a, double *pos, double *cell, rng_t *rng) {
+    static const double basis[8][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0},
+                                       {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
+    int i, j, k, b, n = 0, d;
+    for (i = 0; i < nc; ++i)
+        for (j = 0; j < nc; ++j)
+            for (k = 0; k < nc; ++k)
+                for (b = 0; b < 8; ++b) {
+                    pos[3 * n] = (i + basis[b][0]) * a;
+                    pos[3 * n + 1] = (j + basis[b][1]) * a;
+                    pos[3 * n + 2] = (k + basis[b][2]) * a;
+                    for (d = 0; d < 3; ++d) pos[3 * n + d] += 0.05 * rng_gauss(rng);
+                    ++n;
+                }
+    for (d = 0; d < 9; ++d) cell[d] = (d % 4 == 0) ? nc * a : 0.0;
+}
+
+static int bench_cells(int argc, char **argv) {
+    double rc;
+    long maxn;
+    int nc;
+    rng_t rng;
+    if (!opt_double(argc, argv, "--cutoff", 5.5, &rc) || !opt_long(argc, argv, "--max", 1000000, &maxn)) return 1;
+    rng.s = 7;
+    printf("# neighbour-list build (full list with reverse links), diamond Si a = 5.431 A, cutoff %.2f A\n", rc);
+    for (nc = 5; 8L * nc * nc * nc <= maxn * 1.05; nc = (int)ceil(nc * 1.47)) {
+        int n = 8 * nc * nc * nc, reps = n < 100000 ? 5 : 2, k;
+        double *pos = (double *)malloc(3 * (size_t)n * sizeof(double));
+        double best = 1e300;
+        sp_cell_t cell;
+        sp_nlist_t nl;
+        sp_diag_t diag;
+        memset(&nl, 0, sizeof nl);
+        if (!pos) return fail_msg("out of memory");
+        diamond(nc, 5.431, pos, cell.h, &rng);
+        cell.pbc[0] = cell.pbc[1] = cell.pbc[2] = 1;
+        for (k = 0; k < reps; ++k) {
+            double t = now_seconds();
+            if (sp_nlist_build(&nl, &cell, pos, n, rc, &diag) != SP_OK) return fail_msg(diag.msg);
+            t = now_seconds() - t;
+            if (t < best) best = t;
+        }
+        printf("cells natoms=%d neighbours/atom=%.1f build_us_per_atom=%.4f\n", n, (double)nl.n_entries / n,
+               1e6 * best / n);
+        sp_nlist_free(&nl);
+        free(pos);
+    }
+    return 0;
+}
+
+static int cmd_bench(int argc, char **argv) {
+    const char *what = argc > 0 ? argv[0] : NULL;
+    if (!what || opt_flag(argc, argv, "--help")) {
+        fputs("usage: splinepot bench cells [--cutoff A=5.5] [--max N=1000000]\n", what ? stdout : stderr);
+        return what ? 0 : 2;
+    }
+    if (strcmp(what, "cells") == 0) return bench_cells(argc - 1, argv + 1);
+    fprintf(stderr, "error: bench %s: not implemented yet (see the issue tracker)\n", what);
+    return 2;
+}
+
+static int cmd_not_yet(const char *what) {
+    fprintf(stderr, "error: '%s' is not implemented yet (see the issue tracker)\n", what);
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, cmd ? stdout : stderr);
+        return cmd ? 0 : 2;
+    }
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
+    if (strcmp(cmd, "md") == 0) return cmd_md(argc - 2, argv + 2);
+    if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 2, argv + 2);
+    if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
+    if (strcmp(cmd, "fit") == 0) return cmd_not_yet("fit");
+    if (strcmp(cmd, "demo") == 0) return cmd_not_yet("demo");
+    fprintf(stderr, "error: unknown command '%s'\n%s", cmd, usage_text);
+    return 2;
+}
