@@ -17,7 +17,7 @@ CFLAGS  ?= $(OPT) $(FP) $(WARN) $(OMP)
 LDLIBS  := -lm
 B       := build
 
-TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io \
+TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes \
            $(B)/test_cpp $(B)/test_static $(B)/test_c11
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h
 
@@ -26,7 +26,7 @@ all: $(B)/splinepot $(TESTS)
 $(B):
 	mkdir -p $(B)
 
-$(B)/splinepot: tools/splinepot.c splinepot.h | $(B)
+$(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c splinepot.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/test_%: tests/test_%.c $(HDR) | $(B)

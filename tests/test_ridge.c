@@ -123,7 +123,7 @@ static void test_hand_solved(void) {
     SP_CHECK_NEAR(c[1], 7.0 / 3.0, 1e-15, 0);
     SP_CHECK(info.method == SP_RIDGE_CHOLESKY && info.rank == 2 && info.n_free == 2);
     SP_CHECK(info.cond >= 1.0 && info.cond < 10.0);
-    SP_CHECK_NEAR(sp_ridge_sse(&acc, c), 1.0 / 3.0, 1e-14, 1e-15);
+    SP_CHECK_NEAR(sp_ridge_sse(&acc, c), 1.0 / 3.0, 0, 1e-13); /* cancellation: ~eps * y^T y */
     /* same system through the eigen path */
     {
         sp_ridge_solve_desc_t sd;
@@ -210,8 +210,8 @@ static void test_ill_conditioned(void) {
     static double X[M * PMAX], y[M];
     double c[PMAX], cref[PMAX], ctrue[PMAX];
     int pcase, i, j;
-    const int ps[2] = {8, 16};
-    for (pcase = 0; pcase < 2; ++pcase) {
+    const int ps[3] = {8, 10, 16};
+    for (pcase = 0; pcase < 3; ++pcase) {
         int p = ps[pcase];
         sp_ridge_solve_desc_t sd;
         sp_ridge_info_t info;
@@ -247,10 +247,14 @@ static void test_ill_conditioned(void) {
                p, info.cond, info.method == SP_RIDGE_EIGEN ? "eigen" : "cholesky", info.rank,
                r_auto, rc == SP_OK ? "" : "(failed) ", r_chol, r_qr, e_auto, e_chol, e_qr);
         if (pcase == 0) {
-            /* cond ~ 1e10..1e12: Cholesky path, coefficients to ~cond * eps */
-            SP_CHECK(info.cond > 1e8 && info.cond < 1e13);
-            SP_CHECK(r_auto < 1e-12);
-            SP_CHECK(e_auto < 1e-3);
+            /* cond ~ 1e10: Cholesky path, coefficients to ~cond * eps */
+            SP_CHECK(info.cond > 1e8 && info.cond <= 1e10 && info.method == SP_RIDGE_CHOLESKY);
+            SP_CHECK(r_auto < 1e-10);
+            SP_CHECK(e_auto < 1e-4);
+        } else if (pcase == 1) {
+            /* cond ~ 1e12..1e14 > cond_max: eigen path, still residual-optimal */
+            SP_CHECK(info.cond > 1e11 && info.cond < 1e15 && info.method == SP_RIDGE_EIGEN);
+            SP_CHECK(r_auto < 1e-9);
         } else {
             /* cond(G) >> 1/eps: the eigen fallback keeps a residual-optimal, bounded answer */
             SP_CHECK(info.method == SP_RIDGE_EIGEN);
