@@ -382,7 +382,7 @@ static int cmd_md(int argc, char **argv) {
     const char *potfile = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
     const char *dump = opt_value(argc, argv, "--dump");
     long steps, seed, every;
-    double dt_fs, temp, damp_fs, skin, dt, e0 = 0.0, emax_dev = 0.0, t_force = 0.0;
+    double dt_fs, temp, damp_fs, skin, dt, e0 = 0.0, emax_dev = 0.0, t_force = 0.0, eq = 0.0, eq_dev = 0.0;
     int thermo = opt_flag(argc, argv, "--thermostat");
     sp_pot_t pot;
     frames_t fr;
@@ -513,6 +513,9 @@ static int cmd_md(int argc, char **argv) {
             ekin_sum += ke;
             if (step == 0) e0 = res.energy + ke;
             if (fabs(res.energy + ke - e0) > emax_dev) emax_dev = fabs(res.energy + ke - e0);
+            /* after 10 % of the run the kinetic energy has equilibrated */
+            if (step == steps / 10) eq = res.energy + ke;
+            if (step >= steps / 10 && fabs(res.energy + ke - eq) > eq_dev) eq_dev = fabs(res.energy + ke - eq);
             if (step % every == 0 || step == steps) {
                 printf("step %8ld  pe %.10f  ke %.10f  etot %.10f  T %.2f K\n", step, res.energy, ke,
                        res.energy + ke, n > 1 ? 2.0 * ke / (3.0 * (n - 1) * BOLTZ) : 0.0);
@@ -532,6 +535,8 @@ static int cmd_md(int argc, char **argv) {
             double el = now_seconds() - t0, etot = res.energy + kinetic(n, v, mass);
             printf("energy drift: %.3e eV/atom (final - initial), max |E - E0| %.3e eV/atom, %d neighbour builds\n",
                    (etot - e0) / n, emax_dev / n, rebuilds);
+            printf("energy drift after equilibration (from 10 %% of the run): %.3e eV/atom, max deviation %.3e eV/atom\n",
+                   (etot - eq) / n, eq_dev / n);
             printf("time: %.3f s total, %.3f s in forces\n", el, t_force);
             printf("perf: %.4f us/atom-step\n", 1e6 * el / ((double)n * (double)(steps + 1)));
         }
@@ -720,13 +725,14 @@ static void diamond(int nc, double a, double *pos, double *cell, rng_t *rng) {
 static int bench_cells(int argc, char **argv) {
     double rc;
     long maxn;
-    int nc;
+    static const int sizes[] = {5, 8, 12, 18, 27, 40, 50}; /* 1000 ... 1 000 000 atoms */
+    int q;
     rng_t rng;
     if (!opt_double(argc, argv, "--cutoff", 5.5, &rc) || !opt_long(argc, argv, "--max", 1000000, &maxn)) return 1;
     rng.s = 7;
     printf("# neighbour-list build (full list with reverse links), diamond Si a = 5.431 A, cutoff %.2f A\n", rc);
-    for (nc = 5; 8L * nc * nc * nc <= maxn * 1.05; nc = (int)ceil(nc * 1.47)) {
-        int n = 8 * nc * nc * nc, reps = n < 100000 ? 5 : 2, k;
+    for (q = 0; q < 7 && 8L * sizes[q] * sizes[q] * sizes[q] <= maxn; ++q) {
+        int nc = sizes[q], n = 8 * nc * nc * nc, reps = n < 100000 ? 5 : 2, k;
         double *pos = (double *)malloc(3 * (size_t)n * sizeof(double));
         double best = 1e300;
         sp_cell_t cell;
@@ -763,6 +769,107 @@ static int cmd_bench(int argc, char **argv) {
     return 2;
 }
 
+/* -------------------------------------------------------------------- demo */
+
+/* s-MEAM silicon (Lenosky et al. 2000, LAMMPS's Si_1.meam.spline): forces
+   against finite differences, then 2 ps of NVE MD of 512 atoms started at
+   2000 K (about 1000 K after equipartition); exits non-zero when a check
+   fails. */
+static int cmd_demo(int argc, char **argv) {
+    const char *potdir = opt_value(argc, argv, "--potentials");
+    char path[2048];
+    enum { NC = 4, N = 8 * NC * NC * NC, STEPS = 2000 };
+    static double pos[3 * N], v[3 * N], F[3 * N], x0[3 * N], mass[N];
+    double cell[9], e, ep, em, worst = 0.0, e0 = 0.0, emax = 0.0, dt = 1e-3, t0, eq = 0.0;
+    int type[N], pbc[3] = {1, 1, 1}, i, k, step, builds = 0;
+    sp_pot_t pot;
+    sp_diag_t diag;
+    rng_t rng;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_cell_t c;
+    sp_out_t res;
+    snprintf(path, sizeof path, "%s/Si_1.meam.spline", potdir ? potdir : "/usr/share/lammps/potentials");
+    memset(&diag, 0, sizeof diag);
+    memset(&pot, 0, sizeof pot);
+    if (sp_pot_read_file(&pot, path, &diag) != SP_OK) {
+        fprintf(stderr, "error: %s: %s (install the Debian package lammps-data, or pass --potentials DIR)\n",
+                path, diag.msg);
+        return 1;
+    }
+    printf("splinepot demo: s-MEAM Si (%s), %d atoms of diamond Si\n", path, N);
+    rng.s = 2026;
+    diamond(NC, 5.431, pos, cell, &rng);
+    for (i = 0; i < N; ++i) {
+        type[i] = 0;
+        mass[i] = sp_element_mass(14);
+    }
+    if (sp_pot_compute_once(&pot, N, pos, type, cell, pbc, &e, F, NULL, NULL, &diag) != SP_OK)
+        return fail_msg(diag.msg);
+    for (k = 0; k < 60; ++k) { /* 60 random coordinates, central differences h = 1e-5 A */
+        int q = (int)(rng_uniform(&rng) * 3 * N);
+        double xq = pos[q], fd;
+        pos[q] = xq + 1e-5;
+        sp_pot_compute_once(&pot, N, pos, type, cell, pbc, &ep, NULL, NULL, NULL, &diag);
+        pos[q] = xq - 1e-5;
+        sp_pot_compute_once(&pot, N, pos, type, cell, pbc, &em, NULL, NULL, NULL, &diag);
+        pos[q] = xq;
+        fd = -(ep - em) / 2e-5;
+        if (fabs(fd - F[q]) > worst) worst = fabs(fd - F[q]);
+    }
+    printf("E = %.10f eV (%.6f eV/atom); max |F + dE/dx| over 60 coordinates: %.2e eV/A\n", e, e / N, worst);
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    memset(&res, 0, sizeof res);
+    for (k = 0; k < 9; ++k) c.h[k] = cell[k];
+    c.pbc[0] = c.pbc[1] = c.pbc[2] = 1;
+    for (i = 0; i < 3 * N; ++i) v[i] = rng_gauss(&rng) * sqrt(BOLTZ * 2000.0 / (mass[0] * MVV2E));
+    res.forces = F;
+    t0 = now_seconds();
+    for (step = 0; step <= STEPS; ++step) { /* velocity Verlet, 1 fs, 1 A skin */
+        double dmax2 = 0.0, ke;
+        if (step > 0)
+            for (i = 0; i < N; ++i) {
+                double d2 = 0.0;
+                for (k = 0; k < 3; ++k) {
+                    v[3 * i + k] += 0.5 * dt * F[3 * i + k] / (mass[i] * MVV2E);
+                    pos[3 * i + k] += dt * v[3 * i + k];
+                    d2 += (pos[3 * i + k] - x0[3 * i + k]) * (pos[3 * i + k] - x0[3 * i + k]);
+                }
+                if (d2 > dmax2) dmax2 = d2;
+            }
+        if (step == 0 || 4.0 * dmax2 > 1.0) {
+            if (sp_nlist_build(&nl, &c, pos, N, pot.cutoff + 1.0, &diag) != SP_OK) return fail_msg(diag.msg);
+            memcpy(x0, pos, sizeof pos);
+            ++builds;
+        } else {
+            sp_nlist_update(&nl, pos);
+        }
+        if (sp_pot_compute(&pot, &nl, type, &ws, &res) != SP_OK) return fail_msg("compute failed");
+        if (step > 0)
+            for (i = 0; i < 3 * N; ++i) v[i] += 0.5 * dt * F[i] / (mass[i / 3] * MVV2E);
+        ke = kinetic(N, v, mass);
+        if (step == 0) e0 = res.energy + ke;
+        if (step == 500) eq = res.energy + ke; /* kinetic energy equilibrated after 0.5 ps */
+        if (step >= 500 && fabs(res.energy + ke - eq) > emax) emax = fabs(res.energy + ke - eq);
+        if (step % 500 == 0)
+            printf("  t = %4.1f ps  E_pot = %.6f eV  T = %6.1f K  E_tot - E_0 = %+.2e eV/atom\n", step * dt,
+                   res.energy, 2.0 * ke / (3.0 * (N - 1) * BOLTZ), (res.energy + ke - e0) / N);
+    }
+    printf("NVE: after equilibration (0.5 ps) max |E_tot - E(0.5 ps)| = %.2e eV/atom over %d steps;\n"
+           "     %d neighbour builds, %.2f us/atom-step\n",
+           emax / N, STEPS, builds, 1e6 * (now_seconds() - t0) / ((double)N * (STEPS + 1)));
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    sp_pot_free(&pot);
+    if (worst > 1e-7 || emax / N > 1e-4) {
+        printf("demo: FAILED (force check %.2e, drift %.2e)\n", worst, emax / N);
+        return 1;
+    }
+    printf("demo: OK (forces equal -dE/dx, energy conserved)\n");
+    return 0;
+}
+
 static int cmd_not_yet(const char *what) {
     fprintf(stderr, "error: '%s' is not implemented yet (see the issue tracker)\n", what);
     return 2;
@@ -779,7 +886,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(cmd, "fit") == 0) return cmd_not_yet("fit");
-    if (strcmp(cmd, "demo") == 0) return cmd_not_yet("demo");
+    if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
     fprintf(stderr, "error: unknown command '%s'\n%s", cmd, usage_text);
     return 2;
 }
