@@ -8,7 +8,7 @@
 CC      ?= cc
 CXX     ?= c++
 NVCC    ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
-OPT     ?= -O3
+OPT     ?= -O3 -march=native
 WARN    := -Wall -Wextra -pedantic -Werror
 # -ffp-contract=off: no fused multiply-add, so splines are bit-identical to LAMMPS
 FP      := -ffp-contract=off
@@ -17,7 +17,7 @@ CFLAGS  ?= $(OPT) $(FP) $(WARN) $(OMP)
 LDLIBS  := -lm
 B       := build
 
-TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes \
+TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge \
            $(B)/test_cpp $(B)/test_static $(B)/test_c11
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h
 
@@ -26,8 +26,8 @@ all: $(B)/splinepot $(TESTS)
 $(B):
 	mkdir -p $(B)
 
-$(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c splinepot.h | $(B)
-	$(CC) -std=c99 $(CFLAGS) $< -o $@ $(LDLIBS)
+$(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c splinepot.h | $(B)
+	$(CC) -std=c99 $(CFLAGS) $< -o $@ $(LDLIBS) -ldl
 
 $(B)/test_%: tests/test_%.c $(HDR) | $(B)
 	$(CC) -std=c99 $(CFLAGS) $< -o $@ $(LDLIBS)

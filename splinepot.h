@@ -48,6 +48,7 @@ TABLE OF CONTENTS (search for the tag)
    >>pot      potentials: s-MEAM, meam/sw/spline, UF3; energies, forces, virial
    >>linalg   dense symmetric eigen-solver
    >>cmaes    CMA-ES optimiser (Hansen), ask/tell, IPOP restarts, bounds
+   >>ridge    streamed normal equations, ridge/curvature penalties, robust solve
    >>io       LAMMPS potential files, uf3 JSON, extended XYZ
    >>cuda     optional GPU layer (stubs unless SP_CUDA)
 
@@ -358,8 +359,15 @@ SP_API void sp_nlist_free(sp_nlist_t *nl);
  *   E = sum_{i<j} phi_{ti tj}(r_ij) + sum_i [U_ti(n_i) - U_ti(0)],
  *   n_i = sum_j rho_tj(r_ij) + sum_{j<k} f_tj(r_ij) f_tk(r_ik) g_{tj tk}(cos theta_jik).
  * meam/sw/spline adds sum_i sum_{j<k} F(r_ij) F(r_ik) G(cos theta_jik).
- * UF3 (Xie et al. 2023): E = sum_i e1_ti + sum_i sum_{j!=i} V2_{ti tj}(r_ij)
- *   + sum_i sum_{j<k} V3_{ti; tj tk}(r_ij, r_ik, r_jk)  (filled in by the UF3 section).
+ * UF3 (Xie, Rupp & Hennig 2023, Eqs. 8-11): E = sum_i e1_ti
+ *   + sum_i sum_{j!=i} V2_{ti tj}(r_ij)                     (ordered pairs)
+ *   + sum_i sum_{j<k} V3_{ti; tj tk}(r_ij, r_ik, r_jk),
+ *   V2 = sum_n c_n B_n(r), V3 = sum_lmn c_lmn B_l(r_ij) B_m(r_ik) B_n(r_jk),
+ *   j the neighbour of lower atomic number. Elements of a UF3 potential are
+ *   kept sorted by atomic number. As LAMMPS pair_style uf3: V2 below its
+ *   first knot continues the first cubic piece; a triplet counts only when
+ *   r_ij, r_ik are within their last knots and all three distances are at or
+ *   above their first knots.
  */
 
 typedef enum sp_pot_kind_t {
@@ -378,13 +386,43 @@ typedef struct sp_meam_t {
     int new_format;     /* read from (and written as) the multi-element format */
 } sp_meam_t;
 
+/* UF3: one 2-body interaction (unordered element pair a <= b). */
+typedef struct sp_uf3_pair_t {
+    int nt;                  /* knots; nt - 4 coefficients */
+    double *t, *c;           /* knots, coefficients (c_n multiplies B_n) */
+    double cut;              /* last knot: V2 = 0 for r >= cut */
+    int nint, uniform;       /* power form per knot interval, for speed */
+    double t0, inv_h;
+    double *poly;            /* 5 per interval: left knot, a0..a3 (V = sum a_k (r - left)^k) */
+} sp_uf3_pair_t;
+
+/* UF3: one 3-body interaction, centre element and neighbour elements a <= b
+   (by atomic number); axis l = r_ij (neighbour a), m = r_ik (b), n = r_jk. */
+typedef struct sp_uf3_trio_t {
+    int nt[3];               /* knots along l, m, n */
+    double *t[3];
+    sp_bspline_t bs[3];
+    int L, M, N;             /* coefficients c[(l*M + m)*N + n] */
+    double *c;
+} sp_uf3_trio_t;
+
+typedef struct sp_uf3_t {
+    int has3;                /* 3-body terms present */
+    double e1[SP_MAX_ELEMENTS];  /* one-body energy per element */
+    sp_uf3_pair_t *pair;     /* n(n+1)/2, symmetric pair index */
+    sp_uf3_trio_t *trio;     /* n * n(n+1)/2: [centre * npairs + pair(a, b)] */
+    double cut3;             /* largest r_ij/r_ik cutoff of any trio */
+    int same3;               /* every trio has the same l and m knots: basis cached per bond */
+} sp_uf3_t;
+
 typedef struct sp_pot_t {
     sp_pot_kind_t kind;
     int nelem;
     char elem[SP_MAX_ELEMENTS][4];  /* element symbols; may be "" for old meam files */
     double cutoff;                   /* neighbour cutoff (strict r < cutoff) */
     sp_meam_t meam;
-    void *mem;                       /* one block owning all splines */
+    sp_uf3_t uf3;
+    void *mem;                       /* one block owning all splines and coefficients */
     sp_allocator_t allocator;
 } sp_pot_t;
 
@@ -425,6 +463,18 @@ SP_API sp_result_t sp_pot_compute_once(const sp_pot_t *pot, int natoms, const do
 
 SP_API void sp_work_free(sp_work_t *ws);
 SP_API void sp_pot_free(sp_pot_t *pot);
+
+SP_API sp_result_t sp_uf3_create(sp_pot_t *pot, int nelem, const int *z, int has3, const int *nt2,
+                                  const int *nt3);
+/* Allocates an empty UF3 potential: nelem elements with atomic numbers z
+   (strictly increasing), knot counts nt2[pair] for each of the n(n+1)/2
+   pairs and, when has3, nt3[3*trio + axis] for each of the n * n(n+1)/2
+   trios. Fill pot->uf3 knots (t), coefficients (c) and e1, then call
+   sp_uf3_finish(). */
+
+SP_API sp_result_t sp_uf3_finish(sp_pot_t *pot, sp_diag_t *diag);
+/* Checks the knot vectors (clamped, non-decreasing) and coefficients (finite)
+   and prepares evaluation; sets pot->cutoff. */
 
 SP_API int sp_pot_find_element(const sp_pot_t *pot, const char *symbol);
 /* Index of an element symbol in the potential, -1 if absent. A single-element
@@ -690,7 +740,218 @@ SP_API sp_result_t sp_cmaes_minimize(const sp_cmaes_desc_t *desc, sp_cmaes_batch
    out_xbest (dim values) and out_result may be NULL. Returns SP_OK also when
    ftarget was not reached (see out_result->stop); errors as sp_cmaes_init,
    plus SP_ERR_NO_MEMORY and SP_ERR_BAD_ARG for a NULL fn. */
-/* @@RIDGE_API@@ */
+/* ==================================================================
+ * >>ridge   LINEAR LEAST SQUARES WITH RIDGE AND CURVATURE PENALTIES
+ * ==================================================================
+ * Fits c (p unknowns) minimising
+ *
+ *     sum_rows w_r (x_r . c - y_r)^2  +  c^T P c,       P = R^T R,
+ *
+ * the regularised weighted least-squares problem of the UF3 fit (Xie, Rupp
+ * & Hennig 2023, Eqs. 12-14; uf3's regression module, FORMATS.md sec. 2.4).
+ *
+ * 1. Streaming assembly. An accumulator (sp_ridge_t) collects the normal
+ *    equations G = X^T W X, b = X^T W y, and y^T W y, sum w, sum w y and the
+ *    row count, from rows fed in any number of calls. Memory is G plus one
+ *    packed block of rows (p*p + block_rows*p doubles), never the design.
+ *    Rows are packed (scaled by sqrt(w)) into column strips of 8 and each
+ *    full block updates the upper triangle of G as a rank-k SYRK in
+ *    register-blocked plain-C micro-kernels, OpenMP-parallel over tiles of
+ *    G. Each tile has one owner per block and sums in fixed row order, and
+ *    blocks are cut at fixed row counts whatever the call sizes, so G is
+ *    bitwise identical for any thread count and any split of the rows into
+ *    calls.
+ * 2. Penalties. P is a dense symmetric p x p matrix built with the helpers
+ *    below: ridge lambda*I on a column range, curvature lambda*D^T D (D the
+ *    second-difference operator of uf3, end diagonal entries -1), or any
+ *    list of sparse rows r (P += lambda r^T r; e.g. a 3D Laplacian).
+ * 3. Solve. (G + P) c = b over the free columns, frozen columns fixed at
+ *    given values (b -= (G+P)_free,frozen c_frozen). The free system is
+ *    equilibrated (unit diagonal; columns whose diagonal is exactly 0 get
+ *    c = 0), factored by Cholesky, and its 1-norm condition number is
+ *    estimated (Hager/Higham). When the factorisation fails or the estimate
+ *    exceeds cond_max, the solver falls back to the symmetric
+ *    eigen-decomposition (sp_linalg_eigsym) and returns the truncated
+ *    pseudo-inverse solution: eigenvalues <= rcond * lambda_max are dropped,
+ *    giving the minimum-norm least-squares solution (in the equilibrated
+ *    variables) of the numerically rank-deficient system. sp_ridge_info_t
+ *    reports the method used, the condition estimate and the rank.
+ *
+ * Accuracy: once G is formed the data are known only to about
+ * eps * ||G||, so coefficients are accurate to about cond(G) * 1e-16 in
+ * either path; the eigen path guarantees a bounded, residual-optimal answer
+ * (to ~sqrt(eps) relative) instead of an amplified one when cond(G) > 1e10.
+ *
+ *     sp_ridge_desc_t d = {0};  d.p = 120;
+ *     sp_ridge_t acc;  sp_ridge_create(&acc, &d);
+ *     sp_ridge_add_rows(&acc, nrows, X, 120, y, NULL);     (any number of calls)
+ *     double *P = calloc(120*120, sizeof *P);
+ *     sp_ridge_penalty_ridge(P, 120, 0, 120, 1e-8);
+ *     sp_ridge_penalty_curvature(P, 120, 3, 30, 1e-6);
+ *     sp_ridge_solve_desc_t sd = {0};  sd.P = P;
+ *     sp_ridge_info_t info;
+ *     sp_ridge_solve(&acc, &sd, c, &info);
+ *     sp_ridge_destroy(&acc);
+ */
+
+typedef struct sp_ridge_desc_t {
+    int p;                    /* unknowns (columns of X), required, >= 1 */
+    int block_rows;           /* rows per packed SYRK block, default 256 (8..65536) */
+    int num_threads;          /* OpenMP threads for the Gram update, 0 = runtime default */
+    sp_allocator_t allocator; /* sp_ridge_create/sp_ridge_solve; zero = SP_MALLOC/SP_FREE */
+} sp_ridge_desc_t;
+
+typedef struct sp_ridge_t {
+    int p;              /* unknowns */
+    int block_rows;     /* rows per block (effective) */
+    int num_threads;    /* as in the desc */
+    int pending;        /* rows packed but not yet added to G (see sp_ridge_flush) */
+    double *G;          /* p*p row-major: sum_r w_r x_r x_r^T. After a flush the upper
+                           triangle (j >= i) holds the sum; entries below the
+                           diagonal are 0 (sp_ridge_get_gram gives the full matrix) */
+    double *b;          /* p: sum_r w_r y_r x_r (complete after a flush) */
+    double yty;         /* sum_r w_r y_r^2 */
+    double ysum;        /* sum_r w_r y_r */
+    double wsum;        /* sum_r w_r */
+    int64_t nrows;      /* rows added */
+    double *pack;       /* internal: pending rows, sqrt(w)-scaled, strips of 8 columns */
+    double *pack_y;     /* internal: sqrt(w) y of the pending rows */
+    void *owned;        /* memory from sp_ridge_create, NULL after sp_ridge_init */
+    sp_allocator_t allocator;
+} sp_ridge_t;
+
+SP_API sp_ridge_desc_t sp_ridge_desc_defaults(const sp_ridge_desc_t *desc);
+/* Copy of *desc (NULL: all zero) with defaults filled in. */
+
+SP_API size_t sp_ridge_workspace_size(const sp_ridge_desc_t *desc);
+/* Bytes sp_ridge_init needs for this desc (G, b and the packing block,
+   64-byte aligned). Returns 0 for an invalid desc or on size overflow. */
+
+SP_API sp_result_t sp_ridge_init(sp_ridge_t *r, const sp_ridge_desc_t *desc, void *mem,
+                                 size_t bytes);
+/* Sets up an empty accumulator in caller memory (any alignment; it must
+   outlive r). Errors: SP_ERR_BAD_ARG (NULL, p < 1, block_rows outside
+   8..65536, num_threads < 0), SP_ERR_WORKSPACE_TOO_SMALL. */
+
+SP_API sp_result_t sp_ridge_create(sp_ridge_t *r, const sp_ridge_desc_t *desc);
+/* sp_ridge_init with memory from desc->allocator; SP_ERR_NO_MEMORY. */
+
+SP_API void sp_ridge_destroy(sp_ridge_t *r);
+/* Frees memory taken by sp_ridge_create (no-op after sp_ridge_init) and
+   zeroes r. */
+
+SP_API void sp_ridge_reset(sp_ridge_t *r);
+/* Empties the accumulator (G, b, sums, counts, pending rows). */
+
+SP_API sp_result_t sp_ridge_add_rows(sp_ridge_t *r, int nrows, const double *X, int ldx,
+                                     const double *y, const double *w);
+/* Adds nrows rows: X is nrows x p row-major with row stride ldx >= p,
+   y the targets (NULL: zeros), w the row weights >= 0 (NULL: all 1); a row
+   contributes w (x.c - y)^2 to the objective (uf3's sample weight s is
+   w = s^2). Rows are buffered and added to G a block at a time. All input
+   is checked before anything is added: SP_ERR_BAD_ARG (NULL, nrows < 0,
+   ldx < p, w < 0), SP_ERR_NOT_FINITE; on error r is unchanged. */
+
+SP_API void sp_ridge_flush(sp_ridge_t *r);
+/* Adds the pending (partial) block to G and b. Called by every function
+   below that reads G; call it before reading r->G or r->b directly. Does
+   not change the result of later additions (blocks stay aligned to the
+   row count). */
+
+SP_API sp_result_t sp_ridge_merge(sp_ridge_t *dst, double alpha, sp_ridge_t *src, double beta);
+/* dst = alpha*dst + beta*src for G, b, yty, ysum and wsum (both flushed
+   first); dst->nrows += src->nrows. For uf3's energy/force weighting:
+   accumulate energy and force rows separately, compute the standard
+   deviations from ysum, yty and wsum, then merge with kappa w_e^2 and
+   (1-kappa) w_f^2. SP_ERR_BAD_ARG (NULL, different p, non-finite scale). */
+
+SP_API sp_result_t sp_ridge_get_gram(sp_ridge_t *r, double *out_G);
+/* Full symmetric G (p*p row-major) after a flush. */
+
+SP_API double sp_ridge_sse(sp_ridge_t *r, const double *c);
+/* Weighted residual sum of squares of coefficients c from the normal
+   equations: y^T W y - 2 c.b + c^T G c (without penalty). Subject to
+   cancellation: absolute accuracy ~1e-16 * y^T W y. 0 for NULL input. */
+
+/* --- penalties: P is a dense symmetric p x p row-major matrix; each
+   helper adds to it (both triangles) and leaves it symmetric. lambda >= 0
+   and finite; the column range [col0, col0 + ncols) must lie in 0..p. --- */
+
+SP_API sp_result_t sp_ridge_penalty_ridge(double *P, int p, int col0, int ncols, double lambda);
+/* P_ii += lambda for the columns of the range (Tikhonov ridge). */
+
+SP_API sp_result_t sp_ridge_penalty_curvature(double *P, int p, int col0, int ncols,
+                                              double lambda);
+/* P += lambda D^T D on the range, D the ncols x ncols tridiagonal
+   second-difference matrix of uf3: -2 on the diagonal, +1 off it, the first
+   and last diagonal entries -1 (rows sum to zero, constants are free).
+   ncols < 2 adds nothing. */
+
+SP_API sp_result_t sp_ridge_penalty_rows(double *P, int p, int nrows, const int *row_start,
+                                         const int *cols, const double *vals, double lambda);
+/* P += lambda sum_k r_k^T r_k for nrows sparse rows r_k given in compressed
+   form: row k has the entries (cols[e], vals[e]) for e = row_start[k] ..
+   row_start[k+1]-1 (row_start has nrows+1 non-decreasing entries starting at
+   0; repeated columns within a row are summed). Errors: SP_ERR_BAD_ARG (bad
+   offsets or column out of 0..p-1, lambda < 0), SP_ERR_NOT_FINITE; P is
+   unchanged on error. */
+
+/* --- solve --- */
+
+typedef enum sp_ridge_method_t {
+    SP_RIDGE_AUTO = 0,     /* Cholesky; eigen fallback if not PD or cond > cond_max */
+    SP_RIDGE_CHOLESKY = 1, /* Cholesky only (SP_ERR_SINGULAR if not positive definite) */
+    SP_RIDGE_EIGEN = 2     /* always the truncated eigen-decomposition */
+} sp_ridge_method_t;
+
+typedef struct sp_ridge_solve_desc_t {
+    const double *P;              /* p*p symmetric penalty (upper triangle read), NULL = none */
+    int n_frozen;                 /* number of frozen columns, default 0 */
+    const int *frozen;            /* n_frozen distinct column indices in 0..p-1 */
+    const double *frozen_values;  /* their values, NULL = all 0 */
+    sp_ridge_method_t method;     /* default SP_RIDGE_AUTO */
+    double cond_max;              /* AUTO switches to eigen above this 1-norm condition
+                                     estimate of the equilibrated system, default 1e10 */
+    double rcond;                 /* eigen path drops eigenvalues <= rcond * lambda_max,
+                                     default 10 * n_free * 2.2e-16 */
+} sp_ridge_solve_desc_t;
+
+typedef struct sp_ridge_info_t {
+    sp_ridge_method_t method; /* SP_RIDGE_CHOLESKY or SP_RIDGE_EIGEN (AUTO: nothing to solve) */
+    double cond;   /* condition estimate of the equilibrated free system: 1-norm estimate
+                      (Cholesky) or lambda_max/lambda_min (eigen; HUGE_VAL if lambda_min <= 0) */
+    int rank;      /* effective rank of the free system (columns with zero diagonal excluded) */
+    int n_free;    /* p - n_frozen */
+    int n_zero;    /* free columns whose diagonal (G+P)_ii is exactly 0; their c is 0 */
+} sp_ridge_info_t;
+
+SP_API sp_ridge_solve_desc_t sp_ridge_solve_desc_defaults(const sp_ridge_solve_desc_t *desc);
+/* Copy of *desc (NULL: all zero) with defaults for method, cond_max, rcond
+   (rcond stays 0 = "10 n_free eps", which depends on the system size). */
+
+SP_API size_t sp_ridge_solve_workspace_size(int p);
+/* Bytes of scratch sp_ridge_solve_gram needs: 2 p^2 + 10 p doubles, p ints,
+   alignment; 0 for p < 1 or on overflow. */
+
+SP_API sp_result_t sp_ridge_solve_gram(int p, const double *G, int ldg, const double *b,
+                                       const sp_ridge_solve_desc_t *desc, double *out_c,
+                                       sp_ridge_info_t *out_info, void *work, size_t work_bytes);
+/* Solves (G + P) c = b as described above. G: p x p, row stride ldg >= p,
+   only the upper triangle (j >= i) is read, as are P's. desc may be NULL
+   (no penalty, nothing frozen, AUTO). out_c: p coefficients (frozen ones
+   set to their values). out_info may be NULL. Does not allocate.
+   Errors (out_c unchanged): SP_ERR_BAD_ARG (NULL, p < 1, ldg < p, frozen
+   index out of range or repeated, negative diagonal of G + P, bad method
+   or rcond outside [0, 1)), SP_ERR_NOT_FINITE, SP_ERR_WORKSPACE_TOO_SMALL,
+   SP_ERR_SINGULAR (every free column has a zero diagonal, or
+   SP_RIDGE_CHOLESKY on a matrix that is not positive definite),
+   SP_ERR_NO_CONVERGENCE (eigen-solver; not observed). out_info is filled
+   on SP_OK and SP_ERR_SINGULAR. */
+
+SP_API sp_result_t sp_ridge_solve(sp_ridge_t *r, const sp_ridge_solve_desc_t *desc,
+                                  double *out_c, sp_ridge_info_t *out_info);
+/* Flushes r and runs sp_ridge_solve_gram on r->G, r->b with scratch from
+   r's allocator (SP_ERR_NO_MEMORY). */
 
 /* ==================================================================
  * >>io       POTENTIAL FILES, EXTENDED XYZ
@@ -1109,9 +1370,10 @@ SP_API int sp_bspline_knots_uniform(double rmin, double rmax, int n_intervals, d
     return nt;
 }
 
-/* Non-zero cubic B-spline basis functions and derivatives on span k
-   (t[k] <= x < t[k+1]); the triangular table of de Boor / Cox. */
-static void sp__bspline_ders(const double *t, int k, double x, int nder, double ders[3][4]) {
+/* Non-zero cubic B-spline basis functions and derivatives (nder <= 3) on
+   span k (t[k] <= x < t[k+1]); the triangular table of de Boor / Cox
+   (Piegl & Tiller, The NURBS Book, A2.3). */
+static void sp__bspline_ders(const double *t, int k, double x, int nder, double ders[4][4]) {
     double ndu[4][4], left[4], right[4], a[2][4];
     int j, r, s1, s2, kk, rk, pk, j1, j2;
     ndu[0][0] = 1.0;
@@ -1154,7 +1416,7 @@ static void sp__bspline_ders(const double *t, int k, double x, int nder, double 
             j = s1; s1 = s2; s2 = j;
         }
     }
-    for (kk = 1; kk <= nder; ++kk) {
+    for (kk = 1; kk <= nder; ++kk) { /* times p!/(p-k)! for p = 3 */
         double f = (kk == 1) ? 3.0 : 6.0;
         for (j = 0; j <= 3; ++j) ders[kk][j] *= f;
     }
@@ -1177,7 +1439,7 @@ static int sp__bspline_span(const double *t, int nt, double x) {
 
 SP_API int sp_bspline_basis(const double *t, int nt, double x, double *out_b, double *out_db,
                             double *out_d2b) {
-    double ders[3][4];
+    double ders[4][4];
     int k, j, nder = out_d2b ? 2 : (out_db ? 1 : 0);
     if (nt < 8 || !(x >= t[0] && x <= t[nt - 1])) {
         for (j = 0; j < 4; ++j) {
@@ -1220,7 +1482,7 @@ SP_API sp_result_t sp_bspline_init(sp_bspline_t *b, const double *t, int nt) {
 }
 
 SP_API int sp_bspline_basis_fast(const sp_bspline_t *b, double x, double *out_b, double *out_db) {
-    double ders[3][4];
+    double ders[4][4];
     int k, j;
     if (!(x >= b->t0 && x <= b->t1)) {
         for (j = 0; j < 4; ++j) {
@@ -1720,7 +1982,7 @@ SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const d
 
 /* Per-thread bond cache of one centre, structure of arrays (maxdeg each). */
 typedef struct sp__bonds_t {
-    int *b, *t;                          /* list entry, neighbour type */
+    int *b, *t, *t2;                     /* list entry, neighbour type, UF3 basis index */
     double *ux, *uy, *uz, *ir;           /* unit vector i->j, 1/r */
     double *f, *fp, *F, *Fp, *dphi;      /* f, f', F, F' (meam/sw), phi' */
     double *dnx, *dny, *dnz;             /* dn_i/dr_ij */
@@ -1728,8 +1990,8 @@ typedef struct sp__bonds_t {
     double *c, *g, *dg;                  /* per-triplet cos theta, g, g' for one j */
 } sp__bonds_t;
 
-#define SP__BOND_DOUBLES 19
-#define SP__BOND_INTS 2
+#define SP__BOND_DOUBLES 26  /* 18 arrays, the last (c) 8 wide for UF3 basis caches */
+#define SP__BOND_INTS 3
 
 static size_t sp__bonds_bytes(int maxdeg) {
     return (size_t)(maxdeg + 4) * (SP__BOND_DOUBLES * sizeof(double) + SP__BOND_INTS * sizeof(int)) + 64;
@@ -1738,16 +2000,16 @@ static size_t sp__bonds_bytes(int maxdeg) {
 static void sp__bonds_setup(sp__bonds_t *B, void *mem, int maxdeg) {
     double *d = (double *)mem;
     size_t m = (size_t)maxdeg + 4;
-    double **arr[SP__BOND_DOUBLES];
+    double **arr[18];
     int k;
     arr[0] = &B->ux; arr[1] = &B->uy; arr[2] = &B->uz; arr[3] = &B->ir; arr[4] = &B->f;
     arr[5] = &B->fp; arr[6] = &B->F; arr[7] = &B->Fp; arr[8] = &B->dphi; arr[9] = &B->dnx;
     arr[10] = &B->dny; arr[11] = &B->dnz; arr[12] = &B->dsx; arr[13] = &B->dsy; arr[14] = &B->dsz;
-    arr[15] = &B->c; arr[16] = &B->g; arr[17] = &B->dg;
-    arr[18] = &B->dphi; /* padding slot keeps the count even */
-    for (k = 0; k < SP__BOND_DOUBLES; ++k) *arr[k] = d + (size_t)k * m;
+    arr[15] = &B->g; arr[16] = &B->dg; arr[17] = &B->c;
+    for (k = 0; k < 18; ++k) *arr[k] = d + (size_t)k * m;
     B->b = (int *)(d + (size_t)SP__BOND_DOUBLES * m);
     B->t = B->b + m;
+    B->t2 = B->t + m;
 }
 
 SP_API int sp_pot_pair_index(int nelem, int a, int b) {
@@ -1903,6 +2165,266 @@ static double sp__meam_center(const sp_pot_t *pot, const sp_nlist_t *nl, const i
     return sp__meam_center_t(pot, nl, type, i, B, fb, 0, 0);
 }
 
+/* ---- UF3 (Xie, Rupp & Hennig 2023) ---- */
+
+SP_API sp_result_t sp_uf3_create(sp_pot_t *pot, int nelem, const int *z, int has3, const int *nt2,
+                                  const int *nt3) {
+    int np, ntrio, k, a;
+    size_t nd = 0, off = 0;
+    char *mem;
+    sp_allocator_t al;
+    if (!pot || !z || !nt2 || nelem < 1 || nelem > SP_MAX_ELEMENTS || (has3 && !nt3)) return SP_ERR_BAD_ARG;
+    for (k = 0; k < nelem; ++k)
+        if (!sp_element_symbol(z[k])[0] || (k > 0 && z[k] <= z[k - 1])) return SP_ERR_BAD_ARG;
+    np = nelem * (nelem + 1) / 2;
+    ntrio = has3 ? nelem * np : 0;
+    for (k = 0; k < np; ++k) {
+        if (nt2[k] < 8 || nt2[k] > 100000) return SP_ERR_BAD_ARG;
+        nd += 2 * (size_t)nt2[k] + 5 * (size_t)nt2[k];
+    }
+    for (k = 0; k < ntrio; ++k) {
+        size_t L = 1;
+        for (a = 0; a < 3; ++a) {
+            if (nt3[3 * k + a] < 8 || nt3[3 * k + a] > 10000) return SP_ERR_BAD_ARG;
+            nd += (size_t)nt3[3 * k + a];
+            L *= (size_t)(nt3[3 * k + a] - 4);
+        }
+        if (L > (size_t)50000000) return SP_ERR_BAD_ARG;
+        nd += L;
+    }
+    al = pot->allocator;
+    memset(pot, 0, sizeof *pot);
+    pot->allocator = al;
+    off = (size_t)np * sizeof(sp_uf3_pair_t) + (size_t)ntrio * sizeof(sp_uf3_trio_t);
+    off = (off + 15) & ~(size_t)15;
+    mem = (char *)sp__alloc(&pot->allocator, off + nd * sizeof(double));
+    if (!mem) return SP_ERR_NO_MEMORY;
+    memset(mem, 0, off + nd * sizeof(double));
+    pot->mem = mem;
+    pot->kind = SP_POT_UF3;
+    pot->nelem = nelem;
+    for (k = 0; k < nelem; ++k) strcpy(pot->elem[k], sp_element_symbol(z[k]));
+    pot->uf3.has3 = has3;
+    pot->uf3.pair = (sp_uf3_pair_t *)mem;
+    pot->uf3.trio = has3 ? (sp_uf3_trio_t *)(mem + (size_t)np * sizeof(sp_uf3_pair_t)) : NULL;
+    {
+        double *d = (double *)(mem + off);
+        for (k = 0; k < np; ++k) {
+            sp_uf3_pair_t *P = pot->uf3.pair + k;
+            P->nt = nt2[k];
+            P->t = d; d += nt2[k];
+            P->c = d; d += nt2[k];
+            P->poly = d; d += 5 * (size_t)nt2[k];
+        }
+        for (k = 0; k < ntrio; ++k) {
+            sp_uf3_trio_t *T = pot->uf3.trio + k;
+            for (a = 0; a < 3; ++a) {
+                T->nt[a] = nt3[3 * k + a];
+                T->t[a] = d;
+                d += T->nt[a];
+            }
+            T->L = T->nt[0] - 4; T->M = T->nt[1] - 4; T->N = T->nt[2] - 4;
+            T->c = d;
+            d += (size_t)T->L * T->M * T->N;
+        }
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_uf3_finish(sp_pot_t *pot, sp_diag_t *diag) {
+    sp_uf3_t *u;
+    int np, ntrio, k, a, q;
+    double rc = 0.0;
+    if (!pot || pot->kind != SP_POT_UF3) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "not a UF3 potential");
+    u = &pot->uf3;
+    np = pot->nelem * (pot->nelem + 1) / 2;
+    ntrio = u->has3 ? pot->nelem * np : 0;
+    for (k = 0; k < pot->nelem; ++k)
+        if (!sp__isfinite(u->e1[k])) return sp__fail(diag, SP_ERR_NOT_FINITE, 0, "one-body energy is not finite");
+    for (k = 0; k < np; ++k) {
+        sp_uf3_pair_t *P = u->pair + k;
+        sp_bspline_t bs;
+        if (sp_bspline_init(&bs, P->t, P->nt) != SP_OK)
+            return sp__fail(diag, SP_ERR_PARSE, 0, "2-body knots of pair %d are not a clamped cubic knot vector", k + 1);
+        for (q = 0; q < P->nt - 4; ++q)
+            if (!sp__isfinite(P->c[q])) return sp__fail(diag, SP_ERR_NOT_FINITE, 0, "2-body coefficient is not finite");
+        P->cut = P->t[P->nt - 1];
+        P->uniform = bs.uniform;
+        P->t0 = P->t[3];
+        P->inv_h = bs.inv_dt;
+        P->nint = 0;
+        /* power form about the left knot of each non-empty interval */
+        for (q = 3; q <= P->nt - 5; ++q) {
+            double ders[4][4], v[4] = {0, 0, 0, 0}, *o;
+            int j;
+            if (!(P->t[q + 1] > P->t[q])) {
+                if (P->uniform) return sp__fail(diag, SP_ERR_PARSE, 0, "repeated interior knot");
+                continue;
+            }
+            sp__bspline_ders(P->t, q, P->t[q], 3, ders);
+            for (a = 0; a < 4; ++a)
+                for (j = 0; j < 4; ++j) v[a] += P->c[q - 3 + j] * ders[a][j];
+            o = P->poly + 5 * P->nint++;
+            o[0] = P->t[q];
+            o[1] = v[0];
+            o[2] = v[1];
+            o[3] = v[2] * 0.5;
+            o[4] = v[3] * (1.0 / 6.0);
+        }
+        if (P->cut > rc) rc = P->cut;
+    }
+    u->cut3 = 0.0;
+    u->same3 = 1;
+    for (k = 0; k < ntrio; ++k) {
+        sp_uf3_trio_t *T = u->trio + k;
+        size_t n = (size_t)T->L * T->M * T->N, i;
+        for (a = 0; a < 3; ++a)
+            if (sp_bspline_init(&T->bs[a], T->t[a], T->nt[a]) != SP_OK)
+                return sp__fail(diag, SP_ERR_PARSE, 0, "3-body knots of trio %d are not a clamped cubic knot vector", k + 1);
+        for (i = 0; i < n; ++i)
+            if (!sp__isfinite(T->c[i])) return sp__fail(diag, SP_ERR_NOT_FINITE, 0, "3-body coefficient is not finite");
+        for (a = 0; a < 2; ++a)
+            if (T->nt[a] != u->trio[0].nt[0] || memcmp(T->t[a], u->trio[0].t[0], (size_t)T->nt[a] * sizeof(double)))
+                u->same3 = 0;
+        for (a = 0; a < 2; ++a)
+            if (T->t[a][T->nt[a] - 1] > u->cut3) u->cut3 = T->t[a][T->nt[a] - 1];
+    }
+    if (u->cut3 > rc) rc = u->cut3;
+    pot->cutoff = rc;
+    return SP_OK;
+}
+
+static SP__INLINE double sp__uf3_pair_eval(const sp_uf3_pair_t *P, double r, double *d) {
+    const double *q;
+    double x;
+    int k;
+    if (P->uniform) {
+        double f = (r - P->t0) * P->inv_h;
+        k = f < 0.0 ? 0 : (f >= (double)(P->nint - 1) ? P->nint - 1 : (int)f);
+    } else {
+        int lo = 0, hi = P->nint - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            if (P->poly[5 * mid] <= r) lo = mid;
+            else hi = mid - 1;
+        }
+        k = lo;
+    }
+    q = P->poly + 5 * k;
+    x = r - q[0];
+    *d = q[2] + x * (2.0 * q[3] + 3.0 * x * q[4]);
+    return q[1] + x * (q[2] + x * (q[3] + x * q[4]));
+}
+
+/* V3 and its partial derivatives for basis values along l, m (given) and n. */
+static SP__INLINE double sp__uf3_trio_eval(const sp_uf3_trio_t *T, int il, const double *bl, const double *dbl,
+                                           int im, const double *bm, const double *dbm, int in,
+                                           const double *bn, const double *dbn, double *dl, double *dm,
+                                           double *dn) {
+    double v = 0.0, vl = 0.0, vm = 0.0, vn = 0.0;
+    int a, b;
+    for (a = 0; a < 4; ++a) {
+        double wa = 0.0, wda = 0.0, wna = 0.0;
+        for (b = 0; b < 4; ++b) {
+            const double *row = T->c + ((size_t)(il + a) * T->M + (size_t)(im + b)) * T->N + in;
+            const double w = row[0] * bn[0] + row[1] * bn[1] + row[2] * bn[2] + row[3] * bn[3];
+            const double dw = row[0] * dbn[0] + row[1] * dbn[1] + row[2] * dbn[2] + row[3] * dbn[3];
+            wa += bm[b] * w;
+            wda += dbm[b] * w;
+            wna += bm[b] * dw;
+        }
+        v += bl[a] * wa;
+        vl += dbl[a] * wa;
+        vm += bl[a] * wda;
+        vn += bl[a] * wna;
+    }
+    *dl = vl;
+    *dm = vm;
+    *dn = vn;
+    return v;
+}
+
+/* UF3 for centre i: E_i = e1 + sum_j V2(r_ij) + sum_{j<k} V3(r_ij, r_ik, r_jk).
+   Each bond's basis values along l and m are computed once and reused for
+   all of its triplets (when every trio shares those knots). */
+static double sp__uf3_center(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i,
+                             const sp__bonds_t *B, double *SP_RESTRICT fb) {
+    const sp_uf3_t *u = &pot->uf3;
+    const int ne = pot->nelem, ti = type[i], np = ne * (ne + 1) / 2;
+    const double rc2 = pot->cutoff * pot->cutoff, c3 = u->cut3;
+    const double *xi = nl->xe + 3 * (size_t)i;
+    double e = u->e1[ti];
+    double *SP_RESTRICT ux = B->ux, *SP_RESTRICT uy = B->uy, *SP_RESTRICT uz = B->uz, *SP_RESTRICT rr = B->ir;
+    double *SP_RESTRICT bas = B->c; /* 8 per bond: 4 values, 4 derivatives; i0 in B->t2 */
+    int b, nb = 0, jj, kk;
+    for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
+        const int g = nl->j[b];
+        const double *xg = nl->xe + 3 * (size_t)g;
+        const double dx = xg[0] - xi[0], dy = xg[1] - xi[1], dz = xg[2] - xi[2];
+        const double r2 = dx * dx + dy * dy + dz * dz;
+        double r, inv, dv = 0.0, *o = fb + 3 * (size_t)b;
+        int tj;
+        o[0] = o[1] = o[2] = 0.0;
+        if (r2 >= rc2) continue;
+        tj = type[nl->owner[g]];
+        r = sqrt(r2);
+        inv = 1.0 / r;
+        {
+            const sp_uf3_pair_t *P = u->pair + sp_pot_pair_index(ne, ti, tj);
+            if (r < P->cut) {
+                e += sp__uf3_pair_eval(P, r, &dv);
+                o[0] = -dv * dx * inv;
+                o[1] = -dv * dy * inv;
+                o[2] = -dv * dz * inv;
+            }
+        }
+        if (u->has3 && r <= c3) {
+            B->b[nb] = b;
+            B->t[nb] = tj;
+            rr[nb] = r;
+            ux[nb] = dx * inv; uy[nb] = dy * inv; uz[nb] = dz * inv;
+            if (u->same3) B->t2[nb] = sp_bspline_basis_fast(&u->trio[0].bs[0], r, bas + 8 * nb, bas + 8 * nb + 4);
+            ++nb;
+        }
+    }
+    for (jj = 0; jj < nb; ++jj)
+        for (kk = jj + 1; kk < nb; ++kk) {
+            int J = jj, K = kk, il, im, in;
+            const sp_uf3_trio_t *T;
+            double vjk[3], rjk, bn[4], dbn[4], lb[8], mb[8], dl, dm, dn, v, *oj, *ok;
+            const double *pl, *pm;
+            if (B->t[K] < B->t[J]) { J = kk; K = jj; } /* l is the neighbour of lower atomic number */
+            T = u->trio + (size_t)ti * np + sp_pot_pair_index(ne, B->t[J], B->t[K]);
+            if (rr[J] > T->bs[0].t1 || rr[K] > T->bs[1].t1 || rr[J] < T->bs[0].t0 || rr[K] < T->bs[1].t0)
+                continue;
+            vjk[0] = rr[K] * ux[K] - rr[J] * ux[J];
+            vjk[1] = rr[K] * uy[K] - rr[J] * uy[J];
+            vjk[2] = rr[K] * uz[K] - rr[J] * uz[J];
+            rjk = sqrt(vjk[0] * vjk[0] + vjk[1] * vjk[1] + vjk[2] * vjk[2]);
+            if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) continue;
+            in = sp_bspline_basis_fast(&T->bs[2], rjk, bn, dbn);
+            if (u->same3) {
+                il = B->t2[J]; pl = bas + 8 * J;
+                im = B->t2[K]; pm = bas + 8 * K;
+            } else {
+                il = sp_bspline_basis_fast(&T->bs[0], rr[J], lb, lb + 4); pl = lb;
+                im = sp_bspline_basis_fast(&T->bs[1], rr[K], mb, mb + 4); pm = mb;
+            }
+            v = sp__uf3_trio_eval(T, il, pl, pl + 4, im, pm, pm + 4, in, bn, dbn, &dl, &dm, &dn);
+            e += v;
+            dn /= rjk; /* times the unit vector j->k below */
+            oj = fb + 3 * (size_t)B->b[J];
+            ok = fb + 3 * (size_t)B->b[K];
+            oj[0] += -dl * ux[J] + dn * vjk[0];
+            oj[1] += -dl * uy[J] + dn * vjk[1];
+            oj[2] += -dl * uz[J] + dn * vjk[2];
+            ok[0] += -dm * ux[K] - dn * vjk[0];
+            ok[1] += -dm * uy[K] - dn * vjk[1];
+            ok[2] += -dm * uz[K] - dn * vjk[2];
+        }
+    return e;
+}
+
 static int sp__max_degree(const sp_nlist_t *nl) {
     int i, m = 0;
     for (i = 0; i < nl->natoms; ++i)
@@ -1956,7 +2478,9 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
 #ifdef SP__OMP
 #pragma omp for schedule(dynamic, 32)
 #endif
-            for (ii = 0; ii < n; ++ii) ea[ii] = sp__meam_center(pot, nl, type, ii, &bd, fb);
+            for (ii = 0; ii < n; ++ii)
+                ea[ii] = (pot->kind == SP_POT_UF3) ? sp__uf3_center(pot, nl, type, ii, &bd, fb)
+                                                  : sp__meam_center(pot, nl, type, ii, &bd, fb);
             /* gather: forces and per-atom virials */
 #ifdef SP__OMP
 #pragma omp for schedule(static)
@@ -3071,7 +3595,723 @@ SP_API sp_result_t sp_cmaes_minimize(const sp_cmaes_desc_t *desc, sp_cmaes_batch
 }
 
 #undef SP__CMAES_HIST
-/* @@RIDGE_IMPL@@ */
+/* ==================================================================
+ * >>ridge   implementation
+ * ==================================================================
+ * Packed layout: pending row k (0 <= k < block_rows), column j lives at
+ * pack[(j / 8) * block_rows * 8 + k * 8 + j % 8], scaled by sqrt(w_k);
+ * columns p..p_pad-1 are zero. A block update adds, for every pair of
+ * strips I <= J, the 8 x 8 tile sum_k strip_I[k]^T strip_J[k] into G. */
+
+#define SP__RIDGE_W 8 /* strip width (columns) */
+#if defined(__AVX512F__)
+#define SP__RIDGE_MR 8 /* micro-tile rows: 8 x 8 fits AVX-512's registers */
+#else
+#define SP__RIDGE_MR 4 /* 4 x 8 fits 16 AVX2 / SSE2 registers */
+#endif
+#define SP__RIDGE_ALIGN 64
+#define SP__RIDGE_EPS 2.220446049250313e-16 /* DBL_EPSILON */
+
+SP__PRIVATE size_t sp__ridge_round(size_t n) {
+    return (n + SP__RIDGE_ALIGN - 1) / SP__RIDGE_ALIGN * SP__RIDGE_ALIGN;
+}
+
+/* Micro-kernel: c (MR x 8) = sum_k a[k*8 + 0..MR-1]^T b[k*8 + 0..7], then
+   g[i*ldg + j] += c[i][j] for i < mr, j < nr (and j >= i + diag when diag >= 0,
+   i.e. only the upper triangle on diagonal tiles). Written as separate row
+   accumulators with a splat of a[i], which gcc turns into broadcast-multiply
+   and add on whole vector registers. */
+SP__PRIVATE void sp__ridge_kernel(int kb, const double *SP_RESTRICT a,
+                                  const double *SP_RESTRICT b, double *SP_RESTRICT g,
+                                  int ldg, int mr, int nr, int diag) {
+    double c0[8], c1[8], c2[8], c3[8];
+#if SP__RIDGE_MR == 8
+    double c4[8], c5[8], c6[8], c7[8];
+#endif
+    int j, k;
+    for (j = 0; j < 8; ++j) {
+        c0[j] = 0.0; c1[j] = 0.0; c2[j] = 0.0; c3[j] = 0.0;
+#if SP__RIDGE_MR == 8
+        c4[j] = 0.0; c5[j] = 0.0; c6[j] = 0.0; c7[j] = 0.0;
+#endif
+    }
+    for (k = 0; k < kb; ++k) {
+        const double *ak = a + (size_t)k * SP__RIDGE_W, *bk = b + (size_t)k * SP__RIDGE_W;
+        double a0 = ak[0], a1 = ak[1], a2 = ak[2], a3 = ak[3];
+#if SP__RIDGE_MR == 8
+        double a4 = ak[4], a5 = ak[5], a6 = ak[6], a7 = ak[7];
+#endif
+        for (j = 0; j < 8; ++j) {
+            double bj = bk[j];
+            c0[j] += a0 * bj; c1[j] += a1 * bj; c2[j] += a2 * bj; c3[j] += a3 * bj;
+#if SP__RIDGE_MR == 8
+            c4[j] += a4 * bj; c5[j] += a5 * bj; c6[j] += a6 * bj; c7[j] += a7 * bj;
+#endif
+        }
+    }
+    if (mr == SP__RIDGE_MR && nr == 8 && diag < 0) {
+        for (j = 0; j < 8; ++j) {
+            g[j] += c0[j]; g[ldg + j] += c1[j];
+            g[2 * ldg + j] += c2[j]; g[3 * ldg + j] += c3[j];
+#if SP__RIDGE_MR == 8
+            g[4 * ldg + j] += c4[j]; g[5 * ldg + j] += c5[j];
+            g[6 * ldg + j] += c6[j]; g[7 * ldg + j] += c7[j];
+#endif
+        }
+    } else {
+        int i;
+        for (i = 0; i < mr; ++i) {
+            const double *ci = i == 0 ? c0 : i == 1 ? c1 : i == 2 ? c2 : c3;
+#if SP__RIDGE_MR == 8
+            if (i >= 4) ci = i == 4 ? c4 : i == 5 ? c5 : i == 6 ? c6 : c7;
+#endif
+            for (j = diag >= 0 ? diag + i : 0; j < nr; ++j) g[(size_t)i * ldg + j] += ci[j];
+        }
+    }
+}
+
+SP_API sp_ridge_desc_t sp_ridge_desc_defaults(const sp_ridge_desc_t *desc) {
+    sp_ridge_desc_t d;
+    if (desc) d = *desc;
+    else memset(&d, 0, sizeof d);
+    if (d.block_rows == 0) d.block_rows = 256;
+    return d;
+}
+
+SP__PRIVATE int sp__ridge_desc_ok(const sp_ridge_desc_t *d) {
+    return d->p >= 1 && d->block_rows >= 8 && d->block_rows <= 65536 && d->num_threads >= 0;
+}
+
+SP__PRIVATE size_t sp__ridge_ppad(int p) { return ((size_t)p + 7) / 8 * 8; }
+
+SP_API size_t sp_ridge_workspace_size(const sp_ridge_desc_t *desc) {
+    sp_ridge_desc_t d = sp_ridge_desc_defaults(desc);
+    size_t p, pp, total;
+    if (!desc || !sp__ridge_desc_ok(&d)) return 0;
+    p = (size_t)d.p;
+    pp = sp__ridge_ppad(d.p);
+    if (p > ((size_t)-1) / 16 / p) return 0;
+    if (pp > ((size_t)-1) / 16 / (size_t)d.block_rows) return 0;
+    total = SP__RIDGE_ALIGN;                                   /* base alignment */
+    total += sp__ridge_round(p * p * sizeof(double));          /* G */
+    total += sp__ridge_round(p * sizeof(double));              /* b */
+    total += sp__ridge_round(pp * (size_t)d.block_rows * sizeof(double)); /* pack */
+    total += sp__ridge_round((size_t)d.block_rows * sizeof(double));      /* pack_y */
+    return total;
+}
+
+SP_API sp_result_t sp_ridge_init(sp_ridge_t *r, const sp_ridge_desc_t *desc, void *mem,
+                                 size_t bytes) {
+    sp_ridge_desc_t d = sp_ridge_desc_defaults(desc);
+    size_t need, p, pp;
+    unsigned char *m;
+    if (!r || !desc || !mem || !sp__ridge_desc_ok(&d)) return SP_ERR_BAD_ARG;
+    need = sp_ridge_workspace_size(&d);
+    if (need == 0) return SP_ERR_BAD_ARG;
+    if (bytes < need) return SP_ERR_WORKSPACE_TOO_SMALL;
+    p = (size_t)d.p;
+    pp = sp__ridge_ppad(d.p);
+    memset(r, 0, sizeof *r);
+    m = (unsigned char *)mem;
+    m += (SP__RIDGE_ALIGN - (size_t)((uintptr_t)m % SP__RIDGE_ALIGN)) % SP__RIDGE_ALIGN;
+    r->G = (double *)(void *)m;
+    m += sp__ridge_round(p * p * sizeof(double));
+    r->b = (double *)(void *)m;
+    m += sp__ridge_round(p * sizeof(double));
+    r->pack = (double *)(void *)m;
+    m += sp__ridge_round(pp * (size_t)d.block_rows * sizeof(double));
+    r->pack_y = (double *)(void *)m;
+    r->p = d.p;
+    r->block_rows = d.block_rows;
+    r->num_threads = d.num_threads;
+    r->allocator = d.allocator;
+    sp_ridge_reset(r);
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_ridge_create(sp_ridge_t *r, const sp_ridge_desc_t *desc) {
+    sp_ridge_desc_t d = sp_ridge_desc_defaults(desc);
+    size_t need;
+    void *mem;
+    sp_result_t res;
+    if (!r || !desc || !sp__ridge_desc_ok(&d)) return SP_ERR_BAD_ARG;
+    need = sp_ridge_workspace_size(&d);
+    if (need == 0) return SP_ERR_NO_MEMORY;
+    mem = sp__alloc(&d.allocator, need);
+    if (!mem) return SP_ERR_NO_MEMORY;
+    res = sp_ridge_init(r, &d, mem, need);
+    if (res != SP_OK) {
+        sp__free(&d.allocator, mem);
+        return res;
+    }
+    r->owned = mem;
+    return SP_OK;
+}
+
+SP_API void sp_ridge_destroy(sp_ridge_t *r) {
+    if (!r) return;
+    if (r->owned) sp__free(&r->allocator, r->owned);
+    memset(r, 0, sizeof *r);
+}
+
+SP_API void sp_ridge_reset(sp_ridge_t *r) {
+    size_t p;
+    if (!r || !r->G) return;
+    p = (size_t)r->p;
+    memset(r->G, 0, p * p * sizeof(double));
+    memset(r->b, 0, p * sizeof(double));
+    memset(r->pack, 0, sp__ridge_ppad(r->p) * (size_t)r->block_rows * sizeof(double));
+    memset(r->pack_y, 0, (size_t)r->block_rows * sizeof(double));
+    r->yty = r->ysum = r->wsum = 0.0;
+    r->nrows = 0;
+    r->pending = 0;
+}
+
+/* The block update, run by every thread of the enclosing parallel region
+   (orphaned worksharing loops; serial when called outside one). Each b
+   strip and each G tile is owned by one thread per block and summed over
+   the rows in order, so the result does not depend on the thread count. */
+SP__PRIVATE void sp__ridge_update(sp_ridge_t *r, int ns, int kb, int js, int nmacro) {
+    const double *pk = r->pack;
+    const int p = r->p, cap = r->block_rows;
+    int s, jm;
+    /* b += Pk^T yk, one strip per iteration */
+#ifdef SP__OMP
+#pragma omp for schedule(static)
+#endif
+    for (s = 0; s < ns; ++s) {
+        const double *st = pk + (size_t)s * cap * SP__RIDGE_W;
+        double acc[SP__RIDGE_W];
+        int k, jj, nc = p - s * SP__RIDGE_W < SP__RIDGE_W ? p - s * SP__RIDGE_W : SP__RIDGE_W;
+        for (jj = 0; jj < SP__RIDGE_W; ++jj) acc[jj] = 0.0;
+        for (k = 0; k < kb; ++k) {
+            double yk = r->pack_y[k];
+            for (jj = 0; jj < SP__RIDGE_W; ++jj) acc[jj] += st[(size_t)k * SP__RIDGE_W + jj] * yk;
+        }
+        for (jj = 0; jj < nc; ++jj) r->b[s * SP__RIDGE_W + jj] += acc[jj];
+    }
+    /* G(upper) += Pk^T Pk: macro panels of js strips J (kept in L2), tasks
+       (strip I, panel) with I <= the panel's last strip */
+    for (jm = 0; jm < nmacro; ++jm) {
+        int j0 = jm * js, j1 = j0 + js < ns ? j0 + js : ns, I;
+#ifdef SP__OMP
+#pragma omp for schedule(dynamic, 1) nowait
+#endif
+        for (I = 0; I < j1; ++I) {
+            const double *sa = pk + (size_t)I * cap * SP__RIDGE_W;
+            int h, J;
+            for (h = 0; h < SP__RIDGE_W; h += SP__RIDGE_MR) {
+                int row0 = I * SP__RIDGE_W + h;
+                int mr = p - row0 < SP__RIDGE_MR ? p - row0 : SP__RIDGE_MR;
+                if (mr <= 0) break;
+                for (J = I > j0 ? I : j0; J < j1; ++J) {
+                    int col0 = J * SP__RIDGE_W;
+                    int nr = p - col0 < SP__RIDGE_W ? p - col0 : SP__RIDGE_W;
+                    sp__ridge_kernel(kb, sa + h, pk + (size_t)J * cap * SP__RIDGE_W,
+                                     r->G + (size_t)row0 * p + col0, p, mr, nr,
+                                     J == I ? h : -1);
+                }
+            }
+        }
+    }
+}
+
+SP_API void sp_ridge_flush(sp_ridge_t *r) {
+    int ns, kb, js, nmacro;
+    if (!r || !r->G || r->pending == 0) return;
+    ns = (r->p + SP__RIDGE_W - 1) / SP__RIDGE_W;
+    kb = r->pending;
+    /* B strips kept hot per macro panel: about 256 KiB of packed rows */
+    js = (int)(32768 / ((size_t)kb * SP__RIDGE_W));
+    if (js < 1) js = 1;
+    nmacro = (ns + js - 1) / js;
+#ifdef SP__OMP
+    {
+        int nt = r->num_threads > 0 ? r->num_threads : omp_get_max_threads();
+        double flops = (double)kb * (double)r->p * (double)r->p;
+#pragma omp parallel num_threads(nt) if (nt > 1 && flops > 4e6)
+        sp__ridge_update(r, ns, kb, js, nmacro);
+    }
+#else
+    sp__ridge_update(r, ns, kb, js, nmacro);
+#endif
+    r->pending = 0;
+}
+
+SP_API sp_result_t sp_ridge_add_rows(sp_ridge_t *r, int nrows, const double *X, int ldx,
+                                     const double *y, const double *w) {
+    int i, j, p, ns;
+    if (!r || !r->G || nrows < 0) return SP_ERR_BAD_ARG;
+    if (nrows == 0) return SP_OK;
+    p = r->p;
+    if (!X || ldx < p) return SP_ERR_BAD_ARG;
+    /* validate everything first (cheap next to the update: 1/p of its cost) */
+    for (i = 0; i < nrows; ++i) {
+        const double *xr = X + (size_t)i * ldx;
+        double bad = 0.0;
+        for (j = 0; j < p; ++j) bad += xr[j] - xr[j];
+        if (bad != 0.0) return SP_ERR_NOT_FINITE; /* inf - inf and NaN give NaN */
+        if (y && !sp__isfinite(y[i])) return SP_ERR_NOT_FINITE;
+        if (w) {
+            if (!sp__isfinite(w[i])) return SP_ERR_NOT_FINITE;
+            if (w[i] < 0.0) return SP_ERR_BAD_ARG;
+        }
+    }
+    ns = (p + SP__RIDGE_W - 1) / SP__RIDGE_W;
+    for (i = 0; i < nrows; ++i) {
+        const double *xr = X + (size_t)i * ldx;
+        double wi = w ? w[i] : 1.0, sw = w ? sqrt(w[i]) : 1.0, yi = y ? y[i] : 0.0;
+        int s;
+        if (r->pending == r->block_rows) sp_ridge_flush(r);
+        for (s = 0; s < ns; ++s) {
+            double *dst = r->pack + ((size_t)s * r->block_rows + (size_t)r->pending) * SP__RIDGE_W;
+            const double *src = xr + s * SP__RIDGE_W;
+            int jj, nc = p - s * SP__RIDGE_W < SP__RIDGE_W ? p - s * SP__RIDGE_W : SP__RIDGE_W;
+            if (nc == SP__RIDGE_W) {
+                for (jj = 0; jj < SP__RIDGE_W; ++jj) dst[jj] = sw * src[jj];
+            } else {
+                for (jj = 0; jj < nc; ++jj) dst[jj] = sw * src[jj];
+                for (; jj < SP__RIDGE_W; ++jj) dst[jj] = 0.0;
+            }
+        }
+        r->pack_y[r->pending] = sw * yi;
+        r->pending++;
+        r->yty += wi * yi * yi;
+        r->ysum += wi * yi;
+        r->wsum += wi;
+        r->nrows++;
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_ridge_merge(sp_ridge_t *dst, double alpha, sp_ridge_t *src, double beta) {
+    size_t i, n;
+    if (!dst || !src || !dst->G || !src->G || dst->p != src->p) return SP_ERR_BAD_ARG;
+    if (!sp__isfinite(alpha) || !sp__isfinite(beta)) return SP_ERR_BAD_ARG;
+    sp_ridge_flush(dst);
+    sp_ridge_flush(src);
+    n = (size_t)dst->p * (size_t)dst->p;
+    if (dst == src) {
+        for (i = 0; i < n; ++i) dst->G[i] *= alpha + beta;
+        for (i = 0; i < (size_t)dst->p; ++i) dst->b[i] *= alpha + beta;
+        dst->yty *= alpha + beta;
+        dst->ysum *= alpha + beta;
+        dst->wsum *= alpha + beta;
+        dst->nrows += dst->nrows;
+        return SP_OK;
+    }
+    for (i = 0; i < n; ++i) dst->G[i] = alpha * dst->G[i] + beta * src->G[i];
+    for (i = 0; i < (size_t)dst->p; ++i) dst->b[i] = alpha * dst->b[i] + beta * src->b[i];
+    dst->yty = alpha * dst->yty + beta * src->yty;
+    dst->ysum = alpha * dst->ysum + beta * src->ysum;
+    dst->wsum = alpha * dst->wsum + beta * src->wsum;
+    dst->nrows += src->nrows;
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_ridge_get_gram(sp_ridge_t *r, double *out_G) {
+    size_t i, j, p;
+    if (!r || !r->G || !out_G) return SP_ERR_BAD_ARG;
+    sp_ridge_flush(r);
+    p = (size_t)r->p;
+    for (i = 0; i < p; ++i)
+        for (j = 0; j < p; ++j) out_G[i * p + j] = j >= i ? r->G[i * p + j] : r->G[j * p + i];
+    return SP_OK;
+}
+
+SP_API double sp_ridge_sse(sp_ridge_t *r, const double *c) {
+    size_t i, j, p;
+    double quad = 0.0, lin = 0.0;
+    if (!r || !r->G || !c) return 0.0;
+    sp_ridge_flush(r);
+    p = (size_t)r->p;
+    for (i = 0; i < p; ++i) {
+        const double *gi = r->G + i * p;
+        double off = 0.0;
+        for (j = i + 1; j < p; ++j) off += gi[j] * c[j];
+        quad += c[i] * (gi[i] * c[i] + 2.0 * off);
+        lin += c[i] * r->b[i];
+    }
+    return r->yty - 2.0 * lin + quad;
+}
+
+/* --- penalties --- */
+
+SP__PRIVATE int sp__ridge_range_ok(double *P, int p, int col0, int ncols, double lambda) {
+    return P && p >= 1 && col0 >= 0 && ncols >= 0 && col0 <= p && ncols <= p - col0 &&
+           sp__isfinite(lambda) && lambda >= 0.0;
+}
+
+SP_API sp_result_t sp_ridge_penalty_ridge(double *P, int p, int col0, int ncols, double lambda) {
+    int i;
+    if (!sp__ridge_range_ok(P, p, col0, ncols, lambda)) return SP_ERR_BAD_ARG;
+    for (i = col0; i < col0 + ncols; ++i) P[(size_t)i * p + i] += lambda;
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_ridge_penalty_curvature(double *P, int p, int col0, int ncols,
+                                              double lambda) {
+    int i;
+    if (!sp__ridge_range_ok(P, p, col0, ncols, lambda)) return SP_ERR_BAD_ARG;
+    if (ncols < 2) return SP_OK;
+    /* row i of D: 1 at i-1, -2 (ends: -1) at i, 1 at i+1; P += lambda r^T r */
+    for (i = 0; i < ncols; ++i) {
+        int c[3], n = 0, a, e;
+        double v[3];
+        if (i > 0) { c[n] = col0 + i - 1; v[n++] = 1.0; }
+        c[n] = col0 + i; v[n++] = (i == 0 || i == ncols - 1) ? -1.0 : -2.0;
+        if (i < ncols - 1) { c[n] = col0 + i + 1; v[n++] = 1.0; }
+        for (a = 0; a < n; ++a)
+            for (e = 0; e < n; ++e) P[(size_t)c[a] * p + c[e]] += lambda * (v[a] * v[e]);
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_ridge_penalty_rows(double *P, int p, int nrows, const int *row_start,
+                                         const int *cols, const double *vals, double lambda) {
+    int k, a, e;
+    if (!P || p < 1 || nrows < 0 || !row_start || !sp__isfinite(lambda) || lambda < 0.0)
+        return SP_ERR_BAD_ARG;
+    if (row_start[0] != 0) return SP_ERR_BAD_ARG;
+    for (k = 0; k < nrows; ++k) {
+        if (row_start[k + 1] < row_start[k]) return SP_ERR_BAD_ARG;
+        if (row_start[k + 1] > row_start[k] && (!cols || !vals)) return SP_ERR_BAD_ARG;
+        for (a = row_start[k]; a < row_start[k + 1]; ++a) {
+            if (cols[a] < 0 || cols[a] >= p) return SP_ERR_BAD_ARG;
+            if (!sp__isfinite(vals[a])) return SP_ERR_NOT_FINITE;
+        }
+    }
+    for (k = 0; k < nrows; ++k)
+        for (a = row_start[k]; a < row_start[k + 1]; ++a)
+            for (e = row_start[k]; e < row_start[k + 1]; ++e)
+                P[(size_t)cols[a] * p + cols[e]] += lambda * (vals[a] * vals[e]);
+    return SP_OK;
+}
+
+/* --- solve --- */
+
+SP_API sp_ridge_solve_desc_t sp_ridge_solve_desc_defaults(const sp_ridge_solve_desc_t *desc) {
+    sp_ridge_solve_desc_t d;
+    if (desc) d = *desc;
+    else memset(&d, 0, sizeof d);
+    if (d.cond_max == 0.0) d.cond_max = 1e10;
+    return d;
+}
+
+SP_API size_t sp_ridge_solve_workspace_size(int p) {
+    size_t n = (size_t)p;
+    if (p < 1 || n > ((size_t)-1) / 32 / n) return 0;
+    return SP__RIDGE_ALIGN + 2 * sp__ridge_round(n * n * sizeof(double)) +
+           sp__ridge_round(10 * n * sizeof(double)) + sp__ridge_round(n * sizeof(int));
+}
+
+/* Blocked right-looking Cholesky A = U^T U of the upper triangle (row-major,
+   n x n, stride n), in place. Returns 0, or k+1 if pivot k is <= thresh. */
+SP__PRIVATE int sp__ridge_chol(int n, double *A, double thresh, int nthreads) {
+    const int nb = 64;
+    int k0;
+    (void)nthreads;
+    for (k0 = 0; k0 < n; k0 += nb) {
+        int k1 = k0 + nb < n ? k0 + nb : n, k, i;
+        for (k = k0; k < k1; ++k) {
+            double *ak = A + (size_t)k * n, d = ak[k], inv;
+            int j;
+            if (!(d > thresh) || !sp__isfinite(d)) return k + 1;
+            d = sqrt(d);
+            ak[k] = d;
+            inv = 1.0 / d;
+            for (j = k + 1; j < n; ++j) ak[j] *= inv;
+            for (i = k + 1; i < k1; ++i) {
+                double *ai = A + (size_t)i * n, u = ak[i];
+                for (j = i; j < n; ++j) ai[j] -= u * ak[j];
+            }
+        }
+        /* trailing rows: A_i,i: -= sum_{k in block} U_ki U_k,i: (rows owned by one thread) */
+#ifdef SP__OMP
+#pragma omp parallel for schedule(dynamic, 8) num_threads(nthreads) if (nthreads > 1 && n - k1 > 128)
+#endif
+        for (i = k1; i < n; ++i) {
+            double *ai = A + (size_t)i * n;
+            int kk, j;
+            for (kk = k0; kk < k1; ++kk) {
+                const double *ak = A + (size_t)kk * n;
+                double u = ak[i];
+                for (j = i; j < n; ++j) ai[j] -= u * ak[j];
+            }
+        }
+    }
+    return 0;
+}
+
+/* x = A^{-1} x with A = U^T U (U upper, row-major, stride n). */
+SP__PRIVATE void sp__ridge_chol_solve(int n, const double *U, double *x) {
+    int i, j;
+    for (i = 0; i < n; ++i) { /* U^T z = x, column-oriented */
+        const double *ui = U + (size_t)i * n;
+        double zi = x[i] / ui[i];
+        x[i] = zi;
+        for (j = i + 1; j < n; ++j) x[j] -= ui[j] * zi;
+    }
+    for (i = n - 1; i >= 0; --i) { /* U x = z */
+        const double *ui = U + (size_t)i * n;
+        double s = x[i];
+        for (j = i + 1; j < n; ++j) s -= ui[j] * x[j];
+        x[i] = s / ui[i];
+    }
+}
+
+/* Hager/Higham estimate of ||A^{-1}||_1 from the Cholesky factor (A symmetric). */
+SP__PRIVATE double sp__ridge_inv_norm1(int n, const double *U, double *x, double *z) {
+    double est = 0.0, alt = 0.0;
+    int i, it, jlast = -1;
+    for (i = 0; i < n; ++i) x[i] = 1.0 / n;
+    for (it = 0; it < 5; ++it) {
+        double nrm = 0.0, zmax = -1.0, ztx = 0.0;
+        int jmax = 0;
+        sp__ridge_chol_solve(n, U, x);
+        for (i = 0; i < n; ++i) nrm += fabs(x[i]);
+        if (it > 0 && nrm <= est) break;
+        est = nrm;
+        for (i = 0; i < n; ++i) z[i] = x[i] >= 0.0 ? 1.0 : -1.0;
+        sp__ridge_chol_solve(n, U, z);
+        for (i = 0; i < n; ++i) {
+            if (fabs(z[i]) > zmax) { zmax = fabs(z[i]); jmax = i; }
+        }
+        /* z^T x_prev where x_prev = e_jlast (or 1/n) */
+        if (jlast >= 0) ztx = z[jlast];
+        else for (i = 0; i < n; ++i) ztx += z[i] / n;
+        if (it > 0 && (zmax <= ztx || jmax == jlast)) break;
+        for (i = 0; i < n; ++i) x[i] = 0.0;
+        x[jmax] = 1.0;
+        jlast = jmax;
+    }
+    for (i = 0; i < n; ++i) x[i] = (i % 2 ? -1.0 : 1.0) * (1.0 + (n > 1 ? (double)i / (n - 1) : 0.0));
+    sp__ridge_chol_solve(n, U, x);
+    for (i = 0; i < n; ++i) alt += fabs(x[i]);
+    alt = 2.0 * alt / (3.0 * n);
+    return est > alt ? est : alt;
+}
+
+SP_API sp_result_t sp_ridge_solve_gram(int p, const double *G, int ldg, const double *b,
+                                       const sp_ridge_solve_desc_t *desc, double *out_c,
+                                       sp_ridge_info_t *out_info, void *work, size_t work_bytes) {
+    sp_ridge_solve_desc_t d = sp_ridge_solve_desc_defaults(desc);
+    sp_ridge_info_t info;
+    size_t need, np;
+    unsigned char *m;
+    double *A, *F, *scale, *rhs, *x, *t1, *t2, *ew, *ework;
+    const double *P = d.P;
+    int *fidx, *act;
+    int i, j, k, n, nact, nthreads = 1;
+    double rcond;
+#define SP__RIDGE_SYM(M, ld, i_, j_) \
+    ((i_) <= (j_) ? (M)[(size_t)(i_) * (ld) + (j_)] : (M)[(size_t)(j_) * (ld) + (i_)])
+
+    /* validate */
+    if (p < 1 || !G || !b || !out_c || ldg < p) return SP_ERR_BAD_ARG;
+    if (d.n_frozen < 0 || d.n_frozen > p || (d.n_frozen > 0 && !d.frozen)) return SP_ERR_BAD_ARG;
+    if ((int)d.method < 0 || (int)d.method > (int)SP_RIDGE_EIGEN) return SP_ERR_BAD_ARG;
+    if (!(d.cond_max > 1.0) || !(d.rcond >= 0.0 && d.rcond < 1.0)) return SP_ERR_BAD_ARG;
+    need = sp_ridge_solve_workspace_size(p);
+    if (need == 0) return SP_ERR_BAD_ARG;
+    if (!work || work_bytes < need) return SP_ERR_WORKSPACE_TOO_SMALL;
+    np = (size_t)p;
+    m = (unsigned char *)work;
+    m += (SP__RIDGE_ALIGN - (size_t)((uintptr_t)m % SP__RIDGE_ALIGN)) % SP__RIDGE_ALIGN;
+    A = (double *)(void *)m;
+    m += sp__ridge_round(np * np * sizeof(double));
+    F = (double *)(void *)m;
+    m += sp__ridge_round(np * np * sizeof(double));
+    scale = (double *)(void *)m;
+    rhs = scale + np;
+    x = rhs + np;
+    t1 = x + np;
+    t2 = t1 + np;
+    ew = t2 + np;
+    ework = ew + np; /* 2p */
+    /* cvals = ework + 2p (p doubles): the solution before it is written out */
+    m += sp__ridge_round(10 * np * sizeof(double));
+    fidx = (int *)(void *)m;
+    act = (int *)(void *)F; /* reuse F's memory for the active list until F is needed */
+    for (i = 0; i < p; ++i) fidx[i] = 0;
+    for (k = 0; k < d.n_frozen; ++k) {
+        int f = d.frozen[k];
+        if (f < 0 || f >= p || fidx[f]) return SP_ERR_BAD_ARG;
+        fidx[f] = 1;
+        if (d.frozen_values && !sp__isfinite(d.frozen_values[k])) return SP_ERR_NOT_FINITE;
+    }
+    for (i = 0; i < p; ++i) {
+        if (!sp__isfinite(b[i])) return SP_ERR_NOT_FINITE;
+        for (j = i; j < p; ++j) {
+            if (!sp__isfinite(G[(size_t)i * ldg + j])) return SP_ERR_NOT_FINITE;
+            if (P && !sp__isfinite(P[(size_t)i * np + j])) return SP_ERR_NOT_FINITE;
+        }
+    }
+    /* frozen values into x (full length p, reused below as "c") */
+    {
+        double *cv = ework + 2 * np;
+        for (i = 0; i < p; ++i) cv[i] = 0.0;
+        for (k = 0; k < d.n_frozen; ++k)
+            cv[d.frozen[k]] = d.frozen_values ? d.frozen_values[k] : 0.0;
+    }
+    memset(&info, 0, sizeof info);
+    info.method = SP_RIDGE_AUTO;
+    info.n_free = p - d.n_frozen;
+    /* free columns with non-zero diagonal (the active set) */
+    nact = 0;
+    for (i = 0; i < p; ++i) {
+        double dii;
+        if (fidx[i]) continue;
+        dii = G[(size_t)i * ldg + i] + (P ? P[(size_t)i * np + i] : 0.0);
+        if (dii < 0.0) return SP_ERR_BAD_ARG;
+        if (dii == 0.0) info.n_zero++;
+        else act[nact++] = i;
+    }
+    n = nact;
+    if (info.n_free == 0) {
+        double *cv = ework + 2 * np;
+        for (i = 0; i < p; ++i) out_c[i] = cv[i];
+        if (out_info) *out_info = info;
+        return SP_OK;
+    }
+    if (n == 0) {
+        if (out_info) *out_info = info;
+        return SP_ERR_SINGULAR;
+    }
+#ifdef SP__OMP
+    nthreads = omp_get_max_threads();
+#endif
+    /* A = S (G + P)_aa S, rhs = S (b_a - (G + P)_a,frozen c_frozen), S = diag^-1/2.
+       A is built as n x n with stride n at the start of the A block. */
+    {
+        double *cv = ework + 2 * np;
+        for (k = 0; k < n; ++k) {
+            int gi = act[k];
+            double dii = G[(size_t)gi * ldg + gi] + (P ? P[(size_t)gi * np + gi] : 0.0);
+            scale[k] = 1.0 / sqrt(dii);
+        }
+        for (k = 0; k < n; ++k) {
+            int gi = act[k];
+            double r = b[gi];
+            for (j = 0; j < d.n_frozen; ++j) {
+                int f = d.frozen[j];
+                double v = cv[f];
+                if (v != 0.0)
+                    r -= (SP__RIDGE_SYM(G, (size_t)ldg, gi, f) + (P ? SP__RIDGE_SYM(P, np, gi, f) : 0.0)) * v;
+            }
+            rhs[k] = r * scale[k];
+            for (j = 0; j < n; ++j) {
+                int gj = act[j];
+                double v = SP__RIDGE_SYM(G, (size_t)ldg, gi, gj) + (P ? SP__RIDGE_SYM(P, np, gi, gj) : 0.0);
+                A[(size_t)k * n + j] = scale[k] * v * scale[j];
+            }
+        }
+        /* keep the active list out of F's way: move it to the tail of fidx */
+        for (k = 0; k < n; ++k) t2[k] = (double)act[k];
+    }
+    rcond = d.rcond > 0.0 ? d.rcond : 10.0 * n * SP__RIDGE_EPS;
+    info.rank = n;
+    if (d.method != SP_RIDGE_EIGEN) {
+        int fail;
+        double anorm = 0.0, thresh = d.method == SP_RIDGE_AUTO ? 1.0 / d.cond_max : 0.0;
+        memcpy(F, A, (size_t)n * n * sizeof(double));
+        fail = sp__ridge_chol(n, F, thresh, nthreads);
+        if (!fail) {
+            for (j = 0; j < n; ++j) {
+                double s = 0.0;
+                for (i = 0; i < n; ++i) s += fabs(A[(size_t)i * n + j]);
+                if (s > anorm) anorm = s;
+            }
+            info.cond = anorm * sp__ridge_inv_norm1(n, F, x, t1);
+        }
+        if (d.method == SP_RIDGE_CHOLESKY && fail) {
+            info.method = SP_RIDGE_CHOLESKY;
+            info.cond = HUGE_VAL;
+            if (out_info) *out_info = info;
+            return SP_ERR_SINGULAR;
+        }
+        if (!fail && (d.method == SP_RIDGE_CHOLESKY || info.cond <= d.cond_max)) {
+            /* solve, then one step of iterative refinement with A */
+            for (i = 0; i < n; ++i) x[i] = rhs[i];
+            sp__ridge_chol_solve(n, F, x);
+            for (i = 0; i < n; ++i) {
+                const double *ai = A + (size_t)i * n;
+                double s = rhs[i];
+                for (j = 0; j < n; ++j) s -= ai[j] * x[j];
+                t1[i] = s;
+            }
+            sp__ridge_chol_solve(n, F, t1);
+            for (i = 0; i < n; ++i) x[i] += t1[i];
+            info.method = SP_RIDGE_CHOLESKY;
+        } else {
+            d.method = SP_RIDGE_EIGEN;
+        }
+    }
+    if (d.method == SP_RIDGE_EIGEN) {
+        sp_result_t er;
+        double lmax, lmin, tol;
+        int kept = 0;
+        memcpy(F, A, (size_t)n * n * sizeof(double));
+        er = sp_linalg_eigsym(n, F, n, ew, ework);
+        if (er != SP_OK) return er;
+        lmax = ew[n - 1];
+        lmin = ew[0];
+        info.method = SP_RIDGE_EIGEN;
+        info.cond = lmin > 0.0 ? lmax / lmin : HUGE_VAL;
+        if (!(lmax > 0.0)) {
+            info.rank = 0;
+            if (out_info) *out_info = info;
+            return SP_ERR_SINGULAR;
+        }
+        tol = rcond * lmax;
+        /* t1 = V^T rhs (row-wise, fixed order), scaled by 1/w on kept modes */
+        for (k = 0; k < n; ++k) t1[k] = 0.0;
+        for (i = 0; i < n; ++i) {
+            const double *vi = F + (size_t)i * n;
+            double ri = rhs[i];
+            for (k = 0; k < n; ++k) t1[k] += vi[k] * ri;
+        }
+        for (k = 0; k < n; ++k) {
+            if (ew[k] > tol) { t1[k] /= ew[k]; ++kept; }
+            else t1[k] = 0.0;
+        }
+        for (i = 0; i < n; ++i) {
+            const double *vi = F + (size_t)i * n;
+            double s = 0.0;
+            for (k = 0; k < n; ++k) s += vi[k] * t1[k];
+            x[i] = s;
+        }
+        info.rank = kept;
+    }
+    {
+        double *cv = ework + 2 * np;
+        for (k = 0; k < n; ++k) {
+            double v = scale[k] * x[k];
+            if (!sp__isfinite(v)) return SP_ERR_NOT_FINITE; /* cannot happen for finite input */
+            cv[(int)t2[k]] = v;
+        }
+        for (i = 0; i < p; ++i) out_c[i] = cv[i];
+    }
+    if (out_info) *out_info = info;
+    return SP_OK;
+#undef SP__RIDGE_SYM
+}
+
+SP_API sp_result_t sp_ridge_solve(sp_ridge_t *r, const sp_ridge_solve_desc_t *desc,
+                                  double *out_c, sp_ridge_info_t *out_info) {
+    size_t need;
+    void *work;
+    sp_result_t res;
+    if (!r || !r->G) return SP_ERR_BAD_ARG;
+    need = sp_ridge_solve_workspace_size(r->p);
+    if (need == 0) return SP_ERR_NO_MEMORY;
+    sp_ridge_flush(r);
+    work = sp__alloc(&r->allocator, need);
+    if (!work) return SP_ERR_NO_MEMORY;
+    res = sp_ridge_solve_gram(r->p, r->G, r->p, r->b, desc, out_c, out_info, work, need);
+    sp__free(&r->allocator, work);
+    return res;
+}
 /* ==================================================================
  * >>io       implementation
  * ================================================================== */

@@ -2,7 +2,7 @@
    cc -std=c99 -O2 -I. tests/test_ridge.c -lm   (add -fopenmp for the
    thread-count determinism check) */
 #define SPLINEPOT_IMPLEMENTATION
-#include "splinepot.h"
+#include "../splinepot.h"
 #include "sp_test.h"
 #include <stdlib.h>
 #include <string.h>

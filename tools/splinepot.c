@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "bench_cmaes.c"
+#include "bench_ridge.c"
 
 static const char *usage_text =
     "usage: splinepot <command> [options]\n"
@@ -39,6 +40,8 @@ static const char *usage_text =
     "  fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n"
     "  bench cells [--cutoff A] [--max N]\n"
     "      neighbour-list build time per atom, 10^3 to 10^6 atoms\n"
+    "  bench ridge [--rows N] [--p P]\n"
+    "      normal-equation assembly GFLOP/s, against OpenBLAS dsyrk when installed\n"
     "  bench cmaes\n"
     "      CMA-ES on sphere, ellipsoid, Rosenbrock, Rastrigin (IPOP), n = 10, 20, 45\n"
     "  demo\n"
@@ -760,11 +763,14 @@ static int cmd_bench(int argc, char **argv) {
     const char *what = argc > 0 ? argv[0] : NULL;
     if (!what || opt_flag(argc, argv, "--help")) {
         fputs("usage: splinepot bench cells [--cutoff A=5.5] [--max N=1000000]\n"
-              "       splinepot bench cmaes [--verbose]\n", what ? stdout : stderr);
+              "       splinepot bench cmaes [--verbose]\n"
+              "       splinepot bench ridge [--rows N] [--p P] [--threads T] [--blas LIB|none]\n",
+              what ? stdout : stderr);
         return what ? 0 : 2;
     }
     if (strcmp(what, "cells") == 0) return bench_cells(argc - 1, argv + 1);
     if (strcmp(what, "cmaes") == 0) return sp_bench_cmaes(argc - 1, argv + 1);
+    if (strcmp(what, "ridge") == 0) return sp_bench_ridge(argc - 1, argv + 1);
     fprintf(stderr, "error: bench %s: not implemented yet (see the issue tracker)\n", what);
     return 2;
 }
