@@ -49,6 +49,7 @@ TABLE OF CONTENTS (search for the tag)
    >>linalg   dense symmetric eigen-solver
    >>cmaes    CMA-ES optimiser (Hansen), ask/tell, IPOP restarts, bounds
    >>ridge    streamed normal equations, ridge/curvature penalties, robust solve
+   >>fit      UF3 fit by ridge regression
    >>io       LAMMPS potential files, uf3 JSON, extended XYZ
    >>cuda     optional GPU layer (stubs unless SP_CUDA)
 
@@ -308,6 +309,17 @@ typedef struct sp_cell_t {
     double h[9]; /* rows a, b, c (Angstrom); a direction that is not periodic may be zero */
     int pbc[3];  /* periodic along a, b, c */
 } sp_cell_t;
+
+/* One configuration: positions, types and cell, with reference data for fitting. */
+typedef struct sp_config_t {
+    int natoms;
+    const double *pos;     /* 3*natoms, Angstrom */
+    const int *type;       /* element index of each atom (the potential's order) */
+    sp_cell_t cell;
+    double energy;         /* reference total energy (eV), for fitting */
+    const double *forces;  /* reference forces (3*natoms, eV/A) or NULL */
+    double weight;         /* weight in a fit; 0 means 1 */
+} sp_config_t;
 
 SP_API sp_result_t sp_cell_check(const sp_cell_t *c, double *out_volume);
 /* SP_ERR_BAD_CELL for a periodic direction whose vector is zero or that is
@@ -954,6 +966,69 @@ SP_API sp_result_t sp_ridge_solve(sp_ridge_t *r, const sp_ridge_solve_desc_t *de
    r's allocator (SP_ERR_NO_MEMORY). */
 
 /* ==================================================================
+ * >>fit      UF3 FIT BY RIDGE REGRESSION
+ * ==================================================================
+ * Fits the UF3 coefficients (Xie, Rupp & Hennig 2023, Eqs. 12-14) by
+ * minimising
+ *   kappa/n_E sum (dE/N)^2 / var(E/N) + (1-kappa)/n_F sum dF^2 / var(F)
+ *   + lambda_curv |D c|^2 + lambda_ridge |c|^2
+ * over 1-, 2- and 3-body coefficients. Energies enter per atom. The last 3
+ * coefficients of every axis are held at 0 (trailing trim 3: the potential
+ * and its first two derivatives vanish at each cutoff), 3-body coefficients
+ * with equal neighbour elements are symmetric in (l, m), D is the second
+ * difference along 2-body coefficients and the discrete Laplacian on the
+ * 3-body grid. Rows are streamed into the normal equations (memory ~ p^2,
+ * not rows x p); the solve is sp_ridge_solve.
+ *
+ *     sp_uf3_fit_desc_t d = {0};
+ *     d.nelem = 1; d.z[0] = 14; d.r2min = 1.5; d.r2max = 3.8; d.n2 = 24;
+ *     d.r3min = 1.5; d.r3max = 3.8; d.n3 = 12;
+ *     sp_uf3_fit(&d, configs, nconfigs, &pot, &info, &diag);
+ */
+
+typedef struct sp_uf3_fit_desc_t {
+    int nelem;                        /* elements, 1..SP_MAX_ELEMENTS */
+    int z[SP_MAX_ELEMENTS];           /* their atomic numbers, increasing */
+    double r2min, r2max;              /* 2-body knot range (A) */
+    int n2;                           /* 2-body knot intervals */
+    double r3min, r3max;              /* 3-body r_ij, r_ik range; r_jk on [r3min, 2 r3max] */
+    int n3;                           /* 3-body intervals (r_jk: 2 n3); 0: UF2 */
+    double kappa;                     /* energy weight in (0, 1); 0 -> 0.5 */
+    double lambda_ridge;              /* ridge on 2-/3-body coefficients; 0 -> 1e-10, < 0 -> none */
+    double lambda_curv;               /* curvature penalty; 0 -> 1e-6, < 0 -> none */
+    void (*progress)(const char *line, void *user); /* optional progress lines */
+    void *user;
+    sp_allocator_t allocator;
+} sp_uf3_fit_desc_t;
+
+typedef struct sp_uf3_fit_info_t {
+    int n_params;                     /* fitted (free) coefficients */
+    int64_t n_energy_rows, n_force_rows;
+    double std_energy, std_force;     /* of the targets: eV/atom, eV/A */
+    sp_ridge_info_t solve;            /* method, condition estimate, rank */
+    double seconds_features, seconds_solve;
+} sp_uf3_fit_info_t;
+
+SP_API sp_uf3_fit_desc_t sp_uf3_fit_desc_defaults(const sp_uf3_fit_desc_t *desc);
+
+SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *configs, int nconfigs,
+                              sp_pot_t *out_pot, sp_uf3_fit_info_t *out_info, sp_diag_t *diag);
+/* Fits a UF3 potential to the energies (and forces, where given) of the
+   configurations and writes it to out_pot (free with sp_pot_free).
+   Errors: SP_ERR_BAD_ARG (desc), SP_ERR_BAD_CELL/SP_ERR_OVERLAP/... from a
+   configuration (diag names it), SP_ERR_NO_MEMORY, SP_ERR_SINGULAR. */
+
+SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl, const int *type,
+                                   const int *col_of, double *out_energy_row, double *out_force_rows,
+                                   int p);
+/* The linear UF3 basis of one configuration: E = row . c and F = rows . c
+   for the flat coefficient vector c whose column for each 1-, 2- and 3-body
+   coefficient of the layout potential is col_of[k] (-1: not fitted; k runs
+   over e1 (nelem), then each pair's nt-4 coefficients, then each trio's
+   L*M*N grid). out_energy_row (p) and out_force_rows (3*natoms x p) are
+   accumulated into (zero them first). */
+
+/* ==================================================================
  * >>io       POTENTIAL FILES, EXTENDED XYZ
  * ================================================================== */
 
@@ -1023,6 +1098,7 @@ SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra)
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h> /* snprintf only, also with SP_NO_STDIO */
+#include <time.h>  /* clock() for progress timings without OpenMP */
 
 #if defined(SP_MALLOC) && !defined(SP_FREE) || !defined(SP_MALLOC) && defined(SP_FREE)
 #error "define both SP_MALLOC and SP_FREE, or neither"
@@ -4312,6 +4388,410 @@ SP_API sp_result_t sp_ridge_solve(sp_ridge_t *r, const sp_ridge_solve_desc_t *de
     sp__free(&r->allocator, work);
     return res;
 }
+/* ==================================================================
+ * >>fit      implementation
+ * ================================================================== */
+
+SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl, const int *type,
+                                   const int *col_of, double *out_energy_row, double *out_force_rows,
+                                   int p) {
+    const sp_uf3_t *u;
+    int ne, np, i, q, off2[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
+    size_t off3[SP_MAX_ELEMENTS * SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2], off;
+    sp_bspline_t bs2[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
+    enum { MAXB = 512 };
+    int bj[MAXB], bt[MAXB], bi0[MAXB];
+    double br[MAXB], bu[MAXB][3], bb[MAXB][8];
+    if (!layout || layout->kind != SP_POT_UF3 || !nl || !type || !col_of || !out_energy_row || p < 1)
+        return SP_ERR_BAD_ARG;
+    u = &layout->uf3;
+    ne = layout->nelem;
+    np = ne * (ne + 1) / 2;
+    off = (size_t)ne;
+    for (q = 0; q < np; ++q) {
+        off2[q] = (int)off;
+        off += (size_t)u->pair[q].nt - 4;
+        sp_bspline_init(&bs2[q], u->pair[q].t, u->pair[q].nt);
+    }
+    for (q = 0; u->has3 && q < ne * np; ++q) {
+        off3[q] = off;
+        off += (size_t)u->trio[q].L * u->trio[q].M * u->trio[q].N;
+    }
+    for (i = 0; i < nl->natoms; ++i) {
+        const int ti = type[i];
+        const double *xi = nl->xe + 3 * (size_t)i;
+        double *fi = out_force_rows ? out_force_rows + 3 * (size_t)i * p : NULL;
+        int b, nb = 0, jj, kk;
+        if (col_of[ti] >= 0) out_energy_row[col_of[ti]] += 1.0;
+        for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
+            const int g = nl->j[b], o = nl->owner[g], tj = type[o], pq = sp_pot_pair_index(ne, ti, tj);
+            const double *xg = nl->xe + 3 * (size_t)g;
+            const double d[3] = {xg[0] - xi[0], xg[1] - xi[1], xg[2] - xi[2]};
+            const double r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]), uv[3] = {d[0] / r, d[1] / r, d[2] / r};
+            if (r < u->pair[pq].cut) {
+                double bv[4], dbv[4];
+                int i0 = sp_bspline_basis_fast(&bs2[pq], r, bv, dbv), a, c;
+                double *fo = out_force_rows ? out_force_rows + 3 * (size_t)o * p : NULL;
+                if (i0 < 0) { /* below the first knot: the first piece, as the evaluator */
+                    int k0 = 3;
+                    double ders[4][4];
+                    sp__bspline_ders(u->pair[pq].t, k0, r, 1, ders);
+                    for (a = 0; a < 4; ++a) { bv[a] = ders[0][a]; dbv[a] = ders[1][a]; }
+                    i0 = 0;
+                }
+                for (a = 0; a < 4; ++a) {
+                    const int col = col_of[off2[pq] + i0 + a];
+                    if (col < 0) continue;
+                    out_energy_row[col] += bv[a];
+                    if (fo)
+                        for (c = 0; c < 3; ++c) {
+                            fo[(size_t)c * p + col] -= dbv[a] * uv[c];
+                            fi[(size_t)c * p + col] += dbv[a] * uv[c];
+                        }
+                }
+            }
+            if (u->has3 && r <= u->cut3 && nb < MAXB) {
+                bj[nb] = o;
+                bt[nb] = tj;
+                br[nb] = r;
+                bu[nb][0] = uv[0]; bu[nb][1] = uv[1]; bu[nb][2] = uv[2];
+                bi0[nb] = sp_bspline_basis_fast(&u->trio[0].bs[0], r, bb[nb], bb[nb] + 4);
+                ++nb;
+            }
+        }
+        for (jj = 0; jj < nb; ++jj)
+            for (kk = jj + 1; kk < nb; ++kk) {
+                int J = jj, K = kk, a, b2, c, tq, il, im, in;
+                const sp_uf3_trio_t *T;
+                double vjk[3], rjk, ujk[3], bn[4], dbn[4], lb[8], mb[8];
+                const double *pl, *pm;
+                double *fJ, *fK;
+                if (bt[K] < bt[J]) { J = kk; K = jj; }
+                tq = ti * np + sp_pot_pair_index(ne, bt[J], bt[K]);
+                T = u->trio + tq;
+                if (br[J] > T->bs[0].t1 || br[K] > T->bs[1].t1 || br[J] < T->bs[0].t0 || br[K] < T->bs[1].t0)
+                    continue;
+                for (c = 0; c < 3; ++c) vjk[c] = br[K] * bu[K][c] - br[J] * bu[J][c];
+                rjk = sqrt(vjk[0] * vjk[0] + vjk[1] * vjk[1] + vjk[2] * vjk[2]);
+                if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) continue;
+                for (c = 0; c < 3; ++c) ujk[c] = vjk[c] / rjk;
+                in = sp_bspline_basis_fast(&T->bs[2], rjk, bn, dbn);
+                if (u->same3) {
+                    il = bi0[J]; pl = bb[J];
+                    im = bi0[K]; pm = bb[K];
+                } else {
+                    il = sp_bspline_basis_fast(&T->bs[0], br[J], lb, lb + 4); pl = lb;
+                    im = sp_bspline_basis_fast(&T->bs[1], br[K], mb, mb + 4); pm = mb;
+                }
+                fJ = out_force_rows ? out_force_rows + 3 * (size_t)bj[J] * p : NULL;
+                fK = out_force_rows ? out_force_rows + 3 * (size_t)bj[K] * p : NULL;
+                for (a = 0; a < 4; ++a)
+                    for (b2 = 0; b2 < 4; ++b2) {
+                        const size_t rowi = off3[tq] + ((size_t)(il + a) * T->M + (size_t)(im + b2)) * T->N + in;
+                        const double lm = pl[a] * pm[b2], dl_ = pl[4 + a] * pm[b2], dm_ = pl[a] * pm[4 + b2];
+                        for (c = 0; c < 4; ++c) {
+                            const int col = col_of[rowi + c];
+                            double v, dl, dm, dn;
+                            int e;
+                            if (col < 0) continue;
+                            v = lm * bn[c];
+                            dl = dl_ * bn[c];
+                            dm = dm_ * bn[c];
+                            dn = lm * dbn[c];
+                            out_energy_row[col] += v;
+                            if (!fJ) continue;
+                            for (e = 0; e < 3; ++e) {
+                                /* F = -dE/dx: x_j moves r_ij (+u_ij) and r_jk (-u_jk) */
+                                fJ[(size_t)e * p + col] -= dl * bu[J][e] - dn * ujk[e];
+                                fK[(size_t)e * p + col] -= dm * bu[K][e] + dn * ujk[e];
+                                fi[(size_t)e * p + col] += dl * bu[J][e] + dm * bu[K][e];
+                            }
+                        }
+                    }
+            }
+    }
+    return SP_OK;
+}
+
+SP_API sp_uf3_fit_desc_t sp_uf3_fit_desc_defaults(const sp_uf3_fit_desc_t *desc) {
+    sp_uf3_fit_desc_t d;
+    if (desc) d = *desc;
+    else memset(&d, 0, sizeof d);
+    if (d.kappa == 0.0) d.kappa = 0.5;
+    if (d.lambda_ridge == 0.0) d.lambda_ridge = 1e-10;
+    if (d.lambda_curv == 0.0) d.lambda_curv = 1e-6;
+    return d;
+}
+
+static void sp__fit_progress(const sp_uf3_fit_desc_t *d, const char *fmt, ...) {
+    char line[256];
+    va_list ap;
+    if (!d->progress) return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    d->progress(line, d->user);
+}
+
+static double sp__now(void) {
+#ifdef SP__OMP
+    return omp_get_wtime();
+#else
+    return (double)clock() / CLOCKS_PER_SEC;
+#endif
+}
+
+/* Builds the layout (knots, zero coefficients) of the model to fit. */
+static sp_result_t sp__uf3_layout(const sp_uf3_fit_desc_t *d, sp_pot_t *pot, sp_diag_t *diag) {
+    int nt2[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2], nt3[3 * SP_MAX_ELEMENTS * SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
+    int ne = d->nelem, np = ne * (ne + 1) / 2, k, has3 = d->n3 > 0;
+    sp_result_t r;
+    for (k = 0; k < np; ++k) nt2[k] = d->n2 + 7;
+    for (k = 0; k < ne * np; ++k) {
+        nt3[3 * k] = nt3[3 * k + 1] = d->n3 + 7;
+        nt3[3 * k + 2] = 2 * d->n3 + 7;
+    }
+    pot->allocator = d->allocator;
+    r = sp_uf3_create(pot, ne, d->z, has3, nt2, nt3);
+    if (r != SP_OK) return sp__fail(diag, r, 0, "cannot create the UF3 model (check elements and knot counts)");
+    for (k = 0; k < np; ++k) sp_bspline_knots_uniform(d->r2min, d->r2max, d->n2, pot->uf3.pair[k].t);
+    for (k = 0; has3 && k < ne * np; ++k) {
+        sp_bspline_knots_uniform(d->r3min, d->r3max, d->n3, pot->uf3.trio[k].t[0]);
+        sp_bspline_knots_uniform(d->r3min, d->r3max, d->n3, pot->uf3.trio[k].t[1]);
+        sp_bspline_knots_uniform(d->r3min, 2.0 * d->r3max, 2 * d->n3, pot->uf3.trio[k].t[2]);
+    }
+    return sp_uf3_finish(pot, diag);
+}
+
+SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *configs, int nconfigs,
+                              sp_pot_t *out_pot, sp_uf3_fit_info_t *out_info, sp_diag_t *diag) {
+    sp_uf3_fit_desc_t d;
+    sp_pot_t lay;
+    sp_uf3_fit_info_t info;
+    sp_ridge_t acc_e, acc_f;
+    sp_ridge_desc_t rd;
+    sp_ridge_solve_desc_t sd;
+    sp_nlist_t nl;
+    sp_result_t r = SP_OK;
+    int ne, np, ntrio, k, p = 0, a, maxn = 0, *col = NULL, *row_start = NULL, *pcols = NULL;
+    size_t nfull, q;
+    double *erow = NULL, *frows = NULL, *P = NULL, *c = NULL, *pvals = NULL, t0;
+    sp_allocator_t *al;
+    if (!desc || !configs || nconfigs < 1 || !out_pot) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
+    d = sp_uf3_fit_desc_defaults(desc);
+    if (d.nelem < 1 || d.nelem > SP_MAX_ELEMENTS || d.n2 < 1 || !(d.r2max > d.r2min) || d.r2min < 0 ||
+        d.n3 < 0 || (d.n3 > 0 && !(d.r3max > d.r3min)) || !(d.kappa > 0.0 && d.kappa < 1.0))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad fit settings (knot ranges, intervals, kappa in (0,1))");
+    memset(&info, 0, sizeof info);
+    memset(&lay, 0, sizeof lay);
+    memset(&nl, 0, sizeof nl);
+    memset(&acc_e, 0, sizeof acc_e);
+    memset(&acc_f, 0, sizeof acc_f);
+    al = &d.allocator;
+    nl.allocator = d.allocator;
+    if ((r = sp__uf3_layout(&d, &lay, diag)) != SP_OK) return r;
+    ne = d.nelem;
+    np = ne * (ne + 1) / 2;
+    ntrio = lay.uf3.has3 ? ne * np : 0;
+    /* columns: e1, free 2-body (all but the last 3), free 3-body (l <= m for equal neighbours) */
+    nfull = (size_t)ne;
+    for (k = 0; k < np; ++k) nfull += (size_t)lay.uf3.pair[k].nt - 4;
+    for (k = 0; k < ntrio; ++k) nfull += (size_t)lay.uf3.trio[k].L * lay.uf3.trio[k].M * lay.uf3.trio[k].N;
+    col = (int *)sp__alloc(al, nfull * sizeof(int));
+    if (!col) { r = SP_ERR_NO_MEMORY; goto done; }
+    q = 0;
+    for (k = 0; k < ne; ++k) col[q++] = p++;
+    for (k = 0; k < np; ++k)
+        for (a = 0; a < lay.uf3.pair[k].nt - 4; ++a) col[q++] = (a < lay.uf3.pair[k].nt - 7) ? p++ : -1;
+    for (k = 0; k < ntrio; ++k) {
+        const sp_uf3_trio_t *T = lay.uf3.trio + k;
+        int l, m, n, centre = k / np, pq = k % np, na = 0, nbb = 0, sym;
+        size_t base = q;
+        /* neighbour elements of this pair index */
+        for (l = 0; l < ne; ++l)
+            for (m = l; m < ne; ++m)
+                if (sp_pot_pair_index(ne, l, m) == pq) { na = l; nbb = m; }
+        sym = (na == nbb);
+        (void)centre;
+        for (l = 0; l < T->L; ++l)
+            for (m = 0; m < T->M; ++m)
+                for (n = 0; n < T->N; ++n) {
+                    size_t idx = base + ((size_t)l * T->M + m) * T->N + n;
+                    if (l >= T->L - 3 || m >= T->M - 3 || n >= T->N - 3) col[idx] = -1;
+                    else if (sym && m < l) col[idx] = col[base + ((size_t)m * T->M + l) * T->N + n];
+                    else col[idx] = p++;
+                }
+        q += (size_t)T->L * T->M * T->N;
+    }
+    info.n_params = p;
+    sp__fit_progress(&d, "uf3 fit: %d configurations, %d coefficients (%s)", nconfigs, p, ntrio ? "UF2,3" : "UF2");
+    for (k = 0; k < nconfigs; ++k)
+        if (configs[k].natoms > maxn) maxn = configs[k].natoms;
+    erow = (double *)sp__alloc(al, (size_t)p * sizeof(double));
+    frows = (double *)sp__alloc(al, 3 * (size_t)maxn * (size_t)p * sizeof(double) + 8);
+    if (!erow || !frows) { r = SP_ERR_NO_MEMORY; goto done; }
+    memset(&rd, 0, sizeof rd);
+    rd.p = p;
+    rd.allocator = d.allocator;
+    if ((r = sp_ridge_create(&acc_e, &rd)) != SP_OK || (r = sp_ridge_create(&acc_f, &rd)) != SP_OK) goto done;
+    t0 = sp__now();
+    for (k = 0; k < nconfigs; ++k) {
+        const sp_config_t *cf = configs + k;
+        double w = cf->weight > 0.0 ? cf->weight : 1.0, ye, wrow;
+        sp_diag_t d2;
+        int n = cf->natoms;
+        if (n < 1 || !cf->pos || !cf->type) {
+            r = sp__fail(diag, SP_ERR_BAD_ARG, 0, "configuration %d has no atoms", k + 1);
+            goto done;
+        }
+        for (a = 0; a < n; ++a)
+            if (cf->type[a] < 0 || cf->type[a] >= ne) {
+                r = sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, 0, "configuration %d: atom %d has no element of the fit", k + 1, a + 1);
+                goto done;
+            }
+        if (!sp__isfinite(cf->energy)) {
+            r = sp__fail(diag, SP_ERR_NOT_FINITE, 0, "configuration %d: energy is not finite", k + 1);
+            goto done;
+        }
+        r = sp_nlist_build(&nl, &cf->cell, cf->pos, n, lay.cutoff, &d2);
+        if (r != SP_OK) {
+            sp__fail(diag, r, 0, "configuration %d: %s", k + 1, d2.msg);
+            goto done;
+        }
+        memset(erow, 0, (size_t)p * sizeof(double));
+        if (cf->forces) memset(frows, 0, 3 * (size_t)n * (size_t)p * sizeof(double));
+        sp_uf3_features(&lay, &nl, cf->type, col, erow, cf->forces ? frows : NULL, p);
+        /* energies per atom */
+        for (a = 0; a < p; ++a) erow[a] /= n;
+        ye = cf->energy / n;
+        wrow = w * w;
+        if ((r = sp_ridge_add_rows(&acc_e, 1, erow, p, &ye, &wrow)) != SP_OK) goto done;
+        if (cf->forces) {
+            for (a = 0; a < 3 * n; ++a)
+                if (!sp__isfinite(cf->forces[a])) {
+                    r = sp__fail(diag, SP_ERR_NOT_FINITE, 0, "configuration %d: a force is not finite", k + 1);
+                    goto done;
+                }
+            for (a = 0; a < 3 * n; ++a)
+                if ((r = sp_ridge_add_rows(&acc_f, 1, frows + (size_t)a * p, p, cf->forces + a, &wrow)) != SP_OK)
+                    goto done;
+        }
+        if ((k + 1) % 50 == 0 || k + 1 == nconfigs)
+            sp__fit_progress(&d, "uf3 fit: features %d/%d (%.1f s)", k + 1, nconfigs, sp__now() - t0);
+    }
+    sp_ridge_flush(&acc_e);
+    sp_ridge_flush(&acc_f);
+    info.seconds_features = sp__now() - t0;
+    info.n_energy_rows = acc_e.nrows;
+    info.n_force_rows = acc_f.nrows;
+    {
+        /* kappa/n_E and (1-kappa)/n_F, each over the variance of its targets */
+        double me = acc_e.ysum / acc_e.wsum, ve = acc_e.yty / acc_e.wsum - me * me, we, wf = 0.0;
+        if (!(ve > 1e-30)) ve = 1.0;
+        info.std_energy = sqrt(ve);
+        we = d.kappa / ((double)acc_e.nrows * ve);
+        if (acc_f.nrows > 0) {
+            double mf = acc_f.ysum / acc_f.wsum, vf = acc_f.yty / acc_f.wsum - mf * mf;
+            if (!(vf > 1e-30)) vf = 1.0;
+            info.std_force = sqrt(vf);
+            wf = (1.0 - d.kappa) / ((double)acc_f.nrows * vf);
+        } else {
+            we = 1.0 / ((double)acc_e.nrows * ve);
+        }
+        if ((r = sp_ridge_merge(&acc_e, we, &acc_f, wf)) != SP_OK) goto done;
+    }
+    /* penalties: ridge (tiny on e1), 2-body second differences, 3-body Laplacian */
+    P = (double *)sp__alloc(al, (size_t)p * (size_t)p * sizeof(double));
+    c = (double *)sp__alloc(al, (size_t)p * sizeof(double));
+    if (!P || !c) { r = SP_ERR_NO_MEMORY; goto done; }
+    memset(P, 0, (size_t)p * (size_t)p * sizeof(double));
+    sp_ridge_penalty_ridge(P, p, 0, ne, 1e-16);
+    if (d.lambda_ridge > 0.0) sp_ridge_penalty_ridge(P, p, ne, p - ne, d.lambda_ridge);
+    if (d.lambda_curv > 0.0) {
+        int c0 = ne;
+        for (k = 0; k < np; ++k) {
+            int nfree = lay.uf3.pair[k].nt - 7;
+            sp_ridge_penalty_curvature(P, p, c0, nfree, d.lambda_curv);
+            c0 += nfree;
+        }
+        q = (size_t)ne;
+        for (k = 0; k < np; ++k) q += (size_t)lay.uf3.pair[k].nt - 4;
+        for (k = 0; k < ntrio; ++k) {
+            const sp_uf3_trio_t *T = lay.uf3.trio + k;
+            size_t ng = (size_t)T->L * T->M * T->N, nrows = 0, nent = 0;
+            int l, m, n;
+            row_start = (int *)sp__alloc(al, (ng + 1) * sizeof(int));
+            pcols = (int *)sp__alloc(al, 7 * ng * sizeof(int));
+            pvals = (double *)sp__alloc(al, 7 * ng * sizeof(double));
+            if (!row_start || !pcols || !pvals) { r = SP_ERR_NO_MEMORY; goto done; }
+            for (l = 0; l < T->L; ++l)
+                for (m = 0; m < T->M; ++m)
+                    for (n = 0; n < T->N; ++n) {
+                        static const int nbr[6][3] = {{1, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, -1, 0}, {0, 0, 1}, {0, 0, -1}};
+                        int cc = col[q + ((size_t)l * T->M + m) * T->N + n], e, cnt = 0;
+                        size_t start = nent;
+                        if (cc < 0) continue;
+                        row_start[nrows] = (int)nent;
+                        pcols[nent] = cc;
+                        pvals[nent++] = 0.0;
+                        for (e = 0; e < 6; ++e) {
+                            int l2 = l + nbr[e][0], m2 = m + nbr[e][1], n2 = n + nbr[e][2], c2;
+                            if (l2 < 0 || m2 < 0 || n2 < 0 || l2 >= T->L || m2 >= T->M || n2 >= T->N) continue;
+                            ++cnt;
+                            c2 = col[q + ((size_t)l2 * T->M + m2) * T->N + n2];
+                            if (c2 < 0) continue; /* trimmed: held at 0 */
+                            pcols[nent] = c2;
+                            pvals[nent++] = 1.0;
+                        }
+                        pvals[start] = -(double)cnt;
+                        ++nrows;
+                    }
+            row_start[nrows] = (int)nent;
+            sp_ridge_penalty_rows(P, p, (int)nrows, row_start, pcols, pvals, d.lambda_curv);
+            sp__free(al, row_start); row_start = NULL;
+            sp__free(al, pcols); pcols = NULL;
+            sp__free(al, pvals); pvals = NULL;
+            q += ng;
+        }
+    }
+    t0 = sp__now();
+    sd = sp_ridge_solve_desc_defaults(NULL);
+    sd.P = P;
+    r = sp_ridge_solve(&acc_e, &sd, c, &info.solve);
+    info.seconds_solve = sp__now() - t0;
+    if (r != SP_OK) { sp__fail(diag, r, 0, "ridge solve failed: %s", sp_result_str(r)); goto done; }
+    sp__fit_progress(&d, "uf3 fit: solved in %.2f s (%s, condition ~%.2g, rank %d)", info.seconds_solve,
+                     info.solve.method == SP_RIDGE_CHOLESKY ? "Cholesky" : "eigen", info.solve.cond, info.solve.rank);
+    /* the model: coefficients from the flat vector (0 where trimmed) */
+    q = 0;
+    for (k = 0; k < ne; ++k) lay.uf3.e1[k] = c[col[q++]];
+    for (k = 0; k < np; ++k)
+        for (a = 0; a < lay.uf3.pair[k].nt - 4; ++a, ++q) lay.uf3.pair[k].c[a] = col[q] >= 0 ? c[col[q]] : 0.0;
+    for (k = 0; k < ntrio; ++k) {
+        sp_uf3_trio_t *T = lay.uf3.trio + k;
+        size_t ng = (size_t)T->L * T->M * T->N, e;
+        for (e = 0; e < ng; ++e, ++q) T->c[e] = col[q] >= 0 ? c[col[q]] : 0.0;
+    }
+    if ((r = sp_uf3_finish(&lay, diag)) != SP_OK) goto done;
+    *out_pot = lay;
+    memset(&lay, 0, sizeof lay);
+    if (out_info) *out_info = info;
+done:
+    sp_ridge_destroy(&acc_e);
+    sp_ridge_destroy(&acc_f);
+    sp_nlist_free(&nl);
+    sp_pot_free(&lay);
+    sp__free(al, col);
+    sp__free(al, erow);
+    sp__free(al, frows);
+    sp__free(al, P);
+    sp__free(al, c);
+    sp__free(al, row_start);
+    sp__free(al, pcols);
+    sp__free(al, pvals);
+    return r;
+}
+
 /* ==================================================================
  * >>io       implementation
  * ================================================================== */
