@@ -1034,9 +1034,10 @@ SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl,
 
 SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, const char *name_hint,
                                sp_diag_t *diag);
-/* Parses a potential from memory. The format is detected from the content
-   (meam/spline old and new, meam/sw/spline when name_hint ends in
-   ".meam.sw.spline", UF3). pot is overwritten; on error it is left empty. */
+/* Parses a potential from memory. The format is detected from the content:
+   LAMMPS pair_style uf3 (first line "#UF3 POT"), otherwise meam/spline (old
+   and multi-element) or meam/sw/spline (7 splines; required when name_hint
+   ends in ".meam.sw.spline"). pot is overwritten; on error it is left empty. */
 
 typedef struct sp_frame_t {
     int natoms;
@@ -1072,8 +1073,10 @@ SP_API sp_result_t sp_read_file(const char *path, char **out_text, size_t *out_l
 SP_API sp_result_t sp_pot_read_file(sp_pot_t *pot, const char *path, sp_diag_t *diag);
 
 SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp);
-/* Writes the potential in its own LAMMPS format, with 17 significant digits
-   (reading it back gives identical numbers). */
+/* Writes the potential in its own LAMMPS format (meam/spline, meam/sw/spline,
+   pair_style uf3 with trims "0 3"), with 17 significant digits: reading it
+   back gives identical numbers. UF3 one-body energies go on the block header
+   lines as E1_<El>=<value> (LAMMPS ignores them). */
 
 SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra);
 /* Writes one extended-XYZ frame with every number to 17 significant digits;
@@ -5076,6 +5079,301 @@ static sp_result_t sp__read_meam(sp_pot_t *pot, sp__lines_t *L, const char *hint
     return SP_OK;
 }
 
+/* ---- LAMMPS pair_style uf3 files (the unified format of LAMMPS >= 27Jun2024) ----
+   Blocks "#UF3 POT UNITS: metal ..." / "2B A B 0 3 uk|nk" or "3B C A B 0 3 uk|nk" /
+   numbers / "#". One-body energies are not part of the format; splinepot
+   writes them as E1_<El>=<value> on the header line, which LAMMPS ignores. */
+
+typedef struct sp__uf3_block_t {
+    int kind;              /* 2 or 3 */
+    int el[3];             /* indices into the sorted element list */
+    int line;              /* line of the "2B"/"3B" line */
+    size_t num0, nnum;     /* numbers in the shared number array */
+} sp__uf3_block_t;
+
+static sp_result_t sp__read_uf3(sp_pot_t *pot, sp__lines_t *L, sp_diag_t *diag) {
+    enum { MAXBLK = 1024 };
+    sp__uf3_block_t *blk = NULL;
+    double *num = NULL, e1v[SP_MAX_ELEMENTS];
+    int z[SP_MAX_ELEMENTS], e1z[SP_MAX_ELEMENTS], ne = 0, nblk = 0, k, a, np, has3 = 0, in_block = 0;
+    int nt2[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2], nt3[3 * SP_MAX_ELEMENTS * SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
+    int b2[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2], b3[SP_MAX_ELEMENTS * SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
+    int swap3[SP_MAX_ELEMENTS * SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
+    size_t nnum = 0, capnum = 0;
+    sp_result_t r = SP_OK;
+    sp__toks_t t;
+    const char *s;
+    size_t sl;
+    int ne1 = 0;
+    blk = (sp__uf3_block_t *)sp__alloc(&pot->allocator, MAXBLK * sizeof(sp__uf3_block_t));
+    if (!blk) return SP_ERR_NO_MEMORY;
+    /* pass 1: blocks, element names, numbers */
+    while (sp__next_line(L, &s, &sl)) {
+        sp__split(s, sl, 0, &t);
+        if (t.n == 0) continue;
+        if (t.p[0][0] == '#') {
+            if (sl >= 8 && memcmp(s, "#UF3 POT", 8) == 0) {
+                int q;
+                if (in_block) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "block not closed by '#' before this header"); goto done; }
+                /* E1_<El>=<value> extensions */
+                for (q = 0; q < t.n && q < SP__MAXTOK; ++q)
+                    if (t.len[q] > 4 && memcmp(t.p[q], "E1_", 3) == 0) {
+                        const char *eq = (const char *)memchr(t.p[q], '=', (size_t)t.len[q]);
+                        char sym[8];
+                        double v;
+                        int zl, e;
+                        if (!eq || eq - t.p[q] - 3 >= (int)sizeof sym || eq - t.p[q] - 3 < 1) continue;
+                        zl = (int)(eq - t.p[q] - 3);
+                        memcpy(sym, t.p[q] + 3, (size_t)zl);
+                        sym[zl] = '\0';
+                        if (sp__parse_double(eq + 1, (int)(t.p[q] + t.len[q] - eq - 1), &v) != 1) {
+                            r = sp__fail(diag, SP_ERR_PARSE, L->line, "bad one-body energy '%.*s'", t.len[q] > 40 ? 40 : t.len[q], t.p[q]);
+                            goto done;
+                        }
+                        e = sp_element_z(sym);
+                        if (!e) { r = sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, L->line, "unknown element '%s'", sym); goto done; }
+                        /* kept by atomic number until the element list is known */
+                        for (k = 0; k < ne1; ++k) if (e1z[k] == e) break;
+                        if (k == ne1) {
+                            if (ne1 == SP_MAX_ELEMENTS) continue;
+                            e1z[ne1++] = e;
+                        }
+                        e1v[k] = v;
+                    }
+                in_block = 1;
+                if (!sp__next_content(L, &t)) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "file ends after a block header"); goto done; }
+                if (nblk == MAXBLK) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "too many blocks"); goto done; }
+                {
+                    sp__uf3_block_t *B = blk + nblk;
+                    int nel, want;
+                    B->line = L->line;
+                    if (t.len[0] == 2 && memcmp(t.p[0], "2B", 2) == 0) { B->kind = 2; nel = 2; want = 6; }
+                    else if (t.len[0] == 2 && memcmp(t.p[0], "3B", 2) == 0) { B->kind = 3; nel = 3; want = 7; }
+                    else { r = sp__fail(diag, SP_ERR_PARSE, L->line, "expected '2B' or '3B' after '#UF3 POT'"); goto done; }
+                    if (t.n != want) {
+                        r = sp__fail(diag, SP_ERR_PARSE, L->line, "%s line needs %d words, found %d", B->kind == 2 ? "2B" : "3B", want, t.n);
+                        goto done;
+                    }
+                    for (a = 0; a < nel; ++a) {
+                        char sym[8];
+                        int zz;
+                        if (t.len[1 + a] >= 4) { r = sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, L->line, "bad element name"); goto done; }
+                        memcpy(sym, t.p[1 + a], (size_t)t.len[1 + a]);
+                        sym[t.len[1 + a]] = '\0';
+                        zz = sp_element_z(sym);
+                        if (!zz) { r = sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, L->line, "unknown element '%s'", sym); goto done; }
+                        B->el[a] = zz; /* atomic number for now */
+                    }
+                    if (!(t.len[nel + 1] == 1 && t.p[nel + 1][0] == '0') || !(t.len[nel + 2] == 1 && t.p[nel + 2][0] == '3')) {
+                        r = sp__fail(diag, SP_ERR_PARSE, L->line, "trims must be '0 3' (leading 0, trailing 3), as LAMMPS requires");
+                        goto done;
+                    }
+                    if (!(t.len[nel + 3] == 2 && (memcmp(t.p[nel + 3], "uk", 2) == 0 || memcmp(t.p[nel + 3], "nk", 2) == 0))) {
+                        r = sp__fail(diag, SP_ERR_PARSE, L->line, "knot spacing must be 'uk' or 'nk'");
+                        goto done;
+                    }
+                    if (B->kind == 3) has3 = 1;
+                    B->num0 = nnum;
+                    B->nnum = 0;
+                    ++nblk;
+                }
+                continue;
+            }
+            if (t.len[0] == 1 && t.n == 1) { /* block end */
+                if (!in_block) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "'#' outside a block"); goto done; }
+                in_block = 0;
+                continue;
+            }
+            continue; /* other comment lines */
+        }
+        if (!in_block) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "numbers outside a '#UF3 POT' block"); goto done; }
+        for (a = 0; a < t.n; ++a) {
+            double v;
+            sp_result_t rr;
+            if (a >= SP__MAXTOK) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "more than %d numbers on one line", SP__MAXTOK); goto done; }
+            if (nnum == capnum) {
+                size_t nc = capnum ? 2 * capnum : 4096;
+                double *nn = (double *)sp__alloc(&pot->allocator, nc * sizeof(double));
+                if (!nn) { r = SP_ERR_NO_MEMORY; goto done; }
+                if (num) memcpy(nn, num, nnum * sizeof(double));
+                sp__free(&pot->allocator, num);
+                num = nn;
+                capnum = nc;
+            }
+            if ((rr = sp__tok_double(&t, a, L, "number", &v, diag)) != SP_OK) { r = rr; goto done; }
+            num[nnum++] = v;
+            ++blk[nblk - 1].nnum;
+        }
+    }
+    if (in_block) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "file ends inside a block (missing '#')"); goto done; }
+    if (nblk == 0) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "no '#UF3 POT' block"); goto done; }
+    /* elements sorted by atomic number */
+    for (k = 0; k < nblk; ++k)
+        for (a = 0; a < blk[k].kind; ++a) {
+            int zz = blk[k].el[a], q, pos;
+            for (q = 0; q < ne; ++q) if (z[q] == zz) break;
+            if (q < ne) continue;
+            if (ne == SP_MAX_ELEMENTS) { r = sp__fail(diag, SP_ERR_RANGE, blk[k].line, "more than %d elements", SP_MAX_ELEMENTS); goto done; }
+            for (pos = ne; pos > 0 && z[pos - 1] > zz; --pos) z[pos] = z[pos - 1];
+            z[pos] = zz;
+            ++ne;
+        }
+    np = ne * (ne + 1) / 2;
+    for (k = 0; k < np; ++k) b2[k] = -1;
+    for (k = 0; k < ne * np; ++k) b3[k] = -1;
+    for (k = 0; k < nblk; ++k) {
+        sp__uf3_block_t *B = blk + k;
+        for (a = 0; a < B->kind; ++a) {
+            int q;
+            for (q = 0; z[q] != B->el[a]; ++q) {}
+            B->el[a] = q;
+        }
+        if (B->kind == 2) {
+            int pq = sp_pot_pair_index(ne, B->el[0], B->el[1]);
+            double cnt;
+            if (b2[pq] >= 0) { r = sp__fail(diag, SP_ERR_PARSE, B->line, "second 2B block for the same pair"); goto done; }
+            b2[pq] = k;
+            if (B->nnum < 2) { r = sp__fail(diag, SP_ERR_PARSE, B->line, "2B block ends early"); goto done; }
+            cnt = num[B->num0 + 1];
+            if (cnt != floor(cnt) || cnt < 8 || cnt > 100000) { r = sp__fail(diag, SP_ERR_PARSE, B->line + 1, "bad knot count"); goto done; }
+            nt2[pq] = (int)cnt;
+            if (B->nnum != 2 + (size_t)nt2[pq] + 1 + (size_t)nt2[pq] - 4 || num[B->num0 + 2 + nt2[pq]] != nt2[pq] - 4) {
+                r = sp__fail(diag, SP_ERR_PARSE, B->line, "2B block: %d knots need %d coefficients (n_knots = n_coeff + 4) and nothing else",
+                             nt2[pq], nt2[pq] - 4);
+                goto done;
+            }
+        } else {
+            int tq, ax;
+            int lo = B->el[1] <= B->el[2];
+            tq = B->el[0] * np + sp_pot_pair_index(ne, B->el[1], B->el[2]);
+            if (b3[tq] >= 0) { r = sp__fail(diag, SP_ERR_PARSE, B->line, "second 3B block for the same triplet"); goto done; }
+            b3[tq] = k;
+            swap3[tq] = !lo;
+            if (B->nnum < 6) { r = sp__fail(diag, SP_ERR_PARSE, B->line, "3B block ends early"); goto done; }
+            for (ax = 0; ax < 3; ++ax) {
+                double cnt = num[B->num0 + 3 + ax];
+                if (cnt != floor(cnt) || cnt < 8 || cnt > 10000) { r = sp__fail(diag, SP_ERR_PARSE, B->line + 1, "bad knot count"); goto done; }
+            }
+            /* file order jk, ik, ij; ours ij (l), ik (m), jk (n) */
+            nt3[3 * tq + 0] = (int)num[B->num0 + 5];
+            nt3[3 * tq + 1] = (int)num[B->num0 + 4];
+            nt3[3 * tq + 2] = (int)num[B->num0 + 3];
+            if (swap3[tq]) { int tmp = nt3[3 * tq]; nt3[3 * tq] = nt3[3 * tq + 1]; nt3[3 * tq + 1] = tmp; }
+            {
+                size_t nk = (size_t)nt3[3 * tq] + nt3[3 * tq + 1] + nt3[3 * tq + 2];
+                size_t L3 = (size_t)(nt3[3 * tq] - 4) * (nt3[3 * tq + 1] - 4) * (nt3[3 * tq + 2] - 4);
+                const double *shp = num + B->num0 + 6 + nk;
+                if (B->nnum != 6 + nk + 3 + L3) {
+                    r = sp__fail(diag, SP_ERR_PARSE, B->line, "3B block: knots and an L x M x N coefficient grid (n_knots - 4 each) expected");
+                    goto done;
+                }
+                if (shp[0] != num[B->num0 + 5] - 4 || shp[1] != num[B->num0 + 4] - 4 || shp[2] != num[B->num0 + 3] - 4) {
+                    r = sp__fail(diag, SP_ERR_PARSE, B->line, "3B block: coefficient shape does not match the knot counts");
+                    goto done;
+                }
+            }
+        }
+    }
+    for (k = 0; k < np; ++k)
+        if (b2[k] < 0) { r = sp__fail(diag, SP_ERR_PARSE, 0, "a 2B block is missing for an element pair"); goto done; }
+    for (k = 0; has3 && k < ne * np; ++k)
+        if (b3[k] < 0) { r = sp__fail(diag, SP_ERR_PARSE, 0, "a 3B block is missing for a triplet of elements"); goto done; }
+    {
+        sp_allocator_t al = pot->allocator;
+        r = sp_uf3_create(pot, ne, z, has3, nt2, nt3);
+        pot->allocator = al;
+        if (r != SP_OK) { sp__fail(diag, r, 0, "cannot create the model"); goto done; }
+    }
+    for (k = 0; k < np; ++k) {
+        const double *v = num + blk[b2[k]].num0;
+        sp_uf3_pair_t *P = pot->uf3.pair + k;
+        memcpy(P->t, v + 2, (size_t)P->nt * sizeof(double));
+        memcpy(P->c, v + 3 + P->nt, (size_t)(P->nt - 4) * sizeof(double));
+    }
+    for (k = 0; has3 && k < ne * np; ++k) {
+        const double *v = num + blk[b3[k]].num0;
+        sp_uf3_trio_t *T = pot->uf3.trio + k;
+        int njk = (int)v[3], nik = (int)v[4], nij = (int)v[5], l, m, n, Lf, Mf, Nf;
+        const double *tjk = v + 6, *tik = tjk + njk, *tij = tik + nik, *cc = tij + nij + 3;
+        Lf = nij - 4; Mf = nik - 4; Nf = njk - 4;
+        memcpy(T->t[2], tjk, (size_t)njk * sizeof(double));
+        if (!swap3[k]) {
+            memcpy(T->t[0], tij, (size_t)nij * sizeof(double));
+            memcpy(T->t[1], tik, (size_t)nik * sizeof(double));
+            memcpy(T->c, cc, (size_t)Lf * Mf * Nf * sizeof(double));
+        } else { /* neighbours given in decreasing atomic number: transpose l and m */
+            memcpy(T->t[0], tik, (size_t)nik * sizeof(double));
+            memcpy(T->t[1], tij, (size_t)nij * sizeof(double));
+            for (l = 0; l < Lf; ++l)
+                for (m = 0; m < Mf; ++m)
+                    for (n = 0; n < Nf; ++n) T->c[((size_t)m * Lf + l) * Nf + n] = cc[((size_t)l * Mf + m) * Nf + n];
+        }
+    }
+    /* one-body energies from the header extensions */
+    for (a = 0; a < ne; ++a)
+        for (k = 0; k < ne1; ++k)
+            if (e1z[k] == z[a]) pot->uf3.e1[a] = e1v[k];
+    r = sp_uf3_finish(pot, diag);
+done:
+    sp__free(&pot->allocator, blk);
+    sp__free(&pot->allocator, num);
+    return r;
+}
+
+#ifndef SP_NO_STDIO
+static void sp__write_list(FILE *fp, const double *v, int n) {
+    int k;
+    for (k = 0; k < n; ++k) fprintf(fp, k ? " %.17g" : "%.17g", v[k]);
+    fputc('\n', fp);
+}
+
+static int sp__knots_uniform(const double *t, int nt) {
+    sp_bspline_t b;
+    return sp_bspline_init(&b, t, nt) == SP_OK && b.uniform;
+}
+
+static sp_result_t sp__write_uf3(const sp_pot_t *pot, FILE *fp) {
+    const sp_uf3_t *u = &pot->uf3;
+    int ne = pot->nelem, np = ne * (ne + 1) / 2, a, b, c, k;
+    char e1s[SP_MAX_ELEMENTS * 40 + 1];
+    size_t off = 0;
+    e1s[0] = '\0';
+    for (a = 0; a < ne; ++a)
+        off += (size_t)snprintf(e1s + off, sizeof e1s - off, " E1_%s=%.17g", pot->elem[a], u->e1[a]);
+    for (a = 0; a < ne; ++a)
+        for (b = a; b < ne; ++b) {
+            const sp_uf3_pair_t *P = u->pair + sp_pot_pair_index(ne, a, b);
+            fprintf(fp, "#UF3 POT UNITS: metal DATE: - AUTHOR: splinepot CITATION: Xie, Rupp, Hennig, npj Comput. Mater. 9, 18 (2023)%s\n",
+                    e1s);
+            fprintf(fp, "2B %s %s 0 3 %s\n%.17g %d\n", pot->elem[a], pot->elem[b], sp__knots_uniform(P->t, P->nt) ? "uk" : "nk",
+                    P->cut, P->nt);
+            sp__write_list(fp, P->t, P->nt);
+            fprintf(fp, "%d\n", P->nt - 4);
+            sp__write_list(fp, P->c, P->nt - 4);
+            fputs("#\n", fp);
+        }
+    for (c = 0; u->has3 && c < ne; ++c)
+        for (a = 0; a < ne; ++a)
+            for (b = a; b < ne; ++b) {
+                const sp_uf3_trio_t *T = u->trio + c * np + sp_pot_pair_index(ne, a, b);
+                int uni = sp__knots_uniform(T->t[0], T->nt[0]) && sp__knots_uniform(T->t[1], T->nt[1]) &&
+                          sp__knots_uniform(T->t[2], T->nt[2]);
+                fprintf(fp, "#UF3 POT UNITS: metal DATE: - AUTHOR: splinepot CITATION: Xie, Rupp, Hennig, npj Comput. Mater. 9, 18 (2023)%s\n",
+                        e1s);
+                fprintf(fp, "3B %s %s %s 0 3 %s\n", pot->elem[c], pot->elem[a], pot->elem[b], uni ? "uk" : "nk");
+                fprintf(fp, "%.17g %.17g %.17g %d %d %d\n", T->t[2][T->nt[2] - 1], T->t[1][T->nt[1] - 1],
+                        T->t[0][T->nt[0] - 1], T->nt[2], T->nt[1], T->nt[0]);
+                sp__write_list(fp, T->t[2], T->nt[2]);
+                sp__write_list(fp, T->t[1], T->nt[1]);
+                sp__write_list(fp, T->t[0], T->nt[0]);
+                fprintf(fp, "%d %d %d\n", T->L, T->M, T->N);
+                for (k = 0; k < T->L * T->M; ++k) sp__write_list(fp, T->c + (size_t)k * T->N, T->N);
+                fputs("#\n", fp);
+            }
+    return ferror(fp) ? SP_ERR_IO : SP_OK;
+}
+#endif
+
 SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, const char *name_hint,
                                sp_diag_t *diag) {
     sp__lines_t L;
@@ -5093,7 +5391,16 @@ SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, cons
     L.pos = 0;
     L.line = 0;
     L.strict = 0;
-    r = sp__read_meam(pot, &L, name_hint, diag);
+    {
+        size_t q = 0;
+        while (q < len && (text[q] == ' ' || text[q] == '\t' || text[q] == '\r' || text[q] == '\n')) ++q;
+        if (len - q >= 8 && memcmp(text + q, "#UF3 POT", 8) == 0) {
+            L.strict = 1;
+            r = sp__read_uf3(pot, &L, diag);
+        } else {
+            r = sp__read_meam(pot, &L, name_hint, diag);
+        }
+    }
     if (r != SP_OK) sp_pot_free(pot), pot->allocator = a;
     return r;
 }
@@ -5418,6 +5725,8 @@ SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp) {
         for (k = 0; k < ne; ++k) fprintf(fp, " %s", pot->elem[k]);
         fputc('\n', fp);
         for (k = 0; k < nspl; ++k) sp__write_meam_spline(fp, m->phi + k, "spline3eq\n");
+    } else if (pot->kind == SP_POT_UF3) {
+        return sp__write_uf3(pot, fp);
     } else if (pot->kind == SP_POT_MEAM || pot->kind == SP_POT_MEAM_SW) {
         nspl = pot->kind == SP_POT_MEAM ? 5 : 7;
         fprintf(fp, "# %s potential written by splinepot %d.%d.%d (old single-element format)\n",

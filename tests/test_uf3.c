@@ -6,6 +6,7 @@
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"
+#include "../examples/sw_silicon.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -371,6 +372,34 @@ static void check_lj_retrieval(int shifted_force) {
     sp_pot_free(&pot);
 }
 
+/* The Stillinger-Weber teacher of the demo against LAMMPS pair_style sw */
+static void check_sw_teacher(const char *path) {
+    sp_frame_t *fr;
+    int nf = tu_read_frames(path, &fr), k, a;
+    double we = 0.0, wf = 0.0;
+    sp_nlist_t nl;
+    sp_diag_t dg;
+    if (nf == 0) { SP_SKIP("LAMMPS Si.sw frames missing"); return; }
+    memset(&nl, 0, sizeof nl);
+    for (k = 0; k < nf; ++k) {
+        double *f = (double *)malloc(3 * (size_t)fr[k].natoms * sizeof(double)), e;
+        sp_cell_t c;
+        memcpy(c.h, fr[k].cell, sizeof c.h);
+        memcpy(c.pbc, fr[k].pbc, sizeof c.pbc);
+        SP_CHECK(sp_nlist_build(&nl, &c, fr[k].pos, fr[k].natoms, SW_CUTOFF, &dg) == SP_OK);
+        e = sw_compute(&nl, f);
+        if (fabs(e - fr[k].energy) / fabs(fr[k].energy) > we) we = fabs(e - fr[k].energy) / fabs(fr[k].energy);
+        for (a = 0; a < 3 * fr[k].natoms; ++a)
+            if (fabs(f[a] - fr[k].forces[a]) > wf) wf = fabs(f[a] - fr[k].forces[a]);
+        free(f);
+    }
+    printf("SW teacher vs LAMMPS (%s, %d frames): max rel dE %.2g, max |dF| %.2g eV/A\n", strrchr(path, '/') + 1, nf, we, wf);
+    SP_CHECK(we < 1e-12);
+    SP_CHECK(wf < 1e-9);
+    tu_free_frames(fr, nf);
+    sp_nlist_free(&nl);
+}
+
 int main(void) {
     check(1, 0);
     check(1, 1);
@@ -379,6 +408,12 @@ int main(void) {
     check_extrapolation();
     check_features(1);
     check_features(2);
+    {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/reference/Si.sw.xyz", tu_shared());
+        check_sw_teacher(path);
+        check_sw_teacher("tests/data/lmp_Si.sw.xyz");
+    }
     check_lj_retrieval(1);
     check_lj_retrieval(0);
     return sp_test_finish();

@@ -21,6 +21,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
+#include "../examples/sw_silicon.h"
 #include "bench_cmaes.c"
 #include "bench_ridge.c"
 
@@ -163,6 +166,12 @@ static const char *positional(int argc, char **argv, int k, const char *const *w
         if (n++ == k) return argv[i];
     }
     return NULL;
+}
+
+static int tu_exists_quiet(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
 }
 
 static double now_seconds(void) {
@@ -624,6 +633,102 @@ static void spline_range(const sp_spline_t *s, int n, double xa, double xb, doub
     }
 }
 
+/* UF3: 2-body curves V2(r) (x2: the pair energy of a bond), and 3-body
+   slices V3(r, r, r_jk(theta)) against the bond angle for three bond lengths */
+static void plot_uf3(FILE *fp, const sp_pot_t *pot, const char *model) {
+    const sp_uf3_t *u = &pot->uf3;
+    int ne = pot->nelem, np = ne * (ne + 1) / 2, a, b, k, panel = 0, ntr = u->has3 ? ne * np : 0;
+    int npan = 1 + (ntr < 5 ? ntr : 5);
+    fprintf(fp, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif'>\n"
+                "<rect width='100%%' height='100%%' fill='white'/>\n"
+                "<text x='20' y='24' font-size='16'>%s (UF3)</text>\n",
+            3 * 330 + 40, ((npan + 2) / 3) * 290 + 50, model);
+    {
+        svg_panel_t p;
+        double ymin = 1e300, ymax = -1e300, rlo = 1e300, rhi = 0;
+        int row = 0;
+        for (k = 0; k < np; ++k) {
+            if (u->pair[k].t[0] < rlo) rlo = u->pair[k].t[0];
+            if (u->pair[k].cut > rhi) rhi = u->pair[k].cut;
+        }
+        for (k = 0; k < np; ++k)
+            for (a = 0; a <= 200; ++a) {
+                double r = rlo + (rhi - rlo) * a / 200, d, v = 2.0 * sp__uf3_pair_eval(u->pair + k, r, &d);
+                if (r >= u->pair[k].cut) v = 0.0;
+                if (v < ymin) ymin = v;
+                if (v > ymax) ymax = v;
+            }
+        if (ymax > 2.0 && ymin < 2.0) ymax = 2.0;
+        if (!(ymax > ymin)) ymax = ymin + 1;
+        p.x0 = 60; p.y0 = 60; p.w = 260; p.h = 200;
+        p.xmin = rlo; p.xmax = rhi; p.ymin = ymin - 0.06 * (ymax - ymin); p.ymax = ymax + 0.06 * (ymax - ymin);
+        svg_axes(fp, &p, "pair energy 2 V2(r) [eV]", "r [A]");
+        for (a = 0; a < ne; ++a)
+            for (b = a; b < ne; ++b) {
+                const sp_uf3_pair_t *P = u->pair + sp_pot_pair_index(ne, a, b);
+                char label[32];
+                int q;
+                snprintf(label, sizeof label, "%s-%s", pot->elem[a], pot->elem[b]);
+                fprintf(fp, "<polyline fill='none' stroke='%s' stroke-width='1.6' points='", palette[row % 8]);
+                for (q = 0; q <= 300; ++q) {
+                    double r = rlo + (P->cut - rlo) * q / 300, d, v = 2.0 * sp__uf3_pair_eval(P, r, &d);
+                    if (v > p.ymax) v = p.ymax;
+                    if (v < p.ymin) v = p.ymin;
+                    fprintf(fp, "%.1f,%.1f ", px(&p, r), py(&p, v));
+                }
+                fputs("'/>\n", fp);
+                fprintf(fp, "<text x='%.1f' y='%.1f' font-size='11' fill='%s' text-anchor='end'>%s</text>\n",
+                        p.x0 + p.w - 6, p.y0 + 14 + 13 * row, palette[row % 8], label);
+                ++row;
+            }
+        panel = 1;
+    }
+    for (k = 0; k < ntr && panel < npan; ++k, ++panel) {
+        const sp_uf3_trio_t *T = u->trio + k;
+        svg_panel_t p;
+        double rs[3], lo = T->t[0][0], hi = T->t[0][T->nt[0] - 1], ymin = 1e300, ymax = -1e300;
+        char title[64];
+        int c = k / np, pq = k % np, na = 0, nb = 0, q, m;
+        for (a = 0; a < ne; ++a)
+            for (b = a; b < ne; ++b)
+                if (sp_pot_pair_index(ne, a, b) == pq) { na = a; nb = b; }
+        for (q = 0; q < 3; ++q) rs[q] = lo + (hi - lo) * (0.25 + 0.2 * q);
+        for (q = 0; q < 3; ++q)
+            for (m = 0; m <= 120; ++m) {
+                double th = (40.0 + 140.0 * m / 120) * 3.141592653589793 / 180, rjk = 2 * rs[q] * sin(th / 2), bl[4], bm[4], bn[4], dl, dm, dn;
+                double v = 0.0;
+                int il = sp_bspline_basis_fast(&T->bs[0], rs[q], bl, NULL), im = sp_bspline_basis_fast(&T->bs[1], rs[q], bm, NULL);
+                int in = sp_bspline_basis_fast(&T->bs[2], rjk, bn, NULL);
+                double z4[4] = {0, 0, 0, 0};
+                if (il >= 0 && im >= 0 && in >= 0) v = sp__uf3_trio_eval(T, il, bl, z4, im, bm, z4, in, bn, z4, &dl, &dm, &dn);
+                if (v < ymin) ymin = v;
+                if (v > ymax) ymax = v;
+            }
+        if (!(ymax > ymin)) { ymin -= 1; ymax += 1; }
+        p.x0 = 60 + (panel % 3) * 330; p.y0 = 60 + (panel / 3) * 290; p.w = 260; p.h = 200;
+        p.xmin = 40; p.xmax = 180; p.ymin = ymin - 0.06 * (ymax - ymin); p.ymax = ymax + 0.06 * (ymax - ymin);
+        snprintf(title, sizeof title, "V3 %s: %s-%s, r_ij = r_ik [eV]", pot->elem[c], pot->elem[na], pot->elem[nb]);
+        svg_axes(fp, &p, title, "angle jik [degrees]");
+        for (q = 0; q < 3; ++q) {
+            char label[32];
+            fprintf(fp, "<polyline fill='none' stroke='%s' stroke-width='1.6' points='", palette[q]);
+            for (m = 0; m <= 120; ++m) {
+                double deg = 40.0 + 140.0 * m / 120, th = deg * 3.141592653589793 / 180, rjk = 2 * rs[q] * sin(th / 2);
+                double bl[4], bm[4], bn[4], dl, dm, dn, v = 0.0, z4[4] = {0, 0, 0, 0};
+                int il = sp_bspline_basis_fast(&T->bs[0], rs[q], bl, NULL), im = sp_bspline_basis_fast(&T->bs[1], rs[q], bm, NULL);
+                int in = sp_bspline_basis_fast(&T->bs[2], rjk, bn, NULL);
+                if (il >= 0 && im >= 0 && in >= 0) v = sp__uf3_trio_eval(T, il, bl, z4, im, bm, z4, in, bn, z4, &dl, &dm, &dn);
+                fprintf(fp, "%.1f,%.1f ", px(&p, deg), py(&p, v));
+            }
+            fputs("'/>\n", fp);
+            snprintf(label, sizeof label, "r = %.2f A", rs[q]);
+            fprintf(fp, "<text x='%.1f' y='%.1f' font-size='11' fill='%s' text-anchor='end'>%s</text>\n",
+                    p.x0 + p.w - 6, p.y0 + 14 + 13 * q, palette[q], label);
+        }
+    }
+    fputs("</svg>\n", fp);
+}
+
 static int cmd_plot(int argc, char **argv) {
     static const char *const withv[] = {"-o", NULL};
     const char *model = positional(argc, argv, 0, withv), *outpath = opt_value(argc, argv, "-o");
@@ -642,6 +747,12 @@ static int cmd_plot(int argc, char **argv) {
         return model && outpath ? 0 : 2;
     }
     if (!load_potential(model, &pot)) return 1;
+    if (pot.kind == SP_POT_UF3) {
+        if (!out_open(&of, outpath)) return sp_pot_free(&pot), 1;
+        plot_uf3(of.fp, &pot, model);
+        sp_pot_free(&pot);
+        return out_close(&of, 1) ? 0 : 1;
+    }
     m = &pot.meam;
     ne = pot.nelem;
     np = ne * (ne + 1) / 2;
@@ -775,13 +886,249 @@ static int cmd_bench(int argc, char **argv) {
     return 2;
 }
 
+/* --------------------------------------------------------------------- fit */
+
+typedef struct rmse_t {
+    int nconf;
+    long nforce;
+    double e_meV, f_eVA, e_max_meV, f_max;
+} rmse_t;
+
+/* element list of all frames, sorted by atomic number */
+static int collect_elements(const frames_t *a, const frames_t *b, int *z) {
+    int n = 0, k, i, q, pass;
+    for (pass = 0; pass < 2; ++pass) {
+        const frames_t *fr = pass ? b : a;
+        for (k = 0; fr && k < fr->n; ++k)
+            for (i = 0; i < fr->f[k].natoms; ++i) {
+                int zz = fr->f[k].z[i], pos;
+                for (q = 0; q < n && z[q] != zz; ++q) {}
+                if (q < n) continue;
+                if (n == SP_MAX_ELEMENTS) return -1;
+                for (pos = n; pos > 0 && z[pos - 1] > zz; --pos) z[pos] = z[pos - 1];
+                z[pos] = zz;
+                ++n;
+            }
+    }
+    return n;
+}
+
+/* RMSE of a potential against the energies (per atom) and forces of frames */
+static int frames_rmse(const sp_pot_t *pot, const char *file, const frames_t *fr, rmse_t *out) {
+    sp_nlist_t nl;
+    sp_work_t ws;
+    double se = 0.0, sf = 0.0;
+    int k, ok = 1;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    memset(out, 0, sizeof *out);
+    for (k = 0; k < fr->n && ok; ++k) {
+        const sp_frame_t *f = fr->f + k;
+        int *type = (int *)malloc((size_t)f->natoms * sizeof(int) + 1), a;
+        double *F = (double *)malloc(3 * (size_t)f->natoms * sizeof(double) + 8);
+        sp_cell_t cell;
+        sp_out_t res;
+        sp_diag_t diag;
+        memset(&res, 0, sizeof res);
+        res.forces = F;
+        ok = type && F && map_types(pot, file, k, f, type);
+        if (ok) {
+            frame_cell(f, &cell);
+            if (sp_nlist_build(&nl, &cell, f->pos, f->natoms, pot->cutoff, &diag) != SP_OK ||
+                sp_pot_compute(pot, &nl, type, &ws, &res) != SP_OK) {
+                fprintf(stderr, "error: %s: frame %d: %s\n", file, k + 1, diag.msg);
+                ok = 0;
+            }
+        }
+        if (ok && f->has_energy) {
+            double de = 1000.0 * (res.energy - f->energy) / f->natoms;
+            se += de * de;
+            if (fabs(de) > out->e_max_meV) out->e_max_meV = fabs(de);
+            ++out->nconf;
+        }
+        if (ok && f->forces)
+            for (a = 0; a < 3 * f->natoms; ++a) {
+                double df = F[a] - f->forces[a];
+                sf += df * df;
+                if (fabs(df) > out->f_max) out->f_max = fabs(df);
+                ++out->nforce;
+            }
+        free(type);
+        free(F);
+    }
+    out->e_meV = out->nconf ? sqrt(se / out->nconf) : 0.0;
+    out->f_eVA = out->nforce ? sqrt(sf / out->nforce) : 0.0;
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    return ok;
+}
+
+static void print_rmse_table(FILE *fp, const rmse_t *train, const rmse_t *test) {
+    fprintf(fp, "             configs   energy RMSE (meV/atom)   force RMSE (eV/A)\n");
+    fprintf(fp, "  train  %10d   %22.4f   %17.5f\n", train->nconf, train->e_meV, train->f_eVA);
+    if (test) fprintf(fp, "  test   %10d   %22.4f   %17.5f\n", test->nconf, test->e_meV, test->f_eVA);
+}
+
+static void json_rmse(FILE *fp, const char *name, const rmse_t *r) {
+    fprintf(fp, "  \"%s\": {\"n_configs\": %d, \"n_force_components\": %ld, \"energy_rmse_meV_per_atom\": %.10g, "
+                "\"force_rmse_eV_per_A\": %.10g, \"energy_max_abs_meV_per_atom\": %.10g, \"force_max_abs_eV_per_A\": %.10g}",
+            name, r->nconf, r->nforce, r->e_meV, r->f_eVA, r->e_max_meV, r->f_max);
+}
+
+/* "RMIN:RCUT:N" */
+static int parse_range(const char *opt, const char *v, double *lo, double *hi, int *n) {
+    char extra;
+    if (!v) return 0;
+    if (sscanf(v, "%lf:%lf:%d%c", lo, hi, n, &extra) != 3 || !(*hi > *lo) || *lo < 0 || *n < 1) {
+        fprintf(stderr, "error: %s needs RMIN:RCUT:N with RCUT > RMIN >= 0 and N >= 1, got '%s'\n", opt, v);
+        return -1;
+    }
+    return 1;
+}
+
+static void fit_progress(const char *line, void *user) {
+    (void)user;
+    fprintf(stderr, "%s\n", line);
+}
+
+/* writes a potential to path (format from the extension), via a temporary file */
+static int write_model(const sp_pot_t *pot, const char *path) {
+    out_file_t of;
+    sp_result_t r;
+    if (!out_open(&of, path)) return 0;
+    r = sp_pot_write(pot, of.fp);
+    if (r != SP_OK) fprintf(stderr, "error: %s: %s\n", path, sp_result_str(r));
+    return out_close(&of, r == SP_OK);
+}
+
+static int cmd_fit_uf3(int argc, char **argv) {
+    const char *train_path = opt_value(argc, argv, "--train"), *test_path = opt_value(argc, argv, "--test");
+    const char *outpath = opt_value(argc, argv, "-o"), *report = opt_value(argc, argv, "--report");
+    frames_t tr, te;
+    sp_uf3_fit_desc_t d;
+    sp_uf3_fit_info_t info;
+    sp_config_t *cf;
+    sp_pot_t pot;
+    sp_diag_t diag;
+    sp_result_t r;
+    rmse_t rtr, rte;
+    int k, ok = 1, **types;
+    double t0 = now_seconds();
+    memset(&d, 0, sizeof d);
+    if (opt_flag(argc, argv, "--help") || !train_path || !outpath || !opt_value(argc, argv, "--r2")) {
+        fputs("usage: splinepot fit uf3 --train A.xyz [--test B.xyz] --r2 RMIN:RCUT:N [--r3 RMIN:RCUT:N]\n"
+              "       [--lambda-ridge X=1e-10] [--lambda-curv X=1e-6] [--kappa K=0.5] -o MODEL [--report R.json]\n"
+              "  Fits UF2 (UF2,3 with --r3) by ridge regression to the energies and forces of A.xyz.\n"
+              "  --r2: 2-body knots on [RMIN, RCUT], N intervals. --r3: r_ij, r_ik on [RMIN, RCUT] with N\n"
+              "  intervals, r_jk on [RMIN, 2 RCUT] with 2N (as LAMMPS requires). MODEL: .uf3 (LAMMPS\n"
+              "  pair_style uf3) or .json (uf3). Loss: kappa/n_E sum (dE/N)^2/var(E/N)\n"
+              "  + (1-kappa)/n_F sum dF^2/var(F) + lambda_curv |D c|^2 + lambda_ridge |c|^2.\n",
+              train_path && outpath ? stdout : stderr);
+        return opt_flag(argc, argv, "--help") ? 0 : 2;
+    }
+    if (parse_range("--r2", opt_value(argc, argv, "--r2"), &d.r2min, &d.r2max, &d.n2) != 1) return 2;
+    if (opt_value(argc, argv, "--r3") && parse_range("--r3", opt_value(argc, argv, "--r3"), &d.r3min, &d.r3max, &d.n3) != 1)
+        return 2;
+    if (!opt_double(argc, argv, "--lambda-ridge", 0.0, &d.lambda_ridge) ||
+        !opt_double(argc, argv, "--lambda-curv", 0.0, &d.lambda_curv) || !opt_double(argc, argv, "--kappa", 0.0, &d.kappa))
+        return 2;
+    if (!(sp__ends_with(outpath, ".uf3") || sp__ends_with(outpath, ".json")))
+        return fail_msg("fit uf3: -o needs a .uf3 (LAMMPS) or .json (uf3) file name");
+    if (!read_frames(train_path, &tr)) return 1;
+    te.n = 0; te.f = NULL;
+    if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
+    d.nelem = collect_elements(&tr, &te, d.z);
+    if (d.nelem < 1) return fail_msg("fit uf3: more elements than SP_MAX_ELEMENTS");
+    d.progress = fit_progress;
+    cf = (sp_config_t *)calloc((size_t)tr.n, sizeof(sp_config_t));
+    types = (int **)calloc((size_t)tr.n, sizeof(int *));
+    for (k = 0; k < tr.n && ok; ++k) {
+        const sp_frame_t *f = tr.f + k;
+        int a, q;
+        if (!f->has_energy) {
+            fprintf(stderr, "error: %s: frame %d has no energy\n", train_path, k + 1);
+            ok = 0;
+            break;
+        }
+        types[k] = (int *)malloc((size_t)f->natoms * sizeof(int) + 1);
+        for (a = 0; a < f->natoms; ++a) {
+            for (q = 0; d.z[q] != f->z[a]; ++q) {}
+            types[k][a] = q;
+        }
+        cf[k].natoms = f->natoms;
+        cf[k].pos = f->pos;
+        cf[k].type = types[k];
+        frame_cell(f, &cf[k].cell);
+        cf[k].energy = f->energy;
+        cf[k].forces = f->forces;
+    }
+    memset(&pot, 0, sizeof pot);
+    memset(&diag, 0, sizeof diag);
+    if (ok) {
+        r = sp_uf3_fit(&d, cf, tr.n, &pot, &info, &diag);
+        if (r != SP_OK) ok = !fail_file(train_path, &diag, r);
+    }
+    if (ok) ok = frames_rmse(&pot, train_path, &tr, &rtr);
+    if (ok && te.n) ok = frames_rmse(&pot, test_path, &te, &rte);
+    if (ok) {
+        d = sp_uf3_fit_desc_defaults(&d);
+        fprintf(stderr, "uf3 fit: %d coefficients, kappa %g, lambda_ridge %g, lambda_curv %g, %.1f s\n", info.n_params,
+                d.kappa, d.lambda_ridge, d.lambda_curv, now_seconds() - t0);
+        print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
+        ok = write_model(&pot, outpath);
+    }
+    if (ok && report) {
+        out_file_t of;
+        if ((ok = out_open(&of, report))) {
+            int e;
+            fprintf(of.fp, "{\n  \"kind\": \"uf3\",\n  \"model\": \"%s\",\n  \"elements\": [", outpath);
+            for (e = 0; e < d.nelem; ++e) fprintf(of.fp, "%s\"%s\"", e ? ", " : "", sp_element_symbol(d.z[e]));
+            fprintf(of.fp, "],\n  \"r2\": [%.17g, %.17g, %d],\n", d.r2min, d.r2max, d.n2);
+            if (d.n3) fprintf(of.fp, "  \"r3\": [%.17g, %.17g, %d],\n", d.r3min, d.r3max, d.n3);
+            fprintf(of.fp, "  \"kappa\": %.17g,\n  \"lambda_ridge\": %.17g,\n  \"lambda_curv\": %.17g,\n", d.kappa,
+                    d.lambda_ridge, d.lambda_curv);
+            fprintf(of.fp, "  \"one_body_eV\": {");
+            for (e = 0; e < d.nelem; ++e) fprintf(of.fp, "%s\"%s\": %.17g", e ? ", " : "", sp_element_symbol(d.z[e]), pot.uf3.e1[e]);
+            fprintf(of.fp, "},\n  \"n_params\": %d,\n  \"seconds\": %.3f,\n", info.n_params, now_seconds() - t0);
+            fprintf(of.fp, "  \"seconds_features\": %.3f,\n  \"seconds_solve\": %.3f,\n", info.seconds_features, info.seconds_solve);
+            fprintf(of.fp, "  \"solve\": {\"method\": \"%s\", \"condition_estimate\": %.6g, \"rank\": %d},\n",
+                    info.solve.method == SP_RIDGE_CHOLESKY ? "cholesky" : "eigen", info.solve.cond, info.solve.rank);
+            json_rmse(of.fp, "train", &rtr);
+            if (te.n) {
+                fputs(",\n", of.fp);
+                json_rmse(of.fp, "test", &rte);
+            }
+            fputs("\n}\n", of.fp);
+            ok = out_close(&of, 1);
+        }
+    }
+    for (k = 0; k < tr.n; ++k) free(types[k]);
+    free(types);
+    free(cf);
+    sp_pot_free(&pot);
+    frames_free(&tr);
+    frames_free(&te);
+    return ok ? 0 : 1;
+}
+
+static int cmd_fit(int argc, char **argv) {
+    const char *what = argc > 0 ? argv[0] : NULL;
+    if (what && strcmp(what, "uf3") == 0) return cmd_fit_uf3(argc - 1, argv + 1);
+    if (what && (strcmp(what, "smeam") == 0 || strcmp(what, "snnp") == 0)) {
+        fprintf(stderr, "error: fit %s is not implemented yet (see the issue tracker)\n", what);
+        return 2;
+    }
+    fputs("usage: splinepot fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n", stderr);
+    return 2;
+}
+
 /* -------------------------------------------------------------------- demo */
 
 /* s-MEAM silicon (Lenosky et al. 2000, LAMMPS's Si_1.meam.spline): forces
    against finite differences, then 2 ps of NVE MD of 512 atoms started at
    2000 K (about 1000 K after equipartition); exits non-zero when a check
    fails. */
-static int cmd_demo(int argc, char **argv) {
+static int demo_smeam(int argc, char **argv) {
     const char *potdir = opt_value(argc, argv, "--potentials");
     char path[2048];
     enum { NC = 4, N = 8 * NC * NC * NC, STEPS = 2000 };
@@ -876,9 +1223,139 @@ static int cmd_demo(int argc, char **argv) {
     return 0;
 }
 
-static int cmd_not_yet(const char *what) {
-    fprintf(stderr, "error: '%s' is not implemented yet (see the issue tracker)\n", what);
-    return 2;
+/* A diamond-Si cell (2x2x2 conventional, 64 atoms, some with a vacancy),
+   randomly strained (|e| <= 4 %) and displaced (sigma 0.02..0.25 A), labelled
+   by the Stillinger-Weber teacher; no two atoms closer than 1.9 A. */
+static void sw_frame(rng_t *rng, sp_frame_t *f, sp_nlist_t *nl) {
+    double pos[3 * 64], cell[9], e[9], h[9], sig = 0.02 + 0.23 * rng_uniform(rng);
+    int n = 64, i, a, b, vac = rng_uniform(rng) < 0.2, ok;
+    sp_cell_t c;
+    sp_diag_t dg;
+    do {
+        rng_t r2 = *rng;
+        diamond(2, 5.431, pos, cell, &r2);
+        for (a = 0; a < 3; ++a)
+            for (b = a; b < 3; ++b) e[3 * a + b] = e[3 * b + a] = (a == b ? 0.08 : 0.05) * (rng_uniform(rng) - 0.5);
+        for (a = 0; a < 9; ++a) h[a] = cell[a];
+        for (a = 0; a < 3; ++a) /* rows: h_a += e . h_a */
+            for (b = 0; b < 3; ++b) h[3 * a + b] = cell[3 * a + b] + e[3 * b + 0] * cell[3 * a + 0] + e[3 * b + 1] * cell[3 * a + 1] + e[3 * b + 2] * cell[3 * a + 2];
+        for (i = 0; i < 64; ++i) {
+            double x[3];
+            for (a = 0; a < 3; ++a) x[a] = pos[3 * i + a] + e[3 * a + 0] * pos[3 * i] + e[3 * a + 1] * pos[3 * i + 1] + e[3 * a + 2] * pos[3 * i + 2];
+            for (a = 0; a < 3; ++a) pos[3 * i + a] = x[a] + sig * rng_gauss(rng);
+        }
+        n = vac ? 63 : 64;
+        memcpy(c.h, h, sizeof h);
+        c.pbc[0] = c.pbc[1] = c.pbc[2] = 1;
+        ok = sp_nlist_build(nl, &c, pos, n, 1.9, &dg) == SP_OK && nl->n_entries == 0;
+    } while (!ok);
+    memset(f, 0, sizeof *f);
+    f->natoms = n;
+    f->has_cell = 1;
+    memcpy(f->cell, h, sizeof h);
+    f->pbc[0] = f->pbc[1] = f->pbc[2] = 1;
+    f->pos = (double *)malloc(3 * (size_t)n * sizeof(double));
+    f->z = (int *)malloc((size_t)n * sizeof(int));
+    f->forces = (double *)malloc(3 * (size_t)n * sizeof(double));
+    memcpy(f->pos, pos, 3 * (size_t)n * sizeof(double));
+    for (i = 0; i < n; ++i) f->z[i] = 14;
+    sp_nlist_build(nl, &c, f->pos, n, SW_CUTOFF, &dg);
+    f->energy = sw_compute(nl, f->forces);
+    f->has_energy = 1;
+}
+
+static int write_frames(const char *path, const frames_t *fr) {
+    out_file_t of;
+    int k;
+    if (!out_open(&of, path)) return 0;
+    for (k = 0; k < fr->n; ++k) sp_xyz_write_frame(of.fp, fr->f + k, "config_type=sw_teacher");
+    return out_close(&of, 1);
+}
+
+/* The UF3 paper's exact-retrieval experiment on built-in defaults: data from
+   a Stillinger-Weber silicon teacher (examples/sw_silicon.h), a UF2,3 fit
+   by ridge regression, train and held-out errors, the model for LAMMPS and a
+   drawing of its splines. Exits non-zero when the held-out errors exceed
+   1 meV/atom or 0.02 eV/A. */
+static int demo_uf3(int argc, char **argv) {
+    const char *dir = opt_value(argc, argv, "--dir");
+    enum { NTRAIN = 100, NTEST = 40 };
+    char mpath[1024], spath[1024], trpath[1024], tepath[1024];
+    frames_t tr, te;
+    sp_nlist_t nl;
+    rng_t rng;
+    int k, ok;
+    double t0 = now_seconds();
+    char *av[32];
+    int ac = 0;
+    if (!dir) dir = "build/demo";
+    mkdir(dir, 0755);
+    snprintf(mpath, sizeof mpath, "%s/si_sw.uf3", dir);
+    snprintf(spath, sizeof spath, "%s/si_sw.svg", dir);
+    snprintf(trpath, sizeof trpath, "%s/sw_train.xyz", dir);
+    snprintf(tepath, sizeof tepath, "%s/sw_test.xyz", dir);
+    printf("splinepot demo: UF3 exact retrieval (Xie, Rupp & Hennig 2023)\n"
+           "  teacher: Stillinger-Weber silicon (examples/sw_silicon.h)\n"
+           "  data: %d training and %d held-out strained/displaced diamond-Si cells (64 atoms, some with a vacancy)\n",
+           NTRAIN, NTEST);
+    memset(&nl, 0, sizeof nl);
+    rng.s = 2023;
+    tr.n = NTRAIN; te.n = NTEST;
+    tr.f = (sp_frame_t *)calloc(NTRAIN, sizeof(sp_frame_t));
+    te.f = (sp_frame_t *)calloc(NTEST, sizeof(sp_frame_t));
+    for (k = 0; k < NTRAIN; ++k) sw_frame(&rng, tr.f + k, &nl);
+    for (k = 0; k < NTEST; ++k) sw_frame(&rng, te.f + k, &nl);
+    sp_nlist_free(&nl);
+    ok = write_frames(trpath, &tr) && write_frames(tepath, &te);
+    frames_free(&tr);
+    frames_free(&te);
+    if (!ok) return 1;
+    printf("  fit: splinepot fit uf3 --train %s --test %s --r2 1.5:3.8:24 --r3 1.5:3.8:12 -o %s\n", trpath, tepath, mpath);
+    fflush(stdout);
+    av[ac++] = (char *)"--train"; av[ac++] = trpath;
+    av[ac++] = (char *)"--test"; av[ac++] = tepath;
+    av[ac++] = (char *)"--r2"; av[ac++] = (char *)"1.5:3.8:24";
+    av[ac++] = (char *)"--r3"; av[ac++] = (char *)"1.5:3.8:12";
+    av[ac++] = (char *)"-o"; av[ac++] = mpath;
+    if (cmd_fit_uf3(ac, av) != 0) return 1;
+    /* the written model, read back, against the held-out frames and LAMMPS's own SW frames */
+    {
+        sp_pot_t pot;
+        rmse_t rte, rlmp;
+        frames_t lmp;
+        int pass;
+        if (!load_potential(mpath, &pot) || !read_frames(tepath, &te)) return 1;
+        ok = frames_rmse(&pot, tepath, &te, &rte);
+        frames_free(&te);
+        printf("  model %s read back: held-out %.4f meV/atom, %.5f eV/A\n", mpath, rte.e_meV, rte.f_eVA);
+        if (tu_exists_quiet("tests/data/lmp_Si.sw.xyz") && read_frames("tests/data/lmp_Si.sw.xyz", &lmp)) {
+            frames_t sub;
+            /* the LAMMPS frames near equilibrium: +-10 % volume (frames 2, 3) */
+            sub.f = lmp.f + 1;
+            sub.n = 2;
+            if (frames_rmse(&pot, "tests/data/lmp_Si.sw.xyz", &sub, &rlmp))
+                printf("  on LAMMPS pair_style sw frames at +-10 %% volume: %.4f meV/atom, %.5f eV/A\n", rlmp.e_meV, rlmp.f_eVA);
+            frames_free(&lmp);
+        }
+        sp_pot_free(&pot);
+        pass = ok && rte.e_meV <= 1.0 && rte.f_eVA <= 0.02;
+        av[0] = mpath; av[1] = (char *)"-o"; av[2] = spath;
+        if (cmd_plot(3, av) == 0) printf("  splines drawn: %s\n", spath);
+        printf("demo: %s (held-out %.3f meV/atom <= 1, %.4f eV/A <= 0.02) in %.1f s\n", pass ? "OK" : "FAILED",
+               rte.e_meV, rte.f_eVA, now_seconds() - t0);
+        return pass ? 0 : 1;
+    }
+}
+
+static int cmd_demo(int argc, char **argv) {
+    if (argc > 0 && strcmp(argv[0], "smeam") == 0) return demo_smeam(argc - 1, argv + 1);
+    if (opt_flag(argc, argv, "--help")) {
+        fputs("usage: splinepot demo [--dir DIR=build/demo]   UF3 exact retrieval of Stillinger-Weber Si\n"
+              "       splinepot demo smeam [--potentials DIR]  s-MEAM Si: forces vs finite differences, NVE\n",
+              stdout);
+        return 0;
+    }
+    return demo_uf3(argc, argv);
 }
 
 int main(int argc, char **argv) {
@@ -891,7 +1368,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "md") == 0) return cmd_md(argc - 2, argv + 2);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
-    if (strcmp(cmd, "fit") == 0) return cmd_not_yet("fit");
+    if (strcmp(cmd, "fit") == 0) return cmd_fit(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
     fprintf(stderr, "error: unknown command '%s'\n%s", cmd, usage_text);
     return 2;
