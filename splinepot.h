@@ -1078,6 +1078,14 @@ SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp);
    back gives identical numbers. UF3 one-body energies go on the block header
    lines as E1_<El>=<value> (LAMMPS ignores them). */
 
+SP_API sp_result_t sp_uf3_write_table(const sp_pot_t *pot, int a, int b, int npoints, double rlo, FILE *fp,
+                                      const char *keyword);
+/* The 2-body part of a UF3 pair (elements a, b) as a LAMMPS pair_style
+   table section "keyword": npoints distances from rlo to the cutoff, energy
+   2 V2(r) (LAMMPS counts a bond once, UF3 twice) and force -2 V2'(r).
+   Use with "pair_style table spline npoints" and a cutoff of the last knot;
+   3-body terms are not representable and must be absent (SP_ERR_UNSUPPORTED). */
+
 SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra);
 /* Writes one extended-XYZ frame with every number to 17 significant digits;
    Properties lists species, pos and, when present, forces and energies. */
@@ -5735,6 +5743,26 @@ SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp) {
         for (k = 0; k < nspl; ++k) sp__write_meam_spline(fp, m->phi + k, "");
     } else {
         return SP_ERR_UNSUPPORTED;
+    }
+    return ferror(fp) ? SP_ERR_IO : SP_OK;
+}
+
+SP_API sp_result_t sp_uf3_write_table(const sp_pot_t *pot, int a, int b, int npoints, double rlo, FILE *fp,
+                                      const char *keyword) {
+    const sp_uf3_pair_t *P;
+    int k;
+    if (!pot || pot->kind != SP_POT_UF3 || !fp || !keyword || a < 0 || b < 0 || a >= pot->nelem ||
+        b >= pot->nelem || npoints < 2)
+        return SP_ERR_BAD_ARG;
+    if (pot->uf3.has3) return SP_ERR_UNSUPPORTED;
+    P = pot->uf3.pair + sp_pot_pair_index(pot->nelem, a, b);
+    if (!(rlo > 0.0 && rlo < P->cut)) return SP_ERR_BAD_ARG;
+    fprintf(fp, "# UF2 pair %s-%s written by splinepot: E = 2 V2(r), F = -dE/dr\n\n%s\nN %d R %.17g %.17g\n\n",
+            pot->elem[a], pot->elem[b], keyword, npoints, rlo, P->cut);
+    for (k = 0; k < npoints; ++k) {
+        double r = (k == npoints - 1) ? P->cut : rlo + (P->cut - rlo) * k / (npoints - 1), d, v;
+        v = (r < P->cut) ? sp__uf3_pair_eval(P, r, &d) : (d = 0.0, 0.0);
+        fprintf(fp, "%d %.17g %.17g %.17g\n", k + 1, r, 2.0 * v, -2.0 * d);
     }
     return ferror(fp) ? SP_ERR_IO : SP_OK;
 }
