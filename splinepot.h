@@ -1035,7 +1035,8 @@ SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl,
 SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, const char *name_hint,
                                sp_diag_t *diag);
 /* Parses a potential from memory. The format is detected from the content:
-   LAMMPS pair_style uf3 (first line "#UF3 POT"), otherwise meam/spline (old
+   LAMMPS pair_style uf3 (first line "#UF3 POT"), uf3 JSON model (a JSON
+   object; degree 3, decompressed 3-body grids), otherwise meam/spline (old
    and multi-element) or meam/sw/spline (7 splines; required when name_hint
    ends in ".meam.sw.spline"). pot is overwritten; on error it is left empty. */
 
@@ -1073,6 +1074,8 @@ SP_API sp_result_t sp_read_file(const char *path, char **out_text, size_t *out_l
 SP_API sp_result_t sp_pot_read_file(sp_pot_t *pot, const char *path, sp_diag_t *diag);
 
 SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp);
+SP_API sp_result_t sp_pot_write_json(const sp_pot_t *pot, FILE *fp);
+/* A UF3 potential as a uf3 JSON model (WeightedLinearModel.to_json layout). */
 /* Writes the potential in its own LAMMPS format (meam/spline, meam/sw/spline,
    pair_style uf3 with trims "0 3"), with 17 significant digits: reading it
    back gives identical numbers. UF3 one-body energies go on the block header
@@ -5382,6 +5385,770 @@ static sp_result_t sp__write_uf3(const sp_pot_t *pot, FILE *fp) {
 }
 #endif
 
+/* ---- uf3 JSON models (FORMATS.md 2.5: WeightedLinearModel.to_json) ----
+   A small JSON reader first turns the text into a flat array of nodes in
+   document order: a container is followed by its children (an object by
+   key, value, key, value, ...) and node.next skips a whole subtree. An
+   explicit stack of SP__JSON_MAX_DEPTH open containers replaces recursion;
+   deeper nesting is a parse error. Strings keep their raw span and are
+   decoded only when compared. NaN, Infinity and numbers that overflow are
+   rejected. The uf3 layer then walks the nodes: unknown keys are ignored. */
+
+#define SP__JSON_MAX_DEPTH 64
+
+enum {
+    SP__JSON_NULL = 0,
+    SP__JSON_FALSE,
+    SP__JSON_TRUE,
+    SP__JSON_NUM,
+    SP__JSON_STR,
+    SP__JSON_ARR,
+    SP__JSON_OBJ
+};
+
+typedef struct sp__json_node_t {
+    int type, line;
+    int next;          /* index of the first node after this node's subtree */
+    int count;         /* arrays: elements; objects: members */
+    size_t pos, len;   /* strings: the raw bytes between the quotes */
+    double num;        /* numbers */
+} sp__json_node_t;
+
+typedef struct sp__json_t {
+    const char *s;
+    size_t len;
+    sp__json_node_t *node;
+    int n, cap;
+    const sp_allocator_t *al;
+} sp__json_t;
+
+/* Appends a node; -1 when out of memory. */
+SP__PRIVATE int sp__json_push(sp__json_t *J, int type, int line) {
+    sp__json_node_t *x;
+    if (J->n == J->cap) {
+        sp__json_node_t *q;
+        int nc;
+        if (J->cap > (1 << 27)) return -1;
+        nc = J->cap ? 2 * J->cap : 256;
+        q = (sp__json_node_t *)sp__alloc(J->al, (size_t)nc * sizeof(sp__json_node_t));
+        if (!q) return -1;
+        if (J->n) memcpy(q, J->node, (size_t)J->n * sizeof(sp__json_node_t));
+        sp__free(J->al, J->node);
+        J->node = q;
+        J->cap = nc;
+    }
+    x = J->node + J->n;
+    memset(x, 0, sizeof *x);
+    x->type = type;
+    x->line = line;
+    x->next = J->n + 1;
+    return J->n++;
+}
+
+SP__PRIVATE int sp__json_hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+SP__PRIVATE int sp__json_digit(const char *s, size_t n, size_t q) { return q < n && s[q] >= '0' && s[q] <= '9'; }
+
+/* "'x'" for a printable byte, "byte 0xNN" otherwise (for messages). */
+SP__PRIVATE void sp__json_show(char c, char *buf, size_t cap) {
+    unsigned char u = (unsigned char)c;
+    if (u >= 0x20 && u < 0x7f) snprintf(buf, cap, "'%c'", c);
+    else snprintf(buf, cap, "byte 0x%02x", (unsigned)u);
+}
+
+/* String at *pp (the opening quote); leaves *pp after the closing quote. */
+SP__PRIVATE sp_result_t sp__json_string(sp__json_t *J, size_t *pp, int line, sp_diag_t *diag) {
+    const char *s = J->s;
+    const size_t n = J->len;
+    size_t q = *pp + 1;
+    int k;
+    for (;;) {
+        unsigned char c;
+        if (q >= n) return sp__fail(diag, SP_ERR_PARSE, line, "unterminated string");
+        c = (unsigned char)s[q];
+        if (c == '"') break;
+        if (c < 0x20)
+            return sp__fail(diag, SP_ERR_PARSE, line, "control character (byte 0x%02x) inside a string", (unsigned)c);
+        if (c != '\\') {
+            ++q;
+            continue;
+        }
+        if (q + 1 >= n) return sp__fail(diag, SP_ERR_PARSE, line, "unterminated string");
+        c = (unsigned char)s[q + 1];
+        if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't') {
+            q += 2;
+        } else if (c == 'u') {
+            int d;
+            if (q + 6 > n) return sp__fail(diag, SP_ERR_PARSE, line, "unterminated string");
+            for (d = 2; d < 6; ++d)
+                if (sp__json_hex(s[q + d]) < 0) return sp__fail(diag, SP_ERR_PARSE, line, "bad \\u escape in a string");
+            q += 6;
+        } else {
+            char b[16];
+            sp__json_show((char)c, b, sizeof b);
+            return sp__fail(diag, SP_ERR_PARSE, line, "invalid escape \\ followed by %s in a string", b);
+        }
+    }
+    k = sp__json_push(J, SP__JSON_STR, line);
+    if (k < 0) return sp__fail(diag, SP_ERR_NO_MEMORY, line, "out of memory");
+    J->node[k].pos = *pp + 1;
+    J->node[k].len = q - (*pp + 1);
+    *pp = q + 1;
+    return SP_OK;
+}
+
+/* Number at *pp (JSON grammar, checked before strtod sees it). */
+SP__PRIVATE sp_result_t sp__json_number(sp__json_t *J, size_t *pp, int line, sp_diag_t *diag) {
+    const char *s = J->s;
+    const size_t n = J->len, p = *pp;
+    size_t q = p;
+    char buf[128], *end;
+    double v;
+    int k;
+    if (q < n && s[q] == '-') ++q;
+    if (!sp__json_digit(s, n, q)) {
+        if (n - q >= 8 && memcmp(s + q, "Infinity", 8) == 0)
+            return sp__fail(diag, SP_ERR_NOT_FINITE, line, "-Infinity is not a finite number");
+        return sp__fail(diag, SP_ERR_PARSE, line, "malformed number");
+    }
+    if (s[q] == '0') ++q;
+    else
+        while (sp__json_digit(s, n, q)) ++q;
+    if (q < n && s[q] == '.') {
+        ++q;
+        if (!sp__json_digit(s, n, q)) return sp__fail(diag, SP_ERR_PARSE, line, "malformed number (no digit after '.')");
+        while (sp__json_digit(s, n, q)) ++q;
+    }
+    if (q < n && (s[q] == 'e' || s[q] == 'E')) {
+        ++q;
+        if (q < n && (s[q] == '+' || s[q] == '-')) ++q;
+        if (!sp__json_digit(s, n, q)) return sp__fail(diag, SP_ERR_PARSE, line, "malformed number (bad exponent)");
+        while (sp__json_digit(s, n, q)) ++q;
+    }
+    if (q - p >= sizeof buf) return sp__fail(diag, SP_ERR_PARSE, line, "number with more than 127 characters");
+    memcpy(buf, s + p, q - p);
+    buf[q - p] = '\0';
+    errno = 0;
+    v = strtod(buf, &end);
+    if (end != buf + (q - p)) return sp__fail(diag, SP_ERR_PARSE, line, "malformed number '%s'", buf);
+    if (!sp__isfinite(v) || (errno == ERANGE && fabs(v) > 1.0))
+        return sp__fail(diag, SP_ERR_NOT_FINITE, line, "number %.40s overflows a double", buf);
+    k = sp__json_push(J, SP__JSON_NUM, line);
+    if (k < 0) return sp__fail(diag, SP_ERR_NO_MEMORY, line, "out of memory");
+    J->node[k].num = v;
+    *pp = q;
+    return SP_OK;
+}
+
+/* Parses the whole text into J->node; node 0 is the top-level value. */
+SP__PRIVATE sp_result_t sp__json_parse(sp__json_t *J, sp_diag_t *diag) {
+    enum { WANT_VALUE, WANT_KEY, AFTER_VALUE };
+    const char *s = J->s;
+    const size_t n = J->len;
+    size_t p = 0;
+    int line = 1, depth = 0, state = WANT_VALUE, k;
+    int stack[SP__JSON_MAX_DEPTH];
+    char b[16];
+    sp_result_t r;
+    if (n >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF)
+        p = 3; /* UTF-8 byte order mark */
+    for (;;) {
+        char c;
+        while (p < n && (s[p] == ' ' || s[p] == '\t' || s[p] == '\r' || s[p] == '\n')) {
+            if (s[p] == '\n') ++line;
+            ++p;
+        }
+        if (state == AFTER_VALUE && depth == 0) {
+            if (p < n) {
+                sp__json_show(s[p], b, sizeof b);
+                return sp__fail(diag, SP_ERR_PARSE, line, "unexpected %s after the end of the JSON text", b);
+            }
+            return SP_OK;
+        }
+        if (p >= n)
+            return sp__fail(diag, SP_ERR_PARSE, line, "unexpected end of input%s",
+                            depth ? " (a '{' or '[' is not closed)" : "");
+        c = s[p];
+        if (state == AFTER_VALUE) {
+            sp__json_node_t *top = J->node + stack[depth - 1];
+            const char close = top->type == SP__JSON_OBJ ? '}' : ']';
+            if (c == ',') {
+                ++p;
+                state = top->type == SP__JSON_OBJ ? WANT_KEY : WANT_VALUE;
+            } else if (c == close) {
+                ++p;
+                top->next = J->n;
+                --depth;
+            } else {
+                sp__json_show(c, b, sizeof b);
+                return sp__fail(diag, SP_ERR_PARSE, line, "expected ',' or '%c', found %s", close, b);
+            }
+            continue;
+        }
+        if (state == WANT_KEY) {
+            if (c != '"') {
+                sp__json_show(c, b, sizeof b);
+                return sp__fail(diag, SP_ERR_PARSE, line, "expected a string key, found %s", b);
+            }
+            ++J->node[stack[depth - 1]].count;
+            r = sp__json_string(J, &p, line, diag);
+            if (r != SP_OK) return r;
+            while (p < n && (s[p] == ' ' || s[p] == '\t' || s[p] == '\r' || s[p] == '\n')) {
+                if (s[p] == '\n') ++line;
+                ++p;
+            }
+            if (p >= n) return sp__fail(diag, SP_ERR_PARSE, line, "unexpected end of input (a '{' is not closed)");
+            if (s[p] != ':') {
+                sp__json_show(s[p], b, sizeof b);
+                return sp__fail(diag, SP_ERR_PARSE, line, "expected ':' after a key, found %s", b);
+            }
+            ++p;
+            state = WANT_VALUE;
+            continue;
+        }
+        /* WANT_VALUE */
+        if (depth > 0 && J->node[stack[depth - 1]].type == SP__JSON_ARR) ++J->node[stack[depth - 1]].count;
+        state = AFTER_VALUE;
+        if (c == '{' || c == '[') {
+            const char close = c == '{' ? '}' : ']';
+            if (depth >= SP__JSON_MAX_DEPTH)
+                return sp__fail(diag, SP_ERR_PARSE, line, "nesting deeper than %d levels", SP__JSON_MAX_DEPTH);
+            k = sp__json_push(J, c == '{' ? SP__JSON_OBJ : SP__JSON_ARR, line);
+            if (k < 0) return sp__fail(diag, SP_ERR_NO_MEMORY, line, "out of memory");
+            stack[depth++] = k;
+            ++p;
+            while (p < n && (s[p] == ' ' || s[p] == '\t' || s[p] == '\r' || s[p] == '\n')) {
+                if (s[p] == '\n') ++line;
+                ++p;
+            }
+            if (p < n && s[p] == close) {
+                ++p;
+                J->node[k].next = J->n;
+                --depth;
+            } else {
+                state = c == '{' ? WANT_KEY : WANT_VALUE;
+            }
+        } else if (c == '"') {
+            r = sp__json_string(J, &p, line, diag);
+            if (r != SP_OK) return r;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            r = sp__json_number(J, &p, line, diag);
+            if (r != SP_OK) return r;
+        } else if (n - p >= 4 && memcmp(s + p, "true", 4) == 0) {
+            if (sp__json_push(J, SP__JSON_TRUE, line) < 0) return sp__fail(diag, SP_ERR_NO_MEMORY, line, "out of memory");
+            p += 4;
+        } else if (n - p >= 5 && memcmp(s + p, "false", 5) == 0) {
+            if (sp__json_push(J, SP__JSON_FALSE, line) < 0) return sp__fail(diag, SP_ERR_NO_MEMORY, line, "out of memory");
+            p += 5;
+        } else if (n - p >= 4 && memcmp(s + p, "null", 4) == 0) {
+            if (sp__json_push(J, SP__JSON_NULL, line) < 0) return sp__fail(diag, SP_ERR_NO_MEMORY, line, "out of memory");
+            p += 4;
+        } else if ((n - p >= 3 && memcmp(s + p, "NaN", 3) == 0) || (n - p >= 8 && memcmp(s + p, "Infinity", 8) == 0)) {
+            return sp__fail(diag, SP_ERR_NOT_FINITE, line, "%s is not a finite number", s[p] == 'N' ? "NaN" : "Infinity");
+        } else {
+            sp__json_show(c, b, sizeof b);
+            return sp__fail(diag, SP_ERR_PARSE, line, "expected a value, found %s", b);
+        }
+    }
+}
+
+/* Decodes string node k into buf (NUL-terminated) and returns its length;
+   -1 if it is not a string, does not fit, or holds a byte outside printable
+   ASCII (no key this reader looks for does). */
+SP__PRIVATE int sp__json_str(const sp__json_t *J, int k, char *buf, int cap) {
+    const sp__json_node_t *x = J->node + k;
+    const char *s;
+    size_t i = 0;
+    int o = 0;
+    if (x->type != SP__JSON_STR) return -1;
+    s = J->s + x->pos;
+    while (i < x->len) { /* escapes were checked by the parser */
+        int c = (unsigned char)s[i++];
+        if (c == '\\') {
+            int e = (unsigned char)s[i++];
+            if (e == 'u') {
+                c = (sp__json_hex(s[i]) << 12) | (sp__json_hex(s[i + 1]) << 8) | (sp__json_hex(s[i + 2]) << 4) |
+                    sp__json_hex(s[i + 3]);
+                i += 4;
+            } else {
+                c = e == 'b' ? '\b' : e == 'f' ? '\f' : e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
+            }
+        }
+        if (c < 0x20 || c >= 0x7f || o + 1 >= cap) return -1;
+        buf[o++] = (char)c;
+    }
+    buf[o] = '\0';
+    return o;
+}
+
+/* Value of the last member named key of object obj (as Python's json), -1 if none. */
+SP__PRIVATE int sp__json_get(const sp__json_t *J, int obj, const char *key) {
+    int i, m, found = -1;
+    char buf[32];
+    if (obj < 0 || J->node[obj].type != SP__JSON_OBJ) return -1;
+    i = obj + 1;
+    for (m = 0; m < J->node[obj].count; ++m) {
+        if (sp__json_str(J, i, buf, (int)sizeof buf) >= 0 && strcmp(buf, key) == 0) found = i + 1;
+        i = J->node[i + 1].next;
+    }
+    return found;
+}
+
+/* Splits an interaction key "A", "A-B" or "C-A-B" (key node k) into atomic
+   numbers z[0..2]. Returns the number of parts, 0 for a malformed key, -1
+   when a part is not a chemical symbol. The decoded key goes to name. */
+SP__PRIVATE int sp__json_key_z(const sp__json_t *J, int k, int *z, char *name, int cap) {
+    char part[4];
+    int len = sp__json_str(J, k, name, cap), i = 0, np = 0;
+    if (len <= 0) {
+        const sp__json_node_t *x = J->node + k;
+        snprintf(name, (size_t)cap, "%.*s", (int)(x->len < 20 ? x->len : 20), J->s + x->pos);
+        return 0;
+    }
+    while (i <= len) {
+        int a = i;
+        while (i < len && name[i] != '-') ++i;
+        if (i - a < 1 || i - a > 3 || np == 3) return 0;
+        memcpy(part, name + a, (size_t)(i - a));
+        part[i - a] = '\0';
+        z[np] = sp_element_z(part);
+        if (z[np] == 0) return -1;
+        ++np;
+        ++i;
+    }
+    return np;
+}
+
+/* Checks that node k is an array of count numbers (count < 0: lo..hi numbers);
+   the count goes to *out_n. */
+SP__PRIVATE sp_result_t sp__json_nums(const sp__json_t *J, int k, int count, int lo, int hi, const char *what,
+                                      const char *name, int *out_n, sp_diag_t *diag) {
+    const sp__json_node_t *x = J->node + k;
+    int i, m;
+    if (x->type != SP__JSON_ARR)
+        return sp__fail(diag, SP_ERR_PARSE, x->line, "%s of '%s' must be a list of numbers", what, name);
+    if (count >= 0 && x->count != count)
+        return sp__fail(diag, SP_ERR_PARSE, x->line, "%s of '%s' have %d values, expected %d", what, name, x->count,
+                        count);
+    if (count < 0 && (x->count < lo || x->count > hi))
+        return sp__fail(diag, SP_ERR_PARSE, x->line, "%s of '%s' have %d values, expected %d to %d", what, name,
+                        x->count, lo, hi);
+    for (i = k + 1, m = 0; m < x->count; ++m, i = J->node[i].next)
+        if (J->node[i].type != SP__JSON_NUM)
+            return sp__fail(diag, SP_ERR_PARSE, J->node[i].line, "%s of '%s' must be numbers", what, name);
+    if (out_n) *out_n = x->count;
+    return SP_OK;
+}
+
+/* Copies the numbers of array node k (checked by sp__json_nums) to out. */
+SP__PRIVATE void sp__json_copy(const sp__json_t *J, int k, double *out) {
+    int i, m;
+    for (i = k + 1, m = 0; m < J->node[k].count; ++m, i = J->node[i].next) out[m] = J->node[i].num;
+}
+
+/* The c-th child of array node k (c < count). */
+SP__PRIVATE int sp__json_child(const sp__json_t *J, int k, int c) {
+    int i = k + 1;
+    while (c-- > 0) i = J->node[i].next;
+    return i;
+}
+
+/* Elements a <= b of pair index p among ne. */
+SP__PRIVATE void sp__json_pair_of(int ne, int p, int *out_a, int *out_b) {
+    int a, b;
+    for (a = 0; a < ne; ++a)
+        for (b = a; b < ne; ++b)
+            if (sp_pot_pair_index(ne, a, b) == p) {
+                *out_a = a;
+                *out_b = b;
+                return;
+            }
+    *out_a = *out_b = 0;
+}
+
+/* The uf3 model in the parsed nodes J into pot (created here). */
+SP__PRIVATE sp_result_t sp__json_uf3(const sp__json_t *J, sp_pot_t *pot, sp_diag_t *diag) {
+    const sp__json_node_t *N = J->node;
+    int coef, knots, elist, deg, ne = 0, np, ntr, has3 = 0, i, m, k, a, b, c;
+    int z[SP_MAX_ELEMENTS], e1n[SP_MAX_ELEMENTS];
+    int *blk, *c2, *k2, *nt2, *c3, *k3, *c3sw, *k3sw, *nt3;
+    char name[32];
+    sp_result_t r = SP_OK;
+    if (N[0].type != SP__JSON_OBJ) return sp__fail(diag, SP_ERR_PARSE, N[0].line, "a uf3 model is a JSON object");
+    coef = sp__json_get(J, 0, "coefficients");
+    if (coef < 0) coef = sp__json_get(J, 0, "solution");
+    if (coef < 0) return sp__fail(diag, SP_ERR_PARSE, N[0].line, "no \"coefficients\" in the uf3 model");
+    if (N[coef].type != SP__JSON_OBJ)
+        return sp__fail(diag, SP_ERR_PARSE, N[coef].line, "\"coefficients\" must be an object");
+    knots = sp__json_get(J, 0, "knots");
+    if (knots < 0) knots = sp__json_get(J, 0, "knots_map");
+    if (knots < 0) return sp__fail(diag, SP_ERR_PARSE, N[0].line, "no \"knots\" in the uf3 model");
+    if (N[knots].type != SP__JSON_OBJ) return sp__fail(diag, SP_ERR_PARSE, N[knots].line, "\"knots\" must be an object");
+    deg = sp__json_get(J, 0, "degree");
+    if (deg >= 0) {
+        if (N[deg].type != SP__JSON_NUM) return sp__fail(diag, SP_ERR_PARSE, N[deg].line, "\"degree\" must be a number");
+        if (N[deg].num != 3.0)
+            return sp__fail(diag, SP_ERR_UNSUPPORTED, N[deg].line, "degree %g: only cubic B-splines (degree 3) are supported",
+                            N[deg].num);
+    }
+
+    /* elements: element_list, else every symbol in the coefficient keys; sorted by Z */
+    elist = sp__json_get(J, 0, "element_list");
+    if (elist >= 0) {
+        if (N[elist].type != SP__JSON_ARR)
+            return sp__fail(diag, SP_ERR_PARSE, N[elist].line, "\"element_list\" must be a list of symbols");
+        for (i = elist + 1, m = 0; m < N[elist].count; ++m, i = N[i].next) {
+            int zz;
+            if (sp__json_str(J, i, name, 4) < 0 || (zz = sp_element_z(name)) == 0)
+                return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, N[i].line, "element_list: entry %d is not a chemical symbol",
+                                m + 1);
+            for (a = 0; a < ne; ++a)
+                if (z[a] == zz) return sp__fail(diag, SP_ERR_PARSE, N[i].line, "element_list: %s listed twice", name);
+            if (ne == SP_MAX_ELEMENTS)
+                return sp__fail(diag, SP_ERR_RANGE, N[i].line, "more than %d elements (SP_MAX_ELEMENTS)", SP_MAX_ELEMENTS);
+            z[ne++] = zz;
+        }
+    } else {
+        for (i = coef + 1, m = 0; m < N[coef].count; ++m, i = N[i + 1].next) {
+            int kz[3], parts = sp__json_key_z(J, i, kz, name, (int)sizeof name);
+            if (parts <= 0)
+                return sp__fail(diag, parts < 0 ? SP_ERR_UNKNOWN_ELEMENT : SP_ERR_PARSE, N[i].line,
+                                "coefficients: '%s' is not an interaction of chemical symbols (\"A\", \"A-B\", \"C-A-B\")",
+                                name);
+            for (k = 0; k < parts; ++k) {
+                for (a = 0; a < ne && z[a] != kz[k]; ++a) {}
+                if (a < ne) continue;
+                if (ne == SP_MAX_ELEMENTS)
+                    return sp__fail(diag, SP_ERR_RANGE, N[i].line, "more than %d elements (SP_MAX_ELEMENTS)",
+                                    SP_MAX_ELEMENTS);
+                z[ne++] = kz[k];
+            }
+        }
+    }
+    if (ne == 0) return sp__fail(diag, SP_ERR_PARSE, elist >= 0 ? N[elist].line : N[coef].line, "the model has no elements");
+    for (a = 1; a < ne; ++a) /* insertion sort by atomic number */
+        for (b = a; b > 0 && z[b] < z[b - 1]; --b) {
+            int t = z[b];
+            z[b] = z[b - 1];
+            z[b - 1] = t;
+        }
+    np = ne * (ne + 1) / 2;
+    ntr = ne * np;
+    blk = (int *)sp__alloc(J->al, (size_t)(3 * np + 7 * ntr) * sizeof(int));
+    if (!blk) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    c2 = blk; k2 = c2 + np; nt2 = k2 + np;
+    c3 = nt2 + np; k3 = c3 + ntr; c3sw = k3 + ntr; k3sw = c3sw + ntr; nt3 = k3sw + ntr;
+    for (k = 0; k < np; ++k) c2[k] = k2[k] = -1;
+    for (k = 0; k < ntr; ++k) c3[k] = k3[k] = -1, c3sw[k] = k3sw[k] = 0;
+    for (k = 0; k < ne; ++k) e1n[k] = -1;
+
+    /* index the interactions of "coefficients" (pass 0) and "knots" (pass 1) */
+    for (c = 0; c < 2 && r == SP_OK; ++c) {
+        const int obj = c == 0 ? coef : knots;
+        const char *what = c == 0 ? "coefficients" : "knots";
+        for (i = obj + 1, m = 0; m < N[obj].count && r == SP_OK; ++m, i = N[i + 1].next) {
+            int kz[3], idx[3], parts = sp__json_key_z(J, i, kz, name, (int)sizeof name), *slot = NULL;
+            if (parts <= 0) {
+                r = sp__fail(diag, parts < 0 ? SP_ERR_UNKNOWN_ELEMENT : SP_ERR_PARSE, N[i].line,
+                             "%s: '%s' is not an interaction of chemical symbols (\"A\", \"A-B\", \"C-A-B\")", what, name);
+                break;
+            }
+            for (k = 0; k < parts; ++k) {
+                for (a = 0; a < ne && z[a] != kz[k]; ++a) {}
+                if (a == ne) break;
+                idx[k] = a;
+            }
+            if (k < parts) {
+                r = sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, N[i].line, "%s: element %s of '%s' is not an element of the model",
+                             what, sp_element_symbol(kz[k]), name);
+                break;
+            }
+            if (parts == 1) {
+                if (c == 1) continue; /* no knots for one-body terms */
+                slot = &e1n[idx[0]];
+            } else if (parts == 2) {
+                k = sp_pot_pair_index(ne, idx[0], idx[1]);
+                slot = c == 0 ? &c2[k] : &k2[k];
+            } else {
+                k = idx[0] * np + sp_pot_pair_index(ne, idx[1], idx[2]);
+                slot = c == 0 ? &c3[k] : &k3[k];
+                (c == 0 ? c3sw : k3sw)[k] = idx[1] > idx[2];
+                if (c == 0) has3 = 1;
+            }
+            if (*slot >= 0) {
+                r = sp__fail(diag, SP_ERR_PARSE, N[i].line, "%s: '%s' is given twice (possibly in the other element order)",
+                             what, name);
+                break;
+            }
+            *slot = i + 1;
+        }
+    }
+
+    /* check shapes: one-body numbers, pairs, trios */
+    for (k = 0; k < ne && r == SP_OK; ++k)
+        if (e1n[k] >= 0 && N[e1n[k]].type != SP__JSON_NUM)
+            r = sp__fail(diag, SP_ERR_PARSE, N[e1n[k]].line, "coefficients: the one-body energy of %s must be a number",
+                         sp_element_symbol(z[k]));
+    for (a = 0; a < ne && r == SP_OK; ++a)
+        for (b = a; b < ne && r == SP_OK; ++b) {
+            k = sp_pot_pair_index(ne, a, b);
+            snprintf(name, sizeof name, "%s-%s", sp_element_symbol(z[a]), sp_element_symbol(z[b]));
+            if (c2[k] < 0)
+                r = sp__fail(diag, SP_ERR_PARSE, N[coef].line, "coefficients: no 2-body term '%s'", name);
+            else if (k2[k] < 0)
+                r = sp__fail(diag, SP_ERR_PARSE, N[knots].line, "knots: no 2-body knots for '%s'", name);
+            else if ((r = sp__json_nums(J, k2[k], -1, 8, 100000, "knots", name, &nt2[k], diag)) == SP_OK)
+                r = sp__json_nums(J, c2[k], nt2[k] - 4, 0, 0, "coefficients", name, NULL, diag);
+        }
+    for (k = 0; k < ntr && has3 && r == SP_OK; ++k) {
+        int ax, dims[3], nl, nm;
+        double total = 1.0;
+        c = k / np;
+        sp__json_pair_of(ne, k % np, &a, &b);
+        snprintf(name, sizeof name, "%s-%s-%s", sp_element_symbol(z[c]), sp_element_symbol(z[a]),
+                 sp_element_symbol(z[b]));
+        if (c3[k] < 0) {
+            r = sp__fail(diag, SP_ERR_PARSE, N[coef].line,
+                         "coefficients: 3-body terms are present but '%s' is missing (every trio is needed)", name);
+            break;
+        }
+        if (k3[k] < 0) {
+            r = sp__fail(diag, SP_ERR_PARSE, N[knots].line, "knots: no 3-body knots for '%s'", name);
+            break;
+        }
+        if (N[k3[k]].type != SP__JSON_ARR || N[k3[k]].count != 3) {
+            r = sp__fail(diag, SP_ERR_PARSE, N[k3[k]].line, "knots of '%s' must be three lists (ij, ik, jk)", name);
+            break;
+        }
+        for (ax = 0, i = k3[k] + 1; ax < 3 && r == SP_OK; ++ax, i = N[i].next) {
+            /* a key with the neighbours in decreasing-Z order lists the ik knots first */
+            const int canon = (ax < 2 && k3sw[k]) ? 1 - ax : ax;
+            r = sp__json_nums(J, i, -1, 8, 10000, "3-body knots", name, &nt3[3 * k + canon], diag);
+            total *= (double)(nt3[3 * k + canon] - 4);
+        }
+        if (r != SP_OK) break;
+        if (total > 5e7) {
+            r = sp__fail(diag, SP_ERR_RANGE, N[k3[k]].line, "3-body grid of '%s' is too large", name);
+            break;
+        }
+        i = c3[k];
+        if (N[i].type == SP__JSON_ARR && N[i].count > 0 && N[i + 1].type == SP__JSON_NUM) {
+            r = sp__fail(diag, SP_ERR_UNSUPPORTED, N[i].line,
+                         "3-body coefficients of '%s' are a flat (compressed) vector, as in legacy uf3 files; only the "
+                         "decompressed L x M x N grid of current uf3 (to_json) is supported",
+                         name);
+            break;
+        }
+        dims[0] = nt3[3 * k + (c3sw[k] ? 1 : 0)] - 4;
+        dims[1] = nt3[3 * k + (c3sw[k] ? 0 : 1)] - 4;
+        dims[2] = nt3[3 * k + 2] - 4;
+        if (N[i].type != SP__JSON_ARR || N[i].count != dims[0]) {
+            r = sp__fail(diag, SP_ERR_PARSE, N[i].line, "3-body coefficients of '%s' must be a %d x %d x %d nested list",
+                         name, dims[0], dims[1], dims[2]);
+            break;
+        }
+        for (nl = 0, i = c3[k] + 1; nl < dims[0] && r == SP_OK; ++nl, i = N[i].next) {
+            int j;
+            if (N[i].type != SP__JSON_ARR || N[i].count != dims[1]) {
+                r = sp__fail(diag, SP_ERR_PARSE, N[i].line, "3-body coefficients of '%s' must be a %d x %d x %d nested list",
+                             name, dims[0], dims[1], dims[2]);
+                break;
+            }
+            for (nm = 0, j = i + 1; nm < dims[1] && r == SP_OK; ++nm, j = N[j].next)
+                r = sp__json_nums(J, j, dims[2], 0, 0, "3-body coefficient rows", name, NULL, diag);
+        }
+    }
+    if (r == SP_OK) {
+        r = sp_uf3_create(pot, ne, z, has3, nt2, nt3);
+        if (r != SP_OK) r = sp__fail(diag, r, N[0].line, "cannot create the potential: %s", sp_result_str(r));
+    }
+    /* fill knots, coefficients, one-body energies */
+    for (k = 0; k < ne && r == SP_OK; ++k) pot->uf3.e1[k] = e1n[k] >= 0 ? N[e1n[k]].num : 0.0;
+    for (k = 0; k < np && r == SP_OK; ++k) {
+        sp_uf3_pair_t *P = pot->uf3.pair + k;
+        sp_bspline_t bs;
+        sp__json_copy(J, k2[k], P->t);
+        sp__json_copy(J, c2[k], P->c);
+        if (sp_bspline_init(&bs, P->t, P->nt) != SP_OK)
+            r = sp__fail(diag, SP_ERR_PARSE, N[k2[k]].line,
+                         "2-body knots are not a clamped cubic knot vector (non-decreasing, first four and last four equal)");
+    }
+    for (k = 0; k < ntr && has3 && r == SP_OK; ++k) {
+        sp_uf3_trio_t *T = pot->uf3.trio + k;
+        int ax, nl, nm, sw = c3sw[k];
+        for (ax = 0, i = k3[k] + 1; ax < 3 && r == SP_OK; ++ax, i = N[i].next) {
+            const int canon = (ax < 2 && k3sw[k]) ? 1 - ax : ax;
+            sp_bspline_t bs;
+            sp__json_copy(J, i, T->t[canon]);
+            if (sp_bspline_init(&bs, T->t[canon], T->nt[canon]) != SP_OK)
+                r = sp__fail(diag, SP_ERR_PARSE, N[i].line,
+                             "3-body knots are not a clamped cubic knot vector (non-decreasing, first four and last four equal)");
+        }
+        /* the key's first neighbour is axis l; transpose when that is the higher-Z one */
+        for (nl = 0, i = c3[k] + 1; nl < (sw ? T->M : T->L) && r == SP_OK; ++nl, i = N[i].next) {
+            int j;
+            for (nm = 0, j = i + 1; nm < (sw ? T->L : T->M); ++nm, j = N[j].next) {
+                const int l = sw ? nm : nl, mm = sw ? nl : nm;
+                sp__json_copy(J, j, T->c + ((size_t)l * T->M + (size_t)mm) * T->N);
+            }
+        }
+    }
+    if (r == SP_OK) {
+        r = sp_uf3_finish(pot, diag);
+        if (r != SP_OK && diag && diag->line == 0) diag->line = N[knots].line;
+    }
+    sp__free(J->al, blk);
+    return r;
+}
+
+/* Reads a uf3 JSON model (FORMATS.md 2.5; keys "coefficients" or legacy
+   "solution", "knots" or "knots_map", "element_list", "degree"; other keys
+   are ignored). Interaction keys may name the two elements of a pair, or the
+   two neighbours of a trio, in either order; a trio key with the neighbours
+   in decreasing atomic number has its l and m axes swapped. pot is
+   overwritten; on error it is left empty and diag names the line. */
+SP__PRIVATE sp_result_t sp__uf3_read_json(sp_pot_t *pot, const char *text, size_t len, sp_diag_t *diag) {
+    sp__json_t J;
+    sp_allocator_t al;
+    sp_result_t r;
+    if (!pot || (!text && len)) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
+    al = pot->allocator;
+    memset(pot, 0, sizeof *pot);
+    pot->allocator = al;
+    memset(&J, 0, sizeof J);
+    J.s = text;
+    J.len = len;
+    J.al = &al;
+    r = sp__json_parse(&J, diag);
+    if (r == SP_OK) r = sp__json_uf3(&J, pot, diag);
+    sp__free(&al, J.node);
+    if (r != SP_OK) {
+        sp_pot_free(pot);
+        pot->allocator = al;
+    }
+    return r;
+}
+
+#ifndef SP_NO_STDIO
+/* Shortest of %.15g, %.16g, %.17g that reads back as the same double. */
+SP__PRIVATE void sp__json_put_num(FILE *fp, double x) {
+    char buf[40];
+    int prec;
+    for (prec = 15; prec <= 17; ++prec) {
+        snprintf(buf, sizeof buf, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    fputs(buf, fp);
+}
+
+SP__PRIVATE void sp__json_put_list(FILE *fp, const double *v, int n) {
+    int i;
+    fputc('[', fp);
+    for (i = 0; i < n; ++i) {
+        if (i) fputs(", ", fp);
+        sp__json_put_num(fp, v[i]);
+    }
+    fputc(']', fp);
+}
+
+/* The "knots" object (also written as "knots_map"). */
+SP__PRIVATE void sp__json_put_knots(FILE *fp, const sp_pot_t *pot) {
+    const sp_uf3_t *u = &pot->uf3;
+    const int ne = pot->nelem, np = ne * (ne + 1) / 2;
+    int a, b, c, ax;
+    fputs("{\n", fp);
+    for (a = 0; a < ne; ++a)
+        for (b = a; b < ne; ++b) {
+            const sp_uf3_pair_t *P = u->pair + sp_pot_pair_index(ne, a, b);
+            fprintf(fp, "%s        \"%s-%s\": ", (a || b) ? ",\n" : "", pot->elem[a], pot->elem[b]);
+            sp__json_put_list(fp, P->t, P->nt);
+        }
+    for (c = 0; c < ne && u->has3; ++c)
+        for (a = 0; a < ne; ++a)
+            for (b = a; b < ne; ++b) {
+                const sp_uf3_trio_t *T = u->trio + (size_t)c * np + sp_pot_pair_index(ne, a, b);
+                fprintf(fp, ",\n        \"%s-%s-%s\": [\n", pot->elem[c], pot->elem[a], pot->elem[b]);
+                for (ax = 0; ax < 3; ++ax) {
+                    fputs(ax ? ",\n            " : "            ", fp);
+                    sp__json_put_list(fp, T->t[ax], T->nt[ax]);
+                }
+                fputs("\n        ]", fp);
+            }
+    fputs("\n    }", fp);
+}
+
+/* Writes a UF3 potential as a uf3 JSON model (the develop to_json layout:
+   indent 4, lists of numbers on one line, decompressed 3-body grids as
+   nested lists, shortest round-trip numbers). Reading it back with
+   sp__uf3_read_json gives bit-identical knots and coefficients. */
+SP__PRIVATE sp_result_t sp__uf3_write_json(const sp_pot_t *pot, FILE *fp) {
+    const sp_uf3_t *u;
+    int ne, np, a, b, c, k, l, m;
+    if (!pot || !fp) return SP_ERR_BAD_ARG;
+    if (pot->kind != SP_POT_UF3) return SP_ERR_UNSUPPORTED;
+    u = &pot->uf3;
+    ne = pot->nelem;
+    np = ne * (ne + 1) / 2;
+    for (k = 0; k < ne; ++k)
+        if (!sp__isfinite(u->e1[k])) return SP_ERR_NOT_FINITE;
+    for (k = 0; k < np; ++k)
+        for (l = 0; l < u->pair[k].nt; ++l)
+            if (!sp__isfinite(u->pair[k].t[l]) || (l < u->pair[k].nt - 4 && !sp__isfinite(u->pair[k].c[l])))
+                return SP_ERR_NOT_FINITE;
+    for (k = 0; k < ne * np && u->has3; ++k) {
+        const sp_uf3_trio_t *T = u->trio + k;
+        size_t q, n = (size_t)T->L * T->M * T->N;
+        for (a = 0; a < 3; ++a)
+            for (l = 0; l < T->nt[a]; ++l)
+                if (!sp__isfinite(T->t[a][l])) return SP_ERR_NOT_FINITE;
+        for (q = 0; q < n; ++q)
+            if (!sp__isfinite(T->c[q])) return SP_ERR_NOT_FINITE;
+    }
+    fputs("{\n    \"coefficients\": {\n", fp);
+    for (k = 0; k < ne; ++k) {
+        fprintf(fp, "%s        \"%s\": ", k ? ",\n" : "", pot->elem[k]);
+        sp__json_put_num(fp, u->e1[k]);
+    }
+    for (a = 0; a < ne; ++a)
+        for (b = a; b < ne; ++b) {
+            const sp_uf3_pair_t *P = u->pair + sp_pot_pair_index(ne, a, b);
+            fprintf(fp, ",\n        \"%s-%s\": ", pot->elem[a], pot->elem[b]);
+            sp__json_put_list(fp, P->c, P->nt - 4);
+        }
+    for (c = 0; c < ne && u->has3; ++c)
+        for (a = 0; a < ne; ++a)
+            for (b = a; b < ne; ++b) {
+                const sp_uf3_trio_t *T = u->trio + (size_t)c * np + sp_pot_pair_index(ne, a, b);
+                fprintf(fp, ",\n        \"%s-%s-%s\": [\n", pot->elem[c], pot->elem[a], pot->elem[b]);
+                for (l = 0; l < T->L; ++l) {
+                    fputs(l ? ",\n            [\n" : "            [\n", fp);
+                    for (m = 0; m < T->M; ++m) {
+                        fputs(m ? ",\n                " : "                ", fp);
+                        sp__json_put_list(fp, T->c + ((size_t)l * T->M + (size_t)m) * T->N, T->N);
+                    }
+                    fputs("\n            ]", fp);
+                }
+                fputs("\n        ]", fp);
+            }
+    fputs("\n    },\n    \"knots\": ", fp);
+    sp__json_put_knots(fp, pot);
+    fputs(",\n    \"knot_strategy\": \"linear\",\n    \"offset_1b\": true,\n"
+          "    \"leading_trim\": {\"2\": 0, \"3\": 0},\n    \"trailing_trim\": {\"2\": 3, \"3\": 3},\n"
+          "    \"knots_map\": ",
+          fp);
+    sp__json_put_knots(fp, pot);
+    fputs(",\n    \"element_list\": [", fp);
+    for (k = 0; k < ne; ++k) fprintf(fp, "%s\"%s\"", k ? ", " : "", pot->elem[k]);
+    fputs("],\n    \"degree\": 3\n}\n", fp);
+    return ferror(fp) ? SP_ERR_IO : SP_OK;
+}
+#endif
+
 SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, const char *name_hint,
                                sp_diag_t *diag) {
     sp__lines_t L;
@@ -5405,6 +6172,8 @@ SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, cons
         if (len - q >= 8 && memcmp(text + q, "#UF3 POT", 8) == 0) {
             L.strict = 1;
             r = sp__read_uf3(pot, &L, diag);
+        } else if (q < len && (text[q] == '{' || (len - q >= 3 && memcmp(text + q, "\xef\xbb\xbf", 3) == 0))) {
+            r = sp__uf3_read_json(pot, text, len, diag);
         } else {
             r = sp__read_meam(pot, &L, name_hint, diag);
         }
@@ -5765,6 +6534,11 @@ SP_API sp_result_t sp_uf3_write_table(const sp_pot_t *pot, int a, int b, int npo
         fprintf(fp, "%d %.17g %.17g %.17g\n", k + 1, r, 2.0 * v, -2.0 * d);
     }
     return ferror(fp) ? SP_ERR_IO : SP_OK;
+}
+
+SP_API sp_result_t sp_pot_write_json(const sp_pot_t *pot, FILE *fp) {
+    if (!pot || !fp) return SP_ERR_BAD_ARG;
+    return sp__uf3_write_json(pot, fp);
 }
 
 static void sp__write_numbers(FILE *fp, const char *key, const double *v, int n) {

@@ -996,7 +996,7 @@ static int write_model(const sp_pot_t *pot, const char *path) {
     out_file_t of;
     sp_result_t r;
     if (!out_open(&of, path)) return 0;
-    r = sp_pot_write(pot, of.fp);
+    r = sp__ends_with(path, ".json") ? sp_pot_write_json(pot, of.fp) : sp_pot_write(pot, of.fp);
     if (r != SP_OK) fprintf(stderr, "error: %s: %s\n", path, sp_result_str(r));
     return out_close(&of, r == SP_OK);
 }
