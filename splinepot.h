@@ -270,11 +270,21 @@ typedef struct sp_bspline_t {
     int uniform;           /* interior knots uniform: direct interval index */
     double t0, t1, inv_dt; /* first/last knot, 1/interior spacing */
     const double *t;       /* knots, caller-owned */
+    const double *tab;     /* optional power-form table (sp_bspline_set_table), caller-owned */
 } sp_bspline_t;
 
 SP_API sp_result_t sp_bspline_init(sp_bspline_t *b, const double *t, int nt);
 /* Checks a clamped cubic knot vector (4 equal knots at each end, non-decreasing,
    nt >= 8) and records whether the interior is uniform. t must outlive b. */
+
+SP_API size_t sp_bspline_table_size(int nt);
+/* Doubles needed by sp_bspline_set_table: 16 per knot interval. */
+
+SP_API void sp_bspline_set_table(sp_bspline_t *b, double *tab);
+/* Tabulates the 4 non-zero basis functions of every knot interval as cubics
+   in (x - left knot), so that sp_bspline_basis_fast is a few Horner steps
+   instead of the de Boor recursion. tab (sp_bspline_table_size doubles)
+   must outlive b. */
 
 SP_API int sp_bspline_basis_fast(const sp_bspline_t *b, double x, double *out_b, double *out_db);
 /* sp_bspline_basis for an initialised knot vector, without second derivatives. */
@@ -413,6 +423,7 @@ typedef struct sp_uf3_pair_t {
 typedef struct sp_uf3_trio_t {
     int nt[3];               /* knots along l, m, n */
     double *t[3];
+    double *tab[3];          /* basis tables of bs[] */
     sp_bspline_t bs[3];
     int L, M, N;             /* coefficients c[(l*M + m)*N + n] */
     double *c;
@@ -441,7 +452,7 @@ typedef struct sp_pot_t {
 typedef struct sp_work_t {
     double *fbond;        /* 3 per neighbour-list entry: -dE_i/dr_ij */
     size_t cap_bonds;
-    double *atom;         /* per-atom energies and virials (10 per atom) */
+    double *atom;         /* per-atom energies, virials, direct forces (13 per atom) */
     size_t cap_atom;
     void *scratch;        /* per-thread bond caches */
     size_t cap_scratch;
@@ -1571,6 +1582,27 @@ SP_API sp_result_t sp_bspline_init(sp_bspline_t *b, const double *t, int nt) {
     return SP_OK;
 }
 
+SP_API size_t sp_bspline_table_size(int nt) { return nt >= 8 ? 16 * (size_t)(nt - 7) : 0; }
+
+SP_API void sp_bspline_set_table(sp_bspline_t *b, double *tab) {
+    int k, a, j;
+    for (k = 3; k <= b->nt - 5; ++k) {
+        double ders[4][4], *row = tab + 16 * (size_t)(k - 3);
+        if (!(b->t[k + 1] > b->t[k])) {
+            for (j = 0; j < 16; ++j) row[j] = 0.0;
+            continue;
+        }
+        sp__bspline_ders(b->t, k, b->t[k], 3, ders);
+        for (a = 0; a < 4; ++a) { /* basis a of the interval: sum_q row[4a+q] (x - t_k)^q */
+            row[4 * a] = ders[0][a];
+            row[4 * a + 1] = ders[1][a];
+            row[4 * a + 2] = ders[2][a] * 0.5;
+            row[4 * a + 3] = ders[3][a] * (1.0 / 6.0);
+        }
+    }
+    b->tab = tab;
+}
+
 SP_API int sp_bspline_basis_fast(const sp_bspline_t *b, double x, double *out_b, double *out_db) {
     double ders[4][4];
     int k, j;
@@ -1589,6 +1621,16 @@ SP_API int sp_bspline_basis_fast(const sp_bspline_t *b, double x, double *out_b,
         while (k < b->nt - 5 && x >= b->t[k + 1]) ++k;
     } else {
         k = sp__bspline_span(b->t, b->nt, x);
+    }
+    if (b->tab) {
+        const double *row = b->tab + 16 * (size_t)(k - 3);
+        const double u = x - b->t[k];
+        for (j = 0; j < 4; ++j) {
+            const double *c = row + 4 * j;
+            out_b[j] = c[0] + u * (c[1] + u * (c[2] + u * c[3]));
+            if (out_db) out_db[j] = c[1] + u * (2.0 * c[2] + 3.0 * u * c[3]);
+        }
+        return k - 3;
     }
     sp__bspline_ders(b->t, k, x, out_db ? 1 : 0, ders);
     for (j = 0; j < 4; ++j) {
@@ -2276,7 +2318,7 @@ SP_API sp_result_t sp_uf3_create(sp_pot_t *pot, int nelem, const int *z, int has
         size_t L = 1;
         for (a = 0; a < 3; ++a) {
             if (nt3[3 * k + a] < 8 || nt3[3 * k + a] > 10000) return SP_ERR_BAD_ARG;
-            nd += (size_t)nt3[3 * k + a];
+            nd += (size_t)nt3[3 * k + a] + sp_bspline_table_size(nt3[3 * k + a]);
             L *= (size_t)(nt3[3 * k + a] - 4);
         }
         if (L > (size_t)50000000) return SP_ERR_BAD_ARG;
@@ -2312,6 +2354,8 @@ SP_API sp_result_t sp_uf3_create(sp_pot_t *pot, int nelem, const int *z, int has
                 T->nt[a] = nt3[3 * k + a];
                 T->t[a] = d;
                 d += T->nt[a];
+                T->tab[a] = d;
+                d += sp_bspline_table_size(T->nt[a]);
             }
             T->L = T->nt[0] - 4; T->M = T->nt[1] - 4; T->N = T->nt[2] - 4;
             T->c = d;
@@ -2368,9 +2412,11 @@ SP_API sp_result_t sp_uf3_finish(sp_pot_t *pot, sp_diag_t *diag) {
     for (k = 0; k < ntrio; ++k) {
         sp_uf3_trio_t *T = u->trio + k;
         size_t n = (size_t)T->L * T->M * T->N, i;
-        for (a = 0; a < 3; ++a)
+        for (a = 0; a < 3; ++a) {
             if (sp_bspline_init(&T->bs[a], T->t[a], T->nt[a]) != SP_OK)
                 return sp__fail(diag, SP_ERR_PARSE, 0, "3-body knots of trio %d are not a clamped cubic knot vector", k + 1);
+            sp_bspline_set_table(&T->bs[a], T->tab[a]);
+        }
         for (i = 0; i < n; ++i)
             if (!sp__isfinite(T->c[i])) return sp__fail(diag, SP_ERR_NOT_FINITE, 0, "3-body coefficient is not finite");
         for (a = 0; a < 2; ++a)
@@ -2406,55 +2452,55 @@ static SP__INLINE double sp__uf3_pair_eval(const sp_uf3_pair_t *P, double r, dou
     return q[1] + x * (q[2] + x * (q[3] + x * q[4]));
 }
 
-/* V3 and its partial derivatives for basis values along l, m (given) and n. */
+/* V3 and its partial derivatives for basis values along l, m (given) and n:
+   the 16 rows C[l][m][n..n+3] weighted by B_l B_m, B'_l B_m and B_l B'_m are
+   summed as 4-vectors (vectorisable), then dotted with B_n and B'_n. */
 static SP__INLINE double sp__uf3_trio_eval(const sp_uf3_trio_t *T, int il, const double *bl, const double *dbl,
                                            int im, const double *bm, const double *dbm, int in,
                                            const double *bn, const double *dbn, double *dl, double *dm,
                                            double *dn) {
-    double v = 0.0, vl = 0.0, vm = 0.0, vn = 0.0;
-    int a, b;
-    for (a = 0; a < 4; ++a) {
-        double wa = 0.0, wda = 0.0, wna = 0.0;
+    double av[4] = {0, 0, 0, 0}, al[4] = {0, 0, 0, 0}, am[4] = {0, 0, 0, 0};
+    int a, b, c;
+    for (a = 0; a < 4; ++a)
         for (b = 0; b < 4; ++b) {
-            const double *row = T->c + ((size_t)(il + a) * T->M + (size_t)(im + b)) * T->N + in;
-            const double w = row[0] * bn[0] + row[1] * bn[1] + row[2] * bn[2] + row[3] * bn[3];
-            const double dw = row[0] * dbn[0] + row[1] * dbn[1] + row[2] * dbn[2] + row[3] * dbn[3];
-            wa += bm[b] * w;
-            wda += dbm[b] * w;
-            wna += bm[b] * dw;
+            const double *SP_RESTRICT row = T->c + ((size_t)(il + a) * T->M + (size_t)(im + b)) * T->N + in;
+            const double wv = bl[a] * bm[b], wl = dbl[a] * bm[b], wm = bl[a] * dbm[b];
+            for (c = 0; c < 4; ++c) {
+                av[c] += wv * row[c];
+                al[c] += wl * row[c];
+                am[c] += wm * row[c];
+            }
         }
-        v += bl[a] * wa;
-        vl += dbl[a] * wa;
-        vm += bl[a] * wda;
-        vn += bl[a] * wna;
-    }
-    *dl = vl;
-    *dm = vm;
-    *dn = vn;
-    return v;
+    *dl = al[0] * bn[0] + al[1] * bn[1] + al[2] * bn[2] + al[3] * bn[3];
+    *dm = am[0] * bn[0] + am[1] * bn[1] + am[2] * bn[2] + am[3] * bn[3];
+    *dn = av[0] * dbn[0] + av[1] * dbn[1] + av[2] * dbn[2] + av[3] * dbn[3];
+    return av[0] * bn[0] + av[1] * bn[1] + av[2] * bn[2] + av[3] * bn[3];
 }
 
 /* UF3 for centre i: E_i = e1 + sum_j V2(r_ij) + sum_{j<k} V3(r_ij, r_ik, r_jk).
    Each bond's basis values along l and m are computed once and reused for
    all of its triplets (when every trio shares those knots). */
 static double sp__uf3_center(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i,
-                             const sp__bonds_t *B, double *SP_RESTRICT fb) {
+                             const sp__bonds_t *B, double *SP_RESTRICT fb, double *SP_RESTRICT fdir,
+                             double *SP_RESTRICT wdir) {
     const sp_uf3_t *u = &pot->uf3;
     const int ne = pot->nelem, ti = type[i], np = ne * (ne + 1) / 2;
     const double rc2 = pot->cutoff * pot->cutoff, c3 = u->cut3;
     const double *xi = nl->xe + 3 * (size_t)i;
-    double e = u->e1[ti];
+    double e = u->e1[ti], fx = 0.0, fy = 0.0, fz = 0.0, wxx = 0, wxy = 0, wxz = 0, wyy = 0, wyz = 0, wzz = 0;
     double *SP_RESTRICT ux = B->ux, *SP_RESTRICT uy = B->uy, *SP_RESTRICT uz = B->uz, *SP_RESTRICT rr = B->ir;
     double *SP_RESTRICT bas = B->c; /* 8 per bond: 4 values, 4 derivatives; i0 in B->t2 */
     int b, nb = 0, jj, kk;
+    /* 2-body: V2 is symmetric, so the pair force on i is sum_j 2 V2'(r) u_ij and
+       needs no per-bond storage; its virial is sum_j r_ij (x) (-V2'(r) u_ij) */
     for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
         const int g = nl->j[b];
         const double *xg = nl->xe + 3 * (size_t)g;
         const double dx = xg[0] - xi[0], dy = xg[1] - xi[1], dz = xg[2] - xi[2];
         const double r2 = dx * dx + dy * dy + dz * dz;
-        double r, inv, dv = 0.0, *o = fb + 3 * (size_t)b;
+        double r, inv, dv = 0.0;
         int tj;
-        o[0] = o[1] = o[2] = 0.0;
+        if (fb) fb[3 * (size_t)b] = fb[3 * (size_t)b + 1] = fb[3 * (size_t)b + 2] = 0.0;
         if (r2 >= rc2) continue;
         tj = type[nl->owner[g]];
         r = sqrt(r2);
@@ -2462,10 +2508,12 @@ static double sp__uf3_center(const sp_pot_t *pot, const sp_nlist_t *nl, const in
         {
             const sp_uf3_pair_t *P = u->pair + sp_pot_pair_index(ne, ti, tj);
             if (r < P->cut) {
+                double q;
                 e += sp__uf3_pair_eval(P, r, &dv);
-                o[0] = -dv * dx * inv;
-                o[1] = -dv * dy * inv;
-                o[2] = -dv * dz * inv;
+                q = dv * inv;
+                fx += 2.0 * q * dx; fy += 2.0 * q * dy; fz += 2.0 * q * dz;
+                wxx -= q * dx * dx; wxy -= q * dx * dy; wxz -= q * dx * dz;
+                wyy -= q * dy * dy; wyz -= q * dy * dz; wzz -= q * dz * dz;
             }
         }
         if (u->has3 && r <= c3) {
@@ -2512,6 +2560,10 @@ static double sp__uf3_center(const sp_pot_t *pot, const sp_nlist_t *nl, const in
             ok[1] += -dm * uy[K] - dn * vjk[1];
             ok[2] += -dm * uz[K] - dn * vjk[2];
         }
+    fdir[0] = fx; fdir[1] = fy; fdir[2] = fz;
+    wdir[0] = wxx; wdir[1] = wxy; wdir[2] = wxz;
+    wdir[3] = wxy; wdir[4] = wyy; wdir[5] = wyz;
+    wdir[6] = wxz; wdir[7] = wyz; wdir[8] = wzz;
     return e;
 }
 
@@ -2533,8 +2585,8 @@ static int sp__nthreads(void) {
 SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type,
                                   sp_work_t *ws, sp_out_t *out) {
     const int n = nl ? nl->natoms : 0;
-    int i, nth, maxdeg;
-    double *fb, *ea, *va;
+    int i, nth, maxdeg, need_bonds;
+    double *fb, *ea, *va, *fa;
     size_t per_thread;
     if (!pot || !nl || !ws || !out || (n > 0 && !type)) return SP_ERR_BAD_ARG;
     if (pot->kind == SP_POT_NONE) return SP_ERR_BAD_ARG;
@@ -2544,16 +2596,17 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
     nth = sp__nthreads();
     maxdeg = sp__max_degree(nl);
     per_thread = sp__bonds_bytes(maxdeg);
-    if (!sp__reserve(&ws->allocator, (void **)&ws->fbond, &ws->cap_bonds, 3 * nl->n_entries + 3,
-                     sizeof(double)) ||
-        !sp__reserve(&ws->allocator, (void **)&ws->atom, &ws->cap_atom, 10 * (size_t)n + 1,
-                     sizeof(double)) ||
-        !sp__reserve(&ws->allocator, (void **)&ws->scratch, &ws->cap_scratch,
-                     (size_t)nth * per_thread, 1))
+    /* per-bond slots are needed by many-body terms only (not by UF2) */
+    need_bonds = !(pot->kind == SP_POT_UF3 && !pot->uf3.has3);
+    if ((need_bonds && !sp__reserve(&ws->allocator, (void **)&ws->fbond, &ws->cap_bonds, 3 * nl->n_entries + 3,
+                                    sizeof(double))) ||
+        !sp__reserve(&ws->allocator, (void **)&ws->atom, &ws->cap_atom, 13 * (size_t)n + 1, sizeof(double)) ||
+        !sp__reserve(&ws->allocator, (void **)&ws->scratch, &ws->cap_scratch, (size_t)nth * per_thread, 1))
         return SP_ERR_NO_MEMORY;
-    fb = ws->fbond;
+    fb = need_bonds ? ws->fbond : NULL;
     ea = ws->atom;
     va = ws->atom + n;
+    fa = ws->atom + 10 * (size_t)n;
 #ifdef SP__OMP
 #pragma omp parallel num_threads(nth)
 #endif
@@ -2568,18 +2621,27 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
 #ifdef SP__OMP
 #pragma omp for schedule(dynamic, 32)
 #endif
-            for (ii = 0; ii < n; ++ii)
-                ea[ii] = (pot->kind == SP_POT_UF3) ? sp__uf3_center(pot, nl, type, ii, &bd, fb)
-                                                  : sp__meam_center(pot, nl, type, ii, &bd, fb);
-            /* gather: forces and per-atom virials */
+            for (ii = 0; ii < n; ++ii) {
+                if (pot->kind == SP_POT_UF3) {
+                    ea[ii] = sp__uf3_center(pot, nl, type, ii, &bd, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii);
+                } else {
+                    int a;
+                    ea[ii] = sp__meam_center(pot, nl, type, ii, &bd, fb);
+                    for (a = 0; a < 3; ++a) fa[3 * (size_t)ii + a] = 0.0;
+                    for (a = 0; a < 9; ++a) va[9 * (size_t)ii + a] = 0.0;
+                }
+            }
+            /* gather: forces and per-atom virials from the per-bond slots */
 #ifdef SP__OMP
 #pragma omp for schedule(static)
 #endif
             for (ii = 0; ii < n; ++ii) {
-                double f[3] = {0.0, 0.0, 0.0}, w[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+                double f[3], w[9];
                 const double *xi = nl->xe + 3 * (size_t)ii;
                 int b, a, c;
-                for (b = nl->first[ii]; b < nl->first[ii + 1]; ++b) {
+                for (a = 0; a < 3; ++a) f[a] = fa[3 * (size_t)ii + a];
+                for (a = 0; a < 9; ++a) w[a] = va[9 * (size_t)ii + a];
+                for (b = nl->first[ii]; fb && b < nl->first[ii + 1]; ++b) {
                     const double *fo = fb + 3 * (size_t)b, *fr = fb + 3 * (size_t)nl->rev[b];
                     const double *xg = nl->xe + 3 * (size_t)nl->j[b];
                     double d[3];
