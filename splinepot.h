@@ -353,6 +353,7 @@ typedef struct sp_nlist_t {
     double *scr_dbl; size_t scr_dbl_cap;
     int *scr_ext; size_t scr_ext_cap;
     int *scr_pairs; size_t scr_pairs_cap;
+    int *scr_key; size_t scr_key_cap;
 } sp_nlist_t;
 
 SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const double *pos,
@@ -1757,6 +1758,7 @@ SP_API void sp_nlist_free(sp_nlist_t *nl) {
     sp__free(&a, nl->scr_dbl);
     sp__free(&a, nl->scr_ext);
     sp__free(&a, nl->scr_pairs);
+    sp__free(&a, nl->scr_key);
     memset(nl, 0, sizeof *nl);
     nl->allocator = a;
 }
@@ -1984,42 +1986,56 @@ SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const d
         bincur[k] = bin_start[k];
     }
     for (k = 0; k < next; ++k) bin_atoms[bincur[binof[k]]++] = (int)k; /* stable: index order */
-    /* 4. half pairs: i local, partner g with owner(g) > i, or owner(g) == i and image > 0 */
+    /* 4. half pairs: i local, partner g with owner(g) > i, or owner(g) == i and a
+       later image; one integer key (owner * ntimg + image) decides both. Centres
+       are visited bin by bin, with positions copied into bin order. */
     rc2 = cutoff * cutoff;
     npairs = 0;
     pairs = nl->scr_pairs;
     pcap = nl->scr_pairs_cap;
+    if (!SP__GROW(nl, nl->scr_dbl, nl->scr_dbl_cap, 3 * next + 1, double) ||
+        !SP__GROW(nl, nl->scr_key, nl->scr_key_cap, next + 1, int)) {
+        nl->natoms = 0; nl->next = 0;
+        return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    }
     {
-        size_t pc = 0;
-        for (i = 0; i < natoms; ++i) {
-            int b0 = binof[i];
-            int bx = b0 % nb[0], by = (b0 / nb[0]) % nb[1], bz = b0 / (nb[0] * nb[1]);
-            int dx, dy, dz;
-            const double *xi = nl->xe + 3 * i;
-            for (dz = -st[2]; dz <= st[2]; ++dz) {
-                int cz = bz + dz;
-                if (cz < 0 || cz >= nb[2]) continue;
-                for (dy = -st[1]; dy <= st[1]; ++dy) {
-                    int cy = by + dy;
-                    if (cy < 0 || cy >= nb[1]) continue;
-                    for (dx = -st[0]; dx <= st[0]; ++dx) {
-                        int cx = bx + dx, bb, p;
-                        if (cx < 0 || cx >= nb[0]) continue;
-                        bb = cx + nb[0] * (cy + nb[1] * cz);
-                        for (p = bin_start[bb]; p < bin_start[bb + 1]; ++p) {
-                            int gg = bin_atoms[p], o = nl->owner[gg];
-                            const double *xg;
+        double *SP_RESTRICT sx = nl->scr_dbl;
+        int *SP_RESTRICT key = nl->scr_key;
+        size_t pc = 0, bi;
+        for (k = 0; k < next; ++k) {
+            const int gg = bin_atoms[k];
+            sx[3 * k] = nl->xe[3 * (size_t)gg];
+            sx[3 * k + 1] = nl->xe[3 * (size_t)gg + 1];
+            sx[3 * k + 2] = nl->xe[3 * (size_t)gg + 2];
+            key[k] = nl->owner[gg] * ntimg + timg[gg];
+        }
+        for (bi = 0; bi < nbins; ++bi) {
+            int bx = (int)(bi % (size_t)nb[0]), by = (int)((bi / (size_t)nb[0]) % (size_t)nb[1]);
+            int bz = (int)(bi / ((size_t)nb[0] * (size_t)nb[1])), pa;
+            int lo[3], hi[3];
+            lo[0] = bx - st[0] < 0 ? 0 : bx - st[0]; hi[0] = bx + st[0] >= nb[0] ? nb[0] - 1 : bx + st[0];
+            lo[1] = by - st[1] < 0 ? 0 : by - st[1]; hi[1] = by + st[1] >= nb[1] ? nb[1] - 1 : by + st[1];
+            lo[2] = bz - st[2] < 0 ? 0 : bz - st[2]; hi[2] = bz + st[2] >= nb[2] ? nb[2] - 1 : bz + st[2];
+            for (pa = bin_start[bi]; pa < bin_start[bi + 1]; ++pa) {
+                const int ki = key[pa], ii = bin_atoms[pa];
+                const double xi0 = sx[3 * pa], xi1 = sx[3 * pa + 1], xi2 = sx[3 * pa + 2];
+                int cy, cz;
+                if (ii >= natoms) continue; /* ghosts are never centres */
+                for (cz = lo[2]; cz <= hi[2]; ++cz)
+                    for (cy = lo[1]; cy <= hi[1]; ++cy) {
+                        const int row = nb[0] * (cy + nb[1] * cz);
+                        const int q0 = bin_start[row + lo[0]], q1 = bin_start[row + hi[0] + 1];
+                        int q;
+                        for (q = q0; q < q1; ++q) {
                             double ddx, ddy, ddz, r2;
-                            if (o < i || (o == i && timg[gg] <= t0idx)) continue;
-                            xg = nl->xe + 3 * gg;
-                            ddx = xg[0] - xi[0]; ddy = xg[1] - xi[1]; ddz = xg[2] - xi[2];
+                            if (key[q] <= ki) continue;
+                            ddx = sx[3 * q] - xi0; ddy = sx[3 * q + 1] - xi1; ddz = sx[3 * q + 2] - xi2;
                             r2 = ddx * ddx + ddy * ddy + ddz * ddz;
                             if (r2 >= rc2) continue;
                             if (r2 < 1e-12) {
                                 nl->natoms = 0; nl->next = 0;
-                                return sp__fail(diag, SP_ERR_OVERLAP, 0,
-                                                "atoms %d and %d overlap (distance %.3g A)", i + 1,
-                                                o + 1, sqrt(r2));
+                                return sp__fail(diag, SP_ERR_OVERLAP, 0, "atoms %d and %d overlap (distance %.3g A)",
+                                                ii + 1, key[q] / ntimg + 1, sqrt(r2));
                             }
                             if (pc + 2 > pcap) {
                                 size_t nc = pcap ? 2 * pcap : 4096;
@@ -2035,11 +2051,10 @@ SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const d
                                 nl->scr_pairs = pairs;
                                 nl->scr_pairs_cap = pcap;
                             }
-                            pairs[pc++] = i;
-                            pairs[pc++] = gg;
+                            pairs[pc++] = ii;
+                            pairs[pc++] = bin_atoms[q];
                         }
                     }
-                }
             }
         }
         npairs = pc / 2;
