@@ -66,8 +66,11 @@ command -v python3 >/dev/null || { echo "bench_lammps.sh: python3 not found" >&2
 
 # --- splinepot binary: (re)build if needed, then use a private copy so a rebuild during the run
 # cannot swap binaries between repeats.
+BUILD_NOTE="given as SPLINEPOT"
 if [ -z "${SPLINEPOT:-}" ]; then
+    BUILD_NOTE="build/splinepot up to date"
     if ! make -s -C "$ROOT" build/splinepot >&2; then
+        BUILD_NOTE="'make build/splinepot' failed, existing build/splinepot of $(date -u -r "$ROOT/build/splinepot" '+%Y-%m-%d %H:%M UTC' 2>/dev/null || echo '?')"
         if [ -x "$ROOT/build/splinepot" ]; then
             echo "bench_lammps.sh: warning: 'make build/splinepot' failed, using the existing binary" >&2
         else
@@ -132,6 +135,7 @@ run_lammps() {
     local log=$TMP/lmp.log
     (cd "$TMP" && OMP_NUM_THREADS=1 "$LMP" -in "$1" -log "$log" -screen none -echo none) \
         || { echo "bench_lammps.sh: LAMMPS failed on $1:" >&2; tail -5 "$log" >&2; return 1; }
+    [ -s "$TMP/lmp.version" ] || sed -n '1{s/ *$//;p}' "$log" > "$TMP/lmp.version"
     # "Loop time of T on P procs for STEPS steps with ATOMS atoms"
     awk -v s="$2" '/^Loop time of/ && $9 == s { v = $4 / ($9 * $12) * 1e6 } END { if (v == "") exit 1; print v }' "$log"
 }
@@ -247,8 +251,8 @@ EOF
         echo
         echo "## $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
         echo
-        echo "Machine: $model, nproc $(nproc); $($LMP -h 2>/dev/null | grep -m1 -o 'LAMMPS ([^)]*)' || echo LAMMPS);"
-        echo "repeats $REPEATS (medians), load average (1/5/15 min) at start $LOAD_START, at end $LOAD_END."
+        echo "Machine: $model, nproc $(nproc); $(cat "$TMP/lmp.version" 2>/dev/null || echo LAMMPS) ($(command -v "$LMP"));"
+        echo "splinepot: $BUILD_NOTE. Repeats $REPEATS (medians); load average (1/5/15 min) at start $LOAD_START, at end $LOAD_END."
         echo
         echo "| case | potential | atoms | steps | splinepot us/atom-step | LAMMPS us/atom-step | ratio | splinepot 2 thr | 2-thr speedup | load after |"
         echo "|---|---|---|---|---|---|---|---|---|---|"
