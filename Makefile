@@ -21,7 +21,15 @@ TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B
            $(B)/test_cpp $(B)/test_static $(B)/test_c11
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h
 
-all: $(B)/splinepot $(TESTS)
+EXAMPLES := $(B)/01_meam_forces
+
+all: $(B)/splinepot $(TESTS) $(EXAMPLES)
+
+$(B)/01_%: examples/01_%.c splinepot.h | $(B)
+	$(CC) -std=c99 $(CFLAGS) -I. $< -o $@ $(LDLIBS)
+
+examples: $(EXAMPLES)
+	./$(B)/01_meam_forces
 
 $(B):
 	mkdir -p $(B)
@@ -65,4 +73,4 @@ cuda:
 clean:
 	rm -rf build
 
-.PHONY: all test sanitize demo bench cuda clean
+.PHONY: all test sanitize demo bench cuda clean examples
