@@ -50,6 +50,7 @@ TABLE OF CONTENTS (search for the tag)
    >>cmaes    CMA-ES optimiser (Hansen), ask/tell, IPOP restarts, bounds
    >>ridge    streamed normal equations, ridge/curvature penalties, robust solve
    >>fit      UF3 fit by ridge regression
+   >>sv       s-MEAM structure vectors: P parameter sets at once
    >>io       LAMMPS potential files, uf3 JSON, extended XYZ
    >>cuda     optional GPU layer (stubs unless SP_CUDA)
 
@@ -1039,6 +1040,70 @@ SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl,
    over e1 (nelem), then each pair's nt-4 coefficients, then each trio's
    L*M*N grid). out_energy_row (p) and out_force_rows (3*natoms x p) are
    accumulated into (zero them first). */
+
+/* ==================================================================
+ * >>sv       S-MEAM STRUCTURE VECTORS (batched evaluation for fitting)
+ * ==================================================================
+ * Vita & Trinkle (2021), sec. 3.4: an s-MEAM potential is linear in its
+ * spline parameters theta = (y_0..y_{n-1}, d0, dN) of each spline, so the
+ * basis vectors s(r), s'(r) of every bond and s(cos theta), s'(cos theta)
+ * of every triplet can be computed once per configuration. Energies and
+ * forces for P parameter sets are then dense products with the parameter
+ * matrix, evaluated in chunks of parameter sets with the parameter-set
+ * index innermost (vectorised); U is evaluated per parameter set. One
+ * element; phi, rho and f share the radial knots [rlo, rc], g has knots on
+ * [-1, 1], U on [ulo, uhi]; all splines are clamped (LAMMPS's), so a
+ * parameter vector is a meam/spline file (sp_smeam_layout_pot).
+ *
+ * Parameter vector (npar = 4 (nr + 2) + nu + 2): phi, rho, U, f, g in
+ * LAMMPS order, each (y_0..y_{n-1}, d0, dN); U has nu knots, g ng = nr.
+ */
+
+typedef struct sp_smeam_layout_t {
+    int nr;                 /* knots of phi, rho, f (and g) */
+    double rlo, rc;         /* radial knot range (A); rc is the cutoff */
+    int nu;                 /* knots of U */
+    double ulo, uhi;        /* U knot range */
+    int ng;                 /* knots of g on [-1, 1]; 0 -> nr */
+} sp_smeam_layout_t;
+
+typedef struct sp_smeam_sv_t {
+    int natoms, nbonds, ntrip;
+    int nr2, ng2;           /* basis lengths nr + 2, ng + 2 */
+    double *s, *ds;         /* nbonds x nr2: radial basis and derivative */
+    double *u;              /* nbonds x 4: unit vector, 1/r */
+    int *centre;            /* nbonds: centre atom */
+    double *rho_sum;        /* natoms x nr2: sum over the atom's bonds of s(r) */
+    double *phi_sum;        /* nr2: half the sum over all bonds of s(r) */
+    int *tj, *tk;           /* ntrip: the two bonds */
+    double *sg, *dsg, *cs;  /* ntrip x ng2, ntrip x ng2, ntrip: angular basis, cos theta */
+    int *first;             /* natoms + 1: bonds of each centre (contiguous) */
+    int *rev;               /* nbonds: reverse bond */
+    sp_allocator_t allocator;
+} sp_smeam_sv_t;
+
+SP_API int sp_smeam_layout_npar(const sp_smeam_layout_t *lay);
+
+SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, const sp_config_t *cf,
+                                     sp_diag_t *diag);
+/* Structure vectors of one configuration (all atoms of the layout's single
+   element). sv must be zeroed (allocator optional); free with sp_smeam_sv_free. */
+
+SP_API void sp_smeam_sv_free(sp_smeam_sv_t *sv);
+
+SP_API size_t sp_smeam_sv_workspace_size(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int chunk);
+/* Bytes of scratch sp_smeam_sv_eval needs for chunks of `chunk` parameter sets. */
+
+SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
+                                    const double *theta, double *out_energy, double *out_forces, int chunk,
+                                    void *work, size_t work_bytes);
+/* Energies (P) and, if out_forces != NULL, forces (P x 3 natoms) for the P
+   parameter vectors theta (P x npar, row-major), as LAMMPS meam/spline
+   computes them for the potential each vector describes. */
+
+SP_API sp_result_t sp_smeam_layout_pot(const sp_smeam_layout_t *lay, const double *theta, const char *element,
+                                       sp_pot_t *out);
+/* The meam/spline potential of one parameter vector (free with sp_pot_free). */
 
 /* ==================================================================
  * >>io       POTENTIAL FILES, EXTENDED XYZ
@@ -2580,6 +2645,22 @@ static double sp__uf3_center(const sp_pot_t *pot, const sp_nlist_t *nl, const in
     wdir[3] = wxy; wdir[4] = wyy; wdir[5] = wyz;
     wdir[6] = wxz; wdir[7] = wyz; wdir[8] = wzz;
     return e;
+}
+
+/* Cutoff (largest last knot of phi, rho, f, F) and U(0) of an s-MEAM potential. */
+static void sp__meam_finish(sp_pot_t *pot) {
+    sp_meam_t *m = &pot->meam;
+    int ne = pot->nelem, np = ne * (ne + 1) / 2, e;
+    double rc = 0.0;
+    for (e = 0; e < np; ++e) if (m->phi[e].xmax > rc) rc = m->phi[e].xmax;
+    for (e = 0; e < ne; ++e) {
+        if (m->rho[e].xmax > rc) rc = m->rho[e].xmax;
+        if (m->f[e].xmax > rc) rc = m->f[e].xmax;
+        m->zero_energy[e] = sp_spline_eval(&m->U[e], 0.0, NULL);
+    }
+    if (pot->kind == SP_POT_MEAM_SW && m->F[0].xmax > rc) rc = m->F[0].xmax;
+    m->nelem = ne;
+    pot->cutoff = rc;
 }
 
 static int sp__max_degree(const sp_nlist_t *nl) {
@@ -4884,6 +4965,314 @@ done:
 }
 
 /* ==================================================================
+ * >>sv       implementation
+ * ================================================================== */
+
+SP_API int sp_smeam_layout_npar(const sp_smeam_layout_t *lay) {
+    int ng = lay->ng > 0 ? lay->ng : lay->nr;
+    return 3 * (lay->nr + 2) + (lay->nu + 2) + (ng + 2);
+}
+
+static void sp__uniform_knots(int n, double lo, double hi, double *x) {
+    int k;
+    for (k = 0; k < n; ++k) x[k] = (k == n - 1) ? hi : lo + (hi - lo) * k / (n - 1);
+}
+
+SP_API void sp_smeam_sv_free(sp_smeam_sv_t *sv) {
+    sp_allocator_t a;
+    if (!sv) return;
+    a = sv->allocator;
+    sp__free(&a, sv->s);
+    memset(sv, 0, sizeof *sv);
+    sv->allocator = a;
+}
+
+SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, const sp_config_t *cf,
+                                     sp_diag_t *diag) {
+    sp_nlist_t nl;
+    sp_result_t r;
+    double xr[SP_SPLINE_MAX_KNOTS], xg[SP_SPLINE_MAX_KNOTS], *Mr = NULL, *Mg = NULL;
+    int ng, nr2, ng2, i, b, nb, nt, n;
+    size_t bytes;
+    char *mem;
+    sp_allocator_t al;
+    if (!sv || !lay || !cf || !cf->pos || cf->natoms < 1) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
+    ng = lay->ng > 0 ? lay->ng : lay->nr;
+    if (lay->nr < 3 || ng < 3 || lay->nu < 2 || lay->nr > SP_SPLINE_MAX_KNOTS || ng > SP_SPLINE_MAX_KNOTS ||
+        lay->nu > SP_SPLINE_MAX_KNOTS || !(lay->rc > lay->rlo) || !(lay->uhi > lay->ulo))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad s-MEAM layout");
+    al = sv->allocator;
+    memset(sv, 0, sizeof *sv);
+    sv->allocator = al;
+    memset(&nl, 0, sizeof nl);
+    nl.allocator = al;
+    r = sp_nlist_build(&nl, &cf->cell, cf->pos, cf->natoms, lay->rc, diag);
+    if (r != SP_OK) return r;
+    sp_nlist_update(&nl, cf->pos);
+    n = cf->natoms;
+    nb = (int)nl.n_entries;
+    nt = 0;
+    for (i = 0; i < n; ++i) {
+        int d = nl.first[i + 1] - nl.first[i];
+        nt += d * (d - 1) / 2;
+    }
+    nr2 = lay->nr + 2;
+    ng2 = ng + 2;
+    bytes = sizeof(double) * ((size_t)nb * (2 * nr2 + 4) + (size_t)n * nr2 + nr2 + (size_t)nt * (2 * ng2 + 1) +
+                              (size_t)lay->nr * nr2 + (size_t)ng * ng2) +
+            sizeof(int) * ((size_t)nb * 2 + 2 * (size_t)nt + (size_t)n + 1) + 64;
+    mem = (char *)sp__alloc(&al, bytes);
+    if (!mem) {
+        sp_nlist_free(&nl);
+        return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory (%zu bytes of structure vectors)", bytes);
+    }
+    sv->s = (double *)mem;
+    sv->ds = sv->s + (size_t)nb * nr2;
+    sv->u = sv->ds + (size_t)nb * nr2;
+    sv->rho_sum = sv->u + (size_t)nb * 4;
+    sv->phi_sum = sv->rho_sum + (size_t)n * nr2;
+    sv->sg = sv->phi_sum + nr2;
+    sv->dsg = sv->sg + (size_t)nt * ng2;
+    sv->cs = sv->dsg + (size_t)nt * ng2;
+    Mr = sv->cs + nt;
+    Mg = Mr + (size_t)lay->nr * nr2;
+    sv->centre = (int *)(Mg + (size_t)ng * ng2);
+    sv->rev = sv->centre + nb;
+    sv->tj = sv->rev + nb;
+    sv->tk = sv->tj + nt;
+    sv->first = sv->tk + nt;
+    sv->natoms = n;
+    sv->nbonds = nb;
+    sv->ntrip = nt;
+    sv->nr2 = nr2;
+    sv->ng2 = ng2;
+    sp__uniform_knots(lay->nr, lay->rlo, lay->rc, xr);
+    sp__uniform_knots(ng, -1.0, 1.0, xg);
+    sp_spline_basis_matrix(lay->nr, xr, SP_SPLINE_CLAMPED, Mr);
+    sp_spline_basis_matrix(ng, xg, SP_SPLINE_CLAMPED, Mg);
+    memset(sv->rho_sum, 0, sizeof(double) * ((size_t)n * nr2 + nr2));
+    for (i = 0; i <= n; ++i) sv->first[i] = nl.first[i];
+    for (i = 0; i < n; ++i)
+        for (b = nl.first[i]; b < nl.first[i + 1]; ++b) {
+            const double *xi = nl.xe + 3 * (size_t)i, *xj = nl.xe + 3 * (size_t)nl.j[b];
+            double d[3] = {xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]};
+            double rr = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+            double *sb = sv->s + (size_t)b * nr2;
+            int q;
+            sv->centre[b] = i;
+            sv->rev[b] = nl.rev[b];
+            sv->u[4 * (size_t)b] = d[0] / rr;
+            sv->u[4 * (size_t)b + 1] = d[1] / rr;
+            sv->u[4 * (size_t)b + 2] = d[2] / rr;
+            sv->u[4 * (size_t)b + 3] = 1.0 / rr;
+            sp_spline_basis(lay->nr, xr, SP_SPLINE_CLAMPED, Mr, rr, sb, sv->ds + (size_t)b * nr2);
+            for (q = 0; q < nr2; ++q) {
+                sv->rho_sum[(size_t)i * nr2 + q] += sb[q];
+                sv->phi_sum[q] += 0.5 * sb[q];
+            }
+        }
+    nt = 0;
+    for (i = 0; i < n; ++i) {
+        int bj, bk;
+        for (bj = nl.first[i]; bj < nl.first[i + 1]; ++bj)
+            for (bk = bj + 1; bk < nl.first[i + 1]; ++bk) {
+                const double *uj = sv->u + 4 * (size_t)bj, *uk = sv->u + 4 * (size_t)bk;
+                double c = uj[0] * uk[0] + uj[1] * uk[1] + uj[2] * uk[2];
+                sv->tj[nt] = bj;
+                sv->tk[nt] = bk;
+                sv->cs[nt] = c;
+                sp_spline_basis(ng, xg, SP_SPLINE_CLAMPED, Mg, c, sv->sg + (size_t)nt * ng2, sv->dsg + (size_t)nt * ng2);
+                ++nt;
+            }
+    }
+    sp_nlist_free(&nl);
+    return SP_OK;
+}
+
+SP_API size_t sp_smeam_sv_workspace_size(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int chunk) {
+    size_t npar = (size_t)sp_smeam_layout_npar(lay);
+    if (chunk < 1) chunk = 1;
+    return sizeof(double) * (size_t)chunk * (7 * (size_t)sv->nbonds + 3 * (size_t)sv->natoms + npar + 2) + 64;
+}
+
+SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
+                                    const double *theta, double *out_energy, double *out_forces, int chunk,
+                                    void *work, size_t work_bytes) {
+    const int npar = sp_smeam_layout_npar(lay), nr2 = sv->nr2, ng2 = sv->ng2, nu2 = lay->nu + 2;
+    const int o_phi = 0, o_rho = nr2, o_U = 2 * nr2, o_f = 2 * nr2 + nu2, o_g = 3 * nr2 + nu2;
+    const int n = sv->natoms, nb = sv->nbonds, nt = sv->ntrip;
+    double xu[SP_SPLINE_MAX_KNOTS];
+    int p0;
+    if (!sv || !lay || P < 0 || (P > 0 && (!theta || !out_energy)) || chunk < 1) return SP_ERR_BAD_ARG;
+    if (work_bytes < sp_smeam_sv_workspace_size(sv, lay, chunk) || !work) return SP_ERR_WORKSPACE_TOO_SMALL;
+    sp__uniform_knots(lay->nu, lay->ulo, lay->uhi, xu);
+    for (p0 = 0; p0 < P; p0 += chunk) {
+        const int pc = (P - p0 < chunk) ? P - p0 : chunk;
+        double *T = (double *)work;                /* npar x pc: parameters, set index innermost */
+        double *fv = T + (size_t)npar * pc;        /* nb x pc: f(r) */
+        double *fd = fv + (size_t)nb * pc;         /* f'(r) */
+        double *pd = fd + (size_t)nb * pc;         /* phi'(r) */
+        double *dn = pd + (size_t)nb * pc;         /* nb x 3 x pc: dn_i/dr_ij, then bond forces */
+        double *nn = dn + 3 * (size_t)nb * pc;     /* n x pc: n_i */
+        double *dU = nn + (size_t)n * pc;          /* n x pc: U'(n_i) */
+        double *eu = dU + (size_t)n * pc;          /* n x pc: U(n_i) - U(0) */
+        double *SP_RESTRICT gb = eu + (size_t)n * pc; /* pc: g of one triplet */
+        double *SP_RESTRICT gdb = gb + pc;            /* pc: g' of one triplet */
+        int p, q, b, t, i, d;
+        for (p = 0; p < pc; ++p)
+            for (q = 0; q < npar; ++q) {
+                double v = theta[(size_t)(p0 + p) * npar + q];
+                if (!sp__isfinite(v)) return SP_ERR_NOT_FINITE;
+                T[(size_t)q * pc + p] = v;
+            }
+        /* bonds: f, f', rho' (into dn), phi' */
+        for (b = 0; b < nb; ++b) {
+            const double *sb = sv->s + (size_t)b * nr2, *db = sv->ds + (size_t)b * nr2, *ub = sv->u + 4 * (size_t)b;
+            double *SP_RESTRICT f1 = fv + (size_t)b * pc, *SP_RESTRICT f2 = fd + (size_t)b * pc;
+            double *SP_RESTRICT f3 = pd + (size_t)b * pc, *SP_RESTRICT dx = dn + 3 * (size_t)b * pc;
+            for (p = 0; p < pc; ++p) f1[p] = f2[p] = f3[p] = dx[p] = 0.0;
+            for (q = 0; q < nr2; ++q) {
+                const double *SP_RESTRICT Tf = T + (size_t)(o_f + q) * pc, *SP_RESTRICT Tr = T + (size_t)(o_rho + q) * pc;
+                const double *SP_RESTRICT Tp = T + (size_t)(o_phi + q) * pc;
+                const double s = sb[q], ds = db[q];
+                for (p = 0; p < pc; ++p) {
+                    f1[p] += s * Tf[p];
+                    f2[p] += ds * Tf[p];
+                    f3[p] += ds * Tp[p];
+                    dx[p] += ds * Tr[p]; /* rho'(r), times u below */
+                }
+            }
+            for (p = 0; p < pc; ++p) {
+                const double rp = dx[p];
+                dx[p] = rp * ub[0];
+                dx[pc + p] = rp * ub[1];
+                dx[2 * (size_t)pc + p] = rp * ub[2];
+            }
+        }
+        /* atoms: n_i from rho */
+        for (i = 0; i < n; ++i) {
+            double *SP_RESTRICT ni = nn + (size_t)i * pc;
+            for (p = 0; p < pc; ++p) ni[p] = 0.0;
+            for (q = 0; q < nr2; ++q) {
+                const double s = sv->rho_sum[(size_t)i * nr2 + q], *SP_RESTRICT Tr = T + (size_t)(o_rho + q) * pc;
+                for (p = 0; p < pc; ++p) ni[p] += s * Tr[p];
+            }
+        }
+        /* triplets: f_j f_k g into n_i, and dn_i/dr_ij, dn_i/dr_ik */
+        for (t = 0; t < nt; ++t) {
+            const int bj = sv->tj[t], bk = sv->tk[t], i0 = sv->centre[bj];
+            const double *uj = sv->u + 4 * (size_t)bj, *uk = sv->u + 4 * (size_t)bk, c = sv->cs[t];
+            const double *sg = sv->sg + (size_t)t * ng2, *dsg = sv->dsg + (size_t)t * ng2;
+            const double *SP_RESTRICT fj = fv + (size_t)bj * pc, *SP_RESTRICT fk = fv + (size_t)bk * pc;
+            const double *SP_RESTRICT fdj = fd + (size_t)bj * pc, *SP_RESTRICT fdk = fd + (size_t)bk * pc;
+            double *SP_RESTRICT ni = nn + (size_t)i0 * pc;
+            double *SP_RESTRICT dj = dn + 3 * (size_t)bj * pc, *SP_RESTRICT dk = dn + 3 * (size_t)bk * pc;
+            double cj[3], ck[3];
+            for (d = 0; d < 3; ++d) {
+                cj[d] = (uk[d] - c * uj[d]) * uj[3];
+                ck[d] = (uj[d] - c * uk[d]) * uk[3];
+            }
+            for (p = 0; p < pc; ++p) { gb[p] = 0.0; gdb[p] = 0.0; }
+            for (q = 0; q < ng2; ++q) {
+                const double *SP_RESTRICT Tg = T + (size_t)(o_g + q) * pc;
+                const double a = sg[q], b2 = dsg[q];
+                for (p = 0; p < pc; ++p) {
+                    gb[p] += a * Tg[p];
+                    gdb[p] += b2 * Tg[p];
+                }
+            }
+            for (p = 0; p < pc; ++p) {
+                const double g = gb[p], ff = fj[p] * fk[p];
+                const double a1 = fdj[p] * fk[p] * g, a2 = ff * gdb[p], a3 = fj[p] * fdk[p] * g;
+                ni[p] += ff * g;
+                dj[p] += a1 * uj[0] + a2 * cj[0];
+                dj[pc + p] += a1 * uj[1] + a2 * cj[1];
+                dj[2 * (size_t)pc + p] += a1 * uj[2] + a2 * cj[2];
+                dk[p] += a3 * uk[0] + a2 * ck[0];
+                dk[pc + p] += a3 * uk[1] + a2 * ck[1];
+                dk[2 * (size_t)pc + p] += a3 * uk[2] + a2 * ck[2];
+            }
+        }
+        /* U per parameter set, and the energies */
+        for (p = 0; p < pc; ++p) {
+            sp_spline_t U;
+            double y[SP_SPLINE_MAX_KNOTS], e = 0.0, u0;
+            for (q = 0; q < lay->nu; ++q) y[q] = T[(size_t)(o_U + q) * pc + p];
+            if (sp_spline_init(&U, lay->nu, xu, y, T[(size_t)(o_U + lay->nu) * pc + p],
+                               T[(size_t)(o_U + lay->nu + 1) * pc + p]) != SP_OK)
+                return SP_ERR_NOT_FINITE;
+            u0 = sp__spline_eval(&U, 0.0, NULL);
+            for (q = 0; q < nr2; ++q) e += sv->phi_sum[q] * T[(size_t)(o_phi + q) * pc + p];
+            for (i = 0; i < n; ++i) {
+                double du;
+                eu[(size_t)i * pc + p] = sp__spline_eval(&U, nn[(size_t)i * pc + p], &du) - u0;
+                dU[(size_t)i * pc + p] = du;
+            }
+            for (i = 0; i < n; ++i) e += eu[(size_t)i * pc + p];
+            out_energy[p0 + p] = e;
+        }
+        if (!out_forces) continue;
+        /* bond forces -dE_i/dr_ij = -(phi'/2 u + U'_i dn_i/dr_ij), then the gather */
+        for (b = 0; b < nb; ++b) {
+            const double *ub = sv->u + 4 * (size_t)b, *SP_RESTRICT du = dU + (size_t)sv->centre[b] * pc;
+            const double *SP_RESTRICT ph = pd + (size_t)b * pc;
+            for (d = 0; d < 3; ++d) {
+                double *SP_RESTRICT x = dn + (3 * (size_t)b + d) * pc;
+                for (p = 0; p < pc; ++p) x[p] = -(0.5 * ph[p] * ub[d] + du[p] * x[p]);
+            }
+        }
+        for (i = 0; i < n; ++i)
+            for (d = 0; d < 3; ++d)
+                for (p = 0; p < pc; ++p) {
+                    double f = 0.0;
+                    for (b = sv->first[i]; b < sv->first[i + 1]; ++b)
+                        f += dn[(3 * (size_t)sv->rev[b] + d) * pc + p] - dn[(3 * (size_t)b + d) * pc + p];
+                    out_forces[(size_t)(p0 + p) * 3 * n + 3 * (size_t)i + d] = f;
+                }
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_smeam_layout_pot(const sp_smeam_layout_t *lay, const double *theta, const char *element,
+                                       sp_pot_t *out) {
+    int ng = lay->ng > 0 ? lay->ng : lay->nr, k, nr2 = lay->nr + 2, nu2 = lay->nu + 2;
+    double xr[SP_SPLINE_MAX_KNOTS], xg[SP_SPLINE_MAX_KNOTS], xu[SP_SPLINE_MAX_KNOTS];
+    const double *th[5];
+    const int nk[5] = {lay->nr, lay->nr, lay->nu, lay->nr, ng};
+    sp_allocator_t al;
+    sp_result_t r;
+    if (!lay || !theta || !out || !element || !sp_element_z(element)) return SP_ERR_BAD_ARG;
+    al = out->allocator;
+    memset(out, 0, sizeof *out);
+    out->allocator = al;
+    sp__uniform_knots(lay->nr, lay->rlo, lay->rc, xr);
+    sp__uniform_knots(ng, -1.0, 1.0, xg);
+    sp__uniform_knots(lay->nu, lay->ulo, lay->uhi, xu);
+    th[0] = theta; th[1] = theta + nr2; th[2] = theta + 2 * nr2; th[3] = theta + 2 * nr2 + nu2; th[4] = th[3] + nr2;
+    out->mem = sp__alloc(&out->allocator, 5 * sizeof(sp_spline_t));
+    if (!out->mem) return SP_ERR_NO_MEMORY;
+    out->kind = SP_POT_MEAM;
+    out->nelem = 1;
+    strcpy(out->elem[0], element);
+    out->meam.phi = (sp_spline_t *)out->mem;
+    out->meam.rho = out->meam.phi + 1;
+    out->meam.U = out->meam.phi + 2;
+    out->meam.f = out->meam.phi + 3;
+    out->meam.g = out->meam.phi + 4;
+    out->meam.new_format = 1;
+    for (k = 0; k < 5; ++k) {
+        const double *x = (k == 2) ? xu : (k == 4) ? xg : xr;
+        r = sp_spline_init(out->meam.phi + k, nk[k], x, th[k], th[k][nk[k]], th[k][nk[k] + 1]);
+        if (r != SP_OK) {
+            sp_pot_free(out);
+            return r;
+        }
+    }
+    sp__meam_finish(out);
+    return SP_OK;
+}
+
+/* ==================================================================
  * >>io       implementation
  * ================================================================== */
 
@@ -5054,21 +5443,6 @@ static sp_result_t sp__read_meam_spline(sp__lines_t *L, int skip_flag_line, sp_s
 static sp_result_t sp__pot_alloc_meam(sp_pot_t *pot, int nspl) {
     pot->mem = sp__alloc(&pot->allocator, (size_t)nspl * sizeof(sp_spline_t));
     return pot->mem ? SP_OK : SP_ERR_NO_MEMORY;
-}
-
-static void sp__meam_finish(sp_pot_t *pot) {
-    sp_meam_t *m = &pot->meam;
-    int ne = pot->nelem, np = ne * (ne + 1) / 2, e;
-    double rc = 0.0;
-    for (e = 0; e < np; ++e) if (m->phi[e].xmax > rc) rc = m->phi[e].xmax;
-    for (e = 0; e < ne; ++e) {
-        if (m->rho[e].xmax > rc) rc = m->rho[e].xmax;
-        if (m->f[e].xmax > rc) rc = m->f[e].xmax;
-        m->zero_energy[e] = sp_spline_eval(&m->U[e], 0.0, NULL);
-    }
-    if (pot->kind == SP_POT_MEAM_SW && m->F[0].xmax > rc) rc = m->F[0].xmax;
-    m->nelem = ne;
-    pot->cutoff = rc;
 }
 
 static int sp__ends_with(const char *s, const char *suffix) {

@@ -45,6 +45,8 @@ static const char *usage_text =
     "      neighbour-list build time per atom, 10^3 to 10^6 atoms\n"
     "  bench ridge [--rows N] [--p P]\n"
     "      normal-equation assembly GFLOP/s, against OpenBLAS dsyrk when installed\n"
+    "  bench structvec [--nparams P]\n"
+    "      s-MEAM structure vectors: 108-atom fcc, 10 000 parameter sets, energies and forces\n"
     "  bench cmaes\n"
     "      CMA-ES on sphere, ellipsoid, Rosenbrock, Rastrigin (IPOP), n = 10, 20, 45\n"
     "  demo\n"
@@ -870,18 +872,90 @@ static int bench_cells(int argc, char **argv) {
     return 0;
 }
 
+/* s-MEAM structure vectors: 108-atom fcc (3x3x3, a = 3.615 A, displaced by
+   up to 0.1 A), cutoff 4.0 A, 7 knots per radial spline, 10 000 random
+   parameter sets, energies and forces. */
+static int bench_structvec(int argc, char **argv) {
+    long P, chunk;
+    sp_smeam_layout_t lay = {7, 2.0, 4.0, 7, -1.5, 1.5, 0};
+    static const double bas[4][3] = {{0, 0, 0}, {.5, .5, 0}, {.5, 0, .5}, {0, .5, .5}};
+    double pos[3 * 108], *theta, *E, *F, t0, t1, t2;
+    sp_config_t cf;
+    sp_smeam_sv_t sv;
+    sp_diag_t diag;
+    rng_t rng;
+    int n = 0, x, y, z, b, npar, k, nth = 1;
+    size_t wb;
+    char *work;
+    if (!opt_long(argc, argv, "--nparams", 10000, &P) || !opt_long(argc, argv, "--chunk", 32, &chunk) || P < 1 || chunk < 1)
+        return 2;
+    rng.s = 108;
+    for (x = 0; x < 3; ++x) for (y = 0; y < 3; ++y) for (z = 0; z < 3; ++z) for (b = 0; b < 4; ++b) {
+        pos[3 * n] = (x + bas[b][0]) * 3.615 + 0.1 * (2 * rng_uniform(&rng) - 1);
+        pos[3 * n + 1] = (y + bas[b][1]) * 3.615 + 0.1 * (2 * rng_uniform(&rng) - 1);
+        pos[3 * n + 2] = (z + bas[b][2]) * 3.615 + 0.1 * (2 * rng_uniform(&rng) - 1);
+        ++n;
+    }
+    memset(&cf, 0, sizeof cf);
+    cf.natoms = n;
+    cf.pos = pos;
+    cf.cell.h[0] = cf.cell.h[4] = cf.cell.h[8] = 3 * 3.615;
+    cf.cell.pbc[0] = cf.cell.pbc[1] = cf.cell.pbc[2] = 1;
+    npar = sp_smeam_layout_npar(&lay);
+    theta = (double *)malloc((size_t)P * npar * sizeof(double));
+    E = (double *)malloc((size_t)P * sizeof(double));
+    F = (double *)malloc((size_t)P * 3 * n * sizeof(double));
+    if (!theta || !E || !F) return fail_msg("out of memory");
+    for (k = 0; k < P * npar; ++k) theta[k] = 0.6 * (2 * rng_uniform(&rng) - 1);
+    memset(&sv, 0, sizeof sv);
+    t0 = now_seconds();
+    if (sp_smeam_sv_build(&sv, &lay, &cf, &diag) != SP_OK) return fail_msg(diag.msg);
+    t1 = now_seconds();
+#ifdef SP__OMP
+    nth = omp_get_max_threads();
+#endif
+    wb = sp_smeam_sv_workspace_size(&sv, &lay, (int)chunk);
+    work = (char *)malloc(wb * (size_t)nth);
+    if (!work) return fail_msg("out of memory");
+    /* parameter sets split in contiguous blocks, one per thread */
+#ifdef SP__OMP
+#pragma omp parallel num_threads(nth)
+#endif
+    {
+        int tid = 0;
+        long lo, hi;
+#ifdef SP__OMP
+        tid = omp_get_thread_num();
+#endif
+        lo = P * tid / nth;
+        hi = P * (tid + 1) / nth;
+        if (hi > lo)
+            sp_smeam_sv_eval(&sv, &lay, (int)(hi - lo), theta + (size_t)lo * npar, E + lo, F + (size_t)lo * 3 * n,
+                             (int)chunk, work + (size_t)tid * wb, wb);
+    }
+    t2 = now_seconds();
+    printf("# %d atoms, %d bonds, %d triplets, %d parameters per set, %d threads, chunk %ld; build %.4f s\n", n,
+           sv.nbonds, sv.ntrip, npar, nth, chunk, t1 - t0);
+    printf("structvec natoms=%d nparams=%ld seconds=%.4f\n", n, P, t2 - t1);
+    sp_smeam_sv_free(&sv);
+    free(work); free(theta); free(E); free(F);
+    return 0;
+}
+
 static int cmd_bench(int argc, char **argv) {
     const char *what = argc > 0 ? argv[0] : NULL;
     if (!what || opt_flag(argc, argv, "--help")) {
         fputs("usage: splinepot bench cells [--cutoff A=5.5] [--max N=1000000]\n"
               "       splinepot bench cmaes [--verbose]\n"
-              "       splinepot bench ridge [--rows N] [--p P] [--threads T] [--blas LIB|none]\n",
+              "       splinepot bench ridge [--rows N] [--p P] [--threads T] [--blas LIB|none]\n"
+              "       splinepot bench structvec [--nparams P=10000] [--chunk C=32]\n",
               what ? stdout : stderr);
         return what ? 0 : 2;
     }
     if (strcmp(what, "cells") == 0) return bench_cells(argc - 1, argv + 1);
     if (strcmp(what, "cmaes") == 0) return sp_bench_cmaes(argc - 1, argv + 1);
     if (strcmp(what, "ridge") == 0) return sp_bench_ridge(argc - 1, argv + 1);
+    if (strcmp(what, "structvec") == 0) return bench_structvec(argc - 1, argv + 1);
     fprintf(stderr, "error: bench %s: not implemented yet (see the issue tracker)\n", what);
     return 2;
 }
