@@ -988,7 +988,14 @@ static int collect_elements(const frames_t *a, const frames_t *b, int *z) {
 }
 
 /* RMSE of a potential against the energies (per atom) and forces of frames */
+static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames_t *fr, double shift, rmse_t *out);
+
 static int frames_rmse(const sp_pot_t *pot, const char *file, const frames_t *fr, rmse_t *out) {
+    return frames_rmse_shift(pot, file, fr, 0.0, out);
+}
+
+/* as frames_rmse, comparing E/N + shift with the reference energy per atom */
+static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames_t *fr, double shift, rmse_t *out) {
     sp_nlist_t nl;
     sp_work_t ws;
     double se = 0.0, sf = 0.0;
@@ -1015,7 +1022,7 @@ static int frames_rmse(const sp_pot_t *pot, const char *file, const frames_t *fr
             }
         }
         if (ok && f->has_energy) {
-            double de = 1000.0 * (res.energy - f->energy) / f->natoms;
+            double de = 1000.0 * ((res.energy - f->energy) / f->natoms + shift);
             se += de * de;
             if (fabs(de) > out->e_max_meV) out->e_max_meV = fabs(de);
             ++out->nconf;
@@ -1185,10 +1192,263 @@ static int cmd_fit_uf3(int argc, char **argv) {
     return ok ? 0 : 1;
 }
 
+
+/* s-MEAM by CMA-ES over structure vectors (Vita & Trinkle 2021, sec. 3.3-3.4) */
+typedef struct smeam_fit_t {
+    const sp_smeam_layout_t *lay;
+    sp_smeam_sv_t *sv;
+    const frames_t *fr;
+    int nconf, npar, nfree, *freemap, maxn;
+    double std_e, std_f, kappa;
+    long nforce;
+    double *E, *sse, *theta;   /* nconf x lambda, nconf x lambda, lambda x npar */
+    char *work;
+    double *fbuf;
+    size_t wbytes, fbytes;
+    int nth, lambda_cap;
+    double last_rmse_e, last_rmse_f, last_shift;
+} smeam_fit_t;
+
+/* loss of lambda free-parameter vectors x (lambda x nfree) */
+static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out, double *rmse_e, double *rmse_f,
+                       double *shift) {
+    int p, c, q;
+    for (p = 0; p < lambda; ++p) {
+        double *t = F->theta + (size_t)p * F->npar;
+        memset(t, 0, (size_t)F->npar * sizeof(double));
+        for (q = 0; q < F->nfree; ++q) t[F->freemap[q]] = x[(size_t)p * F->nfree + q];
+    }
+#ifdef SP__OMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(F->nth)
+#endif
+    for (c = 0; c < F->nconf; ++c) {
+        int tid = 0, pp, a, n = F->fr->f[c].natoms;
+        double *fb;
+        const double *ref = F->fr->f[c].forces;
+#ifdef SP__OMP
+        tid = omp_get_thread_num();
+#endif
+        fb = F->fbuf + (size_t)tid * F->fbytes / sizeof(double);
+        sp_smeam_sv_eval(&F->sv[c], F->lay, lambda, F->theta, F->E + (size_t)c * F->lambda_cap, ref ? fb : NULL,
+                         lambda, F->work + (size_t)tid * F->wbytes, F->wbytes);
+        for (pp = 0; pp < lambda; ++pp) {
+            double ss = 0.0;
+            for (a = 0; ref && a < 3 * n; ++a) {
+                double d = fb[(size_t)pp * 3 * n + a] - ref[a];
+                ss += d * d;
+            }
+            F->sse[(size_t)c * F->lambda_cap + pp] = ss;
+        }
+    }
+    for (p = 0; p < lambda; ++p) {
+        double m = 0.0, se = 0.0, sf = 0.0, re, rf;
+        for (c = 0; c < F->nconf; ++c)
+            m += (F->E[(size_t)c * F->lambda_cap + p] - F->fr->f[c].energy) / F->fr->f[c].natoms;
+        m /= F->nconf;
+        for (c = 0; c < F->nconf; ++c) {
+            double d = (F->E[(size_t)c * F->lambda_cap + p] - F->fr->f[c].energy) / F->fr->f[c].natoms - m;
+            se += d * d;
+            sf += F->sse[(size_t)c * F->lambda_cap + p];
+        }
+        re = sqrt(se / F->nconf);
+        rf = F->nforce ? sqrt(sf / F->nforce) : 0.0;
+        out[p] = F->kappa * (re / F->std_e) * (re / F->std_e) + (1.0 - F->kappa) * (rf / F->std_f) * (rf / F->std_f);
+        if (!(out[p] == out[p])) out[p] = HUGE_VAL;
+        if (rmse_e) rmse_e[p] = re;
+        if (rmse_f) rmse_f[p] = rf;
+        if (shift) shift[p] = -m;
+    }
+}
+
+static int cmd_fit_smeam(int argc, char **argv) {
+    const char *train_path = opt_value(argc, argv, "--train"), *test_path = opt_value(argc, argv, "--test");
+    const char *outpath = opt_value(argc, argv, "-o"), *report = opt_value(argc, argv, "--report");
+    double rcut, rmin, sigma0, minutes, kappa, ulo, uhi;
+    long knots, pop, gens, seed;
+    frames_t tr, te;
+    sp_smeam_layout_t lay;
+    smeam_fit_t F;
+    sp_cmaes_desc_t cd;
+    sp_cmaes_t es;
+    sp_pot_t pot;
+    rmse_t rtr, rte;
+    int k, ok = 1, z = 0, npar, q, gen = 0;
+    double t0 = now_seconds(), best_shift = 0.0, *x0;
+    if (opt_flag(argc, argv, "--help") || !train_path || !outpath) {
+        fputs("usage: splinepot fit smeam --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
+              "       [--pop P] [--generations G=100000] [--minutes M=45] [--sigma S=0.3] [--kappa K=0.5]\n"
+              "       [--seed S=1] -o X.meam.spline [--report R.json]\n"
+              "  One element. phi, rho, f: N knots on [rmin, rcut], zero with zero slope at rcut;\n"
+              "  U: N knots on [-1, 1]; g: N knots on [-1, 1]. CMA-ES minimises\n"
+              "  kappa (RMSE_E/std_E)^2 + (1-kappa) (RMSE_F/std_F)^2 over the training set, energies per\n"
+              "  atom up to one constant (meam/spline has no one-body term; the report states it).\n",
+              train_path && outpath ? stdout : stderr);
+        return opt_flag(argc, argv, "--help") ? 0 : 2;
+    }
+    if (!opt_double(argc, argv, "--rcut", 5.2, &rcut) || !opt_double(argc, argv, "--rmin", 2.0, &rmin) ||
+        !opt_long(argc, argv, "--knots", 7, &knots) || !opt_long(argc, argv, "--pop", 0, &pop) ||
+        !opt_long(argc, argv, "--generations", 100000, &gens) || !opt_double(argc, argv, "--minutes", 45.0, &minutes) ||
+        !opt_double(argc, argv, "--sigma", 0.3, &sigma0) || !opt_double(argc, argv, "--kappa", 0.5, &kappa) ||
+        !opt_long(argc, argv, "--seed", 1, &seed) || !opt_double(argc, argv, "--ulo", -1.0, &ulo) ||
+        !opt_double(argc, argv, "--uhi", 1.0, &uhi))
+        return 2;
+    if (knots < 3 || knots > 40 || !(rcut > rmin) || rmin <= 0 || !(kappa > 0 && kappa < 1) || pop < 0 || gens < 1)
+        return fail_msg("fit smeam: bad settings (knots 3..40, rcut > rmin > 0, kappa in (0,1))");
+    if (!read_frames(train_path, &tr)) return 1;
+    te.n = 0; te.f = NULL;
+    if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
+    for (k = 0; k < tr.n && ok; ++k) {
+        int a;
+        if (!tr.f[k].has_energy) { fprintf(stderr, "error: %s: frame %d has no energy\n", train_path, k + 1); ok = 0; }
+        for (a = 0; ok && a < tr.f[k].natoms; ++a) {
+            if (!z) z = tr.f[k].z[a];
+            if (tr.f[k].z[a] != z) { fprintf(stderr, "error: fit smeam: one element only\n"); ok = 0; }
+        }
+    }
+    if (!ok) return frames_free(&tr), frames_free(&te), 1;
+    memset(&lay, 0, sizeof lay);
+    lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)knots; lay.ulo = ulo; lay.uhi = uhi; lay.ng = (int)knots;
+    npar = sp_smeam_layout_npar(&lay);
+    memset(&F, 0, sizeof F);
+    F.lay = &lay;
+    F.fr = &tr;
+    F.nconf = tr.n;
+    F.npar = npar;
+    F.kappa = kappa;
+    F.freemap = (int *)malloc((size_t)npar * sizeof(int));
+    for (q = 0; q < npar; ++q) { /* phi, rho, f: y_last and dN fixed at 0 */
+        int nr2 = lay.nr + 2, nu2 = lay.nu + 2, blk = -1, off = 0;
+        if (q < nr2) { blk = 0; off = q; }
+        else if (q < 2 * nr2) { blk = 1; off = q - nr2; }
+        else if (q >= 2 * nr2 + nu2 && q < 3 * nr2 + nu2) { blk = 3; off = q - 2 * nr2 - nu2; }
+        if (blk >= 0 && (off == lay.nr - 1 || off == lay.nr + 1)) continue;
+        F.freemap[F.nfree++] = q;
+    }
+    /* structure vectors of the training set, and the target statistics */
+    F.sv = (sp_smeam_sv_t *)calloc((size_t)tr.n, sizeof(sp_smeam_sv_t));
+    {
+        double se = 0.0, se2 = 0.0, sf = 0.0, sf2 = 0.0;
+        size_t maxw = 0;
+        for (k = 0; k < tr.n && ok; ++k) {
+            sp_config_t cf;
+            sp_diag_t dg;
+            const sp_frame_t *f = tr.f + k;
+            int a;
+            memset(&cf, 0, sizeof cf);
+            cf.natoms = f->natoms;
+            cf.pos = f->pos;
+            frame_cell(f, &cf.cell);
+            if (sp_smeam_sv_build(&F.sv[k], &lay, &cf, &dg) != SP_OK) {
+                fprintf(stderr, "error: %s: frame %d: %s\n", train_path, k + 1, dg.msg);
+                ok = 0;
+                break;
+            }
+            se += f->energy / f->natoms;
+            se2 += (f->energy / f->natoms) * (f->energy / f->natoms);
+            for (a = 0; f->forces && a < 3 * f->natoms; ++a) { sf += f->forces[a]; sf2 += f->forces[a] * f->forces[a]; ++F.nforce; }
+            if (f->natoms > F.maxn) F.maxn = f->natoms;
+        }
+        if (ok) {
+            F.std_e = sqrt(se2 / tr.n - (se / tr.n) * (se / tr.n));
+            F.std_f = F.nforce ? sqrt(sf2 / F.nforce - (sf / F.nforce) * (sf / F.nforce)) : 1.0;
+            if (!(F.std_e > 1e-12)) F.std_e = 1.0;
+            if (!(F.std_f > 1e-12)) F.std_f = 1.0;
+            memset(&cd, 0, sizeof cd);
+            cd.dim = F.nfree;
+            cd.sigma0 = sigma0;
+            cd.popsize = (int)pop;
+            cd.seed = (uint64_t)seed;
+            cd.tolfun = 1e-14;
+            x0 = (double *)calloc((size_t)F.nfree, sizeof(double));
+            cd.x0 = x0;
+            cd = sp_cmaes_desc_defaults(&cd);
+            F.lambda_cap = cd.popsize;
+            F.nth = 1;
+#ifdef SP__OMP
+            F.nth = omp_get_max_threads();
+#endif
+            for (k = 0; k < tr.n; ++k) {
+                size_t w = sp_smeam_sv_workspace_size(&F.sv[k], &lay, F.lambda_cap);
+                if (w > maxw) maxw = w;
+            }
+            F.wbytes = (maxw + 63) & ~(size_t)63;
+            F.fbytes = ((size_t)F.lambda_cap * 3 * F.maxn * sizeof(double) + 63) & ~(size_t)63;
+            F.work = (char *)malloc(F.wbytes * F.nth);
+            F.fbuf = (double *)malloc(F.fbytes * F.nth);
+            F.E = (double *)malloc((size_t)tr.n * F.lambda_cap * sizeof(double));
+            F.sse = (double *)malloc((size_t)tr.n * F.lambda_cap * sizeof(double));
+            F.theta = (double *)malloc((size_t)F.lambda_cap * npar * sizeof(double));
+            if (!F.work || !F.fbuf || !F.E || !F.sse || !F.theta || sp_cmaes_create(&es, &cd) != SP_OK) ok = !fail_msg("out of memory");
+            free(x0);
+        }
+    }
+    if (ok) {
+        double *fv = (double *)malloc((size_t)F.lambda_cap * sizeof(double)), *re = (double *)malloc((size_t)F.lambda_cap * sizeof(double));
+        double *rf = (double *)malloc((size_t)F.lambda_cap * sizeof(double)), *sh = (double *)malloc((size_t)F.lambda_cap * sizeof(double));
+        double best = HUGE_VAL, best_e = 0, best_f = 0, next_print = 0.0;
+        fprintf(stderr, "smeam fit: %d configurations, %d free parameters, population %d, sigma0 %g, %.1f s setup\n",
+                tr.n, F.nfree, F.lambda_cap, sigma0, now_seconds() - t0);
+        for (gen = 0; gen < gens && sp_cmaes_stop(&es) == SP_CMAES_RUNNING; ++gen) {
+            const double *popx;
+            int lambda, p;
+            if (sp_cmaes_ask(&es, &popx, &lambda) != SP_OK) break;
+            smeam_loss(&F, popx, lambda, fv, re, rf, sh);
+            for (p = 0; p < lambda; ++p)
+                if (fv[p] < best) { best = fv[p]; best_e = re[p]; best_f = rf[p]; best_shift = sh[p]; }
+            sp_cmaes_tell(&es, fv);
+            if (now_seconds() - t0 >= next_print) {
+                fprintf(stderr, "smeam fit: generation %d, %lld evaluations, best loss %.6g (train %.2f meV/atom, %.4f eV/A), sigma %.3g, %.0f s\n",
+                        gen + 1, (long long)es.evals, best, 1000 * best_e, best_f, es.sigma, now_seconds() - t0);
+                next_print = now_seconds() - t0 + 10.0;
+            }
+            if (now_seconds() - t0 > 60.0 * minutes) break;
+        }
+        fprintf(stderr, "smeam fit: stopped after %d generations (%s), best loss %.6g\n", gen,
+                sp_cmaes_stop(&es) == SP_CMAES_RUNNING ? "generation or time limit" : sp_cmaes_stop_str(sp_cmaes_stop(&es)), best);
+        {
+            const double *xb = sp_cmaes_best_x(&es);
+            double *theta = (double *)calloc((size_t)npar, sizeof(double));
+            for (q = 0; q < F.nfree; ++q) theta[F.freemap[q]] = xb[q];
+            memset(&pot, 0, sizeof pot);
+            ok = sp_smeam_layout_pot(&lay, theta, sp_element_symbol(z), &pot) == SP_OK;
+            free(theta);
+        }
+        free(fv); free(re); free(rf); free(sh);
+        sp_cmaes_destroy(&es);
+    }
+    for (k = 0; k < tr.n; ++k) sp_smeam_sv_free(&F.sv[k]);
+    free(F.sv); free(F.work); free(F.fbuf); free(F.E); free(F.sse); free(F.theta); free(F.freemap);
+    if (ok) ok = frames_rmse_shift(&pot, train_path, &tr, best_shift, &rtr);
+    if (ok && te.n) ok = frames_rmse_shift(&pot, test_path, &te, best_shift, &rte);
+    if (ok) {
+        fprintf(stderr, "smeam fit: energies per atom offset by %.10f eV (add to the potential's energy per atom)\n", best_shift);
+        print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
+        ok = write_model(&pot, outpath);
+    }
+    if (ok && report) {
+        out_file_t of;
+        if ((ok = out_open(&of, report))) {
+            fprintf(of.fp, "{\n  \"kind\": \"smeam\",\n  \"model\": \"%s\",\n  \"element\": \"%s\",\n", outpath, sp_element_symbol(z));
+            fprintf(of.fp, "  \"knots\": %ld,\n  \"rmin\": %.17g,\n  \"rcut\": %.17g,\n  \"generations\": %d,\n", knots, rmin, rcut, gen);
+            fprintf(of.fp, "  \"energy_constant_eV_per_atom\": %.17g,\n", best_shift);
+            fprintf(of.fp, "  \"n_params\": %d,\n  \"seconds\": %.3f,\n", F.nfree, now_seconds() - t0);
+            json_rmse(of.fp, "train", &rtr);
+            if (te.n) { fputs(",\n", of.fp); json_rmse(of.fp, "test", &rte); }
+            fputs("\n}\n", of.fp);
+            ok = out_close(&of, 1);
+        }
+    }
+    if (ok || pot.mem) sp_pot_free(&pot);
+    frames_free(&tr);
+    frames_free(&te);
+    return ok ? 0 : 1;
+}
+
 static int cmd_fit(int argc, char **argv) {
     const char *what = argc > 0 ? argv[0] : NULL;
     if (what && strcmp(what, "uf3") == 0) return cmd_fit_uf3(argc - 1, argv + 1);
-    if (what && (strcmp(what, "smeam") == 0 || strcmp(what, "snnp") == 0)) {
+    if (what && strcmp(what, "smeam") == 0) return cmd_fit_smeam(argc - 1, argv + 1);
+    if (what && strcmp(what, "snnp") == 0) {
         fprintf(stderr, "error: fit %s is not implemented yet (see the issue tracker)\n", what);
         return 2;
     }
