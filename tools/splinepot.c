@@ -1277,11 +1277,12 @@ static int cmd_fit_smeam(int argc, char **argv) {
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath) {
         fputs("usage: splinepot fit smeam --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
               "       [--pop P] [--generations G=100000] [--minutes M=45] [--sigma S=0.3] [--kappa K=0.5]\n"
-              "       [--seed S=1] -o X.meam.spline [--report R.json]\n"
+              "       [--seed S=1] [--init-zero] -o X.meam.spline [--report R.json]\n"
               "  One element. phi, rho, f: N knots on [rmin, rcut], zero with zero slope at rcut;\n"
               "  U: N knots on [-1, 1]; g: N knots on [-1, 1]. CMA-ES minimises\n"
               "  kappa (RMSE_E/std_E)^2 + (1-kappa) (RMSE_F/std_F)^2 over the training set, energies per\n"
-              "  atom up to one constant (meam/spline has no one-body term; the report states it).\n",
+              "  atom up to one constant (meam/spline has no one-body term; the report states it).\n"
+              "  The search starts from phi = 2 V2 of a UF2 fit to the same data (--init-zero: from 0).\n",
               train_path && outpath ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
@@ -1360,6 +1361,40 @@ static int cmd_fit_smeam(int argc, char **argv) {
             cd.seed = (uint64_t)seed;
             cd.tolfun = 1e-14;
             x0 = (double *)calloc((size_t)F.nfree, sizeof(double));
+            /* start from a UF2 pair potential fitted to the same data: phi = 2 V2 at the knots */
+            if (!opt_flag(argc, argv, "--init-zero")) {
+                sp_uf3_fit_desc_t ud;
+                sp_uf3_fit_info_t ui;
+                sp_config_t *ucf = (sp_config_t *)calloc((size_t)tr.n, sizeof(sp_config_t));
+                int *ut = (int *)calloc((size_t)F.maxn + 1, sizeof(int));
+                sp_pot_t up;
+                sp_diag_t ug;
+                memset(&ud, 0, sizeof ud);
+                ud.nelem = 1; ud.z[0] = z; ud.r2min = rmin; ud.r2max = rcut; ud.n2 = 3 * (int)knots;
+                for (k = 0; k < tr.n; ++k) {
+                    ucf[k].natoms = tr.f[k].natoms; ucf[k].pos = tr.f[k].pos; ucf[k].type = ut;
+                    frame_cell(tr.f + k, &ucf[k].cell);
+                    ucf[k].energy = tr.f[k].energy; ucf[k].forces = tr.f[k].forces;
+                }
+                memset(&up, 0, sizeof up);
+                if (sp_uf3_fit(&ud, ucf, tr.n, &up, &ui, &ug) == SP_OK) {
+                    for (q = 0; q < F.nfree; ++q) {
+                        int idx = F.freemap[q];
+                        if (idx < lay.nr) { /* phi knot values */
+                            double r = (idx == lay.nr - 1) ? rcut : rmin + (rcut - rmin) * idx / (lay.nr - 1), d;
+                            x0[q] = 2.0 * sp__uf3_pair_eval(up.uf3.pair, r, &d);
+                        } else if (idx == lay.nr) { /* phi d0 */
+                            double d;
+                            sp__uf3_pair_eval(up.uf3.pair, rmin, &d);
+                            x0[q] = 2.0 * d;
+                        }
+                    }
+                    fprintf(stderr, "smeam fit: start from a UF2 pair potential (%d coefficients)\n", ui.n_params);
+                    sp_pot_free(&up);
+                }
+                free(ucf);
+                free(ut);
+            }
             cd.x0 = x0;
             cd = sp_cmaes_desc_defaults(&cd);
             F.lambda_cap = cd.popsize;
