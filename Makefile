@@ -58,6 +58,10 @@ sanitize:
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all $(FP) $(WARN)" \
 	    LDLIBS="-lm -fsanitize=address,undefined" test
 
+# replays tests/fuzz/regressions and the seed corpora through every parser harness (ASan+UBSan)
+fuzz-regressions:
+	sh tests/fuzz/run_regressions.sh
+
 demo: $(B)/splinepot
 	./$(B)/splinepot demo
 
@@ -73,4 +77,4 @@ cuda:
 clean:
 	rm -rf build
 
-.PHONY: all test sanitize demo bench cuda clean examples
+.PHONY: all test sanitize demo bench cuda clean examples fuzz-regressions

@@ -1347,7 +1347,8 @@ static sp_result_t sp__spline_check_knots(int n, const double *x) {
     for (i = 0; i < n; ++i)
         if (!sp__isfinite(x[i])) return SP_ERR_NOT_FINITE;
     h = (x[n - 1] - x[0]) / (n - 1);
-    if (!(h > 0.0)) return SP_ERR_BAD_ARG;
+    /* spacing: positive, and 1/h finite (1e-320 would give an infinite index) */
+    if (!(h > 1e-9 * (fabs(x[0]) + fabs(x[n - 1]) + 1e-3)) || !sp__isfinite(1.0 / h)) return SP_ERR_BAD_ARG;
     for (i = 1; i < n - 1; ++i)
         if (fabs(x[i] - (x[0] + i * h)) > 1e-8) return SP_ERR_BAD_ARG;
     return SP_OK;
@@ -1422,7 +1423,7 @@ static SP__INLINE double sp__spline_eval(const sp_spline_t *s, double x, double 
         if (out_deriv) *out_deriv = s->d0;
         return s->y0 + s->d0 * x;
     }
-    if (x >= s->xmax_shifted) {
+    if (!(x < s->xmax_shifted)) { /* also NaN: no index is formed from it */
         if (out_deriv) *out_deriv = s->dN;
         return s->yN + s->dN * (x - s->xmax_shifted);
     }
@@ -2766,6 +2767,9 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
     }
     if (out->energies) memcpy(out->energies, ea, (size_t)n * sizeof(double));
     if (out->virials) memcpy(out->virials, va, 9 * (size_t)n * sizeof(double));
+    /* overflow in a potential's numbers (e.g. knots near 1e308) must not pass as a result */
+    if (!sp__isfinite(out->energy) || !sp__isfinite(out->virial[0] + out->virial[4] + out->virial[8]))
+        return SP_ERR_NOT_FINITE;
     return SP_OK;
 }
 
@@ -5355,7 +5359,7 @@ static int sp__parse_double(const char *p, int len, double *out) {
     if (!sp__isfinite(v)) return -1;
     if (errno == ERANGE && fabs(v) > 1.0) return -1;
     *out = v;
-    return (*end == '\0') ? 1 : 2;
+    return (end == buf + len) ? 1 : 2; /* a NUL byte inside the token is trailing garbage too */
 }
 
 static int sp__parse_int(const char *p, int len, long *out) {
@@ -5546,8 +5550,14 @@ static sp_result_t sp__read_meam(sp_pot_t *pot, sp__lines_t *L, const char *hint
    numbers / "#". One-body energies are not part of the format; splinepot
    writes them as E1_<El>=<value> on the header line, which LAMMPS ignores. */
 
+static int sp__knots_uniform(const double *t, int nt) {
+    sp_bspline_t b;
+    return sp_bspline_init(&b, t, nt) == SP_OK && b.uniform;
+}
+
 typedef struct sp__uf3_block_t {
     int kind;              /* 2 or 3 */
+    int uk;                /* declared uniform knots */
     int el[3];             /* indices into the sorted element list */
     int line;              /* line of the "2B"/"3B" line */
     size_t num0, nnum;     /* numbers in the shared number array */
@@ -5634,6 +5644,7 @@ static sp_result_t sp__read_uf3(sp_pot_t *pot, sp__lines_t *L, sp_diag_t *diag) 
                         r = sp__fail(diag, SP_ERR_PARSE, L->line, "knot spacing must be 'uk' or 'nk'");
                         goto done;
                     }
+                    B->uk = t.p[nel + 3][0] == 'u';
                     if (B->kind == 3) has3 = 1;
                     B->num0 = nnum;
                     B->nnum = 0;
@@ -5776,6 +5787,15 @@ static sp_result_t sp__read_uf3(sp_pot_t *pot, sp__lines_t *L, sp_diag_t *diag) 
         for (k = 0; k < ne1; ++k)
             if (e1z[k] == z[a]) pot->uf3.e1[a] = e1v[k];
     r = sp_uf3_finish(pot, diag);
+    /* "uk" promises uniform knots (LAMMPS computes the interval from the spacing) */
+    for (k = 0; r == SP_OK && k < np; ++k)
+        if (blk[b2[k]].uk && !sp__knots_uniform(pot->uf3.pair[k].t, pot->uf3.pair[k].nt))
+            r = sp__fail(diag, SP_ERR_PARSE, blk[b2[k]].line, "'uk' block with non-uniform knots");
+    for (k = 0; r == SP_OK && has3 && k < ne * np; ++k) {
+        const sp_uf3_trio_t *T = pot->uf3.trio + k;
+        if (blk[b3[k]].uk && !(T->bs[0].uniform && T->bs[1].uniform && T->bs[2].uniform))
+            r = sp__fail(diag, SP_ERR_PARSE, blk[b3[k]].line, "'uk' block with non-uniform knots");
+    }
 done:
     sp__free(&pot->allocator, blk);
     sp__free(&pot->allocator, num);
@@ -5789,10 +5809,6 @@ static void sp__write_list(FILE *fp, const double *v, int n) {
     fputc('\n', fp);
 }
 
-static int sp__knots_uniform(const double *t, int nt) {
-    sp_bspline_t b;
-    return sp_bspline_init(&b, t, nt) == SP_OK && b.uniform;
-}
 
 static sp_result_t sp__write_uf3(const sp_pot_t *pot, FILE *fp) {
     const sp_uf3_t *u = &pot->uf3;
@@ -6610,8 +6626,13 @@ SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, cons
     a = pot->allocator;
     memset(pot, 0, sizeof *pot);
     pot->allocator = a;
-    for (i = 0; i < len; ++i)
-        if (text[i] == '\0') return sp__fail(diag, SP_ERR_PARSE, 0, "file contains a NUL byte (binary data?)");
+    {
+        int line = 1;
+        for (i = 0; i < len; ++i) {
+            if (text[i] == '\n') ++line;
+            if (text[i] == '\0') return sp__fail(diag, SP_ERR_PARSE, line, "file contains a NUL byte (binary data?)");
+        }
+    }
     L.s = text;
     L.len = len;
     L.pos = 0;
@@ -6733,13 +6754,15 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
     } while (t.n == 0);
     if (t.n != 1 || !sp__parse_int(t.p[0], t.len[0], &nat) || nat < 0 || nat > 100000000)
         return sp__fail(diag, SP_ERR_PARSE, L.line, "expected the number of atoms");
+    if ((size_t)nat > (L.len - L.pos) / 2) /* every atom line needs at least 2 bytes */
+        return sp__fail(diag, SP_ERR_PARSE, L.line, "%ld atoms announced, but the file is too short for them", nat);
     if (!sp__next_line(&L, &s, &sl))
         return sp__fail(diag, SP_ERR_PARSE, L.line, "file ends where the comment line is expected");
     comment_line = L.line;
     out->natoms = (int)nat;
     out->pos = (double *)sp__alloc(&a, 3 * (size_t)nat * sizeof(double));
     out->z = (int *)sp__alloc(&a, (size_t)nat * sizeof(int));
-    out->comment_extra = (char *)sp__alloc(&a, sl + 1);
+    out->comment_extra = (char *)sp__alloc(&a, 2 * sl + 2); /* tokens plus one space each */
     if (!out->pos || !out->z || !out->comment_extra) { r = SP_ERR_NO_MEMORY; goto fail; }
     out->comment_extra[0] = '\0';
     /* comment line */
@@ -6812,14 +6835,10 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
             if (field % 3 != 0) { r = sp__fail(diag, SP_ERR_PARSE, comment_line, "Properties= is incomplete"); goto fail; }
             ncol = c0;
         } else {
-            /* keep other keys verbatim */
-            size_t n0 = (size_t)(kv.v + kv.vlen - kv.k);
-            if (kv.v[kv.vlen] == '"' || kv.v[kv.vlen] == '\'') ++n0;
-            if (kv.vlen == 1 && kv.v[0] == 'T' && kv.v < kv.k) n0 = (size_t)kv.klen;
-            if (n0 > sl) n0 = sl;
+            /* keep other keys verbatim: the token's span of the line */
+            size_t start = (size_t)(kv.k - s), n0 = p - start;
             if (extra_len) out->comment_extra[extra_len++] = ' ';
-            if (extra_len + n0 > sl) n0 = sl - extra_len;
-            memcpy(out->comment_extra + extra_len, kv.k, n0);
+            memcpy(out->comment_extra + extra_len, s + start, n0);
             extra_len += n0;
             out->comment_extra[extra_len] = '\0';
         }

@@ -273,6 +273,49 @@ static void roundtrip_uf3(void) {
     sp_pot_free(&pot);
 }
 
+/* Regressions from fuzzing (tests/fuzz/regressions): each once crashed, read
+   out of bounds or hit undefined behaviour. */
+static void fuzz_regressions(void) {
+    static const char eof_key[] = {'3', '\n', '='};          /* comment key at end of input, no newline */
+    static const char quoted[] = "2\n=\"\"=\"\"%\n";        /* empty quoted keys: extra text longer than the line */
+    static const char nul_num[] = {'1', '\n', 'P', 'r', 'o', 'p', 'e', 'r', 't', 'i', 'e', 's', '=', 's', 'p', 'e', 'c',
+                                   'i', 'e', 's', ':', 'S', ':', '1', ':', 'p', 'o', 's', ':', 'R', ':', '3', '\n',
+                                   'S', 'i', ' ', '2', '.', '\0', '1', ' ', '0', ' ', '0', '\n'};
+    sp_frame_t f;
+    sp_diag_t d;
+    sp_pot_t p;
+    size_t pos;
+    int line;
+    memset(&f, 0, sizeof f);
+    pos = 0; line = 0;
+    SP_CHECK(sp_xyz_read_frame(eof_key, sizeof eof_key, &pos, &line, &f, &d) == SP_ERR_PARSE);
+    pos = 0; line = 0;
+    SP_CHECK(sp_xyz_read_frame(quoted, sizeof quoted - 1, &pos, &line, &f, &d) == SP_ERR_PARSE);
+    pos = 0; line = 0;
+    SP_CHECK(sp_xyz_read_frame(nul_num, sizeof nul_num, &pos, &line, &f, &d) == SP_ERR_PARSE && d.line == 3);
+    pos = 0; line = 0; /* 99 999 999 atoms announced in 17 bytes: refused before allocating */
+    SP_CHECK(sp_xyz_read_frame("099999999\n\n0-inf ", 17, &pos, &line, &f, &d) == SP_ERR_PARSE && d.line == 1);
+    /* knot spacing 1e-321: 1/h is infinite */
+    memset(&p, 0, sizeof p);
+    SP_CHECK(sp_pot_read(&p, "c\n2\n0 0\n1 0 1 0\n0 1 0\n1e-321 0 0\n", 36, "x.meam.spline", &d) == SP_ERR_PARSE);
+    /* finite but huge knot values: NaN inside, refused as a result */
+    {
+        char txt[2048];
+        double pos2[6] = {0, 0, 0, 2.5, 0, 0}, cell[9] = {0}, e;
+        int pbc[3] = {0, 0, 0}, type[2] = {0, 0};
+        size_t n = (size_t)snprintf(txt, sizeof txt, "%s",
+            "c\n3\n0 0\n1 0 1 0\n1 0 0\n2 0 0\n3 0 0\n"
+            "3\n0 0\n1 0 0 0\n1 1.7e308 0\n2 -1.7e308 0\n3 0 0\n"
+            "3\n0 0\n1 0 0 0\n-1 0 0\n0 0 0\n1 0 0\n"
+            "3\n0 0\n1 0 0 0\n1 0 0\n2 0 0\n3 0 0\n"
+            "3\n0 0\n1 0 0 0\n-1 0 0\n0 0 0\n1 0 0\n");
+        memset(&p, 0, sizeof p);
+        SP_CHECK(sp_pot_read(&p, txt, n, "x.meam.spline", &d) == SP_OK);
+        SP_CHECK(sp_pot_compute_once(&p, 2, pos2, type, cell, pbc, &e, NULL, NULL, NULL, &d) == SP_ERR_NOT_FINITE);
+        sp_pot_free(&p);
+    }
+}
+
 int main(void) {
     roundtrip_pot("Si_1.meam.spline");
     roundtrip_pot("TiO.meam.spline");
@@ -281,5 +324,6 @@ int main(void) {
     roundtrip_uf3();
     xyz_roundtrip();
     xyz_broken();
+    fuzz_regressions();
     return sp_test_finish();
 }

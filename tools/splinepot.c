@@ -93,19 +93,19 @@ static int out_open(out_file_t *o, const char *path) {
     return o->fp != NULL;
 }
 
-/* ok != 0: close and rename; otherwise remove the temporary file */
+/* ok != 0: close and rename; otherwise remove the temporary file (the
+   caller has reported why). Only a failure of the write itself is reported here. */
 static int out_close(out_file_t *o, int ok) {
+    int wrote;
     if (!o->path) {
         fflush(stdout);
         return ok;
     }
-    if (fclose(o->fp) != 0) ok = 0;
-    if (ok && rename(o->tmp, o->path) != 0) ok = 0;
-    if (!ok) {
-        remove(o->tmp);
-        fprintf(stderr, "error: %s: could not be written\n", o->path);
-    }
-    return ok;
+    wrote = fclose(o->fp) == 0;
+    if (ok && wrote && rename(o->tmp, o->path) == 0) return 1;
+    remove(o->tmp);
+    if (ok) fprintf(stderr, "error: %s: could not be written\n", o->path);
+    return 0;
 }
 
 /* ------------------------------------------------------------- arguments */
@@ -186,6 +186,7 @@ static double now_seconds(void) {
 
 typedef struct frames_t {
     sp_frame_t *f;
+    int *line;   /* first line of each frame in its file */
     int n;
 } frames_t;
 
@@ -193,7 +194,9 @@ static void frames_free(frames_t *fr) {
     int k;
     for (k = 0; k < fr->n; ++k) sp_frame_free(&fr->f[k]);
     free(fr->f);
+    free(fr->line);
     fr->f = NULL;
+    fr->line = NULL;
     fr->n = 0;
 }
 
@@ -205,10 +208,12 @@ static int read_frames(const char *path, frames_t *out) {
     sp_result_t r;
     memset(&diag, 0, sizeof diag);
     out->f = NULL;
+    out->line = NULL;
     out->n = 0;
     if ((r = sp_read_file(path, &text, &len, NULL, &diag)) != SP_OK) return fail_file(path, &diag, r), 0;
     for (;;) {
         sp_frame_t f;
+        int first = line + 1;
         memset(&f, 0, sizeof f);
         r = sp_xyz_read_frame(text, len, &pos, &line, &f, &diag);
         if (r == SP_ERR_RANGE) break;
@@ -220,13 +225,15 @@ static int read_frames(const char *path, frames_t *out) {
         if (out->n == cap) {
             cap = cap ? 2 * cap : 16;
             out->f = (sp_frame_t *)realloc(out->f, (size_t)cap * sizeof(sp_frame_t));
-            if (!out->f) return free(text), fail_msg("out of memory"), 0;
+            out->line = (int *)realloc(out->line, (size_t)cap * sizeof(int));
+            if (!out->f || !out->line) return free(text), fail_msg("out of memory"), 0;
         }
+        out->line[out->n] = first;
         out->f[out->n++] = f;
     }
     free(text);
     if (out->n == 0) {
-        fprintf(stderr, "error: %s: no frames\n", path);
+        fprintf(stderr, "error: %s:1: no frames\n", path);
         return 0;
     }
     return 1;
@@ -244,13 +251,13 @@ static int load_potential(const char *path, sp_pot_t *pot) {
 }
 
 /* types of a frame's atoms in the potential; 0 with an error message */
-static int map_types(const sp_pot_t *pot, const char *xyz, int frame, const sp_frame_t *f, int *type) {
+static int map_types(const sp_pot_t *pot, const char *xyz, int line, const sp_frame_t *f, int *type) {
     int k;
     for (k = 0; k < f->natoms; ++k) {
         type[k] = sp_pot_find_element(pot, sp_element_symbol(f->z[k]));
         if (type[k] < 0) {
-            fprintf(stderr, "error: %s: frame %d, atom %d: element %s is not in the potential\n", xyz,
-                    frame + 1, k + 1, sp_element_symbol(f->z[k]));
+            fprintf(stderr, "error: %s:%d: atom %d: element %s is not in the potential\n", xyz, line + 1 + k + 1,
+                    k + 1, sp_element_symbol(f->z[k]));
             return 0;
         }
     }
@@ -306,12 +313,12 @@ static int cmd_eval(int argc, char **argv) {
         memset(&diag, 0, sizeof diag);
         memset(&res, 0, sizeof res);
         if (!type || !forces || !energies) ok = fail_msg("out of memory") == 0;
-        if (ok) ok = map_types(&pot, xyz, k, f, type);
+        if (ok) ok = map_types(&pot, xyz, fr.line[k], f, type);
         if (ok) {
             frame_cell(f, &cell);
             r = sp_nlist_build(&nl, &cell, f->pos, f->natoms, pot.cutoff, &diag);
             if (r != SP_OK) {
-                fprintf(stderr, "error: %s: frame %d: %s\n", xyz, k + 1, diag.msg);
+                fprintf(stderr, "error: %s:%d: frame %d: %s\n", xyz, fr.line[k], k + 1, diag.msg);
                 ok = 0;
             }
         }
@@ -320,7 +327,8 @@ static int cmd_eval(int argc, char **argv) {
             res.energies = energies;
             r = sp_pot_compute(&pot, &nl, type, &ws, &res);
             if (r != SP_OK) {
-                fprintf(stderr, "error: %s: frame %d: %s\n", xyz, k + 1, sp_result_str(r));
+                fprintf(stderr, "error: %s:%d: frame %d: %s%s\n", xyz, fr.line[k], k + 1, sp_result_str(r),
+                        r == SP_ERR_NOT_FINITE ? " (the potential overflows for this structure)" : "");
                 ok = 0;
             }
         }
@@ -446,7 +454,7 @@ static int cmd_md(int argc, char **argv) {
     F = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
     mass = (double *)malloc((size_t)n * sizeof(double) + 8);
     if (!type || !x || !x0 || !v || !F || !mass) ok = !fail_msg("out of memory");
-    if (ok) ok = map_types(&pot, xyz, 0, f, type);
+    if (ok) ok = map_types(&pot, xyz, fr.line[0], f, type);
     for (i = 0; ok && i < n; ++i) {
         mass[i] = sp_element_mass(f->z[i]);
         if (!(mass[i] > 0)) ok = !fail_msg("md: atom without a known mass");
@@ -1012,7 +1020,7 @@ static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames
         sp_diag_t diag;
         memset(&res, 0, sizeof res);
         res.forces = F;
-        ok = type && F && map_types(pot, file, k, f, type);
+        ok = type && F && map_types(pot, file, fr->line ? fr->line[k] : 0, f, type);
         if (ok) {
             frame_cell(f, &cell);
             if (sp_nlist_build(&nl, &cell, f->pos, f->natoms, pot->cutoff, &diag) != SP_OK ||
@@ -1116,7 +1124,7 @@ static int cmd_fit_uf3(int argc, char **argv) {
     if (!(sp__ends_with(outpath, ".uf3") || sp__ends_with(outpath, ".json")))
         return fail_msg("fit uf3: -o needs a .uf3 (LAMMPS) or .json (uf3) file name");
     if (!read_frames(train_path, &tr)) return 1;
-    te.n = 0; te.f = NULL;
+    te.n = 0; te.f = NULL; te.line = NULL;
     if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
     d.nelem = collect_elements(&tr, &te, d.z);
     if (d.nelem < 1) return fail_msg("fit uf3: more elements than SP_MAX_ELEMENTS");
@@ -1296,7 +1304,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
     if (knots < 3 || knots > 40 || !(rcut > rmin) || rmin <= 0 || !(kappa > 0 && kappa < 1) || pop < 0 || gens < 1)
         return fail_msg("fit smeam: bad settings (knots 3..40, rcut > rmin > 0, kappa in (0,1))");
     if (!read_frames(train_path, &tr)) return 1;
-    te.n = 0; te.f = NULL;
+    te.n = 0; te.f = NULL; te.line = NULL;
     if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
     for (k = 0; k < tr.n && ok; ++k) {
         int a;
@@ -1672,6 +1680,7 @@ static int demo_uf3(int argc, char **argv) {
     tr.n = NTRAIN; te.n = NTEST;
     tr.f = (sp_frame_t *)calloc(NTRAIN, sizeof(sp_frame_t));
     te.f = (sp_frame_t *)calloc(NTEST, sizeof(sp_frame_t));
+    tr.line = te.line = NULL;
     for (k = 0; k < NTRAIN; ++k) sw_frame(&rng, tr.f + k, &nl);
     for (k = 0; k < NTEST; ++k) sw_frame(&rng, te.f + k, &nl);
     sp_nlist_free(&nl);
@@ -1701,6 +1710,7 @@ static int demo_uf3(int argc, char **argv) {
             frames_t sub;
             /* the LAMMPS frames near equilibrium: +-10 % volume (frames 2, 3) */
             sub.f = lmp.f + 1;
+            sub.line = lmp.line + 1;
             sub.n = 2;
             if (frames_rmse(&pot, "tests/data/lmp_Si.sw.xyz", &sub, &rlmp))
                 printf("  on LAMMPS pair_style sw frames at +-10 %% volume: %.4f meV/atom, %.5f eV/A\n", rlmp.e_meV, rlmp.f_eVA);

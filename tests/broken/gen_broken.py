@@ -270,7 +270,7 @@ def meam_cases(C, family, text, pot_name, xyz_name, ext, rng, quick):
                 if tname == "y2" and tag in ("nan", "inf", "overflow", "-inf", "Infinity", "-overflow"):
                     # y'' is read and ignored by LAMMPS (recomputed), but a non-finite token is still rejected
                     exp = "error"
-                if tname == "x" and tag in ("hexfloat", "underflow", "numprefix"):
+                if tname == "x" and tag in ("hexfloat", "numprefix"):
                     exp = "error"  # a knot moved off the uniform grid
                 L2 = list(lines)
                 toks = L2[li].split()
@@ -321,6 +321,28 @@ def meam_cases(C, family, text, pot_name, xyz_name, ext, rng, quick):
     for j in range(n):
         L2[first + j] = replace_token(L2[first + j], 0, repr(1.0 + 1e-14 * j))
     P("tiny_spacing", "any", "phi knots 1e-14 A apart", "".join(L2))
+    # rho (old format: spline 2; new format: the first rho spline) with values
+    # +-1.7e308: rho(r) overflows to inf - inf = NaN, which then reaches U(NaN)
+    ri = 1  # old format: phi rho U f g
+    if new_format:
+        ne = 1
+        while 2 * (ne * (ne + 1) // 2) + 3 * ne != len(secs):
+            ne += 1
+        ri = ne * (ne + 1) // 2  # first rho spline
+    name, start, cnt, d0, first, n = secs[ri]
+    L2 = list(lines)
+    for j in range(n):
+        L2[first + j] = replace_token(L2[first + j], 1, "1.7e308" if j % 2 == 0 else "-1.7e308")
+    P("huge_alternating_rho", "any", "rho knot values alternate +-1.7e308 (finite): rho(r) = NaN inside the knot range",
+      "".join(L2))
+    # g (last spline) with knots 1e-320 apart around cos = 0: 1/h = inf; the
+    # right-angle trimer of right_angle.xyz has cos(theta) = 0 exactly
+    name, start, cnt, d0, first, n = secs[-1]
+    L2 = list(lines)
+    for j in range(n):
+        L2[first + j] = replace_token(L2[first + j], 0, repr((j - (n - 1) / 2) * 1e-320))
+    C.add(family, "denormal_spacing_g", "any", "g knots 1e-320 apart around 0 (1/h overflows), evaluated at cos = 0",
+          pot_name, "right_angle_%s.xyz" % family, "pot", "".join(L2), ext)
     # structure: missing / extra / duplicated splines
     s_last = secs[-1]
     P("missing_last_spline", "error", "the last spline removed", "".join(lines[: s_last[1]]))
@@ -394,7 +416,10 @@ def uf3_cases(C, text, pot_name, xyz_name, rng, quick):
     P("empty", "error", "empty file", "")
     P("header_only", "error", "only '#UF3 POT'", "#UF3 POT UNITS: metal\n")
     for k in range(1, len(lines), 5 if quick else 1):
-        P("trunc_line%d" % k, "error", "file cut after line %d of %d" % (k, len(lines)), "".join(lines[:k]))
+        if lines[k - 1].strip() == "#":  # cut between blocks: may still be a complete (smaller) model
+            P("trunc_line%d" % k, "any", "file cut after line %d of %d (between blocks)" % (k, len(lines)), "".join(lines[:k]))
+        else:
+            P("trunc_line%d" % k, "error", "file cut after line %d of %d" % (k, len(lines)), "".join(lines[:k]))
     for k in range(0, len(lines), 5 if quick else 1):
         P("del_line%d" % (k + 1), "any", "line %d deleted" % (k + 1), "".join(lines[:k] + lines[k + 1:]))
     blocks = [i for i, l in enumerate(lines) if l.startswith("2B") or l.startswith("3B")]
@@ -486,7 +511,7 @@ def xyz_cases(C, family, text, pot_name, xyz_name, rng, quick):
     X("xyz_cell_8", "error", "Lattice with 8 numbers", comment(with_lattice(vals[:8])))
     X("xyz_cell_10", "error", "Lattice with 10 numbers", comment(with_lattice(vals + ["1"])))
     X("xyz_cell_unquoted", "error", "Lattice= value not quoted (first number only)", comment(c[: lat.start()] + "Lattice=%s" % " ".join(vals) + c[lat.end():]))
-    X("xyz_cell_unterminated", "error", "Lattice=\" quote never closed", comment(c[: lat.start()] + 'Lattice="%s' % " ".join(vals)))
+    X("xyz_cell_unterminated", "any", "Lattice=\" quote never closed", comment(c[: lat.start()] + 'Lattice="%s' % " ".join(vals)))
     X("xyz_cell_huge", "any", "cell vectors 1e300 A", comment(with_lattice(["1e300", "0", "0", "0", "1e300", "0", "0", "0", "1e300"])))
     X("xyz_pbc_bad", "error", "pbc=\"T X T\"", comment(c.replace('pbc="T T T"', 'pbc="T X T"')))
     X("xyz_pbc_two", "error", "pbc with 2 flags", comment(c.replace('pbc="T T T"', 'pbc="T T"')))
@@ -506,19 +531,20 @@ def xyz_cases(C, family, text, pot_name, xyz_name, rng, quick):
     X("xyz_comment_empty_keys", "any", "comment with empty keys and quotes: =\"\"=\"\"%", comment(c.rstrip("\n") + ' =""=""%'))
     X("xyz_comment_only_flag", "any", "comment line is one flag key at the very end of the file (no newline)",
       "1\nflag")
-    al = lines[atom0].split()
+    al = lines[atom0].split()      # atom 1
+    a2 = lines[atom0 + 1].split()  # atom 2
     def atom(k, new):
         L2 = list(lines)
         L2[atom0 + k] = new + "\n"
         return "".join(L2)
-    X("xyz_species_unknown", "error", "species Xx", atom(1, " ".join(["Xx"] + al[1:])))
+    X("xyz_species_unknown", "error", "species Xx", atom(1, " ".join(["Xx"] + a2[1:])))
     X("xyz_species_notinpot", "error" if family != "Si_1" else "any",
-      "species Al (a real element the potential lacks)", atom(1, " ".join(["Al"] + al[1:])))
-    X("xyz_species_number", "error", "species '14' in a species:S column", atom(1, " ".join(["14"] + al[1:])))
-    X("xyz_species_long", "error", "species 'Silicon'", atom(1, " ".join(["Silicon"] + al[1:])))
+      "species Al (a real element the potential lacks)", atom(1, " ".join(["Al"] + a2[1:])))
+    X("xyz_species_number", "error", "species '14' in a species:S column", atom(1, " ".join(["14"] + a2[1:])))
+    X("xyz_species_long", "error", "species 'Silicon'", atom(1, " ".join(["Silicon"] + a2[1:])))
     for tag, tok in [("nan", "nan"), ("NaN", "NaN"), ("inf", "inf"), ("minf", "-inf"), ("overflow", "1e999"), ("garbage", "abc"),
                      ("numprefix", "1.5x"), ("empty", "")]:
-        X("xyz_pos_%s" % tag, "error", "x of atom 2 replaced by '%s'" % (tok or "(nothing)"), atom(1, " ".join(t for t in [al[0], tok] + lines[atom0 + 1].split()[2:] if t)))
+        X("xyz_pos_%s" % tag, "error", "x of atom 2 replaced by '%s'" % (tok or "(nothing)"), atom(1, " ".join(t for t in [a2[0], tok] + a2[2:] if t)))
     X("xyz_pos_extra_col", "error", "atom 2 line has an extra number", atom(1, lines[atom0 + 1].rstrip("\n") + " 1.0"))
     X("xyz_pos_missing_col", "error", "atom 2 line lacks z", atom(1, " ".join(lines[atom0 + 1].split()[:3])))
     a1 = lines[atom0 + 1].split()
@@ -592,6 +618,8 @@ def main():
     put("Si_1.meam.spline", si)
     put("TiO.meam.spline", tio)
     put("good_Si.xyz", good_si_xyz())
+    put("right_angle_Si_1.xyz", "3\nProperties=species:S:1:pos:R:3\nSi 0 0 0\nSi 2.5 0 0\nSi 0 2.5 0\n")
+    put("right_angle_TiO.xyz", "3\nProperties=species:S:1:pos:R:3\nTi 0 0 0\nTi 2.5 0 0\nTi 0 2.5 0\n")
     put("good_TiO.xyz", good_tio_xyz())
     C.rows.append(("Si_1_good", "Si_1", "good", "ok", "Si_1.meam.spline", "good_Si.xyz", "-", "valid pair"))
     C.rows.append(("TiO_good", "TiO", "good", "ok", "TiO.meam.spline", "good_TiO.xyz", "-", "valid pair"))

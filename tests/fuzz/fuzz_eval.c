@@ -23,9 +23,10 @@ static int spf_spline_tame(const sp_spline_t *s) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    /* fixed cluster: 6 atoms, distances from 0.8 to ~6.5 A, one near-collinear triple */
+    /* fixed cluster: 6 atoms, distances from 1.4 to ~6.5 A, a near-collinear triple
+       and an exact right angle (atoms 1-0-5: cos = 0) */
     static const double pos0[18] = {0.0, 0.0, 0.0,  2.35, 0.0, 0.0,  1.1, 2.0, 0.3,
-                                    -1.9, 0.4, 1.2, 4.6, 0.05, -0.02, 0.5, 0.3, -0.5};
+                                    -1.9, 0.4, 1.2, 4.6, 0.05, -0.02, 0.0, 0.0, 2.1};
     static const double cellp[9] = {5.43, 0, 0, 0.2, 5.43, 0, -0.1, 0.3, 5.43};
     char *text = spf_copy(data, size);
     sp_pot_t pot;

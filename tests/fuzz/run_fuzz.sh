@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 RUNS=${1:-10000000}
 [ $# -gt 0 ] && shift
-HARNESSES=${*:-"meam meam_sw xyz eval"}
+HARNESSES=${*:-"meam meam_sw xyz eval uf3 json"}
 CC=${CC:-clang}
 P=/usr/share/lammps/potentials
 mkdir -p build/fuzz/artifacts
@@ -23,10 +23,12 @@ for h in $HARNESSES; do
         meam_sw) cp tests/fuzz/seeds/meam_sw/* "$c"/; for f in Si.b Ti; do [ -f $P/$f.meam.sw.spline ] && cp $P/$f.meam.sw.spline "$c"/; done ;;
         xyz)     cp tests/fuzz/seeds/xyz/* "$c"/ ;;
         eval)    cp tests/fuzz/seeds/meam/* tests/fuzz/seeds/meam_sw/* "$c"/; for f in Si_1 TiO Ti; do [ -f $P/$f.meam.spline ] && cp $P/$f.meam.spline "$c"/; done ;;
+        uf3)     cp tests/fuzz/seeds/uf3/* "$c"/ ;;
+        json)    cp tests/fuzz/seeds/json/* "$c"/ ;;
     esac
     # regressions first: they must not crash
     if ls tests/fuzz/regressions/$h-* >/dev/null 2>&1; then
-        ./build/fuzz_$h tests/fuzz/regressions/$h-* >/dev/null 2>&1 || { echo "regression failed: $h"; exit 1; }
+        ./build/fuzz_$h tests/fuzz/regressions/$h-* >/dev/null 2>&1 || { echo "regression failed: $h (tests/fuzz/run_regressions.sh shows which)"; exit 1; }
     fi
     echo "== fuzz_$h: $RUNS runs"
     ./build/fuzz_$h -runs="$RUNS" -jobs=1 -max_len=16384 -timeout=10 -rss_limit_mb=4096 \

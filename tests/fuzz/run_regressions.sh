@@ -1,0 +1,30 @@
+#!/bin/sh
+# Replays tests/fuzz/regressions/* and the seed corpora through every harness,
+# without libFuzzer: each harness is linked with fuzz_main.c (a file-replay
+# driver) under ASan + UBSan when the compiler has them, else plainly.
+#   tests/fuzz/run_regressions.sh        exit 0 when nothing crashes
+# Regression files are named <harness>-<what>, e.g. xyz-comment-key-at-eof.
+set -u
+cd "$(dirname "$0")/../.."
+CC=${CC:-cc}
+OUT=build/fuzz_replay
+mkdir -p "$OUT"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+echo 'int main(void){return 0;}' | $CC $SAN -x c - -o "$OUT/.t" 2>/dev/null || SAN=
+fail=0
+for h in meam meam_sw xyz eval uf3 json; do
+    [ -f tests/fuzz/fuzz_$h.c ] || continue
+    $CC -g -O1 $SAN -ffp-contract=off -I. -Itests/fuzz -DSPF_HARNESS="\"fuzz_$h.c\"" tests/fuzz/fuzz_main.c \
+        -o "$OUT/replay_$h" -lm || { fail=1; continue; }
+    case $h in meam|eval) s=meam ;; meam_sw) s=meam_sw ;; *) s=$h ;; esac
+    files=$(ls tests/fuzz/regressions/$h-* tests/fuzz/seeds/$s/* 2>/dev/null)
+    [ -n "$files" ] || continue
+    hf=0
+    for f in $files; do
+        if ! "$OUT/replay_$h" "$f" > "$OUT/log" 2>&1; then
+            echo "FAIL $h $f"; grep -m3 -E 'ERROR|SUMMARY|#[01] ' "$OUT/log"; hf=1; fail=1
+        fi
+    done
+    [ $hf = 0 ] && echo "ok   $h ($(echo "$files" | wc -w) inputs)"
+done
+exit $fail
