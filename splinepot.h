@@ -5428,12 +5428,17 @@ static sp_result_t sp__read_meam_spline(sp__lines_t *L, int skip_flag_line, sp_s
         if (!sp__next_line(L, &s, &sl))
             return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends where the flag line is expected");
     }
+    if (fabs(d0) > 1e100 || fabs(dN) > 1e100)
+        return sp__fail(diag, SP_ERR_RANGE, L->line - (skip_flag_line ? 1 : 0), "end slope beyond 1e100");
     for (k = 0; k < n; ++k) {
         if (!sp__next_content(L, &t))
             return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends after %d of %ld knots", k, n);
         if ((r = sp__tok_double(&t, 0, L, "knot x", &x[k], diag)) != SP_OK) return r;
         if ((r = sp__tok_double(&t, 1, L, "knot y", &y[k], diag)) != SP_OK) return r;
         if ((r = sp__tok_double(&t, 2, L, "knot y''", &y2, diag)) != SP_OK) return r;
+        /* no physical spline reaches these; beyond them sums overflow */
+        if (fabs(x[k]) > 1e4 || fabs(y[k]) > 1e100)
+            return sp__fail(diag, SP_ERR_RANGE, L->line, "knot (%.3g, %.3g) out of range (|x| <= 1e4, |y| <= 1e100)", x[k], y[k]);
         if (k > 0 && !(x[k] > x[k - 1]))
             return sp__fail(diag, SP_ERR_PARSE, L->line, "knots must increase (%.17g after %.17g)", x[k], x[k - 1]);
     }
@@ -5661,7 +5666,7 @@ static sp_result_t sp__read_uf3(sp_pot_t *pot, sp__lines_t *L, sp_diag_t *diag) 
         }
         if (!in_block) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "numbers outside a '#UF3 POT' block"); goto done; }
         for (a = 0; a < t.n; ++a) {
-            double v;
+            double v = 0.0;
             sp_result_t rr;
             if (a >= SP__MAXTOK) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "more than %d numbers on one line", SP__MAXTOK); goto done; }
             if (nnum == capnum) {
@@ -5674,6 +5679,7 @@ static sp_result_t sp__read_uf3(sp_pot_t *pot, sp__lines_t *L, sp_diag_t *diag) 
                 capnum = nc;
             }
             if ((rr = sp__tok_double(&t, a, L, "number", &v, diag)) != SP_OK) { r = rr; goto done; }
+            if (fabs(v) > 1e100) { r = sp__fail(diag, SP_ERR_RANGE, L->line, "number %.3g beyond 1e100", v); goto done; }
             num[nnum++] = v;
             ++blk[nblk - 1].nnum;
         }
@@ -5748,9 +5754,26 @@ static sp_result_t sp__read_uf3(sp_pot_t *pot, sp__lines_t *L, sp_diag_t *diag) 
         }
     }
     for (k = 0; k < np; ++k)
-        if (b2[k] < 0) { r = sp__fail(diag, SP_ERR_PARSE, 0, "a 2B block is missing for an element pair"); goto done; }
+        if (b2[k] < 0) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "a 2B block is missing for an element pair"); goto done; }
     for (k = 0; has3 && k < ne * np; ++k)
-        if (b3[k] < 0) { r = sp__fail(diag, SP_ERR_PARSE, 0, "a 3B block is missing for a triplet of elements"); goto done; }
+        if (b3[k] < 0) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "a 3B block is missing for a triplet of elements"); goto done; }
+    /* every knot vector clamped and non-decreasing, named by its block's line */
+    for (k = 0; k < nblk; ++k) {
+        const sp__uf3_block_t *B = blk + k;
+        const double *v = num + B->num0;
+        sp_bspline_t bs;
+        int ax, nax = B->kind == 2 ? 1 : 3;
+        size_t off = B->kind == 2 ? 2 : 6;
+        for (ax = 0; ax < nax; ++ax) {
+            int ntk = B->kind == 2 ? (int)v[1] : (int)v[3 + ax];
+            if (sp_bspline_init(&bs, v + off, ntk) != SP_OK) {
+                r = sp__fail(diag, SP_ERR_PARSE, B->line + 2 + ax, "knots are not a clamped cubic knot vector "
+                             "(4 equal knots at each end, non-decreasing)");
+                goto done;
+            }
+            off += (size_t)ntk;
+        }
+    }
     {
         sp_allocator_t al = pot->allocator;
         r = sp_uf3_create(pot, ne, z, has3, nt2, nt3);

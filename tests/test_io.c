@@ -298,20 +298,26 @@ static void fuzz_regressions(void) {
     /* knot spacing 1e-321: 1/h is infinite */
     memset(&p, 0, sizeof p);
     SP_CHECK(sp_pot_read(&p, "c\n2\n0 0\n1 0 1 0\n0 1 0\n1e-321 0 0\n", 36, "x.meam.spline", &d) == SP_ERR_PARSE);
-    /* finite but huge knot values: NaN inside, refused as a result */
+    /* knot values near 1e308 are refused where they stand */
     {
-        char txt[2048];
-        double pos2[6] = {0, 0, 0, 2.5, 0, 0}, cell[9] = {0}, e;
-        int pbc[3] = {0, 0, 0}, type[2] = {0, 0};
-        size_t n = (size_t)snprintf(txt, sizeof txt, "%s",
-            "c\n3\n0 0\n1 0 1 0\n1 0 0\n2 0 0\n3 0 0\n"
-            "3\n0 0\n1 0 0 0\n1 1.7e308 0\n2 -1.7e308 0\n3 0 0\n"
-            "3\n0 0\n1 0 0 0\n-1 0 0\n0 0 0\n1 0 0\n"
-            "3\n0 0\n1 0 0 0\n1 0 0\n2 0 0\n3 0 0\n"
-            "3\n0 0\n1 0 0 0\n-1 0 0\n0 0 0\n1 0 0\n");
+        static const char huge[] = "c\n3\n0 0\n1 0 1 0\n1 0 0\n2 0 0\n3 0 0\n"
+                                   "3\n0 0\n1 0 0 0\n1 1.7e308 0\n2 -1.7e308 0\n3 0 0\n";
         memset(&p, 0, sizeof p);
-        SP_CHECK(sp_pot_read(&p, txt, n, "x.meam.spline", &d) == SP_OK);
-        SP_CHECK(sp_pot_compute_once(&p, 2, pos2, type, cell, pbc, &e, NULL, NULL, NULL, &d) == SP_ERR_NOT_FINITE);
+        SP_CHECK(sp_pot_read(&p, huge, sizeof huge - 1, "x.meam.spline", &d) == SP_ERR_RANGE && d.line == 11);
+    }
+    /* allowed values whose products still overflow (f f g ~ 1e300, U slope 1e100): the
+       result is refused instead of returned as inf or NaN */
+    {
+        static const char big[] = "c\n3\n0 0\n1 0 1 0\n1 0 0\n2 0 0\n3 0 0\n"  /* phi = 0 */
+                                  "3\n0 0\n1 0 0 0\n1 0 0\n2 0 0\n3 0 0\n"      /* rho = 0 */
+                                  "3\n1e100 1e100\n1 0 0 0\n-1 -1e100 0\n0 0 0\n1 1e100 0\n" /* U */
+                                  "3\n0 0\n1 0 0 0\n1 1e100 0\n2 1e100 0\n3 1e100 0\n"   /* f */
+                                  "2\n0 0\n1 0 0 0\n-1 1e100 0\n1 1e100 0\n";             /* g */
+        double pos3[9] = {0, 0, 0, 2.0, 0, 0, 0, 2.0, 0}, cell[9] = {0}, e;
+        int pbc[3] = {0, 0, 0}, type[3] = {0, 0, 0};
+        memset(&p, 0, sizeof p);
+        SP_CHECK(sp_pot_read(&p, big, sizeof big - 1, "x.meam.spline", &d) == SP_OK);
+        SP_CHECK(sp_pot_compute_once(&p, 3, pos3, type, cell, pbc, &e, NULL, NULL, NULL, &d) == SP_ERR_NOT_FINITE);
         sp_pot_free(&p);
     }
 }
