@@ -1,8 +1,6 @@
 /* >>io (uf3 JSON models): write -> read round trips give bit-identical
    knots, coefficients and one-body energies and identical energies and
-   forces (UF2 and UF2,3, one and two elements); the uf3 test model
-   tests/data/uf3_W_unary.json against uf3's golden W3 energy and forces;
-   interaction keys with the elements in the other order ("Xe-Ne", 3-body
+   forces (UF2 and UF2,3, one and two elements); interaction keys with the elements in the other order ("Xe-Ne", 3-body
    neighbours in decreasing Z) give the same potential; hostile input (every
    truncation, NaN/Infinity, overflow, wrong lengths, degree 2, unknown
    elements, deep nesting, random mutations and garbage) gives an error code
@@ -205,42 +203,6 @@ static void test_round_trip(void) {
         sp_pot_free(&a);
         sp_pot_free(&b);
     }
-}
-
-/* ---- the uf3 test model and its golden numbers (FORMATS.md 2.8) ---- */
-
-static void test_golden_w(void) {
-    const char *path = "tests/data/uf3_W_unary.json";
-    char *text;
-    size_t len;
-    sp_pot_t pot, again;
-    sp_diag_t d;
-    double pos[9] = {0, 0, 0, 2, 0, 0, 0, 3, 0}, f[9], cell[9] = {0}, e = 0;
-    static const double fref[9] = {-12.26367499, 0.15140673, 0, 12.05608935, 0.31137845, 0,
-                                   0.20758563, -0.46278518, 0};
-    int type[3] = {0, 0, 0}, pbc[3] = {0, 0, 0}, k;
-    memset(&d, 0, sizeof d);
-    if (sp_read_file(path, &text, &len, NULL, &d) != SP_OK) {
-        SP_SKIP("tests/data/uf3_W_unary.json missing (run from the repository root)");
-        return;
-    }
-    SP_CHECK(read_json(&pot, text, len, &d) == SP_OK);
-    if (d.msg[0]) printf("  %s:%d: %s\n", path, d.line, d.msg);
-    free(text);
-    if (pot.kind != SP_POT_UF3) return;
-    SP_CHECK(pot.nelem == 1 && strcmp(pot.elem[0], "W") == 0 && pot.uf3.has3);
-    SP_CHECK(pot.uf3.e1[0] == -6.5637083648909931);
-    SP_CHECK(pot.uf3.pair[0].nt == 22 && pot.uf3.trio[0].L == 9 && pot.uf3.trio[0].N == 15);
-    SP_CHECK(sp_pot_compute_once(&pot, 3, pos, type, cell, pbc, &e, f, NULL, NULL, &d) == SP_OK);
-    SP_CHECK_NEAR(e, -18.79979353611411, 0, 1e-10);
-    for (k = 0; k < 9; ++k) SP_CHECK_NEAR(f[k], fref[k], 0, 2e-8);
-    /* and through our writer */
-    text = write_json(&pot, &len);
-    SP_CHECK(read_json(&again, text, len, &d) == SP_OK);
-    SP_CHECK(same_model(&pot, &again));
-    free(text);
-    sp_pot_free(&again);
-    sp_pot_free(&pot);
 }
 
 /* ---- keys with the elements in the other order ---- */
@@ -720,7 +682,6 @@ static void test_writer_errors(void) {
 
 int main(void) {
     test_round_trip();
-    test_golden_w();
     test_other_order();
     test_hostile_tokens();
     test_hostile_3body();
