@@ -2230,6 +2230,17 @@ SP_API int sp_pot_pair_index(int nelem, int a, int b) {
     return a * nelem - a * (a - 1) / 2 + (b - a);
 }
 
+/* The element pair a <= b of symmetric pair index pq (inverse of sp_pot_pair_index). */
+SP__PRIVATE void sp__pair_elements(int nelem, int pq, int *out_a, int *out_b) {
+    int a = 0;
+    while (a < nelem - 1 && pq >= nelem - a) { /* row a holds nelem - a pairs */
+        pq -= nelem - a;
+        ++a;
+    }
+    *out_a = a;
+    *out_b = a + pq;
+}
+
 SP_API int sp_pot_find_element(const sp_pot_t *pot, const char *symbol) {
     int e;
     if (!pot || !symbol) return -1;
@@ -4781,14 +4792,10 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
         for (a = 0; a < lay.uf3.pair[k].nt - 4; ++a) col[q++] = (a < lay.uf3.pair[k].nt - 7) ? p++ : -1;
     for (k = 0; k < ntrio; ++k) {
         const sp_uf3_trio_t *T = lay.uf3.trio + k;
-        int l, m, n, centre = k / np, pq = k % np, na = 0, nbb = 0, sym;
+        int l, m, n, na, nbb, sym;
         size_t base = q;
-        /* neighbour elements of this pair index */
-        for (l = 0; l < ne; ++l)
-            for (m = l; m < ne; ++m)
-                if (sp_pot_pair_index(ne, l, m) == pq) { na = l; nbb = m; }
+        sp__pair_elements(ne, k % np, &na, &nbb); /* the trio's neighbour elements */
         sym = (na == nbb);
-        (void)centre;
         for (l = 0; l < T->L; ++l)
             for (m = 0; m < T->M; ++m)
                 for (n = 0; n < T->N; ++n) {

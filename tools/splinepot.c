@@ -698,10 +698,8 @@ static void plot_uf3(FILE *fp, const sp_pot_t *pot, const char *model) {
         svg_panel_t p;
         double rs[3], lo = T->t[0][0], hi = T->t[0][T->nt[0] - 1], ymin = 1e300, ymax = -1e300;
         char title[64];
-        int c = k / np, pq = k % np, na = 0, nb = 0, q, m;
-        for (a = 0; a < ne; ++a)
-            for (b = a; b < ne; ++b)
-                if (sp_pot_pair_index(ne, a, b) == pq) { na = a; nb = b; }
+        int c = k / np, na, nb, q, m;
+        sp__pair_elements(ne, k % np, &na, &nb);
         for (q = 0; q < 3; ++q) rs[q] = lo + (hi - lo) * (0.25 + 0.2 * q);
         for (q = 0; q < 3; ++q)
             for (m = 0; m <= 120; ++m) {
@@ -811,9 +809,8 @@ static int cmd_plot(int argc, char **argv) {
             label[0] = '\0';
             if (ne > 1) {
                 if (counts[panel] == np && panel != 1) {
-                    for (a = 0; a < ne; ++a)
-                        for (b = a; b < ne; ++b)
-                            if (sp_pot_pair_index(ne, a, b) == k) snprintf(label, sizeof label, "%s-%s", pot.elem[a], pot.elem[b]);
+                    sp__pair_elements(ne, k, &a, &b);
+                    snprintf(label, sizeof label, "%s-%s", pot.elem[a], pot.elem[b]);
                 } else {
                     snprintf(label, sizeof label, "%s", pot.elem[k]);
                 }
