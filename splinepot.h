@@ -2201,6 +2201,7 @@ typedef struct sp__bonds_t {
     double *dnx, *dny, *dnz;             /* dn_i/dr_ij */
     double *dsx, *dsy, *dsz;             /* dE_sw,i/dr_ij */
     double *c, *g, *dg;                  /* per-triplet cos theta, g, g' for one j */
+    int cap;                             /* slots per array (maxdeg + 4) */
 } sp__bonds_t;
 
 #define SP__BOND_DOUBLES 26  /* 18 arrays, the last (c) 8 wide for UF3 basis caches */
@@ -2223,6 +2224,7 @@ static void sp__bonds_setup(sp__bonds_t *B, void *mem, int maxdeg) {
     B->b = (int *)(d + (size_t)SP__BOND_DOUBLES * m);
     B->t = B->b + m;
     B->t2 = B->t + m;
+    B->cap = (int)m;
 }
 
 SP_API int sp_pot_pair_index(int nelem, int a, int b) {
@@ -2272,7 +2274,12 @@ SP_API void sp_work_free(sp_work_t *ws) {
    n_i = sum_j rho(r_ij) + sum_{j<k} f(r_ij) f(r_ik) g(cos theta_jik).
    One triplet loop: dn_i/dr_ij is accumulated per bond and multiplied by
    U'(n_i) at the end (LAMMPS runs the triplet loop twice). Compiled in
-   three flavours: single element, several elements, meam/sw/spline. */
+   three flavours: single element, several elements, meam/sw/spline.
+   A bond whose f and f' (and F, F') are exactly zero, e.g. beyond the last
+   knot of an f with zero end value and slope, adds exact zeros to every
+   triplet sum: such bonds are kept at the top of the cache, out of the
+   triplet loop, so the sums and their order over the other bonds, and thus
+   the bits, are those of the full loop (Si_1: 4 of 16 bonds take part). */
 static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type,
                                            int i, const sp__bonds_t *B, double *SP_RESTRICT fb,
                                            const int sw, const int single) {
@@ -2287,13 +2294,13 @@ static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t
     double *SP_RESTRICT dnx = B->dnx, *SP_RESTRICT dny = B->dny, *SP_RESTRICT dnz = B->dnz;
     double *SP_RESTRICT cc = B->c, *SP_RESTRICT gg = B->g, *SP_RESTRICT dgg = B->dg;
     double e = 0.0, n = 0.0, esw = 0.0, U, dU;
-    int b, nb = 0, jj, kk;
+    int b, nb = 0, top = B->cap, jj, kk;
     for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
         const int g = nj[b];
         const double *xg = xe + 3 * (size_t)g;
         double dx = xg[0] - xi[0], dy = xg[1] - xi[1], dz = xg[2] - xi[2];
-        double r2 = dx * dx + dy * dy + dz * dz, r, inv, drho;
-        int tj;
+        double r2 = dx * dx + dy * dy + dz * dz, r, inv, drho, fv, fpv, Fv = 0.0, Fpv = 0.0;
+        int tj, s;
         if (r2 >= rc2) {
             fb[3 * b] = fb[3 * b + 1] = fb[3 * b + 2] = 0.0;
             continue;
@@ -2301,19 +2308,23 @@ static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t
         tj = single ? 0 : type[nl->owner[g]];
         r = sqrt(r2);
         inv = 1.0 / r;
-        B->b[nb] = b;
-        B->t[nb] = tj;
-        ir[nb] = inv;
-        ux[nb] = dx * inv; uy[nb] = dy * inv; uz[nb] = dz * inv;
-        e += 0.5 * sp__spline_eval(&m->phi[single ? 0 : sp_pot_pair_index(ne, ti, tj)], r, &B->dphi[nb]);
+        fv = sp__spline_eval(&m->f[tj], r, &fpv);
+        if (sw) Fv = sp__spline_eval(&m->F[0], r, &Fpv);
+        s = (fv != 0.0 || fpv != 0.0 || Fv != 0.0 || Fpv != 0.0) ? nb++ : --top;
+        B->b[s] = b;
+        B->t[s] = tj;
+        ir[s] = inv;
+        ux[s] = dx * inv; uy[s] = dy * inv; uz[s] = dz * inv;
+        f[s] = fv;
+        fp[s] = fpv;
+        e += 0.5 * sp__spline_eval(&m->phi[single ? 0 : sp_pot_pair_index(ne, ti, tj)], r, &B->dphi[s]);
         n += sp__spline_eval(&m->rho[tj], r, &drho);
-        dnx[nb] = drho * ux[nb]; dny[nb] = drho * uy[nb]; dnz[nb] = drho * uz[nb];
-        f[nb] = sp__spline_eval(&m->f[tj], r, &fp[nb]);
+        dnx[s] = drho * ux[s]; dny[s] = drho * uy[s]; dnz[s] = drho * uz[s];
         if (sw) {
-            B->F[nb] = sp__spline_eval(&m->F[0], r, &B->Fp[nb]);
-            B->dsx[nb] = B->dsy[nb] = B->dsz[nb] = 0.0;
+            B->F[s] = Fv;
+            B->Fp[s] = Fpv;
+            B->dsx[s] = B->dsy[s] = B->dsz[s] = 0.0;
         }
-        ++nb;
     }
     for (jj = 0; jj < nb; ++jj) {
         const double ujx = ux[jj], ujy = uy[jj], ujz = uz[jj], fj = f[jj], fpj = fp[jj], irj = ir[jj];
@@ -2368,8 +2379,12 @@ static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t
     }
     U = sp__spline_eval(&m->U[ti], n, &dU);
     e += U - m->zero_energy[ti] + esw;
-    for (jj = 0; jj < nb; ++jj) {
-        double *o = fb + 3 * (size_t)B->b[jj], hp = 0.5 * B->dphi[jj];
+    for (jj = 0; jj < B->cap; ++jj) {
+        double *o, hp;
+        if (jj == nb) jj = top; /* skip the unused middle of the cache */
+        if (jj >= B->cap) break;
+        o = fb + 3 * (size_t)B->b[jj];
+        hp = 0.5 * B->dphi[jj];
         o[0] = -(hp * ux[jj] + dU * dnx[jj]);
         o[1] = -(hp * uy[jj] + dU * dny[jj]);
         o[2] = -(hp * uz[jj] + dU * dnz[jj]);
