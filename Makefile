@@ -3,11 +3,17 @@
 #   make demo     the main job on built-in defaults
 #   make test     builds and runs every test; last line "N passed, N failed"
 #   make sanitize the tests under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make cuda     compiles the CUDA layer with nvcc (when present)
+#   make cuda     the CUDA layer with nvcc (when present): build/splinepot_cuda and
+#                 build/cuda/test_cuda (GPU against CPU; skips without a device)
 #   make bench    benchmarks (neighbour lists; see README for the others)
 CC      ?= cc
 CXX     ?= c++
 NVCC    ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
+# (not NVARCH: CUDA containers set that to the CPU architecture)
+# sm_90 (H100) code, plus sm_80 code and compute_80 PTX that newer GPUs JIT-compile
+CUDA_ARCH  ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=[sm_80,compute_80]
+# -fmad=false: no fused multiply-add, the arithmetic of the CPU build (-ffp-contract=off)
+NVFLAGS ?= -O3 -std=c++14 -fmad=false $(CUDA_ARCH)
 OPT     ?= -O3 -march=native
 WARN    := -Wall -Wextra -pedantic -Werror
 # -ffp-contract=off: no fused multiply-add, so splines are bit-identical to LAMMPS
@@ -18,7 +24,7 @@ LDLIBS  := -lm
 B       := build
 
 TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge $(B)/test_json $(B)/test_sv $(B)/test_lammps \
-           $(B)/test_cpp $(B)/test_static $(B)/test_c11
+           $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h
 
 EXAMPLES := $(B)/01_meam_forces
@@ -71,10 +77,29 @@ bench: $(B)/splinepot
 cuda:
 	@if [ -x "$(NVCC)" ]; then \
 	    echo "nvcc: compiling the header's implementation as CUDA C++ host code"; \
-	    mkdir -p $(B) && $(NVCC) -x cu -std=c++14 -O2 tests/test_cpp.cpp -o $(B)/test_cpp_nvcc && ./$(B)/test_cpp_nvcc; \
+	    mkdir -p $(B) && $(NVCC) -x cu -std=c++14 -O2 tests/test_cpp.cpp -o $(B)/test_cpp_nvcc && ./$(B)/test_cpp_nvcc && \
+	    $(MAKE) --no-print-directory cuda-build && ./$(B)/cuda/test_cuda; \
 	else echo "nvcc not found: CUDA layer skipped"; fi
+
+# the CUDA layer: splinepot_cuda.cu with nvcc, the C side with -DSPLINEPOT_CUDA, linked by nvcc
+NVLINK  := $(CUDA_ARCH) $(if $(OMP),-Xcompiler $(OMP))
+cuda-build: $(B)/splinepot_cuda $(B)/cuda/test_cuda
+
+$(B)/cuda:
+	mkdir -p $(B)/cuda
+
+$(B)/cuda/splinepot_cuda.o: splinepot_cuda.cu splinepot.h | $(B)/cuda
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+
+$(B)/cuda/test_cuda: tests/test_cuda.c $(HDR) $(B)/cuda/splinepot_cuda.o | $(B)/cuda
+	$(CC) -std=c99 $(CFLAGS) -DSPLINEPOT_CUDA -c $< -o $(B)/cuda/test_cuda.o
+	$(NVCC) $(NVLINK) $(B)/cuda/test_cuda.o $(B)/cuda/splinepot_cuda.o -o $@ $(LDLIBS)
+
+$(B)/splinepot_cuda: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c splinepot.h $(B)/cuda/splinepot_cuda.o | $(B)/cuda
+	$(CC) -std=c99 $(CFLAGS) -DSPLINEPOT_CUDA -c $< -o $(B)/cuda/splinepot.o
+	$(NVCC) $(NVLINK) $(B)/cuda/splinepot.o $(B)/cuda/splinepot_cuda.o -o $@ $(LDLIBS) -ldl
 
 clean:
 	rm -rf build
 
-.PHONY: all test sanitize demo bench cuda clean examples fuzz-regressions
+.PHONY: all test sanitize demo bench cuda cuda-build clean examples fuzz-regressions

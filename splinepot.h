@@ -33,8 +33,9 @@ COMPILE-TIME OPTIONS
    SP_ASSERT(x)              internal invariants only (default: assert)
    SP_SPLINE_MAX_KNOTS       capacity of one cubic spline (default 64)
    SP_MAX_ELEMENTS           elements in one potential (default 8)
-   SP_CUDA                   link splinepot_cuda.cu; without it sp_cuda_* return
-                             SP_ERR_UNSUPPORTED
+   SPLINEPOT_CUDA            (or SP_CUDA) splinepot_cuda.cu is compiled with nvcc
+                             and linked; without it sp_cuda_* return
+                             SP_ERR_NO_CUDA ("built without CUDA")
 
    Bit-identity with LAMMPS needs plain IEEE double arithmetic: compile without
    -ffast-math and with -ffp-contract=off (no fused multiply-add contraction).
@@ -52,7 +53,7 @@ TABLE OF CONTENTS (search for the tag)
    >>fit      UF3 fit by ridge regression
    >>sv       s-MEAM structure vectors: P parameter sets at once
    >>io       LAMMPS potential files, uf3 JSON, extended XYZ
-   >>cuda     optional GPU layer (stubs unless SP_CUDA)
+   >>cuda     optional GPU layer (splinepot_cuda.cu; fallbacks without it)
 
 CONVENTIONS
 
@@ -139,7 +140,8 @@ extern "C" {
     X(SP_ERR_UNKNOWN_ELEMENT, "unknown element")             \
     X(SP_ERR_BAD_CELL, "degenerate cell")                    \
     X(SP_ERR_OVERLAP, "overlapping atoms")                   \
-    X(SP_ERR_RANGE, "value out of range")
+    X(SP_ERR_RANGE, "value out of range")                    \
+    X(SP_ERR_NO_CUDA, "built without CUDA")
 
 #define SP__RESULT_ENUM(name, text) name,
 typedef enum sp_result_t { SP__RESULT_LIST(SP__RESULT_ENUM) SP__RESULT_COUNT } sp_result_t;
@@ -1170,6 +1172,115 @@ SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra)
 /* Writes one extended-XYZ frame with every number to 17 significant digits;
    Properties lists species, pos and, when present, forces and energies. */
 #endif
+
+/* ==================================================================
+ * >>cuda     OPTIONAL GPU LAYER (splinepot_cuda.cu)
+ * ==================================================================
+ * Double-precision CUDA kernels with the results of the CPU code, in the
+ * separate file splinepot_cuda.cu: compile it with nvcc, link it, and
+ * define SPLINEPOT_CUDA where SPLINEPOT_IMPLEMENTATION is defined (make
+ * cuda does both). Without it every sp_cuda_* function returns
+ * SP_ERR_NO_CUDA ("built without CUDA") and nothing else changes.
+ *
+ * Structure vectors (sp_cuda_sv_*): the structure vectors of a training
+ * set go to the device once; each evaluation sends only the P x npar
+ * parameters of a CMA-ES population and returns the energies and forces
+ * (or per-configuration force errors) of sp_smeam_sv_eval.
+ *
+ * Large systems (sp_cuda_sys_*, sp_cuda_md_*): UF3 and s-MEAM energies and
+ * forces on a neighbour list built on the CPU and uploaded once per
+ * rebuild; positions are refreshed on the device (its sp_nlist_update).
+ * As in sp_pot_compute, each centre atom (one thread) writes its own
+ * per-bond forces and a second kernel gathers them per atom in list
+ * order: no atomics, the same bits on every run. Per-atom results follow
+ * the CPU's operation order and are compiled without FMA contraction
+ * (nvcc -fmad=false), so forces and per-atom energies are the CPU's bits
+ * (tests/test_cuda.c); totals (energy, virial, kinetic energy) are summed
+ * in a fixed tree order (relative differences ~1e-16).
+ * The velocity-Verlet loop stays on the device; only scalars come back
+ * per step.
+ *
+ *     sp_cuda_sys_t *g;
+ *     sp_cuda_sys_create(&g, &pot, n, type, &diag);
+ *     sp_cuda_sys_set_nlist(g, &nl, pos);     after each sp_nlist_build
+ *     sp_cuda_sys_set_positions(g, pos);      instead of sp_nlist_update
+ *     sp_cuda_sys_compute(g, &out);           as sp_pot_compute
+ *     sp_cuda_sys_free(g);
+ *
+ * Errors: SP_ERR_NO_CUDA (built without CUDA), SP_ERR_DEVICE (no device,
+ * a CUDA call failed; diag or sp_cuda_last_error() says which),
+ * SP_ERR_NO_MEMORY (device memory), SP_ERR_BAD_ARG, SP_ERR_NOT_FINITE. */
+
+SP_API sp_result_t sp_cuda_device_info(int *out_count, char *out_name, size_t name_len);
+/* Number of CUDA devices (0, with SP_OK, when the driver finds none) and
+   the name of the current device (when out_name != NULL). */
+
+SP_API const char *sp_cuda_last_error(void);
+/* Text of the last CUDA error seen by this thread's sp_cuda_* calls ("" if none). */
+
+typedef struct sp_cuda_sv_t sp_cuda_sv_t;
+
+SP_API sp_result_t sp_cuda_sv_create(sp_cuda_sv_t **out, const sp_smeam_layout_t *lay, const sp_smeam_sv_t *sv,
+                                     int nconf, const double *const *ref_forces, sp_diag_t *diag);
+/* Uploads the structure vectors sv[0..nconf-1] (built with lay) and, when
+   ref_forces != NULL, reference forces ref_forces[c] (3 natoms_c doubles,
+   or NULL for a configuration without) for sp_cuda_sv_eval's force errors. */
+
+SP_API sp_result_t sp_cuda_sv_eval(sp_cuda_sv_t *g, int P, const double *theta, double *out_energy,
+                                   double *out_forces, double *out_force_sse);
+/* P parameter vectors theta (P x npar, row-major). out_energy[c*P + p]:
+   energy of configuration c; out_forces (optional): configuration after
+   configuration, P x 3 natoms_c each (sp_smeam_sv_eval's layout);
+   out_force_sse (optional) [c*P + p]: sum over atoms of |F - F_ref|^2
+   (0 without reference forces). Same arithmetic as sp_smeam_sv_eval. */
+
+SP_API void sp_cuda_sv_free(sp_cuda_sv_t *g);
+
+typedef struct sp_cuda_sys_t sp_cuda_sys_t;
+
+SP_API sp_result_t sp_cuda_sys_create(sp_cuda_sys_t **out, const sp_pot_t *pot, int natoms, const int *type,
+                                      sp_diag_t *diag);
+/* A device copy of a potential (s-MEAM, meam/sw/spline, UF3) and the types
+   of natoms atoms. pot may be freed afterwards. */
+
+SP_API sp_result_t sp_cuda_sys_set_nlist(sp_cuda_sys_t *g, const sp_nlist_t *nl, const double *pos);
+/* Uploads a list built by sp_nlist_build for these natoms atoms
+   (nl->cutoff >= pot cutoff) and the positions pos (3 natoms) it is used
+   with; pos is also the reference of sp_cuda_md_drift's displacement. */
+
+SP_API sp_result_t sp_cuda_sys_set_positions(sp_cuda_sys_t *g, const double *pos);
+/* New positions for the uploaded list (the device's sp_nlist_update). */
+
+SP_API sp_result_t sp_cuda_sys_compute(sp_cuda_sys_t *g, sp_out_t *out);
+/* sp_pot_compute on the device: energy and virial; forces, per-atom
+   energies and per-atom virials are copied back where out's pointers are
+   not NULL. */
+
+SP_API void sp_cuda_sys_free(sp_cuda_sys_t *g);
+
+SP_API sp_result_t sp_cuda_md_init(sp_cuda_sys_t *g, const double *vel, const double *mass, double mvv2e);
+/* Velocities (3 natoms) and masses (natoms) for sp_cuda_md_*; mvv2e turns
+   mass * velocity^2 into energy (LAMMPS metal: 1.0364269e-4 eV per
+   amu A^2/ps^2). Device forces are those of the last sp_cuda_md_forces. */
+
+SP_API sp_result_t sp_cuda_md_drift(sp_cuda_sys_t *g, double dt, double *out_dmax2);
+/* v += dt/2 F/m, x += dt v; *out_dmax2 (optional) = largest squared
+   displacement since the last sp_cuda_sys_set_nlist (rebuild the list when
+   4 dmax2 > skin^2: sp_cuda_md_get the positions, sp_nlist_build,
+   sp_cuda_sys_set_nlist). */
+
+SP_API sp_result_t sp_cuda_md_langevin(sp_cuda_sys_t *g, double c1, double kT, uint64_t seed, uint64_t step);
+/* Langevin O step v = c1 v + sqrt((1 - c1^2) kT / (m mvv2e)) xi with normal
+   deviates xi from a counter-based generator of (seed, step, atom). */
+
+SP_API sp_result_t sp_cuda_md_forces(sp_cuda_sys_t *g, double *out_energy);
+/* Extended positions from the device positions, then forces and (optional) energy. */
+
+SP_API sp_result_t sp_cuda_md_kick(sp_cuda_sys_t *g, double dt, double *out_ke);
+/* v += dt/2 F/m; *out_ke (optional) = kinetic energy (dt = 0: only that). */
+
+SP_API sp_result_t sp_cuda_md_get(sp_cuda_sys_t *g, double *pos, double *vel, double *forces);
+/* Copies positions, velocities, forces (3 natoms each, each optional) back. */
 
 #ifdef __cplusplus
 }
@@ -7085,6 +7196,73 @@ SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra)
         if (f->energies) fprintf(fp, " %.17g", f->energies[k]);
         fputc('\n', fp);
     }
+}
+#endif
+
+/* ==================================================================
+ * >>cuda     implementation (fallbacks; the kernels are in splinepot_cuda.cu)
+ * ================================================================== */
+#if !defined(SPLINEPOT_CUDA) && !defined(SP_CUDA)
+SP_API sp_result_t sp_cuda_device_info(int *out_count, char *out_name, size_t name_len) {
+    if (out_count) *out_count = 0;
+    if (out_name && name_len) out_name[0] = '\0';
+    return SP_ERR_NO_CUDA;
+}
+SP_API const char *sp_cuda_last_error(void) { return sp_result_str(SP_ERR_NO_CUDA); }
+SP_API sp_result_t sp_cuda_sv_create(sp_cuda_sv_t **out, const sp_smeam_layout_t *lay, const sp_smeam_sv_t *sv,
+                                     int nconf, const double *const *ref_forces, sp_diag_t *diag) {
+    (void)lay; (void)sv; (void)nconf; (void)ref_forces;
+    if (out) *out = NULL;
+    return sp__fail(diag, SP_ERR_NO_CUDA, 0, "%s", sp_result_str(SP_ERR_NO_CUDA));
+}
+SP_API sp_result_t sp_cuda_sv_eval(sp_cuda_sv_t *g, int P, const double *theta, double *out_energy,
+                                   double *out_forces, double *out_force_sse) {
+    (void)g; (void)P; (void)theta; (void)out_energy; (void)out_forces; (void)out_force_sse;
+    return SP_ERR_NO_CUDA;
+}
+SP_API void sp_cuda_sv_free(sp_cuda_sv_t *g) { (void)g; }
+SP_API sp_result_t sp_cuda_sys_create(sp_cuda_sys_t **out, const sp_pot_t *pot, int natoms, const int *type,
+                                      sp_diag_t *diag) {
+    (void)pot; (void)natoms; (void)type;
+    if (out) *out = NULL;
+    return sp__fail(diag, SP_ERR_NO_CUDA, 0, "%s", sp_result_str(SP_ERR_NO_CUDA));
+}
+SP_API sp_result_t sp_cuda_sys_set_nlist(sp_cuda_sys_t *g, const sp_nlist_t *nl, const double *pos) {
+    (void)g; (void)nl; (void)pos;
+    return SP_ERR_NO_CUDA;
+}
+SP_API sp_result_t sp_cuda_sys_set_positions(sp_cuda_sys_t *g, const double *pos) {
+    (void)g; (void)pos;
+    return SP_ERR_NO_CUDA;
+}
+SP_API sp_result_t sp_cuda_sys_compute(sp_cuda_sys_t *g, sp_out_t *out) {
+    (void)g; (void)out;
+    return SP_ERR_NO_CUDA;
+}
+SP_API void sp_cuda_sys_free(sp_cuda_sys_t *g) { (void)g; }
+SP_API sp_result_t sp_cuda_md_init(sp_cuda_sys_t *g, const double *vel, const double *mass, double mvv2e) {
+    (void)g; (void)vel; (void)mass; (void)mvv2e;
+    return SP_ERR_NO_CUDA;
+}
+SP_API sp_result_t sp_cuda_md_drift(sp_cuda_sys_t *g, double dt, double *out_dmax2) {
+    (void)g; (void)dt; (void)out_dmax2;
+    return SP_ERR_NO_CUDA;
+}
+SP_API sp_result_t sp_cuda_md_langevin(sp_cuda_sys_t *g, double c1, double kT, uint64_t seed, uint64_t step) {
+    (void)g; (void)c1; (void)kT; (void)seed; (void)step;
+    return SP_ERR_NO_CUDA;
+}
+SP_API sp_result_t sp_cuda_md_forces(sp_cuda_sys_t *g, double *out_energy) {
+    (void)g; (void)out_energy;
+    return SP_ERR_NO_CUDA;
+}
+SP_API sp_result_t sp_cuda_md_kick(sp_cuda_sys_t *g, double dt, double *out_ke) {
+    (void)g; (void)dt; (void)out_ke;
+    return SP_ERR_NO_CUDA;
+}
+SP_API sp_result_t sp_cuda_md_get(sp_cuda_sys_t *g, double *pos, double *vel, double *forces) {
+    (void)g; (void)pos; (void)vel; (void)forces;
+    return SP_ERR_NO_CUDA;
 }
 #endif
 

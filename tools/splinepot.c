@@ -35,7 +35,7 @@ static const char *usage_text =
     "      energies, forces, per-atom energies and stress of every frame; the\n"
     "      potential format is detected from the file (meam/spline, meam/sw/spline)\n"
     "  md POTENTIAL IN.xyz --steps N [--dt FS] [--temp K] [--seed S] [--thermostat]\n"
-    "      [--damp FS] [--skin A] [--every N] [--dump OUT.xyz]\n"
+    "      [--damp FS] [--skin A] [--every N] [--dump OUT.xyz] [--gpu]\n"
     "      velocity-Verlet NVE (Langevin NVT with --thermostat) on the first frame;\n"
     "      prints the energy drift and, last, 'perf: X us/atom-step'\n"
     "  plot MODEL -o FILE.svg\n"
@@ -45,7 +45,7 @@ static const char *usage_text =
     "      neighbour-list build time per atom, 10^3 to 10^6 atoms\n"
     "  bench ridge [--rows N] [--p P]\n"
     "      normal-equation assembly GFLOP/s, against OpenBLAS dsyrk when installed\n"
-    "  bench structvec [--nparams P]\n"
+    "  bench structvec [--nparams P] [--gpu]\n"
     "      s-MEAM structure vectors: 108-atom fcc, 10 000 parameter sets, energies and forces\n"
     "  bench cmaes\n"
     "      CMA-ES on sphere, ellipsoid, Rosenbrock, Rastrigin (IPOP), n = 10, 20, 45\n"
@@ -66,6 +66,17 @@ static int fail_file(const char *file, const sp_diag_t *d, sp_result_t r) {
 
 static int fail_msg(const char *msg) {
     fprintf(stderr, "error: %s\n", msg);
+    return 1;
+}
+
+/* --gpu: 1 when the CUDA layer (build/splinepot_cuda) has a device, else an error line and 0 */
+static int gpu_ready(void) {
+    int n = 0;
+    char name[256];
+    sp_result_t r = sp_cuda_device_info(&n, name, sizeof name);
+    if (r == SP_ERR_NO_CUDA) return !fail_msg("built without CUDA");
+    if (r != SP_OK || n < 1) return !fail_msg(r != SP_OK ? sp_cuda_last_error() : "no CUDA device");
+    fprintf(stderr, "gpu: %s\n", name);
     return 1;
 }
 
@@ -405,7 +416,8 @@ static int cmd_md(int argc, char **argv) {
     const char *dump = opt_value(argc, argv, "--dump");
     long steps, seed, every;
     double dt_fs, temp, damp_fs, skin, dt, e0 = 0.0, emax_dev = 0.0, t_force = 0.0, eq = 0.0, eq_dev = 0.0;
-    int thermo = opt_flag(argc, argv, "--thermostat");
+    int thermo = opt_flag(argc, argv, "--thermostat"), gpu = opt_flag(argc, argv, "--gpu");
+    sp_cuda_sys_t *g = NULL;
     sp_pot_t pot;
     frames_t fr;
     sp_frame_t *f;
@@ -423,11 +435,12 @@ static int cmd_md(int argc, char **argv) {
     double t0;
     if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
         fputs("usage: splinepot md POTENTIAL IN.xyz --steps N [--dt FS=1] [--temp K=300] [--seed S=1]\n"
-              "       [--thermostat] [--damp FS=100] [--skin A=1.0] [--every N=100] [--dump OUT.xyz]\n"
+              "       [--thermostat] [--damp FS=100] [--skin A=1.0] [--every N=100] [--dump OUT.xyz] [--gpu]\n"
               "  Velocity-Verlet NVE from the first frame (velocities drawn at --temp, seeded);\n"
               "  --thermostat adds a Langevin thermostat (BAOAB splitting) at --temp.\n"
               "  Prints step, potential, kinetic and total energy, temperature every N steps,\n"
-              "  then the total-energy drift and, last, 'perf: X us/atom-step'.\n",
+              "  then the total-energy drift and, last, 'perf: X us/atom-step'.\n"
+              "  --gpu: forces and integration on the GPU (build/splinepot_cuda; the list is built on the CPU).\n",
               potfile && xyz ? stdout : stderr);
         return potfile && xyz ? 0 : 2;
     }
@@ -438,6 +451,7 @@ static int cmd_md(int argc, char **argv) {
         return 1;
     if (steps < 0 || !(dt_fs > 0) || temp < 0 || !(damp_fs > 0) || skin < 0 || every < 1)
         return fail_msg("md: --steps >= 0, --dt > 0, --temp >= 0, --damp > 0, --skin >= 0, --every >= 1");
+    if (gpu && !gpu_ready()) return 1;
     if (!load_potential(potfile, &pot)) return 1;
     if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
     f = &fr.f[0];
@@ -477,13 +491,24 @@ static int cmd_md(int argc, char **argv) {
         frame_cell(f, &cell);
     }
     if (ok && dump && !out_open(&of, dump)) ok = 0;
+    if (ok && gpu && ((r = sp_cuda_sys_create(&g, &pot, n, type, &diag)) != SP_OK ||
+                      (r = sp_cuda_md_init(g, v, mass, MVV2E)) != SP_OK))
+        ok = !fail_msg(g ? sp_cuda_last_error() : diag.msg);
     if (ok) {
         double ke, ekin_sum = 0.0;
         double c1 = exp(-dt / (damp_fs * 1e-3));
         t0 = now_seconds();
         for (step = 0; step <= steps && ok; ++step) {
             double dmax2 = 0.0;
-            if (step > 0) {
+            if (step > 0 && gpu) { /* drift (and O step) on the device; only dmax2 comes back */
+                r = sp_cuda_md_drift(g, dt, &dmax2);
+                if (r == SP_OK && thermo) r = sp_cuda_md_langevin(g, c1, BOLTZ * temp, (uint64_t)seed, (uint64_t)step);
+                if (r != SP_OK) {
+                    fprintf(stderr, "error: md step %ld: %s\n", step, sp_cuda_last_error());
+                    ok = 0;
+                    break;
+                }
+            } else if (step > 0) {
                 for (i = 0; i < n; ++i) {
                     double inv_m = 1.0 / (mass[i] * MVV2E);
                     for (d = 0; d < 3; ++d) {
@@ -504,7 +529,10 @@ static int cmd_md(int argc, char **argv) {
                 }
             }
             if (step == 0 || 4.0 * dmax2 > skin * skin) {
+                if (gpu && step > 0) sp_cuda_md_get(g, x, NULL, NULL);
                 r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag);
+                if (r == SP_OK && gpu && sp_cuda_sys_set_nlist(g, &nl, x) != SP_OK)
+                    snprintf(diag.msg, sizeof diag.msg, "%s", sp_cuda_last_error()), r = SP_ERR_DEVICE;
                 if (r != SP_OK) {
                     fprintf(stderr, "error: md step %ld: %s\n", step, diag.msg);
                     ok = 0;
@@ -512,13 +540,13 @@ static int cmd_md(int argc, char **argv) {
                 }
                 memcpy(x0, x, 3 * (size_t)n * sizeof(double));
                 ++rebuilds;
-            } else {
+            } else if (!gpu) {
                 sp_nlist_update(&nl, x);
             }
             res.forces = F;
             {
                 double tf = now_seconds();
-                r = sp_pot_compute(&pot, &nl, type, &ws, &res);
+                r = gpu ? sp_cuda_md_forces(g, &res.energy) : sp_pot_compute(&pot, &nl, type, &ws, &res);
                 t_force += now_seconds() - tf;
             }
             if (r != SP_OK) {
@@ -526,12 +554,17 @@ static int cmd_md(int argc, char **argv) {
                 ok = 0;
                 break;
             }
-            if (step > 0)
+            if (step > 0 && !gpu)
                 for (i = 0; i < n; ++i) {
                     double inv_m = 1.0 / (mass[i] * MVV2E);
                     for (d = 0; d < 3; ++d) v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
                 }
-            ke = kinetic(n, v, mass);
+            if (!gpu) ke = kinetic(n, v, mass);
+            else if (sp_cuda_md_kick(g, step > 0 ? dt : 0.0, &ke) != SP_OK) {
+                fprintf(stderr, "error: md step %ld: %s\n", step, sp_cuda_last_error());
+                ok = 0;
+                break;
+            }
             ekin_sum += ke;
             if (step == 0) e0 = res.energy + ke;
             if (fabs(res.energy + ke - e0) > emax_dev) emax_dev = fabs(res.energy + ke - e0);
@@ -543,6 +576,7 @@ static int cmd_md(int argc, char **argv) {
                        res.energy + ke, n > 1 ? 2.0 * ke / (3.0 * (n - 1) * BOLTZ) : 0.0);
                 if (dump) {
                     sp_frame_t o = *f;
+                    if (gpu) sp_cuda_md_get(g, x, NULL, F);
                     o.pos = x;
                     o.forces = F;
                     o.energies = NULL;
@@ -553,6 +587,7 @@ static int cmd_md(int argc, char **argv) {
                 }
             }
         }
+        if (ok && gpu) sp_cuda_md_get(g, x, v, F);
         if (ok) {
             double el = now_seconds() - t0, etot = res.energy + kinetic(n, v, mass);
             printf("energy drift: %.3e eV/atom (final - initial), max |E - E0| %.3e eV/atom, %d neighbour builds\n",
@@ -565,6 +600,7 @@ static int cmd_md(int argc, char **argv) {
         if (dump) ok = out_close(&of, ok);
     }
     free(type); free(x); free(x0); free(v); free(F); free(mass);
+    sp_cuda_sys_free(g);
     sp_work_free(&ws);
     sp_nlist_free(&nl);
     frames_free(&fr);
@@ -894,6 +930,7 @@ static int bench_structvec(int argc, char **argv) {
     char *work;
     if (!opt_long(argc, argv, "--nparams", 10000, &P) || !opt_long(argc, argv, "--chunk", 32, &chunk) || P < 1 || chunk < 1)
         return 2;
+    if (opt_flag(argc, argv, "--gpu") && !gpu_ready()) return 1;
     rng.s = 108;
     for (x = 0; x < 3; ++x) for (y = 0; y < 3; ++y) for (z = 0; z < 3; ++z) for (b = 0; b < 4; ++b) {
         pos[3 * n] = (x + bas[b][0]) * 3.615 + 0.1 * (2 * rng_uniform(&rng) - 1);
@@ -916,6 +953,24 @@ static int bench_structvec(int argc, char **argv) {
     t0 = now_seconds();
     if (sp_smeam_sv_build(&sv, &lay, &cf, &diag) != SP_OK) return fail_msg(diag.msg);
     t1 = now_seconds();
+    if (opt_flag(argc, argv, "--gpu")) { /* structure vectors up once, then one population (after a warm-up) */
+        sp_cuda_sv_t *g = NULL;
+        double tu;
+        int ok = sp_cuda_sv_create(&g, &lay, &sv, 1, NULL, &diag) == SP_OK;
+        tu = now_seconds();
+        ok = ok && sp_cuda_sv_eval(g, (int)P, theta, E, F, NULL) == SP_OK;
+        t1 = now_seconds();
+        ok = ok && sp_cuda_sv_eval(g, (int)P, theta, E, F, NULL) == SP_OK;
+        t2 = now_seconds();
+        sp_cuda_sv_free(g);
+        if (!ok) return fail_msg(sp_cuda_last_error());
+        printf("# %d atoms, %d bonds, %d triplets, %d parameters per set, gpu; upload %.4f s, first call %.4f s\n", n,
+               sv.nbonds, sv.ntrip, npar, tu - t0, t1 - tu);
+        printf("structvec natoms=%d nparams=%ld seconds=%.4f gpu\n", n, P, t2 - t1);
+        sp_smeam_sv_free(&sv);
+        free(theta); free(E); free(F);
+        return 0;
+    }
 #ifdef SP__OMP
     nth = omp_get_max_threads();
 #endif
@@ -953,7 +1008,7 @@ static int cmd_bench(int argc, char **argv) {
         fputs("usage: splinepot bench cells [--cutoff A=5.5] [--max N=1000000]\n"
               "       splinepot bench cmaes [--verbose]\n"
               "       splinepot bench ridge [--rows N] [--p P] [--threads T] [--blas LIB|none]\n"
-              "       splinepot bench structvec [--nparams P=10000] [--chunk C=32]\n",
+              "       splinepot bench structvec [--nparams P=10000] [--chunk C=32] [--gpu]\n",
               what ? stdout : stderr);
         return what ? 0 : 2;
     }
@@ -1212,6 +1267,9 @@ typedef struct smeam_fit_t {
     size_t wbytes, fbytes;
     int nth, lambda_cap;
     double last_rmse_e, last_rmse_f, last_shift;
+    sp_cuda_sv_t *gpu;         /* --gpu: the structure vectors on the device */
+    double *gE, *gS;           /* nconf x lambda from the device */
+    int gpu_failed;
 } smeam_fit_t;
 
 /* loss of lambda free-parameter vectors x (lambda x nfree) */
@@ -1223,10 +1281,18 @@ static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out,
         memset(t, 0, (size_t)F->npar * sizeof(double));
         for (q = 0; q < F->nfree; ++q) t[F->freemap[q]] = x[(size_t)p * F->nfree + q];
     }
+    if (F->gpu) { /* energies and force errors of the population in one call */
+        if (sp_cuda_sv_eval(F->gpu, lambda, F->theta, F->gE, NULL, F->gS) != SP_OK) F->gpu_failed = 1;
+        for (c = 0; c < F->nconf; ++c)
+            for (p = 0; p < lambda; ++p) {
+                F->E[(size_t)c * F->lambda_cap + p] = F->gE[(size_t)c * lambda + p];
+                F->sse[(size_t)c * F->lambda_cap + p] = F->gS[(size_t)c * lambda + p];
+            }
+    }
 #ifdef SP__OMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(F->nth)
 #endif
-    for (c = 0; c < F->nconf; ++c) {
+    for (c = 0; c < (F->gpu ? 0 : F->nconf); ++c) {
         int tid = 0, pp, a, n = F->fr->f[c].natoms;
         double *fb;
         const double *ref = F->fr->f[c].forces;
@@ -1282,12 +1348,13 @@ static int cmd_fit_smeam(int argc, char **argv) {
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath) {
         fputs("usage: splinepot fit smeam --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
               "       [--pop P] [--generations G=100000] [--minutes M=45] [--sigma S=0.3] [--kappa K=0.5]\n"
-              "       [--seed S=1] [--init-zero] -o X.meam.spline [--report R.json]\n"
+              "       [--seed S=1] [--init-zero] [--gpu] -o X.meam.spline [--report R.json]\n"
               "  One element. phi, rho, f: N knots on [rmin, rcut], zero with zero slope at rcut;\n"
               "  U: N knots on [-1, 1]; g: N knots on [-1, 1]. CMA-ES minimises\n"
               "  kappa (RMSE_E/std_E)^2 + (1-kappa) (RMSE_F/std_F)^2 over the training set, energies per\n"
               "  atom up to one constant (meam/spline has no one-body term; the report states it).\n"
-              "  The search starts from phi = 2 V2 of a UF2 fit to the same data (--init-zero: from 0).\n",
+              "  The search starts from phi = 2 V2 of a UF2 fit to the same data (--init-zero: from 0).\n"
+              "  --gpu: the population is evaluated on the GPU (build/splinepot_cuda).\n",
               train_path && outpath ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
@@ -1300,6 +1367,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
         return 2;
     if (knots < 3 || knots > 40 || !(rcut > rmin) || rmin <= 0 || !(kappa > 0 && kappa < 1) || pop < 0 || gens < 1)
         return fail_msg("fit smeam: bad settings (knots 3..40, rcut > rmin > 0, kappa in (0,1))");
+    if (opt_flag(argc, argv, "--gpu") && !gpu_ready()) return 1;
     if (!read_frames(train_path, &tr)) return 1;
     te.n = 0; te.f = NULL; te.line = NULL;
     if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
@@ -1420,6 +1488,17 @@ static int cmd_fit_smeam(int argc, char **argv) {
             F.theta = (double *)malloc((size_t)F.lambda_cap * npar * sizeof(double));
             if (!F.work || !F.fbuf || !F.E || !F.sse || !F.theta || sp_cmaes_create(&es, &cd) != SP_OK) ok = !fail_msg("out of memory");
             free(x0);
+            if (ok && opt_flag(argc, argv, "--gpu")) {
+                const double **refs = (const double **)calloc((size_t)tr.n, sizeof(double *));
+                sp_diag_t dg;
+                for (k = 0; refs && k < tr.n; ++k) refs[k] = tr.f[k].forces;
+                F.gE = (double *)malloc((size_t)tr.n * F.lambda_cap * sizeof(double));
+                F.gS = (double *)malloc((size_t)tr.n * F.lambda_cap * sizeof(double));
+                if (!refs || !F.gE || !F.gS) ok = !fail_msg("out of memory");
+                else if (sp_cuda_sv_create(&F.gpu, &lay, F.sv, tr.n, refs, &dg) != SP_OK) ok = !fail_msg(dg.msg);
+                free(refs);
+                if (!ok) sp_cmaes_destroy(&es);
+            }
         }
     }
     if (ok) {
@@ -1433,6 +1512,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
             int lambda, p;
             if (sp_cmaes_ask(&es, &popx, &lambda) != SP_OK) break;
             smeam_loss(&F, popx, lambda, fv, re, rf, sh);
+            if (F.gpu_failed) break;
             for (p = 0; p < lambda; ++p)
                 if (fv[p] < best) { best = fv[p]; best_e = re[p]; best_f = rf[p]; best_shift = sh[p]; }
             sp_cmaes_tell(&es, fv);
@@ -1451,6 +1531,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
             for (q = 0; q < F.nfree; ++q) theta[F.freemap[q]] = xb[q];
             memset(&pot, 0, sizeof pot);
             ok = sp_smeam_layout_pot(&lay, theta, sp_element_symbol(z), &pot) == SP_OK;
+            if (F.gpu_failed) ok = !fail_msg(sp_cuda_last_error());
             free(theta);
         }
         free(fv); free(re); free(rf); free(sh);
@@ -1458,6 +1539,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
     }
     for (k = 0; k < tr.n; ++k) sp_smeam_sv_free(&F.sv[k]);
     free(F.sv); free(F.work); free(F.fbuf); free(F.E); free(F.sse); free(F.theta); free(F.freemap);
+    sp_cuda_sv_free(F.gpu); free(F.gE); free(F.gS);
     if (ok) ok = frames_rmse_shift(&pot, train_path, &tr, best_shift, &rtr);
     if (ok && te.n) ok = frames_rmse_shift(&pot, test_path, &te, best_shift, &rte);
     if (ok) {
