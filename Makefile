@@ -24,7 +24,7 @@ LDLIBS  := -lm
 B       := build
 
 TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge $(B)/test_json $(B)/test_sv $(B)/test_lammps \
-           $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda
+           $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h
 
 EXAMPLES := $(B)/01_meam_forces

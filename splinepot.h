@@ -1107,6 +1107,43 @@ SP_API sp_result_t sp_smeam_layout_pot(const sp_smeam_layout_t *lay, const doubl
                                        sp_pot_t *out);
 /* The meam/spline potential of one parameter vector (free with sp_pot_free). */
 
+/* Variable projection (fit smeam): for fixed rho, f and g the energy and the
+   forces are linear in the parameters of phi and U,
+     E = e_phi . theta_phi + e_U . theta_U,   F = F_phi theta_phi + F_U theta_U,
+   so a fit can solve for theta_phi and theta_U by linear least squares for
+   every (rho, f, g). F_phi and e_phi depend on the configuration only; e_U
+   and F_U on the densities n_i and their derivatives, computed once per
+   parameter set by sp_smeam_sv_density. */
+
+SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
+                                       const double *theta, double *out_n, double *out_dn, int chunk, void *work,
+                                       size_t work_bytes);
+/* For the rho, f and g parts of the P parameter vectors theta (P x npar; the
+   phi and U entries are ignored): the densities n_i (out_n, P x natoms) and,
+   if out_dn != NULL, dn_i/dr_ij for every bond b = (i, j) of the list
+   (out_dn, P x nbonds x 3, the derivative with respect to the position of j
+   of the density at the bond's centre i). Workspace as sp_smeam_sv_eval. */
+
+SP_API void sp_smeam_sv_phi_rows(const sp_smeam_sv_t *sv, double *out_energy_row, double *out_force_rows);
+/* The phi design: E_phi = out_energy_row . theta_phi (nr + 2 values) and
+   F_phi = out_force_rows theta_phi (3 natoms x (nr + 2), row 3 i + d is
+   component d of the force on atom i). Either pointer may be NULL. */
+
+SP_API size_t sp_smeam_sv_u_rows_workspace_size(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay);
+/* Bytes of scratch sp_smeam_sv_u_rows needs: (natoms + nu + 2) (nu + 2) doubles. */
+
+SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, const double *nvals,
+                                      const double *dn, double *out_energy_row, double *out_force_rows, void *work,
+                                      size_t work_bytes);
+/* The U design for given densities (nvals: natoms, dn: nbonds x 3, one
+   parameter set of sp_smeam_sv_density) and the U knots of lay (nu on
+   [ulo, uhi], clamped): sum_i U(n_i) - U(0) = out_energy_row . theta_U
+   (nu + 2 values) and the U part of the forces, out_force_rows theta_U
+   (3 natoms x (nu + 2); NULL: energy only, dn may be NULL). One pass over
+   the bonds contracts dn with the per-atom vector s_U'(n_i) of all nu + 2
+   basis functions. Errors: SP_ERR_BAD_ARG (NULL, bad U knots),
+   SP_ERR_NOT_FINITE (a density), SP_ERR_WORKSPACE_TOO_SMALL. */
+
 /* ==================================================================
  * >>io       POTENTIAL FILES, EXTENDED XYZ
  * ================================================================== */
@@ -5232,12 +5269,92 @@ SP_API size_t sp_smeam_sv_workspace_size(const sp_smeam_sv_t *sv, const sp_smeam
     return sizeof(double) * (size_t)chunk * (7 * (size_t)sv->nbonds + 3 * (size_t)sv->natoms + npar + 2) + 64;
 }
 
+/* One chunk of pc parameter sets (T: npar x pc, set index innermost): the
+   per-bond f, f', phi' and dn_i/dr_ij (dn: nb x 3 x pc), and n_i (nn: n x pc).
+   gb, gdb: pc doubles of scratch. */
+static void sp__smeam_sv_density_chunk(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int pc,
+                                       const double *T, double *fv, double *fd, double *pd, double *dn,
+                                       double *nn, double *SP_RESTRICT gb, double *SP_RESTRICT gdb) {
+    const int nr2 = sv->nr2, ng2 = sv->ng2, nu2 = lay->nu + 2;
+    const int o_phi = 0, o_rho = nr2, o_f = 2 * nr2 + nu2, o_g = 3 * nr2 + nu2;
+    const int n = sv->natoms, nb = sv->nbonds, nt = sv->ntrip;
+    int p, q, b, t, i, d;
+    /* bonds: f, f', rho' (into dn), phi' */
+    for (b = 0; b < nb; ++b) {
+        const double *sb = sv->s + (size_t)b * nr2, *db = sv->ds + (size_t)b * nr2, *ub = sv->u + 4 * (size_t)b;
+        double *SP_RESTRICT f1 = fv + (size_t)b * pc, *SP_RESTRICT f2 = fd + (size_t)b * pc;
+        double *SP_RESTRICT f3 = pd + (size_t)b * pc, *SP_RESTRICT dx = dn + 3 * (size_t)b * pc;
+        for (p = 0; p < pc; ++p) f1[p] = f2[p] = f3[p] = dx[p] = 0.0;
+        for (q = 0; q < nr2; ++q) {
+            const double *SP_RESTRICT Tf = T + (size_t)(o_f + q) * pc, *SP_RESTRICT Tr = T + (size_t)(o_rho + q) * pc;
+            const double *SP_RESTRICT Tp = T + (size_t)(o_phi + q) * pc;
+            const double s = sb[q], ds = db[q];
+            for (p = 0; p < pc; ++p) {
+                f1[p] += s * Tf[p];
+                f2[p] += ds * Tf[p];
+                f3[p] += ds * Tp[p];
+                dx[p] += ds * Tr[p]; /* rho'(r), times u below */
+            }
+        }
+        for (p = 0; p < pc; ++p) {
+            const double rp = dx[p];
+            dx[p] = rp * ub[0];
+            dx[pc + p] = rp * ub[1];
+            dx[2 * (size_t)pc + p] = rp * ub[2];
+        }
+    }
+    /* atoms: n_i from rho */
+    for (i = 0; i < n; ++i) {
+        double *SP_RESTRICT ni = nn + (size_t)i * pc;
+        for (p = 0; p < pc; ++p) ni[p] = 0.0;
+        for (q = 0; q < nr2; ++q) {
+            const double s = sv->rho_sum[(size_t)i * nr2 + q], *SP_RESTRICT Tr = T + (size_t)(o_rho + q) * pc;
+            for (p = 0; p < pc; ++p) ni[p] += s * Tr[p];
+        }
+    }
+    /* triplets: f_j f_k g into n_i, and dn_i/dr_ij, dn_i/dr_ik */
+    for (t = 0; t < nt; ++t) {
+        const int bj = sv->tj[t], bk = sv->tk[t], i0 = sv->centre[bj];
+        const double *uj = sv->u + 4 * (size_t)bj, *uk = sv->u + 4 * (size_t)bk, c = sv->cs[t];
+        const double *sg = sv->sg + (size_t)t * ng2, *dsg = sv->dsg + (size_t)t * ng2;
+        const double *SP_RESTRICT fj = fv + (size_t)bj * pc, *SP_RESTRICT fk = fv + (size_t)bk * pc;
+        const double *SP_RESTRICT fdj = fd + (size_t)bj * pc, *SP_RESTRICT fdk = fd + (size_t)bk * pc;
+        double *SP_RESTRICT ni = nn + (size_t)i0 * pc;
+        double *SP_RESTRICT dj = dn + 3 * (size_t)bj * pc, *SP_RESTRICT dk = dn + 3 * (size_t)bk * pc;
+        double cj[3], ck[3];
+        for (d = 0; d < 3; ++d) {
+            cj[d] = (uk[d] - c * uj[d]) * uj[3];
+            ck[d] = (uj[d] - c * uk[d]) * uk[3];
+        }
+        for (p = 0; p < pc; ++p) { gb[p] = 0.0; gdb[p] = 0.0; }
+        for (q = 0; q < ng2; ++q) {
+            const double *SP_RESTRICT Tg = T + (size_t)(o_g + q) * pc;
+            const double a = sg[q], b2 = dsg[q];
+            for (p = 0; p < pc; ++p) {
+                gb[p] += a * Tg[p];
+                gdb[p] += b2 * Tg[p];
+            }
+        }
+        for (p = 0; p < pc; ++p) {
+            const double g = gb[p], ff = fj[p] * fk[p];
+            const double a1 = fdj[p] * fk[p] * g, a2 = ff * gdb[p], a3 = fj[p] * fdk[p] * g;
+            ni[p] += ff * g;
+            dj[p] += a1 * uj[0] + a2 * cj[0];
+            dj[pc + p] += a1 * uj[1] + a2 * cj[1];
+            dj[2 * (size_t)pc + p] += a1 * uj[2] + a2 * cj[2];
+            dk[p] += a3 * uk[0] + a2 * ck[0];
+            dk[pc + p] += a3 * uk[1] + a2 * ck[1];
+            dk[2 * (size_t)pc + p] += a3 * uk[2] + a2 * ck[2];
+        }
+    }
+}
+
 SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
                                     const double *theta, double *out_energy, double *out_forces, int chunk,
                                     void *work, size_t work_bytes) {
-    const int npar = sp_smeam_layout_npar(lay), nr2 = sv->nr2, ng2 = sv->ng2, nu2 = lay->nu + 2;
-    const int o_phi = 0, o_rho = nr2, o_U = 2 * nr2, o_f = 2 * nr2 + nu2, o_g = 3 * nr2 + nu2;
-    const int n = sv->natoms, nb = sv->nbonds, nt = sv->ntrip;
+    const int npar = sp_smeam_layout_npar(lay), nr2 = sv->nr2;
+    const int o_phi = 0, o_U = 2 * nr2;
+    const int n = sv->natoms, nb = sv->nbonds;
     double xu[SP_SPLINE_MAX_KNOTS];
     int p0;
     if (!sv || !lay || P < 0 || (P > 0 && (!theta || !out_energy)) || chunk < 1) return SP_ERR_BAD_ARG;
@@ -5255,81 +5372,14 @@ SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layo
         double *eu = dU + (size_t)n * pc;          /* n x pc: U(n_i) - U(0) */
         double *SP_RESTRICT gb = eu + (size_t)n * pc; /* pc: g of one triplet */
         double *SP_RESTRICT gdb = gb + pc;            /* pc: g' of one triplet */
-        int p, q, b, t, i, d;
+        int p, q, b, i, d;
         for (p = 0; p < pc; ++p)
             for (q = 0; q < npar; ++q) {
                 double v = theta[(size_t)(p0 + p) * npar + q];
                 if (!sp__isfinite(v)) return SP_ERR_NOT_FINITE;
                 T[(size_t)q * pc + p] = v;
             }
-        /* bonds: f, f', rho' (into dn), phi' */
-        for (b = 0; b < nb; ++b) {
-            const double *sb = sv->s + (size_t)b * nr2, *db = sv->ds + (size_t)b * nr2, *ub = sv->u + 4 * (size_t)b;
-            double *SP_RESTRICT f1 = fv + (size_t)b * pc, *SP_RESTRICT f2 = fd + (size_t)b * pc;
-            double *SP_RESTRICT f3 = pd + (size_t)b * pc, *SP_RESTRICT dx = dn + 3 * (size_t)b * pc;
-            for (p = 0; p < pc; ++p) f1[p] = f2[p] = f3[p] = dx[p] = 0.0;
-            for (q = 0; q < nr2; ++q) {
-                const double *SP_RESTRICT Tf = T + (size_t)(o_f + q) * pc, *SP_RESTRICT Tr = T + (size_t)(o_rho + q) * pc;
-                const double *SP_RESTRICT Tp = T + (size_t)(o_phi + q) * pc;
-                const double s = sb[q], ds = db[q];
-                for (p = 0; p < pc; ++p) {
-                    f1[p] += s * Tf[p];
-                    f2[p] += ds * Tf[p];
-                    f3[p] += ds * Tp[p];
-                    dx[p] += ds * Tr[p]; /* rho'(r), times u below */
-                }
-            }
-            for (p = 0; p < pc; ++p) {
-                const double rp = dx[p];
-                dx[p] = rp * ub[0];
-                dx[pc + p] = rp * ub[1];
-                dx[2 * (size_t)pc + p] = rp * ub[2];
-            }
-        }
-        /* atoms: n_i from rho */
-        for (i = 0; i < n; ++i) {
-            double *SP_RESTRICT ni = nn + (size_t)i * pc;
-            for (p = 0; p < pc; ++p) ni[p] = 0.0;
-            for (q = 0; q < nr2; ++q) {
-                const double s = sv->rho_sum[(size_t)i * nr2 + q], *SP_RESTRICT Tr = T + (size_t)(o_rho + q) * pc;
-                for (p = 0; p < pc; ++p) ni[p] += s * Tr[p];
-            }
-        }
-        /* triplets: f_j f_k g into n_i, and dn_i/dr_ij, dn_i/dr_ik */
-        for (t = 0; t < nt; ++t) {
-            const int bj = sv->tj[t], bk = sv->tk[t], i0 = sv->centre[bj];
-            const double *uj = sv->u + 4 * (size_t)bj, *uk = sv->u + 4 * (size_t)bk, c = sv->cs[t];
-            const double *sg = sv->sg + (size_t)t * ng2, *dsg = sv->dsg + (size_t)t * ng2;
-            const double *SP_RESTRICT fj = fv + (size_t)bj * pc, *SP_RESTRICT fk = fv + (size_t)bk * pc;
-            const double *SP_RESTRICT fdj = fd + (size_t)bj * pc, *SP_RESTRICT fdk = fd + (size_t)bk * pc;
-            double *SP_RESTRICT ni = nn + (size_t)i0 * pc;
-            double *SP_RESTRICT dj = dn + 3 * (size_t)bj * pc, *SP_RESTRICT dk = dn + 3 * (size_t)bk * pc;
-            double cj[3], ck[3];
-            for (d = 0; d < 3; ++d) {
-                cj[d] = (uk[d] - c * uj[d]) * uj[3];
-                ck[d] = (uj[d] - c * uk[d]) * uk[3];
-            }
-            for (p = 0; p < pc; ++p) { gb[p] = 0.0; gdb[p] = 0.0; }
-            for (q = 0; q < ng2; ++q) {
-                const double *SP_RESTRICT Tg = T + (size_t)(o_g + q) * pc;
-                const double a = sg[q], b2 = dsg[q];
-                for (p = 0; p < pc; ++p) {
-                    gb[p] += a * Tg[p];
-                    gdb[p] += b2 * Tg[p];
-                }
-            }
-            for (p = 0; p < pc; ++p) {
-                const double g = gb[p], ff = fj[p] * fk[p];
-                const double a1 = fdj[p] * fk[p] * g, a2 = ff * gdb[p], a3 = fj[p] * fdk[p] * g;
-                ni[p] += ff * g;
-                dj[p] += a1 * uj[0] + a2 * cj[0];
-                dj[pc + p] += a1 * uj[1] + a2 * cj[1];
-                dj[2 * (size_t)pc + p] += a1 * uj[2] + a2 * cj[2];
-                dk[p] += a3 * uk[0] + a2 * ck[0];
-                dk[pc + p] += a3 * uk[1] + a2 * ck[1];
-                dk[2 * (size_t)pc + p] += a3 * uk[2] + a2 * ck[2];
-            }
-        }
+        sp__smeam_sv_density_chunk(sv, lay, pc, T, fv, fd, pd, dn, nn, gb, gdb);
         /* U per parameter set, and the energies */
         for (p = 0; p < pc; ++p) {
             sp_spline_t U;
@@ -5366,6 +5416,112 @@ SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layo
                         f += dn[(3 * (size_t)sv->rev[b] + d) * pc + p] - dn[(3 * (size_t)b + d) * pc + p];
                     out_forces[(size_t)(p0 + p) * 3 * n + 3 * (size_t)i + d] = f;
                 }
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
+                                       const double *theta, double *out_n, double *out_dn, int chunk, void *work,
+                                       size_t work_bytes) {
+    int npar, nr2, nu2, n, nb, p0;
+    if (!sv || !lay || P < 0 || (P > 0 && (!theta || !out_n)) || chunk < 1) return SP_ERR_BAD_ARG;
+    if (work_bytes < sp_smeam_sv_workspace_size(sv, lay, chunk) || !work) return SP_ERR_WORKSPACE_TOO_SMALL;
+    npar = sp_smeam_layout_npar(lay);
+    nr2 = sv->nr2;
+    nu2 = lay->nu + 2;
+    n = sv->natoms;
+    nb = sv->nbonds;
+    for (p0 = 0; p0 < P; p0 += chunk) {
+        const int pc = (P - p0 < chunk) ? P - p0 : chunk;
+        double *T = (double *)work, *fv = T + (size_t)npar * pc, *fd = fv + (size_t)nb * pc;
+        double *pd = fd + (size_t)nb * pc, *dn = pd + (size_t)nb * pc, *nn = dn + 3 * (size_t)nb * pc;
+        double *gb = nn + (size_t)n * pc, *gdb = gb + pc;
+        int p, q, i, b;
+        for (p = 0; p < pc; ++p)
+            for (q = 0; q < npar; ++q) {
+                const int used = (q >= nr2 && q < 2 * nr2) || q >= 2 * nr2 + nu2; /* rho, f, g */
+                const double v = used ? theta[(size_t)(p0 + p) * npar + q] : 0.0;
+                if (!sp__isfinite(v)) return SP_ERR_NOT_FINITE;
+                T[(size_t)q * pc + p] = v;
+            }
+        sp__smeam_sv_density_chunk(sv, lay, pc, T, fv, fd, pd, dn, nn, gb, gdb);
+        for (p = 0; p < pc; ++p) {
+            double *on = out_n + (size_t)(p0 + p) * n;
+            for (i = 0; i < n; ++i) on[i] = nn[(size_t)i * pc + p];
+            if (out_dn) {
+                double *od = out_dn + (size_t)(p0 + p) * 3 * nb;
+                for (b = 0; b < 3 * nb; ++b) od[b] = dn[(size_t)b * pc + p];
+            }
+        }
+    }
+    return SP_OK;
+}
+
+SP_API void sp_smeam_sv_phi_rows(const sp_smeam_sv_t *sv, double *out_energy_row, double *out_force_rows) {
+    const int nr2 = sv->nr2, n = sv->natoms;
+    int i, b, d, q;
+    if (out_energy_row)
+        for (q = 0; q < nr2; ++q) out_energy_row[q] = sv->phi_sum[q];
+    if (!out_force_rows) return;
+    /* F_i = sum over the bonds b of i of phi'(r_b) u_b (both bond directions together) */
+    memset(out_force_rows, 0, sizeof(double) * 3 * (size_t)n * nr2);
+    for (i = 0; i < n; ++i)
+        for (b = sv->first[i]; b < sv->first[i + 1]; ++b) {
+            const double *ds = sv->ds + (size_t)b * nr2, *ub = sv->u + 4 * (size_t)b;
+            for (d = 0; d < 3; ++d) {
+                double *row = out_force_rows + (3 * (size_t)i + d) * nr2;
+                for (q = 0; q < nr2; ++q) row[q] += ds[q] * ub[d];
+            }
+        }
+}
+
+SP_API size_t sp_smeam_sv_u_rows_workspace_size(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay) {
+    return sizeof(double) * ((size_t)sv->natoms + (size_t)lay->nu + 2) * ((size_t)lay->nu + 2);
+}
+
+SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, const double *nvals,
+                                      const double *dn, double *out_energy_row, double *out_force_rows, void *work,
+                                      size_t work_bytes) {
+    double xu[SP_SPLINE_MAX_KNOTS], *M, *w, *s0, *ds0;
+    int nu2, n, i, b, d, k;
+    if (!sv || !lay || !nvals || (out_force_rows && !dn)) return SP_ERR_BAD_ARG;
+    if (lay->nu < 2 || lay->nu > SP_SPLINE_MAX_KNOTS || !(lay->uhi > lay->ulo) || !sp__isfinite(lay->ulo) ||
+        !sp__isfinite(lay->uhi))
+        return SP_ERR_BAD_ARG;
+    if (!work || work_bytes < sp_smeam_sv_u_rows_workspace_size(sv, lay)) return SP_ERR_WORKSPACE_TOO_SMALL;
+    nu2 = lay->nu + 2;
+    n = sv->natoms;
+    M = (double *)work;                       /* nu x nu2 */
+    s0 = M + (size_t)lay->nu * nu2;           /* nu2: s(0) */
+    ds0 = s0 + nu2;                           /* nu2: scratch */
+    w = ds0 + nu2;                            /* n x nu2: s'(n_i) */
+    sp__uniform_knots(lay->nu, lay->ulo, lay->uhi, xu);
+    if (sp_spline_basis_matrix(lay->nu, xu, SP_SPLINE_CLAMPED, M) != SP_OK) return SP_ERR_BAD_ARG;
+    sp_spline_basis(lay->nu, xu, SP_SPLINE_CLAMPED, M, 0.0, s0, ds0);
+    for (i = 0; i < n; ++i)
+        if (!sp__isfinite(nvals[i])) return SP_ERR_NOT_FINITE;
+    if (out_energy_row)
+        for (k = 0; k < nu2; ++k) out_energy_row[k] = 0.0;
+    for (i = 0; i < n; ++i) {
+        double *wi = w + (size_t)i * nu2;
+        sp_spline_basis(lay->nu, xu, SP_SPLINE_CLAMPED, M, nvals[i], ds0, wi);
+        if (out_energy_row)
+            for (k = 0; k < nu2; ++k) out_energy_row[k] += ds0[k] - s0[k];
+    }
+    if (!out_force_rows) return SP_OK;
+    /* F_i = sum over the bonds b = (i, j) of U'(n_i) dn_i/dr_ij - U'(n_j) dn_j/dr_ji */
+    memset(out_force_rows, 0, sizeof(double) * 3 * (size_t)n * nu2);
+    for (i = 0; i < n; ++i) {
+        const double *wi = w + (size_t)i * nu2;
+        for (b = sv->first[i]; b < sv->first[i + 1]; ++b) {
+            const int rb = sv->rev[b];
+            const double *wj = w + (size_t)sv->centre[rb] * nu2;
+            for (d = 0; d < 3; ++d) {
+                const double a = dn[3 * (size_t)b + d], c = dn[3 * (size_t)rb + d];
+                double *SP_RESTRICT row = out_force_rows + (3 * (size_t)i + d) * nu2;
+                for (k = 0; k < nu2; ++k) row[k] += wi[k] * a - wj[k] * c;
+            }
+        }
     }
     return SP_OK;
 }

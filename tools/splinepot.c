@@ -1331,7 +1331,8 @@ static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out,
     }
 }
 
-static int cmd_fit_smeam(int argc, char **argv) {
+/* --method full: CMA-ES over all free parameters (phi, rho, U, f, g) */
+static int cmd_fit_smeam_full(int argc, char **argv) {
     const char *train_path = opt_value(argc, argv, "--train"), *test_path = opt_value(argc, argv, "--test");
     const char *outpath = opt_value(argc, argv, "-o"), *report = opt_value(argc, argv, "--report");
     double rcut, rmin, sigma0, minutes, kappa, ulo, uhi;
@@ -1346,7 +1347,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
     int k, ok = 1, z = 0, npar, q, gen = 0;
     double t0 = now_seconds(), best_shift = 0.0, *x0;
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath) {
-        fputs("usage: splinepot fit smeam --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
+        fputs("usage: splinepot fit smeam --method full --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
               "       [--pop P] [--generations G=100000] [--minutes M=45] [--sigma S=0.3] [--kappa K=0.5]\n"
               "       [--seed S=1] [--init-zero] [--gpu] -o X.meam.spline [--report R.json]\n"
               "  One element. phi, rho, f: N knots on [rmin, rcut], zero with zero slope at rcut;\n"
@@ -1561,6 +1562,489 @@ static int cmd_fit_smeam(int argc, char **argv) {
         }
     }
     if (ok || pot.mem) sp_pot_free(&pot);
+    frames_free(&tr);
+    frames_free(&te);
+    return ok ? 0 : 1;
+}
+
+/* s-MEAM by variable projection (Vita & Trinkle 2021, sec. 3.3-3.4; Golub &
+   Pereyra 1973): CMA-ES searches the parameters of rho, f and g only; for each
+   candidate the parameters of phi and U and the energy constant, on which the
+   loss is quadratic, are found by a small regularised linear least-squares
+   solve (sp_smeam_sv_density, sp_smeam_sv_phi_rows, sp_smeam_sv_u_rows). */
+typedef struct smvp_t {
+    const sp_smeam_layout_t *lay;
+    sp_smeam_sv_t *sv;
+    const frames_t *fr;
+    int nconf, npar, nfree, *freemap, maxn, lambda_cap, chunk, nth;
+    int nphi, nlin;             /* linear unknowns: nphi of phi, nu + 2 of U, the constant */
+    int phimap[SP_SPLINE_MAX_KNOTS + 2]; /* phi parameter of each phi unknown */
+    double kappa, std_e, std_f, mean_e, we, wf, lam_curv, lam_ridge, upad;
+    long nforce;
+    size_t *noff, *dnoff, *foff; /* per configuration: offsets into nbuf, dnbuf, fphi */
+    double *nbuf, *dnbuf;        /* densities and their bond derivatives, chunk sets per configuration */
+    double *ephi, *fphi;         /* phi energy rows per atom (nconf x nphi), force rows (3 natoms x nphi) */
+    double *GFphi, *bFphi, yyF;  /* the candidate-independent force normal equations of phi */
+    double *theta, *lin, *ulo, *uhi, *rmse_e, *rmse_f; /* per candidate */
+    char *work, *lwork;
+    size_t wbytes, lbytes;
+} smvp_t;
+
+/* linear part of candidate p (set pl of the current chunk): U knot range
+   from its densities, normal equations over the training set, solve;
+   returns the loss */
+static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
+    const sp_smeam_layout_t *L0 = F->lay;
+    const int m = F->nlin, nphi = F->nphi, nu2 = L0->nu + 2, oU = nphi, oc = nphi + nu2;
+    sp_smeam_layout_t lay = *L0;
+    double *GE = (double *)scratch, *GF = GE + (size_t)m * m, *G = GF + (size_t)m * m, *P = G + (size_t)m * m;
+    double *bE = P + (size_t)m * m, *bF = bE + m, *b = bF + m, *c = b + m, *x = c + m, *eU = x + m;
+    double *FU = eU + nu2;
+    char *uw = (char *)(FU + 3 * (size_t)F->maxn * nu2), *sw;
+    size_t uwb = (size_t)(F->maxn + L0->nu + 2) * nu2 * sizeof(double), swb = sp_ridge_solve_workspace_size(m);
+    double lo = HUGE_VAL, hi = -HUGE_VAL, yyE = 0.0, sE, sF, tphi = 0.0, tU = 0.0;
+    sp_ridge_solve_desc_t sd;
+    int cfi, i, j, r, k;
+    sw = uw + ((uwb + 63) & ~(size_t)63);
+    for (cfi = 0; cfi < F->nconf; ++cfi) {
+        const int n = F->sv[cfi].natoms;
+        const double *nv = F->nbuf + F->noff[cfi] + (size_t)pl * n;
+        for (i = 0; i < n; ++i) {
+            if (!(nv[i] == nv[i])) return HUGE_VAL;
+            if (nv[i] < lo) lo = nv[i];
+            if (nv[i] > hi) hi = nv[i];
+        }
+    }
+    /* U knots on the densities' range, widened by upad of it on each side */
+    if (!(hi - lo > 1e-9 * (fabs(lo) + fabs(hi))) || !(hi - lo > 1e-200) || !sp__isfinite(hi - lo)) return HUGE_VAL;
+    lay.ulo = lo - F->upad * (hi - lo);
+    lay.uhi = hi + F->upad * (hi - lo);
+    F->ulo[p] = lay.ulo;
+    F->uhi[p] = lay.uhi;
+    memset(GE, 0, sizeof(double) * (size_t)m * m * 2);
+    memset(bE, 0, sizeof(double) * 2 * (size_t)m);
+    for (i = 0; i < nphi; ++i) { /* constant phi-phi force block */
+        for (j = i; j < nphi; ++j) GF[(size_t)i * m + j] = F->GFphi[(size_t)i * nphi + j];
+        bF[i] = F->bFphi[i];
+    }
+    for (cfi = 0; cfi < F->nconf; ++cfi) {
+        const sp_frame_t *fr = F->fr->f + cfi;
+        const int n = fr->natoms;
+        const double *nv = F->nbuf + F->noff[cfi] + (size_t)pl * n;
+        const double *dn = F->dnbuf + F->dnoff[cfi] + (size_t)pl * 3 * F->sv[cfi].nbonds;
+        const double *fp = F->fphi + F->foff[cfi], *ref = fr->forces;
+        double y = fr->energy / n - F->mean_e;
+        if (sp_smeam_sv_u_rows(&F->sv[cfi], &lay, nv, dn, eU, ref ? FU : NULL, uw, uwb) != SP_OK) return HUGE_VAL;
+        /* energy row per atom: (phi, U, constant) */
+        for (k = 0; k < nphi; ++k) x[k] = F->ephi[(size_t)cfi * nphi + k];
+        for (k = 0; k < nu2; ++k) x[oU + k] = eU[k] / n;
+        x[oc] = 1.0;
+        for (i = 0; i < m; ++i) {
+            for (j = i; j < m; ++j) GE[(size_t)i * m + j] += x[i] * x[j];
+            bE[i] += x[i] * y;
+        }
+        yyE += y * y;
+        for (r = 0; ref && r < 3 * n; ++r) {
+            const double *fu = FU + (size_t)r * nu2, *fq = fp + (size_t)r * nphi, yr = ref[r];
+            for (i = 0; i < nphi; ++i) {
+                double *g = GF + (size_t)i * m + oU;
+                for (k = 0; k < nu2; ++k) g[k] += fq[i] * fu[k];
+            }
+            for (i = 0; i < nu2; ++i) {
+                double *g = GF + (size_t)(oU + i) * m + oU;
+                for (k = i; k < nu2; ++k) g[k] += fu[i] * fu[k];
+                bF[oU + i] += fu[i] * yr;
+            }
+        }
+    }
+    for (i = 0; i < m; ++i) {
+        for (j = i; j < m; ++j) G[(size_t)i * m + j] = F->we * GE[(size_t)i * m + j] + F->wf * GF[(size_t)i * m + j];
+        b[i] = F->we * bE[i] + F->wf * bF[i];
+    }
+    /* penalties relative to the mean diagonal of each block: curvature of the
+       knot values of phi and U, a small ridge on all of their parameters */
+    for (i = 0; i < nphi; ++i) tphi += G[(size_t)i * m + i];
+    for (i = 0; i < nu2; ++i) tU += G[(size_t)(oU + i) * m + oU + i];
+    tphi /= nphi;
+    tU /= nu2;
+    memset(P, 0, sizeof(double) * (size_t)m * m);
+    sp_ridge_penalty_curvature(P, m, 0, L0->nr - 1, F->lam_curv * tphi);
+    sp_ridge_penalty_curvature(P, m, oU, L0->nu, F->lam_curv * tU);
+    sp_ridge_penalty_ridge(P, m, 0, nphi, F->lam_ridge * tphi);
+    sp_ridge_penalty_ridge(P, m, oU, nu2, F->lam_ridge * tU);
+    memset(&sd, 0, sizeof sd);
+    sd.P = P;
+    sd = sp_ridge_solve_desc_defaults(&sd);
+    if (sp_ridge_solve_gram(m, G, m, b, &sd, c, NULL, sw, swb) != SP_OK) return HUGE_VAL;
+    /* residual sums of squares from the normal equations (upper triangles) */
+    sE = yyE;
+    sF = F->yyF;
+    for (i = 0; i < m; ++i) {
+        double qe = 0.0, qf = 0.0;
+        for (j = i; j < m; ++j) {
+            const double f2 = (j == i) ? 1.0 : 2.0;
+            qe += f2 * GE[(size_t)i * m + j] * c[j];
+            qf += f2 * GF[(size_t)i * m + j] * c[j];
+        }
+        sE += c[i] * (qe - 2.0 * bE[i]);
+        sF += c[i] * (qf - 2.0 * bF[i]);
+    }
+    if (sE < 0.0) sE = 0.0;
+    if (sF < 0.0) sF = 0.0;
+    memcpy(F->lin + (size_t)p * m, c, (size_t)m * sizeof(double));
+    F->rmse_e[p] = sqrt(sE / F->nconf);
+    F->rmse_f[p] = F->nforce ? sqrt(sF / F->nforce) : 0.0;
+    return F->we * sE + F->wf * sF;
+}
+
+static size_t smvp_scratch_bytes(const smvp_t *F) {
+    const int m = F->nlin, nu2 = F->lay->nu + 2;
+    size_t a = sizeof(double) * ((size_t)4 * m * m + 5 * (size_t)m + nu2 + 3 * (size_t)F->maxn * nu2);
+    size_t u = (size_t)(F->maxn + F->lay->nu + 2) * nu2 * sizeof(double);
+    return ((a + 63) & ~(size_t)63) + ((u + 63) & ~(size_t)63) + sp_ridge_solve_workspace_size(m) + 64;
+}
+
+/* loss of lambda free-parameter vectors x (lambda x nfree), in chunks of
+   F->chunk candidates: densities of every configuration (parallel over
+   configurations), then the linear solve of each candidate (parallel over
+   candidates, each summed in configuration order: the result does not
+   depend on the thread count) */
+static void smvp_loss(smvp_t *F, const double *x, int lambda, double *out) {
+    int p, c, q, p0;
+    for (p = 0; p < lambda; ++p) {
+        double *t = F->theta + (size_t)p * F->npar;
+        memset(t, 0, (size_t)F->npar * sizeof(double));
+        for (q = 0; q < F->nfree; ++q) t[F->freemap[q]] = x[(size_t)p * F->nfree + q];
+    }
+    for (p0 = 0; p0 < lambda; p0 += F->chunk) {
+        const int pc = lambda - p0 < F->chunk ? lambda - p0 : F->chunk;
+#ifdef SP__OMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(F->nth)
+#endif
+        for (c = 0; c < F->nconf; ++c) {
+            int tid = 0;
+#ifdef SP__OMP
+            tid = omp_get_thread_num();
+#endif
+            sp_smeam_sv_density(&F->sv[c], F->lay, pc, F->theta + (size_t)p0 * F->npar, F->nbuf + F->noff[c],
+                                F->dnbuf + F->dnoff[c], pc, F->work + (size_t)tid * F->wbytes, F->wbytes);
+        }
+#ifdef SP__OMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(F->nth)
+#endif
+        for (p = 0; p < pc; ++p) {
+            int tid = 0;
+            double v;
+#ifdef SP__OMP
+            tid = omp_get_thread_num();
+#endif
+            v = smvp_solve(F, p, p0 + p, F->lwork + (size_t)tid * F->lbytes);
+            out[p0 + p] = (v == v) ? v : HUGE_VAL;
+        }
+    }
+}
+
+/* the full parameter vector of candidate p (nonlinear x, solved linear part) */
+static void smvp_assemble(const smvp_t *F, const double *x, const double *lin, double *theta) {
+    const int nr2 = F->lay->nr + 2, nu2 = F->lay->nu + 2;
+    int q;
+    memset(theta, 0, (size_t)F->npar * sizeof(double));
+    for (q = 0; q < F->nfree; ++q) theta[F->freemap[q]] = x[q];
+    for (q = 0; q < F->nphi; ++q) theta[F->phimap[q]] = lin[q];
+    for (q = 0; q < nu2; ++q) theta[2 * nr2 + q] = lin[F->nphi + q];
+}
+
+static int cmd_fit_smeam(int argc, char **argv) {
+    const char *train_path = opt_value(argc, argv, "--train"), *test_path = opt_value(argc, argv, "--test");
+    const char *outpath = opt_value(argc, argv, "-o"), *report = opt_value(argc, argv, "--report");
+    double rcut, rmin, sigma0, minutes, kappa, lam_curv, lam_ridge, upad;
+    long knots, uknots, pop, gens, seed, restarts;
+    frames_t tr, te;
+    sp_smeam_layout_t lay;
+    smvp_t F;
+    sp_cmaes_desc_t cd;
+    sp_cmaes_t es;
+    sp_pot_t pot;
+    rmse_t rtr, rte;
+    int k, ok = 1, z = 0, npar, q, gen = 0;
+    double t0 = now_seconds(), best_shift = 0.0, *x0 = NULL, *best_x = NULL, *best_lin = NULL;
+    double best = HUGE_VAL, best_e = 0, best_f = 0, best_ulo = -1.0, best_uhi = 1.0;
+    const char *method = opt_value(argc, argv, "--method");
+    if (method && strcmp(method, "full") == 0) return cmd_fit_smeam_full(argc, argv);
+    if (method && strcmp(method, "varpro") != 0) return fail_msg("fit smeam: --method is varpro or full");
+    if (opt_flag(argc, argv, "--gpu")) return fail_msg("fit smeam: --gpu needs --method full");
+    if (opt_flag(argc, argv, "--help") || !train_path || !outpath) {
+        fputs("usage: splinepot fit smeam --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
+              "       [--uknots N=10] [--pop P=24] [--generations G=100000] [--minutes M=50] [--sigma S=0.3]\n"
+              "       [--kappa K=0.8] [--restarts N=9] [--upad A=0.0] [--curv C=1e-6] [--ridge R=1e-9]\n"
+              "       [--seed S=1] [--method varpro|full] -o X.meam.spline [--report R.json]\n"
+              "  One element. rho, f: N knots on [rmin, rcut], zero with zero slope at rcut; g: N knots on\n"
+              "  [-1, 1]. Minimises kappa (RMSE_E/std_E)^2 + (1-kappa) (RMSE_F/std_F)^2 over the training\n"
+              "  set, energies per atom up to one constant (meam/spline has no one-body term; the report\n"
+              "  states it). Variable projection: CMA-ES (IPOP restarts, population doubling) searches\n"
+              "  rho, f and g; for each candidate phi (N knots, zero with zero slope at rcut), U and the\n"
+              "  constant are solved exactly by linear least squares with a curvature penalty C and a\n"
+              "  ridge R (relative to the data). U gets --uknots knots spanning the candidate's\n"
+              "  densities on the training set, widened by A times their range on each side.\n"
+              "  Stops after M minutes (the final evaluation and output take a few seconds more).\n"
+              "  --method full: the earlier CMA-ES over all parameters, with its own options and --gpu\n"
+              "  (splinepot fit smeam --method full --help).\n",
+              train_path && outpath ? stdout : stderr);
+        return opt_flag(argc, argv, "--help") ? 0 : 2;
+    }
+    if (!opt_double(argc, argv, "--rcut", 5.2, &rcut) || !opt_double(argc, argv, "--rmin", 2.0, &rmin) ||
+        !opt_long(argc, argv, "--knots", 7, &knots) || !opt_long(argc, argv, "--uknots", 10, &uknots) ||
+        !opt_long(argc, argv, "--pop", 24, &pop) || !opt_long(argc, argv, "--generations", 100000, &gens) ||
+        !opt_double(argc, argv, "--minutes", 50.0, &minutes) || !opt_double(argc, argv, "--sigma", 0.3, &sigma0) ||
+        !opt_double(argc, argv, "--kappa", 0.8, &kappa) || !opt_long(argc, argv, "--seed", 1, &seed) ||
+        !opt_long(argc, argv, "--restarts", 9, &restarts) || !opt_double(argc, argv, "--upad", 0.0, &upad) ||
+        !opt_double(argc, argv, "--curv", 1e-6, &lam_curv) || !opt_double(argc, argv, "--ridge", 1e-9, &lam_ridge))
+        return 2;
+    if (knots < 3 || knots > 40 || uknots < 3 || uknots > 40 || !(rcut > rmin) || rmin <= 0 ||
+        !(kappa > 0 && kappa < 1) || pop < 2 || pop > 4096 || gens < 1 || restarts < 0 || restarts > 12 ||
+        !(sigma0 > 0) || !(upad >= 0 && upad <= 10) || !(lam_curv >= 0) || !(lam_ridge > 0))
+        return fail_msg("fit smeam: bad settings (knots and uknots 3..40, rcut > rmin > 0, kappa in (0,1), "
+                        "pop 2..4096, restarts 0..12, sigma > 0, upad 0..10, curv >= 0, ridge > 0)");
+    if (!read_frames(train_path, &tr)) return 1;
+    te.n = 0; te.f = NULL; te.line = NULL;
+    if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
+    for (k = 0; k < tr.n && ok; ++k) {
+        int a;
+        if (!tr.f[k].has_energy) { fprintf(stderr, "error: %s: frame %d has no energy\n", train_path, k + 1); ok = 0; }
+        for (a = 0; ok && a < tr.f[k].natoms; ++a) {
+            if (!z) z = tr.f[k].z[a];
+            if (tr.f[k].z[a] != z) { fprintf(stderr, "error: fit smeam: one element only\n"); ok = 0; }
+        }
+    }
+    if (!ok) return frames_free(&tr), frames_free(&te), 1;
+    memset(&lay, 0, sizeof lay);
+    lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)uknots; lay.ulo = -1.0; lay.uhi = 1.0; lay.ng = (int)knots;
+    npar = sp_smeam_layout_npar(&lay);
+    memset(&F, 0, sizeof F);
+    memset(&pot, 0, sizeof pot);
+    F.lay = &lay;
+    F.fr = &tr;
+    F.nconf = tr.n;
+    F.npar = npar;
+    F.kappa = kappa;
+    F.lam_curv = lam_curv;
+    F.lam_ridge = lam_ridge;
+    F.upad = upad;
+    F.freemap = (int *)malloc((size_t)npar * sizeof(int));
+    {
+        const int nr2 = lay.nr + 2, nu2 = lay.nu + 2;
+        for (q = 0; q < npar; ++q) {
+            int blk, off;
+            if (q < nr2) { blk = 0; off = q; }
+            else if (q < 2 * nr2) { blk = 1; off = q - nr2; }
+            else if (q < 2 * nr2 + nu2) { blk = 2; off = q - 2 * nr2; }
+            else if (q < 3 * nr2 + nu2) { blk = 3; off = q - 2 * nr2 - nu2; }
+            else { blk = 4; off = 0; }
+            /* phi, rho, f: y_last and dN fixed at 0 */
+            if (blk <= 3 && blk != 2 && (off == lay.nr - 1 || off == lay.nr + 1)) continue;
+            if (blk == 0) F.phimap[F.nphi++] = q;      /* linear */
+            else if (blk != 2) F.freemap[F.nfree++] = q; /* rho, f, g: CMA-ES */
+        }
+        F.nlin = F.nphi + nu2 + 1;
+    }
+    /* structure vectors, phi design and target statistics of the training set */
+    F.sv = (sp_smeam_sv_t *)calloc((size_t)tr.n, sizeof(sp_smeam_sv_t));
+    F.noff = (size_t *)calloc((size_t)tr.n * 3 + 3, sizeof(size_t));
+    F.dnoff = F.noff + tr.n + 1;
+    F.foff = F.dnoff + tr.n + 1;
+    F.ephi = (double *)calloc((size_t)tr.n * F.nphi + 1, sizeof(double));
+    F.GFphi = (double *)calloc((size_t)F.nphi * F.nphi + F.nphi, sizeof(double));
+    F.bFphi = F.GFphi + (size_t)F.nphi * F.nphi;
+    if (!F.sv || !F.noff || !F.ephi || !F.GFphi || !F.freemap) ok = !fail_msg("out of memory");
+    {
+        double se = 0.0, se2 = 0.0, sf = 0.0, sf2 = 0.0;
+        size_t maxw = 0, nn = 0, ndn = 0, nf = 0;
+        const int nr2 = lay.nr + 2;
+        for (k = 0; k < tr.n && ok; ++k) {
+            sp_config_t cf;
+            sp_diag_t dg;
+            const sp_frame_t *f = tr.f + k;
+            int a;
+            memset(&cf, 0, sizeof cf);
+            cf.natoms = f->natoms;
+            cf.pos = f->pos;
+            frame_cell(f, &cf.cell);
+            if (sp_smeam_sv_build(&F.sv[k], &lay, &cf, &dg) != SP_OK) {
+                fprintf(stderr, "error: %s: frame %d: %s\n", train_path, k + 1, dg.msg);
+                ok = 0;
+                break;
+            }
+            se += f->energy / f->natoms;
+            se2 += (f->energy / f->natoms) * (f->energy / f->natoms);
+            for (a = 0; f->forces && a < 3 * f->natoms; ++a) { sf += f->forces[a]; sf2 += f->forces[a] * f->forces[a]; ++F.nforce; }
+            if (f->natoms > F.maxn) F.maxn = f->natoms;
+            F.foff[k] = nf;
+            nf += (size_t)3 * f->natoms * F.nphi;
+        }
+        if (ok) {
+            double *row = (double *)malloc(3 * (size_t)F.maxn * nr2 * sizeof(double)), er[SP_SPLINE_MAX_KNOTS + 2];
+            F.fphi = (double *)malloc((nf + 1) * sizeof(double));
+            if (!row || !F.fphi) ok = !fail_msg("out of memory");
+            for (k = 0; k < tr.n && ok; ++k) { /* phi rows (free columns) and its force normal equations */
+                const sp_frame_t *f = tr.f + k;
+                int r, i, j;
+                sp_smeam_sv_phi_rows(&F.sv[k], er, row);
+                for (i = 0; i < F.nphi; ++i) F.ephi[(size_t)k * F.nphi + i] = er[F.phimap[i]] / f->natoms;
+                for (r = 0; r < 3 * f->natoms; ++r) {
+                    double *fq = F.fphi + F.foff[k] + (size_t)r * F.nphi;
+                    for (i = 0; i < F.nphi; ++i) fq[i] = row[(size_t)r * nr2 + F.phimap[i]];
+                    if (!f->forces) continue;
+                    for (i = 0; i < F.nphi; ++i) {
+                        for (j = i; j < F.nphi; ++j) F.GFphi[(size_t)i * F.nphi + j] += fq[i] * fq[j];
+                        F.bFphi[i] += fq[i] * f->forces[r];
+                    }
+                    F.yyF += f->forces[r] * f->forces[r];
+                }
+            }
+            free(row);
+        }
+        if (ok) {
+            F.mean_e = se / tr.n;
+            F.std_e = sqrt(se2 / tr.n - (se / tr.n) * (se / tr.n));
+            F.std_f = F.nforce ? sqrt(sf2 / F.nforce - (sf / F.nforce) * (sf / F.nforce)) : 1.0;
+            if (!(F.std_e > 1e-12)) F.std_e = 1.0;
+            if (!(F.std_f > 1e-12)) F.std_f = 1.0;
+            F.we = kappa / (tr.n * F.std_e * F.std_e);
+            F.wf = F.nforce ? (1.0 - kappa) / (F.nforce * F.std_f * F.std_f) : 0.0;
+            memset(&cd, 0, sizeof cd);
+            cd.dim = F.nfree;
+            cd.sigma0 = sigma0;
+            cd.popsize = (int)pop;
+            cd.seed = (uint64_t)seed;
+            cd.tolfun = 1e-12;
+            cd.restarts = (int)restarts;
+            x0 = (double *)calloc((size_t)F.nfree, sizeof(double));
+            best_x = (double *)calloc((size_t)F.nfree, sizeof(double));
+            best_lin = (double *)calloc((size_t)F.nlin, sizeof(double));
+            /* start: rho(r) = (1-t)^3, f(r) = (1-t)^2, t = (r - rmin)/(rcut - rmin); g = 1 */
+            for (q = 0; x0 && q < F.nfree; ++q) {
+                const int idx = F.freemap[q], nr2b = lay.nr + 2, nu2 = lay.nu + 2;
+                const int blk = idx < 2 * nr2b ? 1 : idx < 3 * nr2b + nu2 ? 3 : 4;
+                const int off = idx - (blk == 1 ? nr2b : blk == 3 ? 2 * nr2b + nu2 : 3 * nr2b + nu2);
+                const double pw = blk == 1 ? 3.0 : 2.0;
+                if (blk == 4) x0[q] = off < lay.ng ? 1.0 : 0.0;
+                else if (off < lay.nr) x0[q] = pow(1.0 - (double)off / (lay.nr - 1), pw);
+                else x0[q] = -pw / (rcut - rmin); /* d0 */
+            }
+            cd.x0 = x0;
+            cd = sp_cmaes_desc_defaults(&cd);
+            F.nth = 1;
+#ifdef SP__OMP
+            F.nth = omp_get_max_threads();
+#endif
+            if (!x0 || !best_x || !best_lin || sp_cmaes_create(&es, &cd) != SP_OK) ok = !fail_msg("out of memory");
+            else {
+                F.lambda_cap = es.lambda_max;
+                F.chunk = F.lambda_cap < 32 ? F.lambda_cap : 32; /* densities kept for 32 candidates at most */
+                for (k = 0; k < tr.n; ++k) {
+                    size_t w = sp_smeam_sv_workspace_size(&F.sv[k], &lay, F.chunk);
+                    if (w > maxw) maxw = w;
+                    F.noff[k] = nn;
+                    F.dnoff[k] = ndn;
+                    nn += (size_t)F.sv[k].natoms * F.chunk;
+                    ndn += (size_t)3 * F.sv[k].nbonds * F.chunk;
+                }
+                F.wbytes = (maxw + 63) & ~(size_t)63;
+                F.lbytes = (smvp_scratch_bytes(&F) + 63) & ~(size_t)63;
+                F.work = (char *)malloc(F.wbytes * F.nth);
+                F.lwork = (char *)malloc(F.lbytes * F.nth);
+                F.nbuf = (double *)malloc((nn + 1) * sizeof(double));
+                F.dnbuf = (double *)malloc((ndn + 1) * sizeof(double));
+                F.theta = (double *)malloc((size_t)F.lambda_cap * npar * sizeof(double));
+                F.lin = (double *)malloc((size_t)F.lambda_cap * F.nlin * sizeof(double));
+                F.ulo = (double *)malloc((size_t)F.lambda_cap * 4 * sizeof(double));
+                if (!F.work || !F.lwork || !F.nbuf || !F.dnbuf || !F.theta || !F.lin || !F.ulo) {
+                    ok = !fail_msg("out of memory (reduce --pop or --restarts)");
+                    sp_cmaes_destroy(&es);
+                } else {
+                    F.uhi = F.ulo + F.lambda_cap;
+                    F.rmse_e = F.uhi + F.lambda_cap;
+                    F.rmse_f = F.rmse_e + F.lambda_cap;
+                }
+            }
+            free(x0);
+        }
+    }
+    if (ok) {
+        double *fv = (double *)malloc((size_t)F.lambda_cap * sizeof(double)), next_print = 0.0;
+        int last_run = 0;
+        fprintf(stderr, "smeam fit: %d configurations, %d CMA-ES parameters (rho, f, g), %d linear (phi, U, constant), "
+                        "population %d (up to %d with restarts), sigma0 %g, %.1f s setup\n",
+                tr.n, F.nfree, F.nlin, cd.popsize, F.lambda_cap, sigma0, now_seconds() - t0);
+        for (gen = 0; fv && gen < gens && sp_cmaes_stop(&es) == SP_CMAES_RUNNING; ++gen) {
+            const double *popx;
+            int lambda, p;
+            if (sp_cmaes_ask(&es, &popx, &lambda) != SP_OK) break;
+            smvp_loss(&F, popx, lambda, fv);
+            for (p = 0; p < lambda; ++p)
+                if (fv[p] < best) {
+                    best = fv[p]; best_e = F.rmse_e[p]; best_f = F.rmse_f[p];
+                    best_ulo = F.ulo[p]; best_uhi = F.uhi[p];
+                    memcpy(best_x, popx + (size_t)p * F.nfree, (size_t)F.nfree * sizeof(double));
+                    memcpy(best_lin, F.lin + (size_t)p * F.nlin, (size_t)F.nlin * sizeof(double));
+                }
+            sp_cmaes_tell(&es, fv);
+            if (es.run != last_run) {
+                fprintf(stderr, "smeam fit: restart %d (population %d) after %s, %.0f s\n", es.run, es.lambda,
+                        sp_cmaes_stop_str((sp_cmaes_stop_t)es.run_stop), now_seconds() - t0);
+                last_run = es.run;
+            }
+            if (now_seconds() - t0 >= next_print) {
+                fprintf(stderr, "smeam fit: generation %d, %lld evaluations, best loss %.6g (train %.2f meV/atom, %.4f eV/A), sigma %.3g, %.0f s\n",
+                        gen + 1, (long long)es.evals, best, 1000 * best_e, best_f, es.sigma, now_seconds() - t0);
+                next_print = now_seconds() - t0 + 10.0;
+            }
+            if (now_seconds() - t0 > 60.0 * minutes) break;
+        }
+        fprintf(stderr, "smeam fit: stopped after %d generations (%s), best loss %.6g\n", gen,
+                sp_cmaes_stop(&es) == SP_CMAES_RUNNING ? "generation or time limit" : sp_cmaes_stop_str(sp_cmaes_stop(&es)), best);
+        ok = fv && best < HUGE_VAL;
+        if (!ok) fprintf(stderr, "error: fit smeam: no candidate gave a finite loss\n");
+        if (ok) {
+            double *theta = (double *)calloc((size_t)npar, sizeof(double));
+            lay.ulo = best_ulo;
+            lay.uhi = best_uhi;
+            smvp_assemble(&F, best_x, best_lin, theta);
+            best_shift = best_lin[F.nlin - 1] + F.mean_e;
+            ok = sp_smeam_layout_pot(&lay, theta, sp_element_symbol(z), &pot) == SP_OK;
+            free(theta);
+        }
+        free(fv);
+        sp_cmaes_destroy(&es);
+    }
+    for (k = 0; F.sv && k < tr.n; ++k) sp_smeam_sv_free(&F.sv[k]);
+    free(F.sv); free(F.work); free(F.lwork); free(F.nbuf); free(F.dnbuf); free(F.theta); free(F.lin); free(F.ulo);
+    free(F.freemap); free(F.noff); free(F.ephi); free(F.fphi); free(F.GFphi); free(best_x); free(best_lin);
+    if (ok) ok = frames_rmse_shift(&pot, train_path, &tr, best_shift, &rtr);
+    if (ok && te.n) ok = frames_rmse_shift(&pot, test_path, &te, best_shift, &rte);
+    if (ok) {
+        fprintf(stderr, "smeam fit: energies per atom offset by %.10f eV (add to the potential's energy per atom); "
+                        "U knots on [%.6g, %.6g]\n", best_shift, lay.ulo, lay.uhi);
+        print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
+        ok = write_model(&pot, outpath);
+    }
+    if (ok && report) {
+        out_file_t of;
+        if ((ok = out_open(&of, report))) {
+            fprintf(of.fp, "{\n  \"kind\": \"smeam\",\n  \"model\": \"%s\",\n  \"element\": \"%s\",\n", outpath, sp_element_symbol(z));
+            fprintf(of.fp, "  \"method\": \"variable projection: CMA-ES over rho, f, g; phi, U, constant by linear least squares\",\n");
+            fprintf(of.fp, "  \"knots\": %ld,\n  \"u_knots\": %ld,\n  \"u_range\": [%.17g, %.17g],\n  \"rmin\": %.17g,\n  \"rcut\": %.17g,\n  \"generations\": %d,\n",
+                    knots, uknots, lay.ulo, lay.uhi, rmin, rcut, gen);
+            fprintf(of.fp, "  \"energy_constant_eV_per_atom\": %.17g,\n", best_shift);
+            fprintf(of.fp, "  \"n_params\": %d,\n  \"n_params_cmaes\": %d,\n  \"n_params_linear\": %d,\n  \"seconds\": %.3f,\n",
+                    F.nfree + F.nlin, F.nfree, F.nlin, now_seconds() - t0);
+            json_rmse(of.fp, "train", &rtr);
+            if (te.n) { fputs(",\n", of.fp); json_rmse(of.fp, "test", &rte); }
+            fputs("\n}\n", of.fp);
+            ok = out_close(&of, 1);
+        }
+    }
+    if (pot.mem) sp_pot_free(&pot);
     frames_free(&tr);
     frames_free(&te);
     return ok ? 0 : 1;
