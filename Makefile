@@ -24,7 +24,7 @@ LDLIBS  := -lm
 B       := build
 
 TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge $(B)/test_json $(B)/test_sv $(B)/test_lammps \
-           $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit
+           $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h
 
 EXAMPLES := $(B)/01_meam_forces
@@ -40,7 +40,7 @@ examples: $(EXAMPLES)
 $(B):
 	mkdir -p $(B)
 
-$(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c splinepot.h | $(B)
+$(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c tools/fit_snnp.c splinepot.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) $< -o $@ $(LDLIBS) -ldl
 
 $(B)/test_%: tests/test_%.c $(HDR) | $(B)
@@ -95,7 +95,7 @@ $(B)/cuda/test_cuda: tests/test_cuda.c $(HDR) $(B)/cuda/splinepot_cuda.o | $(B)/
 	$(CC) -std=c99 $(CFLAGS) -DSPLINEPOT_CUDA -c $< -o $(B)/cuda/test_cuda.o
 	$(NVCC) $(NVLINK) $(B)/cuda/test_cuda.o $(B)/cuda/splinepot_cuda.o -o $@ $(LDLIBS)
 
-$(B)/splinepot_cuda: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c splinepot.h $(B)/cuda/splinepot_cuda.o | $(B)/cuda
+$(B)/splinepot_cuda: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c tools/fit_snnp.c splinepot.h $(B)/cuda/splinepot_cuda.o | $(B)/cuda
 	$(CC) -std=c99 $(CFLAGS) -DSPLINEPOT_CUDA -c $< -o $(B)/cuda/splinepot.o
 	$(NVCC) $(NVLINK) $(B)/cuda/splinepot.o $(B)/cuda/splinepot_cuda.o -o $@ $(LDLIBS) -ldl
 

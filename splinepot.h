@@ -1,8 +1,8 @@
 /* splinepot.h - v0.1.0 - spline interatomic potentials in one C header
 
    Evaluates and fits spline-based interatomic potentials: s-MEAM (LAMMPS
-   meam/spline and meam/sw/spline) and UF3 (ultra-fast force fields), with
-   nothing but libc and libm. OpenMP is used when the compiler has it.
+   meam/spline and meam/sw/spline), UF3 (ultra-fast force fields) and s-NNP
+   (spline filters + neural networks), with nothing but libc and libm. OpenMP is used when the compiler has it.
 
 QUICK START
 
@@ -46,13 +46,14 @@ TABLE OF CONTENTS (search for the tag)
    >>spline   clamped cubic splines on uniform knots (LAMMPS meam/spline)
    >>bspline  cubic B-splines on clamped knot vectors (UF3)
    >>cells    cells, periodic images, ghost atoms, neighbour lists
-   >>pot      potentials: s-MEAM, meam/sw/spline, UF3; energies, forces, virial
+   >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial
    >>linalg   dense symmetric eigen-solver
    >>cmaes    CMA-ES optimiser (Hansen), ask/tell, IPOP restarts, bounds
    >>ridge    streamed normal equations, ridge/curvature penalties, robust solve
    >>fit      UF3 fit by ridge regression
    >>sv       s-MEAM structure vectors: P parameter sets at once
-   >>io       LAMMPS potential files, uf3 JSON, extended XYZ
+   >>snnp     s-NNP training: gradients of energy and force losses, Adam
+   >>io       LAMMPS potential files, uf3 JSON, s-NNP models, extended XYZ
    >>cuda     optional GPU layer (splinepot_cuda.cu; fallbacks without it)
 
 CONVENTIONS
@@ -374,7 +375,7 @@ SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos);
 SP_API void sp_nlist_free(sp_nlist_t *nl);
 
 /* ==================================================================
- * >>pot      POTENTIALS: S-MEAM, MEAM/SW/SPLINE, UF3
+ * >>pot      POTENTIALS: S-MEAM, MEAM/SW/SPLINE, UF3, S-NNP
  * ==================================================================
  * One call shape for every potential: per centre atom i, the energy E_i
  * and the per-bond forces -dE_i/dr_ij are computed into the workspace; a
@@ -394,13 +395,20 @@ SP_API void sp_nlist_free(sp_nlist_t *nl);
  *   first knot continues the first cubic piece; a triplet counts only when
  *   r_ij, r_ik are within their last knots and all three distances are at or
  *   above their first knots.
+ * s-NNP (Vita & Trinkle 2023, Eqs. 2, 9, 10; sp_snnp_t below): per centre i
+ *   G3_a = sum_{j<k} f_a,tj(r_ij) f_a,tk(r_ik) g_a,tjtk(cos theta_jik)  a = 1..n3
+ *   G2_b = sum_j rho_b,tj(r_ij)  b = 1..n2;   Gs = sum_j s_tj(r_ij) (short range)
+ *   E_i = e0_ti + [skip] sum(G3, G2) + [short] Gs + [network] sigma(N_ti(G3, G2)),
+ *   N_t a perceptron per element (CELU hidden layers, optionally bias-free),
+ *   sigma softplus or identity; without a network the filters-only "linear" model.
  */
 
 typedef enum sp_pot_kind_t {
     SP_POT_NONE = 0,
     SP_POT_MEAM = 1,    /* LAMMPS meam/spline */
     SP_POT_MEAM_SW = 2, /* LAMMPS meam/sw/spline */
-    SP_POT_UF3 = 3
+    SP_POT_UF3 = 3,
+    SP_POT_SNNP = 4     /* s-NNP (Vita & Trinkle 2023) */
 } sp_pot_kind_t;
 
 typedef struct sp_meam_t {
@@ -442,6 +450,67 @@ typedef struct sp_uf3_t {
     int same3;               /* every trio has the same l and m knots: basis cached per bond */
 } sp_uf3_t;
 
+/* s-NNP (Vita & Trinkle 2023, Eqs. 2, 9, 10): spline filters of each centre
+   atom, fed to one multilayer perceptron per element. Every spline is a
+   clamped cubic spline on uniform knots (the >>spline kind, in the Hermite
+   form of s-meam), with parameters theta = (y_0..y_{n-1}, d0, dN) and linear
+   extrapolation outside its knots; radial splines end at their cutoff, where
+   their value is pinned to 0 (r >= cutoff contributes nothing). */
+#define SP_SNNP_MAX_HIDDEN 8      /* hidden layers of one network */
+#define SP_SNNP_MAX_WIDTH 1024    /* nodes of one layer */
+#define SP_SNNP_MAX_FILTERS 64    /* n3 and n2 each */
+
+typedef struct sp_snnp_arch_t {
+    int nelem;                    /* elements, 1..SP_MAX_ELEMENTS */
+    int z[SP_MAX_ELEMENTS];       /* their atomic numbers (distinct; this order is the type order) */
+    int n3, n2;                   /* 3-body and 2-body filters fed to the networks, 0..64 */
+    int short_range;              /* nonzero: short-range pair filter Gs summed straight into E_i */
+    int skip;                     /* nonzero: skip connection, E_i += sum of the n3 + n2 filters */
+    int nobias;                   /* nonzero: network layers without bias terms */
+    int softplus;                 /* nonzero: softplus on the network output */
+    int network;                  /* nonzero: one network per element; 0: filters only ("linear") */
+    int nhidden;                  /* hidden layers, 0..SP_SNNP_MAX_HIDDEN (0: one linear layer) */
+    int width[SP_SNNP_MAX_HIDDEN];/* hidden widths, 1..SP_SNNP_MAX_WIDTH */
+    double celu_alpha;            /* CELU(x) = max(0,x) + min(0, alpha (exp(x/alpha) - 1)); > 0 */
+    double r3lo, r3hi;            /* knots of f: k3 uniform on [r3lo, r3hi]; r3hi = 3-body cutoff */
+    int k3;
+    double r2lo, r2hi;            /* knots of rho: k2 uniform on [r2lo, r2hi]; r2hi = 2-body cutoff */
+    int k2;
+    int kg;                       /* knots of g: kg uniform on [-1, 1] */
+    double rslo, rshi;            /* knots of the short-range filter; rshi = inner cutoff */
+    int ks;
+} sp_snnp_arch_t;
+
+/* The parameter vector theta (nparams doubles), in this order:
+     f   [a][e]   n3 x nelem splines of k3 + 2   (filter a, neighbour element e)
+     g   [a][p]   n3 x npairs splines of kg + 2  (p: symmetric pair index of the neighbours)
+     rho [b][e]   n2 x nelem splines of k2 + 2
+     s   [e]      nelem splines of ks + 2        (only with short_range)
+     net [e]      per element, layer by layer: W (out x in, row-major), then b (unless nobias)
+     e0  [e]      nelem external biases (isolated-atom energies / per-element energy shift)
+   each spline as (y_0..y_{n-1}, d0, dN). */
+typedef struct sp_snnp_t {
+    sp_snnp_arch_t arch;
+    int npairs, nin, nlayers, nparams;   /* nin = n3 + n2 network inputs; nlayers = nhidden + 1 */
+    int dims[SP_SNNP_MAX_HIDDEN + 2];    /* nin, widths..., 1 */
+    int lay_off[SP_SNNP_MAX_HIDDEN + 1]; /* layer l's W (then b) within one network's parameters */
+    int act_off[SP_SNNP_MAX_HIDDEN + 3]; /* layer l's activations within a network buffer */
+    int off_f, off_g, off_rho, off_s, off_e0;
+    int off_net[SP_MAX_ELEMENTS];
+    int net_size;                        /* parameters of one network */
+    double *theta;                       /* nparams */
+    sp_spline_t *spl;                    /* f, g, rho, s in theta order */
+    /* power form of every spline, (n+1) segments x 4 coefficients (segment 0: below the
+       first knot, n: above the last), filters innermost: coefficient c of segment q of
+       f_a,e at tab3[((e*(k3+1) + q)*4 + c)*n3 + a] (likewise g by pair, rho, s) */
+    double *tab3, *tabg, *tab2, *tabs;
+    /* d(power form of one spline)/d(its theta), ((n+1)*4) x (n+2), for gradients */
+    double *jac3, *jacg, *jac2, *jacs;
+    double cut3, cut2, cuts;             /* cutoffs of the three radial families (0: absent) */
+    double x0[4], h[4], inv_h[4];        /* knot grids of f, g, rho, s: first knot, spacing */
+    int nk[4];                           /* and knot counts */
+} sp_snnp_t;
+
 typedef struct sp_pot_t {
     sp_pot_kind_t kind;
     int nelem;
@@ -449,6 +518,7 @@ typedef struct sp_pot_t {
     double cutoff;                   /* neighbour cutoff (strict r < cutoff) */
     sp_meam_t meam;
     sp_uf3_t uf3;
+    sp_snnp_t snnp;
     void *mem;                       /* one block owning all splines and coefficients */
     sp_allocator_t allocator;
 } sp_pot_t;
@@ -506,6 +576,34 @@ SP_API sp_result_t sp_uf3_finish(sp_pot_t *pot, sp_diag_t *diag);
 SP_API int sp_pot_find_element(const sp_pot_t *pot, const char *symbol);
 /* Index of an element symbol in the potential, -1 if absent. A single-element
    potential with an empty name (old meam/spline files) matches any symbol. */
+
+SP_API sp_result_t sp_snnp_create(sp_pot_t *pot, const sp_snnp_arch_t *arch, sp_diag_t *diag);
+/* Allocates an s-NNP potential of this architecture with every parameter 0
+   (pot->allocator is kept). Set the parameters with sp_snnp_set_params.
+   Errors: SP_ERR_BAD_ARG (architecture out of range; diag says which),
+   SP_ERR_NO_MEMORY. */
+
+SP_API sp_result_t sp_snnp_set_params(sp_pot_t *pot, const double *theta);
+/* Copies theta (pot->snnp.nparams doubles, layout above) into the model and
+   rebuilds its splines. pot->snnp.theta may be read directly but not written.
+   Errors: SP_ERR_BAD_ARG, SP_ERR_NOT_FINITE, SP_ERR_RANGE (|value| > 1e100). */
+
+SP_API int sp_snnp_param_pinned(const sp_pot_t *pot, int k);
+/* Nonzero when parameter k is a radial spline's value at its cutoff, which the
+   model file requires to be 0 (the paper's pinned knot). */
+
+SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, double e_adj,
+                                    const double *f_adj, sp_work_t *ws, double *out_grad);
+/* Adds to out_grad (nparams) the gradient with respect to theta of
+       e_adj * E + sum_a f_adj[a] . F_a
+   (E the total energy, F_a = -dE/dx_a the forces, f_adj 3*natoms or NULL),
+   i.e. backpropagation of a loss whose derivatives with respect to the energy
+   and the forces are e_adj and f_adj. Forces enter through one directional
+   derivative: sum_a f_adj_a . F_a = -dE/de of E(x + e f_adj), so the cost is
+   about three energy evaluations whatever the number of parameters (forward
+   mode in positions, reverse mode in parameters). Single-threaded (callers
+   parallelise over configurations); deterministic. ws grows as needed. */
+
 
 /* ==================================================================
  * >>linalg   DENSE SYMMETRIC EIGENSOLVER
@@ -1145,6 +1243,91 @@ SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_la
    SP_ERR_NOT_FINITE (a density), SP_ERR_WORKSPACE_TOO_SMALL. */
 
 /* ==================================================================
+ * >>snnp     S-NNP TRAINING
+ * ==================================================================
+ * Fits every parameter of an s-NNP model (spline knots and slopes, network
+ * weights, per-element energies e0) to energies and forces, without a
+ * deep-learning framework, by minibatch Adam (AMSGrad by default) on
+ *
+ *   L = w_E / n_c sum_c ((E_c - E_c^ref) / N_c)^2
+ *     + w_F / n_F sum_(force components) (F - F^ref)^2  +  l2 sum (network weights)^2
+ *
+ * (Vita & Trinkle 2023, Appendix A: w_E 10, w_F 1, AMSGrad, step schedule; the
+ * default w_E 100 balances the two terms better on the mlearn data).
+ * Gradients are exact: for each configuration sp_pot_compute gives E and F,
+ * then sp_snnp_backprop carries e_adj = dL/dE and f_adj = dL/dF back to the
+ * parameters, so the force term costs one extra directional derivative per
+ * configuration (forward mode in positions, reverse mode in parameters), not
+ * one pass per parameter or per atom.
+ *
+ * Recipe: a seeded split holds out val_fraction of the configurations for
+ * early stopping (the parameters of the best validation loss are returned);
+ * the learning rate is multiplied by gamma at the given fractions of the
+ * epochs. Filters start as smooth radial bumps times Legendre polynomials in
+ * cos theta (ACSF-like), scaled so that every filter has an RMS of init_scale
+ * over the training atoms; networks start He-uniform with a small output
+ * layer; e0 is the least-squares per-element energy of the residual (the
+ * paper's per-element energy shift). Radial splines keep value and slope 0
+ * at their cutoff (the value is pinned by the model; the slope by the fit,
+ * so forces are continuous at the cutoff).
+ *
+ * Deterministic: configurations of a minibatch are evaluated in parallel
+ * (OpenMP), each into its own gradient slot, and summed in a fixed order;
+ * the shuffles use the seed. The same seed gives the same model bit for bit
+ * with any number of threads (max_seconds, when it has to cut the epochs, is
+ * the only exception: the cut depends on the machine's speed).
+ *
+ *     sp_snnp_fit_desc_t d = {0};
+ *     d.arch = ...;  d.epochs = 200;  d.seed = 1;
+ *     sp_snnp_fit(&d, configs, nconfigs, &pot, &info, &diag);
+ */
+
+typedef struct sp_snnp_fit_desc_t {
+    sp_snnp_arch_t arch;          /* the model to fit; arch.z must name every type used */
+    const sp_pot_t *init;         /* optional start (an s-NNP of the same architecture); NULL: built-in init */
+    int epochs;                   /* passes over the training configurations; default 1000 */
+    int batch;                    /* configurations per minibatch; default 8 */
+    double lr;                    /* Adam learning rate (parameter units); default 2e-3 */
+    double lr_spline;             /* spline parameters step as lr_spline * lr * (their initial RMS); default 3 */
+    int amsgrad;                  /* 0: default (on); 1 on; -1 plain Adam */
+    double beta1, beta2, eps;     /* Adam; defaults 0.9, 0.999, 1e-8 */
+    double milestones[4];         /* fractions of the epochs where lr *= gamma; default 0.5 0.75 0.9 (all 0) */
+    double gamma;                 /* default 0.3 */
+    double w_energy, w_force;     /* loss weights; defaults 100 and 1 (w_force < 0: no force term) */
+    double l2;                    /* L2 on network weights (not biases); default 1e-6, < 0: none */
+    double val_fraction;          /* held out for early stopping; default 0.1, < 0: none */
+    int patience;                 /* epochs without a better validation loss before stopping; default epochs/3 */
+    double init_scale;            /* RMS of each filter after initialisation; default 1 (0.3 with skip) */
+    uint64_t seed;                /* default 1 */
+    double max_seconds;           /* wall-time budget; when the epochs would overrun it, their number is
+                                     cut (the lr schedule follows the cut); 0: none */
+    void (*progress)(const char *line, void *user); /* one line per epoch (optional) */
+    void *user;
+    sp_allocator_t allocator;
+} sp_snnp_fit_desc_t;
+
+typedef struct sp_snnp_fit_info_t {
+    int n_params;                 /* trained parameters (pinned ones excluded) */
+    int n_train, n_val;           /* configurations used for gradients / for early stopping */
+    int epochs, best_epoch;       /* epochs run; epoch whose parameters were returned (1-based) */
+    int stop;                     /* 0 all epochs, 1 early stopping, 2 epochs cut by max_seconds */
+    double train_rmse_e, train_rmse_f; /* best epoch, during its minibatches: eV/atom, eV/A */
+    double val_rmse_e, val_rmse_f;     /* best epoch, validation set */
+    double val_loss;
+    double seconds;
+} sp_snnp_fit_info_t;
+
+SP_API sp_snnp_fit_desc_t sp_snnp_fit_desc_defaults(const sp_snnp_fit_desc_t *desc);
+
+SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t *configs, int nconfigs,
+                               sp_pot_t *out_pot, sp_snnp_fit_info_t *out_info, sp_diag_t *diag);
+/* Fits an s-NNP model to the energies (and forces, where given) of the
+   configurations and writes it to out_pot (free with sp_pot_free).
+   Errors: SP_ERR_BAD_ARG (desc; diag says what), SP_ERR_BAD_CELL /
+   SP_ERR_OVERLAP / ... from a configuration (diag names it), SP_ERR_NO_MEMORY,
+   SP_ERR_NOT_FINITE (the loss diverged). */
+
+/* ==================================================================
  * >>io       POTENTIAL FILES, EXTENDED XYZ
  * ================================================================== */
 
@@ -1154,7 +1337,8 @@ SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, cons
    LAMMPS pair_style uf3 (first line "#UF3 POT"), uf3 JSON model (a JSON
    object; degree 3, decompressed 3-body grids), otherwise meam/spline (old
    and multi-element) or meam/sw/spline (7 splines; required when name_hint
-   ends in ".meam.sw.spline"). pot is overwritten; on error it is left empty. */
+   ends in ".meam.sw.spline"), or an s-NNP model (first line "splinepot-snnp 1",
+   docs/snnp_format.md). pot is overwritten; on error it is left empty. */
 
 typedef struct sp_frame_t {
     int natoms;
@@ -1193,8 +1377,8 @@ SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp);
 SP_API sp_result_t sp_pot_write_json(const sp_pot_t *pot, FILE *fp);
 /* A UF3 potential as a uf3 JSON model (WeightedLinearModel.to_json layout). */
 /* Writes the potential in its own LAMMPS format (meam/spline, meam/sw/spline,
-   pair_style uf3 with trims "0 3"), with 17 significant digits: reading it
-   back gives identical numbers. UF3 one-body energies go on the block header
+   pair_style uf3 with trims "0 3"; s-NNP: docs/snnp_format.md), with 17
+   significant digits: reading it back gives identical numbers. UF3 one-body energies go on the block header
    lines as E1_<El>=<value> (LAMMPS ignores them). */
 
 SP_API sp_result_t sp_uf3_write_table(const sp_pot_t *pot, int a, int b, int npoints, double rlo, FILE *fp,
@@ -2822,6 +3006,928 @@ static double sp__uf3_center(const sp_pot_t *pot, const sp_nlist_t *nl, const in
     return e;
 }
 
+/* ---- s-NNP (Vita & Trinkle 2023, Eqs. 2, 9, 10) ----
+   Per centre i (filters shared by all centre elements, one network per element):
+     G3_a = sum_{j<k} f_a,tj(r_ij) f_a,tk(r_ik) g_a,tjtk(cos theta_jik)   (r < cut3)
+     G2_b = sum_j rho_b,tj(r_ij)                                           (r < cut2)
+     Gs   = sum_j s_tj(r_ij)                                               (r < cuts)
+     x = (G3_1..G3_n3, G2_1..G2_n2)
+     E_i = e0_ti + [skip] sum_d x_d + [short] Gs + [network] sigma(N_ti(x))
+   N_ti: linear layers, CELU after each hidden one; sigma = softplus or identity.
+   Every spline is evaluated from its power form on the segment of x: with
+   u = (x - x_seg)/h, v = c0 + u (c1 + u (c2 + u c3)), v' = (c1 + u (2 c2 + 3 u c3))/h;
+   segment 0 is the linear extension below the first knot, segment n the one
+   above the last. All filters of one family share their knots, so a bond's
+   segment is found once for all of them. */
+
+static int sp__max_degree(const sp_nlist_t *nl);
+
+/* the per-filter loops below write caches that never overlap what they read */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER)
+#define SP__IVDEP _Pragma("GCC ivdep")
+#else
+#define SP__IVDEP
+#endif
+
+enum { SP__SNNP_F = 0, SP__SNNP_G = 1, SP__SNNP_RHO = 2, SP__SNNP_S = 3 };
+
+/* knots of family fam: lo, hi, count */
+SP__PRIVATE void sp__snnp_grid(const sp_snnp_arch_t *a, int fam, double *lo, double *hi, int *n) {
+    switch (fam) {
+    case SP__SNNP_F: *lo = a->r3lo; *hi = a->r3hi; *n = a->k3; break;
+    case SP__SNNP_G: *lo = -1.0; *hi = 1.0; *n = a->kg; break;
+    case SP__SNNP_RHO: *lo = a->r2lo; *hi = a->r2hi; *n = a->k2; break;
+    default: *lo = a->rslo; *hi = a->rshi; *n = a->ks; break;
+    }
+}
+
+/* segment of x on a grid of n knots from x0 with spacing 1/inv_h, and u */
+static SP__INLINE int sp__snnp_seg(double x, double x0, double inv_h, int n, double *u) {
+    double s = (x - x0) * inv_h;
+    int k;
+    if (s < 0.0) {
+        *u = s;
+        return 0;
+    }
+    if (!(s < (double)(n - 1))) { /* also NaN: no index is formed from it */
+        *u = s - (double)(n - 1);
+        return n;
+    }
+    k = (int)s;
+    if (k > n - 2) k = n - 2;
+    *u = s - (double)k;
+    return k + 1;
+}
+
+/* power form of a clamped spline into tab: coefficient c of segment q at
+   tab[q * qs + c * cs] */
+SP__PRIVATE void sp__snnp_power(const sp_spline_t *s, double *tab, size_t qs, size_t cs) {
+    const int n = s->n;
+    const double h = s->h, h3 = h * h * h;
+    double *c = tab;
+    int k;
+    c[0] = s->y[0]; c[cs] = s->d0 * h; c[2 * cs] = 0.0; c[3 * cs] = 0.0;
+    for (k = 0; k < n - 1; ++k) {
+        const double *g = s->seg + 5 * k; /* .., .., .., y''_k/(6h), y''_{k+1}/(6h) */
+        c = tab + (size_t)(k + 1) * qs;
+        c[0] = s->y[k];
+        c[cs] = (s->y[k + 1] - s->y[k]) - h3 * (2.0 * g[3] + g[4]);
+        c[2 * cs] = 3.0 * h3 * g[3];
+        c[3 * cs] = h3 * (g[4] - g[3]);
+    }
+    c = tab + (size_t)n * qs;
+    c[0] = s->y[n - 1]; c[cs] = s->dN * h; c[2 * cs] = 0.0; c[3 * cs] = 0.0;
+}
+
+/* the clamped spline of theta (n + 2 values) on the uniform knots lo..hi */
+SP__PRIVATE sp_result_t sp__snnp_spline(sp_spline_t *s, double lo, double hi, int n, const double *theta) {
+    double x[SP_SPLINE_MAX_KNOTS];
+    int k;
+    for (k = 0; k < n; ++k) x[k] = lo + (hi - lo) * k / (n - 1);
+    x[n - 1] = hi;
+    return sp_spline_init(s, n, x, theta, theta[n], theta[n + 1]);
+}
+
+SP__PRIVATE int sp__snnp_nspl(const sp_snnp_arch_t *a, int fam) {
+    int np = a->nelem * (a->nelem + 1) / 2;
+    switch (fam) {
+    case SP__SNNP_F: return a->n3 * a->nelem;
+    case SP__SNNP_G: return a->n3 * np;
+    case SP__SNNP_RHO: return a->n2 * a->nelem;
+    default: return a->short_range ? a->nelem : 0;
+    }
+}
+
+SP__PRIVATE sp_result_t sp__snnp_check_arch(const sp_snnp_arch_t *a, sp_diag_t *diag) {
+    int e, q, fam;
+    if (!a) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "no architecture");
+    if (a->nelem < 1 || a->nelem > SP_MAX_ELEMENTS)
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "number of elements %d outside 1..%d", a->nelem, SP_MAX_ELEMENTS);
+    for (e = 0; e < a->nelem; ++e) {
+        if (!sp_element_symbol(a->z[e])[0])
+            return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, 0, "atomic number %d is not an element", a->z[e]);
+        for (q = 0; q < e; ++q)
+            if (a->z[q] == a->z[e]) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "element %s listed twice", sp_element_symbol(a->z[e]));
+    }
+    if (a->n3 < 0 || a->n3 > SP_SNNP_MAX_FILTERS || a->n2 < 0 || a->n2 > SP_SNNP_MAX_FILTERS)
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "filter counts %d (3-body), %d (2-body) outside 0..%d", a->n3, a->n2,
+                        SP_SNNP_MAX_FILTERS);
+    if (a->n3 + a->n2 == 0 && !a->short_range) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "the model has no filter");
+    if (a->network) {
+        if (a->n3 + a->n2 == 0) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "a network needs at least one filter as input");
+        if (a->nhidden < 0 || a->nhidden > SP_SNNP_MAX_HIDDEN)
+            return sp__fail(diag, SP_ERR_BAD_ARG, 0, "hidden layers %d outside 0..%d", a->nhidden, SP_SNNP_MAX_HIDDEN);
+        for (q = 0; q < a->nhidden; ++q)
+            if (a->width[q] < 1 || a->width[q] > SP_SNNP_MAX_WIDTH)
+                return sp__fail(diag, SP_ERR_BAD_ARG, 0, "hidden layer %d has width %d (1..%d)", q + 1, a->width[q],
+                                SP_SNNP_MAX_WIDTH);
+        if (!(a->celu_alpha > 0.0 && a->celu_alpha < 1e100))
+            return sp__fail(diag, SP_ERR_BAD_ARG, 0, "CELU alpha must be positive and finite");
+    }
+    for (fam = 0; fam < 4; ++fam) {
+        double lo, hi;
+        int n;
+        static const char *const names[4] = {"f (3-body radial)", "g (angular)", "rho (2-body)", "short-range"};
+        if (sp__snnp_nspl(a, fam) == 0) continue;
+        sp__snnp_grid(a, fam, &lo, &hi, &n);
+        if (n < 3 || n > SP_SPLINE_MAX_KNOTS)
+            return sp__fail(diag, SP_ERR_BAD_ARG, 0, "%s splines: %d knots outside 3..%d", names[fam], n, SP_SPLINE_MAX_KNOTS);
+        if (fam != SP__SNNP_G && !(lo >= 0.0 && hi > lo && hi <= 100.0 && hi - lo > 1e-3))
+            return sp__fail(diag, SP_ERR_BAD_ARG, 0, "%s knots: need 0 <= first < last <= 100 A, got %g .. %g", names[fam],
+                            lo, hi);
+    }
+    return SP_OK;
+}
+
+/* rebuilds splines and power forms from m->theta */
+SP__PRIVATE sp_result_t sp__snnp_build(sp_snnp_t *m) {
+    const sp_snnp_arch_t *a = &m->arch;
+    int fam, k, base = 0, off[4];
+    off[0] = m->off_f; off[1] = m->off_g; off[2] = m->off_rho; off[3] = m->off_s;
+    for (fam = 0; fam < 4; ++fam) {
+        double lo, hi;
+        int n, ns = sp__snnp_nspl(a, fam);
+        sp__snnp_grid(a, fam, &lo, &hi, &n);
+        for (k = 0; k < ns; ++k) {
+            sp_spline_t *s = m->spl + base + k;
+            double *tab;
+            size_t nf;
+            sp_result_t r = sp__snnp_spline(s, lo, hi, n, m->theta + off[fam] + (size_t)k * (n + 2));
+            if (r != SP_OK) return r;
+            switch (fam) { /* spline k = (filter, element or pair) */
+            case SP__SNNP_F: {
+                int f = k / a->nelem, e = k % a->nelem;
+                nf = (size_t)a->n3; tab = m->tab3 + (size_t)e * (n + 1) * nf * 4 + f; break;
+            }
+            case SP__SNNP_G: {
+                int f = k / m->npairs, p = k % m->npairs;
+                nf = (size_t)a->n3; tab = m->tabg + (size_t)p * (n + 1) * nf * 4 + f; break;
+            }
+            case SP__SNNP_RHO: {
+                int f = k / a->nelem, e = k % a->nelem;
+                nf = (size_t)a->n2; tab = m->tab2 + (size_t)e * (n + 1) * nf * 4 + f; break;
+            }
+            default: nf = 1; tab = m->tabs + (size_t)k * (n + 1) * 4; break;
+            }
+            sp__snnp_power(s, tab, 4 * nf, nf);
+        }
+        base += ns;
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_snnp_create(sp_pot_t *pot, const sp_snnp_arch_t *arch, sp_diag_t *diag) {
+    sp_snnp_t *m;
+    sp_snnp_arch_t a;
+    sp_allocator_t al;
+    sp_result_t r;
+    size_t nd = 0, tabsz[4], jacsz[4], nspl = 0;
+    int fam, l, e;
+    char *mem;
+    if (!pot || !arch) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
+    memset(&a, 0, sizeof a);
+    a = *arch;
+    if (a.celu_alpha == 0.0) a.celu_alpha = 1.0;
+    if ((r = sp__snnp_check_arch(&a, diag)) != SP_OK) return r;
+    /* canonical form: flags 0/1, fields of absent parts 0 */
+    a.short_range = a.short_range != 0; a.skip = a.skip != 0; a.nobias = a.nobias != 0;
+    a.softplus = a.softplus != 0; a.network = a.network != 0;
+    if (!a.network) { a.nhidden = 0; a.nobias = 0; a.softplus = 0; }
+    for (e = a.nelem; e < SP_MAX_ELEMENTS; ++e) a.z[e] = 0;
+    for (l = a.nhidden; l < SP_SNNP_MAX_HIDDEN; ++l) a.width[l] = 0;
+    if (!a.n3) { a.r3lo = a.r3hi = 0.0; a.k3 = a.kg = 0; }
+    if (!a.n2) { a.r2lo = a.r2hi = 0.0; a.k2 = 0; }
+    if (!a.short_range) { a.rslo = a.rshi = 0.0; a.ks = 0; }
+    al = pot->allocator;
+    memset(pot, 0, sizeof *pot);
+    pot->allocator = al;
+    m = &pot->snnp;
+    m->arch = a;
+    m->npairs = a.nelem * (a.nelem + 1) / 2;
+    m->nin = a.n3 + a.n2;
+    m->nlayers = a.network ? a.nhidden + 1 : 0;
+    m->dims[0] = m->nin;
+    if (a.network) {
+        for (l = 0; l < a.nhidden; ++l) m->dims[l + 1] = a.width[l];
+        m->dims[m->nlayers] = 1;
+    }
+    m->act_off[0] = 0;
+    for (l = 0; l <= m->nlayers; ++l) m->act_off[l + 1] = m->act_off[l] + m->dims[l];
+    m->net_size = 0;
+    for (l = 0; l < m->nlayers; ++l) {
+        m->lay_off[l] = m->net_size;
+        m->net_size += m->dims[l + 1] * (m->dims[l] + (a.nobias ? 0 : 1));
+    }
+    {
+        double lo, hi;
+        int n, off = 0, *offs[4];
+        offs[0] = &m->off_f; offs[1] = &m->off_g; offs[2] = &m->off_rho; offs[3] = &m->off_s;
+        for (fam = 0; fam < 4; ++fam) {
+            int ns = sp__snnp_nspl(&a, fam), nf = fam == SP__SNNP_F || fam == SP__SNNP_G ? a.n3 : fam == SP__SNNP_RHO ? a.n2 : 1;
+            int ng = fam == SP__SNNP_G ? m->npairs : a.nelem;
+            sp__snnp_grid(&a, fam, &lo, &hi, &n);
+            *offs[fam] = off;
+            if (ns == 0) { lo = 0.0; hi = 2.0; n = 3; }
+            m->x0[fam] = lo;
+            m->nk[fam] = n;
+            m->h[fam] = (hi - lo) / (n - 1);
+            m->inv_h[fam] = 1.0 / m->h[fam];
+            if (ns == 0) { tabsz[fam] = jacsz[fam] = 0; continue; }
+            off += ns * (n + 2);
+            tabsz[fam] = (size_t)ng * (size_t)(n + 1) * (size_t)nf * 4;
+            jacsz[fam] = (size_t)(n + 1) * 4 * (size_t)(n + 2);
+            nspl += (size_t)ns;
+        }
+        for (e = 0; e < a.nelem; ++e) m->off_net[e] = off + e * m->net_size;
+        m->off_e0 = off + a.nelem * m->net_size;
+        m->nparams = m->off_e0 + a.nelem;
+    }
+    m->cut3 = a.n3 ? a.r3hi : 0.0;
+    m->cut2 = a.n2 ? a.r2hi : 0.0;
+    m->cuts = a.short_range ? a.rshi : 0.0;
+    nd = (size_t)m->nparams;
+    for (fam = 0; fam < 4; ++fam) nd += tabsz[fam] + jacsz[fam];
+    mem = (char *)sp__alloc(&pot->allocator, nspl * sizeof(sp_spline_t) + nd * sizeof(double) + 64);
+    if (!mem) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    memset(mem, 0, nspl * sizeof(sp_spline_t) + nd * sizeof(double) + 64);
+    pot->mem = mem;
+    m->spl = (sp_spline_t *)mem;
+    {
+        double *d = (double *)(mem + nspl * sizeof(sp_spline_t));
+        double **tabs[4], **jacs[4];
+        tabs[0] = &m->tab3; tabs[1] = &m->tabg; tabs[2] = &m->tab2; tabs[3] = &m->tabs;
+        jacs[0] = &m->jac3; jacs[1] = &m->jacg; jacs[2] = &m->jac2; jacs[3] = &m->jacs;
+        m->theta = d; d += m->nparams;
+        for (fam = 0; fam < 4; ++fam) {
+            *tabs[fam] = d; d += tabsz[fam];
+            *jacs[fam] = d; d += jacsz[fam];
+        }
+    }
+    /* d(power form)/d(theta) of each family, column by column (the map is linear) */
+    for (fam = 0; fam < 4; ++fam) {
+        double lo, hi, th[SP_SPLINE_MAX_KNOTS + 2], tmp[4 * (SP_SPLINE_MAX_KNOTS + 1)];
+        double *J = fam == 0 ? m->jac3 : fam == 1 ? m->jacg : fam == 2 ? m->jac2 : m->jacs;
+        int n, q, c;
+        sp_spline_t s;
+        if (!jacsz[fam]) continue;
+        sp__snnp_grid(&a, fam, &lo, &hi, &n);
+        for (l = 0; l < n + 2; ++l) {
+            memset(th, 0, sizeof th);
+            th[l] = 1.0;
+            if (sp__snnp_spline(&s, lo, hi, n, th) != SP_OK) {
+                sp_pot_free(pot);
+                pot->allocator = al;
+                return sp__fail(diag, SP_ERR_BAD_ARG, 0, "knots rejected by the spline section");
+            }
+            sp__snnp_power(&s, tmp, 4, 1);
+            for (q = 0; q <= n; ++q)
+                for (c = 0; c < 4; ++c) J[((size_t)q * 4 + c) * (n + 2) + l] = tmp[4 * q + c];
+        }
+    }
+    pot->kind = SP_POT_SNNP;
+    pot->nelem = a.nelem;
+    for (e = 0; e < a.nelem; ++e) strcpy(pot->elem[e], sp_element_symbol(a.z[e]));
+    pot->cutoff = m->cut3;
+    if (m->cut2 > pot->cutoff) pot->cutoff = m->cut2;
+    if (m->cuts > pot->cutoff) pot->cutoff = m->cuts;
+    r = sp__snnp_build(m);
+    if (r != SP_OK) {
+        sp_pot_free(pot);
+        pot->allocator = al;
+        return sp__fail(diag, r, 0, "spline construction failed");
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_snnp_set_params(sp_pot_t *pot, const double *theta) {
+    int k;
+    if (!pot || pot->kind != SP_POT_SNNP || !theta) return SP_ERR_BAD_ARG;
+    for (k = 0; k < pot->snnp.nparams; ++k) {
+        if (!sp__isfinite(theta[k])) return SP_ERR_NOT_FINITE;
+        if (fabs(theta[k]) > 1e100) return SP_ERR_RANGE;
+    }
+    memcpy(pot->snnp.theta, theta, (size_t)pot->snnp.nparams * sizeof(double));
+    return sp__snnp_build(&pot->snnp);
+}
+
+SP_API int sp_snnp_param_pinned(const sp_pot_t *pot, int k) {
+    const sp_snnp_t *m;
+    int fam, off[4];
+    if (!pot || pot->kind != SP_POT_SNNP) return 0;
+    m = &pot->snnp;
+    off[0] = m->off_f; off[1] = m->off_g; off[2] = m->off_rho; off[3] = m->off_s;
+    for (fam = 0; fam < 4; ++fam) {
+        int n = m->nk[fam], ns = sp__snnp_nspl(&m->arch, fam);
+        if (fam == SP__SNNP_G || k < off[fam] || k >= off[fam] + ns * (n + 2)) continue;
+        return (k - off[fam]) % (n + 2) == n - 1;
+    }
+    return 0;
+}
+
+/* ---- the network: activations a (and z before the activation) of layer l at
+   act_off[l]; layer 0 is the input x, the last the output y ---- */
+
+static SP__INLINE double sp__celu(double z, double al, double *d1, double *d2) {
+    double e;
+    if (z > 0.0) {
+        *d1 = 1.0;
+        *d2 = 0.0;
+        return z;
+    }
+    e = exp(z / al);
+    *d1 = e;
+    *d2 = e / al;
+    return al * (e - 1.0);
+}
+
+/* softplus log(1 + e^y) and its first two derivatives */
+static SP__INLINE double sp__softplus(double y, double *d1, double *d2) {
+    double s;
+    if (y > 0.0) {
+        double q = exp(-y);
+        s = 1.0 / (1.0 + q);
+        *d1 = s;
+        *d2 = s * (1.0 - s);
+        return y + log1p(q);
+    }
+    s = exp(y);
+    *d1 = s / (1.0 + s);
+    *d2 = *d1 * (1.0 - *d1);
+    return log1p(s);
+}
+
+/* forward pass (optionally with a tangent ad, zd): returns y */
+SP__PRIVATE double sp__snnp_net_fwd(const sp_snnp_t *m, const double *W, double *a, double *z, double *ad, double *zd) {
+    const int L = m->nlayers - 1, nb = !m->arch.nobias;
+    const double al = m->arch.celu_alpha;
+    int l, o, i;
+    for (l = 0; l <= L; ++l) {
+        const int din = m->dims[l], dout = m->dims[l + 1];
+        const double *Wl = W + m->lay_off[l], *bl = Wl + (size_t)dout * din;
+        const double *in = a + m->act_off[l], *ind = ad ? ad + m->act_off[l] : NULL;
+        double *zo = z + m->act_off[l + 1], *ao = a + m->act_off[l + 1];
+        for (o = 0; o < dout; ++o) {
+            const double *w = Wl + (size_t)o * din;
+            double s = 0.0, sd = 0.0;
+            for (i = 0; i < din; ++i) s += w[i] * in[i];
+            if (nb) s += bl[o];
+            zo[o] = s;
+            if (ind) {
+                for (i = 0; i < din; ++i) sd += w[i] * ind[i];
+                zd[m->act_off[l + 1] + o] = sd;
+            }
+            if (l < L) {
+                double d1, d2;
+                ao[o] = sp__celu(s, al, &d1, &d2);
+                if (ind) ad[m->act_off[l + 1] + o] = d1 * sd;
+            } else {
+                ao[o] = s;
+                if (ind) ad[m->act_off[l + 1] + o] = sd;
+            }
+        }
+    }
+    return a[m->act_off[L + 1]];
+}
+
+/* reverse pass. Seeds bar[out] (and, with a tangent, bard[out]); leaves the
+   input adjoints in bar[0..nin) (bard). With gW != NULL, adds the weight
+   gradient sum zbar (x) a_in + zdbar (x) ad_in. */
+SP__PRIVATE void sp__snnp_net_bwd(const sp_snnp_t *m, const double *W, const double *a, const double *z,
+                                  const double *ad, const double *zd, double *bar, double *bard, double *gW) {
+    const int L = m->nlayers - 1, nb = !m->arch.nobias;
+    const double al = m->arch.celu_alpha;
+    int l, o, i;
+    for (l = L; l >= 0; --l) {
+        const int din = m->dims[l], dout = m->dims[l + 1];
+        const double *Wl = W + m->lay_off[l];
+        double *zb = bar + m->act_off[l + 1], *zdb = bard ? bard + m->act_off[l + 1] : NULL;
+        double *ib = bar + m->act_off[l], *idb = bard ? bard + m->act_off[l] : NULL;
+        const double *in = a + m->act_off[l], *ind = ad ? ad + m->act_off[l] : NULL;
+        if (l < L)
+            for (o = 0; o < dout; ++o) { /* a = celu(z), ad = celu'(z) zd */
+                double d1, d2;
+                sp__celu(z[m->act_off[l + 1] + o], al, &d1, &d2);
+                if (zdb) {
+                    zb[o] = zb[o] * d1 + zdb[o] * d2 * zd[m->act_off[l + 1] + o];
+                    zdb[o] *= d1;
+                } else {
+                    zb[o] *= d1;
+                }
+            }
+        if (gW) {
+            double *g = gW + m->lay_off[l];
+            for (o = 0; o < dout; ++o) {
+                double *go = g + (size_t)o * din;
+                for (i = 0; i < din; ++i) go[i] += zb[o] * in[i];
+                if (zdb)
+                    for (i = 0; i < din; ++i) go[i] += zdb[o] * ind[i];
+                if (nb) g[(size_t)dout * din + o] += zb[o];
+            }
+        }
+        for (i = 0; i < din; ++i) {
+            double s = 0.0, sd = 0.0;
+            for (o = 0; o < dout; ++o) s += Wl[(size_t)o * din + i] * zb[o];
+            ib[i] = s;
+            if (zdb) {
+                for (o = 0; o < dout; ++o) sd += Wl[(size_t)o * din + i] * zdb[o];
+                idb[i] = sd;
+            }
+        }
+    }
+}
+
+/* ---- per-thread scratch of one centre ---- */
+typedef struct sp__snnp_scr_t {
+    int *bq, *bt, *b3, *s3, *s2, *ss, *tseg;         /* entry, type, 3-body bonds, segments */
+    double *ux, *uy, *uz, *ir, *u3, *u2, *us, *Sp;   /* per bond */
+    double *F, *Fp, *Fg, *Pp;                        /* per bond x filter */
+    double *tc, *tg, *tgp, *tu, *tcd;                /* per triplet (x filter) */
+    int *tpair;                                      /* per triplet: g's element pair */
+    double *x, *xd, *xb, *xdb;                       /* G, tangent, adjoints (nin) */
+    double *na, *nz, *nad, *nzd, *nbar, *nbard;      /* network buffers */
+    double *rd, *wx, *wy, *wz, *qq, *Fd, *sig1, *sig2; /* backpropagation only */
+} sp__snnp_scr_t;
+
+/* lays out the scratch of one centre for up to maxdeg bonds at base (NULL:
+   only counts); returns the bytes */
+SP__PRIVATE size_t sp__snnp_scr(const sp_snnp_t *m, int maxdeg, int bp, void *base, sp__snnp_scr_t *S) {
+    const size_t md = (size_t)maxdeg + 4, T = md * (md - 1) / 2 + 1, n3 = (size_t)m->arch.n3 + 1, n2 = (size_t)m->arch.n2 + 1;
+    const size_t na = (size_t)m->act_off[m->nlayers + 1] + 1, nin = (size_t)m->nin + 1;
+    size_t off = 0;
+    char *b = (char *)base;
+    int k;
+#define SP__SNNP_CARVE(ptr, type, count)                                             \
+    do {                                                                             \
+        if (b) (ptr) = (type *)(void *)(b + off);                                    \
+        off += (((size_t)(count) * sizeof(type)) + 63) & ~(size_t)63;                \
+    } while (0)
+    double **dv[8];
+    int **iv[6];
+    dv[0] = &S->ux; dv[1] = &S->uy; dv[2] = &S->uz; dv[3] = &S->ir; dv[4] = &S->u3; dv[5] = &S->u2;
+    dv[6] = &S->us; dv[7] = &S->Sp;
+    for (k = 0; k < 8; ++k) SP__SNNP_CARVE(*dv[k], double, md);
+    SP__SNNP_CARVE(S->F, double, md * n3);
+    SP__SNNP_CARVE(S->Fp, double, md * n3);
+    SP__SNNP_CARVE(S->Fg, double, md * n3);
+    SP__SNNP_CARVE(S->Pp, double, md * n2);
+    SP__SNNP_CARVE(S->tc, double, T);
+    SP__SNNP_CARVE(S->tg, double, T * n3);
+    SP__SNNP_CARVE(S->tgp, double, T * n3);
+    SP__SNNP_CARVE(S->x, double, nin);
+    SP__SNNP_CARVE(S->xd, double, nin);
+    SP__SNNP_CARVE(S->xb, double, nin);
+    SP__SNNP_CARVE(S->xdb, double, nin);
+    SP__SNNP_CARVE(S->na, double, na);
+    SP__SNNP_CARVE(S->nz, double, na);
+    SP__SNNP_CARVE(S->nbar, double, na);
+    if (bp) {
+        SP__SNNP_CARVE(S->tu, double, T);
+        SP__SNNP_CARVE(S->tcd, double, T);
+        SP__SNNP_CARVE(S->tseg, int, T);
+        SP__SNNP_CARVE(S->tpair, int, T);
+        SP__SNNP_CARVE(S->nad, double, na);
+        SP__SNNP_CARVE(S->nzd, double, na);
+        SP__SNNP_CARVE(S->nbard, double, na);
+        SP__SNNP_CARVE(S->rd, double, md);
+        SP__SNNP_CARVE(S->wx, double, md);
+        SP__SNNP_CARVE(S->wy, double, md);
+        SP__SNNP_CARVE(S->wz, double, md);
+        SP__SNNP_CARVE(S->qq, double, md);
+        SP__SNNP_CARVE(S->Fd, double, md * n3);
+        SP__SNNP_CARVE(S->sig1, double, md * n3);
+        SP__SNNP_CARVE(S->sig2, double, md * n3);
+    }
+    iv[0] = &S->bq; iv[1] = &S->bt; iv[2] = &S->b3; iv[3] = &S->s3; iv[4] = &S->s2; iv[5] = &S->ss;
+    for (k = 0; k < 6; ++k) SP__SNNP_CARVE(*iv[k], int, md);
+#undef SP__SNNP_CARVE
+    return off + 64;
+}
+
+SP__PRIVATE size_t sp__snnp_scratch_bytes(const sp_pot_t *pot, int maxdeg) {
+    sp__snnp_scr_t S;
+    return sp__snnp_scr(&pot->snnp, maxdeg, 0, NULL, &S);
+}
+
+/* Bonds of centre i: unit vectors, segments and filter values; G2 and Gs
+   summed (x + n3, *Gs); the list slots of i zeroed when fb != NULL.
+   Returns the bonds within the largest cutoff; *nb3 of them are 3-body bonds. */
+SP__PRIVATE int sp__snnp_bonds(const sp_snnp_t *m, const sp_nlist_t *nl, const int *type, int i,
+                               const sp__snnp_scr_t *S, double *fb, double *Gs, int *nb3) {
+    const sp_snnp_arch_t *A = &m->arch;
+    const int n3 = A->n3, n2 = A->n2, ne = A->nelem;
+    const double c3 = m->cut3, c2 = m->cut2, cs = m->cuts;
+    double cmax = c3 > c2 ? c3 : c2, cmax2;
+    const double *xi = nl->xe + 3 * (size_t)i;
+    double *G2 = S->x + n3;
+    int b, q = 0, k3 = 0, a;
+    if (cs > cmax) cmax = cs;
+    cmax2 = cmax * cmax;
+    for (a = 0; a < n2; ++a) G2[a] = 0.0;
+    *Gs = 0.0;
+    for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
+        const int g = nl->j[b];
+        const double *xg = nl->xe + 3 * (size_t)g;
+        const double dx = xg[0] - xi[0], dy = xg[1] - xi[1], dz = xg[2] - xi[2];
+        const double r2 = dx * dx + dy * dy + dz * dz;
+        double r, ir, u;
+        int tj, sg;
+        if (fb) fb[3 * (size_t)b] = fb[3 * (size_t)b + 1] = fb[3 * (size_t)b + 2] = 0.0;
+        if (!(r2 < cmax2)) continue;
+        tj = ne == 1 ? 0 : type[nl->owner[g]];
+        r = sqrt(r2);
+        ir = 1.0 / r;
+        S->bq[q] = b;
+        S->bt[q] = tj;
+        S->ir[q] = ir;
+        S->ux[q] = dx * ir; S->uy[q] = dy * ir; S->uz[q] = dz * ir;
+        S->s2[q] = S->ss[q] = -1;
+        if (n2 && r < c2) {
+            const double *c;
+            double *pp = S->Pp + (size_t)q * n2;
+            sg = sp__snnp_seg(r, m->x0[SP__SNNP_RHO], m->inv_h[SP__SNNP_RHO], m->nk[SP__SNNP_RHO], &u);
+            c = m->tab2 + ((size_t)tj * (m->nk[SP__SNNP_RHO] + 1) + (size_t)sg) * n2 * 4;
+            for (a = 0; a < n2; ++a) {
+                G2[a] += c[a] + u * (c[n2 + a] + u * (c[2 * n2 + a] + u * c[3 * n2 + a]));
+                pp[a] = (c[n2 + a] + u * (2.0 * c[2 * n2 + a] + 3.0 * u * c[3 * n2 + a])) * m->inv_h[SP__SNNP_RHO];
+            }
+            S->s2[q] = sg;
+            S->u2[q] = u;
+        }
+        if (cs > 0.0 && r < cs) {
+            const double *c;
+            sg = sp__snnp_seg(r, m->x0[SP__SNNP_S], m->inv_h[SP__SNNP_S], m->nk[SP__SNNP_S], &u);
+            c = m->tabs + ((size_t)tj * (m->nk[SP__SNNP_S] + 1) + (size_t)sg) * 4;
+            *Gs += c[0] + u * (c[1] + u * (c[2] + u * c[3]));
+            S->Sp[q] = (c[1] + u * (2.0 * c[2] + 3.0 * u * c[3])) * m->inv_h[SP__SNNP_S];
+            S->ss[q] = sg;
+            S->us[q] = u;
+        }
+        if (n3 && r < c3) {
+            const double *c;
+            double *F = S->F + (size_t)k3 * n3, *Fp = S->Fp + (size_t)k3 * n3;
+            sg = sp__snnp_seg(r, m->x0[SP__SNNP_F], m->inv_h[SP__SNNP_F], m->nk[SP__SNNP_F], &u);
+            c = m->tab3 + ((size_t)tj * (m->nk[SP__SNNP_F] + 1) + (size_t)sg) * n3 * 4;
+            for (a = 0; a < n3; ++a) {
+                F[a] = c[a] + u * (c[n3 + a] + u * (c[2 * n3 + a] + u * c[3 * n3 + a]));
+                Fp[a] = (c[n3 + a] + u * (2.0 * c[2 * n3 + a] + 3.0 * u * c[3 * n3 + a])) * m->inv_h[SP__SNNP_F];
+            }
+            S->b3[k3] = q;
+            S->s3[k3] = sg;
+            S->u3[k3] = u;
+            ++k3;
+        }
+        ++q;
+    }
+    *nb3 = k3;
+    return q;
+}
+
+/* The filters x = (G3, G2) of centre i (and *Gs) after sp__snnp_bonds: triplet
+   loop 1 sums G3_a = sum_{j<k} f_a(r_ij) f_a(r_ik) g_a(cos) and keeps cos, g, g'. */
+SP__PRIVATE void sp__snnp_g3(const sp_snnp_t *m, const sp__snnp_scr_t *S, int nb3) {
+    const int n3 = m->arch.n3, ne = m->arch.nelem;
+    const double ihg = m->inv_h[SP__SNNP_G];
+    double xs[SP_SNNP_MAX_FILTERS]; /* local: no aliasing with the caches, so the filter loop vectorises */
+    int jj, kk, a;
+    size_t T = 0;
+    for (a = 0; a < n3; ++a) xs[a] = 0.0;
+    for (jj = 0; jj < nb3; ++jj) {
+        const int qj = S->b3[jj], tj = S->bt[qj];
+        const double ujx = S->ux[qj], ujy = S->uy[qj], ujz = S->uz[qj];
+        const double *SP_RESTRICT Fj = S->F + (size_t)jj * n3;
+        for (kk = jj + 1; kk < nb3; ++kk, ++T) {
+            const int qk = S->b3[kk];
+            const double c = ujx * S->ux[qk] + ujy * S->uy[qk] + ujz * S->uz[qk];
+            const double *SP_RESTRICT Fk = S->F + (size_t)kk * n3;
+            const int p = ne == 1 ? 0 : sp_pot_pair_index(ne, tj, S->bt[qk]);
+            double u, *SP_RESTRICT tg = S->tg + T * n3, *SP_RESTRICT tgp = S->tgp + T * n3;
+            const int sg = sp__snnp_seg(c, -1.0, ihg, m->nk[SP__SNNP_G], &u);
+            const double *SP_RESTRICT cg = m->tabg + ((size_t)p * (m->nk[SP__SNNP_G] + 1) + (size_t)sg) * n3 * 4;
+            S->tc[T] = c;
+            SP__IVDEP
+            for (a = 0; a < n3; ++a) {
+                const double gv = cg[a] + u * (cg[n3 + a] + u * (cg[2 * n3 + a] + u * cg[3 * n3 + a]));
+                tg[a] = gv;
+                tgp[a] = (cg[n3 + a] + u * (2.0 * cg[2 * n3 + a] + 3.0 * u * cg[3 * n3 + a])) * ihg;
+                xs[a] += Fj[a] * Fk[a] * gv;
+            }
+        }
+    }
+    for (a = 0; a < n3; ++a) S->x[a] = xs[a];
+}
+
+/* E_i and the bond forces fb = -dE_i/dr_ij of centre i. After the filters and
+   the network (gamma = dE_i/dx), triplet loop 2 turns the kept g, g' into
+   bond forces. */
+SP__PRIVATE double sp__snnp_center(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i, void *scratch,
+                                   int maxdeg, double *SP_RESTRICT fb) {
+    const sp_snnp_t *m = &pot->snnp;
+    const sp_snnp_arch_t *A = &m->arch;
+    const int n3 = A->n3, n2 = A->n2, ne = A->nelem, nin = m->nin, ti = ne == 1 ? 0 : type[i];
+    sp__snnp_scr_t S;
+    double Gs, e, *x, *gam;
+    int nq, nb3, jj, kk, a, q;
+    size_t T;
+    sp__snnp_scr(m, maxdeg, 0, scratch, &S);
+    x = S.x;
+    nq = sp__snnp_bonds(m, nl, type, i, &S, fb, &Gs, &nb3);
+    sp__snnp_g3(m, &S, nb3);
+    /* energy and gamma = dE_i/dx */
+    e = m->theta[m->off_e0 + ti];
+    gam = S.xb;
+    for (a = 0; a < nin; ++a) gam[a] = 0.0;
+    if (A->network) {
+        const double *W = m->theta + m->off_net[ti];
+        double y, d1 = 1.0, d2;
+        for (a = 0; a < nin; ++a) S.na[a] = x[a];
+        y = sp__snnp_net_fwd(m, W, S.na, S.nz, NULL, NULL);
+        if (A->softplus) e += sp__softplus(y, &d1, &d2);
+        else e += y;
+        S.nbar[m->act_off[m->nlayers]] = d1;
+        sp__snnp_net_bwd(m, W, S.na, S.nz, NULL, NULL, S.nbar, NULL, NULL);
+        for (a = 0; a < nin; ++a) gam[a] = S.nbar[a];
+    }
+    if (A->skip) {
+        for (a = 0; a < nin; ++a) {
+            e += x[a];
+            gam[a] += 1.0;
+        }
+    }
+    if (A->short_range) e += Gs;
+    /* 2-body and short-range bond forces */
+    for (q = 0; q < nq; ++q) {
+        double s = 0.0, *o = fb + 3 * (size_t)S.bq[q];
+        if (S.s2[q] >= 0) {
+            const double *pp = S.Pp + (size_t)q * n2;
+            for (a = 0; a < n2; ++a) s += gam[n3 + a] * pp[a];
+        }
+        if (S.ss[q] >= 0) s += S.Sp[q];
+        o[0] -= s * S.ux[q];
+        o[1] -= s * S.uy[q];
+        o[2] -= s * S.uz[q];
+    }
+    /* triplet loop 2: d(sum_a gamma_a G3_a)/dr_ij and /dr_ik from the kept g, g' */
+    for (jj = 0; jj < nb3; ++jj)
+        for (a = 0; a < n3; ++a) {
+            S.Fg[(size_t)jj * n3 + a] = gam[a] * S.F[(size_t)jj * n3 + a];
+            S.Fp[(size_t)jj * n3 + a] *= gam[a];
+        }
+    T = 0;
+    for (jj = 0; jj < nb3; ++jj) {
+        const int qj = S.b3[jj];
+        const double ujx = S.ux[qj], ujy = S.uy[qj], ujz = S.uz[qj], irj = S.ir[qj];
+        const double *SP_RESTRICT Fj = S.F + (size_t)jj * n3, *SP_RESTRICT Fgj = S.Fg + (size_t)jj * n3;
+        const double *SP_RESTRICT Fpj = S.Fp + (size_t)jj * n3;
+        double srj = 0.0, vjx = 0.0, vjy = 0.0, vjz = 0.0, *oj;
+        for (kk = jj + 1; kk < nb3; ++kk, ++T) {
+            const int qk = S.b3[kk];
+            const double c = S.tc[T], irk = S.ir[qk];
+            const double *SP_RESTRICT Fk = S.F + (size_t)kk * n3, *SP_RESTRICT Fpk = S.Fp + (size_t)kk * n3;
+            const double *SP_RESTRICT tg = S.tg + T * n3, *SP_RESTRICT tgp = S.tgp + T * n3;
+            double sj = 0.0, sk = 0.0, sc = 0.0, rk, *ok;
+            SP__IVDEP
+            for (a = 0; a < n3; ++a) {
+                sj += Fpj[a] * Fk[a] * tg[a];
+                sk += Fj[a] * Fpk[a] * tg[a];
+                sc += Fgj[a] * Fk[a] * tgp[a];
+            }
+            /* dE/dr_j += sj u_j + sc (u_k - c u_j)/r_j; dE/dr_k likewise */
+            srj += sj - sc * c * irj;
+            vjx += sc * irj * S.ux[qk];
+            vjy += sc * irj * S.uy[qk];
+            vjz += sc * irj * S.uz[qk];
+            rk = sk - sc * c * irk;
+            ok = fb + 3 * (size_t)S.bq[qk];
+            ok[0] -= rk * S.ux[qk] + sc * irk * ujx;
+            ok[1] -= rk * S.uy[qk] + sc * irk * ujy;
+            ok[2] -= rk * S.uz[qk] + sc * irk * ujz;
+        }
+        oj = fb + 3 * (size_t)S.bq[qj];
+        oj[0] -= srj * ujx + vjx;
+        oj[1] -= srj * ujy + vjy;
+        oj[2] -= srj * ujz + vjz;
+    }
+    return e;
+}
+
+/* adds (vb, db) = adjoints of a spline's value and derivative at local u to
+   the adjoints of the 4 power-form coefficients of its segment */
+static SP__INLINE void sp__snnp_acc(double *c, size_t cs, double vb, double db, double u, double ih) {
+    const double dbi = db * ih;
+    c[0] += vb;
+    c[cs] += vb * u + dbi;
+    c[2 * cs] += (vb * u + 2.0 * dbi) * u;
+    c[3 * cs] += (vb * u + 3.0 * dbi) * u * u;
+}
+
+/* Backpropagation of Phi_i = lam E_i - dE_i/de (x + e v) for centre i: power-form
+   adjoints into cb3, cbg, cb2, cbs (table layout), network and e0 gradients into g. */
+SP__PRIVATE void sp__snnp_center_bp(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i, double lam,
+                                    const double *v, const sp__snnp_scr_t *Sp_, double *cb3, double *cbg, double *cb2,
+                                    double *cbs, double *g) {
+    const sp_snnp_t *m = &pot->snnp;
+    const sp_snnp_arch_t *A = &m->arch;
+    const int n3 = A->n3, n2 = A->n2, ne = A->nelem, nin = m->nin, ti = ne == 1 ? 0 : type[i];
+    const double ihg = m->inv_h[SP__SNNP_G], ih3 = m->inv_h[SP__SNNP_F], ih2 = m->inv_h[SP__SNNP_RHO];
+    const double ihs = m->inv_h[SP__SNNP_S];
+    const sp__snnp_scr_t S = *Sp_;
+    double Gs, *x = S.x, *xd = S.xd, *xb = S.xb, *xdb = S.xdb;
+    double xs[SP_SNNP_MAX_FILTERS], xds[SP_SNNP_MAX_FILTERS], s1[SP_SNNP_MAX_FILTERS], s2[SP_SNNP_MAX_FILTERS];
+    int nq, nb3, jj, kk, a, q;
+    size_t T;
+    nq = sp__snnp_bonds(m, nl, type, i, &S, NULL, &Gs, &nb3);
+    /* tangents: rd = dr/de, w = (v_j - v_i)/r, qq = rd/r */
+    for (q = 0; q < nq; ++q) {
+        double dv0 = 0.0, dv1 = 0.0, dv2 = 0.0;
+        if (v) {
+            const double *vj = v + 3 * (size_t)nl->owner[nl->j[S.bq[q]]], *vi = v + 3 * (size_t)i;
+            dv0 = vj[0] - vi[0]; dv1 = vj[1] - vi[1]; dv2 = vj[2] - vi[2];
+        }
+        S.rd[q] = S.ux[q] * dv0 + S.uy[q] * dv1 + S.uz[q] * dv2;
+        S.wx[q] = dv0 * S.ir[q]; S.wy[q] = dv1 * S.ir[q]; S.wz[q] = dv2 * S.ir[q];
+        S.qq[q] = S.rd[q] * S.ir[q];
+    }
+    for (a = 0; a < nin; ++a) xd[a] = 0.0;
+    for (q = 0; q < nq; ++q) {
+        if (S.s2[q] >= 0)
+            for (a = 0; a < n2; ++a) xd[n3 + a] += S.Pp[(size_t)q * n2 + a] * S.rd[q];
+    }
+    for (jj = 0; jj < nb3; ++jj) {
+        const double r = S.rd[S.b3[jj]];
+        for (a = 0; a < n3; ++a) S.Fd[(size_t)jj * n3 + a] = S.Fp[(size_t)jj * n3 + a] * r;
+    }
+    /* triplet loop C: G3, its tangent, g and g' kept */
+    for (a = 0; a < n3; ++a) xs[a] = xds[a] = 0.0;
+    T = 0;
+    for (jj = 0; jj < nb3; ++jj) {
+        const int qj = S.b3[jj], tj = S.bt[qj];
+        const double ujx = S.ux[qj], ujy = S.uy[qj], ujz = S.uz[qj];
+        const double wjx = S.wx[qj], wjy = S.wy[qj], wjz = S.wz[qj], qqj = S.qq[qj];
+        const double *SP_RESTRICT Fj = S.F + (size_t)jj * n3, *SP_RESTRICT Fdj = S.Fd + (size_t)jj * n3;
+        for (kk = jj + 1; kk < nb3; ++kk, ++T) {
+            const int qk = S.b3[kk];
+            const double c = ujx * S.ux[qk] + ujy * S.uy[qk] + ujz * S.uz[qk];
+            const double cd = S.ux[qk] * wjx + S.uy[qk] * wjy + S.uz[qk] * wjz + ujx * S.wx[qk] + ujy * S.wy[qk] +
+                              ujz * S.wz[qk] - c * (qqj + S.qq[qk]);
+            const double *SP_RESTRICT Fk = S.F + (size_t)kk * n3, *SP_RESTRICT Fdk = S.Fd + (size_t)kk * n3;
+            const int p = ne == 1 ? 0 : sp_pot_pair_index(ne, tj, S.bt[qk]);
+            double u, *SP_RESTRICT tg = S.tg + T * n3, *SP_RESTRICT tgp = S.tgp + T * n3;
+            const int sg = sp__snnp_seg(c, -1.0, ihg, m->nk[SP__SNNP_G], &u);
+            const double *SP_RESTRICT cg = m->tabg + ((size_t)p * (m->nk[SP__SNNP_G] + 1) + (size_t)sg) * n3 * 4;
+            S.tpair[T] = p;
+            S.tcd[T] = cd;
+            S.tseg[T] = sg;
+            S.tu[T] = u;
+            SP__IVDEP
+            for (a = 0; a < n3; ++a) {
+                const double gv = cg[a] + u * (cg[n3 + a] + u * (cg[2 * n3 + a] + u * cg[3 * n3 + a]));
+                const double gp = (cg[n3 + a] + u * (2.0 * cg[2 * n3 + a] + 3.0 * u * cg[3 * n3 + a])) * ihg;
+                tg[a] = gv;
+                tgp[a] = gp;
+                xs[a] += Fj[a] * Fk[a] * gv;
+                xds[a] += (Fdj[a] * Fk[a] + Fj[a] * Fdk[a]) * gv + Fj[a] * Fk[a] * gp * cd;
+            }
+        }
+    }
+    for (a = 0; a < n3; ++a) {
+        x[a] = xs[a];
+        xd[a] += xds[a];
+    }
+    /* network with tangent, reverse with seeds lam (value) and -1 (tangent) */
+    for (a = 0; a < nin; ++a) xb[a] = xdb[a] = 0.0;
+    if (A->network) {
+        const double *W = m->theta + m->off_net[ti];
+        double *gW = g + m->off_net[ti];
+        const int out = m->act_off[m->nlayers];
+        double y, yd, d1 = 1.0, d2 = 0.0;
+        for (a = 0; a < nin; ++a) {
+            S.na[a] = x[a];
+            S.nad[a] = xd[a];
+        }
+        y = sp__snnp_net_fwd(m, W, S.na, S.nz, S.nad, S.nzd);
+        yd = S.nad[out];
+        if (A->softplus) sp__softplus(y, &d1, &d2);
+        S.nbar[out] = lam * d1 - d2 * yd;
+        S.nbard[out] = -d1;
+        sp__snnp_net_bwd(m, W, S.na, S.nz, S.nad, S.nzd, S.nbar, S.nbard, gW);
+        for (a = 0; a < nin; ++a) {
+            xb[a] = S.nbar[a];
+            xdb[a] = S.nbard[a];
+        }
+    }
+    if (A->skip)
+        for (a = 0; a < nin; ++a) {
+            xb[a] += lam;
+            xdb[a] -= 1.0;
+        }
+    g[m->off_e0 + ti] += lam;
+    /* 2-body and short-range filters */
+    for (q = 0; q < nq; ++q) {
+        const int tj = S.bt[q];
+        if (S.s2[q] >= 0) {
+            double *c = cb2 + ((size_t)tj * (m->nk[SP__SNNP_RHO] + 1) + (size_t)S.s2[q]) * n2 * 4;
+            for (a = 0; a < n2; ++a) sp__snnp_acc(c + a, (size_t)n2, xb[n3 + a], xdb[n3 + a] * S.rd[q], S.u2[q], ih2);
+        }
+        if (S.ss[q] >= 0 && A->short_range) {
+            double *c = cbs + ((size_t)tj * (m->nk[SP__SNNP_S] + 1) + (size_t)S.ss[q]) * 4;
+            sp__snnp_acc(c, 1, lam, -S.rd[q], S.us[q], ihs);
+        }
+    }
+    /* triplet loop D: adjoints of f (through sig1, sig2 per bond) and g */
+    if (n3 == 0) return;
+    memset(S.sig1, 0, (size_t)nb3 * n3 * sizeof(double));
+    memset(S.sig2, 0, (size_t)nb3 * n3 * sizeof(double));
+    T = 0;
+    for (jj = 0; jj < nb3; ++jj) {
+        const double *SP_RESTRICT Fj = S.F + (size_t)jj * n3, *SP_RESTRICT Fdj = S.Fd + (size_t)jj * n3;
+        double *s1j = s1, *s2j = s2;
+        for (a = 0; a < n3; ++a) s1[a] = s2[a] = 0.0;
+        for (kk = jj + 1; kk < nb3; ++kk, ++T) {
+            const double *SP_RESTRICT Fk = S.F + (size_t)kk * n3, *SP_RESTRICT Fdk = S.Fd + (size_t)kk * n3;
+            double *SP_RESTRICT s1k = S.sig1 + (size_t)kk * n3, *SP_RESTRICT s2k = S.sig2 + (size_t)kk * n3;
+            const double *SP_RESTRICT tg = S.tg + T * n3, *SP_RESTRICT tgp = S.tgp + T * n3;
+            const double cd = S.tcd[T], u = S.tu[T];
+            const int p = S.tpair[T];
+            double *SP_RESTRICT cg = cbg + ((size_t)p * (m->nk[SP__SNNP_G] + 1) + (size_t)S.tseg[T]) * n3 * 4;
+            SP__IVDEP
+            for (a = 0; a < n3; ++a) {
+                const double gv = tg[a], gp = tgp[a], FF = Fj[a] * Fk[a];
+                s1j[a] += Fk[a] * gv;
+                s1k[a] += Fj[a] * gv;
+                s2j[a] += Fdk[a] * gv + Fk[a] * gp * cd;
+                s2k[a] += Fdj[a] * gv + Fj[a] * gp * cd;
+                sp__snnp_acc(cg + a, (size_t)n3, xb[a] * FF + xdb[a] * (Fdj[a] * Fk[a] + Fj[a] * Fdk[a]), xdb[a] * FF * cd,
+                             u, ihg);
+            }
+        }
+        for (a = 0; a < n3; ++a) {
+            S.sig1[(size_t)jj * n3 + a] += s1[a];
+            S.sig2[(size_t)jj * n3 + a] += s2[a];
+        }
+    }
+    for (jj = 0; jj < nb3; ++jj) {
+        const int qj = S.b3[jj];
+        double *c = cb3 + ((size_t)S.bt[qj] * (m->nk[SP__SNNP_F] + 1) + (size_t)S.s3[jj]) * n3 * 4;
+        for (a = 0; a < n3; ++a) {
+            const double s1 = S.sig1[(size_t)jj * n3 + a], s2 = S.sig2[(size_t)jj * n3 + a];
+            sp__snnp_acc(c + a, (size_t)n3, xb[a] * s1 + xdb[a] * s2, xdb[a] * S.rd[qj] * s1, S.u3[jj], ih3);
+        }
+    }
+}
+
+SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, double e_adj,
+                                    const double *f_adj, sp_work_t *ws, double *out_grad) {
+    const sp_snnp_t *m;
+    size_t scr, nc[4], tot, need;
+    int i, maxdeg, fam, k;
+    double *cb[4];
+    sp__snnp_scr_t S;
+    if (!pot || pot->kind != SP_POT_SNNP || !nl || !ws || !out_grad || (nl->natoms > 0 && !type))
+        return SP_ERR_BAD_ARG;
+    if (nl->cutoff < pot->cutoff) return SP_ERR_RANGE;
+    m = &pot->snnp;
+    for (i = 0; i < nl->natoms; ++i)
+        if (type[i] < 0 || type[i] >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
+    maxdeg = sp__max_degree(nl);
+    scr = sp__snnp_scr(m, maxdeg, 1, NULL, &S);
+    nc[0] = (size_t)m->arch.nelem * (m->nk[0] + 1) * m->arch.n3 * 4;
+    nc[1] = (size_t)m->npairs * (m->nk[1] + 1) * m->arch.n3 * 4;
+    nc[2] = (size_t)m->arch.nelem * (m->nk[2] + 1) * m->arch.n2 * 4;
+    nc[3] = m->arch.short_range ? (size_t)m->arch.nelem * (m->nk[3] + 1) * 4 : 0;
+    tot = nc[0] + nc[1] + nc[2] + nc[3] + 1;
+    need = scr + tot * sizeof(double) + 64;
+    if (!sp__reserve(&ws->allocator, &ws->scratch, &ws->cap_scratch, need, 1)) return SP_ERR_NO_MEMORY;
+    cb[0] = (double *)(void *)(((uintptr_t)ws->scratch + 63) & ~(uintptr_t)63);
+    cb[1] = cb[0] + nc[0];
+    cb[2] = cb[1] + nc[1];
+    cb[3] = cb[2] + nc[2];
+    memset(cb[0], 0, tot * sizeof(double));
+    sp__snnp_scr(m, maxdeg, 1, (char *)(cb[0] + tot), &S);
+    for (i = 0; i < nl->natoms; ++i) sp__snnp_center_bp(pot, nl, type, i, e_adj, f_adj, &S, cb[0], cb[1], cb[2], cb[3], out_grad);
+    /* power-form adjoints -> theta: grad_theta += J^T cbar, spline by spline */
+    for (fam = 0; fam < 4; ++fam) {
+        const int n = m->nk[fam], ns = sp__snnp_nspl(&m->arch, fam);
+        const double *J = fam == 0 ? m->jac3 : fam == 1 ? m->jacg : fam == 2 ? m->jac2 : m->jacs;
+        const int off = fam == 0 ? m->off_f : fam == 1 ? m->off_g : fam == 2 ? m->off_rho : m->off_s;
+        const int per = fam == 0 ? m->arch.nelem : fam == 1 ? m->npairs : fam == 2 ? m->arch.nelem : m->arch.nelem;
+        const int nf = fam == 0 || fam == 1 ? m->arch.n3 : fam == 2 ? m->arch.n2 : 1;
+        for (k = 0; k < ns; ++k) {
+            const int f = fam == 3 ? 0 : k / per, e = fam == 3 ? k : k % per;
+            const double *c = cb[fam] + (size_t)e * (n + 1) * nf * 4 + f;
+            double *gt = out_grad + off + (size_t)k * (n + 2);
+            int q, l, cc;
+            for (q = 0; q <= n; ++q)
+                for (cc = 0; cc < 4; ++cc) {
+                    const double w = c[((size_t)q * 4 + cc) * nf];
+                    const double *Jr = J + ((size_t)q * 4 + cc) * (n + 2);
+                    if (w == 0.0) continue;
+                    for (l = 0; l < n + 2; ++l) gt[l] += Jr[l] * w;
+                }
+        }
+    }
+    return SP_OK;
+}
+
 /* Cutoff (largest last knot of phi, rho, f, F) and U(0) of an s-MEAM potential. */
 static void sp__meam_finish(sp_pot_t *pot) {
     sp_meam_t *m = &pot->meam;
@@ -2867,6 +3973,7 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
     nth = sp__nthreads();
     maxdeg = sp__max_degree(nl);
     per_thread = sp__bonds_bytes(maxdeg);
+    if (pot->kind == SP_POT_SNNP) per_thread = sp__snnp_scratch_bytes(pot, maxdeg);
     /* per-bond slots are needed by many-body terms only (not by UF2) */
     need_bonds = !(pot->kind == SP_POT_UF3 && !pot->uf3.has3);
     if ((need_bonds && !sp__reserve(&ws->allocator, (void **)&ws->fbond, &ws->cap_bonds, 3 * nl->n_entries + 3,
@@ -2895,6 +4002,11 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
             for (ii = 0; ii < n; ++ii) {
                 if (pot->kind == SP_POT_UF3) {
                     ea[ii] = sp__uf3_center(pot, nl, type, ii, &bd, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii);
+                } else if (pot->kind == SP_POT_SNNP) {
+                    int a;
+                    ea[ii] = sp__snnp_center(pot, nl, type, ii, (char *)ws->scratch + (size_t)tid * per_thread, maxdeg, fb);
+                    for (a = 0; a < 3; ++a) fa[3 * (size_t)ii + a] = 0.0;
+                    for (a = 0; a < 9; ++a) va[9 * (size_t)ii + a] = 0.0;
                 } else {
                     int a;
                     ea[ii] = sp__meam_center(pot, nl, type, ii, &bd, fb);
@@ -5566,6 +6678,603 @@ SP_API sp_result_t sp_smeam_layout_pot(const sp_smeam_layout_t *lay, const doubl
 }
 
 /* ==================================================================
+ * >>snnp     implementation
+ * ================================================================== */
+
+SP_API sp_snnp_fit_desc_t sp_snnp_fit_desc_defaults(const sp_snnp_fit_desc_t *desc) {
+    sp_snnp_fit_desc_t d;
+    if (desc) d = *desc;
+    else memset(&d, 0, sizeof d);
+    if (d.epochs == 0) d.epochs = 1000;
+    if (d.batch == 0) d.batch = 8;
+    if (d.lr == 0.0) d.lr = 2e-3;
+    if (d.lr_spline == 0.0) d.lr_spline = 3.0;
+    if (d.amsgrad == 0) d.amsgrad = 1;
+    if (d.beta1 == 0.0) d.beta1 = 0.9;
+    if (d.beta2 == 0.0) d.beta2 = 0.999;
+    if (d.eps == 0.0) d.eps = 1e-8;
+    if (d.milestones[0] == 0.0 && d.milestones[1] == 0.0 && d.milestones[2] == 0.0 && d.milestones[3] == 0.0) {
+        d.milestones[0] = 0.5;
+        d.milestones[1] = 0.75;
+        d.milestones[2] = 0.9;
+    }
+    if (d.gamma == 0.0) d.gamma = 0.3;
+    if (d.w_energy == 0.0) d.w_energy = 100.0;
+    if (d.w_force == 0.0) d.w_force = 1.0;
+    if (d.l2 == 0.0) d.l2 = 1e-6;
+    if (d.val_fraction == 0.0) d.val_fraction = 0.1;
+    if (d.patience == 0) d.patience = d.epochs / 3 > 10 ? d.epochs / 3 : 10;
+    if (d.init_scale == 0.0) d.init_scale = d.arch.skip ? 0.3 : 1.0;
+    if (d.seed == 0) d.seed = 1;
+    return d;
+}
+
+/* uniform [0, 1) from xoshiro256** (the >>cmaes generator) */
+SP__PRIVATE double sp__snnp_unif(uint64_t *s) {
+    return (double)(sp__xoshiro_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* the filters x and Gs of every atom: out[i * (nin + 1) + d] */
+SP__PRIVATE void sp__snnp_features(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, void *scratch, int maxdeg,
+                                   double *out) {
+    const sp_snnp_t *m = &pot->snnp;
+    sp__snnp_scr_t S;
+    int i, a, nb3;
+    double Gs;
+    sp__snnp_scr(m, maxdeg, 0, scratch, &S);
+    for (i = 0; i < nl->natoms; ++i) {
+        double *o = out + (size_t)i * (m->nin + 1);
+        sp__snnp_bonds(m, nl, type, i, &S, NULL, &Gs, &nb3);
+        sp__snnp_g3(m, &S, nb3);
+        for (a = 0; a < m->nin; ++a) o[a] = S.x[a];
+        o[m->nin] = Gs;
+    }
+}
+
+#define SP__PI 3.14159265358979323846
+
+/* initial filter shapes (before scaling): family fam, filter f, at x */
+SP__PRIVATE double sp__snnp_shape(const sp_snnp_arch_t *a, int fam, int f, double x) {
+    if (fam == SP__SNNP_G) { /* Legendre P_l(cos theta), l = f mod 4 */
+        int l = f % (a->n3 < 4 ? a->n3 : 4);
+        return l == 0 ? 1.0 : l == 1 ? x : l == 2 ? 0.5 * (3.0 * x * x - 1.0) : 0.5 * (5.0 * x * x * x - 3.0 * x);
+    } else {
+        double lo, hi, fc;
+        int n, nr, k;
+        sp__snnp_grid(a, fam, &lo, &hi, &n);
+        if (x >= hi) return 0.0;
+        if (fam == SP__SNNP_S) return 0.0;
+        if (fam == SP__SNNP_F) {
+            int L = a->n3 < 4 ? a->n3 : 4;
+            nr = (a->n3 + L - 1) / L;
+            k = f / L;
+        } else {
+            nr = a->n2;
+            k = f;
+        }
+        if (nr == 1) return 0.5 * (1.0 + cos(SP__PI * (x < lo ? 0.0 : (x - lo) / (hi - lo))));
+        fc = 0.5 * (1.0 + cos(SP__PI * x / hi));
+        {
+            double R = lo + (k + 0.5) * (hi - lo) / nr, w = (hi - lo) / nr;
+            return exp(-(x - R) * (x - R) / (w * w)) * fc;
+        }
+    }
+}
+
+/* theta of every spline from the shapes: values at the knots, slopes at the
+   ends (radial: 0 at the cutoff) */
+SP__PRIVATE void sp__snnp_init_splines(const sp_snnp_t *m, double *th) {
+    const sp_snnp_arch_t *a = &m->arch;
+    int fam, k, q;
+    for (fam = 0; fam < 4; ++fam) {
+        const int ns = sp__snnp_nspl(a, fam), n = m->nk[fam];
+        const int off = fam == 0 ? m->off_f : fam == 1 ? m->off_g : fam == 2 ? m->off_rho : m->off_s;
+        const int per = fam == 1 ? m->npairs : a->nelem;
+        double lo, hi;
+        int nn;
+        sp__snnp_grid(a, fam, &lo, &hi, &nn);
+        for (k = 0; k < ns; ++k) {
+            double *t = th + off + (size_t)k * (n + 2), dx = 1e-5 * (hi - lo);
+            const int f = k / per;
+            for (q = 0; q < n; ++q) t[q] = sp__snnp_shape(a, fam, f, q == n - 1 ? hi : lo + (hi - lo) * q / (n - 1));
+            t[n] = (sp__snnp_shape(a, fam, f, lo + dx) - sp__snnp_shape(a, fam, f, lo - dx)) / (2.0 * dx);
+            t[n + 1] = fam == SP__SNNP_G ? (sp__snnp_shape(a, fam, f, hi + dx) - sp__snnp_shape(a, fam, f, hi - dx)) / (2.0 * dx)
+                                         : 0.0;
+            if (fam != SP__SNNP_G) t[n - 1] = 0.0;
+        }
+    }
+}
+
+/* Solves A x = b (n x n, row-major, destroyed) by Gaussian elimination with
+   partial pivoting; a zero pivot leaves that unknown 0. */
+SP__PRIVATE void sp__snnp_solve(int n, double *A, double *b, double *x) {
+    int i, j, k;
+    for (k = 0; k < n; ++k) {
+        int p = k;
+        for (i = k + 1; i < n; ++i)
+            if (fabs(A[i * n + k]) > fabs(A[p * n + k])) p = i;
+        if (p != k) {
+            for (j = 0; j < n; ++j) { double t = A[k * n + j]; A[k * n + j] = A[p * n + j]; A[p * n + j] = t; }
+            { double t = b[k]; b[k] = b[p]; b[p] = t; }
+        }
+        if (A[k * n + k] == 0.0) continue;
+        for (i = k + 1; i < n; ++i) {
+            double f = A[i * n + k] / A[k * n + k];
+            for (j = k; j < n; ++j) A[i * n + j] -= f * A[k * n + j];
+            b[i] -= f * b[k];
+        }
+    }
+    for (k = n - 1; k >= 0; --k) {
+        double s = b[k];
+        for (j = k + 1; j < n; ++j) s -= A[k * n + j] * x[j];
+        x[k] = A[k * n + k] != 0.0 ? s / A[k * n + k] : 0.0;
+    }
+}
+
+/* per-thread buffers of the fit */
+typedef struct sp__snnp_thr_t {
+    sp_work_t ws, wb;
+    double *F, *fadj;
+} sp__snnp_thr_t;
+
+/* E and F of configuration c into res (e, sum de^2, sum dF^2, force count);
+   with grad != NULL also the gradient of
+   we/ne ((E - Eref)/N)^2 + wf/nf sum (F - Fref)^2 */
+SP__PRIVATE sp_result_t sp__snnp_eval_cf(const sp_pot_t *pot, const sp_config_t *cf, const sp_nlist_t *nl,
+                                         sp__snnp_thr_t *t, double we, double wf, double *res, double *grad) {
+    sp_out_t o;
+    sp_result_t r;
+    int a, n = cf->natoms;
+    double de, sf = 0.0;
+    memset(&o, 0, sizeof o);
+    o.forces = t->F;
+    r = sp_pot_compute(pot, nl, cf->type, &t->ws, &o);
+    if (r != SP_OK) return r;
+    de = (o.energy - cf->energy) / n;
+    for (a = 0; cf->forces && a < 3 * n; ++a) {
+        const double d = t->F[a] - cf->forces[a];
+        sf += d * d;
+        t->fadj[a] = 2.0 * wf * d;
+    }
+    res[0] = o.energy;
+    res[1] = de * de;
+    res[2] = sf;
+    res[3] = cf->forces ? 3.0 * n : 0.0;
+    if (!grad) return SP_OK;
+    return sp_snnp_backprop(pot, nl, cf->type, 2.0 * we * de / n, cf->forces && wf != 0.0 ? t->fadj : NULL, &t->wb, grad);
+}
+
+SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t *configs, int nconfigs,
+                               sp_pot_t *out_pot, sp_snnp_fit_info_t *out_info, sp_diag_t *diag) {
+    sp_snnp_fit_desc_t d;
+    sp_snnp_fit_info_t info;
+    sp_allocator_t al;
+    sp_result_t r = SP_OK;
+    sp_snnp_t *m;
+    sp_nlist_t *nl = NULL;
+    sp__snnp_thr_t *thr = NULL;
+    int *order = NULL, *tr = NULL, *va = NULL, ntr = 0, nva = 0, nth = 1, c, k, e, maxn = 0, np, epoch, nfree = 0;
+    unsigned char *freep = NULL;
+    double *th = NULL, *best = NULL, *gbuf = NULL, *grad = NULL, *am = NULL, *av = NULL, *avmax = NULL, *lrs = NULL;
+    double *res = NULL, t0, best_loss = HUGE_VAL;
+    uint64_t rng[4], sm;
+    char line[512];
+    double tstart;
+#ifdef SP__OMP
+    tstart = omp_get_wtime();
+#else
+    tstart = (double)clock() / CLOCKS_PER_SEC;
+#endif
+    t0 = tstart;
+    memset(&info, 0, sizeof info);
+    if (!desc || !configs || nconfigs < 1 || !out_pot) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_snnp_fit");
+    d = sp_snnp_fit_desc_defaults(desc);
+    if (d.epochs < 1 || d.batch < 1 || !(d.lr > 0.0) || !(d.gamma > 0.0) || d.w_energy < 0.0 || !(d.beta1 >= 0.0 && d.beta1 < 1.0) ||
+        !(d.beta2 >= 0.0 && d.beta2 < 1.0) || !(d.val_fraction < 0.9) || !(d.init_scale > 0.0) || !(d.lr_spline > 0.0))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad training settings (epochs, batch, lr, gamma, weights, betas, val_fraction)");
+    if (d.w_force < 0.0) d.w_force = 0.0;
+    if (d.l2 < 0.0) d.l2 = 0.0;
+    al = out_pot->allocator;
+    if (d.init) {
+        if (d.init->kind != SP_POT_SNNP) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "init is not an s-NNP model");
+        d.arch = d.init->snnp.arch;
+    }
+    if ((r = sp_snnp_create(out_pot, &d.arch, diag)) != SP_OK) return r;
+    m = &out_pot->snnp;
+    np = m->nparams;
+    for (c = 0; c < nconfigs; ++c) {
+        const sp_config_t *cf = configs + c;
+        if (cf->natoms < 1 || !cf->pos || !cf->type || !sp__isfinite(cf->energy)) {
+            r = sp__fail(diag, SP_ERR_BAD_ARG, 0, "configuration %d: no atoms, positions, types or energy", c + 1);
+            goto done;
+        }
+        for (k = 0; k < cf->natoms; ++k)
+            if (cf->type[k] < 0 || cf->type[k] >= m->arch.nelem) {
+                r = sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, 0, "configuration %d, atom %d: type %d not in the model", c + 1,
+                             k + 1, cf->type[k]);
+                goto done;
+            }
+        if (cf->natoms > maxn) maxn = cf->natoms;
+    }
+#ifdef SP__OMP
+    nth = omp_get_max_threads();
+#endif
+    nl = (sp_nlist_t *)sp__alloc(&al, (size_t)nconfigs * sizeof(sp_nlist_t));
+    thr = (sp__snnp_thr_t *)sp__alloc(&al, (size_t)nth * sizeof(sp__snnp_thr_t));
+    order = (int *)sp__alloc(&al, 3 * (size_t)nconfigs * sizeof(int));
+    freep = (unsigned char *)sp__alloc(&al, (size_t)np);
+    th = (double *)sp__alloc(&al, 8 * (size_t)np * sizeof(double));
+    gbuf = (double *)sp__alloc(&al, (size_t)d.batch * np * sizeof(double));
+    res = (double *)sp__alloc(&al, 4 * (size_t)nconfigs * sizeof(double));
+    if (!nl || !thr || !order || !freep || !th || !gbuf || !res) {
+        r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+        goto done;
+    }
+    memset(nl, 0, (size_t)nconfigs * sizeof(sp_nlist_t));
+    memset(thr, 0, (size_t)nth * sizeof(sp__snnp_thr_t));
+    for (k = 0; k < nth; ++k) {
+        thr[k].ws.allocator = thr[k].wb.allocator = al;
+        thr[k].F = (double *)sp__alloc(&al, 6 * (size_t)maxn * sizeof(double));
+        if (!thr[k].F) { r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory"); goto done; }
+        thr[k].fadj = thr[k].F + 3 * (size_t)maxn;
+    }
+    best = th + np; grad = th + 2 * (size_t)np; am = th + 3 * (size_t)np; av = th + 4 * (size_t)np;
+    avmax = th + 5 * (size_t)np; lrs = th + 6 * (size_t)np;
+    tr = order + nconfigs;
+    va = order + 2 * (size_t)nconfigs;
+    for (c = 0; c < nconfigs; ++c) {
+        nl[c].allocator = al;
+        r = sp_nlist_build(&nl[c], &configs[c].cell, configs[c].pos, configs[c].natoms, out_pot->cutoff, diag);
+        if (r != SP_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", diag ? diag->msg : "");
+            r = sp__fail(diag, r, 0, "configuration %d: %s", c + 1, msg);
+            goto done;
+        }
+    }
+    /* seeded split */
+    sm = d.seed;
+    for (k = 0; k < 4; ++k) rng[k] = sp__splitmix64(&sm);
+    for (c = 0; c < nconfigs; ++c) order[c] = c;
+    for (c = nconfigs - 1; c > 0; --c) {
+        int j = (int)(sp__snnp_unif(rng) * (c + 1)), t = order[c];
+        if (j > c) j = c;
+        order[c] = order[j];
+        order[j] = t;
+    }
+    nva = d.val_fraction > 0.0 ? (int)floor(d.val_fraction * nconfigs + 0.5) : 0;
+    if (nva >= nconfigs) nva = nconfigs - 1;
+    ntr = nconfigs - nva;
+    for (c = 0; c < nva; ++c) va[c] = order[c];
+    for (c = 0; c < ntr; ++c) tr[c] = order[nva + c];
+    /* sorted, so that the sets do not depend on the shuffle's order */
+    for (c = 1; c < nva; ++c) { int v = va[c], j = c; while (j > 0 && va[j - 1] > v) { va[j] = va[j - 1]; --j; } va[j] = v; }
+    for (c = 1; c < ntr; ++c) { int v = tr[c], j = c; while (j > 0 && tr[j - 1] > v) { tr[j] = tr[j - 1]; --j; } tr[j] = v; }
+    info.n_train = ntr;
+    info.n_val = nva;
+
+    /* ---- initial parameters ---- */
+    if (d.init) {
+        memcpy(th, d.init->snnp.theta, (size_t)np * sizeof(double));
+    } else {
+        double *feat = NULL, s2[2 * SP_SNNP_MAX_FILTERS + 1];
+        long cnt = 0;
+        int a, l;
+        memset(th, 0, (size_t)np * sizeof(double));
+        sp__snnp_init_splines(m, th);
+        if ((r = sp_snnp_set_params(out_pot, th)) != SP_OK) { r = sp__fail(diag, r, 0, "initial splines"); goto done; }
+        /* scale every filter to an RMS of init_scale over the training atoms */
+        feat = (double *)sp__alloc(&al, (size_t)maxn * (m->nin + 1) * sizeof(double));
+        if (!feat) { r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory"); goto done; }
+        memset(s2, 0, sizeof s2);
+        for (c = 0; c < ntr; ++c) {
+            const sp_nlist_t *L = &nl[tr[c]];
+            size_t need = sp__snnp_scratch_bytes(out_pot, sp__max_degree(L));
+            if (!sp__reserve(&al, &thr[0].ws.scratch, &thr[0].ws.cap_scratch, need, 1)) {
+                sp__free(&al, feat);
+                r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+                goto done;
+            }
+            sp__snnp_features(out_pot, L, configs[tr[c]].type, thr[0].ws.scratch, sp__max_degree(L), feat);
+            for (k = 0; k < L->natoms; ++k)
+                for (a = 0; a < m->nin; ++a) s2[a] += feat[(size_t)k * (m->nin + 1) + a] * feat[(size_t)k * (m->nin + 1) + a];
+            cnt += L->natoms;
+        }
+        sp__free(&al, feat);
+        for (a = 0; a < m->nin; ++a) {
+            double rms = sqrt(s2[a] / (cnt ? cnt : 1)), f = rms > 1e-300 ? d.init_scale / rms : 1.0;
+            if (a < m->arch.n3) {
+                for (k = 0; k < m->npairs; ++k) {
+                    double *t = th + m->off_g + ((size_t)a * m->npairs + k) * (m->nk[SP__SNNP_G] + 2);
+                    for (l = 0; l < m->nk[SP__SNNP_G] + 2; ++l) t[l] *= f;
+                }
+            } else {
+                for (k = 0; k < m->arch.nelem; ++k) {
+                    double *t = th + m->off_rho + ((size_t)(a - m->arch.n3) * m->arch.nelem + k) * (m->nk[SP__SNNP_RHO] + 2);
+                    for (l = 0; l < m->nk[SP__SNNP_RHO] + 2; ++l) t[l] *= f;
+                }
+            }
+        }
+        /* networks: He-uniform hidden layers, a small output layer, biases 0 */
+        for (e = 0; e < m->arch.nelem && m->arch.network; ++e)
+            for (l = 0; l < m->nlayers; ++l) {
+                const int din = m->dims[l], dout = m->dims[l + 1];
+                const double bound = (l < m->nlayers - 1 ? sqrt(6.0 / din) : 0.3 * sqrt(3.0 / din));
+                double *W = th + m->off_net[e] + m->lay_off[l];
+                for (k = 0; k < din * dout; ++k) W[k] = bound * (2.0 * sp__snnp_unif(rng) - 1.0);
+            }
+        if ((r = sp_snnp_set_params(out_pot, th)) != SP_OK) { r = sp__fail(diag, r, 0, "initial parameters"); goto done; }
+        /* e0: least-squares per-element energy of the residual, per atom */
+        {
+            double A[SP_MAX_ELEMENTS * SP_MAX_ELEMENTS], b[SP_MAX_ELEMENTS], x0[SP_MAX_ELEMENTS];
+            const int ne = m->arch.nelem;
+            memset(A, 0, sizeof A);
+            memset(b, 0, sizeof b);
+            for (c = 0; c < ntr; ++c) {
+                const sp_config_t *cf = configs + tr[c];
+                double frac[SP_MAX_ELEMENTS], rr[4];
+                int p, q;
+                if ((r = sp__snnp_eval_cf(out_pot, cf, &nl[tr[c]], &thr[0], 0.0, 0.0, rr, NULL)) != SP_OK) {
+                    r = sp__fail(diag, r, 0, "configuration %d: initial model not finite", tr[c] + 1);
+                    goto done;
+                }
+                memset(frac, 0, sizeof frac);
+                for (k = 0; k < cf->natoms; ++k) frac[cf->type[k]] += 1.0 / cf->natoms;
+                for (p = 0; p < ne; ++p) {
+                    for (q = 0; q < ne; ++q) A[p * ne + q] += frac[p] * frac[q];
+                    b[p] += frac[p] * (cf->energy - rr[0]) / cf->natoms;
+                }
+            }
+            for (e = 0; e < ne; ++e) A[e * ne + e] *= 1.0 + 1e-12;
+            sp__snnp_solve(ne, A, b, x0);
+            for (e = 0; e < ne; ++e) th[m->off_e0 + e] = x0[e];
+        }
+    }
+    if ((r = sp_snnp_set_params(out_pot, th)) != SP_OK) { r = sp__fail(diag, r, 0, "initial parameters"); goto done; }
+    /* trained parameters and their step scales */
+    {
+        double rms[4] = {0, 0, 0, 0}, mean_rms = 0.0;
+        int fam, cntf[4] = {0, 0, 0, 0}, nz = 0;
+        const int offs[4] = {m->off_f, m->off_g, m->off_rho, m->off_s};
+        for (k = 0; k < np; ++k) {
+            freep[k] = !sp_snnp_param_pinned(out_pot, k);
+            lrs[k] = 1.0;
+        }
+        for (fam = 0; fam < 4; ++fam) {
+            const int ns = sp__snnp_nspl(&m->arch, fam), n = m->nk[fam];
+            for (k = 0; k < ns; ++k) {
+                int q;
+                for (q = 0; q < n + 2; ++q) {
+                    const int idx = offs[fam] + k * (n + 2) + q;
+                    if (fam != SP__SNNP_G && q == n + 1) freep[idx] = 0; /* slope at the cutoff stays 0 */
+                    if (!freep[idx]) continue;
+                    rms[fam] += th[idx] * th[idx];
+                    ++cntf[fam];
+                }
+            }
+            rms[fam] = cntf[fam] ? sqrt(rms[fam] / cntf[fam]) : 0.0;
+            if (rms[fam] > 0.0) { mean_rms += rms[fam]; ++nz; }
+        }
+        mean_rms = nz ? mean_rms / nz : 1.0;
+        for (fam = 0; fam < 4; ++fam) {
+            const int ns = sp__snnp_nspl(&m->arch, fam), n = m->nk[fam];
+            const double s = d.lr_spline * (rms[fam] > 0.0 ? rms[fam] : mean_rms);
+            for (k = 0; k < ns * (n + 2); ++k) lrs[offs[fam] + k] = s;
+        }
+        for (k = 0; k < np; ++k) nfree += freep[k];
+    }
+    info.n_params = nfree;
+    memset(am, 0, 3 * (size_t)np * sizeof(double));
+    memcpy(best, th, (size_t)np * sizeof(double));
+    {
+        double s_e = 0.0, s_f = 0.0, nf = 0.0;
+        int step = 0;
+        if (d.progress) {
+            snprintf(line, sizeof line,
+                     "snnp fit: %d training and %d validation configurations, %d parameters (%d trained), %d thread%s",
+                     ntr, nva, np, nfree, nth, nth == 1 ? "" : "s");
+            d.progress(line, d.user);
+        }
+        int total = d.epochs; /* cut when max_seconds would be exceeded; the schedule follows the cut */
+        double tloop;
+#ifdef SP__OMP
+        tloop = omp_get_wtime();
+#else
+        tloop = (double)clock() / CLOCKS_PER_SEC;
+#endif
+        for (epoch = 0; epoch < total; ++epoch) {
+            double lr = d.lr, vl = 0.0, ve = 0.0, vf = 0.0, vnf = 0.0, now, te_e, te_f;
+            int b0, q, improved = 0;
+            for (q = 0; q < 4; ++q)
+                if (d.milestones[q] > 0.0 && epoch >= (int)floor(d.milestones[q] * total + 0.5)) lr *= d.gamma;
+            for (c = ntr - 1; c > 0; --c) {
+                int j = (int)(sp__snnp_unif(rng) * (c + 1)), t = tr[c];
+                if (j > c) j = c;
+                tr[c] = tr[j];
+                tr[j] = t;
+            }
+            s_e = s_f = nf = 0.0;
+            for (b0 = 0; b0 < ntr; b0 += d.batch) {
+                const int nb = ntr - b0 < d.batch ? ntr - b0 : d.batch;
+                double nfb = 0.0, bc1, bc2;
+                int bad = 0, kk;
+                for (k = 0; k < nb; ++k)
+                    if (configs[tr[b0 + k]].forces) nfb += 3.0 * configs[tr[b0 + k]].natoms;
+                if (nfb == 0.0) nfb = 1.0;
+                memset(gbuf, 0, (size_t)nb * np * sizeof(double));
+#ifdef SP__OMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+#endif
+                for (kk = 0; kk < nb; ++kk) {
+                    int tid = 0;
+                    const int cc = tr[b0 + kk];
+#ifdef SP__OMP
+                    tid = omp_get_thread_num();
+#endif
+                    if (sp__snnp_eval_cf(out_pot, configs + cc, &nl[cc], &thr[tid], d.w_energy / nb, d.w_force / nfb,
+                                         res + 4 * (size_t)cc, gbuf + (size_t)kk * np) != SP_OK)
+                        res[4 * (size_t)cc] = HUGE_VAL;
+                }
+                /* fixed-order reduction */
+                memcpy(grad, gbuf, (size_t)np * sizeof(double));
+                for (k = 1; k < nb; ++k) {
+                    const double *g = gbuf + (size_t)k * np;
+                    int p;
+                    for (p = 0; p < np; ++p) grad[p] += g[p];
+                }
+                for (k = 0; k < nb; ++k) {
+                    const double *rr = res + 4 * (size_t)tr[b0 + k];
+                    if (!sp__isfinite(rr[0])) bad = 1;
+                    s_e += rr[1];
+                    s_f += rr[2];
+                    nf += rr[3];
+                }
+                for (e = 0; e < m->arch.nelem && m->arch.network && d.l2 > 0.0; ++e) {
+                    int l;
+                    for (l = 0; l < m->nlayers; ++l) {
+                        const int off = m->off_net[e] + m->lay_off[l], nw = m->dims[l] * m->dims[l + 1];
+                        for (k = 0; k < nw; ++k) grad[off + k] += 2.0 * d.l2 * th[off + k];
+                    }
+                }
+                for (k = 0; k < np && !bad; ++k)
+                    if (!sp__isfinite(grad[k])) bad = 1;
+                if (bad) {
+                    r = sp__fail(diag, SP_ERR_NOT_FINITE, 0, "the loss diverged in epoch %d; the best parameters so far are kept",
+                                 epoch + 1);
+                    goto finish;
+                }
+                /* Adam / AMSGrad step */
+                ++step;
+                bc1 = 1.0 - pow(d.beta1, step);
+                bc2 = 1.0 - pow(d.beta2, step);
+                for (k = 0; k < np; ++k) {
+                    double vh;
+                    if (!freep[k]) continue;
+                    am[k] = d.beta1 * am[k] + (1.0 - d.beta1) * grad[k];
+                    av[k] = d.beta2 * av[k] + (1.0 - d.beta2) * grad[k] * grad[k];
+                    if (av[k] > avmax[k]) avmax[k] = av[k];
+                    vh = (d.amsgrad > 0 ? avmax[k] : av[k]) / bc2;
+                    th[k] -= lr * lrs[k] * (am[k] / bc1) / (sqrt(vh) + d.eps);
+                }
+                if ((r = sp_snnp_set_params(out_pot, th)) != SP_OK) {
+                    r = sp__fail(diag, r, 0, "parameters left the valid range in epoch %d", epoch + 1);
+                    goto finish;
+                }
+            }
+            te_e = sqrt(s_e / ntr);
+            te_f = nf > 0 ? sqrt(s_f / nf) : 0.0;
+            /* validation */
+            if (nva > 0) {
+                int kk, bad = 0;
+#ifdef SP__OMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+#endif
+                for (kk = 0; kk < nva; ++kk) {
+                    int tid = 0;
+#ifdef SP__OMP
+                    tid = omp_get_thread_num();
+#endif
+                    if (sp__snnp_eval_cf(out_pot, configs + va[kk], &nl[va[kk]], &thr[tid], 0.0, 0.0,
+                                         res + 4 * (size_t)va[kk], NULL) != SP_OK)
+                        res[4 * (size_t)va[kk]] = HUGE_VAL;
+                }
+                for (k = 0; k < nva; ++k) {
+                    const double *rr = res + 4 * (size_t)va[k];
+                    if (!sp__isfinite(rr[0])) bad = 1;
+                    ve += rr[1];
+                    vf += rr[2];
+                    vnf += rr[3];
+                }
+                vl = d.w_energy * ve / nva + (vnf > 0 ? d.w_force * vf / vnf : 0.0);
+                if (bad || !sp__isfinite(vl)) vl = HUGE_VAL;
+                ve = sqrt(ve / nva);
+                vf = vnf > 0 ? sqrt(vf / vnf) : 0.0;
+            } else {
+                vl = d.w_energy * te_e * te_e + d.w_force * te_f * te_f;
+            }
+            if (vl < best_loss || nva == 0) {
+                best_loss = vl;
+                memcpy(best, th, (size_t)np * sizeof(double));
+                info.best_epoch = epoch + 1;
+                info.train_rmse_e = te_e;
+                info.train_rmse_f = te_f;
+                info.val_rmse_e = ve;
+                info.val_rmse_f = vf;
+                info.val_loss = vl;
+                improved = 1;
+            }
+            info.epochs = epoch + 1;
+#ifdef SP__OMP
+            now = omp_get_wtime();
+#else
+            now = (double)clock() / CLOCKS_PER_SEC;
+#endif
+            if (d.progress) {
+                if (nva > 0)
+                    snprintf(line, sizeof line,
+                             "snnp fit: epoch %d/%d lr %.2e train %.2f meV/atom %.4f eV/A val %.2f meV/atom %.4f eV/A%s %.1f s",
+                             epoch + 1, total, lr, 1000.0 * te_e, te_f, 1000.0 * ve, vf, improved ? " *" : "", now - t0);
+                else
+                    snprintf(line, sizeof line, "snnp fit: epoch %d/%d lr %.2e train %.2f meV/atom %.4f eV/A %.1f s",
+                             epoch + 1, total, lr, 1000.0 * te_e, te_f, now - t0);
+                d.progress(line, d.user);
+            }
+            if (nva > 0 && epoch + 1 - info.best_epoch >= d.patience) {
+                info.stop = 1;
+                break;
+            }
+            if (d.max_seconds > 0.0 && now - t0 > d.max_seconds) {
+                info.stop = 2;
+                break;
+            }
+            if (d.max_seconds > 0.0 && epoch >= 9) { /* would the remaining epochs overrun max_seconds? */
+                const double per = (now - tloop) / (epoch + 1), left = d.max_seconds - (now - t0);
+                if (per * (total - epoch - 1) > 1.02 * left) {
+                    int cut = epoch + 1 + (int)floor(left / per);
+                    if (cut < epoch + 2) cut = epoch + 2;
+                    if (cut < total) {
+                        total = cut;
+                        info.stop = 2;
+                    }
+                }
+            }
+        }
+    }
+finish:
+    {
+        sp_result_t r2 = sp_snnp_set_params(out_pot, best);
+        if (r == SP_OK) r = r2;
+    }
+done:
+#ifdef SP__OMP
+    info.seconds = omp_get_wtime() - tstart;
+#else
+    info.seconds = (double)clock() / CLOCKS_PER_SEC - tstart;
+#endif
+    if (nl)
+        for (c = 0; c < nconfigs; ++c) sp_nlist_free(&nl[c]);
+    if (thr)
+        for (k = 0; k < nth; ++k) {
+            sp_work_free(&thr[k].ws);
+            sp_work_free(&thr[k].wb);
+            sp__free(&al, thr[k].F);
+        }
+    sp__free(&al, nl);
+    sp__free(&al, thr);
+    sp__free(&al, order);
+    sp__free(&al, freep);
+    sp__free(&al, th);
+    sp__free(&al, gbuf);
+    sp__free(&al, res);
+    if (r != SP_OK && r != SP_ERR_NOT_FINITE) {
+        sp_pot_free(out_pot);
+        out_pot->allocator = al;
+    }
+    if (out_info) *out_info = info;
+    return r;
+}
+
+/* ==================================================================
  * >>io       implementation
  * ================================================================== */
 
@@ -6928,6 +8637,242 @@ SP__PRIVATE sp_result_t sp__uf3_write_json(const sp_pot_t *pot, FILE *fp) {
 }
 #endif
 
+/* ---- s-NNP models (docs/snnp_format.md): "splinepot-snnp 1", header lines
+   in a fixed order, then the parameter blocks in theta order, then "end".
+   Every line is checked where it stands; numbers must be finite and at most
+   1e100 in size; a radial spline's value at its cutoff must be 0. */
+
+SP__PRIVATE int sp__tok_is(const sp__toks_t *t, int k, const char *word) {
+    size_t n = strlen(word);
+    return k < t->n && k < SP__MAXTOK && (size_t)t->len[k] == n && memcmp(t->p[k], word, n) == 0;
+}
+
+/* next content line, which must start with keyword */
+SP__PRIVATE sp_result_t sp__snnp_kw(sp__lines_t *L, sp__toks_t *t, const char *kw, int nargs, sp_diag_t *diag) {
+    if (!sp__next_content(L, t)) return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends where '%s' is expected", kw);
+    if (!sp__tok_is(t, 0, kw))
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "expected '%s', found '%.*s'", kw, t->len[0] > 40 ? 40 : t->len[0],
+                        t->p[0]);
+    if (nargs >= 0 && t->n != 1 + nargs)
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "'%s' takes %d value%s, found %d", kw, nargs, nargs == 1 ? "" : "s",
+                        t->n - 1);
+    return SP_OK;
+}
+
+SP__PRIVATE sp_result_t sp__snnp_int(const sp__toks_t *t, int k, const sp__lines_t *L, const char *what, long lo,
+                                     long hi, int *out, sp_diag_t *diag) {
+    long v;
+    if (k >= t->n || k >= SP__MAXTOK || !sp__parse_int(t->p[k], t->len[k], &v))
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "%s: expected an integer", what);
+    if (v < lo || v > hi) return sp__fail(diag, SP_ERR_PARSE, L->line, "%s %ld outside %ld..%ld", what, v, lo, hi);
+    *out = (int)v;
+    return SP_OK;
+}
+
+/* element token k must be element e of the model */
+SP__PRIVATE sp_result_t sp__snnp_el(const sp__toks_t *t, int k, const sp__lines_t *L, const sp_pot_t *pot, int e,
+                                    sp_diag_t *diag) {
+    if (!sp__tok_is(t, k, pot->elem[e]))
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "expected element %s here, found '%.*s'", pot->elem[e],
+                        k < t->n && t->len[k] <= 40 ? t->len[k] : 0, k < t->n ? t->p[k] : "");
+    return SP_OK;
+}
+
+/* count numbers on the following content lines (wrapped freely) */
+SP__PRIVATE sp_result_t sp__snnp_nums(sp__lines_t *L, int count, double *out, const char *what, sp_diag_t *diag) {
+    sp__toks_t t;
+    int got = 0, k;
+    sp_result_t r;
+    while (got < count) {
+        if (!sp__next_content(L, &t))
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends after %d of the %d numbers of %s", got, count, what);
+        if (t.n > SP__MAXTOK)
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "more than %d numbers on one line", SP__MAXTOK);
+        if (got + t.n > count)
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "%s has %d numbers, this line brings %d more", what, count,
+                            got + t.n - count);
+        for (k = 0; k < t.n; ++k) {
+            if ((r = sp__tok_double(&t, k, L, what, out + got, diag)) != SP_OK) return r;
+            if (fabs(out[got]) > 1e100)
+                return sp__fail(diag, SP_ERR_RANGE, L->line, "%s: %.3g is beyond 1e100", what, out[got]);
+            ++got;
+        }
+    }
+    return SP_OK;
+}
+
+SP__PRIVATE sp_result_t sp__read_snnp(sp_pot_t *pot, sp__lines_t *L, sp_diag_t *diag) {
+    sp__toks_t t;
+    sp_snnp_arch_t a;
+    sp_result_t r;
+    sp_snnp_t *m;
+    int e, q, k, fam, hdr_line, ver;
+    memset(&a, 0, sizeof a);
+    if (!sp__next_content(L, &t) || !sp__tok_is(&t, 0, "splinepot-snnp"))
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "expected 'splinepot-snnp 1' on the first line");
+    if (t.n != 2 || sp__snnp_int(&t, 1, L, "format version", 0, 1000000, &ver, NULL) != SP_OK)
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "expected 'splinepot-snnp <version>'");
+    if (ver != 1)
+        return sp__fail(diag, SP_ERR_UNSUPPORTED, L->line, "s-NNP format version %d is not supported (this reader: 1)", ver);
+    /* elements */
+    if ((r = sp__snnp_kw(L, &t, "elements", -1, diag)) != SP_OK) return r;
+    if ((r = sp__snnp_int(&t, 1, L, "number of elements", 1, SP_MAX_ELEMENTS, &a.nelem, diag)) != SP_OK) return r;
+    if (t.n != 2 + a.nelem)
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "%d elements announced, %d names given", a.nelem, t.n - 2);
+    for (e = 0; e < a.nelem; ++e) {
+        char sym[8];
+        if (t.len[2 + e] >= 4) return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, L->line, "bad element name");
+        memcpy(sym, t.p[2 + e], (size_t)t.len[2 + e]);
+        sym[t.len[2 + e]] = '\0';
+        a.z[e] = sp_element_z(sym);
+        if (!a.z[e]) return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, L->line, "unknown element '%s'", sym);
+        for (q = 0; q < e; ++q)
+            if (a.z[q] == a.z[e]) return sp__fail(diag, SP_ERR_PARSE, L->line, "element '%s' listed twice", sym);
+    }
+    if ((r = sp__snnp_kw(L, &t, "filters", 2, diag)) != SP_OK) return r;
+    if ((r = sp__snnp_int(&t, 1, L, "3-body filters", 0, SP_SNNP_MAX_FILTERS, &a.n3, diag)) != SP_OK) return r;
+    if ((r = sp__snnp_int(&t, 2, L, "2-body filters", 0, SP_SNNP_MAX_FILTERS, &a.n2, diag)) != SP_OK) return r;
+    {
+        static const char *const flags[4] = {"short", "skip", "nobias", "softplus"};
+        int *dst[4];
+        dst[0] = &a.short_range; dst[1] = &a.skip; dst[2] = &a.nobias; dst[3] = &a.softplus;
+        for (q = 0; q < 4; ++q) {
+            if ((r = sp__snnp_kw(L, &t, flags[q], 1, diag)) != SP_OK) return r;
+            if ((r = sp__snnp_int(&t, 1, L, flags[q], 0, 1, dst[q], diag)) != SP_OK) return r;
+        }
+    }
+    if ((r = sp__snnp_kw(L, &t, "network", -1, diag)) != SP_OK) return r;
+    if (t.n == 2 && sp__tok_is(&t, 1, "none")) {
+        a.network = 0;
+        if (a.nobias || a.softplus)
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "'nobias' and 'softplus' must be 0 without a network");
+    } else {
+        a.network = 1;
+        if ((r = sp__snnp_int(&t, 1, L, "hidden layers", 0, SP_SNNP_MAX_HIDDEN, &a.nhidden, diag)) != SP_OK) return r;
+        if (t.n != 2 + a.nhidden)
+            return sp__fail(diag, SP_ERR_PARSE, L->line, "%d hidden layers announced, %d widths given", a.nhidden, t.n - 2);
+        for (q = 0; q < a.nhidden; ++q)
+            if ((r = sp__snnp_int(&t, 2 + q, L, "layer width", 1, SP_SNNP_MAX_WIDTH, &a.width[q], diag)) != SP_OK) return r;
+        if (a.n3 + a.n2 == 0) return sp__fail(diag, SP_ERR_PARSE, L->line, "a network needs at least one filter as input");
+    }
+    if ((r = sp__snnp_kw(L, &t, "celu_alpha", 1, diag)) != SP_OK) return r;
+    if ((r = sp__tok_double(&t, 1, L, "celu_alpha", &a.celu_alpha, diag)) != SP_OK) return r;
+    if (!(a.celu_alpha > 1e-6 && a.celu_alpha < 1e6))
+        return sp__fail(diag, SP_ERR_RANGE, L->line, "celu_alpha %g outside (1e-6, 1e6)", a.celu_alpha);
+    for (fam = 0; fam < 4; ++fam) {
+        static const char *const kws[4] = {"knots_f", "knots_g", "knots_rho", "knots_short"};
+        int present = fam < 2 ? a.n3 > 0 : fam == 2 ? a.n2 > 0 : a.short_range;
+        double lo = -1.0, hi = 1.0;
+        int n;
+        if (!present) continue;
+        if ((r = sp__snnp_kw(L, &t, kws[fam], fam == 1 ? 1 : 3, diag)) != SP_OK) return r;
+        if (fam != 1) {
+            if ((r = sp__tok_double(&t, 1, L, "first knot", &lo, diag)) != SP_OK) return r;
+            if ((r = sp__tok_double(&t, 2, L, "last knot", &hi, diag)) != SP_OK) return r;
+            if (!(lo >= 0.0 && hi > lo && hi <= 100.0 && hi - lo > 1e-3))
+                return sp__fail(diag, SP_ERR_RANGE, L->line, "knots need 0 <= first < last <= 100 A, got %g .. %g", lo, hi);
+        }
+        if ((r = sp__snnp_int(&t, fam == 1 ? 1 : 3, L, "knot count", 3, SP_SPLINE_MAX_KNOTS, &n, diag)) != SP_OK) return r;
+        switch (fam) {
+        case 0: a.r3lo = lo; a.r3hi = hi; a.k3 = n; break;
+        case 1: a.kg = n; break;
+        case 2: a.r2lo = lo; a.r2hi = hi; a.k2 = n; break;
+        default: a.rslo = lo; a.rshi = hi; a.ks = n; break;
+        }
+    }
+    hdr_line = L->line;
+    if (a.n3 + a.n2 == 0 && !a.short_range) return sp__fail(diag, SP_ERR_PARSE, hdr_line, "the model has no filter");
+    { /* every parameter takes at least 2 bytes: refuse to allocate for a header the rest cannot fill */
+        const double ne = a.nelem, np = ne * (ne + 1) / 2;
+        double cnt = ne + (a.n3 ? a.n3 * (ne * (a.k3 + 2) + np * (a.kg + 2)) : 0) + (a.n2 ? a.n2 * ne * (a.k2 + 2) : 0) +
+                     (a.short_range ? ne * (a.ks + 2) : 0);
+        if (a.network) {
+            int din = a.n3 + a.n2;
+            for (q = 0; q <= a.nhidden; ++q) {
+                const int dout = q < a.nhidden ? a.width[q] : 1;
+                cnt += ne * dout * (din + (a.nobias ? 0 : 1));
+                din = dout;
+            }
+        }
+        if (2.0 * cnt > (double)(L->len - L->pos))
+            return sp__fail(diag, SP_ERR_PARSE, hdr_line, "the file is too short for the %.0f parameters its header announces",
+                            cnt);
+    }
+    if ((r = sp_snnp_create(pot, &a, diag)) != SP_OK) {
+        if (diag) diag->line = hdr_line;
+        return r;
+    }
+    m = &pot->snnp;
+    for (e = 0; e < a.nelem; ++e) {
+        if ((r = sp__snnp_kw(L, &t, "e0", 2, diag)) != SP_OK) return r;
+        if ((r = sp__snnp_el(&t, 1, L, pot, e, diag)) != SP_OK) return r;
+        if ((r = sp__tok_double(&t, 2, L, "e0", &m->theta[m->off_e0 + e], diag)) != SP_OK) return r;
+        if (fabs(m->theta[m->off_e0 + e]) > 1e100) return sp__fail(diag, SP_ERR_RANGE, L->line, "e0 beyond 1e100");
+    }
+    /* splines in theta order */
+    for (fam = 0; fam < 4; ++fam) {
+        static const char *const kws[4] = {"f", "g", "rho", "sr"};
+        static const char *const what[4] = {"an f spline", "a g spline", "a rho spline", "the short-range spline"};
+        const int ns = sp__snnp_nspl(&m->arch, fam), n = m->nk[fam];
+        const int off = fam == 0 ? m->off_f : fam == 1 ? m->off_g : fam == 2 ? m->off_rho : m->off_s;
+        const int per = fam == 1 ? m->npairs : a.nelem;
+        for (k = 0; k < ns; ++k) {
+            const int f = k / per, el = k % per;
+            double *th = m->theta + off + (size_t)k * (n + 2);
+            int line;
+            if ((r = sp__snnp_kw(L, &t, kws[fam], fam == 3 ? 1 : fam == 1 ? 3 : 2, diag)) != SP_OK) return r;
+            line = L->line;
+            if (fam != 3) {
+                int idx;
+                if ((r = sp__snnp_int(&t, 1, L, "filter number", 1, 1000, &idx, diag)) != SP_OK) return r;
+                if (idx != f + 1)
+                    return sp__fail(diag, SP_ERR_PARSE, L->line, "expected %s %d here, found %s %d", kws[fam], f + 1,
+                                    kws[fam], idx);
+            }
+            if (fam == 1) {
+                int ea, eb;
+                sp__pair_elements(a.nelem, el, &ea, &eb);
+                if ((r = sp__snnp_el(&t, 2, L, pot, ea, diag)) != SP_OK) return r;
+                if ((r = sp__snnp_el(&t, 3, L, pot, eb, diag)) != SP_OK) return r;
+            } else if ((r = sp__snnp_el(&t, fam == 3 ? 1 : 2, L, pot, el, diag)) != SP_OK) {
+                return r;
+            }
+            if ((r = sp__snnp_nums(L, n + 2, th, what[fam], diag)) != SP_OK) return r;
+            if (fam != 1 && th[n - 1] != 0.0)
+                return sp__fail(diag, SP_ERR_RANGE, line, "%s must be 0 at its cutoff (its last knot value is %.17g)",
+                                what[fam], th[n - 1]);
+        }
+    }
+    /* networks */
+    for (e = 0; e < a.nelem && a.network; ++e)
+        for (q = 0; q < m->nlayers; ++q) {
+            const int din = m->dims[q], dout = m->dims[q + 1];
+            double *W = m->theta + m->off_net[e] + m->lay_off[q];
+            int v;
+            if ((r = sp__snnp_kw(L, &t, "W", 4, diag)) != SP_OK) return r;
+            if ((r = sp__snnp_el(&t, 1, L, pot, e, diag)) != SP_OK) return r;
+            if ((r = sp__snnp_int(&t, 2, L, "layer", 1, SP_SNNP_MAX_HIDDEN + 1, &v, diag)) != SP_OK) return r;
+            if (v != q + 1) return sp__fail(diag, SP_ERR_PARSE, L->line, "expected layer %d here, found %d", q + 1, v);
+            if ((r = sp__snnp_int(&t, 3, L, "rows", 1, SP_SNNP_MAX_WIDTH, &v, diag)) != SP_OK) return r;
+            if (v != dout) return sp__fail(diag, SP_ERR_PARSE, L->line, "layer %d has %d rows, not %d", q + 1, dout, v);
+            if ((r = sp__snnp_int(&t, 4, L, "columns", 1, SP_SNNP_MAX_WIDTH, &v, diag)) != SP_OK) return r;
+            if (v != din) return sp__fail(diag, SP_ERR_PARSE, L->line, "layer %d has %d columns, not %d", q + 1, din, v);
+            if ((r = sp__snnp_nums(L, dout * din, W, "a weight matrix", diag)) != SP_OK) return r;
+            if (a.nobias) continue;
+            if ((r = sp__snnp_kw(L, &t, "b", 3, diag)) != SP_OK) return r;
+            if ((r = sp__snnp_el(&t, 1, L, pot, e, diag)) != SP_OK) return r;
+            if ((r = sp__snnp_int(&t, 2, L, "layer", 1, SP_SNNP_MAX_HIDDEN + 1, &v, diag)) != SP_OK) return r;
+            if (v != q + 1) return sp__fail(diag, SP_ERR_PARSE, L->line, "expected layer %d here, found %d", q + 1, v);
+            if ((r = sp__snnp_int(&t, 3, L, "rows", 1, SP_SNNP_MAX_WIDTH, &v, diag)) != SP_OK) return r;
+            if (v != dout) return sp__fail(diag, SP_ERR_PARSE, L->line, "layer %d has %d biases, not %d", q + 1, dout, v);
+            if ((r = sp__snnp_nums(L, dout, W + (size_t)dout * din, "a bias vector", diag)) != SP_OK) return r;
+        }
+    if ((r = sp__snnp_kw(L, &t, "end", 0, diag)) != SP_OK) return r;
+    if (sp__next_content(L, &t)) return sp__fail(diag, SP_ERR_PARSE, L->line, "unexpected content after 'end'");
+    if ((r = sp__snnp_build(m)) != SP_OK) return sp__fail(diag, r, hdr_line, "a spline could not be built");
+    return SP_OK;
+}
+
 SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, const char *name_hint,
                                sp_diag_t *diag) {
     sp__lines_t L;
@@ -6956,6 +8901,9 @@ SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, cons
         if (len - q >= 8 && memcmp(text + q, "#UF3 POT", 8) == 0) {
             L.strict = 1;
             r = sp__read_uf3(pot, &L, diag);
+        } else if (len - q >= 14 && memcmp(text + q, "splinepot-snnp", 14) == 0) {
+            L.strict = 1;
+            r = sp__read_snnp(pot, &L, diag);
         } else if (q < len && (text[q] == '{' || (len - q >= 3 && memcmp(text + q, "\xef\xbb\xbf", 3) == 0))) {
             r = sp__uf3_read_json(pot, text, len, diag);
         } else {
@@ -7271,6 +9219,77 @@ static void sp__write_meam_spline(FILE *fp, const sp_spline_t *s, const char *pr
     }
 }
 
+/* numbers, at most per_line on one line, each with 17 significant digits */
+static void sp__write_wrapped(FILE *fp, const double *v, int n, int per_line) {
+    int k;
+    for (k = 0; k < n; ++k) fprintf(fp, "%s%.17g%s", k % per_line ? " " : "", v[k], (k % per_line == per_line - 1 || k == n - 1) ? "\n" : "");
+}
+
+/* An s-NNP model in the format of docs/snnp_format.md (version 1). */
+static sp_result_t sp__write_snnp(const sp_pot_t *pot, FILE *fp) {
+    const sp_snnp_t *m = &pot->snnp;
+    const sp_snnp_arch_t *a = &m->arch;
+    int e, k, fam, q;
+    fprintf(fp, "splinepot-snnp 1\n# s-NNP model (Vita & Trinkle 2023) written by splinepot %d.%d.%d; format: docs/snnp_format.md\n",
+            SP_VERSION_MAJOR, SP_VERSION_MINOR, SP_VERSION_PATCH);
+    fprintf(fp, "elements %d", a->nelem);
+    for (e = 0; e < a->nelem; ++e) fprintf(fp, " %s", pot->elem[e]);
+    fprintf(fp, "\nfilters %d %d      # 3-body and 2-body filters (the network inputs)\n", a->n3, a->n2);
+    fprintf(fp, "short %d          # short-range pair filter summed straight into E_i\n", a->short_range ? 1 : 0);
+    fprintf(fp, "skip %d           # skip connection: E_i += sum of the filters\n", a->skip ? 1 : 0);
+    fprintf(fp, "nobias %d         # network layers without bias terms\n", a->nobias ? 1 : 0);
+    fprintf(fp, "softplus %d       # softplus on the network output\n", a->softplus ? 1 : 0);
+    if (a->network) {
+        fprintf(fp, "network %d", a->nhidden);
+        for (k = 0; k < a->nhidden; ++k) fprintf(fp, " %d", a->width[k]);
+        fputs("      # hidden layers and their widths (CELU), then one linear output\n", fp);
+    } else {
+        fputs("network none     # filters only\n", fp);
+    }
+    fprintf(fp, "celu_alpha %.17g\n", a->celu_alpha);
+    if (a->n3) {
+        fprintf(fp, "knots_f %.17g %.17g %d    # f: first knot, last knot = 3-body cutoff, count\n", a->r3lo, a->r3hi, a->k3);
+        fprintf(fp, "knots_g %d    # g: knots on [-1, 1]\n", a->kg);
+    }
+    if (a->n2) fprintf(fp, "knots_rho %.17g %.17g %d    # rho: first knot, last knot = 2-body cutoff, count\n", a->r2lo, a->r2hi, a->k2);
+    if (a->short_range)
+        fprintf(fp, "knots_short %.17g %.17g %d    # short-range filter: first knot, inner cutoff, count\n", a->rslo, a->rshi, a->ks);
+    for (e = 0; e < a->nelem; ++e) fprintf(fp, "e0 %s %.17g\n", pot->elem[e], m->theta[m->off_e0 + e]);
+    fputs("# splines: the knot values y_0 .. y_n-1, then the end slopes d0 dN\n", fp);
+    for (fam = 0; fam < 4; ++fam) {
+        const int ns = sp__snnp_nspl(a, fam), n = m->nk[fam];
+        const int off = fam == 0 ? m->off_f : fam == 1 ? m->off_g : fam == 2 ? m->off_rho : m->off_s;
+        const int per = fam == 1 ? m->npairs : a->nelem;
+        for (k = 0; k < ns; ++k) {
+            const double *th = m->theta + off + (size_t)k * (n + 2);
+            const int f = k / per, el = k % per;
+            if (fam == 0) fprintf(fp, "f %d %s\n", f + 1, pot->elem[el]);
+            else if (fam == 2) fprintf(fp, "rho %d %s\n", f + 1, pot->elem[el]);
+            else if (fam == 3) fprintf(fp, "sr %s\n", pot->elem[el]);
+            else {
+                int ea, eb;
+                sp__pair_elements(a->nelem, el, &ea, &eb);
+                fprintf(fp, "g %d %s %s\n", f + 1, pot->elem[ea], pot->elem[eb]);
+            }
+            sp__write_wrapped(fp, th, n, 6);
+            fprintf(fp, "%.17g %.17g\n", th[n], th[n + 1]);
+        }
+    }
+    if (a->network) fputs("# networks: per element and layer, W (rows = outputs), then b unless nobias\n", fp);
+    for (e = 0; e < a->nelem && a->network; ++e)
+        for (q = 0; q < m->nlayers; ++q) {
+            const int din = m->dims[q], dout = m->dims[q + 1];
+            const double *W = m->theta + m->off_net[e] + m->lay_off[q];
+            fprintf(fp, "W %s %d %d %d\n", pot->elem[e], q + 1, dout, din);
+            for (k = 0; k < dout; ++k) sp__write_wrapped(fp, W + (size_t)k * din, din, 8);
+            if (a->nobias) continue;
+            fprintf(fp, "b %s %d %d\n", pot->elem[e], q + 1, dout);
+            sp__write_wrapped(fp, W + (size_t)dout * din, dout, 8);
+        }
+    fputs("end\n", fp);
+    return ferror(fp) ? SP_ERR_IO : SP_OK;
+}
+
 SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp) {
     const sp_meam_t *m;
     int k, nspl;
@@ -7286,6 +9305,8 @@ SP_API sp_result_t sp_pot_write(const sp_pot_t *pot, FILE *fp) {
         for (k = 0; k < nspl; ++k) sp__write_meam_spline(fp, m->phi + k, "spline3eq\n");
     } else if (pot->kind == SP_POT_UF3) {
         return sp__write_uf3(pot, fp);
+    } else if (pot->kind == SP_POT_SNNP) {
+        return sp__write_snnp(pot, fp);
     } else if (pot->kind == SP_POT_MEAM || pot->kind == SP_POT_MEAM_SW) {
         nspl = pot->kind == SP_POT_MEAM ? 5 : 7;
         fprintf(fp, "# %s potential written by splinepot %d.%d.%d (old single-element format)\n",

@@ -773,6 +773,8 @@ static void plot_uf3(FILE *fp, const sp_pot_t *pot, const char *model) {
     fputs("</svg>\n", fp);
 }
 
+static int plot_snnp(FILE *fp, const sp_pot_t *pot, const char *model); /* fit_snnp.c */
+
 static int cmd_plot(int argc, char **argv) {
     static const char *const withv[] = {"-o", NULL};
     const char *model = positional(argc, argv, 0, withv), *outpath = opt_value(argc, argv, "-o");
@@ -796,6 +798,12 @@ static int cmd_plot(int argc, char **argv) {
         plot_uf3(of.fp, &pot, model);
         sp_pot_free(&pot);
         return out_close(&of, 1) ? 0 : 1;
+    }
+    if (pot.kind == SP_POT_SNNP) {
+        if (!out_open(&of, outpath)) return sp_pot_free(&pot), 1;
+        k = plot_snnp(of.fp, &pot, model);
+        sp_pot_free(&pot);
+        return out_close(&of, k) ? 0 : 1;
     }
     m = &pot.meam;
     ne = pot.nelem;
@@ -2050,14 +2058,13 @@ static int cmd_fit_smeam(int argc, char **argv) {
     return ok ? 0 : 1;
 }
 
+#include "fit_snnp.c"
+
 static int cmd_fit(int argc, char **argv) {
     const char *what = argc > 0 ? argv[0] : NULL;
     if (what && strcmp(what, "uf3") == 0) return cmd_fit_uf3(argc - 1, argv + 1);
     if (what && strcmp(what, "smeam") == 0) return cmd_fit_smeam(argc - 1, argv + 1);
-    if (what && strcmp(what, "snnp") == 0) {
-        fprintf(stderr, "error: fit %s is not implemented yet (see the issue tracker)\n", what);
-        return 2;
-    }
+    if (what && strcmp(what, "snnp") == 0) return cmd_fit_snnp(argc - 1, argv + 1);
     fputs("usage: splinepot fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n", stderr);
     return 2;
 }

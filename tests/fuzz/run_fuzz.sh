@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 RUNS=${1:-10000000}
 [ $# -gt 0 ] && shift
-HARNESSES=${*:-"meam meam_sw xyz eval uf3 json"}
+HARNESSES=${*:-"meam meam_sw xyz eval uf3 json snnp"}
 CC=${CC:-clang}
 P=/usr/share/lammps/potentials
 mkdir -p build/fuzz/artifacts
@@ -25,13 +25,14 @@ for h in $HARNESSES; do
         eval)    cp tests/fuzz/seeds/meam/* tests/fuzz/seeds/meam_sw/* "$c"/; for f in Si_1 TiO Ti; do [ -f $P/$f.meam.spline ] && cp $P/$f.meam.spline "$c"/; done ;;
         uf3)     cp tests/fuzz/seeds/uf3/* "$c"/ ;;
         json)    cp tests/fuzz/seeds/json/* "$c"/ ;;
+        snnp)    cp tests/fuzz/seeds/snnp/* "$c"/ ;;
     esac
     # regressions first: they must not crash
     if ls tests/fuzz/regressions/$h-* >/dev/null 2>&1; then
         ./build/fuzz_$h tests/fuzz/regressions/$h-* >/dev/null 2>&1 || { echo "regression failed: $h (tests/fuzz/run_regressions.sh shows which)"; exit 1; }
     fi
     echo "== fuzz_$h: $RUNS runs"
-    ./build/fuzz_$h -runs="$RUNS" -jobs=1 -max_len=16384 -timeout=10 -rss_limit_mb=4096 \
+    ASAN_OPTIONS=allocator_release_to_os_interval_ms=-1 ./build/fuzz_$h -runs="$RUNS" -max_len=16384 -timeout=60 -rss_limit_mb=4096 \
         -dict=tests/fuzz/fuzz.dict -artifact_prefix=build/fuzz/artifacts/$h- -print_final_stats=1 \
         "$c" > build/fuzz/$h.log 2>&1 || { echo "fuzz_$h found a problem: see build/fuzz/$h.log"; tail -40 build/fuzz/$h.log; exit 1; }
     grep -E 'stat::number_of_executed_units|Done' build/fuzz/$h.log | tail -2

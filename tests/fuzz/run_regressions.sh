@@ -12,7 +12,7 @@ mkdir -p "$OUT"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 echo 'int main(void){return 0;}' | $CC $SAN -x c - -o "$OUT/.t" 2>/dev/null || SAN=
 fail=0
-for h in meam meam_sw xyz eval uf3 json; do
+for h in meam meam_sw xyz eval uf3 json snnp; do
     [ -f tests/fuzz/fuzz_$h.c ] || continue
     $CC -g -O1 $SAN -ffp-contract=off -I. -Itests/fuzz -DSPF_HARNESS="\"fuzz_$h.c\"" tests/fuzz/fuzz_main.c \
         -o "$OUT/replay_$h" -lm || { fail=1; continue; }

@@ -1,0 +1,601 @@
+/* >>pot (s-NNP) and >>snnp: energies against an independent brute-force
+   evaluation (all periodic images, sp_spline_eval on the model's splines, a
+   network written out here), forces against finite differences of the
+   energy, the virial against the strain derivative, parameter gradients of
+   the energy and of a force loss against finite differences over EVERY
+   parameter, for every combination of the Eq. 10 options, one and two
+   elements; thread-count determinism; the model file round trip and its
+   reader's errors; a small training run. */
+#define SPLINEPOT_IMPLEMENTATION
+#include "../splinepot.h"
+#include "sp_test.h"
+#include "test_util.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static double urand2(void) { return 2.0 * tu_urand() - 1.0; }
+
+/* a small architecture; opts bit 0 skip, 1 nobias, 2 softplus, 3 short, 4 network, 5 no 2-body filters,
+   6 no hidden layer (one linear layer), 7 no 3-body filters */
+static sp_snnp_arch_t small_arch(int nelem, int opts) {
+    sp_snnp_arch_t a;
+    memset(&a, 0, sizeof a);
+    a.nelem = nelem;
+    a.z[0] = 42; a.z[1] = 8; a.z[2] = 74;
+    a.n3 = 2;
+    a.n2 = (opts & 32) ? 0 : 2;
+    a.skip = opts & 1;
+    a.nobias = (opts >> 1) & 1;
+    a.softplus = (opts >> 2) & 1;
+    a.short_range = (opts >> 3) & 1;
+    a.network = (opts >> 4) & 1;
+    a.nhidden = (opts & 64) ? 0 : 2;
+    if (opts & 128) a.n3 = 0;
+    a.width[0] = 4; a.width[1] = 3;
+    a.celu_alpha = 0.7;
+    a.r3lo = 2.3; a.r3hi = 3.9; a.k3 = 6;
+    a.kg = 5;
+    a.r2lo = 2.1; a.r2hi = 4.4; a.k2 = 7;
+    a.rslo = 1.6; a.rshi = 2.6; a.ks = 4;
+    return a;
+}
+
+/* random parameters of moderate size; radial values pinned to 0 at the cutoff */
+static void random_params(sp_pot_t *pot) {
+    sp_snnp_t *m = &pot->snnp;
+    double *th = (double *)malloc((size_t)m->nparams * sizeof(double));
+    int k;
+    for (k = 0; k < m->nparams; ++k) th[k] = 0.6 * urand2();
+    for (k = m->off_net[0]; k < m->off_e0; ++k) th[k] = 0.9 * urand2();
+    for (k = 0; k < m->nparams; ++k)
+        if (sp_snnp_param_pinned(pot, k)) th[k] = 0.0;
+    SP_CHECK(sp_snnp_set_params(pot, th) == SP_OK);
+    free(th);
+}
+
+/* random positions in a triclinic cell, minimum image distance dmin */
+static void random_cell(int n, double *pos, const double *h, double dmin) {
+    int i, j, k;
+    for (i = 0; i < n; ++i) {
+        int ok;
+        do {
+            double s[3];
+            ok = 1;
+            for (k = 0; k < 3; ++k) s[k] = tu_urand();
+            for (k = 0; k < 3; ++k) pos[3 * i + k] = s[0] * h[k] + s[1] * h[3 + k] + s[2] * h[6 + k];
+            for (j = 0; j < i && ok; ++j) {
+                int tx, ty, tz;
+                for (tx = -1; tx <= 1; ++tx) for (ty = -1; ty <= 1; ++ty) for (tz = -1; tz <= 1; ++tz) {
+                    double dd = 0;
+                    for (k = 0; k < 3; ++k) {
+                        double dx = pos[3 * i + k] - pos[3 * j + k] - tx * h[k] - ty * h[3 + k] - tz * h[6 + k];
+                        dd += dx * dx;
+                    }
+                    if (dd < dmin * dmin) ok = 0;
+                }
+            }
+        } while (!ok);
+    }
+}
+
+/* ---- independent evaluation ---- */
+static double celu_ref(double x, double al) { return x > 0 ? x : al * (exp(x / al) - 1.0); }
+static double softplus_ref(double y) { return log(1.0 + exp(y)); }
+
+static double net_ref(const sp_pot_t *pot, int t, const double *x) {
+    const sp_snnp_t *m = &pot->snnp;
+    double a[2][SP_SNNP_MAX_WIDTH];
+    const double *p = m->theta + m->off_net[t];
+    int l, o, i, din = m->nin, cur = 0;
+    for (i = 0; i < din; ++i) a[0][i] = x[i];
+    for (l = 0; l <= m->arch.nhidden; ++l) {
+        int dout = l < m->arch.nhidden ? m->arch.width[l] : 1;
+        const double *W = p, *b = p + dout * din;
+        for (o = 0; o < dout; ++o) {
+            double s = m->arch.nobias ? 0.0 : b[o];
+            for (i = 0; i < din; ++i) s += W[o * din + i] * a[cur][i];
+            a[1 - cur][o] = l < m->arch.nhidden ? celu_ref(s, m->arch.celu_alpha) : s;
+        }
+        p += dout * din + (m->arch.nobias ? 0 : dout);
+        din = dout;
+        cur = 1 - cur;
+    }
+    return m->arch.softplus ? softplus_ref(a[cur][0]) : a[cur][0];
+}
+
+/* radial spline of family fam (0 f, 2 rho, 3 short) for filter f, element e: zero at/after the cutoff */
+static double rad(const sp_pot_t *pot, int fam, int f, int e, double r) {
+    const sp_snnp_t *m = &pot->snnp;
+    const sp_snnp_arch_t *a = &m->arch;
+    int base = 0;
+    if (fam >= 1) base += a->n3 * a->nelem;
+    if (fam >= 2) base += a->n3 * m->npairs;
+    if (fam >= 3) base += a->n2 * a->nelem;
+    {
+        const sp_spline_t *s = m->spl + base + f * a->nelem + e;
+        if (r >= s->xmax) return 0.0;
+        return sp_spline_eval(s, r, NULL);
+    }
+}
+
+static double brute_energy(const sp_pot_t *pot, int n, const double *pos, const int *type, const double *h) {
+    enum { M = 2, MAXNB = 2000 };
+    const sp_snnp_t *m = &pot->snnp;
+    const sp_snnp_arch_t *a = &m->arch;
+    double e = 0.0, (*nb)[3] = (double (*)[3])malloc(MAXNB * sizeof *nb), x[2 * SP_SNNP_MAX_FILTERS];
+    int *nbt = (int *)malloc(MAXNB * sizeof(int)), i, j, tx, ty, tz, f;
+    for (i = 0; i < n; ++i) {
+        int cnt = 0, p, q;
+        double gs = 0.0, ei;
+        for (f = 0; f < a->n3 + a->n2; ++f) x[f] = 0.0;
+        for (j = 0; j < n; ++j)
+            for (tx = -M; tx <= M; ++tx) for (ty = -M; ty <= M; ++ty) for (tz = -M; tz <= M; ++tz) {
+                double d[3], r;
+                int k;
+                if (j == i && !tx && !ty && !tz) continue;
+                for (k = 0; k < 3; ++k) d[k] = pos[3 * j + k] + tx * h[k] + ty * h[3 + k] + tz * h[6 + k] - pos[3 * i + k];
+                r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+                for (f = 0; f < a->n2; ++f) x[a->n3 + f] += rad(pot, 2, f, type[j], r);
+                if (a->short_range) gs += rad(pot, 3, 0, type[j], r);
+                if (a->n3 && r < a->r3hi && cnt < MAXNB) {
+                    memcpy(nb[cnt], d, sizeof d);
+                    nbt[cnt++] = type[j];
+                }
+            }
+        for (p = 0; p < cnt; ++p)
+            for (q = p + 1; q < cnt; ++q) {
+                double rp = sqrt(nb[p][0] * nb[p][0] + nb[p][1] * nb[p][1] + nb[p][2] * nb[p][2]);
+                double rq = sqrt(nb[q][0] * nb[q][0] + nb[q][1] * nb[q][1] + nb[q][2] * nb[q][2]);
+                double c = (nb[p][0] * nb[q][0] + nb[p][1] * nb[q][1] + nb[p][2] * nb[q][2]) / (rp * rq);
+                int pair = sp_pot_pair_index(a->nelem, nbt[p], nbt[q]);
+                for (f = 0; f < a->n3; ++f) {
+                    const sp_spline_t *g = m->spl + a->n3 * a->nelem + f * m->npairs + pair;
+                    x[f] += rad(pot, 0, f, nbt[p], rp) * rad(pot, 0, f, nbt[q], rq) * sp_spline_eval(g, c, NULL);
+                }
+            }
+        ei = m->theta[m->off_e0 + type[i]];
+        if (a->skip)
+            for (f = 0; f < a->n3 + a->n2; ++f) ei += x[f];
+        if (a->short_range) ei += gs;
+        if (a->network) ei += net_ref(pot, type[i], x);
+        e += ei;
+    }
+    free(nb);
+    free(nbt);
+    return e;
+}
+
+static double energy_of(const sp_pot_t *pot, int n, const double *pos, const int *type, const double *h, const int *pbc,
+                        double *f) {
+    double e = 0.0;
+    sp_diag_t d;
+    sp_result_t r = sp_pot_compute_once(pot, n, pos, type, h, pbc, &e, f, NULL, NULL, &d);
+    if (r != SP_OK) printf("compute failed: %s\n", d.msg);
+    return e;
+}
+
+static double worst_e_brute = 0, worst_f = 0, worst_w = 0, worst_ge = 0, worst_gf = 0;
+static int n_models = 0;
+
+/* one option combination: everything that can be checked against an independent number */
+static void check_model(int nelem, int opts) {
+    enum { N = 7 };
+    const double h[9] = {5.6, 0, 0, 0.5, 5.3, 0, -0.4, 0.3, 5.9};
+    const int pbc[3] = {1, 1, 1};
+    sp_snnp_arch_t arch = small_arch(nelem, opts);
+    sp_pot_t pot;
+    sp_diag_t d;
+    double pos[3 * N], f[3 * N], e, eb, ea[N], vir[9], sum = 0.0, fadj[3 * N];
+    int type[N], i, k, a, b;
+    double *g1, *g2, *th, scale1 = 0, scale2 = 0, err1 = 0, err2 = 0;
+    memset(&pot, 0, sizeof pot);
+    memset(&d, 0, sizeof d);
+    if (sp_snnp_create(&pot, &arch, &d) != SP_OK) {
+        printf("create failed (opts %d): %s\n", opts, d.msg);
+        SP_CHECK(0);
+        return;
+    }
+    random_params(&pot);
+    for (i = 0; i < N; ++i) type[i] = i % nelem;
+    random_cell(N, pos, h, 1.9);
+    SP_CHECK(sp_pot_compute_once(&pot, N, pos, type, h, pbc, &e, f, ea, vir, &d) == SP_OK);
+    eb = brute_energy(&pot, N, pos, type, h);
+    if (fabs(e - eb) / (1 + fabs(eb)) > worst_e_brute) worst_e_brute = fabs(e - eb) / (1 + fabs(eb));
+    SP_CHECK_NEAR(e, eb, 1e-11, 1e-11);
+    for (i = 0; i < N; ++i) sum += ea[i];
+    SP_CHECK_NEAR(sum, e, 1e-12, 1e-12);
+    /* forces = -dE/dx */
+    {
+        double w = 0.0;
+        for (k = 0; k < 3 * N; ++k) {
+            double x = pos[k], ep, em;
+            pos[k] = x + 1e-5; ep = energy_of(&pot, N, pos, type, h, pbc, NULL);
+            pos[k] = x - 1e-5; em = energy_of(&pot, N, pos, type, h, pbc, NULL);
+            pos[k] = x;
+            if (fabs(-(ep - em) / 2e-5 - f[k]) > w) w = fabs(-(ep - em) / 2e-5 - f[k]);
+        }
+        if (w > worst_f) worst_f = w;
+        SP_CHECK(w < 2e-6);
+    }
+    /* virial = -dE/d(strain) */
+    {
+        double w = 0.0;
+        for (a = 0; a < 3; ++a)
+            for (b = 0; b < 3; ++b) {
+                double es[2], p2[3 * N], h2[9], eps = 1e-6;
+                int s;
+                for (s = 0; s < 2; ++s) {
+                    double ee = s ? -eps : eps;
+                    memcpy(p2, pos, sizeof p2);
+                    memcpy(h2, h, sizeof h2);
+                    for (i = 0; i < N; ++i) p2[3 * i + b] += ee * pos[3 * i + a];
+                    for (i = 0; i < 3; ++i) h2[3 * i + b] += ee * h[3 * i + a];
+                    es[s] = energy_of(&pot, N, p2, type, h2, pbc, NULL);
+                }
+                if (fabs(-(es[0] - es[1]) / (2 * eps) - vir[3 * a + b]) > w) w = fabs(-(es[0] - es[1]) / (2 * eps) - vir[3 * a + b]);
+            }
+        if (w > worst_w) worst_w = w;
+        SP_CHECK(w < 2e-5);
+    }
+    /* parameter gradients of E and of L = fadj . F, against central differences, every parameter */
+    {
+        sp_nlist_t nl;
+        sp_work_t ws;
+        sp_cell_t cell;
+        int np = pot.snnp.nparams;
+        g1 = (double *)calloc((size_t)np, sizeof(double));
+        g2 = (double *)calloc((size_t)np, sizeof(double));
+        th = (double *)malloc((size_t)np * sizeof(double));
+        memcpy(th, pot.snnp.theta, (size_t)np * sizeof(double));
+        for (k = 0; k < 3 * N; ++k) fadj[k] = urand2();
+        memset(&nl, 0, sizeof nl);
+        memset(&ws, 0, sizeof ws);
+        memcpy(cell.h, h, sizeof h);
+        for (k = 0; k < 3; ++k) cell.pbc[k] = pbc[k];
+        SP_CHECK(sp_nlist_build(&nl, &cell, pos, N, pot.cutoff, &d) == SP_OK);
+        SP_CHECK(sp_snnp_backprop(&pot, &nl, type, 1.0, NULL, &ws, g1) == SP_OK);
+        SP_CHECK(sp_snnp_backprop(&pot, &nl, type, 0.0, fadj, &ws, g2) == SP_OK);
+        for (k = 0; k < np; ++k) {
+            double hh = 1e-6, ep, em, lp = 0, lm = 0, fp[3 * N], fm[3 * N], d1, d2;
+            int q;
+            const double t0 = th[k];
+            th[k] = t0 + hh; sp_snnp_set_params(&pot, th); ep = energy_of(&pot, N, pos, type, h, pbc, fp);
+            th[k] = t0 - hh; sp_snnp_set_params(&pot, th); em = energy_of(&pot, N, pos, type, h, pbc, fm);
+            th[k] = t0;
+            for (q = 0; q < 3 * N; ++q) { lp += fadj[q] * fp[q]; lm += fadj[q] * fm[q]; }
+            d1 = (ep - em) / (2 * hh);
+            d2 = (lp - lm) / (2 * hh);
+            if (fabs(d1) > scale1) scale1 = fabs(d1);
+            if (fabs(d2) > scale2) scale2 = fabs(d2);
+            if (fabs(d1 - g1[k]) > err1) err1 = fabs(d1 - g1[k]);
+            if (fabs(d2 - g2[k]) > err2) err2 = fabs(d2 - g2[k]);
+        }
+        sp_snnp_set_params(&pot, th);
+        err1 /= scale1 + 1e-300;
+        err2 /= scale2 + 1e-300;
+        if (err1 > worst_ge) worst_ge = err1;
+        if (err2 > worst_gf) worst_gf = err2;
+        if (err1 > 1e-7 || err2 > 1e-6)
+            printf("gradients (%d elements, options %d): relative error dE/dtheta %.2g, d(fadj.F)/dtheta %.2g\n", nelem,
+                   opts, err1, err2);
+        SP_CHECK(err1 < 1e-7);
+        SP_CHECK(err2 < 1e-6);
+        sp_work_free(&ws);
+        sp_nlist_free(&nl);
+        free(g1); free(g2); free(th);
+    }
+#ifdef _OPENMP
+    {
+        double f1[3 * N], e1;
+        omp_set_num_threads(1);
+        e1 = energy_of(&pot, N, pos, type, h, pbc, f1);
+        omp_set_num_threads(2);
+        SP_CHECK(memcmp(&e1, &e, sizeof e) == 0 && memcmp(f1, f, sizeof f) == 0);
+    }
+#endif
+    ++n_models;
+    sp_pot_free(&pot);
+}
+
+/* ---- model file: write -> read gives the same bits; the reader's errors ---- */
+
+static char *write_to_string(const sp_pot_t *pot, size_t *len) {
+    FILE *fp = tmpfile();
+    char *buf;
+    long n;
+    if (!fp) return NULL;
+    SP_CHECK(sp_pot_write(pot, fp) == SP_OK);
+    fflush(fp);
+    n = ftell(fp);
+    rewind(fp);
+    buf = (char *)malloc((size_t)n + 1);
+    *len = fread(buf, 1, (size_t)n, fp);
+    buf[*len] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+static void check_roundtrip(int nelem, int opts) {
+    enum { N = 7 };
+    const double h[9] = {5.6, 0, 0, 0.5, 5.3, 0, -0.4, 0.3, 5.9};
+    const int pbc[3] = {1, 1, 1};
+    sp_snnp_arch_t arch = small_arch(nelem, opts);
+    sp_pot_t pot, back;
+    sp_diag_t d;
+    double pos[3 * N], f1[3 * N], f2[3 * N], e1, e2, ea1[N], ea2[N];
+    int type[N], i;
+    size_t len;
+    char *text;
+    memset(&pot, 0, sizeof pot);
+    memset(&back, 0, sizeof back);
+    SP_CHECK(sp_snnp_create(&pot, &arch, &d) == SP_OK);
+    random_params(&pot);
+    text = write_to_string(&pot, &len);
+    SP_CHECK(text != NULL);
+    if (!text) return;
+    memset(&d, 0, sizeof d);
+    SP_CHECK(sp_pot_read(&back, text, len, "model.snnp", &d) == SP_OK);
+    if (back.kind != SP_POT_SNNP) {
+        printf("round trip (%d elements, options %d): line %d: %s\n", nelem, opts, d.line, d.msg);
+        SP_CHECK(0);
+        free(text);
+        sp_pot_free(&pot);
+        return;
+    }
+    SP_CHECK(back.snnp.nparams == pot.snnp.nparams);
+    SP_CHECK(memcmp(back.snnp.theta, pot.snnp.theta, (size_t)pot.snnp.nparams * sizeof(double)) == 0);
+    {
+        const sp_snnp_arch_t *x = &back.snnp.arch, *y = &pot.snnp.arch;
+        int same = x->nelem == y->nelem && x->n3 == y->n3 && x->n2 == y->n2 && x->short_range == y->short_range &&
+                   x->skip == y->skip && x->nobias == y->nobias && x->softplus == y->softplus && x->network == y->network &&
+                   x->nhidden == y->nhidden && x->celu_alpha == y->celu_alpha && x->r3lo == y->r3lo && x->r3hi == y->r3hi &&
+                   x->k3 == y->k3 && x->kg == y->kg && x->r2lo == y->r2lo && x->r2hi == y->r2hi && x->k2 == y->k2 &&
+                   x->rslo == y->rslo && x->rshi == y->rshi && x->ks == y->ks;
+        for (i = 0; i < SP_MAX_ELEMENTS; ++i) same = same && x->z[i] == y->z[i];
+        for (i = 0; i < SP_SNNP_MAX_HIDDEN; ++i) same = same && x->width[i] == y->width[i];
+        SP_CHECK(same);
+    }
+    SP_CHECK(back.cutoff == pot.cutoff && back.nelem == pot.nelem && strcmp(back.elem[nelem - 1], pot.elem[nelem - 1]) == 0);
+    for (i = 0; i < N; ++i) type[i] = (i * 3) % nelem;
+    random_cell(N, pos, h, 1.9);
+    SP_CHECK(sp_pot_compute_once(&pot, N, pos, type, h, pbc, &e1, f1, ea1, NULL, &d) == SP_OK);
+    SP_CHECK(sp_pot_compute_once(&back, N, pos, type, h, pbc, &e2, f2, ea2, NULL, &d) == SP_OK);
+    SP_CHECK(memcmp(&e1, &e2, sizeof e1) == 0 && memcmp(f1, f2, sizeof f1) == 0 && memcmp(ea1, ea2, sizeof ea1) == 0);
+    free(text);
+    sp_pot_free(&pot);
+    sp_pot_free(&back);
+}
+
+static const char *tiny_model =
+    "splinepot-snnp 1\n"          /* 1 */
+    "elements 1 Mo\n"             /* 2 */
+    "filters 1 1\n"               /* 3 */
+    "short 0\n"                   /* 4 */
+    "skip 1\n"                    /* 5 */
+    "nobias 1\n"                  /* 6 */
+    "softplus 1\n"                /* 7 */
+    "network 1 2\n"               /* 8 */
+    "celu_alpha 1\n"              /* 9 */
+    "knots_f 1.5 4.6 4\n"         /* 10 */
+    "knots_g 3\n"                 /* 11 */
+    "knots_rho 1.5 5.2 4\n"       /* 12 */
+    "e0 Mo -10.9\n"               /* 13 */
+    "f 1 Mo\n"                    /* 14 */
+    "0.6 0.4 0.1 0\n"             /* 15 */
+    "-0.2 0\n"                    /* 16 */
+    "g 1 Mo Mo\n"                 /* 17 */
+    "0.1 0.3 0.9\n"               /* 18 */
+    "0.2 1.1\n"                   /* 19 */
+    "rho 1 Mo\n"                  /* 20 */
+    "0.3 0.2 0.05 0\n"            /* 21 */
+    "-0.1 0\n"                    /* 22 */
+    "W Mo 1 2 2\n"                /* 23 */
+    "0.5 -0.3\n"                  /* 24 */
+    "0.1 0.8\n"                   /* 25 */
+    "W Mo 2 1 2\n"                /* 26 */
+    "0.2 -0.4\n"                  /* 27 */
+    "end\n";                      /* 28 */
+
+/* replaces the first occurrence of old in the tiny model by new, reads it */
+static void expect_error(const char *old, const char *rep, sp_result_t code, int line) {
+    char buf[4096];
+    const char *p = strstr(tiny_model, old);
+    sp_pot_t pot;
+    sp_diag_t d;
+    sp_result_t r;
+    size_t a;
+    if (!p) {
+        printf("test bug: '%s' not in the model\n", old);
+        SP_CHECK(0);
+        return;
+    }
+    a = (size_t)(p - tiny_model);
+    memcpy(buf, tiny_model, a);
+    strcpy(buf + a, rep);
+    strcat(buf, p + strlen(old));
+    memset(&pot, 0, sizeof pot);
+    memset(&d, 0, sizeof d);
+    r = sp_pot_read(&pot, buf, strlen(buf), "bad.snnp", &d);
+    if (r != code || d.line != line)
+        printf("'%s' -> '%s': expected %s at line %d, got %s at line %d (%s)\n", old, rep, sp_result_str(code), line,
+               sp_result_str(r), d.line, d.msg);
+    SP_CHECK(r == code);
+    SP_CHECK(d.line == line);
+    SP_CHECK(d.msg[0] != '\0');
+    SP_CHECK(pot.kind == SP_POT_NONE && pot.mem == NULL);
+    sp_pot_free(&pot);
+}
+
+static void check_reader(void) {
+    sp_pot_t pot;
+    sp_diag_t d;
+    size_t k, n = strlen(tiny_model);
+    memset(&pot, 0, sizeof pot);
+    SP_CHECK(sp_pot_read(&pot, tiny_model, n, "tiny.snnp", &d) == SP_OK);
+    SP_CHECK(pot.kind == SP_POT_SNNP && pot.snnp.nparams == 6 + 5 + 6 + 4 + 2 + 1);
+    SP_CHECK(pot.cutoff == 5.2);
+    sp_pot_free(&pot);
+    expect_error("splinepot-snnp 1", "splinepot-snnp 2", SP_ERR_UNSUPPORTED, 1);
+    expect_error("elements 1 Mo", "elements 1 Xy", SP_ERR_UNKNOWN_ELEMENT, 2);
+    expect_error("elements 1 Mo", "elements 2 Mo Mo", SP_ERR_PARSE, 2);
+    expect_error("filters 1 1", "filters 1 65", SP_ERR_PARSE, 3);
+    expect_error("short 0\nskip 1", "skip 1\nshort 0", SP_ERR_PARSE, 4);
+    expect_error("softplus 1", "softplus 2", SP_ERR_PARSE, 7);
+    expect_error("network 1 2", "network 2 2", SP_ERR_PARSE, 8);
+    expect_error("network 1 2", "network 1 0", SP_ERR_PARSE, 8);
+    expect_error("celu_alpha 1", "celu_alpha 0", SP_ERR_RANGE, 9);
+    expect_error("knots_f 1.5 4.6 4", "knots_f 4.6 1.5 4", SP_ERR_RANGE, 10);
+    expect_error("knots_f 1.5 4.6 4", "knots_f 1.5 4.6 2", SP_ERR_PARSE, 10);
+    expect_error("knots_g 3", "knots_g 65", SP_ERR_PARSE, 11);
+    expect_error("e0 Mo -10.9", "e0 W -10.9", SP_ERR_PARSE, 13);
+    expect_error("e0 Mo -10.9", "e0 Mo nan", SP_ERR_NOT_FINITE, 13);
+    expect_error("0.6 0.4 0.1 0\n", "0.6 0.4 0.1 0.01\n", SP_ERR_RANGE, 14);
+    expect_error("0.6 0.4 0.1 0\n", "0.6 0.4 1e200 0\n", SP_ERR_RANGE, 15);
+    expect_error("0.6 0.4 0.1 0\n", "0.6 0.4x 0.1 0\n", SP_ERR_PARSE, 15);
+    expect_error("0.6 0.4 0.1 0\n", "0.6 0.4 inf 0\n", SP_ERR_NOT_FINITE, 15);
+    expect_error("-0.2 0\n", "-0.2 0 7\n", SP_ERR_PARSE, 16);
+    expect_error("0.2 1.1\n", "0.2\n", SP_ERR_PARSE, 20);
+    expect_error("g 1 Mo Mo", "g 2 Mo Mo", SP_ERR_PARSE, 17);
+    expect_error("W Mo 1 2 2", "W Mo 1 3 2", SP_ERR_PARSE, 23);
+    expect_error("W Mo 2 1 2", "b Mo 1 2", SP_ERR_PARSE, 26);
+    expect_error("end\n", "end\nf 1 Mo\n", SP_ERR_PARSE, 29);
+    expect_error("end\n", "", SP_ERR_PARSE, 27);
+    /* every truncation of the file is an error, never a crash or a read past the end */
+    for (k = 0; k + 1 < n; ++k) {
+        char *cut = (char *)malloc(k + 1);
+        memcpy(cut, tiny_model, k);
+        memset(&pot, 0, sizeof pot);
+        memset(&d, 0, sizeof d);
+        if (sp_pot_read(&pot, cut, k, "cut.snnp", &d) == SP_OK) {
+            printf("truncation after %d bytes was accepted\n", (int)k);
+            SP_CHECK(0);
+        }
+        sp_pot_free(&pot);
+        free(cut);
+    }
+}
+
+/* ---- training: a student learns from an s-NNP teacher; same bits for 1 and 2 threads ---- */
+
+typedef struct fitdata_t {
+    sp_config_t cf[12];
+    double pos[12][3 * 8], F[12][3 * 8];
+    int type[12][8];
+} fitdata_t;
+
+static void teacher_data(const sp_pot_t *teacher, fitdata_t *D, int nelem) {
+    const int pbc[3] = {1, 1, 1};
+    int c, i;
+    for (c = 0; c < 12; ++c) {
+        double h[9] = {5.4, 0, 0, 0.2, 5.2, 0, -0.3, 0.1, 5.6}, e;
+        sp_diag_t d;
+        h[0] += 0.05 * c;
+        h[8] -= 0.03 * c;
+        for (i = 0; i < 8; ++i) D->type[c][i] = i % nelem;
+        random_cell(8, D->pos[c], h, 2.0);
+        SP_CHECK(sp_pot_compute_once(teacher, 8, D->pos[c], D->type[c], h, pbc, &e, D->F[c], NULL, NULL, &d) == SP_OK);
+        memset(&D->cf[c], 0, sizeof D->cf[c]);
+        D->cf[c].natoms = 8;
+        D->cf[c].pos = D->pos[c];
+        D->cf[c].type = D->type[c];
+        memcpy(D->cf[c].cell.h, h, sizeof h);
+        for (i = 0; i < 3; ++i) D->cf[c].cell.pbc[i] = 1;
+        D->cf[c].energy = e;
+        D->cf[c].forces = D->F[c];
+    }
+}
+
+static void check_fit(int nelem) {
+    sp_snnp_arch_t arch = small_arch(nelem, 1 | 8 | 16);
+    sp_pot_t teacher, s1, s2, s3;
+    sp_snnp_fit_desc_t d;
+    sp_snnp_fit_info_t i1, i2, i3;
+    sp_diag_t dg;
+    fitdata_t *D = (fitdata_t *)malloc(sizeof(fitdata_t));
+    memset(&teacher, 0, sizeof teacher);
+    memset(&s1, 0, sizeof s1);
+    memset(&s2, 0, sizeof s2);
+    memset(&s3, 0, sizeof s3);
+    SP_CHECK(sp_snnp_create(&teacher, &arch, &dg) == SP_OK);
+    random_params(&teacher);
+    { /* a gentler teacher: smaller filters */
+        double *th = (double *)malloc((size_t)teacher.snnp.nparams * sizeof(double));
+        int k;
+        memcpy(th, teacher.snnp.theta, (size_t)teacher.snnp.nparams * sizeof(double));
+        for (k = 0; k < teacher.snnp.off_net[0]; ++k) th[k] *= 0.4;
+        SP_CHECK(sp_snnp_set_params(&teacher, th) == SP_OK);
+        free(th);
+    }
+    teacher_data(&teacher, D, nelem);
+    memset(&d, 0, sizeof d);
+    d.arch = arch;
+    d.epochs = 1;
+    d.batch = 4;
+    d.seed = 5;
+    d.val_fraction = 0.2;
+    SP_CHECK(sp_snnp_fit(&d, D->cf, 12, &s1, &i1, &dg) == SP_OK);
+    sp_pot_free(&s1);
+    d.epochs = 80;
+    d.batch = 2;
+    d.lr = 1e-2;
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
+    SP_CHECK(sp_snnp_fit(&d, D->cf, 12, &s1, &i2, &dg) == SP_OK);
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
+    SP_CHECK(sp_snnp_fit(&d, D->cf, 12, &s2, &i3, &dg) == SP_OK);
+    printf("fit (%d element%s): training force RMSE %.4f eV/A after 1 epoch, %.4f after %d (best epoch %d), "
+           "%d trained parameters\n", nelem, nelem > 1 ? "s" : "", i1.train_rmse_f, i2.train_rmse_f, i2.epochs,
+           i2.best_epoch, i2.n_params);
+    SP_CHECK(i2.train_rmse_f < 0.5 * i1.train_rmse_f);
+    SP_CHECK(i2.n_train == 10 && i2.n_val == 2);
+    /* deterministic: the same bits for one and two threads */
+    SP_CHECK(s1.snnp.nparams == s2.snnp.nparams &&
+             memcmp(s1.snnp.theta, s2.snnp.theta, (size_t)s1.snnp.nparams * sizeof(double)) == 0);
+    /* starting from the teacher with a negligible step, the fit reproduces the data */
+    d.init = &teacher;
+    d.epochs = 2;
+    d.lr = 1e-13;
+    SP_CHECK(sp_snnp_fit(&d, D->cf, 12, &s3, &i3, &dg) == SP_OK);
+    SP_CHECK(i3.val_rmse_e < 1e-9 && i3.val_rmse_f < 1e-9 && i3.train_rmse_f < 1e-9);
+    /* pinned parameters stay 0, the slopes at the cutoffs stay 0 */
+    {
+        int k, ok = 1;
+        for (k = 0; k < s1.snnp.nparams; ++k)
+            if (sp_snnp_param_pinned(&s1, k) && s1.snnp.theta[k] != 0.0) ok = 0;
+        SP_CHECK(ok);
+    }
+    sp_pot_free(&s1);
+    sp_pot_free(&s2);
+    sp_pot_free(&s3);
+    sp_pot_free(&teacher);
+    free(D);
+}
+
+int main(void) {
+    int nelem, opts;
+    for (nelem = 1; nelem <= 2; ++nelem)
+        for (opts = 0; opts < 64; ++opts) {
+            /* without a network, nobias and softplus do not exist */
+            if (!(opts & 16) && (opts & 6)) continue;
+            check_model(nelem, opts);
+        }
+    { /* a single linear layer; 2-body filters only */
+        static const int extra[6] = {16 | 64, 16 | 64 | 15, 16 | 128 | 9, 16 | 64 | 128 | 15, 128 | 8, 128 | 1};
+        int k;
+        for (k = 0; k < 6; ++k) check_model(2, extra[k]);
+    }
+    printf("%d option combinations x elements: max |E - brute force|/(1+|E|) %.2g, max |F + dE/dx| %.2g eV/A,"
+           " max |W + dE/de| %.2g eV\n", n_models, worst_e_brute, worst_f, worst_w);
+    printf("parameter gradients vs central differences (every parameter): max relative error dE/dtheta %.2g,"
+           " d(fadj.F)/dtheta %.2g\n", worst_ge, worst_gf);
+    for (nelem = 1; nelem <= 3; ++nelem)
+        for (opts = 0; opts < 64; opts += 5) check_roundtrip(nelem, opts | ((opts & 6) ? 16 : 0));
+    check_reader();
+    check_fit(1);
+    check_fit(2);
+    return sp_test_finish();
+}
