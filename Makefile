@@ -3,6 +3,7 @@
 #   make demo     the main job on built-in defaults
 #   make test     builds and runs every test; last line "N passed, N failed"
 #   make sanitize the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make matrix   gcc/clang, C99/C11/C++, -O0/-O3, OpenMP on/off; valgrind; cppcheck
 #   make cuda     the CUDA layer with nvcc (when present): build/splinepot_cuda and
 #                 build/cuda/test_cuda (GPU against CPU; skips without a device)
 #   make bench    benchmarks (neighbour lists; see README for the others)
@@ -25,6 +26,8 @@ B       := build
 
 TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge $(B)/test_json $(B)/test_sv $(B)/test_lammps \
            $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp
+# shell tests, run on $(B)/splinepot (they close with "N passed, N failed" too)
+TEST_SCRIPTS := tests/test_determinism.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h
 
 EXAMPLES := $(B)/01_meam_forces
@@ -56,13 +59,21 @@ $(B)/test_static: tests/test_static.c tests/static_b.c $(HDR) | $(B)
 	$(CC) -std=c99 $(CFLAGS) tests/test_static.c tests/static_b.c -o $@ $(LDLIBS)
 
 test: all
-	@./tests/run.sh $(TESTS)
+	@SPLINEPOT=$(B)/splinepot ./tests/run.sh $(TESTS) $(TEST_SCRIPTS)
 
 # ASan + UBSan build of the same tests (separate directory)
 sanitize:
 	$(MAKE) B=build/san OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all $(FP) $(WARN)" \
 	    LDLIBS="-lm -fsanitize=address,undefined" test
+
+# compilers x standards x -O x OpenMP, valgrind memcheck, cppcheck (.ci/matrix.sh; build/matrix/)
+matrix:
+	bash .ci/matrix.sh
+
+# the names of the test programs, for .ci/matrix.sh
+list-tests:
+	@echo $(notdir $(TESTS))
 
 # replays tests/fuzz/regressions and the seed corpora through every parser harness (ASan+UBSan)
 fuzz-regressions:
@@ -102,4 +113,4 @@ $(B)/splinepot_cuda: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c t
 clean:
 	rm -rf build
 
-.PHONY: all test sanitize demo bench cuda cuda-build clean examples fuzz-regressions
+.PHONY: all test sanitize demo bench cuda cuda-build clean examples fuzz-regressions matrix list-tests

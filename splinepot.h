@@ -1969,6 +1969,7 @@ SP_API sp_result_t sp_bspline_init(sp_bspline_t *b, const double *t, int nt) {
         if (t[i] < t[i - 1]) return SP_ERR_BAD_ARG;
     if (t[0] != t[3] || t[nt - 1] != t[nt - 4] || !(t[nt - 1] > t[0])) return SP_ERR_BAD_ARG;
     b->t = t;
+    b->tab = NULL;
     b->nt = nt;
     b->nb = nt - 4;
     b->t0 = t[0];
@@ -2553,6 +2554,7 @@ static void sp__bonds_setup(sp__bonds_t *B, void *mem, int maxdeg) {
     arr[10] = &B->dny; arr[11] = &B->dnz; arr[12] = &B->dsx; arr[13] = &B->dsy; arr[14] = &B->dsz;
     arr[15] = &B->g; arr[16] = &B->dg; arr[17] = &B->c;
     for (k = 0; k < 18; ++k) *arr[k] = d + (size_t)k * m;
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     B->b = (int *)(d + (size_t)SP__BOND_DOUBLES * m);
     B->t = B->b + m;
     B->t2 = B->t + m;
@@ -2779,6 +2781,7 @@ SP_API sp_result_t sp_uf3_create(sp_pot_t *pot, int nelem, const int *z, int has
     pot->uf3.pair = (sp_uf3_pair_t *)mem;
     pot->uf3.trio = has3 ? (sp_uf3_trio_t *)(mem + (size_t)np * sizeof(sp_uf3_pair_t)) : NULL;
     {
+        /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
         double *d = (double *)(mem + off);
         for (k = 0; k < np; ++k) {
             sp_uf3_pair_t *P = pot->uf3.pair + k;
@@ -5537,8 +5540,10 @@ SP_API sp_ridge_solve_desc_t sp_ridge_solve_desc_defaults(const sp_ridge_solve_d
 }
 
 SP_API size_t sp_ridge_solve_workspace_size(int p) {
-    size_t n = (size_t)p;
-    if (p < 1 || n > ((size_t)-1) / 32 / n) return 0;
+    size_t n;
+    if (p < 1) return 0;
+    n = (size_t)p;
+    if (n > ((size_t)-1) / 32 / n) return 0;
     return SP__RIDGE_ALIGN + 2 * sp__ridge_round(n * n * sizeof(double)) +
            sp__ridge_round(10 * n * sizeof(double)) + sp__ridge_round(n * sizeof(int));
 }
@@ -6255,7 +6260,9 @@ done:
  * ================================================================== */
 
 SP_API int sp_smeam_layout_npar(const sp_smeam_layout_t *lay) {
-    int ng = lay->ng > 0 ? lay->ng : lay->nr;
+    int ng;
+    if (!lay) return 0;
+    ng = lay->ng > 0 ? lay->ng : lay->nr;
     return 3 * (lay->nr + 2) + (lay->nu + 2) + (ng + 2);
 }
 
@@ -6312,6 +6319,7 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
         sp_nlist_free(&nl);
         return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory (%zu bytes of structure vectors)", bytes);
     }
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     sv->s = (double *)mem;
     sv->ds = sv->s + (size_t)nb * nr2;
     sv->u = sv->ds + (size_t)nb * nr2;
@@ -6322,6 +6330,7 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
     sv->cs = sv->dsg + (size_t)nt * ng2;
     Mr = sv->cs + nt;
     Mg = Mr + (size_t)lay->nr * nr2;
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     sv->centre = (int *)(Mg + (size_t)ng * ng2);
     sv->rev = sv->centre + nb;
     sv->tj = sv->rev + nb;
@@ -6461,15 +6470,14 @@ static void sp__smeam_sv_density_chunk(const sp_smeam_sv_t *sv, const sp_smeam_l
     }
 }
 
-SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
-                                    const double *theta, double *out_energy, double *out_forces, int chunk,
-                                    void *work, size_t work_bytes) {
+static sp_result_t sp__smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
+                                     const double *theta, double *out_energy, double *out_forces, int chunk,
+                                     void *work, size_t work_bytes) {
     const int npar = sp_smeam_layout_npar(lay), nr2 = sv->nr2;
     const int o_phi = 0, o_U = 2 * nr2;
     const int n = sv->natoms, nb = sv->nbonds;
     double xu[SP_SPLINE_MAX_KNOTS];
     int p0;
-    if (!sv || !lay || P < 0 || (P > 0 && (!theta || !out_energy)) || chunk < 1) return SP_ERR_BAD_ARG;
     if (work_bytes < sp_smeam_sv_workspace_size(sv, lay, chunk) || !work) return SP_ERR_WORKSPACE_TOO_SMALL;
     sp__uniform_knots(lay->nu, lay->ulo, lay->uhi, xu);
     for (p0 = 0; p0 < P; p0 += chunk) {
@@ -6530,6 +6538,13 @@ SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layo
                 }
     }
     return SP_OK;
+}
+
+SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
+                                    const double *theta, double *out_energy, double *out_forces, int chunk,
+                                    void *work, size_t work_bytes) {
+    if (!sv || !lay || P < 0 || (P > 0 && (!theta || !out_energy)) || chunk < 1) return SP_ERR_BAD_ARG;
+    return sp__smeam_sv_eval(sv, lay, P, theta, out_energy, out_forces, chunk, work, work_bytes);
 }
 
 SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
@@ -6640,13 +6655,18 @@ SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_la
 
 SP_API sp_result_t sp_smeam_layout_pot(const sp_smeam_layout_t *lay, const double *theta, const char *element,
                                        sp_pot_t *out) {
-    int ng = lay->ng > 0 ? lay->ng : lay->nr, k, nr2 = lay->nr + 2, nu2 = lay->nu + 2;
+    int ng, k, nr2, nu2, nk[5];
     double xr[SP_SPLINE_MAX_KNOTS], xg[SP_SPLINE_MAX_KNOTS], xu[SP_SPLINE_MAX_KNOTS];
     const double *th[5];
-    const int nk[5] = {lay->nr, lay->nr, lay->nu, lay->nr, ng};
     sp_allocator_t al;
     sp_result_t r;
     if (!lay || !theta || !out || !element || !sp_element_z(element)) return SP_ERR_BAD_ARG;
+    ng = lay->ng > 0 ? lay->ng : lay->nr;
+    nr2 = lay->nr + 2;
+    nu2 = lay->nu + 2;
+    nk[0] = nk[1] = nk[3] = lay->nr;
+    nk[2] = lay->nu;
+    nk[4] = ng;
     al = out->allocator;
     memset(out, 0, sizeof *out);
     out->allocator = al;
@@ -8880,6 +8900,10 @@ SP_API sp_result_t sp_pot_read(sp_pot_t *pot, const char *text, size_t len, cons
     sp_result_t r;
     size_t i;
     if (!pot || (!text && len)) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
+    if (diag) {
+        diag->warning_line = 0;
+        diag->warning[0] = '\0';
+    }
     a = pot->allocator;
     memset(pot, 0, sizeof *pot);
     pot->allocator = a;

@@ -1,10 +1,14 @@
 #!/bin/sh
-# Runs every test program given on the command line from the repository root,
-# prints their output, and closes with the summed line "N passed, N failed".
+# Runs every test program (or shell script, *.sh) given on the command line
+# from the repository root, prints their output, and closes with the summed
+# line "N passed, N failed".
 passed=0; failed=0; crashed=0
 for t in "$@"; do
     echo "== $t"
-    out=$("$t" 2>&1); rc=$?
+    case $t in
+        *.sh) out=$(sh "$t" 2>&1); rc=$? ;;
+        *) out=$("$t" 2>&1); rc=$? ;;
+    esac
     printf '%s\n' "$out" | sed '$d'
     last=$(printf '%s\n' "$out" | tail -n 1)
     p=$(printf '%s\n' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')

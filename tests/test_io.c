@@ -28,6 +28,7 @@ static void roundtrip_pot(const char *name) {
     snprintf(path, sizeof path, "%s/%s", tu_potdir(), name);
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
+    memset(&d, 0, sizeof d);
     if (!tu_exists(path)) { SP_SKIP("LAMMPS potential files not installed"); return; }
     SP_CHECK(sp_pot_read_file(&a, path, &d) == SP_OK);
     fp = tmpfile();

@@ -39,8 +39,14 @@ static int run_lammps(const sp_frame_t *f, const int *type, int ntypes, const ch
                 "write_dump all custom %s/f.dump id fx fy fz modify sort id format float %%.17g\n",
             f->pbc[0] ? 'p' : 'f', f->pbc[1] ? 'p' : 'f', f->pbc[2] ? 'p' : 'f', dir, pair_lines, dir, dir);
     fclose(fp);
-    snprintf(cmd, sizeof cmd, "cd %s && lmp -in in.lmp -log none -screen none > /dev/null 2>&1", dir);
-    if (system(cmd) != 0) return 0;
+    snprintf(cmd, sizeof cmd, "cd %s && lmp -in in.lmp -log lmp.log -screen none > lmp.out 2>&1", dir);
+    if ((i = system(cmd)) != 0) { /* show why (seen once under heavy load, not reproduced) */
+        printf("lmp failed (system() status %d); the end of its log and output:\n", i);
+        fflush(stdout);
+        snprintf(cmd, sizeof cmd, "tail -n 5 %s/lmp.log %s/lmp.out", dir, dir);
+        if (system(cmd) != 0) printf("(no log)\n");
+        return 0;
+    }
     snprintf(path, sizeof path, "%s/e.txt", dir);
     fp = fopen(path, "r");
     if (!fp || fscanf(fp, "%lf", e) != 1) ok = 0;
@@ -70,6 +76,7 @@ static void check_written(const char *orig, const char *xyz, const char *style, 
     double worst_e = 0, worst_f = 0;
     snprintf(src, sizeof src, "%s/%s", tu_potdir(), orig);
     memset(&pot, 0, sizeof pot);
+    memset(&d, 0, sizeof d);
     if (sp_pot_read_file(&pot, src, &d) != SP_OK) { SP_SKIP("LAMMPS potential files not installed"); return; }
     snprintf(dst, sizeof dst, "%s/written.%s", dir, strchr(orig, '.') + 1);
     fp = fopen(dst, "w");

@@ -108,10 +108,16 @@ static void check_fd(const char *potpath, const char *xyzpath, int frame) {
     int nf, a, b, k;
     double worst_f = 0, worst_w = 0, h = 1e-5, eps = 1e-6;
     memset(&pot, 0, sizeof pot);
+    memset(&d, 0, sizeof d);
     if (!tu_exists(potpath) || !tu_exists(xyzpath)) { SP_SKIP("finite-difference inputs missing"); return; }
     SP_CHECK(sp_pot_read_file(&pot, potpath, &d) == SP_OK);
     nf = tu_read_frames(xyzpath, &fr);
-    if (frame >= nf) { SP_CHECK(frame < nf); return; }
+    SP_CHECK(frame < nf);
+    if (frame >= nf) {
+        tu_free_frames(fr, nf);
+        sp_pot_free(&pot);
+        return;
+    }
     {
         sp_frame_t *f = fr + frame;
         int n = f->natoms, *type = frame_types(&pot, f);
@@ -219,6 +225,9 @@ static void check_three_elements(void) {
     /* random smooth splines on [1.5, 4.5] (radial) and [-1, 1] (g), U on [-2, 2] */
     double coef[24][6];
     int perm[3] = {2, 0, 1}; /* new element e holds old element perm[e] */
+    memset(&p1, 0, sizeof p1);
+    memset(&p2, 0, sizeof p2);
+    memset(&d, 0, sizeof d);
     for (s = 0; s < nspl; ++s)
         for (k = 0; k < 6; ++k) coef[s][k] = 0.6 * (2 * tu_urand() - 1);
     for (s = 0; s < 2; ++s) {

@@ -208,7 +208,7 @@ static void test_random_overdetermined(void) {
 static void test_ill_conditioned(void) {
     enum { M = 400, PMAX = 16 };
     static double X[M * PMAX], y[M];
-    double c[PMAX], cref[PMAX], ctrue[PMAX];
+    double c[PMAX], cref[PMAX], ctrue[PMAX] = {0}; /* zeroed for cppcheck (filled per case below) */
     int pcase, i, j;
     const int ps[3] = {8, 10, 16};
     for (pcase = 0; pcase < 3; ++pcase) {
@@ -305,7 +305,8 @@ static void test_rank_deficient(void) {
 
 static void test_frozen(void) {
     enum { M = 200, P = 9 };
-    double X[M * P], Xr[M * (P - 2)], y[M], yr[M], c[P], cr[P - 2];
+    /* Xr zeroed: cppcheck cannot follow the k++ fill below (uninitvar) */
+    double X[M * P], Xr[M * (P - 2)] = {0}, y[M], yr[M], c[P], cr[P - 2];
     int frozen[2] = {7, 2};
     double fval[2] = {0.0, 1.5};
     sp_ridge_solve_desc_t sd;

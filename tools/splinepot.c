@@ -495,7 +495,7 @@ static int cmd_md(int argc, char **argv) {
                       (r = sp_cuda_md_init(g, v, mass, MVV2E)) != SP_OK))
         ok = !fail_msg(g ? sp_cuda_last_error() : diag.msg);
     if (ok) {
-        double ke, ekin_sum = 0.0;
+        double ke;
         double c1 = exp(-dt / (damp_fs * 1e-3));
         t0 = now_seconds();
         for (step = 0; step <= steps && ok; ++step) {
@@ -565,7 +565,6 @@ static int cmd_md(int argc, char **argv) {
                 ok = 0;
                 break;
             }
-            ekin_sum += ke;
             if (step == 0) e0 = res.energy + ke;
             if (fabs(res.energy + ke - e0) > emax_dev) emax_dev = fabs(res.energy + ke - e0);
             /* after 10 % of the run the kinetic energy has equilibrated */
@@ -2174,7 +2173,7 @@ static int demo_smeam(int argc, char **argv) {
    randomly strained (|e| <= 4 %) and displaced (sigma 0.02..0.25 A), labelled
    by the Stillinger-Weber teacher; no two atoms closer than 1.9 A. */
 static void sw_frame(rng_t *rng, sp_frame_t *f, sp_nlist_t *nl) {
-    double pos[3 * 64], cell[9], e[9], h[9], sig = 0.02 + 0.23 * rng_uniform(rng);
+    double pos[3 * 64], cell[9], e[9] = {0}, h[9], sig = 0.02 + 0.23 * rng_uniform(rng);
     int n = 64, i, a, b, vac = rng_uniform(rng) < 0.2, ok;
     sp_cell_t c;
     sp_diag_t dg;

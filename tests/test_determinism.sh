@@ -1,0 +1,94 @@
+#!/bin/sh
+# Determinism of the splinepot tool (SPEC §1: bitwise identical across runs and
+# across OpenMP thread counts; md reproducible from a seed).
+#   eval: 8000-atom diamond Si (Gaussian displacements, so forces are nonzero)
+#         with Si_1 (meam/spline), Si.b (meam/sw/spline) and a UF2,3 model,
+#         twice on 1 thread and on 2 and 8 threads: byte-identical output files.
+#   fit uf3: the model file on 1, 2 and 8 threads: byte-identical.
+#   md: Langevin (--thermostat) on 512 atoms, same seed: identical stdout (less
+#       the timing lines) and --dump trajectory on 1, 2 and 8 threads, twice;
+#       a different seed gives a different trajectory.
+# The binary is $SPLINEPOT (default build/splinepot; `make test` passes $(B)).
+# Closes with "N passed, N failed" like the test programs (tests/run.sh).
+SP=${SPLINEPOT:-build/splinepot}
+POTS=${SPLINEPOT_POTENTIALS:-/usr/share/lammps/potentials}
+passed=0; failed=0
+ok()   { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "$0: $*"; }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+
+if [ ! -x "$SP" ]; then fail "no $SP"; finish; fi
+if [ ! -f "$POTS/Si_1.meam.spline" ] || [ ! -f "$POTS/Si.b.meam.sw.spline" ]; then
+    echo "skipped: LAMMPS potential files not installed"; finish
+fi
+if ! command -v python3 >/dev/null; then echo "skipped: python3 (tools/make_crystal.py) missing"; finish; fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/sp_det.XXXXXX") || { fail "mktemp"; finish; }
+trap 'rm -rf "$T"' EXIT
+# oversubscribed runs (8 threads on a small machine) should sleep, not spin
+export OMP_WAIT_POLICY=passive
+
+python3 tools/make_crystal.py diamond 5.431 10 10 10 --sigma 0.1 --seed 11 -o "$T/si8000.xyz" &&
+python3 tools/make_crystal.py diamond 5.431 4 4 4 --sigma 0.05 --seed 12 -o "$T/si512.xyz" || { fail "make_crystal.py"; finish; }
+
+# runs "$SP" with OMP_NUM_THREADS=$2, the argument @ replaced by the path $1
+run_one() {
+    out=$1; th=$2; shift 2
+    for a in "$@"; do shift; [ "$a" = @ ] && a=$out; set -- "$@" "$a"; done
+    OMP_NUM_THREADS=$th "$SP" "$@" > "$out.stdout" 2> "$out.stderr"
+}
+
+# the same output bytes from every run: $1 tag (output $T/RUN.TAG), then the
+# command with @ for the output path; runs 1a and 1b on one thread, then 2 and 8
+same_bytes() {
+    tag=$1; shift
+    for run in 1a 1b 2 8; do
+        out="$T/$run.$tag"
+        if ! run_one "$out" "${run%[ab]}" "$@"; then
+            fail "$tag: run $run failed: $(tail -n 1 "$out.stderr")"; return 1
+        fi
+        [ "$run" = 1a ] && continue
+        if cmp -s "$T/1a.$tag" "$out"; then ok
+        else fail "$tag: output of run $run (${run%[ab]} thread(s)) differs from run 1a: $(cmp "$T/1a.$tag" "$out" | head -n 1)"
+        fi
+    done
+}
+
+# forces are really nonzero (columns 5-7 of the eval output), so the check has teeth
+nonzero_forces() {
+    if awk 'NR > 2 { for (c = 5; c <= 7; ++c) if ($c > m || -$c > m) m = ($c > 0 ? $c : -$c) } END { exit !(m > 0.1) }' "$1"
+    then ok; else fail "$1: forces are all (near) zero"; fi
+}
+
+same_bytes si1 eval "$POTS/Si_1.meam.spline" "$T/si8000.xyz" -o @ && nonzero_forces "$T/1a.si1"
+same_bytes sib eval "$POTS/Si.b.meam.sw.spline" "$T/si8000.xyz" -o @ && nonzero_forces "$T/1a.sib"
+
+# UF2,3 model: fitted to Si_1 labels of three small displaced cells
+for s in 21 22 23; do
+    python3 tools/make_crystal.py diamond 5.431 2 2 2 --sigma 0.15 --seed $s -o "$T/c$s.xyz" &&
+    "$SP" eval "$POTS/Si_1.meam.spline" "$T/c$s.xyz" -o "$T/l$s.xyz" 2>/dev/null || fail "labelling cell $s"
+done
+cat "$T/l21.xyz" "$T/l22.xyz" "$T/l23.xyz" > "$T/train.xyz"
+if same_bytes model.uf3 fit uf3 --train "$T/train.xyz" --r2 1.5:5.0:16 --r3 1.5:3.8:6 -o @; then
+    same_bytes uf3 eval "$T/1a.model.uf3" "$T/si8000.xyz" -o @ && nonzero_forces "$T/1a.uf3"
+fi
+
+# md with the Langevin thermostat: stdout less timing lines, and the dumped trajectory
+md_run() { # $1 tag, $2 threads, $3 seed
+    OMP_NUM_THREADS=$2 "$SP" md "$POTS/Si_1.meam.spline" "$T/si512.xyz" --steps 200 --dt 1 --temp 900 \
+        --thermostat --damp 50 --seed "$3" --every 10 --dump "$T/$1.traj" > "$T/$1.raw" 2> "$T/$1.stderr" ||
+        { fail "md $1 failed: $(tail -n 1 "$T/$1.stderr")"; return 1; }
+    grep -v '^time:\|^perf:' "$T/$1.raw" > "$T/$1.log"
+}
+if md_run md1a 1 7; then
+    for run in 1b 2 8; do
+        md_run "md$run" "${run%b}" 7 || continue
+        if cmp -s "$T/md1a.log" "$T/md$run.log"; then ok; else fail "md: log on run $run differs"; fi
+        if cmp -s "$T/md1a.traj" "$T/md$run.traj"; then ok; else fail "md: trajectory on run $run differs"; fi
+    done
+    if md_run mdseed 2 8; then
+        if cmp -s "$T/md1a.traj" "$T/mdseed.traj"; then fail "md: seeds 7 and 8 give the same trajectory"; else ok; fi
+    fi
+    # the trajectory holds 21 frames of 512 atoms
+    if [ "$(grep -c '^512$' "$T/md1a.traj")" = 21 ]; then ok; else fail "md: expected 21 dumped frames"; fi
+fi
+finish
