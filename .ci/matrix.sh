@@ -148,7 +148,7 @@ vg_one() {
     local t=$1 log t0 rc last
     log=$M/valgrind/$(basename "$t").vg.log
     t0=$(now)
-    OMP_NUM_THREADS=2 "${VG[@]}" "$t" > "$log" 2>&1; rc=$?
+    SP_TEST_QUICK=1 OMP_NUM_THREADS=2 "${VG[@]}" "$t" > "$log" 2>&1; rc=$?
     last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
     if [ $rc -eq 0 ] && [ -n "$last" ]; then
         echo "  ok   $(basename "$t"): $last ($(secs "$t0") s)"
