@@ -3256,6 +3256,7 @@ SP_API sp_result_t sp_snnp_create(sp_pot_t *pot, const sp_snnp_arch_t *arch, sp_
     pot->mem = mem;
     m->spl = (sp_spline_t *)mem;
     {
+        /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
         double *d = (double *)(mem + nspl * sizeof(sp_spline_t));
         double **tabs[4], **jacs[4];
         tabs[0] = &m->tab3; tabs[1] = &m->tabg; tabs[2] = &m->tab2; tabs[3] = &m->tabs;

@@ -32,6 +32,8 @@ failed=()
 # OpenMP threads sleep rather than spin at barriers: test runs overlap builds
 # here, and valgrind runs one thread at a time
 export OMP_WAIT_POLICY=passive
+# the long finite-difference sweeps (test_snnp) take a subset here; `make test` runs them all
+export SP_TEST_QUICK=1
 TESTLIST=$(make -s list-tests)   # the Makefile's test programs (not every tests/test_*.c)
 
 # ---------------------------------------------------------------- helpers
@@ -209,7 +211,7 @@ valgrind_step() {
 # memsetClassFloat is off project-wide: the library assumes IEEE 754 doubles
 # (bit-identical to LAMMPS; C99 Annex F), where all-bits-zero is +0.0, and
 # zeroes structs with memset on purpose. Other suppressions are inline, each
-# justified in wip/cppcheck_fixes.md.
+# with its reason on the same line.
 # shellcheck disable=SC2054
 CPPCHECK=(cppcheck -q --error-exitcode=1 --enable=warning,performance,portability --inline-suppr
           --suppress=memsetClassFloat --template='{file}:{line}: {severity}: {message} [{id}]')

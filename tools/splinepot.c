@@ -1604,6 +1604,7 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
     const sp_smeam_layout_t *L0 = F->lay;
     const int m = F->nlin, nphi = F->nphi, nu2 = L0->nu + 2, oU = nphi, oc = nphi + nu2;
     sp_smeam_layout_t lay = *L0;
+    /* cppcheck-suppress invalidPointerCast ; scratch is a malloc'd block carved into doubles */
     double *GE = (double *)scratch, *GF = GE + (size_t)m * m, *G = GF + (size_t)m * m, *P = G + (size_t)m * m;
     double *bE = P + (size_t)m * m, *bF = bE + m, *b = bF + m, *c = b + m, *x = c + m, *eU = x + m;
     double *FU = eU + nu2;
