@@ -1339,6 +1339,31 @@ static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out,
 }
 
 /* --method full: CMA-ES over all free parameters (phi, rho, U, f, g) */
+/* Structure vectors of training frame k, adding E/N, (E/N)^2, F and F^2 to
+   st[0..3] and the force components to *nforce; 0 after an error line. */
+static int smeam_sv_frame(const sp_frame_t *f, const sp_smeam_layout_t *lay, sp_smeam_sv_t *sv, const char *path,
+                          int k, double *st, long *nforce) {
+    sp_config_t cf;
+    sp_diag_t dg;
+    int a;
+    memset(&cf, 0, sizeof cf);
+    cf.natoms = f->natoms;
+    cf.pos = f->pos;
+    frame_cell(f, &cf.cell);
+    if (sp_smeam_sv_build(sv, lay, &cf, &dg) != SP_OK) {
+        fprintf(stderr, "error: %s: frame %d: %s\n", path, k + 1, dg.msg);
+        return 0;
+    }
+    st[0] += f->energy / f->natoms;
+    st[1] += (f->energy / f->natoms) * (f->energy / f->natoms);
+    for (a = 0; f->forces && a < 3 * f->natoms; ++a) {
+        st[2] += f->forces[a];
+        st[3] += f->forces[a] * f->forces[a];
+        ++*nforce;
+    }
+    return 1;
+}
+
 static int cmd_fit_smeam_full(int argc, char **argv) {
     const char *train_path = opt_value(argc, argv, "--train"), *test_path = opt_value(argc, argv, "--test");
     const char *outpath = opt_value(argc, argv, "-o"), *report = opt_value(argc, argv, "--report");
@@ -1409,30 +1434,19 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     /* structure vectors of the training set, and the target statistics */
     F.sv = (sp_smeam_sv_t *)calloc((size_t)tr.n, sizeof(sp_smeam_sv_t));
     {
-        double se = 0.0, se2 = 0.0, sf = 0.0, sf2 = 0.0;
+        double st[4] = {0, 0, 0, 0}; /* sums of E/N, (E/N)^2, F, F^2 */
         size_t maxw = 0;
         for (k = 0; k < tr.n && ok; ++k) {
-            sp_config_t cf;
-            sp_diag_t dg;
             const sp_frame_t *f = tr.f + k;
-            int a;
-            memset(&cf, 0, sizeof cf);
-            cf.natoms = f->natoms;
-            cf.pos = f->pos;
-            frame_cell(f, &cf.cell);
-            if (sp_smeam_sv_build(&F.sv[k], &lay, &cf, &dg) != SP_OK) {
-                fprintf(stderr, "error: %s: frame %d: %s\n", train_path, k + 1, dg.msg);
+            if (!smeam_sv_frame(f, &lay, &F.sv[k], train_path, k, st, &F.nforce)) {
                 ok = 0;
                 break;
             }
-            se += f->energy / f->natoms;
-            se2 += (f->energy / f->natoms) * (f->energy / f->natoms);
-            for (a = 0; f->forces && a < 3 * f->natoms; ++a) { sf += f->forces[a]; sf2 += f->forces[a] * f->forces[a]; ++F.nforce; }
             if (f->natoms > F.maxn) F.maxn = f->natoms;
         }
         if (ok) {
-            F.std_e = sqrt(se2 / tr.n - (se / tr.n) * (se / tr.n));
-            F.std_f = F.nforce ? sqrt(sf2 / F.nforce - (sf / F.nforce) * (sf / F.nforce)) : 1.0;
+            F.std_e = sqrt(st[1] / tr.n - (st[0] / tr.n) * (st[0] / tr.n));
+            F.std_f = F.nforce ? sqrt(st[3] / F.nforce - (st[2] / F.nforce) * (st[2] / F.nforce)) : 1.0;
             if (!(F.std_e > 1e-12)) F.std_e = 1.0;
             if (!(F.std_f > 1e-12)) F.std_f = 1.0;
             memset(&cd, 0, sizeof cd);
@@ -1865,26 +1879,15 @@ static int cmd_fit_smeam(int argc, char **argv) {
     F.bFphi = F.GFphi + (size_t)F.nphi * F.nphi;
     if (!F.sv || !F.noff || !F.ephi || !F.GFphi || !F.freemap) ok = !fail_msg("out of memory");
     {
-        double se = 0.0, se2 = 0.0, sf = 0.0, sf2 = 0.0;
+        double st[4] = {0, 0, 0, 0}; /* sums of E/N, (E/N)^2, F, F^2 */
         size_t maxw = 0, nn = 0, ndn = 0, nf = 0;
         const int nr2 = lay.nr + 2;
         for (k = 0; k < tr.n && ok; ++k) {
-            sp_config_t cf;
-            sp_diag_t dg;
             const sp_frame_t *f = tr.f + k;
-            int a;
-            memset(&cf, 0, sizeof cf);
-            cf.natoms = f->natoms;
-            cf.pos = f->pos;
-            frame_cell(f, &cf.cell);
-            if (sp_smeam_sv_build(&F.sv[k], &lay, &cf, &dg) != SP_OK) {
-                fprintf(stderr, "error: %s: frame %d: %s\n", train_path, k + 1, dg.msg);
+            if (!smeam_sv_frame(f, &lay, &F.sv[k], train_path, k, st, &F.nforce)) {
                 ok = 0;
                 break;
             }
-            se += f->energy / f->natoms;
-            se2 += (f->energy / f->natoms) * (f->energy / f->natoms);
-            for (a = 0; f->forces && a < 3 * f->natoms; ++a) { sf += f->forces[a]; sf2 += f->forces[a] * f->forces[a]; ++F.nforce; }
             if (f->natoms > F.maxn) F.maxn = f->natoms;
             F.foff[k] = nf;
             nf += (size_t)3 * f->natoms * F.nphi;
@@ -1912,9 +1915,9 @@ static int cmd_fit_smeam(int argc, char **argv) {
             free(row);
         }
         if (ok) {
-            F.mean_e = se / tr.n;
-            F.std_e = sqrt(se2 / tr.n - (se / tr.n) * (se / tr.n));
-            F.std_f = F.nforce ? sqrt(sf2 / F.nforce - (sf / F.nforce) * (sf / F.nforce)) : 1.0;
+            F.mean_e = st[0] / tr.n;
+            F.std_e = sqrt(st[1] / tr.n - (st[0] / tr.n) * (st[0] / tr.n));
+            F.std_f = F.nforce ? sqrt(st[3] / F.nforce - (st[2] / F.nforce) * (st[2] / F.nforce)) : 1.0;
             if (!(F.std_e > 1e-12)) F.std_e = 1.0;
             if (!(F.std_f > 1e-12)) F.std_f = 1.0;
             F.we = kappa / (tr.n * F.std_e * F.std_e);
