@@ -25,7 +25,7 @@ LDLIBS  := -lm
 B       := build
 
 TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge $(B)/test_json $(B)/test_sv $(B)/test_lammps \
-           $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp
+           $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp $(B)/test_uf3_fast
 # shell tests, run on $(B)/splinepot (they close with "N passed, N failed" too)
 TEST_SCRIPTS := tests/test_determinism.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h

@@ -428,6 +428,7 @@ typedef struct sp_uf3_pair_t {
     int nint, uniform;       /* power form per knot interval, for speed */
     double t0, inv_h;
     double *poly;            /* 5 per interval: left knot, a0..a3 (V = sum a_k (r - left)^k) */
+    double *vt;              /* the same as 5 rows of 32 (left knots, a0, .., a3), when nint <= 32 */
 } sp_uf3_pair_t;
 
 /* UF3: one 3-body interaction, centre element and neighbour elements a <= b
@@ -439,6 +440,9 @@ typedef struct sp_uf3_trio_t {
     sp_bspline_t bs[3];
     int L, M, N;             /* coefficients c[(l*M + m)*N + n] */
     double *c;
+    double *vtab[3];         /* per knot interval, 40 doubles: the 4 basis values and their derivatives
+                                as cubics in (x - left knot), power by power, (c0 c1), (c1 2c2), (c2 3c3),
+                                (c3 0) 8 each; left knot, 7 unused (vectorised evaluation) */
 } sp_uf3_trio_t;
 
 typedef struct sp_uf3_t {
@@ -448,6 +452,14 @@ typedef struct sp_uf3_t {
     sp_uf3_trio_t *trio;     /* n * n(n+1)/2: [centre * npairs + pair(a, b)] */
     double cut3;             /* largest r_ij/r_ik cutoff of any trio */
     int same3;               /* every trio has the same l and m knots: basis cached per bond */
+    /* vectorised evaluation (sp__uf3_center_fast): every pair has uniform knots and, with
+       3-body terms, same3 with uniform knots on every trio axis; per pair p: first knot,
+       1/spacing, last interval, cutoff, offset of its power form from pair[0].poly */
+    int fast;
+    int s3max;               /* doubles of one l-contracted trio block, M (N + 16) */
+    double p_t0[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2], p_ih[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
+    double p_km[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2], p_cut[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
+    int p_off[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
 } sp_uf3_t;
 
 /* s-NNP (Vita & Trinkle 2023, Eqs. 2, 9, 10): spline filters of each centre
@@ -2753,17 +2765,17 @@ SP_API sp_result_t sp_uf3_create(sp_pot_t *pot, int nelem, const int *z, int has
     ntrio = has3 ? nelem * np : 0;
     for (k = 0; k < np; ++k) {
         if (nt2[k] < 8 || nt2[k] > 100000) return SP_ERR_BAD_ARG;
-        nd += 2 * (size_t)nt2[k] + 5 * (size_t)nt2[k];
+        nd += 2 * (size_t)nt2[k] + 5 * (size_t)nt2[k] + 5 * 32;
     }
     for (k = 0; k < ntrio; ++k) {
         size_t L = 1;
         for (a = 0; a < 3; ++a) {
             if (nt3[3 * k + a] < 8 || nt3[3 * k + a] > 10000) return SP_ERR_BAD_ARG;
-            nd += (size_t)nt3[3 * k + a] + sp_bspline_table_size(nt3[3 * k + a]);
+            nd += (size_t)nt3[3 * k + a] + sp_bspline_table_size(nt3[3 * k + a]) + 40 * (size_t)(nt3[3 * k + a] - 7);
             L *= (size_t)(nt3[3 * k + a] - 4);
         }
         if (L > (size_t)50000000) return SP_ERR_BAD_ARG;
-        nd += L;
+        nd += L + 8; /* (vectorised reads run up to 7 past the last coefficient) */
     }
     al = pot->allocator;
     memset(pot, 0, sizeof *pot);
@@ -2789,6 +2801,7 @@ SP_API sp_result_t sp_uf3_create(sp_pot_t *pot, int nelem, const int *z, int has
             P->t = d; d += nt2[k];
             P->c = d; d += nt2[k];
             P->poly = d; d += 5 * (size_t)nt2[k];
+            P->vt = d; d += 5 * 32;
         }
         for (k = 0; k < ntrio; ++k) {
             sp_uf3_trio_t *T = pot->uf3.trio + k;
@@ -2798,10 +2811,12 @@ SP_API sp_result_t sp_uf3_create(sp_pot_t *pot, int nelem, const int *z, int has
                 d += T->nt[a];
                 T->tab[a] = d;
                 d += sp_bspline_table_size(T->nt[a]);
+                T->vtab[a] = d;
+                d += 40 * (size_t)(T->nt[a] - 7);
             }
             T->L = T->nt[0] - 4; T->M = T->nt[1] - 4; T->N = T->nt[2] - 4;
             T->c = d;
-            d += (size_t)T->L * T->M * T->N;
+            d += (size_t)T->L * T->M * T->N + 8;
         }
     }
     return SP_OK;
@@ -2848,6 +2863,8 @@ SP_API sp_result_t sp_uf3_finish(sp_pot_t *pot, sp_diag_t *diag) {
             o[4] = v[3] * (1.0 / 6.0);
         }
         if (P->cut > rc) rc = P->cut;
+        for (q = 0; q < 5 * 32 && P->nint > 0; ++q) /* rows padded with the last interval */
+            P->vt[q] = P->poly[5 * (q % 32 < P->nint ? q % 32 : P->nint - 1) + q / 32];
     }
     u->cut3 = 0.0;
     u->same3 = 1;
@@ -2858,6 +2875,23 @@ SP_API sp_result_t sp_uf3_finish(sp_pot_t *pot, sp_diag_t *diag) {
             if (sp_bspline_init(&T->bs[a], T->t[a], T->nt[a]) != SP_OK)
                 return sp__fail(diag, SP_ERR_PARSE, 0, "3-body knots of trio %d are not a clamped cubic knot vector", k + 1);
             sp_bspline_set_table(&T->bs[a], T->tab[a]);
+            for (q = 0; q < T->nt[a] - 7; ++q) { /* the same cubics, laid out for 8-wide evaluation */
+                const double *row = T->tab[a] + 16 * (size_t)q;
+                double *o = T->vtab[a] + 40 * (size_t)q;
+                int j;
+                for (j = 0; j < 4; ++j) {
+                    o[j] = row[4 * j];             /* values: c0 c1 c2 c3 by power */
+                    o[8 + j] = row[4 * j + 1];
+                    o[16 + j] = row[4 * j + 2];
+                    o[24 + j] = row[4 * j + 3];
+                    o[4 + j] = row[4 * j + 1];     /* derivatives: c1 2c2 3c3 0 */
+                    o[12 + j] = 2.0 * row[4 * j + 2];
+                    o[20 + j] = 3.0 * row[4 * j + 3];
+                    o[28 + j] = 0.0;
+                }
+                o[32] = T->t[a][q + 3];
+                for (j = 33; j < 40; ++j) o[j] = 0.0;
+            }
         }
         for (i = 0; i < n; ++i)
             if (!sp__isfinite(T->c[i])) return sp__fail(diag, SP_ERR_NOT_FINITE, 0, "3-body coefficient is not finite");
@@ -2869,6 +2903,23 @@ SP_API sp_result_t sp_uf3_finish(sp_pot_t *pot, sp_diag_t *diag) {
     }
     if (u->cut3 > rc) rc = u->cut3;
     pot->cutoff = rc;
+    u->fast = 1;
+    for (k = 0; k < np; ++k) {
+        const sp_uf3_pair_t *P = u->pair + k;
+        if (!P->uniform || P->nint < 1) u->fast = 0;
+        u->p_t0[k] = P->t0;
+        u->p_ih[k] = P->inv_h;
+        u->p_km[k] = (double)(P->nint > 0 ? P->nint - 1 : 0);
+        u->p_cut[k] = P->cut;
+        u->p_off[k] = (int)(P->poly - u->pair[0].poly);
+    }
+    if (u->has3 && !u->same3) u->fast = 0;
+    u->s3max = 0;
+    for (k = 0; k < ntrio; ++k)
+        if (u->trio[k].M * (u->trio[k].N + 16) > u->s3max) u->s3max = u->trio[k].M * (u->trio[k].N + 16);
+    for (k = 0; k < ntrio; ++k)
+        for (a = 0; a < 3; ++a)
+            if (!u->trio[k].bs[a].uniform) u->fast = 0;
     return SP_OK;
 }
 
@@ -3007,6 +3058,672 @@ static double sp__uf3_center(const sp_pot_t *pot, const sp_nlist_t *nl, const in
     wdir[3] = wxy; wdir[4] = wyy; wdir[5] = wyz;
     wdir[6] = wxz; wdir[7] = wyz; wdir[8] = wzz;
     return e;
+}
+
+/* ---- UF3, vectorised evaluation (pot->uf3.fast) ----
+   The same energy and forces as sp__uf3_center, for uniform knots (and, with
+   3-body terms, every trio sharing its l and m knots), shaped for the
+   vectoriser, with guarded AVX/AVX-512 intrinsics where GCC would not
+   vectorise (square roots, permute table lookups, broadcasts, horizontal
+   sums); every branch performs the same IEEE operations in the same order,
+   so intrinsics or not, vector extensions or not, the bits are the same:
+   1. every list entry's difference vector, r and 1/r into structure-of-arrays
+      scratch, padded to a multiple of SP__UF3_LANES;
+   2. V2 for all entries in blocks of SP__UF3_LANES lanes, branch-free (the
+      interval is an index computation, its power form a table lookup; entries
+      beyond the cutoff are masked out), accumulated per lane and summed over
+      the lanes in a fixed order;
+   3. 3-body: the bonds within the l/m knots are compacted and each bond's
+      basis values computed once; the r_jk of all triplets (j, k > j) of a
+      chunk of rows are computed as vectors; per triplet the basis along n and
+      the 4x4x4 contraction run on 8-wide vectors (sp__uf3_vtrio), or, for a
+      row with many triplets, from the row's coefficients contracted over l
+      once (sp__uf3_vtrio_s); the bond forces are summed in scratch and each
+      bond's Fb written once, in its own slot; the gather reads the reverse
+      slots of the entries within the 3-body cutoff only (sp_pot_compute). */
+#define SP__UF3_LANES 8
+/* The lane loops below have no loop-carried dependences; GCC otherwise
+   versions them on run-time alias checks between the scratch rows and the
+   lane accumulators, which it then sometimes fails (scalar loop, 2x slower). */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__) && !defined(__INTEL_COMPILER)
+#define SP__UF3_IVDEP _Pragma("GCC ivdep")
+#else
+#define SP__UF3_IVDEP
+#endif
+
+/* Square roots of a padded array, n a multiple of SP__UF3_LANES. GCC does not
+   vectorise sqrt while it may set errno (-fmath-errno, the default), and a
+   scalar square root costs ~20 cycles on the benchmark machine; the vector
+   instructions are correctly rounded, so both branches give the same bits. */
+#if !defined(SP_NO_INTRINSICS) && !defined(__CUDACC__) && (defined(__AVX512F__) || defined(__AVX__))
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC 12 in C++ mode warns about the intrinsics' own "__m512d __Y = __Y;" (GCC bug 105593) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
+#define SP__UF3_VSQRT 1
+#if defined(__AVX512F__)
+#define SP__UF3_AVX512 1
+#endif
+#endif
+static SP__INLINE void sp__uf3_vsqrt(int n, double *SP_RESTRICT x) {
+    int q;
+#if defined(SP__UF3_VSQRT) && defined(__AVX512F__)
+    for (q = 0; q < n; q += 8) _mm512_storeu_pd(x + q, _mm512_sqrt_pd(_mm512_loadu_pd(x + q)));
+#elif defined(SP__UF3_VSQRT)
+    for (q = 0; q < n; q += 4) _mm256_storeu_pd(x + q, _mm256_sqrt_pd(_mm256_loadu_pd(x + q)));
+#else
+    for (q = 0; q < n; ++q) x[q] = sqrt(x[q]);
+#endif
+}
+
+/* 8-wide vectors of doubles for the 3-body contraction: GCC/Clang vector
+   extensions where one register holds them (AVX-512; elsewhere passing them
+   by value is an ABI change the compilers warn about), else plain arrays.
+   Elementwise multiplies and adds in the same order either way: the same
+   bits. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX512F__) && !defined(SP_NO_VECTOR_EXT)
+#define SP__UF3_V8EXT 1
+typedef double sp__v8 __attribute__((vector_size(64)));
+static SP__INLINE sp__v8 sp__v8_load(const double *p) {
+    sp__v8 r;
+    memcpy(&r, p, sizeof r);
+    return r;
+}
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define SP__V8_SHUFFLE 1
+#endif
+#endif
+static SP__INLINE sp__v8 sp__v8_dup4(const double *p) { /* p[0..3] in both halves */
+#if defined(SP__UF3_AVX512)
+    return (sp__v8)_mm512_broadcast_f64x4(_mm256_loadu_pd(p)); /* one load, no shuffle */
+#elif defined(SP__V8_SHUFFLE)
+    typedef double sp__v4 __attribute__((vector_size(32)));
+    sp__v4 h;
+    memcpy(&h, p, sizeof h);
+    return __builtin_shufflevector(h, h, 0, 1, 2, 3, 0, 1, 2, 3);
+#else
+    sp__v8 r = {p[0], p[1], p[2], p[3], p[0], p[1], p[2], p[3]};
+    return r;
+#endif
+}
+static SP__INLINE sp__v8 sp__v8_splat(double s) {
+    sp__v8 r = {s, s, s, s, s, s, s, s};
+    return r;
+}
+static SP__INLINE void sp__v8_store(double *p, sp__v8 v) { memcpy(p, &v, sizeof v); }
+static SP__INLINE sp__v8 sp__v8_sqrt(sp__v8 v) {
+#if defined(SP__UF3_AVX512)
+    return (sp__v8)_mm512_sqrt_pd((__m512d)v);
+#else
+    int c;
+    for (c = 0; c < 8; ++c) v[c] = sqrt(v[c]);
+    return v;
+#endif
+}
+#define SP__V8_MUL(a, b) ((a) * (b))
+#define SP__V8_ADD(a, b) ((a) + (b))
+#define SP__V8_SUB(a, b) ((a) - (b))
+#define SP__V8_DIV(a, b) ((a) / (b))
+#define SP__V8_EL(v, c) ((v)[c])
+#else
+typedef struct sp__v8 { double x[8]; } sp__v8;
+static SP__INLINE sp__v8 sp__v8_load(const double *p) {
+    sp__v8 r;
+    memcpy(r.x, p, sizeof r.x);
+    return r;
+}
+static SP__INLINE sp__v8 sp__v8_dup4(const double *p) {
+    sp__v8 r;
+    int c;
+    for (c = 0; c < 8; ++c) r.x[c] = p[c & 3];
+    return r;
+}
+static SP__INLINE sp__v8 sp__v8_splat(double s) {
+    sp__v8 r;
+    int c;
+    for (c = 0; c < 8; ++c) r.x[c] = s;
+    return r;
+}
+static SP__INLINE sp__v8 sp__v8_mul(sp__v8 a, sp__v8 b) {
+    int c;
+    for (c = 0; c < 8; ++c) a.x[c] *= b.x[c];
+    return a;
+}
+static SP__INLINE sp__v8 sp__v8_add(sp__v8 a, sp__v8 b) {
+    int c;
+    for (c = 0; c < 8; ++c) a.x[c] += b.x[c];
+    return a;
+}
+static SP__INLINE sp__v8 sp__v8_sub(sp__v8 a, sp__v8 b) {
+    int c;
+    for (c = 0; c < 8; ++c) a.x[c] -= b.x[c];
+    return a;
+}
+static SP__INLINE sp__v8 sp__v8_div(sp__v8 a, sp__v8 b) {
+    int c;
+    for (c = 0; c < 8; ++c) a.x[c] /= b.x[c];
+    return a;
+}
+static SP__INLINE void sp__v8_store(double *p, sp__v8 v) { memcpy(p, v.x, sizeof v.x); }
+static SP__INLINE sp__v8 sp__v8_sqrt(sp__v8 v) {
+    sp__uf3_vsqrt(8, v.x);
+    return v;
+}
+#define SP__V8_MUL(a, b) sp__v8_mul((a), (b))
+#define SP__V8_ADD(a, b) sp__v8_add((a), (b))
+#define SP__V8_SUB(a, b) sp__v8_sub((a), (b))
+#define SP__V8_DIV(a, b) sp__v8_div((a), (b))
+#define SP__V8_EL(v, c) ((v).x[c])
+#endif
+/* s[0] = sum a[0..3], s[1] = sum c[0..3], s[2] = sum b[0..3], s[3] = sum c[4..7], each as
+   (x0 + x1) + (x2 + x3); with AVX-512 as a 4x4 transpose-and-add (4 shuffles instead of 12) */
+static SP__INLINE void sp__v8_hsum3(sp__v8 a, sp__v8 b, sp__v8 c, double *s) {
+#if defined(SP__UF3_AVX512) && defined(SP__UF3_V8EXT)
+    const __m512d x = _mm512_insertf64x4((__m512d)a, _mm512_castpd512_pd256((__m512d)b), 1); /* a.lo | b.lo */
+    /* per 128-bit lane k: (x[2k] + x[2k+1], c[2k] + c[2k+1]) */
+    const __m512d y = _mm512_add_pd(_mm512_unpacklo_pd(x, (__m512d)c), _mm512_unpackhi_pd(x, (__m512d)c));
+    /* lanes 0+1 and 2+3: lane 0 = (sum a, sum c.lo), lane 2 = (sum b, sum c.hi) */
+    const __m512d z = _mm512_add_pd(y, _mm512_shuffle_f64x2(y, y, 0xB1));
+    _mm_storeu_pd(s, _mm512_castpd512_pd128(z));
+    _mm_storeu_pd(s + 2, _mm512_extractf64x2_pd(z, 2));
+#else
+    s[0] = (SP__V8_EL(a, 0) + SP__V8_EL(a, 1)) + (SP__V8_EL(a, 2) + SP__V8_EL(a, 3));
+    s[1] = (SP__V8_EL(c, 0) + SP__V8_EL(c, 1)) + (SP__V8_EL(c, 2) + SP__V8_EL(c, 3));
+    s[2] = (SP__V8_EL(b, 0) + SP__V8_EL(b, 1)) + (SP__V8_EL(b, 2) + SP__V8_EL(b, 3));
+    s[3] = (SP__V8_EL(c, 4) + SP__V8_EL(c, 5)) + (SP__V8_EL(c, 6) + SP__V8_EL(c, 7));
+#endif
+}
+/* (v0..v3, v0..v3) and (v4..v7, v4..v7) */
+static SP__INLINE sp__v8 sp__v8_lolo(sp__v8 v) {
+#if defined(SP__UF3_AVX512) && defined(SP__UF3_V8EXT)
+    return (sp__v8)_mm512_shuffle_f64x2((__m512d)v, (__m512d)v, 0x44);
+#else
+    int c;
+    for (c = 4; c < 8; ++c) SP__V8_EL(v, c) = SP__V8_EL(v, c - 4);
+    return v;
+#endif
+}
+static SP__INLINE sp__v8 sp__v8_hihi(sp__v8 v) {
+#if defined(SP__UF3_AVX512) && defined(SP__UF3_V8EXT)
+    return (sp__v8)_mm512_shuffle_f64x2((__m512d)v, (__m512d)v, 0xEE);
+#else
+    int c;
+    for (c = 0; c < 4; ++c) SP__V8_EL(v, c) = SP__V8_EL(v, c + 4);
+    return v;
+#endif
+}
+
+/* The 4 basis values and their derivatives of a uniform knot vector at x
+   (within its knots), as one 8-vector (B[0..3], B'[0..3]), from the table vt
+   (sp_uf3_trio_t.vtab; the derivative's cubic term is 0) for interval k. */
+static SP__INLINE sp__v8 sp__uf3_vbasis_k(const double *SP_RESTRICT vt, double x, int k) {
+    const double *SP_RESTRICT o = vt + 40 * (size_t)k;
+    const sp__v8 u = sp__v8_splat(x - o[32]);
+    const sp__v8 c3 = SP__V8_ADD(sp__v8_load(o + 16), SP__V8_MUL(u, sp__v8_load(o + 24)));
+    return SP__V8_ADD(sp__v8_load(o), SP__V8_MUL(u, SP__V8_ADD(sp__v8_load(o + 8), SP__V8_MUL(u, c3))));
+}
+/* its interval */
+static SP__INLINE int sp__uf3_vinterval(const sp_bspline_t *bs, double x) {
+    const double km = (double)(bs->nt - 8);
+    double f = (x - bs->t0) * bs->inv_dt;
+    f = f < 0.0 ? 0.0 : (f > km ? km : f);
+    return (int)f;
+}
+
+/* V3 and its derivatives along l, m and n, into out4 = (dV/dl, V, dV/dn,
+   dV/dm). The l bond gives its basis values bl[0..3] and derivatives
+   bl[4..7] at l0, the m bond the 8-vectors wm[b] = (B_m[b] x 4, B'_m[b] x 4)
+   at m0, the n axis z = (B_n[0..3], B'_n[0..3]) at n0. Per row a of l, with
+   X_b = C[l0+a][m0+b][n0..n0+3] in both halves, T = sum_b wm[b] X_b = (t, t')
+   (t' with B'_m); then (av, am) = sum_a B_l[a] T and (al, .) = sum_a B'_l[a] T,
+   and V = av.B_n, dV/dl = al.B_n, dV/dm = am.B_n, dV/dn = av.B'_n. */
+static SP__INLINE void sp__uf3_vtrio(const sp_uf3_trio_t *T, int l0, const double *SP_RESTRICT bl, int m0,
+                                     const double *SP_RESTRICT wm, sp__v8 z, int n0, double *SP_RESTRICT out4) {
+    const size_t N = (size_t)T->N, MN = (size_t)T->M * N;
+    const double *SP_RESTRICT r0 = T->c + ((size_t)l0 * T->M + (size_t)m0) * N + (size_t)n0;
+    const sp__v8 w0 = sp__v8_load(wm), w1 = sp__v8_load(wm + 8);
+    const sp__v8 w2 = sp__v8_load(wm + 16), w3 = sp__v8_load(wm + 24);
+    const sp__v8 bn = sp__v8_lolo(z), dbn = sp__v8_hihi(z);
+    sp__v8 ac = sp__v8_splat(0.0), al = ac;
+    int a;
+    for (a = 0; a < 4; ++a, r0 += MN) {
+        const sp__v8 t = SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(w0, sp__v8_dup4(r0)), SP__V8_MUL(w1, sp__v8_dup4(r0 + N))),
+                                    SP__V8_ADD(SP__V8_MUL(w2, sp__v8_dup4(r0 + 2 * N)),
+                                               SP__V8_MUL(w3, sp__v8_dup4(r0 + 3 * N))));
+        ac = SP__V8_ADD(ac, SP__V8_MUL(sp__v8_splat(bl[a]), t));
+        al = SP__V8_ADD(al, SP__V8_MUL(sp__v8_splat(bl[4 + a]), t));
+    }
+    sp__v8_hsum3(SP__V8_MUL(al, bn), SP__V8_MUL(ac, dbn), SP__V8_MUL(ac, bn), out4);
+}
+
+/* The same from the l-contracted rows S[m][n] = sum_a B_l[a] C[l0+a][m][n] and
+   S2 (with B'_l), both with row length ns, at the m0 row and n0 column: per
+   triplet 8 products instead of 24. */
+static SP__INLINE void sp__uf3_vtrio_s(const double *SP_RESTRICT s, const double *SP_RESTRICT s2, size_t ns,
+                                       const double *SP_RESTRICT wm, sp__v8 z, double *SP_RESTRICT out4) {
+    const sp__v8 w0 = sp__v8_load(wm), w1 = sp__v8_load(wm + 8);
+    const sp__v8 w2 = sp__v8_load(wm + 16), w3 = sp__v8_load(wm + 24);
+    const sp__v8 bn = sp__v8_lolo(z), dbn = sp__v8_hihi(z);
+    const sp__v8 ac = SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(w0, sp__v8_dup4(s)), SP__V8_MUL(w1, sp__v8_dup4(s + ns))),
+                                 SP__V8_ADD(SP__V8_MUL(w2, sp__v8_dup4(s + 2 * ns)),
+                                            SP__V8_MUL(w3, sp__v8_dup4(s + 3 * ns))));
+    const sp__v8 al = SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(w0, sp__v8_dup4(s2)), SP__V8_MUL(w1, sp__v8_dup4(s2 + ns))),
+                                 SP__V8_ADD(SP__V8_MUL(w2, sp__v8_dup4(s2 + 2 * ns)),
+                                            SP__V8_MUL(w3, sp__v8_dup4(s2 + 3 * ns))));
+    sp__v8_hsum3(SP__V8_MUL(al, bn), SP__V8_MUL(ac, dbn), SP__V8_MUL(ac, bn), out4);
+}
+
+/* Per-thread scratch of sp__uf3_center_fast, doubles, cap a multiple of 8:
+   entries dx dy dz r 1/r | bonds bx by bz 1/r sd gx gy gz | basis 8 and
+   wm 32 per bond | one row's results, 4 per triplet (2 cap unused) | then, for up to
+   tcap = 4 cap triplets (a chunk of rows), r_jk vectors, r_jk, 1/r_jk | the
+   l-contracted rows S, S2 (2 s3max) | ints: types, bonds' entries, types,
+   basis index, entries to zero, suffix minima and maxima of the basis index |
+   triplets' n-interval. */
+#define SP__UF3_SCR_DOUBLES (5 + 8 + 40 + 6)
+#define SP__UF3_TCAP(cap) (4 * (cap))
+static size_t sp__uf3_scratch_bytes(const sp_pot_t *pot, int maxdeg) {
+    const size_t cap = ((size_t)maxdeg + 2 * SP__UF3_LANES) / SP__UF3_LANES * SP__UF3_LANES;
+    const size_t tc = SP__UF3_TCAP(cap) + SP__UF3_LANES;
+    return cap * (SP__UF3_SCR_DOUBLES * sizeof(double) + 7 * sizeof(int)) + tc * (5 * sizeof(double) + sizeof(int)) +
+           2 * (size_t)pot->uf3.s3max * sizeof(double) + 128;
+}
+
+static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i,
+                                               void *scratch, int maxdeg, double *SP_RESTRICT fb,
+                                               double *SP_RESTRICT fdir, double *SP_RESTRICT wdir, double m1,
+                                               double m2, int *SP_RESTRICT lst, const int single) {
+    enum { W = SP__UF3_LANES };
+    const sp_uf3_t *u = &pot->uf3;
+    const int ne = pot->nelem, ti = type[i], np = ne * (ne + 1) / 2;
+    const int b0 = nl->first[i], n = nl->first[i + 1] - b0, npad = (n + W - 1) / W * W;
+    const size_t cap = ((size_t)maxdeg + 2 * W) / W * W;
+    const int *SP_RESTRICT jl = nl->j + b0;
+    const double *SP_RESTRICT xe = nl->xe;
+    const double xi0 = xe[3 * (size_t)i], xi1 = xe[3 * (size_t)i + 1], xi2 = xe[3 * (size_t)i + 2];
+    const double *SP_RESTRICT poly = u->pair[0].poly;
+    double *const sd0 = (double *)((char *)scratch + ((64 - ((size_t)scratch & 63)) & 63)); /* 64-byte aligned */
+    /* entries: difference vectors, r, 1/r, neighbour types */
+    double *SP_RESTRICT dx = sd0, *SP_RESTRICT dy = sd0 + cap, *SP_RESTRICT dz = sd0 + 2 * cap;
+    double *SP_RESTRICT rs = sd0 + 3 * cap, *SP_RESTRICT iv = sd0 + 4 * cap;
+    const size_t tcap = SP__UF3_TCAP(cap);
+    double *SP_RESTRICT s3 = sd0 + SP__UF3_SCR_DOUBLES * cap + 5 * (tcap + W);
+    int *SP_RESTRICT pt = (int *)(s3 + 2 * (size_t)u->s3max);
+    double ae[W], afx[W], afy[W], afz[W], axx[W], axy[W], axz[W], ayy[W], ayz[W], azz[W];
+    double e = u->e1[ti], s[10];
+    /* the pairs (ti, tj): parameters by neighbour type */
+    double et0[SP_MAX_ELEMENTS], eih[SP_MAX_ELEMENTS], ekm[SP_MAX_ELEMENTS], ecut[SP_MAX_ELEMENTS];
+    int eoff[SP_MAX_ELEMENTS], q, l, a;
+    for (a = 0; a < ne; ++a) {
+        const int p = sp_pot_pair_index(ne, ti, a);
+        et0[a] = u->p_t0[p]; eih[a] = u->p_ih[p]; ekm[a] = u->p_km[p]; ecut[a] = u->p_cut[p]; eoff[a] = u->p_off[p];
+    }
+    /* 1. difference vectors, distances */
+    for (q = 0; q < n; ++q) {
+        const int g = jl[q];
+        const double ax = xe[3 * (size_t)g] - xi0, ay = xe[3 * (size_t)g + 1] - xi1, az = xe[3 * (size_t)g + 2] - xi2;
+        dx[q] = ax; dy[q] = ay; dz[q] = az;
+        rs[q] = ax * ax + ay * ay + az * az;
+    }
+    for (q = n; q < npad; ++q) {
+        dx[q] = dy[q] = dz[q] = 0.0;
+        rs[q] = 1e300; /* beyond every cutoff */
+    }
+    sp__uf3_vsqrt(npad, rs);
+    for (q = 0; q < npad; ++q) iv[q] = 1.0 / rs[q];
+    if (!single) {
+        for (q = 0; q < n; ++q) pt[q] = type[nl->owner[jl[q]]];
+        for (q = n; q < npad; ++q) pt[q] = 0;
+    }
+    /* 2. V2, lane-blocked */
+    for (l = 0; l < W; ++l)
+        ae[l] = afx[l] = afy[l] = afz[l] = axx[l] = axy[l] = axz[l] = ayy[l] = ayz[l] = azz[l] = 0.0;
+#if defined(SP__UF3_AVX512)
+    if (single && u->pair[0].nint <= 32) {
+        /* the same lanes with AVX-512: the power form (at most 32 intervals) held in
+           registers, looked up by two-table permutes instead of gathers */
+        const double *SP_RESTRICT vt = u->pair[0].vt;
+        const __m512d t0 = _mm512_set1_pd(et0[0]), ih = _mm512_set1_pd(eih[0]), km = _mm512_set1_pd(ekm[0]);
+        const __m512d cut = _mm512_set1_pd(ecut[0]), zero = _mm512_setzero_pd(), two = _mm512_set1_pd(2.0);
+        const __m512d three = _mm512_set1_pd(3.0);
+        __m512d tb[5][4], sa[10];
+        int c;
+        for (c = 0; c < 5; ++c)
+            for (a = 0; a < 4; ++a) tb[c][a] = _mm512_loadu_pd(vt + 32 * c + 8 * a);
+        for (c = 0; c < 10; ++c) sa[c] = zero;
+        for (q = 0; q < npad; q += W) {
+            const __m512d r = _mm512_loadu_pd(rs + q), ivq = _mm512_loadu_pd(iv + q);
+            const __m512d ex = _mm512_loadu_pd(dx + q), ey = _mm512_loadu_pd(dy + q), ez = _mm512_loadu_pd(dz + q);
+            const __m512d f = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(r, t0), ih), zero), km);
+            const __m512i k = _mm512_cvtepi32_epi64(_mm512_cvttpd_epi32(f));
+            const __mmask8 hi = _mm512_test_epi64_mask(k, _mm512_set1_epi64(16));
+            const __mmask8 in = _mm512_cmp_pd_mask(r, cut, _CMP_LT_OQ);
+            __m512d co[5], x, v, d, w;
+            for (c = 0; c < 5; ++c)
+                co[c] = _mm512_mask_blend_pd(hi, _mm512_permutex2var_pd(tb[c][0], k, tb[c][1]),
+                                             _mm512_permutex2var_pd(tb[c][2], k, tb[c][3]));
+            x = _mm512_sub_pd(r, co[0]);
+            v = _mm512_add_pd(co[1], _mm512_mul_pd(x, _mm512_add_pd(co[2], _mm512_mul_pd(x, _mm512_add_pd(
+                                                                        co[3], _mm512_mul_pd(x, co[4]))))));
+            d = _mm512_add_pd(co[2], _mm512_mul_pd(x, _mm512_add_pd(_mm512_mul_pd(two, co[3]),
+                                                                     _mm512_mul_pd(_mm512_mul_pd(three, x), co[4]))));
+            v = _mm512_mask_blend_pd(in, zero, v);
+            w = _mm512_mask_blend_pd(in, zero, _mm512_mul_pd(d, ivq));
+            sa[0] = _mm512_add_pd(sa[0], v);
+            sa[1] = _mm512_add_pd(sa[1], _mm512_mul_pd(w, ex));
+            sa[2] = _mm512_add_pd(sa[2], _mm512_mul_pd(w, ey));
+            sa[3] = _mm512_add_pd(sa[3], _mm512_mul_pd(w, ez));
+            sa[4] = _mm512_sub_pd(sa[4], _mm512_mul_pd(_mm512_mul_pd(w, ex), ex));
+            sa[5] = _mm512_sub_pd(sa[5], _mm512_mul_pd(_mm512_mul_pd(w, ex), ey));
+            sa[6] = _mm512_sub_pd(sa[6], _mm512_mul_pd(_mm512_mul_pd(w, ex), ez));
+            sa[7] = _mm512_sub_pd(sa[7], _mm512_mul_pd(_mm512_mul_pd(w, ey), ey));
+            sa[8] = _mm512_sub_pd(sa[8], _mm512_mul_pd(_mm512_mul_pd(w, ey), ez));
+            sa[9] = _mm512_sub_pd(sa[9], _mm512_mul_pd(_mm512_mul_pd(w, ez), ez));
+        }
+        _mm512_storeu_pd(ae, sa[0]);
+        _mm512_storeu_pd(afx, sa[1]); _mm512_storeu_pd(afy, sa[2]); _mm512_storeu_pd(afz, sa[3]);
+        _mm512_storeu_pd(axx, sa[4]); _mm512_storeu_pd(axy, sa[5]); _mm512_storeu_pd(axz, sa[6]);
+        _mm512_storeu_pd(ayy, sa[7]); _mm512_storeu_pd(ayz, sa[8]); _mm512_storeu_pd(azz, sa[9]);
+    } else
+#endif
+    for (q = 0; q < npad; q += W)
+        SP__UF3_IVDEP for (l = 0; l < W; ++l) {
+            const int p = single ? 0 : pt[q + l];
+            const double r = rs[q + l];
+            const double t0 = et0[p], ih = eih[p], km = ekm[p], cut = ecut[p];
+            const int off = eoff[p];
+            double f = (r - t0) * ih, x, a1, a2, a3, v, d, w;
+            int k;
+            f = f < 0.0 ? 0.0 : (f > km ? km : f);
+            k = off + 5 * (int)f;
+            x = r - poly[k];
+            a1 = poly[k + 2]; a2 = poly[k + 3]; a3 = poly[k + 4];
+            v = poly[k + 1] + x * (a1 + x * (a2 + x * a3));
+            d = a1 + x * (2.0 * a2 + 3.0 * x * a3);
+            v = r < cut ? v : 0.0;
+            w = r < cut ? d * iv[q + l] : 0.0; /* V2'(r) / r */
+            ae[l] += v;
+            afx[l] += w * dx[q + l]; afy[l] += w * dy[q + l]; afz[l] += w * dz[q + l];
+            axx[l] -= w * dx[q + l] * dx[q + l]; axy[l] -= w * dx[q + l] * dy[q + l];
+            axz[l] -= w * dx[q + l] * dz[q + l]; ayy[l] -= w * dy[q + l] * dy[q + l];
+            ayz[l] -= w * dy[q + l] * dz[q + l]; azz[l] -= w * dz[q + l] * dz[q + l];
+        }
+    for (a = 0; a < 10; ++a) s[a] = 0.0;
+    for (l = 0; l < W; ++l) {
+        e += ae[l];
+        s[0] += afx[l]; s[1] += afy[l]; s[2] += afz[l];
+        s[3] += axx[l]; s[4] += axy[l]; s[5] += axz[l]; s[6] += ayy[l]; s[7] += ayz[l]; s[8] += azz[l];
+    }
+    /* the pair force on i is sum_j 2 V2'(r) u_ij, its virial sum_j r_ij (x) (-V2'(r) u_ij) */
+    fdir[0] = 2.0 * s[0]; fdir[1] = 2.0 * s[1]; fdir[2] = 2.0 * s[2];
+    wdir[0] = s[3]; wdir[1] = s[4]; wdir[2] = s[5];
+    wdir[3] = s[4]; wdir[4] = s[6]; wdir[5] = s[7];
+    wdir[6] = s[5]; wdir[7] = s[7]; wdir[8] = s[8];
+    /* 3. 3-body */
+    if (u->has3) {
+        const sp_uf3_trio_t *T0 = u->trio + (size_t)ti * np;
+        const sp_bspline_t *bsl = &u->trio[0].bs[0]; /* same3: every trio's l and m knots */
+        const double *SP_RESTRICT vtl = u->trio[0].vtab[0];
+        const double lo3 = bsl->t0, hi3 = bsl->t1;
+        /* compacted bonds: difference vector, 1/r, sum of dV/dr, force from the r_jk terms */
+        double *SP_RESTRICT bx = sd0 + 5 * cap, *SP_RESTRICT by = sd0 + 6 * cap, *SP_RESTRICT bz = sd0 + 7 * cap;
+        double *SP_RESTRICT bi = sd0 + 8 * cap, *SP_RESTRICT sd = sd0 + 9 * cap;
+        double *SP_RESTRICT gx = sd0 + 10 * cap, *SP_RESTRICT gy = sd0 + 11 * cap, *SP_RESTRICT gz = sd0 + 12 * cap;
+        double *SP_RESTRICT bas = sd0 + 13 * cap;  /* 8 per bond: 4 values, 4 derivatives */
+        double *SP_RESTRICT wms = sd0 + 21 * cap;  /* 32 per bond: (B[b] x 4, B'[b] x 4), b = 0..3 */
+        /* one row of triplets (j, k > j): (dV/dr_ij, V, dV/dr_jk, dV/dr_ik) */
+        double *SP_RESTRICT ph = sd0 + 55 * cap;
+        /* triplets of a chunk of rows: r_jk vector, r_jk, 1/r_jk, interval along n */
+        double *SP_RESTRICT tx = sd0 + SP__UF3_SCR_DOUBLES * cap, *SP_RESTRICT ty = tx + (tcap + W);
+        double *SP_RESTRICT tz = ty + (tcap + W), *SP_RESTRICT tr = tz + (tcap + W);
+        double *SP_RESTRICT ti_ = tr + (tcap + W);
+        int *SP_RESTRICT idx = pt + cap, *SP_RESTRICT bt = pt + 2 * cap, *SP_RESTRICT bl0 = pt + 3 * cap;
+        int *SP_RESTRICT zl = pt + 4 * cap, *SP_RESTRICT smn = pt + 5 * cap, *SP_RESTRICT smx = pt + 6 * cap;
+        int *SP_RESTRICT tk = pt + 7 * cap;
+        const sp_bspline_t *bsn = &T0->bs[2];
+        int jj0 = 0;
+        int nb = 0, nz = 0, nm = 0, jj, t;
+        /* the 3-body bonds; the entries within m2 that are not (their Fb slot gets a zero);
+           the reverse entries of those within m1, listed for the gather in lst */
+        q = 0;
+#if defined(SP__UF3_AVX512) && defined(__AVX512VL__) && (defined(__GNUC__) || defined(__clang__))
+        { /* the same compaction 8 entries at a time (register compress) */
+            const __m512d vlo = _mm512_set1_pd(lo3), vhi = _mm512_set1_pd(hi3);
+            const __m512d vm1 = _mm512_set1_pd(m1), vm2 = _mm512_set1_pd(m2);
+            const int *SP_RESTRICT rv = nl->rev + b0;
+            for (; q + W <= n; q += W) {
+                const __m512d r = _mm512_loadu_pd(rs + q);
+                const __mmask8 in3 = _mm512_cmp_pd_mask(r, vlo, _CMP_GE_OQ) & _mm512_cmp_pd_mask(r, vhi, _CMP_LE_OQ);
+                const __mmask8 z2 = _mm512_cmp_pd_mask(r, vm2, _CMP_NGT_UQ) & (__mmask8)~in3;
+                const __mmask8 w1 = _mm512_cmp_pd_mask(r, vm1, _CMP_NGT_UQ);
+                const __m256i iq = _mm256_add_epi32(_mm256_set1_epi32(q), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                _mm256_storeu_si256((__m256i *)(idx + nb), _mm256_maskz_compress_epi32(in3, iq));
+                _mm256_storeu_si256((__m256i *)(zl + nz), _mm256_maskz_compress_epi32(z2, iq));
+                _mm256_storeu_si256((__m256i *)(lst + b0 + nm),
+                                    _mm256_maskz_compress_epi32(w1, _mm256_loadu_si256((const __m256i *)(rv + q))));
+                nb += __builtin_popcount(in3);
+                nz += __builtin_popcount(z2);
+                nm += __builtin_popcount(w1);
+            }
+        }
+#endif
+        for (; q < n; ++q) {
+            const double r = rs[q];
+            const int in3 = (r >= lo3) & (r <= hi3);
+            idx[nb] = q;
+            nb += in3;
+            zl[nz] = q;
+            nz += !(r > m2) & !in3;
+            lst[b0 + nm] = nl->rev[b0 + q];
+            nm += !(r > m1);
+        }
+        if (nm < n) lst[b0 + nm] = -1;
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+        for (jj = 0; jj < nb; ++jj) __builtin_prefetch(fb + 3 * (size_t)(b0 + idx[jj]), 1, 3); /* written below */
+#endif
+        for (jj = 0; jj < nb; ++jj) {
+            sp__v8 z;
+            int b;
+            q = idx[jj];
+            bx[jj] = dx[q]; by[jj] = dy[q]; bz[jj] = dz[q]; bi[jj] = iv[q];
+            bt[jj] = single ? 0 : pt[q];
+            bl0[jj] = sp__uf3_vinterval(bsl, rs[q]);
+            z = sp__uf3_vbasis_k(vtl, rs[q], bl0[jj]);
+            sp__v8_store(bas + 8 * jj, z);
+            for (b = 0; b < 4; ++b) {
+                double *w = wms + 32 * (size_t)jj + 8 * b;
+                w[0] = w[1] = w[2] = w[3] = SP__V8_EL(z, b);
+                w[4] = w[5] = w[6] = w[7] = SP__V8_EL(z, 4 + b);
+            }
+            sd[jj] = gx[jj] = gy[jj] = gz[jj] = 0.0;
+        }
+        for (jj = nb; jj < nb + W; ++jj) bx[jj] = by[jj] = bz[jj] = 0.0;
+        if (single && nb > 0) { /* the m-intervals of the bonds after each bond */
+            smn[nb - 1] = smx[nb - 1] = bl0[nb - 1];
+            for (jj = nb - 2; jj >= 0; --jj) {
+                smn[jj] = bl0[jj + 1] < smn[jj + 1] ? bl0[jj + 1] : smn[jj + 1];
+                smx[jj] = bl0[jj + 1] > smx[jj + 1] ? bl0[jj + 1] : smx[jj + 1];
+            }
+        }
+        while (jj0 < nb) {
+            /* a chunk of rows jj0..jj1-1 whose triplets fit in tcap; triplet (jj, k0 + t) at rb + t */
+            int jj1 = jj0, tot = 0, rb;
+            while (jj1 < nb && tot + (nb - jj1 - 1) + W <= (int)tcap) tot += nb - 1 - jj1++;
+            /* r_jk vectors row by row on 8-wide vectors (the padding lanes read the zeroed bonds
+               beyond nb, and are overwritten by the next row), then r_jk, 1/r_jk and, for one
+               element, the interval along n for the whole chunk */
+            for (jj = jj0, rb = 0; jj < jj1; rb += nb - 1 - jj++) {
+                const int k0 = jj + 1, m = nb - k0;
+                const sp__v8 xj = sp__v8_splat(bx[jj]), yj = sp__v8_splat(by[jj]), zj = sp__v8_splat(bz[jj]);
+                for (t = 0; t < m; t += W) {
+                    const sp__v8 ax = SP__V8_SUB(sp__v8_load(bx + k0 + t), xj);
+                    const sp__v8 ay = SP__V8_SUB(sp__v8_load(by + k0 + t), yj);
+                    const sp__v8 az = SP__V8_SUB(sp__v8_load(bz + k0 + t), zj);
+                    sp__v8_store(tx + rb + t, ax);
+                    sp__v8_store(ty + rb + t, ay);
+                    sp__v8_store(tz + rb + t, az);
+                    sp__v8_store(tr + rb + t, SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(ax, ax), SP__V8_MUL(ay, ay)),
+                                                         SP__V8_MUL(az, az)));
+                }
+            }
+            for (t = tot; t < tot + W; ++t) tr[t] = 1.0; /* lanes past the chunk */
+            {
+                const sp__v8 one = sp__v8_splat(1.0);
+                for (t = 0; t < tot; t += W) {
+                    const sp__v8 r = sp__v8_sqrt(sp__v8_load(tr + t));
+                    sp__v8_store(tr + t, r);
+                    sp__v8_store(ti_ + t, SP__V8_DIV(one, r));
+                }
+                if (single)
+                    for (t = 0; t < tot; ++t) tk[t] = sp__uf3_vinterval(bsn, tr[t]);
+            }
+            for (jj = jj0, rb = 0; jj < jj1; rb += nb - 1 - jj++) {
+                const int k0 = jj + 1, m = nb - k0;
+                const double *SP_RESTRICT bj = bas + 8 * jj, *SP_RESTRICT wj = wms + 32 * (size_t)jj;
+                const double *SP_RESTRICT wx = tx + rb, *SP_RESTRICT wy = ty + rb, *SP_RESTRICT wz = tz + rb;
+                const double *SP_RESTRICT wr = tr + rb, *SP_RESTRICT wi = ti_ + rb;
+                const int lj = bl0[jj];
+                double sj = 0.0, hx = 0.0, hy = 0.0, hz = 0.0;
+                if (single && m >= 4) {
+                    /* many triplets in the row: contract over l once, for the m rows and n
+                       columns the row's triplets reach, if that is cheaper (8-wide operations:
+                       14 per row and 8 columns, against 34 per triplet saved) */
+                    const sp_uf3_trio_t *T = T0;
+                    const int mlo = smn[jj], nr = smx[jj] + 4 - mlo;
+                    int nlo = tk[rb], nhi = tk[rb], ns, c, mr;
+                    for (t = 1; t < m; ++t) {
+                        nlo = tk[rb + t] < nlo ? tk[rb + t] : nlo;
+                        nhi = tk[rb + t] > nhi ? tk[rb + t] : nhi;
+                    }
+                    ns = (nhi + 4 - nlo + W - 1) / W * W;
+                    if (14 * nr * (ns / W) < 34 * m - 40) {
+                        const size_t N = (size_t)T->N, MN = (size_t)T->M * N;
+                        const sp__v8 l0 = sp__v8_splat(bj[0]), l1 = sp__v8_splat(bj[1]), l2 = sp__v8_splat(bj[2]);
+                        const sp__v8 l3 = sp__v8_splat(bj[3]), d0 = sp__v8_splat(bj[4]), d1 = sp__v8_splat(bj[5]);
+                        const sp__v8 d2 = sp__v8_splat(bj[6]), d3 = sp__v8_splat(bj[7]);
+                        double *SP_RESTRICT s2 = s3 + (size_t)nr * ns;
+                        for (mr = 0; mr < nr; ++mr) {
+                            const double *SP_RESTRICT cr = T->c + ((size_t)lj * T->M + (size_t)(mlo + mr)) * N + nlo;
+                            for (c = 0; c < ns; c += W) { /* (reads up to 7 past a row: T->c is padded) */
+                                const sp__v8 c0 = sp__v8_load(cr + c), c1 = sp__v8_load(cr + MN + c);
+                                const sp__v8 c2 = sp__v8_load(cr + 2 * MN + c), c3 = sp__v8_load(cr + 3 * MN + c);
+                                sp__v8_store(s3 + (size_t)mr * ns + c,
+                                             SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(l0, c0), SP__V8_MUL(l1, c1)),
+                                                        SP__V8_ADD(SP__V8_MUL(l2, c2), SP__V8_MUL(l3, c3))));
+                                sp__v8_store(s2 + (size_t)mr * ns + c,
+                                             SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(d0, c0), SP__V8_MUL(d1, c1)),
+                                                        SP__V8_ADD(SP__V8_MUL(d2, c2), SP__V8_MUL(d3, c3))));
+                            }
+                        }
+                        for (t = 0; t < m; ++t) {
+                            const int kk = k0 + t, n0 = tk[rb + t];
+                            const double rjk = wr[t];
+                            double *SP_RESTRICT o = ph + 4 * t;
+                            const size_t off = (size_t)(bl0[kk] - mlo) * ns + (size_t)(n0 - nlo);
+                            if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) {
+                                o[0] = o[1] = o[2] = o[3] = 0.0;
+                                continue;
+                            }
+                            sp__uf3_vtrio_s(s3 + off, s2 + off, (size_t)ns, wms + 32 * (size_t)kk,
+                                            sp__uf3_vbasis_k(T->vtab[2], rjk, n0), o);
+                        }
+                        goto row_done;
+                    }
+                }
+                /* per triplet (dV/dr_ij, V, dV/dr_jk, dV/dr_ik) into ph[4 t..] */
+                for (t = 0; t < m; ++t) {
+                    const int kk = k0 + t;
+                    const double rjk = wr[t];
+                    const sp_uf3_trio_t *T;
+                    double *SP_RESTRICT o = ph + 4 * t;
+                    int n0;
+                    if (single) {
+                        T = T0;
+                        n0 = tk[rb + t];
+                    } else {
+                        T = T0 + sp_pot_pair_index(ne, bt[jj], bt[kk]);
+                        n0 = sp__uf3_vinterval(&T->bs[2], rjk);
+                    }
+                    if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) {
+                        o[0] = o[1] = o[2] = o[3] = 0.0;
+                        continue;
+                    }
+                    if (single || bt[kk] >= bt[jj]) {
+                        sp__uf3_vtrio(T, lj, bj, bl0[kk], wms + 32 * (size_t)kk, sp__uf3_vbasis_k(T->vtab[2], rjk, n0),
+                                      n0, o);
+                    } else { /* l is the neighbour of lower atomic number: k */
+                        double d;
+                        sp__uf3_vtrio(T, bl0[kk], bas + 8 * kk, lj, wj, sp__uf3_vbasis_k(T->vtab[2], rjk, n0), n0, o);
+                        d = o[0]; o[0] = o[3]; o[3] = d;
+                    }
+                }
+            row_done:
+                /* F_j += -dV/dr_ij u_ij + dV/dr_jk u_jk, F_k += -dV/dr_ik u_ik - dV/dr_jk u_jk
+                   (the radial parts summed as sd, times the unit vectors at the end) */
+                for (t = 0; t < m; ++t) {
+                    const double wnt = ph[4 * t + 2] * wi[t], fx = wnt * wx[t], fy = wnt * wy[t], fz = wnt * wz[t];
+                    sj += ph[4 * t];
+                    e += ph[4 * t + 1];
+                    hx += fx; hy += fy; hz += fz;
+                    sd[k0 + t] += ph[4 * t + 3];
+                    gx[k0 + t] -= fx;
+                    gy[k0 + t] -= fy;
+                    gz[k0 + t] -= fz;
+                }
+                sd[jj] += sj;
+                gx[jj] += hx; gy[jj] += hy; gz[jj] += hz;
+            }
+            jj0 = jj1;
+        }
+        /* Fb = -dE_i/dr_ij, the force of E_i on j, is stored in slot b for the
+           entries within m2 (zero where not a 3-body bond); this centre's share,
+           -Fb on i and r_ij (x) Fb, goes into its direct force and virial, so that
+           the gather of atom i only adds the slots rev b of its entries within
+           m1 < m2, which it lists here in lst (sp_pot_compute) */
+        for (t = 0; t < nz; ++t) {
+            double *o = fb + 3 * (size_t)(b0 + zl[t]);
+            o[0] = o[1] = o[2] = 0.0;
+        }
+        for (jj = 0; jj < nb; ++jj) { /* the bond forces, in place */
+            const double c = sd[jj] * bi[jj];
+            gx[jj] -= c * bx[jj];
+            gy[jj] -= c * by[jj];
+            gz[jj] -= c * bz[jj];
+        }
+        {
+            double f0 = fdir[0], f1 = fdir[1], f2 = fdir[2], w[9];
+            for (a = 0; a < 9; ++a) w[a] = wdir[a];
+            for (jj = 0; jj < nb; ++jj) {
+                f0 -= gx[jj]; f1 -= gy[jj]; f2 -= gz[jj];
+                w[0] += bx[jj] * gx[jj]; w[1] += bx[jj] * gy[jj]; w[2] += bx[jj] * gz[jj];
+                w[3] += by[jj] * gx[jj]; w[4] += by[jj] * gy[jj]; w[5] += by[jj] * gz[jj];
+                w[6] += bz[jj] * gx[jj]; w[7] += bz[jj] * gy[jj]; w[8] += bz[jj] * gz[jj];
+            }
+            fdir[0] = f0; fdir[1] = f1; fdir[2] = f2;
+            for (a = 0; a < 9; ++a) wdir[a] = w[a];
+        }
+        for (jj = 0; jj < nb; ++jj) {
+            double *o = fb + 3 * (size_t)(b0 + idx[jj]);
+            o[0] = gx[jj]; o[1] = gy[jj]; o[2] = gz[jj];
+        }
+    }
+    (void)fb; (void)m1; (void)m2; (void)lst;
+    return e;
+}
+
+static double sp__uf3_center_fast(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i, void *scratch,
+                                  int maxdeg, double *SP_RESTRICT fb, double *SP_RESTRICT fdir,
+                                  double *SP_RESTRICT wdir, double m1, double m2, int *SP_RESTRICT lst) {
+    if (pot->nelem == 1)
+        return sp__uf3_center_fast_t(pot, nl, type, i, scratch, maxdeg, fb, fdir, wdir, m1, m2, lst, 1);
+    return sp__uf3_center_fast_t(pot, nl, type, i, scratch, maxdeg, fb, fdir, wdir, m1, m2, lst, 0);
 }
 
 /* ---- s-NNP (Vita & Trinkle 2023, Eqs. 2, 9, 10) ----
@@ -3967,7 +4684,8 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
                                   sp_work_t *ws, sp_out_t *out) {
     const int n = nl ? nl->natoms : 0;
     int i, nth, maxdeg, need_bonds;
-    double *fb, *ea, *va, *fa;
+    double *fb, *ea, *va, *fa, m1 = -1.0, m2 = -1.0;
+    int *lst = NULL;
     size_t per_thread;
     if (!pot || !nl || !ws || !out || (n > 0 && !type)) return SP_ERR_BAD_ARG;
     if (pot->kind == SP_POT_NONE) return SP_ERR_BAD_ARG;
@@ -3977,15 +4695,38 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
     nth = sp__nthreads();
     maxdeg = sp__max_degree(nl);
     per_thread = sp__bonds_bytes(maxdeg);
+    if (pot->kind == SP_POT_UF3 && pot->uf3.fast && sp__uf3_scratch_bytes(pot, maxdeg) > per_thread)
+        per_thread = sp__uf3_scratch_bytes(pot, maxdeg);
     if (pot->kind == SP_POT_SNNP) per_thread = sp__snnp_scratch_bytes(pot, maxdeg);
     /* per-bond slots are needed by many-body terms only (not by UF2) */
     need_bonds = !(pot->kind == SP_POT_UF3 && !pot->uf3.has3);
-    if ((need_bonds && !sp__reserve(&ws->allocator, (void **)&ws->fbond, &ws->cap_bonds, 3 * nl->n_entries + 3,
-                                    sizeof(double))) ||
+    /* (UF3 keeps a list of entries, one int each, after the 3 doubles per entry) */
+    if ((need_bonds && !sp__reserve(&ws->allocator, (void **)&ws->fbond, &ws->cap_bonds,
+                                    (pot->kind == SP_POT_UF3 ? 4 : 3) * nl->n_entries + 4, sizeof(double))) ||
         !sp__reserve(&ws->allocator, (void **)&ws->atom, &ws->cap_atom, 13 * (size_t)n + 1, sizeof(double)) ||
         !sp__reserve(&ws->allocator, (void **)&ws->scratch, &ws->cap_scratch, (size_t)nth * per_thread, 1))
         return SP_ERR_NO_MEMORY;
     fb = need_bonds ? ws->fbond : NULL;
+    if (pot->kind == SP_POT_UF3 && pot->uf3.fast && pot->uf3.has3) {
+        /* UF3, vectorised 3-body: the force of E_i on j, non-zero only for
+           r_ij <= cut3, is written (by centre i) into slot b, for entries with
+           r <= m2 only; the gather of atom i adds the slots rev b of its entries
+           with r <= m1, which centre i lists in lst (after the forces in fb). The
+           two ends of a bond compute r from
+           different images, equal to a few ulps of the coordinates; the margins
+           (1e-10 relative to the largest coordinate or shift) cover that many
+           times over. */
+        double xm = 0.0, mg;
+        size_t a;
+        for (a = 0; a < 3 * (size_t)nl->next; ++a) {
+            const double v = fabs(nl->xe[a]) + fabs(nl->shift[a]);
+            xm = v > xm ? v : xm;
+        }
+        mg = 1e-10 * (xm + pot->uf3.cut3);
+        m1 = pot->uf3.cut3 + mg;
+        m2 = pot->uf3.cut3 + 2.0 * mg;
+        lst = (int *)(fb + 3 * nl->n_entries + 4);
+    }
     ea = ws->atom;
     va = ws->atom + n;
     fa = ws->atom + 10 * (size_t)n;
@@ -4005,7 +4746,11 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
 #endif
             for (ii = 0; ii < n; ++ii) {
                 if (pot->kind == SP_POT_UF3) {
-                    ea[ii] = sp__uf3_center(pot, nl, type, ii, &bd, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii);
+                    if (pot->uf3.fast)
+                        ea[ii] = sp__uf3_center_fast(pot, nl, type, ii, (char *)ws->scratch + (size_t)tid * per_thread,
+                                                     maxdeg, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii, m1, m2, lst);
+                    else
+                        ea[ii] = sp__uf3_center(pot, nl, type, ii, &bd, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii);
                 } else if (pot->kind == SP_POT_SNNP) {
                     int a;
                     ea[ii] = sp__snnp_center(pot, nl, type, ii, (char *)ws->scratch + (size_t)tid * per_thread, maxdeg, fb);
@@ -4028,7 +4773,15 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
                 int b, a, c;
                 for (a = 0; a < 3; ++a) f[a] = fa[3 * (size_t)ii + a];
                 for (a = 0; a < 9; ++a) w[a] = va[9 * (size_t)ii + a];
-                for (b = nl->first[ii]; fb && b < nl->first[ii + 1]; ++b) {
+                if (lst) { /* UF3 vectorised: only the listed reverse slots (see above) */
+                    for (b = nl->first[ii]; b < nl->first[ii + 1] && lst[b] >= 0; ++b) {
+                        const double *fr = fb + 3 * (size_t)lst[b];
+                        f[0] += fr[0];
+                        f[1] += fr[1];
+                        f[2] += fr[2];
+                    }
+                }
+                for (b = nl->first[ii]; fb && !lst && b < nl->first[ii + 1]; ++b) {
                     const double *fo = fb + 3 * (size_t)b, *fr = fb + 3 * (size_t)nl->rev[b];
                     const double *xg = nl->xe + 3 * (size_t)nl->j[b];
                     double d[3];

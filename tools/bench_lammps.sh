@@ -2,7 +2,7 @@
 # tools/bench_lammps.sh - splinepot md against LAMMPS, side by side, on the same structure.
 #
 #   tools/bench_lammps.sh [--steps N] [--repeats R] [--uf3-steps N] [--seed S]
-#                         [--wait-load L] [--no-readme] [--keep]
+#                         [--wait-load L] [--only CASE] [--no-readme] [--keep]
 #
 # Cases (8000-atom diamond Si from tools/make_crystal.py, seed 8000, sigma 0.05):
 #   meam_Si1     Si_1.meam.spline, meam/spline, NVE from 600 K, dt 1 fs, skin 1 A;
@@ -13,6 +13,7 @@
 #                distance, pair_modify shift yes), NVE from 300 K; LAMMPS static (`run N`, no fix) is printed as well.
 #                The LAMMPS side always runs; the splinepot side is skipped unless $UF3 is a file.
 #
+# --only CASE runs just that case (meam_Si1, meamsw_Sib or uf3_bcc).
 # Every run of a case is interleaved round-robin (splinepot 1 thr, LAMMPS, splinepot 2 thr, ...),
 # R repeats each; the reported figure is the median. us/atom-step is, for splinepot, its own
 # 'perf:' line (wall time of the whole run / (atoms x (steps+1))), and for LAMMPS
@@ -35,6 +36,7 @@ SEED=8000
 WAIT_LOAD=""
 WRITE_README=1
 KEEP=0
+ONLY=""
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 while [ $# -gt 0 ]; do
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
         --uf3-steps) UF3_STEPS=$2; shift 2 ;;
         --seed) SEED=$2; shift 2 ;;
         --wait-load) WAIT_LOAD=$2; shift 2 ;;
+        --only) ONLY=$2; shift 2 ;;
         --no-readme) WRITE_README=0; shift ;;
         --keep) KEEP=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -177,10 +180,10 @@ bench_meam() {
 echo "bench_lammps.sh: $(date -u +%Y-%m-%dT%H:%M:%SZ) nproc=$(nproc) steps=$STEPS repeats=$REPEATS load=\"$LOAD_START\"" >&2
 
 # ===== 1. s-MEAM Si_1 (meam/spline) =====
-bench_meam meam_Si1 Si_1.meam.spline meam/spline
+if [ -z "$ONLY" ] || [ "$ONLY" = meam_Si1 ]; then bench_meam meam_Si1 Si_1.meam.spline meam/spline; fi
 
 # ===== 2. meam/sw/spline Si.b =====
-bench_meam meamsw_Sib Si.b.meam.sw.spline meam/sw/spline
+if [ -z "$ONLY" ] || [ "$ONLY" = meamsw_Sib ]; then bench_meam meamsw_Sib Si.b.meam.sw.spline meam/sw/spline; fi
 
 # ===== 3. UF3 (pair) against LAMMPS lj/cut 5.5 on bcc8192 ==========================================
 # Enable the splinepot side with UF3=/path/to/model (a 2-body UF3 model with a 5.5 A cutoff;
@@ -215,7 +218,7 @@ bench_uf3() {
     [ $have_uf3 = 1 ] && sa="$ma ($(spread "${a[@]}"))"
     ROWS+=("| $name | UF3 $(basename "${UF3:-none}") vs lj/cut 5.5 (static: $ms) | 8192 | $UF3_STEPS | $sa | $mb ($(spread "${b[@]}")) | **$ratio** | - | - | $load |")
 }
-bench_uf3
+if [ -z "$ONLY" ] || [ "$ONLY" = uf3_bcc ]; then bench_uf3; fi
 # ===== end of UF3 section ==========================================================================
 
 LOAD_END=$(loadavg)
