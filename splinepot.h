@@ -3285,6 +3285,7 @@ static SP__INLINE int sp__uf3_vinterval(const sp_bspline_t *bs, double x) {
    (t' with B'_m); then (av, am) = sum_a B_l[a] T and (al, .) = sum_a B'_l[a] T,
    and V = av.B_n, dV/dl = al.B_n, dV/dm = am.B_n, dV/dn = av.B'_n. */
 static SP__INLINE void sp__uf3_vtrio(const sp_uf3_trio_t *T, int l0, const double *SP_RESTRICT bl, int m0,
+                                     /* cppcheck-suppress passedByValue ; a vector register with GCC and clang */
                                      const double *SP_RESTRICT wm, sp__v8 z, int n0, double *SP_RESTRICT out4) {
     const size_t N = (size_t)T->N, MN = (size_t)T->M * N;
     const double *SP_RESTRICT r0 = T->c + ((size_t)l0 * T->M + (size_t)m0) * N + (size_t)n0;
@@ -3307,6 +3308,7 @@ static SP__INLINE void sp__uf3_vtrio(const sp_uf3_trio_t *T, int l0, const doubl
    S2 (with B'_l), both with row length ns, at the m0 row and n0 column: per
    triplet 8 products instead of 24. */
 static SP__INLINE void sp__uf3_vtrio_s(const double *SP_RESTRICT s, const double *SP_RESTRICT s2, size_t ns,
+                                       /* cppcheck-suppress passedByValue ; a vector register with GCC and clang */
                                        const double *SP_RESTRICT wm, sp__v8 z, double *SP_RESTRICT out4) {
     const sp__v8 w0 = sp__v8_load(wm), w1 = sp__v8_load(wm + 8);
     const sp__v8 w2 = sp__v8_load(wm + 16), w3 = sp__v8_load(wm + 24);
@@ -3349,12 +3351,14 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
     const double *SP_RESTRICT xe = nl->xe;
     const double xi0 = xe[3 * (size_t)i], xi1 = xe[3 * (size_t)i + 1], xi2 = xe[3 * (size_t)i + 2];
     const double *SP_RESTRICT poly = u->pair[0].poly;
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     double *const sd0 = (double *)((char *)scratch + ((64 - ((size_t)scratch & 63)) & 63)); /* 64-byte aligned */
     /* entries: difference vectors, r, 1/r, neighbour types */
     double *SP_RESTRICT dx = sd0, *SP_RESTRICT dy = sd0 + cap, *SP_RESTRICT dz = sd0 + 2 * cap;
     double *SP_RESTRICT rs = sd0 + 3 * cap, *SP_RESTRICT iv = sd0 + 4 * cap;
     const size_t tcap = SP__UF3_TCAP(cap);
     double *SP_RESTRICT s3 = sd0 + SP__UF3_SCR_DOUBLES * cap + 5 * (tcap + W);
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     int *SP_RESTRICT pt = (int *)(s3 + 2 * (size_t)u->s3max);
     double ae[W], afx[W], afy[W], afz[W], axx[W], axy[W], axz[W], ayy[W], ayz[W], azz[W];
     double e = u->e1[ti], s[10];
@@ -3437,7 +3441,9 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
         SP__UF3_IVDEP for (l = 0; l < W; ++l) {
             const int p = single ? 0 : pt[q + l];
             const double r = rs[q + l];
+            /* cppcheck-suppress uninitvar ; p is a neighbour type, < ne: set above */
             const double t0 = et0[p], ih = eih[p], km = ekm[p], cut = ecut[p];
+            /* cppcheck-suppress uninitvar ; p is a neighbour type, < ne: set above */
             const int off = eoff[p];
             double f = (r - t0) * ih, x, a1, a2, a3, v, d, w;
             int k;
@@ -4725,6 +4731,7 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
         mg = 1e-10 * (xm + pot->uf3.cut3);
         m1 = pot->uf3.cut3 + mg;
         m2 = pot->uf3.cut3 + 2.0 * mg;
+        /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
         lst = (int *)(fb + 3 * nl->n_entries + 4);
     }
     ea = ws->atom;

@@ -13,7 +13,7 @@
 #                gxx-cxx11-O0-omp      g++     C++11  -O0  OpenMP
 #                clang-c11-O0-omp      clang   C11    -O0  OpenMP
 #              (-O3 here is -O3 -march=native, as the default build.)
-#   valgrind   every test program under memcheck (-O1 -g, no -march=native:
+#   valgrind   every test program under memcheck (-O2 -g, no -march=native:
 #              valgrind does not know AVX-512), OpenMP on 2 threads, and the
 #              splinepot tool on eval, fit uf3, md, plot and an error path; no
 #              errors and no definite leaks
@@ -179,10 +179,10 @@ vg_tool() {
 
 valgrind_step() {
     local w0 c0 out tmp pots=${SPLINEPOT_POTENTIALS:-/usr/share/lammps/potentials}
-    echo "== valgrind memcheck (-O1 -g, OpenMP, 2 threads; logs: $M/valgrind/*.log)"
+    echo "== valgrind memcheck (-O2 -g, OpenMP, 2 threads; logs: $M/valgrind/*.log)"
     command -v valgrind >/dev/null || { fail "valgrind not installed"; return; }
     mark; w0=$MARK_W; c0=$MARK_C
-    if ! make -s -j"$J" B="$M/valgrind" OPT="-O1 -g" CFLAGS="-std=c99 -O1 -g $FP $WARN -fopenmp" all \
+    if ! make -s -j"$J" B="$M/valgrind" OPT="-O2 -g" CFLAGS="-std=c99 -O2 -g $FP $WARN -fopenmp" all \
             > "$M/valgrind.log" 2>&1; then
         tail -n 30 "$M/valgrind.log"; fail "valgrind: build"; return
     fi
