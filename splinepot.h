@@ -1421,21 +1421,23 @@ SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra)
  * (or per-configuration force errors) of sp_smeam_sv_eval.
  *
  * Large systems (sp_cuda_sys_*, sp_cuda_md_*): UF3 and s-MEAM energies and
- * forces on a neighbour list built on the CPU and uploaded once per
- * rebuild; positions are refreshed on the device (its sp_nlist_update).
- * As in sp_pot_compute, each centre atom (one thread) writes its own
- * per-bond forces and a second kernel gathers them per atom in list
- * order: no atomics, the same bits on every run. Per-atom results follow
- * the CPU's operation order and are compiled without FMA contraction
- * (nvcc -fmad=false), so forces and per-atom energies are the CPU's bits
- * (tests/test_cuda.c); totals (energy, virial, kinetic energy) are summed
- * in a fixed tree order (relative differences ~1e-16).
- * The velocity-Verlet loop stays on the device; only scalars come back
- * per step.
+ * forces on a neighbour list built on the device (sp_cuda_sys_build_nlist:
+ * periodic cells at least 3 list cutoffs high) or built on the CPU and
+ * uploaded; positions are refreshed on the device (its sp_nlist_update).
+ * As in sp_pot_compute, each centre atom writes its own per-bond forces
+ * and a second kernel gathers them per atom in list order: no atomics on
+ * floating-point sums. A group of lanes shares a centre atom (bonds and
+ * triplets split over the lanes, partial sums added in a fixed tree), so
+ * results are the same bits on every run but not the CPU's: energies agree
+ * to ~1e-15 relative and forces to ~1e-13 eV/A (tests/test_cuda.c checks
+ * 1e-12 and 1e-10 on random configurations and parameters). The
+ * velocity-Verlet loop and the list rebuilds stay on the device; only
+ * scalars come back per step.
  *
  *     sp_cuda_sys_t *g;
  *     sp_cuda_sys_create(&g, &pot, n, type, &diag);
- *     sp_cuda_sys_set_nlist(g, &nl, pos);     after each sp_nlist_build
+ *     sp_cuda_sys_build_nlist(g, &cell, pos, cutoff + skin);   or, after
+ *     sp_cuda_sys_set_nlist(g, &nl, pos);     each sp_nlist_build
  *     sp_cuda_sys_set_positions(g, pos);      instead of sp_nlist_update
  *     sp_cuda_sys_compute(g, &out);           as sp_pot_compute
  *     sp_cuda_sys_free(g);
@@ -1481,6 +1483,27 @@ SP_API sp_result_t sp_cuda_sys_set_nlist(sp_cuda_sys_t *g, const sp_nlist_t *nl,
    (nl->cutoff >= pot cutoff) and the positions pos (3 natoms) it is used
    with; pos is also the reference of sp_cuda_md_drift's displacement. */
 
+SP_API sp_result_t sp_cuda_sys_build_nlist(sp_cuda_sys_t *g, const sp_cell_t *cell, const double *pos,
+                                           double cutoff);
+/* sp_nlist_build and sp_cuda_sys_set_nlist in one, on the device: the pairs
+   with r < cutoff (>= the potential's cutoff) of the positions pos (3
+   natoms; NULL: the device positions, as after sp_cuda_md_drift), which
+   also become sp_cuda_md_drift's reference. For a cell periodic along a, b
+   and c whose every height (distance between opposite faces) is at least 3
+   cutoff, with at most 64 atoms in a bin (about cutoff^3); SP_ERR_UNSUPPORTED
+   otherwise (build on the CPU then). The pairs
+   are those of sp_nlist_build, in another order: atoms binned by fractional
+   coordinates (counting sort, each bin in increasing index), each centre
+   scanning the 27 bins around its own in a fixed order; ghosts for the
+   atoms of the boundary bins. Deterministic. Errors also
+   SP_ERR_NOT_FINITE (a position), SP_ERR_BAD_CELL. */
+
+SP_API sp_result_t sp_cuda_sys_get_list(sp_cuda_sys_t *g, size_t *out_entries, int *first, int *nbr, double *vec);
+/* The list in use, for checks: *out_entries entries and, where the pointers
+   are not NULL, first (natoms + 1 offsets), nbr (the local atom each entry
+   points to) and vec (3 per entry: r_j - r_i at the positions of the last
+   list, sp_cuda_sys_set_positions or sp_cuda_md_forces). */
+
 SP_API sp_result_t sp_cuda_sys_set_positions(sp_cuda_sys_t *g, const double *pos);
 /* New positions for the uploaded list (the device's sp_nlist_update). */
 
@@ -1498,9 +1521,9 @@ SP_API sp_result_t sp_cuda_md_init(sp_cuda_sys_t *g, const double *vel, const do
 
 SP_API sp_result_t sp_cuda_md_drift(sp_cuda_sys_t *g, double dt, double *out_dmax2);
 /* v += dt/2 F/m, x += dt v; *out_dmax2 (optional) = largest squared
-   displacement since the last sp_cuda_sys_set_nlist (rebuild the list when
-   4 dmax2 > skin^2: sp_cuda_md_get the positions, sp_nlist_build,
-   sp_cuda_sys_set_nlist). */
+   displacement since the last list (rebuild it when 4 dmax2 > skin^2:
+   sp_cuda_sys_build_nlist(g, cell, NULL, ...), or sp_cuda_md_get the
+   positions, sp_nlist_build, sp_cuda_sys_set_nlist). */
 
 SP_API sp_result_t sp_cuda_md_langevin(sp_cuda_sys_t *g, double c1, double kT, uint64_t seed, uint64_t step);
 /* Langevin O step v = c1 v + sqrt((1 - c1^2) kT / (m mvv2e)) xi with normal
@@ -10191,6 +10214,16 @@ SP_API sp_result_t sp_cuda_sys_create(sp_cuda_sys_t **out, const sp_pot_t *pot, 
 }
 SP_API sp_result_t sp_cuda_sys_set_nlist(sp_cuda_sys_t *g, const sp_nlist_t *nl, const double *pos) {
     (void)g; (void)nl; (void)pos;
+    return SP_ERR_NO_CUDA;
+}
+SP_API sp_result_t sp_cuda_sys_build_nlist(sp_cuda_sys_t *g, const sp_cell_t *cell, const double *pos,
+                                           double cutoff) {
+    (void)g; (void)cell; (void)pos; (void)cutoff;
+    return SP_ERR_NO_CUDA;
+}
+SP_API sp_result_t sp_cuda_sys_get_list(sp_cuda_sys_t *g, size_t *out_entries, int *first, int *nbr, double *vec) {
+    (void)g; (void)first; (void)nbr; (void)vec;
+    if (out_entries) *out_entries = 0;
     return SP_ERR_NO_CUDA;
 }
 SP_API sp_result_t sp_cuda_sys_set_positions(sp_cuda_sys_t *g, const double *pos) {

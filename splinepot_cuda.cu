@@ -4,8 +4,11 @@
  * translation unit that defines SPLINEPOT_IMPLEMENTATION with -DSPLINEPOT_CUDA
  * (make cuda does this). The C API is declared in splinepot.h (>>cuda).
  * Double precision throughout; -fmad=false keeps every multiply and add as
- * the CPU code (compiled with -ffp-contract=off) does them, so per-atom and
- * per-bond results follow the CPU's operation order exactly.
+ * the CPU code (compiled with -ffp-contract=off) does them, so the structure
+ * vectors' results follow the CPU's operation order; the large-system
+ * kernels split each centre over several lanes (other summation orders, and
+ * explicit fma() in the UF3 3-body terms): deterministic, within ~1e-15
+ * relative (energies) and ~1e-13 eV/A (forces) of the CPU.
  *
  * DESIGN NOTE
  *
@@ -28,56 +31,59 @@
  *     gather) ~ 10 GB -> ~3 ms at 3.3 TB/s (H100 HBM3), well under 20 ms;
  *     the forces back to the host (P x 3N doubles = 26 MB) add ~1 ms on PCIe 5.
  *
- * (b) Large systems (sp_cuda_sys_*, sp_cuda_md_*). The neighbour list is built
- *     on the CPU (sp_nlist_build) and uploaded per rebuild: first, j, rev,
- *     owner, shift. Extended positions are refreshed on the device (k_ghost,
- *     the device's sp_nlist_update). One thread per centre atom computes E_i
- *     and writes its per-bond forces fbond[b] = -dE_i/dr_ij (and, for UF3,
- *     the direct pair force and virial); k_gather then sums per atom in list
- *     order F_a = sum_b (Fb[rev b] - Fb[b]) and the per-atom virial: no
- *     atomics, the same bits on every run. Totals (energy, virial, kinetic
- *     energy) use a fixed two-level tree (k_reduce), so they are deterministic
- *     and agree with the CPU's sequential sums to ~1e-15 relative.
- *     Per-centre bond caches (unit vectors, f, f', dn, basis values) live in
- *     a scratch laid out [field][slot][thread] for a grid of resident
- *     threads (grid-stride over centres), i.e. coalesced like local memory
- *     but sized by the list's maximum degree at run time.
- *     Bytes per atom-step (HBM, ideal caching; nb = list entries per atom,
- *     ~ 40 for a 1 A skin):
- *       k_ghost    ~ 80 B (owner + shift + x read, xe written; ghosts ~1.3x)
- *       UF2        centre: first 4 + nb (j 4 + neighbour position 24 + owner
- *                  4 + type 4) = ~1.5 kB (neighbour positions mostly from L2)
- *                  + 13 x 8 B out; gather reads 12 x 8 = 100 B; ~1.6 kB total
- *                  -> bound ~2e9 atom-steps/s at 3.3 TB/s (target 5e8).
- *       UF2,3      + bond cache (~17 doubles/bond within cut3) written and
- *                  re-read per triplet from L1/L2, fbond 24 B/entry written and
- *                  read twice in the gather (rev): ~1.6 + 3 x 0.96 + cache ~ 6 kB
- *                  -> bound ~5e8 atom-steps/s (target 1e8); the 4x4x4 coefficient
- *                  reads per triplet hit L1/L2 (coefficients < 100 kB).
- *       s-MEAM     the same shape: ~6 kB/atom-step -> ~5e8 (target 1e8); the
- *                  per-triplet g spline reads (sp_spline_t, ~4 kB) hit L1.
- *       MD kicks   drift 7 x 24 B + kick 4 x 24 B ~ 0.3 kB.
- *     The velocity-Verlet loop stays on the device: only energy, kinetic
- *     energy and the largest displacement (3 doubles) come back per step.
+ * (b) Large systems (sp_cuda_sys_*, sp_cuda_md_*). The neighbour list is
+ *     built on the device (sp_cuda_sys_build_nlist) or on the CPU and uploaded
+ *     (sp_cuda_sys_set_nlist); either way the arrays are sp_nlist_t's: first,
+ *     j (extended index), rev, owner, shift, and xe = x[owner] + shift is
+ *     refreshed on the device (k_ghost, the device's sp_nlist_update).
+ *     Device lists (periodic cells at least 3 list cutoffs high): atoms binned
+ *     by fractional coordinates (k_nl_bin: bins at least one cutoff wide, the
+ *     wrapping shift), a counting sort with each bin sorted by index (a stable
+ *     order), ghosts for the atoms of boundary bins (k_nl_ghosts); per centre
+ *     one 64-bit mask per stencil bin of the pairs found (k_nl_masks, r from
+ *     the lower-indexed atom's side so both directions agree), a prefix sum
+ *     of the counts, then k_nl_fill writes j and, from the neighbour's mask
+ *     for the opposite stencil bin, rev directly (no search). UF3 with 3-body
+ *     terms gets each atom's pairs with r < cut3 + skin first (up to mid): the
+ *     only entries that can carry 3-body bond forces.
+ *     Forces: a group of SPC_W = 8 lanes per centre atom (k_meam, k_uf3). The
+ *     entries go over the lanes in rounds; bonds within the cutoff are
+ *     compacted (ballot, list order) into the group's slots in shared memory.
+ *     Triplets j < k: j steps through the slots in all lanes, lane l takes the
+ *     k = l (mod 8); k's share goes into slot k (written by lane l only), j's
+ *     is summed over the group in a fixed xor-butterfly tree. Each centre's
+ *     bond forces Fb = -dE_i/dr_ij go to fb; k_gather (a group per atom) sums
+ *     F_a = F_direct + sum_b (Fb[rev b] - Fb[b]) in a fixed tree: no atomics
+ *     on floating-point sums, the same bits on every run. Slots per centre
+ *     (K.cap) follow the largest bond count seen plus a margin; a centre with
+ *     more is skipped and counted, and the kernel relaunched with more slots.
+ *     UF3: the 4x4x4 contraction reads coefficient rows as two aligned 16-byte
+ *     loads (rows of even length and a copy shifted by one), interior B-spline
+ *     intervals are evaluated without the table. Totals (energy, virial,
+ *     kinetic energy) use a fixed two-level tree (k_reduce). The
+ *     velocity-Verlet loop stays on the device: per step only the energy,
+ *     kinetic energy, largest displacement and slot count come back.
  *
- * MEASURED (H100 80GB HBM3, CUDA 13.0, make cuda; tests/test_cuda.c finds
- * forces and per-atom energies bit-identical to the CPU, totals within 1 ulp)
- *     bench structvec --gpu (108 atoms, 10 000 sets, E and F): 9 ms (target 20).
- *     md --gpu, 1.02e6 atoms, skin 0.5 A, time in forces per step:
- *       UF2  (W bcc, rc 5.5)          1.35 ms -> 7.6e8 atom-steps/s (target 5e8)
- *       UF2,3 (W bcc, 3-body 3.5 A)   24 ms   -> 4.2e7 (target 1e8)
- *       s-MEAM (Si_1, diamond)        14.5 ms -> 7.1e7 (target 1e8)
- *     The many-body kernels run far from their bandwidth bound: one thread
- *     walks one centre's list, so a warp's loads of j, xe, the bond caches'
- *     read-modify-writes and (UF3) the 4x4x4 coefficient rows are
- *     uncoalesced (up to 32 L1 wavefronts per load). Next steps: a warp (or
- *     quarter warp) per centre with the triplet loop split across lanes and
- *     a fixed-order shuffle reduction (still deterministic), coefficients of
- *     small trios in shared memory. (Tried without effect, 25 ms: jj's bond
- *     data and force sum in registers, 4-wide coefficient rows with 16-byte
- *     loads, register caps of 64-255 for k_uf3.)
- *     The `perf:` line of md --gpu also counts the CPU neighbour-list
- *     rebuilds (about 1-2 s per 10^6 atoms), which dominate short runs.
+ * MEASURED (H100 80GB HBM3, CUDA 13.0, make cuda). tests/test_cuda.c: 1273
+ * checks, forces within 6e-14 eV/A and
+ * energies within 2e-15 relative of the CPU on random models and cells;
+ * compute-sanitizer memcheck and racecheck clean.
+ *     bench structvec --gpu (108 atoms, 10 000 sets, E and F): 9.5 ms (target 20).
+ *     md --gpu, 400 steps from 300 K, lists rebuilt on the device (5-8 ms per
+ *     10^6 atoms), atom-steps/s of the whole loop (perf line) / of the force
+ *     evaluation alone (and one CPU thread, whole loop, 1.6-1.8e4 atoms):
+ *       UF2   Mo bcc 1 024 000 atoms, rc 5.5, skin 1.0:  8.5e8 / 1.2e9   (2.0e6)
+ *       UF2,3 Mo, 3-body 4.25 A, skin 0.5:               8.8e7 / 9.1e7   (2.7e5)
+ *       s-MEAM Si_1 diamond 10^6 atoms, skin 0.5:        2.8e8 / 3.4e8   (6.3e5)
+ *     DRAM bytes per atom-step (ncu, skin 1.0) and the bound they give at
+ *     3.35 TB/s: UF2 0.33 kB in the force kernel, 0.62 kB the whole step
+ *     (5.4e9); UF2,3 2.0 kB in k_uf3 + 2.8 kB in the gather, 5.1 kB the step
+ *     (6.6e8); s-MEAM 1.2 + 1.6 kB, 3.1 kB the step (1.1e9). None is near its
+ *     bandwidth bound: the centre kernels are limited by scattered L1 reads
+ *     (neighbour positions, UF3 coefficient rows: L1/TEX throughput ~85 %,
+ *     FP64 pipe ~30 %) and latency at 16-20 resident warps. UF2,3 is below
+ *     its 1e8 target: tried without gain, coefficients staged in shared
+ *     memory (slower), 16 lanes per centre, fewer registers (spills).
  */
 #include "splinepot.h"
 
@@ -222,8 +228,10 @@ __device__ __forceinline__ double spc_uf3_pair(const sp_uf3_pair_t *__restrict__
     return q[1] + x * (q[2] + x * (q[3] + x * q[4]));
 }
 
-/* sp_bspline_basis_fast with a table (always set by sp_uf3_finish) */
+/* sp_bspline_basis_fast with a table (always set by sp_uf3_finish, 16-byte
+   aligned on the device), the cubics evaluated with fused multiply-adds */
 __device__ __forceinline__ int spc_basis(const sp_bspline_t *__restrict__ b, double x, double *ob, double *odb) {
+    const double *t = b->t;
     int k, j;
     if (!(x >= b->t0 && x <= b->t1)) {
         for (j = 0; j < 4; ++j) ob[j] = odb[j] = 0.0;
@@ -232,55 +240,83 @@ __device__ __forceinline__ int spc_basis(const sp_bspline_t *__restrict__ b, dou
     if (b->uniform) {
         k = 3 + (int)((x - b->t0) * b->inv_dt);
         if (k > b->nt - 5) k = b->nt - 5;
-        while (k > 3 && x < b->t[k]) --k;
-        while (k < b->nt - 5 && x >= b->t[k + 1]) ++k;
+        while (k > 3 && x < t[k]) --k;
+        while (k < b->nt - 5 && x >= t[k + 1]) ++k;
     } else { /* sp__bspline_span */
         int lo = 3, hi = b->nt - 5, mid;
-        if (x >= b->t[hi]) {
-            while (hi > 3 && b->t[hi] == b->t[hi + 1]) --hi;
+        if (x >= t[hi]) {
+            while (hi > 3 && t[hi] == t[hi + 1]) --hi;
             k = hi;
         } else {
             while (lo < hi) {
                 mid = (lo + hi + 1) / 2;
-                if (b->t[mid] <= x) lo = mid;
+                if (t[mid] <= x) lo = mid;
                 else hi = mid - 1;
             }
             k = lo;
         }
     }
-    {
-        const double *row = b->tab + 16 * (size_t)(k - 3);
-        const double u = x - b->t[k];
+    if (b->uniform && k >= 6 && k <= b->nt - 8) { /* 4 uniform cubic B-splines: no table reads */
+        const double u = (x - t[k]) * b->inv_dt, v = 1.0 - u, u2 = u * u, s = 1.0 / 6.0, ds = 0.5 * b->inv_dt;
+        ob[0] = v * v * v * s;
+        ob[1] = fma(u2, fma(3.0, u, -6.0), 4.0) * s;
+        ob[2] = fma(u, fma(u, fma(-3.0, u, 3.0), 3.0), 1.0) * s;
+        ob[3] = u2 * u * s;
+        odb[0] = -v * v * ds;
+        odb[1] = u * fma(3.0, u, -4.0) * ds;
+        odb[2] = fma(u, fma(-3.0, u, 2.0), 1.0) * ds;
+        odb[3] = u2 * ds;
+    } else {
+        const double2 *row = (const double2 *)(b->tab + 16 * (size_t)(k - 3));
+        const double u = x - t[k];
         for (j = 0; j < 4; ++j) {
-            const double *c = row + 4 * j;
-            ob[j] = c[0] + u * (c[1] + u * (c[2] + u * c[3]));
-            odb[j] = c[1] + u * (2.0 * c[2] + 3.0 * u * c[3]);
+            const double2 c01 = __ldg(row + 2 * j), c23 = __ldg(row + 2 * j + 1);
+            ob[j] = fma(u, fma(u, fma(u, c23.y, c23.x), c01.y), c01.x);
+            odb[j] = fma(u, fma(3.0 * u, c23.y, 2.0 * c23.x), c01.y);
         }
     }
     return k - 3;
 }
 
-/* sp__uf3_trio_eval */
-__device__ __forceinline__ double spc_trio(const sp_uf3_trio_t *__restrict__ T, int il, const double *bl,
-                                           const double *dbl, int im, const double *bm, const double *dbm, int in,
+/* V3 of a trio and its derivatives along l, m, n (sp__uf3_trio_eval's
+   quantities): the 4x4x4 coefficients contracted over n first (with the
+   basis values and their derivatives), then m, then l, with fused
+   multiply-adds in a fixed order. bl, bm: 4 basis values, then 4
+   derivatives, stride st apart (shared-memory slots or local arrays),
+   read once. Coefficients (spc_upload_uf3): rows of even length T->N from
+   T->c, and T->c + shift the same shifted by one, so that the 4 coefficients
+   of a row are two aligned 16-byte loads (half the load instructions). */
+__device__ __forceinline__ double spc_trio(const sp_uf3_trio_t *__restrict__ T, size_t shift, int il,
+                                           const double *bl, int im, const double *bm, int st, int in,
                                            const double *bn, const double *dbn, double *dl, double *dm, double *dn) {
-    double av[4] = {0, 0, 0, 0}, al[4] = {0, 0, 0, 0}, am[4] = {0, 0, 0, 0};
-    int a, b, c;
-    for (a = 0; a < 4; ++a)
+    const size_t M = (size_t)T->M, N = (size_t)T->N;
+    const double *c = T->c + (in & 1 ? shift + (size_t)in - 1 : (size_t)in);
+    double v = 0.0, l = 0.0, mm = 0.0, nn = 0.0, L8[8], M8[8];
+    int a, b;
+    for (a = 0; a < 8; ++a) {
+        L8[a] = bl[a * st];
+        M8[a] = bm[a * st];
+    }
+    for (a = 0; a < 4; ++a) {
+        double p = 0.0, pm = 0.0, q = 0.0;
         for (b = 0; b < 4; ++b) {
-            const double *row = T->c + ((size_t)(il + a) * T->M + (size_t)(im + b)) * T->N + in;
-            const double wv = bl[a] * bm[b], wl = dbl[a] * bm[b], wm = bl[a] * dbm[b];
-            for (c = 0; c < 4; ++c) {
-                const double rc = __ldg(row + c);
-                av[c] += wv * rc;
-                al[c] += wl * rc;
-                am[c] += wm * rc;
-            }
+            const double2 *row = (const double2 *)(c + ((size_t)(il + a) * M + (size_t)(im + b)) * N);
+            const double2 c01 = __ldg(row), c23 = __ldg(row + 1);
+            const double x = fma(c23.y, bn[3], fma(c23.x, bn[2], fma(c01.y, bn[1], c01.x * bn[0])));
+            const double y = fma(c23.y, dbn[3], fma(c23.x, dbn[2], fma(c01.y, dbn[1], c01.x * dbn[0])));
+            p = fma(M8[b], x, p);
+            pm = fma(M8[4 + b], x, pm);
+            q = fma(M8[b], y, q);
         }
-    *dl = al[0] * bn[0] + al[1] * bn[1] + al[2] * bn[2] + al[3] * bn[3];
-    *dm = am[0] * bn[0] + am[1] * bn[1] + am[2] * bn[2] + am[3] * bn[3];
-    *dn = av[0] * dbn[0] + av[1] * dbn[1] + av[2] * dbn[2] + av[3] * dbn[3];
-    return av[0] * bn[0] + av[1] * bn[1] + av[2] * bn[2] + av[3] * bn[3];
+        v = fma(L8[a], p, v);
+        l = fma(L8[4 + a], p, l);
+        mm = fma(L8[a], pm, mm);
+        nn = fma(L8[a], q, nn);
+    }
+    *dl = l;
+    *dm = mm;
+    *dn = nn;
+    return v;
 }
 
 __device__ __forceinline__ int spc_pair_index(int nelem, int a, int b) {
@@ -331,14 +367,17 @@ static void spc_total(const double *in, long n, long istride, int ncomp, int op,
 
 /* everything a centre kernel reads, by value */
 struct spc_k {
-    int n, next, T, cap, nelem, np;
+    int n, next, nelem, np;
+    int cap;         /* bond slots per centre in shared memory (many-body) */
+    int vir;         /* per-atom virials wanted */
     double rc2;
     const int *first, *j, *rev, *owner, *type;
+    const int *mid;  /* per atom: the end of its entries that may be UF3 3-body bonds */
     const double *xe;
-    double *fb;      /* 3 per list entry, or NULL (UF2) */
+    double *fb;      /* 3 per list entry (many-body), or NULL (UF2) */
     double *atom;    /* ea[n], va[9n], fa[3n] as in sp_work_t */
-    double *scr;     /* bond caches: [field][slot][thread] */
-    int *iscr;
+    double *f;       /* forces, 3n */
+    int *stat;       /* [0]: largest number of slots a centre needed */
     /* s-MEAM */
     const sp_spline_t *spl;
     int o_phi, o_rho, o_U, o_f, o_g, o_F, o_G;
@@ -349,10 +388,45 @@ struct spc_k {
     double e1[SP_MAX_ELEMENTS];
     double cut3;
     int has3, same3;
+    size_t cshift;   /* from a trio coefficient to its copy shifted by one */
 };
 
-#define SPC_D(f, k) K.scr[((size_t)(f) * K.cap + (k)) * K.T + tid]
-#define SPC_I(f, k) K.iscr[((size_t)(f) * K.cap + (k)) * K.T + tid]
+/* SPC_W lanes (a group, 2..32, a power of 2) per centre atom; blocks of up
+   to SPC_BLOCK threads (k_uf3: SPC_UF3_BLOCK). SPC_W and SPC_UF3_MINB may be
+   set with -D for timing comparisons (8 and 2 were the fastest on the H100). */
+#ifndef SPC_W
+#define SPC_W 8
+#endif
+#define SPC_BLOCK 128
+
+/* the lanes of this thread's group within its warp */
+__device__ __forceinline__ unsigned spc_gmask(void) {
+    return (SPC_W == 32 ? 0xffffffffu : ((1u << (SPC_W & 31)) - 1u)) << (threadIdx.x & 31 & ~(SPC_W - 1));
+}
+
+/* sum over the lanes of a group, the same bits in every lane: an xor
+   butterfly, each step adding a pair of partial sums in either order
+   (IEEE addition commutes), so the tree is fixed */
+__device__ __forceinline__ double spc_gsum(double v, unsigned m) {
+    int o;
+    for (o = SPC_W / 2; o > 0; o >>= 1) v += __shfl_xor_sync(m, v, o, SPC_W);
+    return v;
+}
+
+/* place of this lane's item among the group's items (lane order); *count: their number */
+__device__ __forceinline__ int spc_compact(int act, unsigned m, int lane, int *count) {
+    const unsigned bal = __ballot_sync(m, act) >> (threadIdx.x & 31 & ~(SPC_W - 1));
+    *count = __popc(bal);
+    return __popc(bal & ((1u << lane) - 1u));
+}
+
+/* the largest per-centre slot count of the block's warps into K.stat[0]
+   (blocks may be smaller than a warp) */
+__device__ __forceinline__ void spc_stat_max(int *stat, int v) {
+    const unsigned left = blockDim.x - (threadIdx.x & ~31u);
+    v = __reduce_max_sync(left >= 32 ? 0xffffffffu : (1u << left) - 1u, v);
+    if ((threadIdx.x & 31) == 0 && v > 0) atomicMax(stat, v);
+}
 
 /* xe = x[owner] + shift (sp_nlist_update) */
 __global__ void k_ghost(int next, const int *__restrict__ owner, const double *__restrict__ shift,
@@ -367,261 +441,630 @@ __global__ void k_ghost(int next, const int *__restrict__ owner, const double *_
     }
 }
 
-/* sp__meam_center_t for centres tid, tid + T, ...: bonds in list order; bonds
-   whose f, f' (F, F') are zero are skipped in the triplet loops, as the CPU's
-   compaction does. Scratch fields: 0-2 u, 3 1/r, 4 f, 5 f', 6 phi', 7-9 dn,
-   10 F, 11 F', 12-14 dE_sw/dr; ints: 0 entry, 1 type, 2 active. */
-template <int SW, int SINGLE> __global__ void __launch_bounds__(128) k_meam(spc_k K) {
-    const int tid = blockIdx.x * blockDim.x + threadIdx.x;
-    int i;
-    if (tid >= K.T) return;
-    for (i = tid; i < K.n; i += K.T) {
-        const int ti = SINGLE ? 0 : K.type[i];
+/* s-MEAM and meam/sw/spline (Lenosky et al. 2000), one group per centre atom i:
+   1. the list entries in rounds of SPC_W: bonds within the cutoff add their
+      pair terms (phi/2, rho) to the lane's partial sums and are compacted in
+      list order into the group's slots in shared memory;
+   2. triplets j < k: j runs over the slots in step in all lanes, lane l takes
+      the k > j with k = l (mod SPC_W). The k side's dn terms go into slot k,
+      which only lane l ever writes; the j side's sums are added over the group
+      (spc_gsum) and into slot j by its owner lane. Bonds whose f, f' (F, F')
+      are zero are skipped, as the CPU's compaction does;
+   3. U(n_i) and the bond forces Fb = -dE_i/dr_ij of the slots into fb.
+   Every sum has a fixed order: the same bits on every run. A centre with more
+   bonds than K.cap slots is skipped and counted in K.stat (the host then
+   relaunches with more slots). Slot fields: 0-2 u, 3 1/r, 4 f, 5 f', 6 phi',
+   7-9 dn, 10 F, 11 F', 12-14 dE_sw/dr; ints: 0 entry, 1 type, 2 in triplets. */
+#define SPC_MEAM_ND(SW) ((SW) ? 15 : 10)
+#define SPC_SD(f, k) sd[(f) * cap + (k)]
+#define SPC_SI(f, k) si[(f) * cap + (k)]
+template <int SW, int SINGLE> __global__ void __launch_bounds__(SPC_BLOCK) k_meam(spc_k K) {
+    extern __shared__ double spc_sh[];
+    const int ND = SPC_MEAM_ND(SW), cap = K.cap, G = blockDim.x / SPC_W;
+    const int lane = threadIdx.x & (SPC_W - 1), grp = threadIdx.x / SPC_W;
+    const unsigned m = spc_gmask();
+    double *const sd = spc_sh + (size_t)grp * ND * cap;
+    int *const si = (int *)(spc_sh + (size_t)G * ND * cap) + (size_t)grp * 3 * cap;
+    int i, nbmax = 0;
+    for (i = blockIdx.x * G + grp; i < K.n; i += gridDim.x * G) {
+        const int ti = SINGLE ? 0 : K.type[i], b1 = K.first[i + 1];
         const double xi0 = K.xe[3 * (size_t)i], xi1 = K.xe[3 * (size_t)i + 1], xi2 = K.xe[3 * (size_t)i + 2];
-        double e = 0.0, n = 0.0, esw = 0.0, U, dU;
-        int b, nb = 0, jj, kk;
-        for (b = K.first[i]; b < K.first[i + 1]; ++b) {
-            const int g = K.j[b];
-            const double dx = K.xe[3 * (size_t)g] - xi0, dy = K.xe[3 * (size_t)g + 1] - xi1,
-                         dz = K.xe[3 * (size_t)g + 2] - xi2;
-            const double r2 = dx * dx + dy * dy + dz * dz;
-            double r, inv, drho, fv, fpv, Fv = 0.0, Fpv = 0.0, dph, ux, uy, uz;
-            int tj;
-            if (r2 >= K.rc2) {
-                K.fb[3 * (size_t)b] = K.fb[3 * (size_t)b + 1] = K.fb[3 * (size_t)b + 2] = 0.0;
-                continue;
+        double e = 0.0, n = 0.0, n3 = 0.0, esw = 0.0, U, dU;
+        int base, nb = 0, jj, kk, s;
+        __syncwarp(m); /* the previous centre's slots are read */
+        for (base = K.first[i]; base < b1; base += SPC_W) {
+            const int b = base + lane;
+            double dx = 0.0, dy = 0.0, dz = 0.0, r2 = 0.0;
+            int g = 0, act = 0, slot, cnt;
+            if (b < b1) {
+                g = K.j[b];
+                dx = K.xe[3 * (size_t)g] - xi0;
+                dy = K.xe[3 * (size_t)g + 1] - xi1;
+                dz = K.xe[3 * (size_t)g + 2] - xi2;
+                r2 = dx * dx + dy * dy + dz * dz;
+                act = r2 < K.rc2;
+                if (!act) K.fb[3 * (size_t)b] = K.fb[3 * (size_t)b + 1] = K.fb[3 * (size_t)b + 2] = 0.0;
             }
-            tj = SINGLE ? 0 : K.type[K.owner[g]];
-            r = sqrt(r2);
-            inv = 1.0 / r;
-            fv = spc_spline(K.spl + K.o_f + tj, r, &fpv);
-            if (SW) Fv = spc_spline(K.spl + K.o_F, r, &Fpv);
-            SPC_I(0, nb) = b;
-            SPC_I(1, nb) = tj;
-            SPC_I(2, nb) = (fv != 0.0 || fpv != 0.0 || Fv != 0.0 || Fpv != 0.0);
-            SPC_D(3, nb) = inv;
-            ux = dx * inv; uy = dy * inv; uz = dz * inv;
-            SPC_D(0, nb) = ux; SPC_D(1, nb) = uy; SPC_D(2, nb) = uz;
-            SPC_D(4, nb) = fv;
-            SPC_D(5, nb) = fpv;
-            e += 0.5 * spc_spline(K.spl + K.o_phi + (SINGLE ? 0 : spc_pair_index(K.nelem, ti, tj)), r, &dph);
-            SPC_D(6, nb) = dph;
-            n += spc_spline(K.spl + K.o_rho + tj, r, &drho);
-            SPC_D(7, nb) = drho * ux; SPC_D(8, nb) = drho * uy; SPC_D(9, nb) = drho * uz;
-            if (SW) {
-                SPC_D(10, nb) = Fv; SPC_D(11, nb) = Fpv;
-                SPC_D(12, nb) = SPC_D(13, nb) = SPC_D(14, nb) = 0.0;
+            slot = nb + spc_compact(act, m, lane, &cnt);
+            nb += cnt;
+            if (act) {
+                const int tj = SINGLE ? 0 : K.type[K.owner[g]];
+                const double r = sqrt(r2), inv = 1.0 / r;
+                double fv, fpv, Fv = 0.0, Fpv = 0.0, dph, drho;
+                fv = spc_spline(K.spl + K.o_f + tj, r, &fpv);
+                if (SW) Fv = spc_spline(K.spl + K.o_F, r, &Fpv);
+                e += 0.5 * spc_spline(K.spl + K.o_phi + (SINGLE ? 0 : spc_pair_index(K.nelem, ti, tj)), r, &dph);
+                n += spc_spline(K.spl + K.o_rho + tj, r, &drho);
+                if (slot < cap) {
+                    const double ux = dx * inv, uy = dy * inv, uz = dz * inv;
+                    SPC_SI(0, slot) = b;
+                    SPC_SI(1, slot) = tj;
+                    SPC_SI(2, slot) = (fv != 0.0 || fpv != 0.0 || Fv != 0.0 || Fpv != 0.0);
+                    SPC_SD(0, slot) = ux;
+                    SPC_SD(1, slot) = uy;
+                    SPC_SD(2, slot) = uz;
+                    SPC_SD(3, slot) = inv;
+                    SPC_SD(4, slot) = fv;
+                    SPC_SD(5, slot) = fpv;
+                    SPC_SD(6, slot) = dph;
+                    SPC_SD(7, slot) = drho * ux;
+                    SPC_SD(8, slot) = drho * uy;
+                    SPC_SD(9, slot) = drho * uz;
+                    if (SW) {
+                        SPC_SD(10, slot) = Fv;
+                        SPC_SD(11, slot) = Fpv;
+                        SPC_SD(12, slot) = SPC_SD(13, slot) = SPC_SD(14, slot) = 0.0;
+                    }
+                }
             }
-            ++nb;
         }
+        if (nb > nbmax) nbmax = nb;
+        if (nb > cap) continue;
+        __syncwarp(m);
         for (jj = 0; jj < nb; ++jj) {
-            if (!SPC_I(2, jj)) continue;
-            const double ujx = SPC_D(0, jj), ujy = SPC_D(1, jj), ujz = SPC_D(2, jj), fj = SPC_D(4, jj),
-                         fpj = SPC_D(5, jj), irj = SPC_D(3, jj);
-            const int tj = SPC_I(1, jj);
+            if (!SPC_SI(2, jj)) continue;
+            const double ujx = SPC_SD(0, jj), ujy = SPC_SD(1, jj), ujz = SPC_SD(2, jj), irj = SPC_SD(3, jj),
+                         fj = SPC_SD(4, jj), fpj = SPC_SD(5, jj);
+            const double Fj = SW ? SPC_SD(10, jj) : 0.0, Fpj = SW ? SPC_SD(11, jj) : 0.0;
+            const int tj = SPC_SI(1, jj);
             double s_fg = 0.0, s_a = 0.0, s_x = 0.0, s_y = 0.0, s_z = 0.0;
             double q_fg = 0.0, q_a = 0.0, q_x = 0.0, q_y = 0.0, q_z = 0.0;
-            for (kk = jj + 1; kk < nb; ++kk) {
-                if (!SPC_I(2, kk)) continue;
-                const double ukx = SPC_D(0, kk), uky = SPC_D(1, kk), ukz = SPC_D(2, kk), irk = SPC_D(3, kk);
+            for (kk = jj + 1 + ((lane - jj - 1) & (SPC_W - 1)); kk < nb; kk += SPC_W) {
+                if (!SPC_SI(2, kk)) continue;
+                const double ukx = SPC_SD(0, kk), uky = SPC_SD(1, kk), ukz = SPC_SD(2, kk), irk = SPC_SD(3, kk);
                 const double c = ujx * ukx + ujy * uky + ujz * ukz;
-                double dg, gk = spc_spline(K.spl + K.o_g + (SINGLE ? 0 : spc_pair_index(K.nelem, tj, SPC_I(1, kk))),
+                double dg, gk = spc_spline(K.spl + K.o_g + (SINGLE ? 0 : spc_pair_index(K.nelem, tj, SPC_SI(1, kk))),
                                            c, &dg);
-                const double fk = SPC_D(4, kk), fjfk = fj * fk, a2 = fjfk * dg, tk = a2 * irk,
-                             a3 = fj * SPC_D(5, kk) * gk;
-                const double tjj = a2 * irj;
+                const double fk = SPC_SD(4, kk), fjfk = fj * fk, a2 = fjfk * dg, tk = a2 * irk,
+                             a3 = fj * SPC_SD(5, kk) * gk, tjj = a2 * irj;
                 s_fg += fk * gk;
                 s_a += fpj * fk * gk - tjj * c;
                 s_x += tjj * ukx;
                 s_y += tjj * uky;
                 s_z += tjj * ukz;
-                SPC_D(7, kk) += a3 * ukx + tk * (ujx - c * ukx);
-                SPC_D(8, kk) += a3 * uky + tk * (ujy - c * uky);
-                SPC_D(9, kk) += a3 * ukz + tk * (ujz - c * ukz);
+                SPC_SD(7, kk) += a3 * ukx + tk * (ujx - c * ukx);
+                SPC_SD(8, kk) += a3 * uky + tk * (ujy - c * uky);
+                SPC_SD(9, kk) += a3 * ukz + tk * (ujz - c * ukz);
                 if (SW) {
                     double dG, Gv = spc_spline(K.spl + K.o_G, c, &dG);
-                    const double Fj = SPC_D(10, jj), Fpj = SPC_D(11, jj), Fk = SPC_D(10, kk), FF = Fj * Fk,
-                                 s2 = FF * dG;
-                    const double t1 = s2 * irj, t2 = s2 * irk, s3 = Fj * SPC_D(11, kk) * Gv;
+                    const double Fk = SPC_SD(10, kk), s2 = Fj * Fk * dG;
+                    const double t1 = s2 * irj, t2 = s2 * irk, s3 = Fj * SPC_SD(11, kk) * Gv;
                     q_fg += Fk * Gv;
                     q_a += Fpj * Fk * Gv - t1 * c;
                     q_x += t1 * ukx;
                     q_y += t1 * uky;
                     q_z += t1 * ukz;
-                    SPC_D(12, kk) += s3 * ukx + t2 * (ujx - c * ukx);
-                    SPC_D(13, kk) += s3 * uky + t2 * (ujy - c * uky);
-                    SPC_D(14, kk) += s3 * ukz + t2 * (ujz - c * ukz);
+                    SPC_SD(12, kk) += s3 * ukx + t2 * (ujx - c * ukx);
+                    SPC_SD(13, kk) += s3 * uky + t2 * (ujy - c * uky);
+                    SPC_SD(14, kk) += s3 * ukz + t2 * (ujz - c * ukz);
                 }
             }
-            n += fj * s_fg;
-            SPC_D(7, jj) += s_a * ujx + s_x;
-            SPC_D(8, jj) += s_a * ujy + s_y;
-            SPC_D(9, jj) += s_a * ujz + s_z;
+            s_fg = spc_gsum(s_fg, m);
+            s_a = spc_gsum(s_a, m);
+            s_x = spc_gsum(s_x, m);
+            s_y = spc_gsum(s_y, m);
+            s_z = spc_gsum(s_z, m);
+            n3 += fj * s_fg;
             if (SW) {
-                esw += SPC_D(10, jj) * q_fg;
-                SPC_D(12, jj) += q_a * ujx + q_x;
-                SPC_D(13, jj) += q_a * ujy + q_y;
-                SPC_D(14, jj) += q_a * ujz + q_z;
+                q_fg = spc_gsum(q_fg, m);
+                q_a = spc_gsum(q_a, m);
+                q_x = spc_gsum(q_x, m);
+                q_y = spc_gsum(q_y, m);
+                q_z = spc_gsum(q_z, m);
+                esw += Fj * q_fg;
+            }
+            if (lane == (jj & (SPC_W - 1))) {
+                SPC_SD(7, jj) += s_a * ujx + s_x;
+                SPC_SD(8, jj) += s_a * ujy + s_y;
+                SPC_SD(9, jj) += s_a * ujz + s_z;
+                if (SW) {
+                    SPC_SD(12, jj) += q_a * ujx + q_x;
+                    SPC_SD(13, jj) += q_a * ujy + q_y;
+                    SPC_SD(14, jj) += q_a * ujz + q_z;
+                }
             }
         }
+        __syncwarp(m);
+        n = spc_gsum(n, m) + n3;
+        e = spc_gsum(e, m);
         U = spc_spline(K.spl + K.o_U + ti, n, &dU);
         e += U - K.zero[ti] + esw;
-        for (jj = 0; jj < nb; ++jj) {
-            double *o = K.fb + 3 * (size_t)SPC_I(0, jj);
-            const double hp = 0.5 * SPC_D(6, jj);
-            double o0 = -(hp * SPC_D(0, jj) + dU * SPC_D(7, jj));
-            double o1 = -(hp * SPC_D(1, jj) + dU * SPC_D(8, jj));
-            double o2 = -(hp * SPC_D(2, jj) + dU * SPC_D(9, jj));
+        for (s = lane; s < nb; s += SPC_W) {
+            double *o = K.fb + 3 * (size_t)SPC_SI(0, s);
+            const double hp = 0.5 * SPC_SD(6, s);
+            double o0 = -(hp * SPC_SD(0, s) + dU * SPC_SD(7, s));
+            double o1 = -(hp * SPC_SD(1, s) + dU * SPC_SD(8, s));
+            double o2 = -(hp * SPC_SD(2, s) + dU * SPC_SD(9, s));
             if (SW) {
-                o0 -= SPC_D(12, jj);
-                o1 -= SPC_D(13, jj);
-                o2 -= SPC_D(14, jj);
+                o0 -= SPC_SD(12, s);
+                o1 -= SPC_SD(13, s);
+                o2 -= SPC_SD(14, s);
             }
-            o[0] = o0; o[1] = o1; o[2] = o2;
+            o[0] = o0;
+            o[1] = o1;
+            o[2] = o2;
         }
-        K.atom[i] = e;
-        {
-            double *va = K.atom + K.n + 9 * (size_t)i, *fa = K.atom + 10 * (size_t)K.n + 3 * (size_t)i;
-            int a;
-            for (a = 0; a < 9; ++a) va[a] = 0.0;
-            fa[0] = fa[1] = fa[2] = 0.0;
-        }
+        if (lane == 0) K.atom[i] = e;
     }
+    spc_stat_max(K.stat, nbmax);
 }
 
-/* sp__uf3_center: 2-body direct (force and virial per atom), 3-body into the
-   per-bond slots. Scratch fields: 0 r, 1-3 u, 4-11 basis values and
-   derivatives along l/m (same3), 12-14 the bond force being summed; ints:
-   0 entry, 1 type, 2 basis index. */
-template <int HAS3> __global__ void __launch_bounds__(128) k_uf3(spc_k K) {
-    const int tid = blockIdx.x * blockDim.x + threadIdx.x;
-    int i;
-    if (tid >= K.T) return;
-    for (i = tid; i < K.n; i += K.T) {
-        const int ti = K.type[i];
+/* UF3 (sp__uf3_center's terms), one group per centre atom i: the entries in
+   rounds of SPC_W, V2 with its direct force and virial in the lane's partial
+   sums; with 3-body terms the bonds within cut3 are compacted into slots and
+   the triplets j < k split over the lanes as in k_meam (k = lane mod SPC_W,
+   j's share summed over the group), the bond forces summed in the slots and
+   written to fb once. Without 3-body terms the forces go straight to K.f.
+   Slot fields: 0 r, 1-3 u, 4-6 the bond force, 7-14 basis values and
+   derivatives along l/m (same3); ints: 0 entry, 1 type, 2 basis index. */
+#define SPC_UF3_ND 15
+#define SPC_UF3_BLOCK 256 /* threads per block, at most */
+#ifndef SPC_UF3_MINB
+#define SPC_UF3_MINB 2 /* resident blocks per multiprocessor asked of the register allocation */
+#endif
+template <int HAS3, int SAME3> __global__ void __launch_bounds__(SPC_UF3_BLOCK, SPC_UF3_MINB) k_uf3(spc_k K) {
+    extern __shared__ double spc_sh[];
+    const int cap = K.cap, G = blockDim.x / SPC_W;
+    const int lane = threadIdx.x & (SPC_W - 1), grp = threadIdx.x / SPC_W;
+    const unsigned m = spc_gmask();
+    double *const sd = spc_sh + (size_t)grp * SPC_UF3_ND * cap;
+    int *const si = (int *)(spc_sh + (size_t)G * SPC_UF3_ND * cap) + (size_t)grp * 3 * cap;
+    int i, nbmax = 0;
+    for (i = blockIdx.x * G + grp; i < K.n; i += gridDim.x * G) {
+        const int ti = K.type[i], b1 = K.first[i + 1], b3 = HAS3 ? K.mid[i] : 0;
         const double xi0 = K.xe[3 * (size_t)i], xi1 = K.xe[3 * (size_t)i + 1], xi2 = K.xe[3 * (size_t)i + 2];
-        double e = K.e1[ti], fx = 0.0, fy = 0.0, fz = 0.0, wxx = 0, wxy = 0, wxz = 0, wyy = 0, wyz = 0, wzz = 0;
-        int b, nb = 0, jj, kk;
-        for (b = K.first[i]; b < K.first[i + 1]; ++b) {
-            const int g = K.j[b];
-            const double dx = K.xe[3 * (size_t)g] - xi0, dy = K.xe[3 * (size_t)g + 1] - xi1,
-                         dz = K.xe[3 * (size_t)g + 2] - xi2;
-            const double r2 = dx * dx + dy * dy + dz * dz;
-            double r, inv, dv = 0.0;
-            int tj;
-            if (HAS3) K.fb[3 * (size_t)b] = K.fb[3 * (size_t)b + 1] = K.fb[3 * (size_t)b + 2] = 0.0;
-            if (r2 >= K.rc2) continue;
-            tj = K.type[K.owner[g]];
-            r = sqrt(r2);
-            inv = 1.0 / r;
-            {
-                const sp_uf3_pair_t *P = K.pair + spc_pair_index(K.nelem, ti, tj);
-                if (r < P->cut) {
-                    double q;
-                    e += spc_uf3_pair(P, r, &dv);
-                    q = dv * inv;
-                    fx += 2.0 * q * dx; fy += 2.0 * q * dy; fz += 2.0 * q * dz;
-                    wxx -= q * dx * dx; wxy -= q * dx * dy; wxz -= q * dx * dz;
-                    wyy -= q * dy * dy; wyz -= q * dy * dz; wzz -= q * dz * dz;
-                }
-            }
-            if (HAS3 && r <= K.cut3) {
-                SPC_I(0, nb) = b;
-                SPC_I(1, nb) = tj;
-                SPC_D(0, nb) = r;
-                SPC_D(1, nb) = dx * inv; SPC_D(2, nb) = dy * inv; SPC_D(3, nb) = dz * inv;
-                SPC_D(12, nb) = SPC_D(13, nb) = SPC_D(14, nb) = 0.0;
-                if (K.same3) {
-                    double bb[4], db[4];
-                    int q;
-                    SPC_I(2, nb) = spc_basis(&K.trio[0].bs[0], r, bb, db);
-                    for (q = 0; q < 4; ++q) { SPC_D(4 + q, nb) = bb[q]; SPC_D(8 + q, nb) = db[q]; }
-                }
-                ++nb;
-            }
-        }
-        if (HAS3)
-            for (jj = 0; jj < nb; ++jj)
-                for (kk = jj + 1; kk < nb; ++kk) {
-                    int J = jj, K2 = kk, il, im, in, q;
-                    const sp_uf3_trio_t *T;
-                    double vjk[3], rjk, bn[4], dbn[4], lb[8], mb[8], dl, dm, dn, v, rJ, rK;
-                    if (SPC_I(1, K2) < SPC_I(1, J)) { J = kk; K2 = jj; }
-                    T = K.trio + (size_t)ti * K.np + spc_pair_index(K.nelem, SPC_I(1, J), SPC_I(1, K2));
-                    rJ = SPC_D(0, J);
-                    rK = SPC_D(0, K2);
-                    if (rJ > T->bs[0].t1 || rK > T->bs[1].t1 || rJ < T->bs[0].t0 || rK < T->bs[1].t0) continue;
-                    {
-                        const double uJx = SPC_D(1, J), uJy = SPC_D(2, J), uJz = SPC_D(3, J);
-                        const double uKx = SPC_D(1, K2), uKy = SPC_D(2, K2), uKz = SPC_D(3, K2);
-                        vjk[0] = rK * uKx - rJ * uJx;
-                        vjk[1] = rK * uKy - rJ * uJy;
-                        vjk[2] = rK * uKz - rJ * uJz;
-                        rjk = sqrt(vjk[0] * vjk[0] + vjk[1] * vjk[1] + vjk[2] * vjk[2]);
-                        if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) continue;
-                        in = spc_basis(&T->bs[2], rjk, bn, dbn);
-                        if (K.same3) {
-                            il = SPC_I(2, J);
-                            im = SPC_I(2, K2);
-                            for (q = 0; q < 8; ++q) { lb[q] = SPC_D(4 + q, J); mb[q] = SPC_D(4 + q, K2); }
-                        } else {
-                            il = spc_basis(&T->bs[0], rJ, lb, lb + 4);
-                            im = spc_basis(&T->bs[1], rK, mb, mb + 4);
+        double e = 0.0, f[3] = {0.0, 0.0, 0.0}, w[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        int base, nb = 0, jj, kk, s, q;
+        if (HAS3) __syncwarp(m); /* the previous centre's slots are read */
+        for (base = K.first[i]; base < b1; base += SPC_W) {
+            const int b = base + lane;
+            double r = 0.0, dx = 0.0, dy = 0.0, dz = 0.0;
+            int tj = 0, in3 = 0;
+            if (b < b1) {
+                const int g = K.j[b];
+                double r2;
+                dx = K.xe[3 * (size_t)g] - xi0;
+                dy = K.xe[3 * (size_t)g + 1] - xi1;
+                dz = K.xe[3 * (size_t)g + 2] - xi2;
+                r2 = dx * dx + dy * dy + dz * dz;
+                if (r2 < K.rc2) {
+                    const sp_uf3_pair_t *P;
+                    tj = K.type[K.owner[g]];
+                    r = sqrt(r2);
+                    P = K.pair + spc_pair_index(K.nelem, ti, tj);
+                    if (r < P->cut) {
+                        double dv, qv;
+                        e += spc_uf3_pair(P, r, &dv);
+                        qv = dv / r;
+                        f[0] += 2.0 * qv * dx;
+                        f[1] += 2.0 * qv * dy;
+                        f[2] += 2.0 * qv * dz;
+                        if (K.vir) {
+                            w[0] -= qv * dx * dx; w[1] -= qv * dx * dy; w[2] -= qv * dx * dz;
+                            w[3] -= qv * dy * dy; w[4] -= qv * dy * dz; w[5] -= qv * dz * dz;
                         }
-                        v = spc_trio(T, il, lb, lb + 4, im, mb, mb + 4, in, bn, dbn, &dl, &dm, &dn);
-                        e += v;
-                        dn /= rjk;
-                        SPC_D(12, J) += -dl * uJx + dn * vjk[0];
-                        SPC_D(13, J) += -dl * uJy + dn * vjk[1];
-                        SPC_D(14, J) += -dl * uJz + dn * vjk[2];
-                        SPC_D(12, K2) += -dm * uKx - dn * vjk[0];
-                        SPC_D(13, K2) += -dm * uKy - dn * vjk[1];
-                        SPC_D(14, K2) += -dm * uKz - dn * vjk[2];
+                    }
+                    in3 = HAS3 && b < b3 && r <= K.cut3;
+                }
+                if (HAS3 && b < b3 && !in3) K.fb[3 * (size_t)b] = K.fb[3 * (size_t)b + 1] = K.fb[3 * (size_t)b + 2] = 0.0;
+            }
+            if (HAS3) {
+                int cnt;
+                const int slot = nb + spc_compact(in3, m, lane, &cnt);
+                nb += cnt;
+                if (in3 && slot < cap) {
+                    const double inv = 1.0 / r;
+                    SPC_SI(0, slot) = b;
+                    SPC_SI(1, slot) = tj;
+                    SPC_SD(0, slot) = r;
+                    SPC_SD(1, slot) = dx * inv;
+                    SPC_SD(2, slot) = dy * inv;
+                    SPC_SD(3, slot) = dz * inv;
+                    SPC_SD(4, slot) = SPC_SD(5, slot) = SPC_SD(6, slot) = 0.0;
+                    if (SAME3) {
+                        double bb[8];
+                        SPC_SI(2, slot) = spc_basis(&K.trio[0].bs[0], r, bb, bb + 4);
+                        for (q = 0; q < 8; ++q) SPC_SD(7 + q, slot) = bb[q];
                     }
                 }
-        if (HAS3)
-            for (jj = 0; jj < nb; ++jj) {
-                double *o = K.fb + 3 * (size_t)SPC_I(0, jj);
-                o[0] = SPC_D(12, jj); o[1] = SPC_D(13, jj); o[2] = SPC_D(14, jj);
             }
-        K.atom[i] = e;
-        {
-            double *va = K.atom + K.n + 9 * (size_t)i, *fa = K.atom + 10 * (size_t)K.n + 3 * (size_t)i;
-            fa[0] = fx; fa[1] = fy; fa[2] = fz;
-            va[0] = wxx; va[1] = wxy; va[2] = wxz;
-            va[3] = wxy; va[4] = wyy; va[5] = wyz;
-            va[6] = wxz; va[7] = wyz; va[8] = wzz;
+        }
+        if (HAS3) {
+            if (nb > nbmax) nbmax = nb;
+            if (nb > cap) continue;
+            __syncwarp(m);
+            for (jj = 0; jj < nb; ++jj) {
+                const int tj = SPC_SI(1, jj);
+                double cx = 0.0, cy = 0.0, cz = 0.0;
+                for (kk = jj + 1 + ((lane - jj - 1) & (SPC_W - 1)); kk < nb; kk += SPC_W) {
+                    const int tk = SPC_SI(1, kk), sw = tk < tj; /* l: the neighbour of lower atomic number */
+                    const int J = sw ? kk : jj, L = sw ? jj : kk;
+                    const sp_uf3_trio_t *T = K.trio + (size_t)ti * K.np + spc_pair_index(K.nelem, tj, tk);
+                    const double rJ = SPC_SD(0, J), rK = SPC_SD(0, L);
+                    double bl[8], bm[8], bn[4], dbn[4], v, dl, dm, dn, vx, vy, vz, rjk, gJ[3], gK[3];
+                    const double *pl, *pm;
+                    int il, im, in, st;
+                    if (rJ > T->bs[0].t1 || rK > T->bs[1].t1 || rJ < T->bs[0].t0 || rK < T->bs[1].t0) continue;
+                    vx = rK * SPC_SD(1, L) - rJ * SPC_SD(1, J);
+                    vy = rK * SPC_SD(2, L) - rJ * SPC_SD(2, J);
+                    vz = rK * SPC_SD(3, L) - rJ * SPC_SD(3, J);
+                    rjk = sqrt(vx * vx + vy * vy + vz * vz);
+                    if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) continue;
+                    in = spc_basis(&T->bs[2], rjk, bn, dbn);
+                    if (SAME3) { /* the slots' basis values */
+                        il = SPC_SI(2, J);
+                        im = SPC_SI(2, L);
+                        pl = &SPC_SD(7, J);
+                        pm = &SPC_SD(7, L);
+                        st = cap;
+                    } else {
+                        il = spc_basis(&T->bs[0], rJ, bl, bl + 4);
+                        im = spc_basis(&T->bs[1], rK, bm, bm + 4);
+                        pl = bl;
+                        pm = bm;
+                        st = 1;
+                    }
+                    v = spc_trio(T, K.cshift, il, pl, im, pm, st, in, bn, dbn, &dl, &dm, &dn);
+                    e += v;
+                    dn /= rjk;
+                    gJ[0] = -dl * SPC_SD(1, J) + dn * vx;
+                    gJ[1] = -dl * SPC_SD(2, J) + dn * vy;
+                    gJ[2] = -dl * SPC_SD(3, J) + dn * vz;
+                    gK[0] = -dm * SPC_SD(1, L) - dn * vx;
+                    gK[1] = -dm * SPC_SD(2, L) - dn * vy;
+                    gK[2] = -dm * SPC_SD(3, L) - dn * vz;
+                    cx += sw ? gK[0] : gJ[0];
+                    cy += sw ? gK[1] : gJ[1];
+                    cz += sw ? gK[2] : gJ[2];
+                    SPC_SD(4, kk) += sw ? gJ[0] : gK[0];
+                    SPC_SD(5, kk) += sw ? gJ[1] : gK[1];
+                    SPC_SD(6, kk) += sw ? gJ[2] : gK[2];
+                }
+                cx = spc_gsum(cx, m);
+                cy = spc_gsum(cy, m);
+                cz = spc_gsum(cz, m);
+                if (lane == (jj & (SPC_W - 1))) {
+                    SPC_SD(4, jj) += cx;
+                    SPC_SD(5, jj) += cy;
+                    SPC_SD(6, jj) += cz;
+                }
+            }
+            __syncwarp(m);
+            for (s = lane; s < nb; s += SPC_W) {
+                double *o = K.fb + 3 * (size_t)SPC_SI(0, s);
+                o[0] = SPC_SD(4, s);
+                o[1] = SPC_SD(5, s);
+                o[2] = SPC_SD(6, s);
+            }
+        }
+        e = spc_gsum(e, m);
+        for (q = 0; q < 3; ++q) f[q] = spc_gsum(f[q], m);
+        if (K.vir)
+            for (q = 0; q < 6; ++q) w[q] = spc_gsum(w[q], m);
+        if (lane == 0) {
+            double *fa = HAS3 ? K.atom + 10 * (size_t)K.n + 3 * (size_t)i : K.f + 3 * (size_t)i;
+            K.atom[i] = K.e1[ti] + e;
+            fa[0] = f[0];
+            fa[1] = f[1];
+            fa[2] = f[2];
+            if (K.vir) {
+                double *va = K.atom + K.n + 9 * (size_t)i;
+                va[0] = w[0]; va[1] = w[1]; va[2] = w[2];
+                va[3] = w[1]; va[4] = w[3]; va[5] = w[4];
+                va[6] = w[2]; va[7] = w[4]; va[8] = w[5];
+            }
         }
     }
+    if (HAS3) spc_stat_max(K.stat, nbmax);
 }
 
-/* the gather of sp_pot_compute: forces and per-atom virials in list order */
-__global__ void k_gather(spc_k K, double *__restrict__ forces) {
-    const int i = blockIdx.x * blockDim.x + threadIdx.x;
-    double f[3], w[9];
-    int b, a, c;
-    if (i >= K.n) return;
-    const double *xi = K.xe + 3 * (size_t)i;
-    double *fa = K.atom + 10 * (size_t)K.n + 3 * (size_t)i, *va = K.atom + K.n + 9 * (size_t)i;
-    for (a = 0; a < 3; ++a) f[a] = fa[a];
-    for (a = 0; a < 9; ++a) w[a] = va[a];
-    if (K.fb)
-        for (b = K.first[i]; b < K.first[i + 1]; ++b) {
+/* the gather of sp_pot_compute, one group per atom: F_a = F_direct +
+   sum_b (Fb[rev b] - Fb[b]) and (K.vir) the per-atom virial
+   W_direct + sum_b r_ab (x) Fb[b], over a's entries (UF3: those up to mid,
+   the others carry no bond force), lane partial sums added in a fixed tree */
+template <int UF3> __global__ void __launch_bounds__(SPC_BLOCK) k_gather(spc_k K) {
+    const int G = blockDim.x / SPC_W, lane = threadIdx.x & (SPC_W - 1), grp = threadIdx.x / SPC_W;
+    const unsigned m = spc_gmask();
+    int i, a, c;
+    for (i = blockIdx.x * G + grp; i < K.n; i += gridDim.x * G) {
+        const int b1 = UF3 ? K.mid[i] : K.first[i + 1];
+        const double *xi = K.xe + 3 * (size_t)i;
+        double f[3] = {0.0, 0.0, 0.0}, w[9] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        int b;
+        for (b = K.first[i] + lane; b < b1; b += SPC_W) {
             const double *fo = K.fb + 3 * (size_t)b, *fr = K.fb + 3 * (size_t)K.rev[b];
-            const double *xg = K.xe + 3 * (size_t)K.j[b];
-            double d[3], o[3];
-            d[0] = xg[0] - xi[0]; d[1] = xg[1] - xi[1]; d[2] = xg[2] - xi[2];
-            o[0] = fo[0]; o[1] = fo[1]; o[2] = fo[2];
+            const double o[3] = {fo[0], fo[1], fo[2]};
             f[0] += fr[0] - o[0];
             f[1] += fr[1] - o[1];
             f[2] += fr[2] - o[2];
-            for (a = 0; a < 3; ++a)
-                for (c = 0; c < 3; ++c) w[3 * a + c] += d[a] * o[c];
+            if (K.vir) {
+                const double *xg = K.xe + 3 * (size_t)K.j[b];
+                const double d[3] = {xg[0] - xi[0], xg[1] - xi[1], xg[2] - xi[2]};
+                for (a = 0; a < 3; ++a)
+                    for (c = 0; c < 3; ++c) w[3 * a + c] += d[a] * o[c];
+            }
         }
-    forces[3 * (size_t)i] = f[0];
-    forces[3 * (size_t)i + 1] = f[1];
-    forces[3 * (size_t)i + 2] = f[2];
-    for (a = 0; a < 9; ++a) va[a] = w[a];
+        for (a = 0; a < 3; ++a) f[a] = spc_gsum(f[a], m);
+        if (K.vir)
+            for (a = 0; a < 9; ++a) w[a] = spc_gsum(w[a], m);
+        if (lane == 0) {
+            const double *fa = K.atom + 10 * (size_t)K.n + 3 * (size_t)i;
+            double *va = K.atom + K.n + 9 * (size_t)i;
+            for (a = 0; a < 3; ++a) K.f[3 * (size_t)i + a] = UF3 ? fa[a] + f[a] : f[a];
+            if (K.vir)
+                for (a = 0; a < 9; ++a) va[a] = UF3 ? va[a] + w[a] : w[a];
+        }
+    }
+}
+
+/* ------------------------------------------- neighbour lists on the device */
+
+/* exclusive prefix sums of ints in place, a[0..m) -> a[0..m] with a[m] the
+   total: a shared-memory scan per block of SPC_SCAN, then the block totals
+   (one block, in chunks), then their offsets added */
+#define SPC_SCAN 1024
+__device__ __forceinline__ int spc_scan_sh(int *sh, int v) { /* inclusive scan of the block's values */
+    const int t = threadIdx.x;
+    int o;
+    sh[t] = v;
+    __syncthreads();
+    for (o = 1; o < SPC_SCAN; o <<= 1) {
+        const int x = t >= o ? sh[t - o] : 0;
+        __syncthreads();
+        sh[t] += x;
+        __syncthreads();
+    }
+    return sh[t];
+}
+__global__ void __launch_bounds__(SPC_SCAN) k_scan_block(int *a, int m, int *bsum) {
+    __shared__ int sh[SPC_SCAN];
+    const int k = blockIdx.x * SPC_SCAN + threadIdx.x, v = k < m ? a[k] : 0;
+    const int s = spc_scan_sh(sh, v);
+    if (k < m) a[k] = s - v;
+    if (threadIdx.x == SPC_SCAN - 1) bsum[blockIdx.x] = s;
+}
+__global__ void __launch_bounds__(SPC_SCAN) k_scan_top(int *bsum, int nblk, int *total) {
+    __shared__ int sh[SPC_SCAN];
+    int base, carry = 0;
+    for (base = 0; base < nblk; base += SPC_SCAN) {
+        const int k = base + threadIdx.x, v = k < nblk ? bsum[k] : 0;
+        const int s = spc_scan_sh(sh, v);
+        if (k < nblk) bsum[k] = carry + s - v;
+        carry += sh[SPC_SCAN - 1];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) *total = carry;
+}
+__global__ void __launch_bounds__(SPC_SCAN) k_scan_add(int *a, int m, const int *bsum) {
+    const int k = blockIdx.x * SPC_SCAN + threadIdx.x;
+    if (k < m) a[k] += bsum[blockIdx.x];
+}
+
+/* what the list kernels read, by value */
+struct spc_nlk {
+    int n, nb[3];
+    double h[9], hinv[9], rl2, r32;
+    const double *x;
+    int *key, *flag, *bcnt, *bfill, *idx, *gbase, *first, *mid, *cnt3, *j, *rev, *owner, *stat;
+    double *ws, *xs, *shift;
+    unsigned long long *mask, *mask3; /* [27][n] by bin order; mask3 == mask: no inner/outer split */
+    unsigned short *pre, *pre3;       /* [27][n] */
+};
+
+/* the extended index of atom a's image e (each e_c in -1, 0, 1): a itself,
+   or its ghost for the boundary axes where e_c != 0 (bit q of the image mask
+   for the q-th of a's boundary axes) */
+__device__ __forceinline__ int spc_image(const spc_nlk &L, int a, const int *e) {
+    const int fl = L.flag[a];
+    int c, q = 0, mk = 0;
+    if (!(e[0] | e[1] | e[2])) return a;
+    for (c = 0; c < 3; ++c)
+        if (fl >> (2 * c) & 3) {
+            if (e[c]) mk |= 1 << q;
+            ++q;
+        }
+    return L.n + L.gbase[a] + mk - 1;
+}
+
+/* per atom: fractional coordinates, bin, the shift that wraps it into the
+   cell (ws), boundary flags (bit 2c: first bin along c, seen through image
+   +1; bit 2c+1: last bin, image -1), its number of ghosts, the bin counts */
+__global__ void k_nl_bin(spc_nlk L) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < L.n) {
+        const double *x = L.x + 3 * (size_t)i;
+        double fl[3];
+        int c, b[3], bits = 0, k = 0;
+        for (c = 0; c < 3; ++c) {
+            double s = x[0] * L.hinv[c] + x[1] * L.hinv[3 + c] + x[2] * L.hinv[6 + c];
+            if (!(s - s == 0.0)) {
+                atomicOr(L.stat + 2, 1);
+                s = 0.0;
+            }
+            fl[c] = floor(s);
+            b[c] = (int)((s - fl[c]) * L.nb[c]);
+            b[c] = b[c] < 0 ? 0 : (b[c] >= L.nb[c] ? L.nb[c] - 1 : b[c]);
+            if (b[c] == 0) bits |= 1 << (2 * c);
+            if (b[c] == L.nb[c] - 1) bits |= 2 << (2 * c);
+            k += (bits >> (2 * c) & 3) != 0;
+        }
+        for (c = 0; c < 3; ++c) L.ws[3 * (size_t)i + c] = -(fl[0] * L.h[c] + fl[1] * L.h[3 + c] + fl[2] * L.h[6 + c]);
+        L.key[i] = (b[0] * L.nb[1] + b[1]) * L.nb[2] + b[2];
+        L.flag[i] = bits;
+        L.gbase[i] = (1 << k) - 1;
+        atomicAdd(L.bcnt + L.key[i], 1);
+    }
+}
+
+/* counting sort into bins (any order within a bin, fixed next) */
+__global__ void k_nl_place(spc_nlk L) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < L.n) L.idx[L.bcnt[L.key[i]] + atomicAdd(L.bfill + L.key[i], 1)] = i;
+}
+
+/* each bin's atoms in increasing index (insertion sort): a stable order;
+   stat[2] bit 2: a bin of more than 64 atoms */
+__global__ void k_nl_binsort(spc_nlk L, int nbins) {
+    const int bin = blockIdx.x * blockDim.x + threadIdx.x;
+    if (bin < nbins) {
+        const int lo = L.bcnt[bin], hi = L.bcnt[bin + 1];
+        int p, q;
+        if (hi - lo > 64) atomicOr(L.stat + 2, 4);
+        for (p = lo + 1; p < hi; ++p) {
+            const int v = L.idx[p];
+            for (q = p; q > lo && L.idx[q - 1] > v; --q) L.idx[q] = L.idx[q - 1];
+            L.idx[q] = v;
+        }
+    }
+}
+
+/* wrapped positions in bin order; owners and shifts of the atoms and their ghosts */
+__global__ void k_nl_ghosts(spc_nlk L) {
+    const int p = blockIdx.x * blockDim.x + threadIdx.x;
+    if (p < L.n) {
+        const int i = L.idx[p], fl = L.flag[i];
+        const double *ws = L.ws + 3 * (size_t)i, *x = L.x + 3 * (size_t)i;
+        int c, mk, ax[3], sg[3], k = 0;
+        for (c = 0; c < 3; ++c) {
+            L.xs[3 * (size_t)p + c] = x[c] + ws[c];
+            L.shift[3 * (size_t)i + c] = ws[c];
+            if (fl >> (2 * c) & 3) {
+                ax[k] = c;
+                sg[k++] = (fl >> (2 * c) & 1) ? 1 : -1;
+            }
+        }
+        L.owner[i] = i;
+        for (mk = 1; mk < 1 << k; ++mk) {
+            const int g = L.n + L.gbase[i] + mk - 1;
+            double s[3] = {ws[0], ws[1], ws[2]};
+            int q;
+            for (q = 0; q < k; ++q)
+                if (mk >> q & 1)
+                    for (c = 0; c < 3; ++c) s[c] += sg[q] * L.h[3 * ax[q] + c];
+            L.owner[g] = i;
+            for (c = 0; c < 3; ++c) L.shift[3 * (size_t)g + c] = s[c];
+        }
+    }
+}
+
+/* the bin of stencil entry s (0..26, offset d = (s/9, s/3%3, s%3) - 1) around
+   bin b, and the image e it is seen through (wrapping); its first atom */
+__device__ __forceinline__ int spc_stencil(const spc_nlk &L, const int *b, int s, int *e) {
+    const int d[3] = {s / 9 - 1, s / 3 % 3 - 1, s % 3 - 1};
+    int c, nbr[3];
+    for (c = 0; c < 3; ++c) {
+        nbr[c] = b[c] + d[c];
+        e[c] = nbr[c] < 0 ? -1 : (nbr[c] >= L.nb[c] ? 1 : 0);
+        nbr[c] -= e[c] * L.nb[c];
+    }
+    return (nbr[0] * L.nb[1] + nbr[1]) * L.nb[2] + nbr[2];
+}
+
+/* the pairs of centre idx[p] as bit masks over the atoms of the 27 bins
+   around its own (at most 64 atoms a bin): mask[s][p] the pairs with
+   r < rl, mask3[s][p] those with r < r3 ("inner", listed first; with r3 >=
+   rl mask3 is mask), pre3/pre their counts in the stencil bins before s,
+   inner and outer; r from the lower-indexed atom's side, so that both
+   directions agree. first[i]: the number of pairs, cnt3[i] the inner ones;
+   stat[1] the largest number. */
+__global__ void k_nl_masks(spc_nlk L) {
+    const int p = blockIdx.x * blockDim.x + threadIdx.x;
+    int cnt = 0;
+    if (p < L.n) {
+        const int i = L.idx[p], key = L.key[i];
+        const int b[3] = {key / (L.nb[1] * L.nb[2]), key / L.nb[2] % L.nb[1], key % L.nb[2]};
+        const double *xi = L.xs + 3 * (size_t)p;
+        const size_t n = (size_t)L.n;
+        int s, c3 = 0, co = 0;
+        for (s = 0; s < 27; ++s) {
+            int e[3], c, q;
+            const int bin = spc_stencil(L, b, s, e), lo = L.bcnt[bin], hi = L.bcnt[bin + 1];
+            double sh[3];
+            unsigned long long m = 0, m3 = 0;
+            for (c = 0; c < 3; ++c) sh[c] = e[0] * L.h[c] + e[1] * L.h[3 + c] + e[2] * L.h[6 + c];
+            for (q = lo; q < hi; ++q) {
+                const int a = L.idx[q];
+                const double *xa = L.xs + 3 * (size_t)q;
+                double v[3], r2;
+                if (q == p) continue;
+                for (c = 0; c < 3; ++c) v[c] = a > i ? (xa[c] + sh[c]) - xi[c] : (xi[c] - sh[c]) - xa[c];
+                r2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+                if (r2 < L.rl2) m |= 1ull << (q - lo);
+                if (r2 < L.r32) m3 |= 1ull << (q - lo);
+            }
+            L.pre3[s * n + p] = (unsigned short)c3;
+            L.mask[s * n + p] = m;
+            if (L.mask3 != L.mask) {
+                m3 &= m;
+                L.mask3[s * n + p] = m3;
+                L.pre[s * n + p] = (unsigned short)co;
+                co += __popcll(m & ~m3);
+                c3 += __popcll(m3);
+            } else {
+                c3 += __popcll(m);
+            }
+        }
+        cnt = c3 + co;
+        L.first[i] = cnt;
+        L.cnt3[i] = c3;
+    }
+    cnt = __reduce_max_sync(0xffffffffu, cnt);
+    if ((threadIdx.x & 31) == 0) atomicMax(L.stat + 1, cnt);
+}
+
+/* the entries of centre idx[p] from its masks (first the inner pairs, then
+   the outer ones, each stencil bin in order, each bin's atoms in order):
+   neighbour (extended index) into j and the reverse entry into rev, found
+   from the neighbour's masks (its stencil bin 26 - s holds this centre, at
+   the centre's place in its own bin); mid[i] = the end of the inner ones */
+__global__ void k_nl_fill(spc_nlk L) {
+    const int p = blockIdx.x * blockDim.x + threadIdx.x;
+    if (p < L.n) {
+        const int i = L.idx[p], key = L.key[i], ki = p - L.bcnt[key];
+        const int b[3] = {key / (L.nb[1] * L.nb[2]), key / L.nb[2] % L.nb[1], key % L.nb[2]};
+        const unsigned long long below = ki ? ~0ull >> (64 - ki) : 0ull;
+        const size_t n = (size_t)L.n;
+        const int passes = L.mask3 != L.mask ? 2 : 1;
+        int o = L.first[i], pass, s;
+        for (pass = 0; pass < passes; ++pass) {
+            for (s = 0; s < 27; ++s) {
+                int e[3];
+                const int lo = L.bcnt[spc_stencil(L, b, s, e)];
+                const int sr = 26 - s;
+                unsigned long long m = pass ? L.mask[s * n + p] & ~L.mask3[s * n + p] : L.mask3[s * n + p];
+                while (m) {
+                    const int k = __ffsll((long long)m) - 1, q = lo + k, a = L.idx[q];
+                    const size_t x = sr * n + (size_t)q;
+                    m &= m - 1;
+                    L.j[o] = spc_image(L, a, e);
+                    if (!pass) L.rev[o] = L.first[a] + L.pre3[x] + __popcll(L.mask3[x] & below);
+                    else L.rev[o] = L.first[a] + L.cnt3[a] + L.pre[x] + __popcll(L.mask[x] & ~L.mask3[x] & below);
+                    ++o;
+                }
+            }
+            if (!pass) L.mid[i] = o;
+        }
+    }
 }
 
 /* ------------------------------------------- large systems: host side */
@@ -629,19 +1072,26 @@ __global__ void k_gather(spc_k K, double *__restrict__ forces) {
 struct sp_cuda_sys_t {
     spc_k K;               /* device pointers and potential constants */
     sp_pot_kind_t kind;
-    int natoms, maxdeg, nsm;
+    int natoms, maxdeg, nsm, smem_max, want_cap;
     size_t nent;
     sp_spline_t *d_spl;
     sp_uf3_pair_t *d_pair;
     sp_uf3_trio_t *d_trio;
     double *d_pot;         /* packed knots, tables, coefficients (UF3) */
-    int *d_type, *d_first, *d_j, *d_rev, *d_owner;
+    int *d_type, *d_first, *d_j, *d_rev, *d_owner, *d_stat;
     size_t cap_first, cap_j, cap_rev, cap_owner, cap_shift, cap_xe;
     double *d_shift, *d_xe;
-    double *d_x, *d_x0, *d_v, *d_f, *d_im, *d_tmp, *d_atom, *d_fb, *d_scr;
-    int *d_iscr;
-    size_t cap_fb, cap_scr, cap_iscr;
+    double *d_x, *d_x0, *d_v, *d_f, *d_im, *d_tmp, *d_atom, *d_fb;
+    size_t cap_fb;
     double *d_part, *d_tot; /* reduction partials; totals: 0 energy, 1-9 virial, 10 ke, 11 dmax2 */
+    /* device-built lists: per atom bin key, boundary flags, bin order, ghost
+       offsets; wrapping shifts, wrapped positions in bin order; bin counts
+       and fill pointers; scan block totals */
+    int *d_key, *d_flag, *d_idx, *d_gbase, *d_bcnt, *d_bsum, *d_cnt3, *d_mid;
+    double *d_ws, *d_xs;
+    unsigned long long *d_mask, *d_mask3;
+    unsigned short *d_pre, *d_pre3;
+    size_t cap_bcnt, cap_bsum;
     double pot_cutoff, mvv2e;
     int have_list, have_md;
 };
@@ -649,8 +1099,9 @@ struct sp_cuda_sys_t {
 extern "C" void sp_cuda_sys_free(sp_cuda_sys_t *g) {
     if (!g) return;
     void *p[] = {g->d_spl, g->d_pair, g->d_trio, g->d_pot, g->d_type, g->d_first, g->d_j, g->d_rev, g->d_owner,
-                 g->d_shift, g->d_xe, g->d_x, g->d_x0, g->d_v, g->d_f, g->d_im, g->d_tmp, g->d_atom, g->d_fb,
-                 g->d_scr, g->d_iscr, g->d_part, g->d_tot};
+                 g->d_stat, g->d_shift, g->d_xe, g->d_x, g->d_x0, g->d_v, g->d_f, g->d_im, g->d_tmp, g->d_atom,
+                 g->d_fb, g->d_part, g->d_tot, g->d_key, g->d_flag, g->d_idx, g->d_gbase, g->d_bcnt,
+                 g->d_bsum, g->d_ws, g->d_xs, g->d_cnt3, g->d_mid, g->d_mask, g->d_mask3, g->d_pre, g->d_pre3};
     for (size_t k = 0; k < sizeof p / sizeof p[0]; ++k) cudaFree(p[k]);
     free(g);
 }
@@ -664,7 +1115,8 @@ static sp_result_t spc_upload_uf3(sp_cuda_sys_t *g, const sp_pot_t *pot) {
     std::vector<sp_uf3_pair_t> P(u->pair, u->pair + np);
     std::vector<sp_uf3_trio_t> T;
     std::vector<size_t> off;
-    int k, a;
+    size_t s0, ns = 0;
+    int k, a, shifted;
     if (ntrio) T.assign(u->trio, u->trio + ntrio);
     /* record offsets now, pointers after the upload */
     for (k = 0; k < np; ++k) {
@@ -673,17 +1125,31 @@ static sp_result_t spc_upload_uf3(sp_cuda_sys_t *g, const sp_pot_t *pot) {
         off.push_back(pack.size());
         pack.insert(pack.end(), P[k].poly, P[k].poly + 5 * (size_t)(P[k].nint > 0 ? P[k].nint : 1));
     }
-    for (k = 0; k < ntrio; ++k) {
-        for (a = 0; a < 3; ++a) {
-            off.push_back(pack.size());
-            pack.insert(pack.end(), T[k].t[a], T[k].t[a] + T[k].nt[a]);
-            off.push_back(pack.size());
-            pack.insert(pack.end(), T[k].tab[a], T[k].tab[a] + sp_bspline_table_size(T[k].nt[a]));
+    /* the trios' knots, tables (16-byte aligned) and coefficients as rows of
+       even length N2, all trios in one block; then the block again with each
+       row's coefficients shifted by one (spc_trio's aligned pairs) */
+    if (pack.size() % 2) pack.push_back(0.0);
+    s0 = pack.size();
+    for (shifted = 0; shifted < (ntrio ? 2 : 0); ++shifted) {
+        for (k = 0; k < ntrio; ++k) {
+            const size_t rows = (size_t)T[k].L * T[k].M, N = (size_t)T[k].N, N2 = (N + 1) / 2 * 2;
+            size_t r, c;
+            for (a = 0; a < 3; ++a) {
+                if (!shifted) off.push_back(pack.size());
+                pack.insert(pack.end(), T[k].t[a], T[k].t[a] + T[k].nt[a]);
+                if (pack.size() % 2) pack.push_back(0.0);
+                if (!shifted) off.push_back(pack.size());
+                pack.insert(pack.end(), T[k].tab[a], T[k].tab[a] + sp_bspline_table_size(T[k].nt[a]));
+            }
+            if (!shifted) off.push_back(pack.size());
+            for (r = 0; r < rows; ++r)
+                for (c = 0; c < N2; ++c) pack.push_back(c + shifted < N ? T[k].c[r * N + c + shifted] : 0.0);
         }
-        off.push_back(pack.size());
-        pack.insert(pack.end(), T[k].c, T[k].c + (size_t)T[k].L * T[k].M * T[k].N);
+        if (!shifted) ns = pack.size() - s0;
     }
+    for (k = 0; k < ntrio; ++k) T[k].N = (T[k].N + 1) / 2 * 2;
     SPC_TRY(spc_upload(&g->d_pot, pack.data(), pack.size()), "upload of the UF3 tables");
+    g->K.cshift = ns;
     size_t q = 0;
     for (k = 0; k < np; ++k) {
         P[k].t = g->d_pot + off[q++];
@@ -761,7 +1227,9 @@ extern "C" sp_result_t sp_cuda_sys_create(sp_cuda_sys_t **out, const sp_pot_t *p
     g->pot_cutoff = pot->cutoff;
     cudaGetDevice(&dev);
     cudaDeviceGetAttribute(&g->nsm, cudaDevAttrMultiProcessorCount, dev);
+    cudaDeviceGetAttribute(&g->smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
     if (g->nsm < 1) g->nsm = 1;
+    if (g->smem_max < 48 * 1024) g->smem_max = 48 * 1024;
     r = pot->kind == SP_POT_UF3 ? spc_upload_uf3(g, pot) : spc_upload_meam(g, pot);
     if (r == SP_OK) r = spc_cuda(spc_upload(&g->d_type, type, (size_t)natoms), "upload of the types");
     if (r == SP_OK) r = spc_cuda(spc_upload(&g->d_x, (const double *)NULL, 3 * (size_t)natoms), "cudaMalloc");
@@ -770,6 +1238,8 @@ extern "C" sp_result_t sp_cuda_sys_create(sp_cuda_sys_t **out, const sp_pot_t *p
     if (r == SP_OK) r = spc_cuda(spc_upload(&g->d_part, (const double *)NULL, 16 * (size_t)SPC_RED_BLOCKS), "cudaMalloc");
     if (r == SP_OK) r = spc_cuda(spc_upload(&g->d_tot, (const double *)NULL, 16), "cudaMalloc");
     if (r == SP_OK) r = spc_cuda(cudaMemset(g->d_tot, 0, 16 * sizeof(double)), "cudaMemset");
+    if (r == SP_OK) r = spc_cuda(spc_upload(&g->d_stat, (const int *)NULL, 4), "cudaMalloc");
+    if (r == SP_OK) r = spc_cuda(cudaMemset(g->d_stat, 0, 4 * sizeof(int)), "cudaMemset");
     if (r != SP_OK) {
         spc_diag(diag, r, "%s", spc_err);
         sp_cuda_sys_free(g);
@@ -777,21 +1247,45 @@ extern "C" sp_result_t sp_cuda_sys_create(sp_cuda_sys_t **out, const sp_pot_t *p
     }
     g->K.type = g->d_type;
     g->K.atom = g->d_atom;
+    g->K.f = g->d_f;
+    g->K.stat = g->d_stat;
     *out = g;
     return SP_OK;
 }
 
 static int spc_blocks(long n, int bs) { return (int)((n + bs - 1) / bs); }
 
+/* a list is in place (g->nent, g->maxdeg, K.next, the arrays): bond-force
+   storage, slots per centre, the positions as the drift reference, xe */
+static sp_result_t spc_list_ready(sp_cuda_sys_t *g) {
+    const int bonds = g->kind != SP_POT_UF3 || g->K.has3;
+    const size_t n = (size_t)g->natoms;
+    if (bonds) SPC_TRY(spc_reserve(&g->d_fb, &g->cap_fb, 3 * g->nent + 3), "cudaMalloc (bond forces)");
+    if (!g->d_x0) SPC_TRY(cudaMalloc((void **)&g->d_x0, 3 * n * sizeof(double)), "cudaMalloc");
+    if (!g->d_tmp) SPC_TRY(cudaMalloc((void **)&g->d_tmp, n * sizeof(double)), "cudaMalloc");
+    SPC_TRY(cudaMemcpy(g->d_x0, g->d_x, 3 * n * sizeof(double), cudaMemcpyDeviceToDevice), "cudaMemcpy");
+    if (!g->want_cap) g->want_cap = 32;
+    g->K.cap = g->want_cap < g->maxdeg ? g->want_cap : (g->maxdeg > 0 ? g->maxdeg : 1);
+    g->K.first = g->d_first;
+    g->K.j = g->d_j;
+    g->K.rev = g->d_rev;
+    g->K.owner = g->d_owner;
+    g->K.xe = g->d_xe;
+    g->K.fb = bonds ? g->d_fb : NULL;
+    k_ghost<<<spc_blocks(g->K.next, 256), 256>>>(g->K.next, g->d_owner, g->d_shift, g->d_x, g->d_xe);
+    SPC_TRY(cudaGetLastError(), "k_ghost");
+    g->have_list = 1;
+    return SP_OK;
+}
+
 extern "C" sp_result_t sp_cuda_sys_set_nlist(sp_cuda_sys_t *g, const sp_nlist_t *nl, const double *pos) {
     const int n = g ? g->natoms : 0;
-    const int bonds = g && (g->kind != SP_POT_UF3 || g->K.has3);
-    int i, maxdeg = 0, T;
-    size_t nf;
+    int i, maxdeg = 0;
     if (!g || !nl || !pos || nl->natoms != n || !nl->first) return spc_diag(NULL, SP_ERR_BAD_ARG, "bad argument");
     if (nl->cutoff < g->pot_cutoff) return spc_diag(NULL, SP_ERR_RANGE, "list cutoff below the potential's cutoff");
     for (i = 0; i < n; ++i)
         if (nl->first[i + 1] - nl->first[i] > maxdeg) maxdeg = nl->first[i + 1] - nl->first[i];
+    g->have_list = 0;
     g->nent = nl->n_entries;
     g->maxdeg = maxdeg;
     SPC_TRY(spc_reserve(&g->d_first, &g->cap_first, (size_t)n + 1), "cudaMalloc");
@@ -806,42 +1300,175 @@ extern "C" sp_result_t sp_cuda_sys_set_nlist(sp_cuda_sys_t *g, const sp_nlist_t 
     SPC_TRY(cudaMemcpy(g->d_owner, nl->owner, (size_t)nl->next * sizeof(int), cudaMemcpyHostToDevice), "upload of the list");
     SPC_TRY(cudaMemcpy(g->d_shift, nl->shift, 3 * (size_t)nl->next * sizeof(double), cudaMemcpyHostToDevice),
             "upload of the list");
-    if (bonds) SPC_TRY(spc_reserve(&g->d_fb, &g->cap_fb, 3 * g->nent + 3), "cudaMalloc (bond forces)");
-    /* resident threads for the centre kernels, and their bond caches */
-    /* one full wave of resident blocks of the centre kernel (no partial tail wave) */
-    {
-        int per_sm = 0;
-        if (g->kind == SP_POT_UF3)
-            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, g->K.has3 ? k_uf3<1> : k_uf3<0>, 128, 0);
-        else if (g->kind == SP_POT_MEAM_SW)
-            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k_meam<1, 1>, 128, 0);
-        else
-            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, g->K.nelem == 1 ? k_meam<0, 1> : k_meam<0, 0>, 128, 0);
-        if (per_sm < 1) per_sm = 1;
-        T = (int)(((long)n + 127) / 128 * 128);
-        if (T > g->nsm * per_sm * 128) T = g->nsm * per_sm * 128;
-    }
-    nf = 15;
-    SPC_TRY(spc_reserve(&g->d_scr, &g->cap_scr, nf * (size_t)(maxdeg + 1) * T), "cudaMalloc (bond caches)");
-    SPC_TRY(spc_reserve(&g->d_iscr, &g->cap_iscr, 3 * (size_t)(maxdeg + 1) * T), "cudaMalloc (bond caches)");
-    if (!g->d_x0) SPC_TRY(cudaMalloc((void **)&g->d_x0, 3 * (size_t)n * sizeof(double)), "cudaMalloc");
-    if (!g->d_tmp) SPC_TRY(cudaMalloc((void **)&g->d_tmp, (size_t)n * sizeof(double)), "cudaMalloc");
     SPC_TRY(cudaMemcpy(g->d_x, pos, 3 * (size_t)n * sizeof(double), cudaMemcpyHostToDevice), "upload of positions");
-    SPC_TRY(cudaMemcpy(g->d_x0, g->d_x, 3 * (size_t)n * sizeof(double), cudaMemcpyDeviceToDevice), "cudaMemcpy");
     g->K.next = nl->next;
-    g->K.T = T;
-    g->K.cap = maxdeg + 1;
-    g->K.first = g->d_first;
-    g->K.j = g->d_j;
-    g->K.rev = g->d_rev;
-    g->K.owner = g->d_owner;
-    g->K.xe = g->d_xe;
-    g->K.fb = bonds ? g->d_fb : NULL;
-    g->K.scr = g->d_scr;
-    g->K.iscr = g->d_iscr;
-    k_ghost<<<spc_blocks(nl->next, 256), 256>>>(nl->next, g->d_owner, g->d_shift, g->d_x, g->d_xe);
-    SPC_TRY(cudaGetLastError(), "k_ghost");
-    g->have_list = 1;
+    g->K.mid = g->d_first + 1; /* every entry a 3-body candidate */
+    return spc_list_ready(g);
+}
+
+/* ints a[0..m) -> exclusive prefix sums a[0..m], a[m] the total (block totals in g->d_bsum) */
+static sp_result_t spc_scan(sp_cuda_sys_t *g, int *a, int m) {
+    const int nblk = spc_blocks(m > 0 ? m : 1, SPC_SCAN);
+    SPC_TRY(spc_reserve(&g->d_bsum, &g->cap_bsum, (size_t)nblk), "cudaMalloc");
+    k_scan_block<<<nblk, SPC_SCAN>>>(a, m, g->d_bsum);
+    k_scan_top<<<1, SPC_SCAN>>>(g->d_bsum, nblk, a + m);
+    k_scan_add<<<nblk, SPC_SCAN>>>(a, m, g->d_bsum);
+    return spc_cuda(cudaGetLastError(), "scan");
+}
+
+/* the 3x3 inverse of the cell matrix (rows a, b, c) and the heights */
+static void spc_cell_geometry(const double *h, double *inv, double *height) {
+    double cof[9], det;
+    int r, c;
+    for (r = 0; r < 3; ++r)
+        for (c = 0; c < 3; ++c) {
+            const int r1 = (r + 1) % 3, r2 = (r + 2) % 3, c1 = (c + 1) % 3, c2 = (c + 2) % 3;
+            cof[3 * r + c] = h[3 * r1 + c1] * h[3 * r2 + c2] - h[3 * r1 + c2] * h[3 * r2 + c1];
+        }
+    det = h[0] * cof[0] + h[1] * cof[1] + h[2] * cof[2];
+    for (r = 0; r < 3; ++r)
+        for (c = 0; c < 3; ++c) inv[3 * r + c] = cof[3 * c + r] / det;
+    /* height along a = |det| / |b x c|, and b x c is row 0 of the cofactors */
+    for (r = 0; r < 3; ++r)
+        height[r] = fabs(det) / sqrt(cof[3 * r] * cof[3 * r] + cof[3 * r + 1] * cof[3 * r + 1] + cof[3 * r + 2] * cof[3 * r + 2]);
+}
+
+extern "C" sp_result_t sp_cuda_sys_build_nlist(sp_cuda_sys_t *g, const sp_cell_t *cell, const double *pos,
+                                               double cutoff) {
+    const int n = g ? g->natoms : 0, T = 256;
+    const size_t nz = (size_t)n;
+    spc_nlk L;
+    double height[3], vol, r3;
+    int c, nbins, ghosts, st[3], split;
+    if (!g || !cell) return spc_diag(NULL, SP_ERR_BAD_ARG, "bad argument");
+    if (!(cutoff >= g->pot_cutoff)) return spc_diag(NULL, SP_ERR_RANGE, "list cutoff below the potential's cutoff");
+    if (!cell->pbc[0] || !cell->pbc[1] || !cell->pbc[2])
+        return spc_diag(NULL, SP_ERR_UNSUPPORTED, "device lists need a cell periodic along a, b and c");
+    if (sp_cell_check(cell, &vol) != SP_OK) return spc_diag(NULL, SP_ERR_BAD_CELL, "degenerate cell");
+    memset(&L, 0, sizeof L);
+    spc_cell_geometry(cell->h, L.hinv, height);
+    for (c = 0; c < 3; ++c) {
+        const double nb = floor(height[c] / (cutoff * (1.0 + 1e-12)));
+        if (!(nb >= 3.0))
+            return spc_diag(NULL, SP_ERR_UNSUPPORTED, "cell height %.6g below 3 x the list cutoff %.6g", height[c], cutoff);
+        L.nb[c] = nb > 1024.0 ? 1024 : (int)nb;
+        L.h[3 * c] = cell->h[3 * c];
+        L.h[3 * c + 1] = cell->h[3 * c + 1];
+        L.h[3 * c + 2] = cell->h[3 * c + 2];
+    }
+    while ((double)L.nb[0] * L.nb[1] * L.nb[2] > 2.0 * n + 4096.0) { /* sparse cells: fewer, larger bins */
+        c = L.nb[0] >= L.nb[1] && L.nb[0] >= L.nb[2] ? 0 : (L.nb[1] >= L.nb[2] ? 1 : 2);
+        if (L.nb[c] < 6) break;
+        L.nb[c] /= 2;
+    }
+    nbins = L.nb[0] * L.nb[1] * L.nb[2];
+    /* UF3's 3-body bonds can only be among the pairs with r < cut3 + skin:
+       those come first in each atom's entries (up to mid) */
+    r3 = g->kind == SP_POT_UF3 && g->K.has3 ? g->K.cut3 + (cutoff - g->pot_cutoff) : cutoff;
+    split = r3 < cutoff;
+    g->have_list = 0;
+    if (!g->d_key) {
+        SPC_TRY(cudaMalloc((void **)&g->d_key, nz * sizeof(int)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_flag, nz * sizeof(int)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_idx, nz * sizeof(int)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_gbase, (nz + 1) * sizeof(int)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_cnt3, nz * sizeof(int)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_mid, nz * sizeof(int)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_ws, 3 * nz * sizeof(double)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_xs, 3 * nz * sizeof(double)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_mask, 27 * nz * sizeof(unsigned long long)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_pre3, 27 * nz * sizeof(unsigned short)), "cudaMalloc");
+    }
+    if (split && !g->d_mask3) {
+        SPC_TRY(cudaMalloc((void **)&g->d_mask3, 27 * nz * sizeof(unsigned long long)), "cudaMalloc");
+        SPC_TRY(cudaMalloc((void **)&g->d_pre, 27 * nz * sizeof(unsigned short)), "cudaMalloc");
+    }
+    SPC_TRY(spc_reserve(&g->d_bcnt, &g->cap_bcnt, 2 * ((size_t)nbins + 1)), "cudaMalloc"); /* counts, fill pointers */
+    SPC_TRY(spc_reserve(&g->d_first, &g->cap_first, nz + 1), "cudaMalloc");
+    if (pos) SPC_TRY(cudaMemcpy(g->d_x, pos, 3 * nz * sizeof(double), cudaMemcpyHostToDevice), "upload of positions");
+    SPC_TRY(cudaMemset(g->d_bcnt, 0, 2 * ((size_t)nbins + 1) * sizeof(int)), "cudaMemset");
+    SPC_TRY(cudaMemset(g->d_stat + 1, 0, 2 * sizeof(int)), "cudaMemset");
+    L.n = n;
+    L.rl2 = cutoff * cutoff;
+    L.r32 = r3 * r3;
+    L.mask = g->d_mask;
+    L.mask3 = split ? g->d_mask3 : g->d_mask;
+    L.pre = split ? g->d_pre : g->d_pre3;
+    L.pre3 = g->d_pre3;
+    L.cnt3 = g->d_cnt3;
+    L.mid = g->d_mid;
+    L.x = g->d_x;
+    L.key = g->d_key;
+    L.flag = g->d_flag;
+    L.bcnt = g->d_bcnt;
+    L.bfill = g->d_bcnt + nbins + 1;
+    L.idx = g->d_idx;
+    L.gbase = g->d_gbase;
+    L.first = g->d_first;
+    L.stat = g->d_stat;
+    L.ws = g->d_ws;
+    L.xs = g->d_xs;
+    /* bins: counts, starts, the atoms in a stable order */
+    k_nl_bin<<<spc_blocks(n, T), T>>>(L);
+    SPC_TRY(cudaGetLastError(), "k_nl_bin");
+    if (spc_scan(g, g->d_bcnt, nbins) != SP_OK) return SP_ERR_DEVICE;
+    k_nl_place<<<spc_blocks(n, T), T>>>(L);
+    k_nl_binsort<<<spc_blocks(nbins, T), T>>>(L, nbins);
+    /* ghosts: offsets, then owners and shifts */
+    if (spc_scan(g, g->d_gbase, n) != SP_OK) return SP_ERR_DEVICE;
+    SPC_TRY(cudaMemcpy(&ghosts, g->d_gbase + n, sizeof(int), cudaMemcpyDeviceToHost), "k_nl_bin");
+    SPC_TRY(cudaMemcpy(st, g->d_stat, 3 * sizeof(int), cudaMemcpyDeviceToHost), "k_nl_bin");
+    if (st[2] & 1) return spc_diag(NULL, SP_ERR_NOT_FINITE, "non-finite position");
+    if (st[2] & 4) return spc_diag(NULL, SP_ERR_UNSUPPORTED, "device lists: more than 64 atoms in a cell-list bin");
+    g->K.next = n + ghosts;
+    SPC_TRY(spc_reserve(&g->d_owner, &g->cap_owner, (size_t)g->K.next), "cudaMalloc");
+    SPC_TRY(spc_reserve(&g->d_shift, &g->cap_shift, 3 * (size_t)g->K.next), "cudaMalloc");
+    SPC_TRY(spc_reserve(&g->d_xe, &g->cap_xe, 3 * (size_t)g->K.next), "cudaMalloc");
+    L.owner = g->d_owner;
+    L.shift = g->d_shift;
+    k_nl_ghosts<<<spc_blocks(n, T), T>>>(L);
+    /* pairs: masks and counts, offsets, entries with their reverse entries */
+    k_nl_masks<<<spc_blocks(n, T), T>>>(L);
+    SPC_TRY(cudaGetLastError(), "k_nl_masks");
+    if (spc_scan(g, g->d_first, n) != SP_OK) return SP_ERR_DEVICE;
+    SPC_TRY(cudaMemcpy(st, g->d_stat, 3 * sizeof(int), cudaMemcpyDeviceToHost), "k_nl_masks");
+    SPC_TRY(cudaMemcpy(&c, g->d_first + n, sizeof(int), cudaMemcpyDeviceToHost), "k_nl_masks");
+    g->nent = (size_t)c;
+    g->maxdeg = st[1];
+    SPC_TRY(spc_reserve(&g->d_j, &g->cap_j, g->nent), "cudaMalloc");
+    SPC_TRY(spc_reserve(&g->d_rev, &g->cap_rev, g->nent), "cudaMalloc");
+    L.j = g->d_j;
+    L.rev = g->d_rev;
+    k_nl_fill<<<spc_blocks(n, T), T>>>(L);
+    SPC_TRY(cudaGetLastError(), "k_nl_fill");
+    g->K.mid = g->d_mid;
+    return spc_list_ready(g);
+}
+
+extern "C" sp_result_t sp_cuda_sys_get_list(sp_cuda_sys_t *g, size_t *out_entries, int *first, int *nbr,
+                                            double *vec) {
+    const size_t n = g ? (size_t)g->natoms : 0;
+    if (!g || !out_entries || !g->have_list) return spc_diag(NULL, SP_ERR_BAD_ARG, "bad argument (no list)");
+    *out_entries = g->nent;
+    if (first) SPC_TRY(cudaMemcpy(first, g->d_first, (n + 1) * sizeof(int), cudaMemcpyDeviceToHost), "download of the list");
+    if (nbr || vec) {
+        std::vector<int> f(n + 1), j(g->nent), owner((size_t)g->K.next);
+        std::vector<double> xe(3 * (size_t)g->K.next);
+        size_t i, b;
+        int c;
+        SPC_TRY(cudaMemcpy(f.data(), g->d_first, (n + 1) * sizeof(int), cudaMemcpyDeviceToHost), "download of the list");
+        SPC_TRY(cudaMemcpy(j.data(), g->d_j, g->nent * sizeof(int), cudaMemcpyDeviceToHost), "download of the list");
+        SPC_TRY(cudaMemcpy(owner.data(), g->d_owner, owner.size() * sizeof(int), cudaMemcpyDeviceToHost),
+                "download of the list");
+        SPC_TRY(cudaMemcpy(xe.data(), g->d_xe, xe.size() * sizeof(double), cudaMemcpyDeviceToHost),
+                "download of the positions");
+        for (i = 0; i < n; ++i)
+            for (b = (size_t)f[i]; b < (size_t)f[i + 1]; ++b) {
+                if (nbr) nbr[b] = owner[(size_t)j[b]];
+                if (vec)
+                    for (c = 0; c < 3; ++c) vec[3 * b + c] = xe[3 * (size_t)j[b] + c] - xe[3 * i + c];
+            }
+    }
     return SP_OK;
 }
 
@@ -853,26 +1480,72 @@ extern "C" sp_result_t sp_cuda_sys_set_positions(sp_cuda_sys_t *g, const double 
     return spc_cuda(cudaGetLastError(), "k_ghost");
 }
 
-/* centre kernel, gather, totals (energy and virial into d_tot[0..9]) */
-static sp_result_t spc_forces(sp_cuda_sys_t *g) {
+/* the centre kernel: groups of SPC_W lanes, as many per block (up to
+   SPC_BLOCK / SPC_W, SPC_UF3_BLOCK / SPC_W for UF3 with 3-body terms) as the
+   slots in shared memory allow, one wave of resident blocks striding over
+   the centres */
+static sp_result_t spc_centre(sp_cuda_sys_t *g) {
     const spc_k &K = g->K;
-    const int blocks = spc_blocks(K.T, 128);
-    if (!g->have_list) return spc_diag(NULL, SP_ERR_BAD_ARG, "no neighbour list uploaded");
-    if (g->kind == SP_POT_UF3) {
-        if (K.has3) k_uf3<1><<<blocks, 128>>>(K);
-        else k_uf3<0><<<blocks, 128>>>(K);
+    void (*kern)(spc_k);
+    size_t slot, smem;
+    int G = SPC_BLOCK / SPC_W, per_sm = 0, blocks;
+    if (g->kind == SP_POT_UF3 && K.has3) {
+        kern = K.same3 ? k_uf3<1, 1> : k_uf3<1, 0>;
+        slot = SPC_UF3_ND * sizeof(double) + 3 * sizeof(int);
+        G = SPC_UF3_BLOCK / SPC_W;
+    } else if (g->kind == SP_POT_UF3) {
+        kern = k_uf3<0, 0>;
+        slot = 0;
     } else if (g->kind == SP_POT_MEAM_SW) {
-        k_meam<1, 1><<<blocks, 128>>>(K);
-    } else if (K.nelem == 1) {
-        k_meam<0, 1><<<blocks, 128>>>(K);
+        kern = k_meam<1, 1>;
+        slot = SPC_MEAM_ND(1) * sizeof(double) + 3 * sizeof(int);
     } else {
-        k_meam<0, 0><<<blocks, 128>>>(K);
+        kern = K.nelem == 1 ? k_meam<0, 1> : k_meam<0, 0>;
+        slot = SPC_MEAM_ND(0) * sizeof(double) + 3 * sizeof(int);
     }
-    SPC_TRY(cudaGetLastError(), "centre kernel");
-    k_gather<<<spc_blocks(K.n, 128), 128>>>(K, g->d_f);
-    SPC_TRY(cudaGetLastError(), "k_gather");
+    while (G > 1 && (size_t)G * K.cap * slot > (size_t)g->smem_max) G /= 2;
+    smem = (size_t)G * K.cap * slot;
+    if (smem > (size_t)g->smem_max)
+        return spc_diag(NULL, SP_ERR_RANGE, "%d bonds of one atom: more than shared memory holds", K.cap);
+    SPC_TRY(cudaFuncSetAttribute((const void *)kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
+            "cudaFuncSetAttribute");
+    SPC_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kern, G * SPC_W, smem), "occupancy");
+    if (per_sm < 1) per_sm = 1;
+    blocks = spc_blocks(K.n, G);
+    if (blocks > g->nsm * per_sm) blocks = g->nsm * per_sm;
+    kern<<<blocks, G * SPC_W, smem>>>(K);
+    return spc_cuda(cudaGetLastError(), "centre kernel");
+}
+
+/* centre kernel (again with more slots when a centre had more bonds than
+   slots), gather, totals: energy into d_tot[0], with vir the virial into
+   d_tot[1..9] */
+static sp_result_t spc_forces(sp_cuda_sys_t *g, int vir) {
+    spc_k &K = g->K;
+    const int slots = g->kind != SP_POT_UF3 || K.has3, G = SPC_BLOCK / SPC_W;
+    sp_result_t r;
+    if (!g->have_list) return spc_diag(NULL, SP_ERR_BAD_ARG, "no neighbour list uploaded");
+    K.vir = vir;
+    for (;;) {
+        int need = 0;
+        if (slots) SPC_TRY(cudaMemset(g->d_stat, 0, sizeof(int)), "cudaMemset");
+        if ((r = spc_centre(g)) != SP_OK) return r;
+        if (!slots) break;
+        SPC_TRY(cudaMemcpy(&need, g->d_stat, sizeof(int), cudaMemcpyDeviceToHost), "centre kernel");
+        g->want_cap = (need + 7) / 4 * 4; /* what the centres needed and a margin */
+        if (need <= K.cap) break;
+        K.cap = g->want_cap;
+    }
+    if (slots && K.cap > g->want_cap) K.cap = g->want_cap; /* fewer slots, more resident groups */
+    if (slots) {
+        int blocks = spc_blocks(K.n, G);
+        if (blocks > 32 * g->nsm) blocks = 32 * g->nsm;
+        if (g->kind == SP_POT_UF3) k_gather<1><<<blocks, SPC_BLOCK>>>(K);
+        else k_gather<0><<<blocks, SPC_BLOCK>>>(K);
+        SPC_TRY(cudaGetLastError(), "k_gather");
+    }
     spc_total(g->d_atom, K.n, 1, 1, 0, g->d_part, g->d_tot);
-    spc_total(g->d_atom + K.n, K.n, 9, 9, 0, g->d_part, g->d_tot + 1);
+    if (vir) spc_total(g->d_atom + K.n, K.n, 9, 9, 0, g->d_part, g->d_tot + 1);
     return spc_cuda(cudaGetLastError(), "k_reduce");
 }
 
@@ -883,7 +1556,7 @@ extern "C" sp_result_t sp_cuda_sys_compute(sp_cuda_sys_t *g, sp_out_t *out) {
     const size_t n = g ? (size_t)g->natoms : 0;
     sp_result_t r;
     if (!g || !out) return spc_diag(NULL, SP_ERR_BAD_ARG, "bad argument");
-    if ((r = spc_forces(g)) != SP_OK) return r;
+    if ((r = spc_forces(g, 1)) != SP_OK) return r;
     SPC_TRY(cudaMemcpy(tot, g->d_tot, sizeof tot, cudaMemcpyDeviceToHost), "download of the totals");
     out->energy = tot[0];
     memcpy(out->virial, tot + 1, 9 * sizeof(double));
@@ -1000,7 +1673,7 @@ extern "C" sp_result_t sp_cuda_md_forces(sp_cuda_sys_t *g, double *out_energy) {
     sp_result_t r;
     if (!g || !g->have_list) return spc_diag(NULL, SP_ERR_BAD_ARG, "no neighbour list uploaded");
     k_ghost<<<spc_blocks(g->K.next, 256), 256>>>(g->K.next, g->d_owner, g->d_shift, g->d_x, g->d_xe);
-    if ((r = spc_forces(g)) != SP_OK) return r;
+    if ((r = spc_forces(g, 0)) != SP_OK) return r;
     if (out_energy) {
         SPC_TRY(cudaMemcpy(out_energy, g->d_tot, sizeof(double), cudaMemcpyDeviceToHost), "download of the energy");
         if (!spc_finite(*out_energy)) return SP_ERR_NOT_FINITE;

@@ -1,9 +1,12 @@
 /* >>cuda: the GPU layer (splinepot_cuda.cu) against the CPU code on random
    configurations and parameter sets: UF2, UF2,3 (1 and 2 elements), s-MEAM
-   (1 and 3 elements, meam/sw/spline, the LAMMPS files when installed),
-   structure vectors of a CMA-ES population, a few velocity-Verlet steps.
-   Energies within 1e-12 relative, forces within 1e-10 eV/A. Without a device
-   (or without CUDA) it prints "skipped: ..." and checks the error codes. */
+   (1 and 3 elements, meam/sw/spline, the LAMMPS files when installed), on
+   CPU-built and device-built neighbour lists (the device's pairs against
+   sp_nlist_build's, as sets per atom), structure vectors of a CMA-ES
+   population, velocity-Verlet steps (with device list rebuilds). Energies
+   within 1e-12 relative, forces within 1e-10 eV/A, and the same bits on a
+   second evaluation. Without a device (or without CUDA) it prints
+   "skipped: ..." and checks the error codes. */
 #define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
@@ -12,8 +15,12 @@
 #define ETOL 1e-12
 #define FTOL 1e-10
 
-/* a random UF2,3 model (as tests/test_uf3.c) */
-static void random_uf3(sp_pot_t *pot, int nelem, const int *z, int has3) {
+/* a random UF2,3 model (as tests/test_uf3.c); a trio whose two neighbours
+   are of one element is symmetric in l and m (else its energy would depend
+   on the order of the bonds in the list); vary: the trios' l and m knots
+   differ between trios and, for two elements, between l and m (no basis
+   shared between trios) */
+static void random_uf3(sp_pot_t *pot, int nelem, const int *z, int has3, int vary) {
     int nt2[3], nt3[3 * 6], np = nelem * (nelem + 1) / 2, k, a;
     sp_diag_t d;
     for (k = 0; k < np; ++k) nt2[k] = 12 + 7;
@@ -29,29 +36,41 @@ static void random_uf3(sp_pot_t *pot, int nelem, const int *z, int has3) {
     }
     for (k = 0; has3 && k < nelem * np; ++k) {
         sp_uf3_trio_t *T = pot->uf3.trio + k;
+        const double top = 4.0 - 0.15 * vary * k;
         size_t n = (size_t)T->L * T->M * T->N, q;
-        sp_bspline_knots_uniform(1.5, 4.0, 5, T->t[0]);
-        sp_bspline_knots_uniform(1.5, 4.0, 5, T->t[1]);
+        int same = 0, l, m, c;
+        for (a = 0; a < nelem; ++a) same |= sp_pot_pair_index(nelem, a, a) == k % np;
+        sp_bspline_knots_uniform(1.5, top, 5, T->t[0]);
+        sp_bspline_knots_uniform(same ? 1.5 : 1.5 + 0.1 * vary * k, same ? top : 4.0, 5, T->t[1]);
         sp_bspline_knots_uniform(1.5, 8.0, 10, T->t[2]);
         for (q = 0; q < n; ++q) T->c[q] = 0.2 * (2 * tu_urand() - 1);
+        for (l = 0; same && l < T->L; ++l)
+            for (m = l + 1; m < T->M; ++m)
+                for (c = 0; c < T->N; ++c) T->c[((size_t)m * T->M + l) * T->N + c] = T->c[((size_t)l * T->M + m) * T->N + c];
     }
     SP_CHECK(sp_uf3_finish(pot, &d) == SP_OK);
 }
 
-/* a random meam/spline file text: ne elements, 6 knots, radial [1.5, 4.5] */
-static int random_meam(sp_pot_t *pot, int ne) {
+/* a random meam/spline file text: ne elements, 6 knots, radial [1.5, 4.5];
+   sw (ne = 1): a meam/sw/spline file (old format, phi F G rho U f g) */
+static int random_meam(sp_pot_t *pot, int ne, int sw) {
     static const char *const names[3] = {"Si", "Ge", "C"};
     char buf[40000];
     size_t len = 0;
-    int np = ne * (ne + 1) / 2, nspl = 2 * np + 3 * ne, s, k, e;
+    int np = ne * (ne + 1) / 2, nspl = sw ? 7 : 2 * np + 3 * ne, s, k, e;
     sp_diag_t d;
-    len += (size_t)snprintf(buf, sizeof buf, "# random\nmeam/spline %d", ne);
-    for (e = 0; e < ne; ++e) len += (size_t)snprintf(buf + len, sizeof buf - len, " %s", names[e]);
-    len += (size_t)snprintf(buf + len, sizeof buf - len, "\n");
-    for (s = 0; s < nspl; ++s) { /* phi (np), rho (ne), U (ne), f (ne), g (np) */
-        const int isU = s >= np + ne && s < np + 2 * ne, isg = s >= np + 3 * ne;
+    if (sw) {
+        len += (size_t)snprintf(buf, sizeof buf, "# random meam/sw/spline\n");
+    } else {
+        len += (size_t)snprintf(buf, sizeof buf, "# random\nmeam/spline %d", ne);
+        for (e = 0; e < ne; ++e) len += (size_t)snprintf(buf + len, sizeof buf - len, " %s", names[e]);
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "\n");
+    }
+    for (s = 0; s < nspl; ++s) { /* phi (np), rho (ne), U (ne), f (ne), g (np); sw: phi F G rho U f g */
+        const int isU = sw ? s == 4 : (s >= np + ne && s < np + 2 * ne), isg = sw ? (s == 2 || s == 6) : s >= np + 3 * ne;
         const double lo = isU ? -2.0 : isg ? -1.0 : 1.5, hi = isU ? 2.0 : isg ? 1.0 : 4.5;
-        len += (size_t)snprintf(buf + len, sizeof buf - len, "spline3eq\n6\n%.17g 0\n", 0.6 * (2 * tu_urand() - 1));
+        len += (size_t)snprintf(buf + len, sizeof buf - len, sw ? "6\n%.17g 0\n1 0 1 0\n" : "spline3eq\n6\n%.17g 0\n",
+                                0.6 * (2 * tu_urand() - 1));
         for (k = 0; k < 6; ++k) {
             double y = 0.6 * (2 * tu_urand() - 1);
             if (!isU && !isg && k == 5) y = 0.0;
@@ -59,7 +78,8 @@ static int random_meam(sp_pot_t *pot, int ne) {
         }
     }
     memset(pot, 0, sizeof *pot);
-    return sp_pot_read(pot, buf, len, "x.meam.spline", &d) == SP_OK;
+    return sp_pot_read(pot, buf, len, sw ? "x.meam.sw.spline" : "x.meam.spline", &d) == SP_OK &&
+           pot->kind == (sw ? SP_POT_MEAM_SW : SP_POT_MEAM);
 }
 
 /* n atoms on a jittered grid of spacing a in a sheared periodic cell */
@@ -85,6 +105,29 @@ static double maxabs_diff(const double *a, const double *b, size_t n) {
     for (k = 0; k < n; ++k)
         if (!(fabs(a[k] - b[k]) <= m)) m = fabs(a[k] - b[k]); /* NaN propagates */
     return m;
+}
+
+/* GPU results og (forces, per-atom energies set) against the CPU's oc; then
+   the same evaluation again must give the same bits */
+static void compare_out(const char *what, int n, size_t pairs, const sp_out_t *oc, const sp_out_t *og,
+                        sp_cuda_sys_t *g) {
+    double *f2 = (double *)calloc(3 * (size_t)n, sizeof(double)), fmax;
+    sp_out_t o2;
+    int k;
+    SP_CHECK_NEAR(og->energy, oc->energy, ETOL, 0.0);
+    for (k = 0; k < 9; ++k) SP_CHECK_NEAR(og->virial[k], oc->virial[k], ETOL, 1e-10);
+    fmax = maxabs_diff(og->forces, oc->forces, 3 * (size_t)n);
+    SP_CHECK(fmax <= FTOL);
+    SP_CHECK(maxabs_diff(og->energies, oc->energies, (size_t)n) <= 1e-12 * (1.0 + fabs(oc->energy) / n));
+    memset(&o2, 0, sizeof o2);
+    o2.forces = f2;
+    SP_CHECK(sp_cuda_sys_compute(g, &o2) == SP_OK);
+    SP_CHECK(memcmp(&o2.energy, &og->energy, sizeof(double)) == 0);
+    SP_CHECK(memcmp(o2.virial, og->virial, sizeof o2.virial) == 0);
+    SP_CHECK(memcmp(f2, og->forces, 3 * (size_t)n * sizeof(double)) == 0);
+    printf("%s: %d atoms, %zu pairs: E cpu %.12f gpu %.12f (rel %.1e), max |dF| %.2e\n", what, n, pairs, oc->energy,
+           og->energy, fabs(og->energy - oc->energy) / fabs(oc->energy), fmax);
+    free(f2);
 }
 
 /* CPU vs GPU on one potential: a random configuration of m^3 atoms, types
@@ -114,7 +157,6 @@ static void check_pot(const char *what, const sp_pot_t *pot, int m, double a) {
         SP_CHECK(sp_cuda_sys_set_nlist(g, &nl, pos) == SP_OK);
         for (round = 0; round < 2; ++round) {
             sp_out_t oc, og;
-            double fmax;
             if (round == 1) { /* move the atoms within the skin, keep the list */
                 for (k = 0; k < 3 * n; ++k) pos[k] += 0.1 * (tu_urand() - 0.5);
                 sp_nlist_update(&nl, pos);
@@ -126,13 +168,7 @@ static void check_pot(const char *what, const sp_pot_t *pot, int m, double a) {
             og.forces = fg; og.energies = eg;
             SP_CHECK(sp_pot_compute(pot, &nl, type, &ws, &oc) == SP_OK);
             SP_CHECK(sp_cuda_sys_compute(g, &og) == SP_OK);
-            SP_CHECK_NEAR(og.energy, oc.energy, ETOL, 0.0);
-            for (k = 0; k < 9; ++k) SP_CHECK_NEAR(og.virial[k], oc.virial[k], ETOL, 1e-10);
-            fmax = maxabs_diff(fg, fc, 3 * (size_t)n);
-            SP_CHECK(fmax <= FTOL);
-            SP_CHECK(maxabs_diff(eg, ec, (size_t)n) <= 1e-12 * (1.0 + fabs(oc.energy) / n));
-            printf("%s: %d atoms, %zu pairs: E cpu %.12f gpu %.12f, max |dF| %.2e\n", what, n, nl.n_entries,
-                   oc.energy, og.energy, fmax);
+            compare_out(what, n, nl.n_entries, &oc, &og, g);
         }
         sp_cuda_sys_free(g);
     }
@@ -210,12 +246,149 @@ static void check_sv(int P) {
     free(theta); free(Ec); free(Eg); free(Sg); free(Fc); free(Fg);
 }
 
-/* velocity Verlet: 5 steps on the device against the CPU loop of `splinepot md` */
-static void check_md(const sp_pot_t *pot) {
-    enum { M = 4, N = M * M * M, STEPS = 5 };
-    const double dt = 1e-3, mvv2e = 1.0364269e-4;
-    double x[3 * N], v[3 * N], F[3 * N], mass[N], xg[3 * N], vg[3 * N], e = 0.0, eg = 0.0, ke = 0.0, keg = 0.0;
-    int type[N], i, d, step;
+/* one entry of a list: the local atom it points to and r_j - r_i */
+typedef struct pair_t {
+    int j;
+    double v[3];
+} pair_t;
+
+static int cmp_pair(const void *pa, const void *pb) {
+    const pair_t *a = (const pair_t *)pa, *b = (const pair_t *)pb;
+    int k;
+    if (a->j != b->j) return a->j < b->j ? -1 : 1;
+    for (k = 0; k < 3; ++k)
+        if (a->v[k] != b->v[k]) return a->v[k] < b->v[k] ? -1 : 1;
+    return 0;
+}
+
+/* the list on the device against sp_nlist_build's (nl, updated), per atom as
+   sets of (neighbour, r_j - r_i) */
+static void check_list_sets(const char *what, const sp_nlist_t *nl, sp_cuda_sys_t *g) {
+    const int n = nl->natoms;
+    size_t ne = 0;
+    int *first = (int *)malloc(((size_t)n + 1) * sizeof(int)), *nbr, i, same = 1;
+    double *vec, dmax = 0.0;
+    pair_t *A, *B;
+    SP_CHECK(sp_cuda_sys_get_list(g, &ne, NULL, NULL, NULL) == SP_OK);
+    SP_CHECK(ne == nl->n_entries);
+    nbr = (int *)malloc((ne + 1) * sizeof(int));
+    vec = (double *)malloc((3 * ne + 1) * sizeof(double));
+    A = (pair_t *)malloc(((size_t)nl->n_entries + 1) * sizeof(pair_t));
+    B = (pair_t *)malloc(((size_t)nl->n_entries + 1) * sizeof(pair_t));
+    SP_CHECK(sp_cuda_sys_get_list(g, &ne, first, nbr, vec) == SP_OK);
+    for (i = 0; same && ne == nl->n_entries && i < n; ++i) {
+        const int m = nl->first[i + 1] - nl->first[i];
+        int b, k;
+        if (first[i + 1] - first[i] != m) {
+            same = 0;
+            break;
+        }
+        for (b = 0; b < m; ++b) {
+            const int e = first[i] + b, c = nl->first[i] + b, gx = nl->j[c];
+            A[b].j = nbr[e];
+            B[b].j = nl->owner[gx];
+            for (k = 0; k < 3; ++k) {
+                A[b].v[k] = vec[3 * (size_t)e + k];
+                B[b].v[k] = nl->xe[3 * (size_t)gx + k] - nl->xe[3 * (size_t)i + k];
+            }
+        }
+        qsort(A, (size_t)m, sizeof *A, cmp_pair);
+        qsort(B, (size_t)m, sizeof *B, cmp_pair);
+        for (b = 0; b < m; ++b) {
+            if (A[b].j != B[b].j) same = 0;
+            for (k = 0; k < 3; ++k)
+                if (!(fabs(A[b].v[k] - B[b].v[k]) <= dmax)) dmax = fabs(A[b].v[k] - B[b].v[k]);
+        }
+    }
+    SP_CHECK(same && ne == nl->n_entries);
+    SP_CHECK(dmax <= 1e-9);
+    printf("%s: device list of %zu pairs, the CPU list's per atom: %s (max |d r_ij| %.1e)\n", what, ne,
+           same ? "yes" : "NO", dmax);
+    free(first); free(nbr); free(vec); free(A); free(B);
+}
+
+/* lists built on the device: a random configuration of m^3 atoms (sheared
+   cell, random types), the pairs and the energies and forces against the
+   CPU's; then positions moved, some by cell vectors (out of the cell), the
+   list rebuilt from the device positions; a cell too small is refused */
+static void check_devlist(const char *what, const sp_pot_t *pot, int m, double a) {
+    const int n = m * m * m;
+    const double rl = pot->cutoff + 0.5;
+    double *pos = (double *)malloc(3 * (size_t)n * sizeof(double)), *fc = (double *)malloc(3 * (size_t)n * sizeof(double));
+    double *fg = (double *)malloc(3 * (size_t)n * sizeof(double)), *ec = (double *)malloc((size_t)n * sizeof(double));
+    double *eg = (double *)malloc((size_t)n * sizeof(double));
+    int *type = (int *)malloc((size_t)n * sizeof(int)), i, round, k;
+    sp_cell_t cell, small;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_diag_t d;
+    sp_cuda_sys_t *g = NULL;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    random_config(m, a, pos, cell.h);
+    cell.pbc[0] = cell.pbc[1] = cell.pbc[2] = 1;
+    for (i = 0; i < n; ++i) type[i] = (int)(tu_urand() * pot->nelem) % pot->nelem;
+    SP_CHECK(sp_cuda_sys_create(&g, pot, n, type, &d) == SP_OK);
+    for (round = 0; g && round < 2; ++round) {
+        sp_out_t oc, og;
+        if (round == 1) {
+            for (k = 0; k < 3 * n; ++k) pos[k] += 0.3 * (tu_urand() - 0.5);
+            for (i = 0; i < n; i += 7)
+                for (k = 0; k < 3; ++k) pos[3 * i + k] += (i % 3 - 1) * cell.h[3 * (i % 3) + k];
+            SP_CHECK(sp_cuda_sys_set_positions(g, pos) == SP_OK);
+        }
+        SP_CHECK(sp_nlist_build(&nl, &cell, pos, n, rl, &d) == SP_OK);
+        sp_nlist_update(&nl, pos);
+        SP_CHECK(sp_cuda_sys_build_nlist(g, &cell, round == 0 ? pos : NULL, rl) == SP_OK);
+        check_list_sets(what, &nl, g);
+        if (round == 0) { /* built again: the same entries in the same order */
+            size_t n1 = 0, n2 = 0;
+            int *f1 = (int *)calloc((size_t)n + 1, sizeof(int)), *f2 = (int *)calloc((size_t)n + 1, sizeof(int)), *j1, *j2;
+            SP_CHECK(sp_cuda_sys_get_list(g, &n1, NULL, NULL, NULL) == SP_OK);
+            j1 = (int *)calloc(n1 + 1, sizeof(int));
+            SP_CHECK(sp_cuda_sys_get_list(g, &n1, f1, j1, NULL) == SP_OK);
+            SP_CHECK(sp_cuda_sys_build_nlist(g, &cell, NULL, rl) == SP_OK);
+            SP_CHECK(sp_cuda_sys_get_list(g, &n2, NULL, NULL, NULL) == SP_OK);
+            SP_CHECK(n1 == n2);
+            j2 = (int *)calloc(n2 + 1, sizeof(int));
+            SP_CHECK(sp_cuda_sys_get_list(g, &n2, f2, j2, NULL) == SP_OK);
+            SP_CHECK(n1 == n2 && memcmp(f1, f2, ((size_t)n + 1) * sizeof(int)) == 0 &&
+                     memcmp(j1, j2, (n1 < n2 ? n1 : n2) * sizeof(int)) == 0);
+            free(f1); free(f2); free(j1); free(j2);
+        }
+        memset(&oc, 0, sizeof oc);
+        memset(&og, 0, sizeof og);
+        oc.forces = fc; oc.energies = ec;
+        og.forces = fg; og.energies = eg;
+        SP_CHECK(sp_pot_compute(pot, &nl, type, &ws, &oc) == SP_OK);
+        SP_CHECK(sp_cuda_sys_compute(g, &og) == SP_OK);
+        compare_out(what, n, nl.n_entries, &oc, &og, g);
+    }
+    if (g) {
+        small = cell;
+        for (k = 0; k < 9; ++k) small.h[k] *= 2.9 * rl / (m * a);
+        SP_CHECK(sp_cuda_sys_build_nlist(g, &small, pos, rl) == SP_ERR_UNSUPPORTED);
+        small.pbc[2] = 0;
+        SP_CHECK(sp_cuda_sys_build_nlist(g, &small, pos, rl) == SP_ERR_UNSUPPORTED);
+        SP_CHECK(sp_cuda_sys_build_nlist(g, &cell, pos, 0.5 * pot->cutoff) == SP_ERR_RANGE);
+        sp_cuda_sys_free(g);
+    }
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    free(pos); free(fc); free(fg); free(ec); free(eg); free(type);
+}
+
+/* velocity Verlet: steps on the device against the CPU loop of `splinepot md`;
+   with dev, m^3 atoms and the list rebuilt every step, on the device and by
+   sp_nlist_build, else 4^3 atoms on one CPU list */
+static void check_md(const sp_pot_t *pot, int m, int dev) {
+    const int N = m * m * m, STEPS = dev ? 8 : 5;
+    const double dt = 1e-3, mvv2e = 1.0364269e-4, rl = pot->cutoff + 1.0;
+    double *x = (double *)malloc(3 * (size_t)N * sizeof(double)), *v = (double *)malloc(3 * (size_t)N * sizeof(double));
+    double *F = (double *)malloc(3 * (size_t)N * sizeof(double)), *mass = (double *)malloc((size_t)N * sizeof(double));
+    double *xg = (double *)calloc(3 * (size_t)N, sizeof(double)), *vg = (double *)calloc(3 * (size_t)N, sizeof(double));
+    double e = 0.0, eg = 0.0, ke = 0.0, keg = 0.0;
+    int *type = (int *)malloc((size_t)N * sizeof(int)), i, d, step;
     sp_cell_t cell;
     sp_nlist_t nl;
     sp_work_t ws;
@@ -225,56 +398,61 @@ static void check_md(const sp_pot_t *pot) {
     memset(&nl, 0, sizeof nl);
     memset(&ws, 0, sizeof ws);
     memset(&o, 0, sizeof o);
-    random_config(M, 2.6, x, cell.h);
+    random_config(m, 2.6, x, cell.h);
     cell.pbc[0] = cell.pbc[1] = cell.pbc[2] = 1;
     for (i = 0; i < N; ++i) {
         type[i] = 0;
         mass[i] = 28.085;
         for (d = 0; d < 3; ++d) v[3 * i + d] = 5.0 * (2 * tu_urand() - 1);
     }
-    SP_CHECK(sp_nlist_build(&nl, &cell, x, N, pot->cutoff + 1.0, &dg) == SP_OK);
+    SP_CHECK(sp_nlist_build(&nl, &cell, x, N, rl, &dg) == SP_OK);
     sp_nlist_update(&nl, x);
     SP_CHECK(sp_cuda_sys_create(&g, pot, N, type, &dg) == SP_OK);
-    if (!g) return;
-    SP_CHECK(sp_cuda_sys_set_nlist(g, &nl, x) == SP_OK);
-    SP_CHECK(sp_cuda_md_init(g, v, mass, mvv2e) == SP_OK);
-    SP_CHECK(sp_cuda_md_forces(g, &eg) == SP_OK);
-    o.forces = F;
-    SP_CHECK(sp_pot_compute(pot, &nl, type, &ws, &o) == SP_OK);
-    for (step = 1; step <= STEPS; ++step) {
-        double dmax2 = -1.0;
-        for (i = 0; i < N; ++i) {
-            double inv_m = 1.0 / (mass[i] * mvv2e);
-            for (d = 0; d < 3; ++d) {
-                v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
-                x[3 * i + d] += dt * v[3 * i + d];
-            }
-        }
-        sp_nlist_update(&nl, x);
-        SP_CHECK(sp_pot_compute(pot, &nl, type, &ws, &o) == SP_OK);
-        e = o.energy;
-        ke = 0.0;
-        for (i = 0; i < N; ++i) {
-            double inv_m = 1.0 / (mass[i] * mvv2e);
-            for (d = 0; d < 3; ++d) v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
-            ke += 0.5 * mass[i] * (v[3 * i] * v[3 * i] + v[3 * i + 1] * v[3 * i + 1] + v[3 * i + 2] * v[3 * i + 2]);
-        }
-        ke *= mvv2e;
-        SP_CHECK(sp_cuda_md_drift(g, dt, &dmax2) == SP_OK);
-        SP_CHECK(dmax2 >= 0.0);
+    if (g) {
+        SP_CHECK((dev ? sp_cuda_sys_build_nlist(g, &cell, x, rl) : sp_cuda_sys_set_nlist(g, &nl, x)) == SP_OK);
+        SP_CHECK(sp_cuda_md_init(g, v, mass, mvv2e) == SP_OK);
         SP_CHECK(sp_cuda_md_forces(g, &eg) == SP_OK);
-        SP_CHECK(sp_cuda_md_kick(g, dt, &keg) == SP_OK);
+        o.forces = F;
+        SP_CHECK(sp_pot_compute(pot, &nl, type, &ws, &o) == SP_OK);
+        for (step = 1; step <= STEPS; ++step) {
+            double dmax2 = -1.0;
+            for (i = 0; i < N; ++i) {
+                double inv_m = 1.0 / (mass[i] * mvv2e);
+                for (d = 0; d < 3; ++d) {
+                    v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
+                    x[3 * i + d] += dt * v[3 * i + d];
+                }
+            }
+            if (dev) SP_CHECK(sp_nlist_build(&nl, &cell, x, N, rl, &dg) == SP_OK);
+            sp_nlist_update(&nl, x);
+            SP_CHECK(sp_pot_compute(pot, &nl, type, &ws, &o) == SP_OK);
+            e = o.energy;
+            ke = 0.0;
+            for (i = 0; i < N; ++i) {
+                double inv_m = 1.0 / (mass[i] * mvv2e);
+                for (d = 0; d < 3; ++d) v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
+                ke += 0.5 * mass[i] * (v[3 * i] * v[3 * i] + v[3 * i + 1] * v[3 * i + 1] + v[3 * i + 2] * v[3 * i + 2]);
+            }
+            ke *= mvv2e;
+            SP_CHECK(sp_cuda_md_drift(g, dt, &dmax2) == SP_OK);
+            SP_CHECK(dmax2 >= 0.0);
+            if (dev) SP_CHECK(sp_cuda_sys_build_nlist(g, &cell, NULL, rl) == SP_OK);
+            SP_CHECK(sp_cuda_md_forces(g, &eg) == SP_OK);
+            SP_CHECK(sp_cuda_md_kick(g, dt, &keg) == SP_OK);
+        }
+        SP_CHECK(sp_cuda_md_get(g, xg, vg, NULL) == SP_OK);
+        SP_CHECK_NEAR(eg, e, ETOL, 0.0);
+        SP_CHECK_NEAR(keg, ke, ETOL, 0.0);
+        SP_CHECK(maxabs_diff(xg, x, 3 * (size_t)N) <= 1e-12);
+        SP_CHECK(maxabs_diff(vg, v, 3 * (size_t)N) <= 1e-9);
+        printf("md: %d steps of %d atoms%s: E %.12f / %.12f, KE %.12f / %.12f\n", STEPS, N,
+               dev ? ", lists rebuilt on the device" : "", e, eg, ke, keg);
+        SP_CHECK(sp_cuda_md_langevin(g, 0.99, 0.025, 1, 1) == SP_OK);
+        sp_cuda_sys_free(g);
     }
-    SP_CHECK(sp_cuda_md_get(g, xg, vg, NULL) == SP_OK);
-    SP_CHECK_NEAR(eg, e, ETOL, 0.0);
-    SP_CHECK_NEAR(keg, ke, ETOL, 0.0);
-    SP_CHECK(maxabs_diff(xg, x, 3 * N) <= 1e-12);
-    SP_CHECK(maxabs_diff(vg, v, 3 * N) <= 1e-9);
-    printf("md: %d steps of %d atoms: E %.12f / %.12f, KE %.12f / %.12f\n", STEPS, N, e, eg, ke, keg);
-    SP_CHECK(sp_cuda_md_langevin(g, 0.99, 0.025, 1, 1) == SP_OK);
-    sp_cuda_sys_free(g);
     sp_work_free(&ws);
     sp_nlist_free(&nl);
+    free(x); free(v); free(F); free(mass); free(xg); free(vg); free(type);
 }
 
 static void check_file(const char *name, int m, double a) {
@@ -292,7 +470,10 @@ static void check_file(const char *name, int m, double a) {
     SP_CHECK(sp_read_file(path, &text, &len, NULL, &d) == SP_OK);
     SP_CHECK(sp_pot_read(&pot, text, len, name, &d) == SP_OK);
     free(text);
-    if (pot.kind != SP_POT_NONE) check_pot(name, &pot, m, a);
+    if (pot.kind != SP_POT_NONE) {
+        check_pot(name, &pot, m, a);
+        check_devlist(name, &pot, 8, 2.6);
+    }
     sp_pot_free(&pot);
 }
 
@@ -306,39 +487,57 @@ int main(void) {
     int z1[1] = {14}, z2[2] = {14, 32}, type0 = 0;
     if (r == SP_ERR_NO_CUDA) { /* the header's fallbacks */
         SP_SKIP("built without CUDA");
-        random_uf3(&pot, 1, z1, 0);
+        random_uf3(&pot, 1, z1, 0, 0);
         SP_CHECK(sp_cuda_sys_create(&g, &pot, 1, &type0, &d) == SP_ERR_NO_CUDA && g == NULL);
+        SP_CHECK(sp_cuda_sys_build_nlist(NULL, NULL, NULL, 1.0) == SP_ERR_NO_CUDA);
         sp_pot_free(&pot);
         return sp_test_finish();
     }
     SP_CHECK(r == SP_OK);
     if (count < 1) {
         SP_SKIP("no CUDA device");
-        random_uf3(&pot, 1, z1, 0);
+        random_uf3(&pot, 1, z1, 0, 0);
         SP_CHECK(sp_cuda_sys_create(&g, &pot, 1, &type0, &d) == SP_ERR_DEVICE && g == NULL);
         sp_pot_free(&pot);
         return sp_test_finish();
     }
     printf("device: %s (%d found)\n", name, count);
-    random_uf3(&pot, 1, z1, 0);
+    random_uf3(&pot, 1, z1, 0, 0);
     check_pot("UF2, 1 element", &pot, 5, 2.6);
+    check_devlist("UF2, 1 element", &pot, 9, 2.6);
     sp_pot_free(&pot);
-    random_uf3(&pot, 1, z1, 1);
+    random_uf3(&pot, 1, z1, 1, 0);
     check_pot("UF2,3, 1 element", &pot, 5, 2.6);
-    check_md(&pot);
+    check_devlist("UF2,3, 1 element", &pot, 9, 2.6);
+    check_md(&pot, 4, 0);
+    check_md(&pot, 9, 1);
     sp_pot_free(&pot);
-    random_uf3(&pot, 2, z2, 0);
+    random_uf3(&pot, 2, z2, 0, 0);
     check_pot("UF2, 2 elements", &pot, 5, 2.6);
+    check_devlist("UF2, 2 elements", &pot, 9, 2.6);
     sp_pot_free(&pot);
-    random_uf3(&pot, 2, z2, 1);
+    random_uf3(&pot, 2, z2, 1, 0);
     check_pot("UF2,3, 2 elements", &pot, 5, 2.6);
+    check_devlist("UF2,3, 2 elements", &pot, 9, 2.6);
     sp_pot_free(&pot);
-    SP_CHECK(random_meam(&pot, 1));
+    random_uf3(&pot, 2, z2, 1, 1);
+    SP_CHECK(!pot.uf3.same3);
+    check_pot("UF2,3, 2 elements, trios' own knots", &pot, 5, 2.6);
+    check_devlist("UF2,3, 2 elements, trios' own knots", &pot, 9, 2.6);
+    sp_pot_free(&pot);
+    SP_CHECK(random_meam(&pot, 1, 0));
     check_pot("s-MEAM, 1 element", &pot, 5, 2.6);
-    check_md(&pot);
+    check_devlist("s-MEAM, 1 element", &pot, 8, 2.6);
+    check_md(&pot, 4, 0);
+    check_md(&pot, 8, 1);
     sp_pot_free(&pot);
-    SP_CHECK(random_meam(&pot, 3));
+    SP_CHECK(random_meam(&pot, 3, 0));
     check_pot("s-MEAM, 3 elements", &pot, 5, 2.6);
+    check_devlist("s-MEAM, 3 elements", &pot, 8, 2.6);
+    sp_pot_free(&pot);
+    SP_CHECK(random_meam(&pot, 1, 1));
+    check_pot("meam/sw/spline", &pot, 5, 2.6);
+    check_devlist("meam/sw/spline", &pot, 8, 2.6);
     sp_pot_free(&pot);
     check_file("Si_1.meam.spline", 6, 2.35);
     check_file("TiO.meam.spline", 5, 2.5);

@@ -415,7 +415,7 @@ static int cmd_md(int argc, char **argv) {
     const char *potfile = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
     const char *dump = opt_value(argc, argv, "--dump");
     long steps, seed, every;
-    double dt_fs, temp, damp_fs, skin, dt, e0 = 0.0, emax_dev = 0.0, t_force = 0.0, eq = 0.0, eq_dev = 0.0;
+    double dt_fs, temp, damp_fs, skin, dt, e0 = 0.0, emax_dev = 0.0, t_force = 0.0, t_list = 0.0, eq = 0.0, eq_dev = 0.0;
     int thermo = opt_flag(argc, argv, "--thermostat"), gpu = opt_flag(argc, argv, "--gpu");
     sp_cuda_sys_t *g = NULL;
     sp_pot_t pot;
@@ -427,7 +427,7 @@ static int cmd_md(int argc, char **argv) {
     sp_out_t res;
     sp_diag_t diag;
     sp_result_t r;
-    int *type = NULL, n, i, d, rebuilds = 0, ok = 1;
+    int *type = NULL, n, i, d, rebuilds = 0, ok = 1, devlist = gpu;
     double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, *x0 = NULL;
     rng_t rng;
     long step;
@@ -440,7 +440,8 @@ static int cmd_md(int argc, char **argv) {
               "  --thermostat adds a Langevin thermostat (BAOAB splitting) at --temp.\n"
               "  Prints step, potential, kinetic and total energy, temperature every N steps,\n"
               "  then the total-energy drift and, last, 'perf: X us/atom-step'.\n"
-              "  --gpu: forces and integration on the GPU (build/splinepot_cuda; the list is built on the CPU).\n",
+              "  --gpu: forces, integration and neighbour lists on the GPU (build/splinepot_cuda; lists on\n"
+              "         the CPU unless the cell is periodic and every height >= 3 (cutoff + skin)).\n",
               potfile && xyz ? stdout : stderr);
         return potfile && xyz ? 0 : 2;
     }
@@ -529,10 +530,20 @@ static int cmd_md(int argc, char **argv) {
                 }
             }
             if (step == 0 || 4.0 * dmax2 > skin * skin) {
-                if (gpu && step > 0) sp_cuda_md_get(g, x, NULL, NULL);
-                r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag);
-                if (r == SP_OK && gpu && sp_cuda_sys_set_nlist(g, &nl, x) != SP_OK)
-                    snprintf(diag.msg, sizeof diag.msg, "%s", sp_cuda_last_error()), r = SP_ERR_DEVICE;
+                double tl = now_seconds();
+                r = SP_ERR_UNSUPPORTED;
+                if (devlist) { /* on the device, from its positions (x at step 0) */
+                    r = sp_cuda_sys_build_nlist(g, &cell, step == 0 ? x : NULL, pot.cutoff + skin);
+                    if (r != SP_OK) snprintf(diag.msg, sizeof diag.msg, "%s", sp_cuda_last_error());
+                    if (r == SP_ERR_UNSUPPORTED) fprintf(stderr, "gpu: neighbour lists on the CPU (%s)\n", diag.msg);
+                    devlist = r == SP_OK;
+                }
+                if (r == SP_ERR_UNSUPPORTED) {
+                    if (gpu && step > 0) sp_cuda_md_get(g, x, NULL, NULL);
+                    r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag);
+                    if (r == SP_OK && gpu && sp_cuda_sys_set_nlist(g, &nl, x) != SP_OK)
+                        snprintf(diag.msg, sizeof diag.msg, "%s", sp_cuda_last_error()), r = SP_ERR_DEVICE;
+                }
                 if (r != SP_OK) {
                     fprintf(stderr, "error: md step %ld: %s\n", step, diag.msg);
                     ok = 0;
@@ -540,6 +551,7 @@ static int cmd_md(int argc, char **argv) {
                 }
                 memcpy(x0, x, 3 * (size_t)n * sizeof(double));
                 ++rebuilds;
+                t_list += now_seconds() - tl;
             } else if (!gpu) {
                 sp_nlist_update(&nl, x);
             }
@@ -589,11 +601,11 @@ static int cmd_md(int argc, char **argv) {
         if (ok && gpu) sp_cuda_md_get(g, x, v, F);
         if (ok) {
             double el = now_seconds() - t0, etot = res.energy + kinetic(n, v, mass);
-            printf("energy drift: %.3e eV/atom (final - initial), max |E - E0| %.3e eV/atom, %d neighbour builds\n",
-                   (etot - e0) / n, emax_dev / n, rebuilds);
+            printf("energy drift: %.3e eV/atom (final - initial), max |E - E0| %.3e eV/atom, %d neighbour builds%s\n",
+                   (etot - e0) / n, emax_dev / n, rebuilds, devlist ? " (on the device)" : "");
             printf("energy drift after equilibration (from 10 %% of the run): %.3e eV/atom, max deviation %.3e eV/atom\n",
                    (etot - eq) / n, eq_dev / n);
-            printf("time: %.3f s total, %.3f s in forces\n", el, t_force);
+            printf("time: %.3f s total, %.3f s in forces, %.3f s in neighbour lists\n", el, t_force, t_list);
             printf("perf: %.4f us/atom-step\n", 1e6 * el / ((double)n * (double)(steps + 1)));
         }
         if (dump) ok = out_close(&of, ok);
