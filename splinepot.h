@@ -307,7 +307,7 @@ SP_API double sp_bspline_eval(const sp_bspline_t *b, const double *c, double x, 
  * fixed shift, so a potential only ever reads one array of positions,
  * xe[3*next], refreshed from the caller's positions by sp_nlist_update().
  * Cost is linear in the number of atoms (cell lists on the ghost-extended
- * set).
+ * set); the build uses the OpenMP threads when there are any.
  *
  * The list is "full": every pair appears as i->j and j->i, each entry knows
  * its reverse (rev[]), so per-bond results can be gathered per atom in a
@@ -358,12 +358,16 @@ typedef struct sp_nlist_t {
     int *scr_ext; size_t scr_ext_cap;
     int *scr_pairs; size_t scr_pairs_cap;
     int *scr_key; size_t scr_key_cap;
+    float *scr_cand; size_t scr_cand_cap;
 } sp_nlist_t;
 
 SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const double *pos,
                                   int natoms, double cutoff, sp_diag_t *diag);
 /* (Re)builds the full list of pairs with r < cutoff, reusing nl's memory.
    nl must be zeroed (or previously built) with an optional allocator set.
+   Each atom's entries: its local neighbours, then its ghost neighbours,
+   each in cell order; the list (order included) is the same for any
+   OpenMP thread count.
    Errors: SP_ERR_BAD_ARG, SP_ERR_BAD_CELL, SP_ERR_NOT_FINITE (position),
    SP_ERR_OVERLAP (two atoms closer than 1e-6 A; diag names them),
    SP_ERR_NO_MEMORY. On error nl is left empty but valid. */
@@ -2193,6 +2197,7 @@ SP_API void sp_nlist_free(sp_nlist_t *nl) {
     sp__free(&a, nl->scr_ext);
     sp__free(&a, nl->scr_pairs);
     sp__free(&a, nl->scr_key);
+    sp__free(&a, nl->scr_cand);
     memset(nl, 0, sizeof *nl);
     nl->allocator = a;
 }
@@ -2212,20 +2217,525 @@ SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos) {
 #define SP__GROW(nl, ptr, cap, n, type) \
     sp__reserve(&(nl)->allocator, (void **)&(ptr), &(cap), (size_t)(n), sizeof(type))
 
+/* The build in passes, each split into fixed, contiguous parts (of atoms,
+   extended atoms or bins; one per OpenMP thread), so that every array comes
+   out the same for any thread count:
+     1. wrap: fractional coordinates, integer wraps, images of each atom
+     2. ghosts: locals, then ghosts by image with owners ascending, and xe
+     3. bins at least the cutoff wide, numbered first along the direction
+        the atoms' order runs fastest; slots by bin, in index order inside
+        a bin (locals first); positions copied into slot order
+     4. search: per bin, the slots of the 3x3 rows of bins around it are
+        gathered into one run (locals, then ghosts, each in slot order,
+        positions relative to the bin in floats); each centre of the bin
+        keeps those of the run within the cutoff, 16 at a time, into its
+        part's buffer
+     5. lists into place in atom order, reverse links (sp__nl_link).
+   A pair is decided on the distance in doubles that its lower end (key
+   owner * ntimg + image) sees, xe[upper] - xe[lower], as in a half list,
+   so i->j and j->i agree: a float distance decides only outside its error
+   bound of the cutoff; a centre that meets one inside it (or an overlap)
+   is redone in doubles (sp__nl_exact). */
+#define SP__NL_MAXTH 64 /* threads a build splits its work over, at most */
+
+#if !defined(SP_NO_INTRINSICS) && !defined(__CUDACC__) && defined(__AVX512F__) && defined(__AVX512VL__) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define SP__NL_AVX512 1
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
+#endif
+
+/* Threads for a pass over n items: one for small builds, where starting
+   threads costs more than it saves. */
+static int sp__nl_threads(size_t n) {
+#ifdef SP__OMP
+    int t = omp_get_max_threads();
+    if (n < 2000 || t < 1) return 1;
+    return t > SP__NL_MAXTH ? SP__NL_MAXTH : t;
+#else
+    (void)n;
+    return 1;
+#endif
+}
+
+/* Thread number and team size in a parallel region. A region loops over
+   its parts (as many as it asked threads for), so that a smaller team (a
+   nested region, dynamic adjustment) still does all the work. */
+static int sp__nl_tid(void) {
+#ifdef SP__OMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int sp__nl_team(void) {
+#ifdef SP__OMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Start of part t of n items split into nth contiguous parts. */
+static size_t sp__nl_part(size_t n, int t, int nth) {
+    return n / (size_t)nth * (size_t)t + n % (size_t)nth * (size_t)t / (size_t)nth;
+}
+
+/* Fractional coordinates s of one atom, wrapped into [0, 1) along periodic
+   directions by the integer shift w. Returns 1 for a non-finite position,
+   2 for one too many cells away (*far: its coordinate), else 0. */
+static int sp__nl_wrap(const double *x, const double *g, const int *pbc, double *s, int *w, double *far) {
+    int d;
+    if (!sp__isfinite(x[0]) || !sp__isfinite(x[1]) || !sp__isfinite(x[2])) return 1;
+    for (d = 0; d < 3; ++d) {
+        double sd = x[0] * g[d] + x[1] * g[3 + d] + x[2] * g[6 + d];
+        int wd = 0;
+        if (pbc[d]) {
+            double fl;
+            if (fabs(sd) > 1e8) {
+                *far = sd;
+                return 2;
+            }
+            fl = floor(sd);
+            wd = -(int)fl;
+            sd -= fl;
+            if (sd >= 1.0) { sd -= 1.0; wd -= 1; }
+            if (sd < 0.0) sd = 0.0;
+        }
+        s[d] = sd;
+        w[d] = wd;
+    }
+    return 0;
+}
+
+/* The images T (|T_d| <= m_d) of an atom at s with s_d + T_d in [lo_d, hi_d]:
+   an interval [r[2d], r[2d+1]] per direction (s_d + T_d grows with T_d).
+   Returns their number less the atom itself. */
+static int sp__nl_images(const double *s, const int *m, const double *lo, const double *hi, int *r) {
+    int d, n = 1;
+    for (d = 0; d < 3; ++d) {
+        int a = -m[d], b = m[d];
+        while (a < 0 && !(s[d] + a >= lo[d])) ++a;
+        while (b > 0 && !(s[d] + b <= hi[d])) --b;
+        r[2 * d] = a;
+        r[2 * d + 1] = b;
+        n *= b - a + 1;
+    }
+    return n - 1;
+}
+
+/* Bin of an extended atom at fractional c (clamped): bin axis a runs along
+   cell direction ax[a], with smin, ibw (1 / bin width) and nb per axis. */
+static SP__INLINE int sp__nl_bin(const double *c, const int *ax, const double *smin, const double *ibw,
+                                 const int *nb) {
+    int a, b[3];
+    for (a = 0; a < 3; ++a) {
+        b[a] = (int)((c[ax[a]] - smin[a]) * ibw[a]);
+        if (b[a] < 0) b[a] = 0;
+        if (b[a] >= nb[a]) b[a] = nb[a] - 1;
+    }
+    return b[0] + nb[0] * (b[1] + nb[1] * b[2]);
+}
+
+/* Squared distance from local atom c to the image T of atom o, with the
+   arithmetic of xe (x + W h, sp_nlist_update) and of the search (partner
+   minus centre): the number the pair's lower end sees when it is c. */
+static double sp__nl_r2(const double *pos, const int *W, const double *h, int c, int o, const int *T) {
+    const int *wc = W + 3 * (size_t)c, *wo = W + 3 * (size_t)o;
+    const int wx = wo[0] + T[0], wy = wo[1] + T[1], wz = wo[2] + T[2];
+    double r2 = 0.0;
+    int d;
+    for (d = 0; d < 3; ++d) {
+        const double so = wx * h[d] + wy * h[3 + d] + wz * h[6 + d];
+        const double sc = wc[0] * h[d] + wc[1] * h[3 + d] + wc[2] * h[6 + d];
+        const double v = (pos[3 * (size_t)o + d] + so) - (pos[3 * (size_t)c + d] + sc);
+        r2 += v * v;
+    }
+    return r2;
+}
+
+/* Bin-sorted extended set and what the search needs to decide a pair. */
+typedef struct sp__nl_grid_t {
+    const double *x, *y, *z;   /* positions, in slot order */
+    const double *xe;          /* positions, by extended atom */
+    const int *slot;           /* extended atom in each slot */
+    const int *bs;             /* first slot of each bin, nbins + 1 */
+    const int *nloc;           /* locals of each bin (they come first) */
+    const int *owner, *timg, *W;
+    const double *pos, *h;
+    int nb[3], m[3], natoms, t0;
+    size_t stride;             /* candidates a centre may have, + 16 */
+    double rc2, tol;           /* distances within tol of rc2 are decided exactly */
+    int fast;                  /* float distances decide (else every centre goes sp__nl_exact) */
+    float lo, hi, ov;          /* float distances: kept below lo, dropped from hi, redone below ov */
+} sp__nl_grid_t;
+
+/* Results of a part of the search. */
+typedef struct sp__nl_part_t {
+    size_t need;               /* slots its centres' lists took */
+    int over;                  /* the buffer was too small */
+    int ov_i, ov_j;            /* first overlapping pair seen (ov_i < 0: none) */
+    double ov_r;
+} sp__nl_part_t;
+
+/* The candidates of the centres of bin b: the slots of the 3x3 rows of
+   bins around it (bins are at least the cutoff wide); *nbin: those bins. */
+static int sp__nl_ncand(const sp__nl_grid_t *G, size_t b, int *nbin) {
+    const size_t nx = (size_t)G->nb[0], ny = (size_t)G->nb[1], nz = (size_t)G->nb[2];
+    const size_t bx = b % nx, by = (b / nx) % ny, bz = b / (nx * ny);
+    const size_t x0 = bx > 0 ? bx - 1 : 0, x1 = bx + 1 < nx ? bx + 1 : nx - 1;
+    size_t cy, cz;
+    int nc = 0;
+    *nbin = 0;
+    for (cz = bz > 0 ? bz - 1 : 0; cz <= bz + 1 && cz < nz; ++cz)
+        for (cy = by > 0 ? by - 1 : 0; cy <= by + 1 && cy < ny; ++cy) {
+            const size_t row = nx * (cy + ny * cz);
+            nc += G->bs[row + x1 + 1] - G->bs[row + x0];
+            *nbin += (int)(x1 - x0 + 1);
+        }
+    return nc;
+}
+
+/* Copies n ints (inline: most lists are short). */
+static SP__INLINE void sp__nl_copyi(int *SP_RESTRICT d, const int *SP_RESTRICT s, int n) {
+#ifdef SP__NL_AVX512
+    int k;
+    for (k = 0; k < n; k += 16) {
+        const __mmask16 m = (__mmask16)(n - k >= 16 ? 0xFFFFu : (1u << (n - k)) - 1u);
+        _mm512_mask_storeu_epi32(d + k, m, _mm512_maskz_loadu_epi32(m, s + k));
+    }
+#else
+    memcpy(d, s, (size_t)n * sizeof(int));
+#endif
+}
+
+/* Appends slots [q0, q1) to a candidate run: positions relative to o in
+   floats (cx, cx + S, cx + 2 S), extended atoms (cs). */
+static SP__INLINE void sp__nl_put(const sp__nl_grid_t *G, int q0, int q1, const double *o, float *SP_RESTRICT cx,
+                                  int *SP_RESTRICT cs) {
+    const size_t S = G->stride;
+#ifdef SP__NL_AVX512
+    const __m512d ox = _mm512_set1_pd(o[0]), oy = _mm512_set1_pd(o[1]), oz = _mm512_set1_pd(o[2]);
+    int q;
+    for (q = q0; q < q1; q += 8) {
+        const __mmask8 m = (__mmask8)(q1 - q >= 8 ? 0xFFu : (1u << (q1 - q)) - 1u);
+        _mm256_mask_storeu_ps(cx, m, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, G->x + q), ox)));
+        _mm256_mask_storeu_ps(cx + S, m, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, G->y + q), oy)));
+        _mm256_mask_storeu_ps(cx + 2 * S, m, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, G->z + q), oz)));
+        _mm256_mask_storeu_epi32(cs, m, _mm256_maskz_loadu_epi32(m, G->slot + q));
+        cx += 8;
+        cs += 8;
+    }
+#else
+    int q;
+    for (q = q0; q < q1; ++q, ++cx, ++cs) {
+        cx[0] = (float)(G->x[q] - o[0]);
+        cx[S] = (float)(G->y[q] - o[1]);
+        cx[2 * S] = (float)(G->z[q] - o[2]);
+        cs[0] = G->slot[q];
+    }
+#endif
+}
+
+/* The candidates of the centres of bin b: the slots of the 3x3 rows of bins
+   around it (bins are at least the cutoff wide) as one run, the locals in
+   slot order, then the ghosts in slot order; positions relative to the
+   bin's first atom, in floats (cx, cx + stride, cx + 2 stride), extended
+   atoms in cs. Returns the run's length; *self: the position of the bin's
+   first slot; *nlr: the locals. */
+static int sp__nl_gather(const sp__nl_grid_t *G, size_t b, float *SP_RESTRICT cx, int *SP_RESTRICT cs, int *self,
+                         int *nlr) {
+    const size_t nx = (size_t)G->nb[0], ny = (size_t)G->nb[1], nz = (size_t)G->nb[2];
+    const size_t bx = b % nx, by = (b / nx) % ny, bz = b / (nx * ny);
+    const size_t x0 = bx > 0 ? bx - 1 : 0, x1 = bx + 1 < nx ? bx + 1 : nx - 1;
+    const size_t y0 = by > 0 ? by - 1 : 0, y1 = by + 1 < ny ? by + 1 : ny - 1;
+    const size_t z0 = bz > 0 ? bz - 1 : 0, z1 = bz + 1 < nz ? bz + 1 : nz - 1;
+    double o[3];
+    size_t cy, cz, x;
+    int n = 0, pass;
+    o[0] = G->x[G->bs[b]];
+    o[1] = G->y[G->bs[b]];
+    o[2] = G->z[G->bs[b]];
+    for (pass = 0; pass < 2; ++pass) { /* locals, then ghosts */
+        for (cz = z0; cz <= z1; ++cz)
+            for (cy = y0; cy <= y1; ++cy) {
+                const size_t row = nx * (cy + ny * cz);
+                int whole = 1;
+                for (x = x0; x <= x1; ++x) whole &= G->nloc[row + x] == G->bs[row + x + 1] - G->bs[row + x];
+                if (whole) { /* no ghosts: the row at once */
+                    if (pass == 0) {
+                        if (cy == by && cz == bz) *self = n + G->bs[b] - G->bs[row + x0];
+                        sp__nl_put(G, G->bs[row + x0], G->bs[row + x1 + 1], o, cx + n, cs + n);
+                        n += G->bs[row + x1 + 1] - G->bs[row + x0];
+                    }
+                    continue;
+                }
+                for (x = x0; x <= x1; ++x) {
+                    const int q0 = G->bs[row + x], ql = q0 + G->nloc[row + x], q1 = G->bs[row + x + 1];
+                    if (pass == 0 && row + x == b) *self = n;
+                    if (pass == 0) sp__nl_put(G, q0, ql, o, cx + n, cs + n);
+                    else sp__nl_put(G, ql, q1, o, cx + n, cs + n);
+                    n += pass == 0 ? ql - q0 : q1 - ql;
+                }
+            }
+        if (pass == 0) *nlr = n;
+    }
+    return n;
+}
+
+/* The partners of the centre at position p of a candidate run (cx, cs, nc
+   long, its first nlr locals; sp__nl_gather): the others whose float
+   distance is below G->lo, their extended atoms written to out in run
+   order (out needs room for nc + 16). Returns their number; *nloc: the
+   locals among them, *low: those before p. *spec: a float distance in
+   [lo, hi), or below ov, was met: the centre is to be redone by
+   sp__nl_exact. */
+static int sp__nl_scan(const sp__nl_grid_t *G, const float *cx, const int *cs, int nc, int nlr, int p,
+                       int *SP_RESTRICT out, int *spec, int *nloc, int *low) {
+    const float *cy = cx + G->stride, *cz = cy + G->stride;
+#ifdef SP__NL_AVX512
+    const __m512 xi = _mm512_set1_ps(cx[p]), yi = _mm512_set1_ps(cy[p]), zi = _mm512_set1_ps(cz[p]);
+    const __m512 lo = _mm512_set1_ps(G->lo), hi = _mm512_set1_ps(G->hi), ov = _mm512_set1_ps(G->ov);
+    unsigned sp = 0;
+    int c = 0, nl = 0, lw = 0, k;
+    for (k = 0; k < nc; k += 16) {
+        const int n = nc - k, before = p - k, bl = nlr - k;
+        const __mmask16 ld = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+        const unsigned self = (unsigned)before < 16u ? 1u << before : 0u;
+        const unsigned below = before >= 16 ? 0xFFFFu : before <= 0 ? 0u : (1u << before) - 1u;
+        const unsigned local = bl >= 16 ? 0xFFFFu : bl <= 0 ? 0u : (1u << bl) - 1u;
+        __m512 a = _mm512_sub_ps(_mm512_maskz_loadu_ps(ld, cx + k), xi), r2 = _mm512_mul_ps(a, a);
+        unsigned keep;
+        a = _mm512_sub_ps(_mm512_maskz_loadu_ps(ld, cy + k), yi);
+        r2 = _mm512_add_ps(r2, _mm512_mul_ps(a, a));
+        a = _mm512_sub_ps(_mm512_maskz_loadu_ps(ld, cz + k), zi);
+        r2 = _mm512_add_ps(r2, _mm512_mul_ps(a, a));
+        keep = (unsigned)_mm512_mask_cmp_ps_mask(ld, r2, lo, _CMP_LT_OQ);
+        sp |= ((unsigned)_mm512_mask_cmp_ps_mask(ld, r2, hi, _CMP_LT_OQ) & ~keep) |
+              ((unsigned)_mm512_mask_cmp_ps_mask(ld, r2, ov, _CMP_LT_OQ) & ~self);
+        keep &= ~self;
+        _mm512_storeu_si512((void *)(out + c),
+                            _mm512_maskz_compress_epi32((__mmask16)keep, _mm512_maskz_loadu_epi32(ld, cs + k)));
+        c += __builtin_popcount(keep);
+        nl += __builtin_popcount(keep & local);
+        lw += __builtin_popcount(keep & below);
+    }
+#else
+    const float xi = cx[p], yi = cy[p], zi = cz[p], lo = G->lo, hi = G->hi, ov = G->ov;
+    int c = 0, nl = 0, lw = 0, k, sp = 0;
+    for (k = 0; k < nc; ++k) {
+        const float dx = cx[k] - xi, dy = cy[k] - yi, dz = cz[k] - zi;
+        const float r2 = dx * dx + dy * dy + dz * dz;
+        const int other = k != p, in = r2 < lo, keep = in & other;
+        out[c] = cs[k];
+        c += keep;
+        nl += keep & (k < nlr);
+        lw += keep & (k < p);
+        sp |= ((r2 < hi) & !in) | ((r2 < ov) & other);
+    }
+#endif
+    *spec = sp != 0;
+    *nloc = nl;
+    *low = lw;
+    return c;
+}
+
+/* sp__nl_scan for a centre that met a distance near the cutoff or an
+   overlap, in doubles (xe[g] - xe[i], as a half list): the pairs within tol
+   of the cutoff take the distance their lower end sees (sp__nl_r2). An
+   overlap seen from its lower end goes to P. */
+static int sp__nl_exact(const sp__nl_grid_t *G, const int *cs, int nc, int nlr, int p, int *out, int *nloc, int *low,
+                        sp__nl_part_t *P) {
+    const int i = cs[p], nx = 2 * G->m[0] + 1, ny = 2 * G->m[1] + 1;
+    const double *xi = G->xe + 3 * (size_t)i;
+    int c = 0, nl = 0, lw = 0, k;
+    for (k = 0; k < nc; ++k) {
+        const int gk = cs[k], o = G->owner[gk], t = G->timg[gk];
+        const int lower = o > i || (o == i && t > G->t0); /* i is the lower end */
+        const double *xk = G->xe + 3 * (size_t)gk;
+        const double dx = xk[0] - xi[0], dy = xk[1] - xi[1], dz = xk[2] - xi[2];
+        double r2 = dx * dx + dy * dy + dz * dz;
+        if (k == p) continue;
+        if (fabs(r2 - G->rc2) <= G->tol) {
+            int T[3];
+            T[0] = t % nx - G->m[0];
+            T[1] = (t / nx) % ny - G->m[1];
+            T[2] = t / (nx * ny) - G->m[2];
+            if (lower) r2 = sp__nl_r2(G->pos, G->W, G->h, i, o, T);
+            else {
+                T[0] = -T[0]; T[1] = -T[1]; T[2] = -T[2];
+                r2 = sp__nl_r2(G->pos, G->W, G->h, o, i, T);
+            }
+        }
+        if (r2 >= G->rc2) continue;
+        if (lower && r2 < 1e-12 && P->ov_i < 0) {
+            P->ov_i = i;
+            P->ov_j = o;
+            P->ov_r = sqrt(r2);
+        }
+        out[c++] = gk;
+        nl += k < nlr;
+        lw += k < p;
+    }
+    *nloc = nl;
+    *low = lw;
+    return c;
+}
+
+/* The centres of bins [b0, b1): their lists into buf[base, base + cap),
+   with A[4i..4i+3] = offset, length, locals, locals in earlier slots (+
+   2^30 when all of them lie in this part's bins, at or past bin0); once
+   the buffer is full it goes on counting (P->over, P->need: slots needed),
+   writing over its start. cap must hold any one list (stride); cf (3
+   strides) and ci (1) are the part's staging. */
+static void sp__nl_search(const sp__nl_grid_t *G, size_t b0, size_t b1, size_t bin0, int *buf, size_t base,
+                          size_t cap, float *cf, int *ci, int *A, sp__nl_part_t *P) {
+    size_t b, c = 0, extra = 0;
+    P->over = 0;
+    P->ov_i = -1;
+    P->ov_j = 0;
+    P->ov_r = 0.0;
+    for (b = b0; b < b1; ++b) {
+        int pa = G->bs[b], k, nc, nlr = 0, p = 0;
+        if (G->nloc[b] == 0) continue;
+        nc = sp__nl_gather(G, b, cf, ci, &p, &nlr);
+        for (k = 0; k < G->nloc[b]; ++k, ++pa, ++p) {
+            int *SP_RESTRICT a = A + 4 * (size_t)G->slot[pa];
+            int spec = 1, n = 0, *dst;
+            if (!P->over && c + G->stride > cap) P->over = 1;
+            dst = buf + base + (P->over ? 0 : c);
+            if (G->fast) n = sp__nl_scan(G, cf, ci, nc, nlr, p, dst, &spec, a + 2, a + 3);
+            if (spec) n = sp__nl_exact(G, ci, nc, nlr, p, dst, a + 2, a + 3, P);
+            a[0] = (int)(base + c);
+            a[1] = n;
+            if (b >= bin0) a[3] += 1 << 30;
+            if (P->over) extra += (size_t)n;
+            else c += (size_t)n;
+        }
+    }
+    P->need = c + extra;
+}
+
+/* The ghost of a local atom at image ti, from its ghosts gl[0..n) (by
+   image), or -1. */
+static int sp__nl_ghost(const int *gl, int n, const int *timg, int ti) {
+    int a = 0, b = n - 1;
+    while (a <= b) {
+        const int mid = (a + b) / 2, tm = timg[gl[mid]];
+        if (tm == ti) return gl[mid];
+        if (tm < ti) a = mid + 1;
+        else b = mid - 1;
+    }
+    return -1;
+}
+
+/* Position of e in l[0..n), or -1. */
+static int sp__nl_find(const int *l, int n, int e) {
+#ifdef SP__NL_AVX512
+    const __m512i ev = _mm512_set1_epi32(e);
+    int k;
+    for (k = 0; k < n; k += 16) {
+        const __mmask16 m = (__mmask16)(n - k >= 16 ? 0xFFFFu : (1u << (n - k)) - 1u);
+        const unsigned hit = (unsigned)_mm512_mask_cmpeq_epi32_mask(m, _mm512_maskz_loadu_epi32(m, l + k), ev);
+        if (hit) return k + __builtin_ctz(hit);
+    }
+    return -1;
+#else
+    int k;
+    for (k = 0; k < n; ++k)
+        if (l[k] == e) return k;
+    return -1;
+#endif
+}
+
+/* Lists of the centres of bins [b0, b1) into place (buf to j) and their
+   reverse links. Rows hold locals (lower: in earlier slots, then upper),
+   then ghosts. A local pair is linked from its earlier slot: centres go in
+   slot order, so the k-th link into a row is its k-th lower entry, when all
+   the row's lower partners are this part's (flag 2^30 in A[4o+3]):
+   A[4o+1] is the entry the next link lands on. Other rows, and ghost pairs
+   (linked from the lower end by owner and image), search the partner's
+   row. Returns 0, or 1 + an entry whose reverse is missing. */
+static size_t sp__nl_link(const sp__nl_grid_t *G, sp_nlist_t *nl, const int *buf, int *A, const int *gfirst,
+                          const int *glist, size_t b0, size_t b1) {
+    const int natoms = G->natoms, t0 = G->t0, ntimg = (2 * G->m[0] + 1) * (2 * G->m[1] + 1) * (2 * G->m[2] + 1);
+    const int *SP_RESTRICT first = nl->first;
+    int *SP_RESTRICT rev = nl->rev;
+    size_t b;
+    for (b = b0; b < b1; ++b) {
+        int pa;
+        for (pa = G->bs[b]; pa < G->bs[b + 1] && G->slot[pa] < natoms; ++pa) {
+            const int i = G->slot[pa], fi = first[i], n = first[i + 1] - fi;
+            const int *SP_RESTRICT ai = A + 4 * (size_t)i;
+            const int *SP_RESTRICT row = buf + ai[0];
+            const int nloc = ai[2], low = ai[3] & ~(1 << 30);
+            int k;
+            if (ai[3] >> 30 && ai[1] != fi + low) return (size_t)fi + 1; /* links in != lower entries */
+            sp__nl_copyi(nl->j + fi, row, n);
+            for (k = low; k < nloc; ++k) {
+                const int o = row[k];
+                int *SP_RESTRICT ao = A + 4 * (size_t)o;
+                int rb;
+                if (ao[3] >> 30) rb = ao[1]++;
+                else {
+                    rb = sp__nl_find(buf + ao[0], ao[3], i);
+                    if (rb < 0) return (size_t)(fi + k) + 1;
+                    rb += first[o];
+                }
+                rev[fi + k] = rb;
+                rev[rb] = fi + k;
+            }
+            for (k = nloc; k < n; ++k) {
+                const int gk = row[k], t = G->timg[gk], o = G->owner[gk];
+                const int *ao = A + 4 * (size_t)o;
+                int e, kk;
+                if (o < i || (o == i && t < t0)) continue;
+                e = sp__nl_ghost(glist + gfirst[i], gfirst[i + 1] - gfirst[i], G->timg, ntimg - 1 - t);
+                kk = e < 0 ? -1 : sp__nl_find(buf + ao[0] + ao[2], first[o + 1] - first[o] - ao[2], e);
+                if (kk < 0) return (size_t)(fi + k) + 1;
+                rev[fi + k] = first[o] + ao[2] + kk;
+                rev[first[o] + ao[2] + kk] = fi + k;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Results of a part of the wrap pass. */
+typedef struct sp__nl_wrapped_t {
+    int bad;                  /* first atom with a bad position, or -1 */
+    double xmax, wmax;        /* largest |x_d|, |W_d| */
+    double smin[3], smax[3];  /* range of the fractional coordinates */
+} sp__nl_wrapped_t;
+
 SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const double *pos,
                                   int natoms, double cutoff, sp_diag_t *diag) {
-    double h[9], g[9], vol, w[3], rc2, smin[3], smax[3], bw[3];
-    int m[3], nb[3], st[3], ntimg, t0idx, d, i;
-    size_t next, nghost_max, nbins, npairs, pcap, k;
-    int *W, *timg, *binof, *bin_start, *bin_atoms, *bincur, *blk, *cur, *pairs;
+    double h[9], g[9], vol, w[3], lo[3], hi[3], smin[3], smax[3], bw[3], bsmin[3], ibw[3], amax, hsum = 0.0;
+    double est[SP__NL_MAXTH];
+    int m[3], nb[3], ax[3], bnb[3], ntimg, t0, d, t, nth, nthg, nthb, bad = -1, mmax = 0, maxc = 0;
+    size_t next, nghost, nghost_max, nbins, k, total, prev;
+    size_t bpart[SP__NL_MAXTH + 1], base[SP__NL_MAXTH + 1], tcap[SP__NL_MAXTH];
+    int *W, *icnt, *gfirst, *timg, *binof, *slot, *bs, *glist, *A, *hist, *buf;
     double *frac;
     size_t ext_cap, cap_first, cap_entries;
+    sp__nl_wrapped_t wr[SP__NL_MAXTH];
+    sp__nl_part_t P[SP__NL_MAXTH];
+    sp__nl_grid_t G;
     sp_result_t r;
 
     if (!nl || !cell || (natoms > 0 && !pos) || natoms < 0)
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_nlist_build");
     if (!(cutoff > 0.0) || !sp__isfinite(cutoff))
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "cutoff must be positive and finite");
+    prev = nl->n_entries;
     nl->natoms = 0;
     nl->next = 0;
     nl->n_entries = 0;
@@ -2241,132 +2751,129 @@ SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const d
         m[d] = cell->pbc[d] ? (int)ceil(cutoff / w[d]) : 0;
         if (m[d] > 200) return sp__fail(diag, SP_ERR_BAD_CELL, 0,
                                         "cell width %g is far too small for cutoff %g", w[d], cutoff);
+        if (m[d] > mmax) mmax = m[d];
+        /* ghosts: images with fractional coordinates in [lo, hi]; open directions: no bound */
+        lo[d] = cell->pbc[d] ? -cutoff / w[d] - 1e-9 : -HUGE_VAL;
+        hi[d] = cell->pbc[d] ? 1.0 + cutoff / w[d] + 1e-9 : HUGE_VAL;
     }
+    for (d = 0; d < 9; ++d) hsum += fabs(h[d]);
     ntimg = (2 * m[0] + 1) * (2 * m[1] + 1) * (2 * m[2] + 1);
-    t0idx = m[0] + (2 * m[0] + 1) * (m[1] + (2 * m[1] + 1) * m[2]);
+    t0 = m[0] + (2 * m[0] + 1) * (m[1] + (2 * m[1] + 1) * m[2]);
     nghost_max = (size_t)natoms * (size_t)ntimg;
     if (nghost_max > (size_t)200000000)
         return sp__fail(diag, SP_ERR_RANGE, 0, "too many periodic images (%zu)", nghost_max);
+    nthg = sp__nl_threads((size_t)natoms);
+    if ((size_t)nthg * (size_t)ntimg > (size_t)natoms) nthg = 1;
 
-    /* scratch: frac (3n doubles); W (3n ints) and image blocks (ntimg+1) */
-    if (!SP__GROW(nl, nl->scr_dbl, nl->scr_dbl_cap, 3 * (size_t)natoms + 1, double))
+    /* scratch: frac (3n doubles); W (3n), image counts per part, then ghosts per atom (n + 1) */
+    if (!SP__GROW(nl, nl->scr_dbl, nl->scr_dbl_cap, 3 * (size_t)natoms + 1, double) ||
+        !SP__GROW(nl, nl->scr_int, nl->scr_int_cap, 4 * (size_t)natoms + (size_t)nthg * ntimg + 1, int))
         return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
     frac = nl->scr_dbl;
-    /* 1. wrap: fractional coordinates, integer wrap W */
-    {
-        size_t need = 3 * (size_t)natoms + (size_t)ntimg + 1;
-        if (!SP__GROW(nl, nl->scr_int, nl->scr_int_cap, need, int))
-            return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
-    }
     W = nl->scr_int;
-    blk = W + 3 * (size_t)natoms;
-    for (i = 0; i < natoms; ++i) {
-        const double *x = pos + 3 * i;
-        if (!sp__isfinite(x[0]) || !sp__isfinite(x[1]) || !sp__isfinite(x[2]))
-            return sp__fail(diag, SP_ERR_NOT_FINITE, 0, "atom %d has a non-finite position", i + 1);
-        for (d = 0; d < 3; ++d) {
-            double s = x[0] * g[d] + x[1] * g[3 + d] + x[2] * g[6 + d];
-            int wd = 0;
-            if (cell->pbc[d]) {
-                double fl;
-                if (fabs(s) > 1e8)
-                    return sp__fail(diag, SP_ERR_RANGE, 0,
-                                    "atom %d lies %g cells outside the cell", i + 1, s);
-                fl = floor(s);
-                wd = -(int)fl;
-                s -= fl;
-                if (s >= 1.0) { s -= 1.0; wd -= 1; }
-                if (s < 0.0) s = 0.0;
-            }
-            frac[3 * i + d] = s;
-            W[3 * i + d] = wd;
-        }
-    }
-    /* 2. ghosts: image T of atom i if it lies within the cutoff of the cell */
-    {
-        size_t cnt = (size_t)natoms;
-        int tx, ty, tz, ti = 0;
-        double lo[3], hi[3];
-        for (d = 0; d < 3; ++d) { /* open directions: no images, no bound */
-            lo[d] = cell->pbc[d] ? -cutoff / w[d] - 1e-9 : -HUGE_VAL;
-            hi[d] = cell->pbc[d] ? 1.0 + cutoff / w[d] + 1e-9 : HUGE_VAL;
-        }
-        /* count first */
-        for (tz = -m[2]; tz <= m[2]; ++tz)
-            for (ty = -m[1]; ty <= m[1]; ++ty)
-                for (tx = -m[0]; tx <= m[0]; ++tx, ++ti) {
-                    blk[ti] = (int)cnt;
-                    if (ti == t0idx) continue;
-                    for (i = 0; i < natoms; ++i) {
-                        const double *s = frac + 3 * i;
-                        double u = s[0] + tx, v = s[1] + ty, q = s[2] + tz;
-                        if (u >= lo[0] && u <= hi[0] && v >= lo[1] && v <= hi[1] && q >= lo[2] &&
-                            q <= hi[2])
-                            ++cnt;
-                    }
-                }
-        blk[ntimg] = (int)cnt;
-        if (cnt > (size_t)2000000000)
-            return sp__fail(diag, SP_ERR_RANGE, 0, "too many ghost atoms");
-        next = cnt;
-        ext_cap = (size_t)nl->cap_ext;
-        if (next > ext_cap || !nl->owner) {
-            size_t c1 = 0, c2 = 0, c3 = 0;
-            sp__free(&nl->allocator, nl->owner); nl->owner = NULL;
-            sp__free(&nl->allocator, nl->shift); nl->shift = NULL;
-            sp__free(&nl->allocator, nl->xe); nl->xe = NULL;
-            if (!SP__GROW(nl, nl->owner, c1, next, int) || !SP__GROW(nl, nl->shift, c2, 3 * next, double) ||
-                !SP__GROW(nl, nl->xe, c3, 3 * next, double)) {
-                nl->cap_ext = 0;
-                return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
-            }
-            nl->cap_ext = (int)c1;
-        }
-        /* fill: locals first, then ghosts grouped by image, owners ascending */
-        for (i = 0; i < natoms; ++i) {
-            nl->owner[i] = i;
-            for (d = 0; d < 3; ++d)
-                nl->shift[3 * i + d] = W[3 * i] * h[d] + W[3 * i + 1] * h[3 + d] + W[3 * i + 2] * h[6 + d];
-        }
-        cnt = (size_t)natoms;
-        ti = 0;
-        for (tz = -m[2]; tz <= m[2]; ++tz)
-            for (ty = -m[1]; ty <= m[1]; ++ty)
-                for (tx = -m[0]; tx <= m[0]; ++tx, ++ti) {
-                    if (ti == t0idx) continue;
-                    for (i = 0; i < natoms; ++i) {
-                        const double *s = frac + 3 * i;
-                        double u = s[0] + tx, v = s[1] + ty, q = s[2] + tz;
-                        if (u >= lo[0] && u <= hi[0] && v >= lo[1] && v <= hi[1] && q >= lo[2] &&
-                            q <= hi[2]) {
-                            int wx = W[3 * i] + tx, wy = W[3 * i + 1] + ty, wz = W[3 * i + 2] + tz;
-                            nl->owner[cnt] = i;
-                            for (d = 0; d < 3; ++d)
-                                nl->shift[3 * cnt + d] = wx * h[d] + wy * h[3 + d] + wz * h[6 + d];
-                            ++cnt;
-                        }
-                    }
-                }
-    }
-    nl->natoms = natoms;
-    nl->next = (int)next;
-    sp_nlist_update(nl, pos);
+    icnt = W + 3 * (size_t)natoms;
+    gfirst = icnt + (size_t)nthg * ntimg;
 
-    /* 3. bins over the extended set, in fractional coordinates */
-    for (d = 0; d < 3; ++d) { smin[d] = 1e300; smax[d] = -1e300; }
-    for (k = 0; k < next; ++k) {
-        const double *x = nl->xe + 3 * k;
-        for (d = 0; d < 3; ++d) {
-            double s = x[0] * g[d] + x[1] * g[3 + d] + x[2] * g[6 + d];
-            if (s < smin[d]) smin[d] = s;
-            if (s > smax[d]) smax[d] = s;
+    /* 1. wrap: fractional coordinates, integer wraps W, images of each atom counted */
+#ifdef SP__OMP
+#pragma omp parallel num_threads(nthg) if (nthg > 1)
+#endif
+    {
+        int part;
+        for (part = sp__nl_tid(); part < nthg; part += sp__nl_team()) {
+            const int a1 = (int)sp__nl_part((size_t)natoms, part + 1, nthg);
+            int *SP_RESTRICT ct = icnt + (size_t)part * ntimg;
+            double xmax = 0.0, wmax = 0.0, s0[3], s1[3];
+            int i, dd, bd = -1;
+            for (dd = 0; dd < 3; ++dd) { s0[dd] = HUGE_VAL; s1[dd] = -HUGE_VAL; }
+            for (i = 0; i < ntimg; ++i) ct[i] = 0;
+            for (i = (int)sp__nl_part((size_t)natoms, part, nthg); i < a1; ++i) {
+                double far, *s = frac + 3 * (size_t)i;
+                int rr[6], tx, ty, tz;
+                if (sp__nl_wrap(pos + 3 * (size_t)i, g, cell->pbc, s, W + 3 * (size_t)i, &far)) {
+                    bd = i;
+                    break;
+                }
+                for (dd = 0; dd < 3; ++dd) {
+                    const double xa = fabs(pos[3 * (size_t)i + dd]), wa = fabs((double)W[3 * (size_t)i + dd]);
+                    if (xa > xmax) xmax = xa;
+                    if (wa > wmax) wmax = wa;
+                    if (s[dd] < s0[dd]) s0[dd] = s[dd];
+                    if (s[dd] > s1[dd]) s1[dd] = s[dd];
+                }
+                gfirst[i] = sp__nl_images(s, m, lo, hi, rr);
+                if (gfirst[i] == 0) continue;
+                for (tz = rr[4]; tz <= rr[5]; ++tz)
+                    for (ty = rr[2]; ty <= rr[3]; ++ty)
+                        for (tx = rr[0]; tx <= rr[1]; ++tx)
+                            ++ct[tx + m[0] + (2 * m[0] + 1) * (ty + m[1] + (2 * m[1] + 1) * (tz + m[2]))];
+            }
+            wr[part].bad = bd;
+            wr[part].xmax = xmax;
+            wr[part].wmax = wmax;
+            for (dd = 0; dd < 3; ++dd) {
+                wr[part].smin[dd] = s0[dd];
+                wr[part].smax[dd] = s1[dd];
+            }
+            ct[t0] = 0;
         }
     }
-    if (next == 0) for (d = 0; d < 3; ++d) { smin[d] = 0; smax[d] = 1; }
+    {
+        double wmax = 0.0;
+        for (d = 0; d < 3; ++d) { smin[d] = HUGE_VAL; smax[d] = -HUGE_VAL; }
+        amax = 0.0;
+        for (t = 0; t < nthg; ++t) {
+            if (bad < 0 && wr[t].bad >= 0) bad = wr[t].bad;
+            if (wr[t].xmax > amax) amax = wr[t].xmax;
+            if (wr[t].wmax > wmax) wmax = wr[t].wmax;
+            for (d = 0; d < 3; ++d) {
+                if (wr[t].smin[d] < smin[d]) smin[d] = wr[t].smin[d];
+                if (wr[t].smax[d] > smax[d]) smax[d] = wr[t].smax[d];
+            }
+        }
+        /* bound on |x_d| + |shift_d| of every extended atom */
+        amax += (wmax + mmax) * hsum;
+    }
+    if (bad >= 0) {
+        double s[3], far = 0.0;
+        int wb[3];
+        if (sp__nl_wrap(pos + 3 * (size_t)bad, g, cell->pbc, s, wb, &far) == 1)
+            return sp__fail(diag, SP_ERR_NOT_FINITE, 0, "atom %d has a non-finite position", bad + 1);
+        return sp__fail(diag, SP_ERR_RANGE, 0, "atom %d lies %g cells outside the cell", bad + 1, far);
+    }
+    /* image blocks in order, owners ascending: per-part counts become write positions */
+    next = (size_t)natoms;
+    for (t = 0; t < ntimg; ++t) {
+        int u;
+        for (u = 0; u < nthg; ++u) {
+            const size_t c = (size_t)icnt[(size_t)u * ntimg + t];
+            icnt[(size_t)u * ntimg + t] = (int)(next < (size_t)2000000000 ? next : 0);
+            next += c;
+        }
+    }
+    if (next > (size_t)2000000000) return sp__fail(diag, SP_ERR_RANGE, 0, "too many ghost atoms");
+    nghost = next - (size_t)natoms;
+    {
+        int i, run = 0;
+        for (i = 0; i < natoms; ++i) {
+            const int c = gfirst[i];
+            gfirst[i] = run;
+            run += c;
+        }
+        gfirst[natoms] = run;
+    }
+
+    /* bins in fractional coordinates, each at least the cutoff wide (with a
+       margin for rounding: atoms closer than the cutoff lie in the same or
+       adjacent bins), over the ghosts' range [lo, hi] or the atoms' range */
     for (d = 0; d < 3; ++d) {
-        double ext = (smax[d] - smin[d]) * w[d];
-        double nbd = floor(ext / (0.5 * cutoff));
-        if (nbd < 1.0) nbd = 1.0;
+        const double gs = fabs(g[d]) + fabs(g[3 + d]) + fabs(g[6 + d]);
+        const double bmin = cutoff / w[d] * (1.0 + 1e-9) + 3.6e-15 * (amax * gs + m[d] + 2.0);
+        double nbd;
+        if (cell->pbc[d]) { smin[d] = lo[d]; smax[d] = hi[d]; }
+        else if (natoms == 0) { smin[d] = 0.0; smax[d] = 1.0; }
+        nbd = floor((smax[d] - smin[d]) / bmin);
+        if (!(nbd >= 1.0)) nbd = 1.0;
         if (nbd > 1e6) nbd = 1e6;
         nb[d] = (int)nbd;
     }
@@ -2379,178 +2886,342 @@ SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const d
     for (d = 0; d < 3; ++d) {
         bw[d] = (smax[d] - smin[d]) / nb[d];
         if (!(bw[d] > 0.0)) bw[d] = 1.0;
-        {
-            double sd = ceil(cutoff / (bw[d] * w[d]));
-            st[d] = (sd < (double)(nb[d] - 1)) ? (int)sd : nb[d] - 1;
+    }
+    /* bins numbered with the direction the atoms' order runs along fastest
+       first (the one whose bin changes most often from atom to atom), so
+       that slot order is close to atom order */
+    {
+        int changes[3] = {0, 0, 0}, prev[3] = {0, 0, 0}, i, a;
+        for (i = 0; i < natoms && i < 4096; ++i)
+            for (d = 0; d < 3; ++d) {
+                const int bd = (int)((frac[3 * (size_t)i + d] - smin[d]) / bw[d]);
+                changes[d] += i > 0 && bd != prev[d];
+                prev[d] = bd;
+            }
+        for (a = 0; a < 3; ++a) ax[a] = a;
+        for (a = 1; a < 3; ++a)
+            for (d = a; d > 0 && changes[ax[d]] > changes[ax[d - 1]]; --d) {
+                const int tmp = ax[d];
+                ax[d] = ax[d - 1];
+                ax[d - 1] = tmp;
+            }
+        for (a = 0; a < 3; ++a) {
+            bsmin[a] = smin[ax[a]];
+            ibw[a] = 1.0 / bw[ax[a]];
+            bnb[a] = nb[ax[a]];
         }
     }
     nbins = (size_t)nb[0] * nb[1] * nb[2];
-    /* extended scratch: timg, binof, bin_atoms (next each), bin_start (nbins+1),
-       bin cursor (nbins), cur (natoms) */
-    if (!SP__GROW(nl, nl->scr_ext, nl->scr_ext_cap, 3 * next + 2 * nbins + 1 + (size_t)natoms, int))
+    nthb = sp__nl_threads((size_t)natoms);
+    while (nthb > 1 && (size_t)nthb * nbins > next + 64) --nthb;
+    nth = sp__nl_threads((size_t)natoms);
+
+    /* extended atoms: owner, shift, xe */
+    ext_cap = (size_t)nl->cap_ext;
+    if (next > ext_cap || !nl->owner) {
+        size_t c1 = 0, c2 = 0, c3 = 0;
+        sp__free(&nl->allocator, nl->owner); nl->owner = NULL;
+        sp__free(&nl->allocator, nl->shift); nl->shift = NULL;
+        sp__free(&nl->allocator, nl->xe); nl->xe = NULL;
+        if (!SP__GROW(nl, nl->owner, c1, next, int) || !SP__GROW(nl, nl->shift, c2, 3 * next, double) ||
+            !SP__GROW(nl, nl->xe, c3, 3 * next, double)) {
+            nl->cap_ext = 0;
+            return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+        }
+        nl->cap_ext = (int)c1;
+    }
+    /* scratch: timg, binof, slot (next each), ghosts by owner (nghost), 4
+       numbers per list (4n), bin starts (nbins + 1); per-part bin counts,
+       then locals and expected entries per bin */
+    if (!SP__GROW(nl, nl->scr_ext, nl->scr_ext_cap, 3 * next + nghost + 4 * (size_t)natoms + nbins + 1, int) ||
+        !SP__GROW(nl, nl->scr_key, nl->scr_key_cap, (size_t)(nthb > 2 ? nthb : 2) * nbins + 1, int))
         return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
     timg = nl->scr_ext;
     binof = timg + next;
-    bin_atoms = binof + next;
-    bin_start = bin_atoms + next;
-    bincur = bin_start + nbins + 1;
-    cur = bincur + nbins;
+    slot = binof + next;
+    glist = slot + next;
+    A = glist + nghost;
+    bs = A + 4 * (size_t)natoms;
+    hist = nl->scr_key;
+
+    /* 2. locals, then ghosts by image with owners ascending (the same split
+       into parts as the wrap); ghosts of each atom listed by image */
+#ifdef SP__OMP
+#pragma omp parallel num_threads(nthg) if (nthg > 1)
+#endif
     {
-        int ti;
-        for (ti = 0; ti < ntimg; ++ti)
-            for (k = (size_t)blk[ti]; k < (size_t)blk[ti + 1]; ++k) timg[k] = ti;
-        for (k = 0; k < (size_t)natoms; ++k) timg[k] = t0idx;
-    }
-    memset(bin_start, 0, (nbins + 1) * sizeof(int));
-    for (k = 0; k < next; ++k) {
-        const double *x = nl->xe + 3 * k;
-        int bi[3];
-        for (d = 0; d < 3; ++d) {
-            double s = x[0] * g[d] + x[1] * g[3 + d] + x[2] * g[6 + d];
-            int b = (int)((s - smin[d]) / bw[d]);
-            if (b < 0) b = 0;
-            if (b >= nb[d]) b = nb[d] - 1;
-            bi[d] = b;
-        }
-        binof[k] = bi[0] + nb[0] * (bi[1] + nb[1] * bi[2]);
-        ++bin_start[binof[k] + 1];
-    }
-    for (k = 0; k < nbins; ++k) {
-        bin_start[k + 1] += bin_start[k];
-        bincur[k] = bin_start[k];
-    }
-    for (k = 0; k < next; ++k) bin_atoms[bincur[binof[k]]++] = (int)k; /* stable: index order */
-    /* 4. half pairs: i local, partner g with owner(g) > i, or owner(g) == i and a
-       later image; one integer key (owner * ntimg + image) decides both. Centres
-       are visited bin by bin, with positions copied into bin order. */
-    rc2 = cutoff * cutoff;
-    npairs = 0;
-    pairs = nl->scr_pairs;
-    pcap = nl->scr_pairs_cap;
-    if (!SP__GROW(nl, nl->scr_dbl, nl->scr_dbl_cap, 3 * next + 1, double) ||
-        !SP__GROW(nl, nl->scr_key, nl->scr_key_cap, next + 1, int)) {
-        nl->natoms = 0; nl->next = 0;
-        return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
-    }
-    {
-        double *SP_RESTRICT sx = nl->scr_dbl;
-        int *SP_RESTRICT key = nl->scr_key;
-        size_t pc = 0, bi;
-        for (k = 0; k < next; ++k) {
-            const int gg = bin_atoms[k];
-            sx[3 * k] = nl->xe[3 * (size_t)gg];
-            sx[3 * k + 1] = nl->xe[3 * (size_t)gg + 1];
-            sx[3 * k + 2] = nl->xe[3 * (size_t)gg + 2];
-            key[k] = nl->owner[gg] * ntimg + timg[gg];
-        }
-        for (bi = 0; bi < nbins; ++bi) {
-            int bx = (int)(bi % (size_t)nb[0]), by = (int)((bi / (size_t)nb[0]) % (size_t)nb[1]);
-            int bz = (int)(bi / ((size_t)nb[0] * (size_t)nb[1])), pa;
-            int lo[3], hi[3];
-            lo[0] = bx - st[0] < 0 ? 0 : bx - st[0]; hi[0] = bx + st[0] >= nb[0] ? nb[0] - 1 : bx + st[0];
-            lo[1] = by - st[1] < 0 ? 0 : by - st[1]; hi[1] = by + st[1] >= nb[1] ? nb[1] - 1 : by + st[1];
-            lo[2] = bz - st[2] < 0 ? 0 : bz - st[2]; hi[2] = bz + st[2] >= nb[2] ? nb[2] - 1 : bz + st[2];
-            for (pa = bin_start[bi]; pa < bin_start[bi + 1]; ++pa) {
-                const int ki = key[pa], ii = bin_atoms[pa];
-                const double xi0 = sx[3 * pa], xi1 = sx[3 * pa + 1], xi2 = sx[3 * pa + 2];
-                int cy, cz;
-                if (ii >= natoms) continue; /* ghosts are never centres */
-                for (cz = lo[2]; cz <= hi[2]; ++cz)
-                    for (cy = lo[1]; cy <= hi[1]; ++cy) {
-                        const int row = nb[0] * (cy + nb[1] * cz);
-                        const int q0 = bin_start[row + lo[0]], q1 = bin_start[row + hi[0] + 1];
-                        int q;
-                        for (q = q0; q < q1; ++q) {
-                            double ddx, ddy, ddz, r2;
-                            if (key[q] <= ki) continue;
-                            ddx = sx[3 * q] - xi0; ddy = sx[3 * q + 1] - xi1; ddz = sx[3 * q + 2] - xi2;
-                            r2 = ddx * ddx + ddy * ddy + ddz * ddz;
-                            if (r2 >= rc2) continue;
-                            if (r2 < 1e-12) {
-                                nl->natoms = 0; nl->next = 0;
-                                return sp__fail(diag, SP_ERR_OVERLAP, 0, "atoms %d and %d overlap (distance %.3g A)",
-                                                ii + 1, key[q] / ntimg + 1, sqrt(r2));
+        int part;
+        for (part = sp__nl_tid(); part < nthg; part += sp__nl_team()) {
+            const int a1 = (int)sp__nl_part((size_t)natoms, part + 1, nthg);
+            int *SP_RESTRICT at = icnt + (size_t)part * ntimg;
+            int *SP_RESTRICT owner = nl->owner;
+            double *SP_RESTRICT shift = nl->shift, *SP_RESTRICT xe = nl->xe;
+            int i, dd;
+            for (i = (int)sp__nl_part((size_t)natoms, part, nthg); i < a1; ++i) {
+                const double *s = frac + 3 * (size_t)i, *x = pos + 3 * (size_t)i;
+                const int *wi = W + 3 * (size_t)i;
+                int rr[6], tx, ty, tz, q = gfirst[i];
+                owner[i] = i;
+                timg[i] = t0;
+                for (dd = 0; dd < 3; ++dd) {
+                    shift[3 * (size_t)i + dd] = wi[0] * h[dd] + wi[1] * h[3 + dd] + wi[2] * h[6 + dd];
+                    xe[3 * (size_t)i + dd] = x[dd] + shift[3 * (size_t)i + dd];
+                }
+                binof[i] = sp__nl_bin(s, ax, bsmin, ibw, bnb);
+                if (q == gfirst[i + 1]) continue;
+                sp__nl_images(s, m, lo, hi, rr);
+                for (tz = rr[4]; tz <= rr[5]; ++tz)
+                    for (ty = rr[2]; ty <= rr[3]; ++ty)
+                        for (tx = rr[0]; tx <= rr[1]; ++tx) {
+                            const int ti = tx + m[0] + (2 * m[0] + 1) * (ty + m[1] + (2 * m[1] + 1) * (tz + m[2]));
+                            const int wx = wi[0] + tx, wy = wi[1] + ty, wz = wi[2] + tz;
+                            double c[3];
+                            size_t e;
+                            if (ti == t0) continue;
+                            e = (size_t)at[ti]++;
+                            owner[e] = i;
+                            timg[e] = ti;
+                            for (dd = 0; dd < 3; ++dd) {
+                                shift[3 * e + dd] = wx * h[dd] + wy * h[3 + dd] + wz * h[6 + dd];
+                                xe[3 * e + dd] = x[dd] + shift[3 * e + dd];
                             }
-                            if (pc + 2 > pcap) {
-                                size_t nc = pcap ? 2 * pcap : 4096;
-                                int *np2 = (int *)sp__alloc(&nl->allocator, nc * sizeof(int));
-                                if (!np2) {
-                                    nl->natoms = 0; nl->next = 0;
-                                    return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
-                                }
-                                if (pairs) memcpy(np2, pairs, pc * sizeof(int));
-                                sp__free(&nl->allocator, pairs);
-                                pairs = np2;
-                                pcap = nc;
-                                nl->scr_pairs = pairs;
-                                nl->scr_pairs_cap = pcap;
-                            }
-                            pairs[pc++] = ii;
-                            pairs[pc++] = bin_atoms[q];
+                            c[0] = s[0] + tx;
+                            c[1] = s[1] + ty;
+                            c[2] = s[2] + tz;
+                            binof[e] = sp__nl_bin(c, ax, bsmin, ibw, bnb);
+                            glist[q++] = (int)e;
                         }
-                    }
             }
         }
-        npairs = pc / 2;
     }
-    /* 5. expand to a full list with reverse links */
-    cap_first = (size_t)nl->cap_atoms;
-    if (!SP__GROW(nl, nl->first, cap_first, (size_t)natoms + 1, int)) {
-        nl->natoms = 0; nl->next = 0;
+
+    /* 3. slots by bin (index order inside a bin, so locals first), positions
+       copied into slot order (3 arrays of next, over frac) */
+    if (!SP__GROW(nl, nl->scr_dbl, nl->scr_dbl_cap, 3 * next + 1, double))
         return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    G.x = nl->scr_dbl;
+    G.y = G.x + next;
+    G.z = G.y + next;
+#ifdef SP__OMP
+#pragma omp parallel num_threads(nthb) if (nthb > 1)
+#endif
+    {
+        double *SP_RESTRICT sx = nl->scr_dbl, *SP_RESTRICT sy = sx + next, *SP_RESTRICT sz = sy + next;
+        const double *SP_RESTRICT xe = nl->xe;
+        size_t a, b;
+        int part;
+        for (part = sp__nl_tid(); part < nthb; part += sp__nl_team()) {
+            int *SP_RESTRICT hc = hist + (size_t)part * nbins;
+            for (b = 0; b < nbins; ++b) hc[b] = 0;
+            for (a = sp__nl_part(next, part, nthb); a < sp__nl_part(next, part + 1, nthb); ++a) ++hc[binof[a]];
+        }
+#ifdef SP__OMP
+#pragma omp barrier
+#pragma omp single
+#endif
+        {
+            int run = 0, u;
+            for (b = 0; b < nbins; ++b) {
+                bs[b] = run;
+                for (u = 0; u < nthb; ++u) {
+                    const int c = hist[(size_t)u * nbins + b];
+                    hist[(size_t)u * nbins + b] = run;
+                    run += c;
+                }
+            }
+            bs[nbins] = run;
+        }
+        for (part = sp__nl_tid(); part < nthb; part += sp__nl_team()) {
+            int *SP_RESTRICT hc = hist + (size_t)part * nbins;
+            for (a = sp__nl_part(next, part, nthb); a < sp__nl_part(next, part + 1, nthb); ++a) {
+                const size_t p = (size_t)hc[binof[a]]++;
+                slot[p] = (int)a;
+                sx[p] = xe[3 * a];
+                sy[p] = xe[3 * a + 1];
+                sz[p] = xe[3 * a + 2];
+            }
+        }
     }
+
+    /* 4. search, centres bin by bin; parts are contiguous runs of bins
+       with equal numbers of centres, and buffers sized from the density */
+    G.slot = slot;
+    G.xe = nl->xe;
+    G.bs = bs;
+    G.owner = nl->owner;
+    G.timg = timg;
+    G.W = W;
+    G.pos = pos;
+    G.h = h;
+    for (d = 0; d < 3; ++d) {
+        G.nb[d] = bnb[d];
+        G.m[d] = m[d];
+    }
+    G.natoms = natoms;
+    G.t0 = t0;
+    G.rc2 = cutoff * cutoff;
+    {
+        /* errors of xe (x + shift) and of a distance's square: those of either end's
+           computation stay below tol/2, so outside tol both ends agree */
+        const double u = 2.3e-16, e = 8.0 * u * amax + 2.0 * u * cutoff; /* u: also directed rounding */
+        G.tol = 16.0 * (cutoff * e + e * e) + 16.0 * u * G.rc2;
+    }
+    {
+        /* float distances, from positions relative to a bin's first atom
+           (within rb of it): their errors stay below tf - tol, so a float
+           distance outside tf of the cutoff decides as a double would */
+        const double uf = 1.2e-7;
+        double rb = cutoff, e, tf;
+        for (d = 0; d < 3; ++d) rb += 2.0 * bw[d] * sp__norm3(h + 3 * d);
+        e = uf * (2.0 * rb + 1.1 * cutoff);
+        tf = 2.0 * (3.5 * cutoff * e + 3.0 * e * e + 3.3 * uf * G.rc2) + G.tol + 2.0 * uf * G.rc2;
+        G.fast = rb < 1e12 && G.rc2 + tf < 1e30 && G.rc2 > tf;
+        G.lo = G.fast ? (float)(G.rc2 - tf) : 0.0f;
+        G.hi = G.fast ? (float)(G.rc2 + tf) : 0.0f;
+        G.ov = G.fast ? (float)(1e-12 + tf) : 0.0f;
+    }
+    {
+        /* locals per bin, and the entries they should have: candidates x
+           (sphere / the bins they lie in) */
+        int *SP_RESTRICT nloc = hist, *SP_RESTRICT eb = hist + nbins;
+        const double sphere = 4.18879 * cutoff * cutoff * cutoff / (bw[0] * bw[1] * bw[2] * fabs(vol));
+        int maxcp[SP__NL_MAXTH] = {0};
+#ifdef SP__OMP
+#pragma omp parallel num_threads(nth) if (nth > 1)
+#endif
+        {
+            int part;
+            for (part = sp__nl_tid(); part < nth; part += sp__nl_team()) {
+                const size_t b1 = sp__nl_part(nbins, part + 1, nth);
+                size_t b;
+                int mc = 0;
+                for (b = sp__nl_part(nbins, part, nth); b < b1; ++b) {
+                    int p = bs[b], nc, nbin;
+                    double e;
+                    while (p < bs[b + 1] && slot[p] < natoms) ++p;
+                    nloc[b] = p - bs[b];
+                    eb[b] = 0;
+                    if (p == bs[b]) continue;
+                    nc = sp__nl_ncand(&G, b, &nbin);
+                    e = ceil((double)nloc[b] * nc * (sphere < nbin ? sphere / nbin : 1.0));
+                    eb[b] = e < 1e9 ? (int)e : 1000000000;
+                    if (nc > mc) mc = nc;
+                }
+                maxcp[part] = mc;
+            }
+        }
+        for (t = 0; t < nth; ++t)
+            if (maxcp[t] > maxc) maxc = maxcp[t];
+        /* runs of bins with equal numbers of centres, and their entries */
+        {
+            size_t b = 0, cum = 0;
+            for (t = 0; t < nth; ++t) {
+                const size_t target = sp__nl_part((size_t)natoms, t + 1, nth);
+                bpart[t] = b;
+                est[t] = 0.0;
+                while (b < nbins && (t == nth - 1 || cum + (size_t)nloc[b] <= target)) {
+                    cum += (size_t)nloc[b];
+                    est[t] += eb[b++];
+                }
+            }
+        }
+        bpart[nth] = nbins;
+    }
+    G.nloc = hist;
+    G.stride = (size_t)maxc + 16;
+    /* staging: a bin's candidates (3 strides of floats, 1 of ints) per part */
+    if (!SP__GROW(nl, nl->scr_cand, nl->scr_cand_cap, 3 * G.stride * (size_t)nth, float))
+        return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    {
+        /* 1.2 x the expected entries, or more when the last build had more */
+        double sum = 1.0, f = 1.2;
+        for (t = 0; t < nth; ++t) sum += est[t];
+        if (1.1 * (double)prev / sum > f) f = 1.1 * (double)prev / sum;
+        for (t = 0; t < nth; ++t) tcap[t] = (size_t)(f * est[t]) + G.stride + 64;
+    }
+    for (;;) {
+        const size_t stage = G.stride * (size_t)nth, D = 1 + (size_t)bnb[0] + (size_t)bnb[0] * bnb[1];
+        int over = 0, ov = -1;
+        total = 0;
+        for (t = 0; t < nth; ++t) total += tcap[t];
+        base[0] = 0;
+        for (t = 0; t < nth; ++t) base[t + 1] = base[t] + tcap[t];
+        if (total + stage > (size_t)2000000000)
+            return sp__fail(diag, SP_ERR_RANGE, 0, "neighbour list too long");
+        if (!SP__GROW(nl, nl->scr_pairs, nl->scr_pairs_cap, total + stage, int))
+            return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+        buf = nl->scr_pairs;
+        /* a row's lower partners are all its part's when its bin is D past the part's first */
+#ifdef SP__OMP
+#pragma omp parallel num_threads(nth) if (nth > 1)
+#endif
+        {
+            int part;
+            for (part = sp__nl_tid(); part < nth; part += sp__nl_team()) {
+                sp__nl_search(&G, bpart[part], bpart[part + 1], part == 0 ? 0 : bpart[part] + D, buf, base[part],
+                              tcap[part], nl->scr_cand + 3 * G.stride * (size_t)part, buf + total + G.stride * (size_t)part,
+                              A, P + part);
+            }
+        }
+        for (t = 0; t < nth; ++t) {
+            if (ov < 0 && P[t].ov_i >= 0) ov = t;
+            if (P[t].over) {
+                over = 1;
+                tcap[t] = P[t].need + G.stride + 64;
+            }
+        }
+        if (ov >= 0)
+            return sp__fail(diag, SP_ERR_OVERLAP, 0, "atoms %d and %d overlap (distance %.3g A)", P[ov].ov_i + 1,
+                            P[ov].ov_j + 1, P[ov].ov_r);
+        if (!over) break;
+    }
+
+    /* 5. lists in atom order, then reverse links */
+    cap_first = (size_t)nl->cap_atoms;
+    if (!SP__GROW(nl, nl->first, cap_first, (size_t)natoms + 1, int))
+        return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
     nl->cap_atoms = (int)cap_first;
+    total = 0;
+    for (k = 0; k < (size_t)natoms; ++k) { /* A[4i + 1]: where the next link into the list lands */
+        nl->first[k] = (int)total;
+        total += (size_t)A[4 * k + 1];
+        A[4 * k + 1] = nl->first[k];
+    }
+    nl->first[natoms] = (int)total;
     cap_entries = nl->cap_entries;
-    if (2 * npairs > cap_entries || !nl->j) {
+    if (total > cap_entries || !nl->j) {
         size_t c2 = 0;
         sp__free(&nl->allocator, nl->j); nl->j = NULL;
         sp__free(&nl->allocator, nl->rev); nl->rev = NULL;
         cap_entries = 0;
-        if (!SP__GROW(nl, nl->j, cap_entries, 2 * npairs, int) ||
-            !SP__GROW(nl, nl->rev, c2, 2 * npairs, int)) {
-            nl->cap_entries = 0; nl->natoms = 0; nl->next = 0;
+        if (!SP__GROW(nl, nl->j, cap_entries, total, int) || !SP__GROW(nl, nl->rev, c2, total, int)) {
+            nl->cap_entries = 0;
             return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
         }
         nl->cap_entries = cap_entries;
     }
-    for (i = 0; i < natoms; ++i) cur[i] = 0;
-    for (k = 0; k < npairs; ++k) {
-        ++cur[pairs[2 * k]];
-        ++cur[nl->owner[pairs[2 * k + 1]]];
-    }
-    nl->first[0] = 0;
-    for (i = 0; i < natoms; ++i) {
-        nl->first[i + 1] = nl->first[i] + cur[i];
-        cur[i] = nl->first[i];
-    }
-    for (k = 0; k < npairs; ++k) {
-        int ii = pairs[2 * k], gg = pairs[2 * k + 1], o = nl->owner[gg];
-        int tig = timg[gg], e, pa, pb;
-        if (tig == t0idx) {
-            e = ii;
-        } else {
-            /* image of ii at -T: block of image index (ntimg-1-tig), owners ascending */
-            int lo = blk[ntimg - 1 - tig], hi = blk[ntimg - tig] - 1;
-            e = -1;
-            while (lo <= hi) {
-                int mid = (lo + hi) / 2;
-                if (nl->owner[mid] == ii) { e = mid; break; }
-                if (nl->owner[mid] < ii) lo = mid + 1;
-                else hi = mid - 1;
-            }
-            if (e < 0) {
-                nl->natoms = 0; nl->next = 0;
-                return sp__fail(diag, SP_ERR_RANGE, 0, "internal: missing ghost image of atom %d", ii + 1);
+    {
+        size_t miss[SP__NL_MAXTH] = {0};
+#ifdef SP__OMP
+#pragma omp parallel num_threads(nth) if (nth > 1)
+#endif
+        {
+            int part;
+            for (part = sp__nl_tid(); part < nth; part += sp__nl_team()) {
+                miss[part] = sp__nl_link(&G, nl, buf, A, gfirst, glist, bpart[part], bpart[part + 1]);
             }
         }
-        pa = cur[ii]++;
-        pb = cur[o]++;
-        nl->j[pa] = gg;
-        nl->j[pb] = e;
-        nl->rev[pa] = pb;
-        nl->rev[pb] = pa;
+        for (t = 0; t < nth; ++t)
+            if (miss[t]) {
+                const size_t b = miss[t] - 1;
+                int i = 0;
+                while (nl->first[i + 1] <= (int)b) ++i;
+                return sp__fail(diag, SP_ERR_RANGE, 0, "internal: missing reverse of a pair of atom %d", i + 1);
+            }
     }
-    nl->n_entries = 2 * npairs;
+    nl->natoms = natoms;
+    nl->next = (int)next;
+    nl->n_entries = total;
     return SP_OK;
 }
 /* ==================================================================

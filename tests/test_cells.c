@@ -70,6 +70,60 @@ static void random_cell(sp_cell_t *c, int n, double *pos, double *rc) {
     *rc = (n <= 2) ? 3.0 * L : 0.5 + urand() * 1.2 * L;
 }
 
+/* n atoms in a periodic triclinic cell (or a dense cluster in an open one):
+   the lists of 1 and 3 threads are identical, order included, and those of
+   a few atoms equal brute force. Large enough for the threaded build; the
+   cluster (half the atoms in a dense core) outgrows the build's first guess
+   of the list's length. */
+static void big_cell(int n, int cluster) {
+    enum { NCHECK = 6, CAP = 4000 };
+    static nb_t bf[CAP], nl_nb[CAP];
+    double *pos = (double *)malloc(3 * (size_t)n * sizeof(double)), rc = cluster ? 4.0 : 3.2;
+    sp_nlist_t nl[2];
+    sp_cell_t c;
+    sp_diag_t diag;
+    int i, d, k, run, bad = 0;
+    memset(nl, 0, sizeof nl);
+    memset(&c, 0, sizeof c);
+    c.h[0] = 30.0; c.h[3] = 4.0; c.h[4] = 28.0; c.h[6] = -3.0; c.h[7] = 5.0; c.h[8] = 26.0;
+    for (d = 0; d < 3; ++d) c.pbc[d] = !cluster;
+    for (i = 0; i < 3 * n; ++i) pos[i] = !cluster ? 32.0 * urand() - 1.0 : i < 3 * n / 2 ? 5.25 + 1.5 * urand() : 12.0 * urand();
+    for (run = 0; run < 2; ++run) {
+#ifdef _OPENMP
+        omp_set_num_threads(run == 0 ? 1 : 3);
+#endif
+        SP_CHECK(sp_nlist_build(&nl[run], &c, pos, n, rc, &diag) == SP_OK);
+    }
+    SP_CHECK(nl[0].n_entries == nl[1].n_entries);
+    if (nl[0].n_entries == nl[1].n_entries) {
+        SP_CHECK(memcmp(nl[0].first, nl[1].first, (n + 1) * sizeof(int)) == 0);
+        SP_CHECK(memcmp(nl[0].j, nl[1].j, nl[0].n_entries * sizeof(int)) == 0);
+        SP_CHECK(memcmp(nl[0].rev, nl[1].rev, nl[0].n_entries * sizeof(int)) == 0);
+    }
+    for (k = 0; k < NCHECK; ++k) {
+        int nbf, cnt = 0, b;
+        i = (int)(urand() * n);
+        nbf = brute(&c, pos, n, rc, i, bf, CAP);
+        for (b = nl[0].first[i]; b < nl[0].first[i + 1] && cnt < CAP; ++b) {
+            int g = nl[0].j[b];
+            double r2 = 0;
+            for (d = 0; d < 3; ++d) r2 += (nl[0].xe[3 * g + d] - nl[0].xe[3 * i + d]) * (nl[0].xe[3 * g + d] - nl[0].xe[3 * i + d]);
+            nl_nb[cnt].j = nl[0].owner[g];
+            nl_nb[cnt++].r = sqrt(r2);
+            if (nl[0].rev[nl[0].rev[b]] != b || nl[0].owner[nl[0].j[nl[0].rev[b]]] != i) ++bad;
+        }
+        if (cnt != nbf) { ++bad; continue; }
+        qsort(bf, nbf, sizeof(nb_t), cmp_nb);
+        qsort(nl_nb, cnt, sizeof(nb_t), cmp_nb);
+        for (b = 0; b < cnt; ++b)
+            if (bf[b].j != nl_nb[b].j || fabs(bf[b].r - nl_nb[b].r) > 1e-9 * (1 + rc)) ++bad;
+    }
+    SP_CHECK(bad == 0);
+    sp_nlist_free(&nl[0]);
+    sp_nlist_free(&nl[1]);
+    free(pos);
+}
+
 int main(void) {
     enum { NMAX = 24, CAP = 200000 };
     static nb_t bf[CAP], nl_nb[CAP];
@@ -119,6 +173,8 @@ int main(void) {
                 if (bf[k].j != nl_nb[k].j || fabs(bf[k].r - nl_nb[k].r) > 1e-9 * (1 + rc)) ++bad_dist;
         }
     }
+    big_cell(4000, 0);
+    big_cell(600, 1);
     SP_CHECK(bad_count == 0);
     SP_CHECK(bad_dist == 0);
     SP_CHECK(bad_rev == 0);

@@ -902,13 +902,17 @@ static int bench_cells(int argc, char **argv) {
     double rc;
     long maxn;
     static const int sizes[] = {5, 8, 12, 18, 27, 40, 50}; /* 1000 ... 1 000 000 atoms */
-    int q;
+    int q, nth = 1;
     rng_t rng;
     if (!opt_double(argc, argv, "--cutoff", 5.5, &rc) || !opt_long(argc, argv, "--max", 1000000, &maxn)) return 1;
     rng.s = 7;
-    printf("# neighbour-list build (full list with reverse links), diamond Si a = 5.431 A, cutoff %.2f A\n", rc);
+#ifdef SP__OMP
+    nth = omp_get_max_threads();
+#endif
+    printf("# neighbour-list build (full list with reverse links), diamond Si a = 5.431 A, cutoff %.2f A, %d thread(s)\n",
+           rc, nth);
     for (q = 0; q < 7 && 8L * sizes[q] * sizes[q] * sizes[q] <= maxn; ++q) {
-        int nc = sizes[q], n = 8 * nc * nc * nc, reps = n < 100000 ? 5 : 2, k;
+        int nc = sizes[q], n = 8 * nc * nc * nc, reps = n < 100000 ? 5 : 3, k;
         double *pos = (double *)malloc(3 * (size_t)n * sizeof(double));
         double best = 1e300;
         sp_cell_t cell;
@@ -924,8 +928,8 @@ static int bench_cells(int argc, char **argv) {
             t = now_seconds() - t;
             if (t < best) best = t;
         }
-        printf("cells natoms=%d neighbours/atom=%.1f build_us_per_atom=%.4f\n", n, (double)nl.n_entries / n,
-               1e6 * best / n);
+        printf("cells natoms=%d threads=%d neighbours/atom=%.1f build_us_per_atom=%.4f\n", n, nth,
+               (double)nl.n_entries / n, 1e6 * best / n);
         sp_nlist_free(&nl);
         free(pos);
     }
