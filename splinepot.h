@@ -2252,12 +2252,13 @@ SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos) {
 #endif
 #endif
 
-/* Threads for a pass over n items: one for small builds, where starting
-   threads costs more than it saves. */
+/* Threads for a build of n atoms: one below 20000, where threads gain
+   little and lose much when the machine is shared (every pass ends in a
+   wait for the slowest thread). */
 static int sp__nl_threads(size_t n) {
 #ifdef SP__OMP
     int t = omp_get_max_threads();
-    if (n < 2000 || t < 1) return 1;
+    if (n < 20000 || t < 1) return 1;
     return t > SP__NL_MAXTH ? SP__NL_MAXTH : t;
 #else
     (void)n;
