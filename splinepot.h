@@ -1589,6 +1589,22 @@ SP_API sp_result_t sp_cuda_md_get(sp_cuda_sys_t *g, double *pos, double *vel, do
 #include <omp.h>
 #endif
 
+/* x86 intrinsics for the neighbour-list candidate tests (AVX-512) and the
+   UF3 square roots (AVX or AVX-512); SP_NO_INTRINSICS turns them off. */
+#if !defined(SP_NO_INTRINSICS) && !defined(__CUDACC__) && (defined(__AVX512F__) || defined(__AVX__))
+#define SP__X86_INTRIN 1
+#if defined(__GNUC__) && !defined(__clang__)
+/* GCC 12 in C++ mode warns about the intrinsics' own "__m512d __Y = __Y;" (GCC bug 105593) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
+#endif
+
 /* ==================================================================
  * >>common   implementation
  * ================================================================== */
@@ -2238,18 +2254,8 @@ SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos) {
    is redone in doubles (sp__nl_exact). */
 #define SP__NL_MAXTH 64 /* threads a build splits its work over, at most */
 
-#if !defined(SP_NO_INTRINSICS) && !defined(__CUDACC__) && defined(__AVX512F__) && defined(__AVX512VL__) && \
-    (defined(__GNUC__) || defined(__clang__))
+#if defined(SP__X86_INTRIN) && defined(__AVX512F__) && defined(__AVX512VL__) && (defined(__GNUC__) || defined(__clang__))
 #define SP__NL_AVX512 1
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#else
-#include <immintrin.h>
-#endif
 #endif
 
 /* Threads for a build of n atoms: one below 20000, where threads gain
@@ -3790,17 +3796,7 @@ static double sp__uf3_center(const sp_pot_t *pot, const sp_nlist_t *nl, const in
    vectorise sqrt while it may set errno (-fmath-errno, the default), and a
    scalar square root costs ~20 cycles on the benchmark machine; the vector
    instructions are correctly rounded, so both branches give the same bits. */
-#if !defined(SP_NO_INTRINSICS) && !defined(__CUDACC__) && (defined(__AVX512F__) || defined(__AVX__))
-#if defined(__GNUC__) && !defined(__clang__)
-/* GCC 12 in C++ mode warns about the intrinsics' own "__m512d __Y = __Y;" (GCC bug 105593) */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#else
-#include <immintrin.h>
-#endif
+#ifdef SP__X86_INTRIN
 #define SP__UF3_VSQRT 1
 #if defined(__AVX512F__)
 #define SP__UF3_AVX512 1
