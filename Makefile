@@ -28,7 +28,7 @@ TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B
            $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp $(B)/test_uf3_fast
 # shell tests, run on $(B)/splinepot (they close with "N passed, N failed" too)
 TEST_SCRIPTS := tests/test_determinism.sh
-HDR     := splinepot.h tests/sp_test.h tests/test_util.h
+HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
 EXAMPLES := $(B)/01_meam_forces
 

@@ -130,51 +130,78 @@ static void compare_out(const char *what, int n, size_t pairs, const sp_out_t *o
     free(f2);
 }
 
+/* a random configuration of m^3 atoms (random_config) with types drawn from
+   0..nelem-1, and room for the CPU's and the GPU's forces and energies */
+typedef struct sys_case_t {
+    int n, *type;
+    double *pos, *fc, *fg, *ec, *eg;
+    sp_cell_t cell;
+} sys_case_t;
+
+static void case_make(sys_case_t *c, const sp_pot_t *pot, int m, double a) {
+    const size_t n = (size_t)m * m * m;
+    int i;
+    c->n = (int)n;
+    c->pos = (double *)malloc(3 * n * sizeof(double));
+    c->fc = (double *)malloc(3 * n * sizeof(double));
+    c->fg = (double *)malloc(3 * n * sizeof(double));
+    c->ec = (double *)malloc(n * sizeof(double));
+    c->eg = (double *)malloc(n * sizeof(double));
+    c->type = (int *)malloc(n * sizeof(int));
+    random_config(m, a, c->pos, c->cell.h);
+    c->cell.pbc[0] = c->cell.pbc[1] = c->cell.pbc[2] = 1;
+    for (i = 0; i < c->n; ++i) c->type[i] = (int)(tu_urand() * pot->nelem) % pot->nelem;
+}
+
+static void case_free(sys_case_t *c) {
+    free(c->pos); free(c->fc); free(c->fg); free(c->ec); free(c->eg); free(c->type);
+}
+
+/* sp_pot_compute on the list nl against sp_cuda_sys_compute on g's list (compare_out) */
+static void case_compare(const char *what, sys_case_t *c, const sp_pot_t *pot, const sp_nlist_t *nl, sp_work_t *ws,
+                         sp_cuda_sys_t *g) {
+    sp_out_t oc, og;
+    memset(&oc, 0, sizeof oc);
+    memset(&og, 0, sizeof og);
+    oc.forces = c->fc; oc.energies = c->ec;
+    og.forces = c->fg; og.energies = c->eg;
+    SP_CHECK(sp_pot_compute(pot, nl, c->type, ws, &oc) == SP_OK);
+    SP_CHECK(sp_cuda_sys_compute(g, &og) == SP_OK);
+    compare_out(what, c->n, nl->n_entries, &oc, &og, g);
+}
+
 /* CPU vs GPU on one potential: a random configuration of m^3 atoms, types
    drawn from 0..nelem-1, then moved positions on the same list */
 static void check_pot(const char *what, const sp_pot_t *pot, int m, double a) {
-    const int n = m * m * m;
-    double *pos = (double *)malloc(3 * (size_t)n * sizeof(double)), *fc = (double *)malloc(3 * (size_t)n * sizeof(double));
-    double *fg = (double *)malloc(3 * (size_t)n * sizeof(double)), *ec = (double *)malloc((size_t)n * sizeof(double));
-    double *eg = (double *)malloc((size_t)n * sizeof(double));
-    int *type = (int *)malloc((size_t)n * sizeof(int)), i, round, k;
-    sp_cell_t cell;
+    sys_case_t c;
     sp_nlist_t nl;
     sp_work_t ws;
     sp_diag_t d;
     sp_cuda_sys_t *g = NULL;
+    int round, k;
     memset(&nl, 0, sizeof nl);
     memset(&ws, 0, sizeof ws);
-    random_config(m, a, pos, cell.h);
-    cell.pbc[0] = cell.pbc[1] = cell.pbc[2] = 1;
-    for (i = 0; i < n; ++i) type[i] = (int)(tu_urand() * pot->nelem) % pot->nelem;
-    SP_CHECK(sp_nlist_build(&nl, &cell, pos, n, pot->cutoff + 0.5, &d) == SP_OK);
-    sp_nlist_update(&nl, pos);
-    SP_CHECK(sp_cuda_sys_create(&g, pot, n, type, &d) == SP_OK);
+    case_make(&c, pot, m, a);
+    SP_CHECK(sp_nlist_build(&nl, &c.cell, c.pos, c.n, pot->cutoff + 0.5, &d) == SP_OK);
+    sp_nlist_update(&nl, c.pos);
+    SP_CHECK(sp_cuda_sys_create(&g, pot, c.n, c.type, &d) == SP_OK);
     if (!g) {
         printf("%s: %s\n", what, d.msg);
     } else {
-        SP_CHECK(sp_cuda_sys_set_nlist(g, &nl, pos) == SP_OK);
+        SP_CHECK(sp_cuda_sys_set_nlist(g, &nl, c.pos) == SP_OK);
         for (round = 0; round < 2; ++round) {
-            sp_out_t oc, og;
             if (round == 1) { /* move the atoms within the skin, keep the list */
-                for (k = 0; k < 3 * n; ++k) pos[k] += 0.1 * (tu_urand() - 0.5);
-                sp_nlist_update(&nl, pos);
-                SP_CHECK(sp_cuda_sys_set_positions(g, pos) == SP_OK);
+                for (k = 0; k < 3 * c.n; ++k) c.pos[k] += 0.1 * (tu_urand() - 0.5);
+                sp_nlist_update(&nl, c.pos);
+                SP_CHECK(sp_cuda_sys_set_positions(g, c.pos) == SP_OK);
             }
-            memset(&oc, 0, sizeof oc);
-            memset(&og, 0, sizeof og);
-            oc.forces = fc; oc.energies = ec;
-            og.forces = fg; og.energies = eg;
-            SP_CHECK(sp_pot_compute(pot, &nl, type, &ws, &oc) == SP_OK);
-            SP_CHECK(sp_cuda_sys_compute(g, &og) == SP_OK);
-            compare_out(what, n, nl.n_entries, &oc, &og, g);
+            case_compare(what, &c, pot, &nl, &ws, g);
         }
         sp_cuda_sys_free(g);
     }
     sp_work_free(&ws);
     sp_nlist_free(&nl);
-    free(pos); free(fc); free(fg); free(ec); free(eg); free(type);
+    case_free(&c);
 }
 
 /* structure vectors: a 27- and a 64-atom configuration, P random parameter sets */
@@ -312,34 +339,29 @@ static void check_list_sets(const char *what, const sp_nlist_t *nl, sp_cuda_sys_
    CPU's; then positions moved, some by cell vectors (out of the cell), the
    list rebuilt from the device positions; a cell too small is refused */
 static void check_devlist(const char *what, const sp_pot_t *pot, int m, double a) {
-    const int n = m * m * m;
     const double rl = pot->cutoff + 0.5;
-    double *pos = (double *)malloc(3 * (size_t)n * sizeof(double)), *fc = (double *)malloc(3 * (size_t)n * sizeof(double));
-    double *fg = (double *)malloc(3 * (size_t)n * sizeof(double)), *ec = (double *)malloc((size_t)n * sizeof(double));
-    double *eg = (double *)malloc((size_t)n * sizeof(double));
-    int *type = (int *)malloc((size_t)n * sizeof(int)), i, round, k;
-    sp_cell_t cell, small;
+    sys_case_t c;
+    sp_cell_t small;
     sp_nlist_t nl;
     sp_work_t ws;
     sp_diag_t d;
     sp_cuda_sys_t *g = NULL;
+    int i, round, k, n;
     memset(&nl, 0, sizeof nl);
     memset(&ws, 0, sizeof ws);
-    random_config(m, a, pos, cell.h);
-    cell.pbc[0] = cell.pbc[1] = cell.pbc[2] = 1;
-    for (i = 0; i < n; ++i) type[i] = (int)(tu_urand() * pot->nelem) % pot->nelem;
-    SP_CHECK(sp_cuda_sys_create(&g, pot, n, type, &d) == SP_OK);
+    case_make(&c, pot, m, a);
+    n = c.n;
+    SP_CHECK(sp_cuda_sys_create(&g, pot, n, c.type, &d) == SP_OK);
     for (round = 0; g && round < 2; ++round) {
-        sp_out_t oc, og;
         if (round == 1) {
-            for (k = 0; k < 3 * n; ++k) pos[k] += 0.3 * (tu_urand() - 0.5);
+            for (k = 0; k < 3 * n; ++k) c.pos[k] += 0.3 * (tu_urand() - 0.5);
             for (i = 0; i < n; i += 7)
-                for (k = 0; k < 3; ++k) pos[3 * i + k] += (i % 3 - 1) * cell.h[3 * (i % 3) + k];
-            SP_CHECK(sp_cuda_sys_set_positions(g, pos) == SP_OK);
+                for (k = 0; k < 3; ++k) c.pos[3 * i + k] += (i % 3 - 1) * c.cell.h[3 * (i % 3) + k];
+            SP_CHECK(sp_cuda_sys_set_positions(g, c.pos) == SP_OK);
         }
-        SP_CHECK(sp_nlist_build(&nl, &cell, pos, n, rl, &d) == SP_OK);
-        sp_nlist_update(&nl, pos);
-        SP_CHECK(sp_cuda_sys_build_nlist(g, &cell, round == 0 ? pos : NULL, rl) == SP_OK);
+        SP_CHECK(sp_nlist_build(&nl, &c.cell, c.pos, n, rl, &d) == SP_OK);
+        sp_nlist_update(&nl, c.pos);
+        SP_CHECK(sp_cuda_sys_build_nlist(g, &c.cell, round == 0 ? c.pos : NULL, rl) == SP_OK);
         check_list_sets(what, &nl, g);
         if (round == 0) { /* built again: the same entries in the same order */
             size_t n1 = 0, n2 = 0;
@@ -347,7 +369,7 @@ static void check_devlist(const char *what, const sp_pot_t *pot, int m, double a
             SP_CHECK(sp_cuda_sys_get_list(g, &n1, NULL, NULL, NULL) == SP_OK);
             j1 = (int *)calloc(n1 + 1, sizeof(int));
             SP_CHECK(sp_cuda_sys_get_list(g, &n1, f1, j1, NULL) == SP_OK);
-            SP_CHECK(sp_cuda_sys_build_nlist(g, &cell, NULL, rl) == SP_OK);
+            SP_CHECK(sp_cuda_sys_build_nlist(g, &c.cell, NULL, rl) == SP_OK);
             SP_CHECK(sp_cuda_sys_get_list(g, &n2, NULL, NULL, NULL) == SP_OK);
             SP_CHECK(n1 == n2);
             j2 = (int *)calloc(n2 + 1, sizeof(int));
@@ -356,26 +378,20 @@ static void check_devlist(const char *what, const sp_pot_t *pot, int m, double a
                      memcmp(j1, j2, (n1 < n2 ? n1 : n2) * sizeof(int)) == 0);
             free(f1); free(f2); free(j1); free(j2);
         }
-        memset(&oc, 0, sizeof oc);
-        memset(&og, 0, sizeof og);
-        oc.forces = fc; oc.energies = ec;
-        og.forces = fg; og.energies = eg;
-        SP_CHECK(sp_pot_compute(pot, &nl, type, &ws, &oc) == SP_OK);
-        SP_CHECK(sp_cuda_sys_compute(g, &og) == SP_OK);
-        compare_out(what, n, nl.n_entries, &oc, &og, g);
+        case_compare(what, &c, pot, &nl, &ws, g);
     }
     if (g) {
-        small = cell;
+        small = c.cell;
         for (k = 0; k < 9; ++k) small.h[k] *= 2.9 * rl / (m * a);
-        SP_CHECK(sp_cuda_sys_build_nlist(g, &small, pos, rl) == SP_ERR_UNSUPPORTED);
+        SP_CHECK(sp_cuda_sys_build_nlist(g, &small, c.pos, rl) == SP_ERR_UNSUPPORTED);
         small.pbc[2] = 0;
-        SP_CHECK(sp_cuda_sys_build_nlist(g, &small, pos, rl) == SP_ERR_UNSUPPORTED);
-        SP_CHECK(sp_cuda_sys_build_nlist(g, &cell, pos, 0.5 * pot->cutoff) == SP_ERR_RANGE);
+        SP_CHECK(sp_cuda_sys_build_nlist(g, &small, c.pos, rl) == SP_ERR_UNSUPPORTED);
+        SP_CHECK(sp_cuda_sys_build_nlist(g, &c.cell, c.pos, 0.5 * pot->cutoff) == SP_ERR_RANGE);
         sp_cuda_sys_free(g);
     }
     sp_work_free(&ws);
     sp_nlist_free(&nl);
-    free(pos); free(fc); free(fg); free(ec); free(eg); free(type);
+    case_free(&c);
 }
 
 /* velocity Verlet: steps on the device against the CPU loop of `splinepot md`;

@@ -6,6 +6,7 @@
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"
+#include "uf3_ref.h"
 #include "../examples/sw_silicon.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -46,70 +47,9 @@ static void random_model(sp_pot_t *pot, int nelem, const int *z, int has3) {
     SP_CHECK(sp_uf3_finish(pot, &d) == SP_OK);
 }
 
-/* independent evaluation: the definition, summed over all images */
-static double V2(const sp_uf3_pair_t *P, double r) {
-    double b[4];
-    int i0, k;
-    double v = 0.0;
-    if (r >= P->cut) return 0.0;
-    i0 = sp_bspline_basis(P->t, P->nt, r, b, NULL, NULL);
-    for (k = 0; k < 4 && i0 >= 0; ++k) v += P->c[i0 + k] * b[k];
-    return v;
-}
-static double V3(const sp_uf3_trio_t *T, double rij, double rik, double rjk) {
-    double bl[4], bm[4], bn[4], v = 0.0;
-    int l0, m0, n0, a, b, c;
-    if (rij < T->t[0][0] || rij > T->t[0][T->nt[0] - 1] || rik < T->t[1][0] || rik > T->t[1][T->nt[1] - 1] ||
-        rjk < T->t[2][0] || rjk > T->t[2][T->nt[2] - 1])
-        return 0.0;
-    l0 = sp_bspline_basis(T->t[0], T->nt[0], rij, bl, NULL, NULL);
-    m0 = sp_bspline_basis(T->t[1], T->nt[1], rik, bm, NULL, NULL);
-    n0 = sp_bspline_basis(T->t[2], T->nt[2], rjk, bn, NULL, NULL);
-    for (a = 0; a < 4; ++a)
-        for (b = 0; b < 4; ++b)
-            for (c = 0; c < 4; ++c) v += T->c[((size_t)(l0 + a) * T->M + m0 + b) * T->N + n0 + c] * bl[a] * bm[b] * bn[c];
-    return v;
-}
-static double brute_energy(const sp_pot_t *pot, int n, const double *pos, const int *type, const double *h) {
-    enum { M = 2, MAXNB = 4000 };
-    double e = 0.0, nb[MAXNB][3];
-    int nbt[MAXNB], i, j, tx, ty, tz, ne = pot->nelem, np = ne * (ne + 1) / 2;
-    for (i = 0; i < n; ++i) {
-        int cnt = 0, a, b;
-        e += pot->uf3.e1[type[i]];
-        for (j = 0; j < n; ++j)
-            for (tx = -M; tx <= M; ++tx) for (ty = -M; ty <= M; ++ty) for (tz = -M; tz <= M; ++tz) {
-                double d[3], r;
-                int q;
-                if (j == i && !tx && !ty && !tz) continue;
-                for (q = 0; q < 3; ++q) d[q] = pos[3 * j + q] + tx * h[q] + ty * h[3 + q] + tz * h[6 + q] - pos[3 * i + q];
-                r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-                e += V2(pot->uf3.pair + sp_pot_pair_index(ne, type[i], type[j]), r);
-                if (pot->uf3.has3 && r <= pot->uf3.cut3 && cnt < MAXNB) {
-                    memcpy(nb[cnt], d, sizeof d);
-                    nbt[cnt++] = type[j];
-                }
-            }
-        for (a = 0; a < cnt; ++a)
-            for (b = a + 1; b < cnt; ++b) {
-                int J = a, K = b;
-                double rj, rk, rjk;
-                const sp_uf3_trio_t *T;
-                if (nbt[K] < nbt[J]) { J = b; K = a; }
-                T = pot->uf3.trio + type[i] * np + sp_pot_pair_index(ne, nbt[J], nbt[K]);
-                rj = sqrt(nb[J][0] * nb[J][0] + nb[J][1] * nb[J][1] + nb[J][2] * nb[J][2]);
-                rk = sqrt(nb[K][0] * nb[K][0] + nb[K][1] * nb[K][1] + nb[K][2] * nb[K][2]);
-                rjk = sqrt((nb[K][0] - nb[J][0]) * (nb[K][0] - nb[J][0]) + (nb[K][1] - nb[J][1]) * (nb[K][1] - nb[J][1]) +
-                           (nb[K][2] - nb[J][2]) * (nb[K][2] - nb[J][2]));
-                e += V3(T, rj, rk, rjk);
-            }
-    }
-    return e;
-}
-
 static void check(int nelem, int has3) {
     enum { N = 12 };
-    int z[2] = {14, 32}, type[N], pbc[3] = {1, 1, 1}, i, k, a, b;
+    int z[2] = {14, 32}, type[N], pbc[3] = {1, 1, 1}, images[3] = {2, 2, 2}, i, k, a, b;
     double pos[3 * N], h[9] = {6.5, 0, 0, 0.4, 6.2, 0, -0.3, 0.5, 6.8}, e, eb, f[3 * N], vir[9];
     double worst_f = 0, worst_w = 0;
     sp_pot_t pot;
@@ -136,7 +76,7 @@ static void check(int nelem, int has3) {
         } while (!ok);
     }
     SP_CHECK(sp_pot_compute_once(&pot, N, pos, type, h, pbc, &e, f, NULL, vir, &d) == SP_OK);
-    eb = brute_energy(&pot, N, pos, type, h);
+    eb = uf3_ref_energy(&pot, N, pos, type, h, images, NULL);
     SP_CHECK_NEAR(e, eb, 1e-12, 1e-10);
     for (k = 0; k < 3 * N; ++k) {
         double x = pos[k], ep, em;
@@ -190,7 +130,7 @@ static void check_extrapolation(void) {
     SP_CHECK_NEAR(v1, v2, 1e-7, 1e-7);
     SP_CHECK_NEAR(d1, d2, 1e-6, 1e-6);
     v1 = sp__uf3_pair_eval(P, r0 + 0.05, &d1);
-    SP_CHECK_NEAR(v1, V2(P, r0 + 0.05), 1e-13, 1e-13);
+    SP_CHECK_NEAR(v1, uf3_ref_v2(P, r0 + 0.05), 1e-13, 1e-13);
     v1 = sp__uf3_pair_eval(P, P->cut - 1e-12, &d1);
     SP_CHECK_NEAR(v1, 0.0, 0, 1e-12);
     sp_pot_free(&pot);
