@@ -46,11 +46,24 @@ $(B):
 $(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c tools/fit_snnp.c splinepot.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) $< -o $@ $(LDLIBS) -ldl
 
+# The implementation compiled once (tests/sp_impl.c), for the test programs
+# that use only the public API. The others compile it themselves: test_uf3
+# and test_json call private functions, test_cpp, test_static and test_c11
+# test how it compiles.
+LINKED  := test_spline test_bspline test_cells test_meam test_io test_cmaes test_ridge test_sv test_lammps \
+           test_cuda test_smfit test_snnp test_uf3_fast
+
+$(B)/sp_impl.o: tests/sp_impl.c splinepot.h | $(B)
+	$(CC) -std=c99 $(CFLAGS) -c $< -o $@
+
+$(addprefix $(B)/,$(LINKED)): $(B)/test_%: tests/test_%.c $(HDR) $(B)/sp_impl.o | $(B)
+	$(CC) -std=c99 $(CFLAGS) $< $(B)/sp_impl.o -o $@ $(LDLIBS)
+
 $(B)/test_%: tests/test_%.c $(HDR) | $(B)
 	$(CC) -std=c99 $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/test_c11: tests/test_meam.c $(HDR) | $(B)
-	$(CC) -std=c11 $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) -std=c11 $(CFLAGS) -DSPLINEPOT_IMPLEMENTATION $< -o $@ $(LDLIBS)
 
 $(B)/test_cpp: tests/test_cpp.cpp $(HDR) | $(B)
 	$(CXX) -std=c++11 $(OPT) $(FP) $(WARN) $< -o $@ $(LDLIBS)
@@ -71,9 +84,11 @@ sanitize:
 matrix:
 	bash .ci/matrix.sh
 
-# the names of the test programs, for .ci/matrix.sh
+# the names of the test programs, and of those linked with sp_impl.o, for .ci/matrix.sh
 list-tests:
 	@echo $(notdir $(TESTS))
+list-linked:
+	@echo $(LINKED)
 
 # replays tests/fuzz/regressions and the seed corpora through every parser harness (ASan+UBSan)
 fuzz-regressions:
@@ -102,9 +117,12 @@ $(B)/cuda:
 $(B)/cuda/splinepot_cuda.o: splinepot_cuda.cu splinepot.h | $(B)/cuda
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 
-$(B)/cuda/test_cuda: tests/test_cuda.c $(HDR) $(B)/cuda/splinepot_cuda.o | $(B)/cuda
+$(B)/cuda/sp_impl.o: tests/sp_impl.c splinepot.h | $(B)/cuda
+	$(CC) -std=c99 $(CFLAGS) -DSPLINEPOT_CUDA -c $< -o $@
+
+$(B)/cuda/test_cuda: tests/test_cuda.c $(HDR) $(B)/cuda/sp_impl.o $(B)/cuda/splinepot_cuda.o | $(B)/cuda
 	$(CC) -std=c99 $(CFLAGS) -DSPLINEPOT_CUDA -c $< -o $(B)/cuda/test_cuda.o
-	$(NVCC) $(NVLINK) $(B)/cuda/test_cuda.o $(B)/cuda/splinepot_cuda.o -o $@ $(LDLIBS)
+	$(NVCC) $(NVLINK) $(B)/cuda/test_cuda.o $(B)/cuda/sp_impl.o $(B)/cuda/splinepot_cuda.o -o $@ $(LDLIBS)
 
 $(B)/splinepot_cuda: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c tools/fit_snnp.c splinepot.h $(B)/cuda/splinepot_cuda.o | $(B)/cuda
 	$(CC) -std=c99 $(CFLAGS) -DSPLINEPOT_CUDA -c $< -o $(B)/cuda/splinepot.o
@@ -113,4 +131,4 @@ $(B)/splinepot_cuda: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c t
 clean:
 	rm -rf build
 
-.PHONY: all test sanitize demo bench cuda cuda-build clean examples fuzz-regressions matrix list-tests
+.PHONY: all test sanitize demo bench cuda cuda-build clean examples fuzz-regressions matrix list-tests list-linked

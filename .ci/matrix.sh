@@ -38,6 +38,7 @@ export OMP_WAIT_POLICY=passive
 # the long finite-difference sweeps (test_snnp) take a subset here; `make test` runs them all
 export SP_TEST_QUICK=1
 TESTLIST=$(make -s list-tests)   # the Makefile's test programs (not every tests/test_*.c)
+LINKED=$(make -s list-linked)    # those linked with the implementation compiled once (tests/sp_impl.c)
 
 # ---------------------------------------------------------------- helpers
 now() { date +%s.%N; }
@@ -73,6 +74,9 @@ cxx_build() {
     local name=$1 cxx=$2 std=$3 opt=$4 omp=$5 d=$M/$1
     mkdir -p "$d"
     : > "$M/$name.log"
+    # shellcheck disable=SC2086
+    $cxx -x c++ -std="$std" $opt $FP $WARN $omp -c tests/sp_impl.c -o "$d/sp_impl.o" >> "$M/$name.log" 2>&1 ||
+        { echo "BUILD FAILED: $d/sp_impl.o" >> "$M/$name.log"; return 1; }
     # one compile per line: output, sources
     {
         for t in $TESTLIST; do
@@ -80,7 +84,10 @@ cxx_build() {
                 test_c11) ;; # test_meam.c again; the C standard does not apply
                 test_cpp) echo "$d/$t tests/test_cpp.cpp" ;;
                 test_static) echo "$d/$t tests/test_static.c tests/static_b.c" ;;
-                *) echo "$d/$t tests/$t.c" ;;
+                *) case " $LINKED " in
+                       *" $t "*) echo "$d/$t tests/$t.c -x none $d/sp_impl.o" ;;
+                       *) echo "$d/$t tests/$t.c" ;;
+                   esac ;;
             esac
         done
         echo "$d/splinepot tools/splinepot.c -ldl"

@@ -6,6 +6,8 @@
 #define SP_TEST_H
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int sp_test_passed = 0, sp_test_failed = 0;
 

@@ -1,6 +1,5 @@
 /* >>bspline: basis values against the Cox-de Boor recursion, partition of
    unity, derivatives against finite differences, uf3 knot conventions. */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"

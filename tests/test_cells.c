@@ -1,10 +1,11 @@
 /* Neighbour lists against brute-force enumeration over periodic images, on
    random triclinic cells with mixed periodicity, including 1- and 2-atom
    cells whose width is a third of the cutoff. */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
-#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static uint64_t rng_state = 12345;
 static double urand(void) {

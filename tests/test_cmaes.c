@@ -1,6 +1,5 @@
 /* test_cmaes.c - >>linalg (symmetric eigensolver) and >>cmaes (CMA-ES).
    cc -std=c99 -Wall -Wextra -pedantic -I. tests/test_cmaes.c -lm && ./a.out */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 

@@ -7,7 +7,6 @@
    within 1e-12 relative, forces within 1e-10 eV/A, and the same bits on a
    second evaluation. Without a device (or without CUDA) it prints
    "skipped: ..." and checks the error codes. */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"

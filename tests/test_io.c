@@ -1,6 +1,5 @@
 /* >>io: potential files write -> read give identical numbers; extended XYZ
    round trip; broken files give specific errors with line numbers. */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"

@@ -2,7 +2,6 @@
    meam/sw/spline, and UF2 exported as pair_style table. Runs the system lmp
    (Debian package lammps) on frames of tests/data; skipped without it. */
 #define _POSIX_C_SOURCE 200809L
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"

@@ -1,7 +1,6 @@
 /* >>pot (s-MEAM, meam/sw/spline): LAMMPS reference frames, finite
    differences of the energy, the virial as strain derivative, bitwise
    determinism across thread counts, element-permutation invariance. */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"

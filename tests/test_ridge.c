@@ -1,7 +1,6 @@
 /* test_ridge.c - >>ridge: streaming normal equations, penalties, solver.
    cc -std=c99 -O2 -I. tests/test_ridge.c -lm   (add -fopenmp for the
    thread-count determinism check) */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include <stdlib.h>

@@ -11,7 +11,6 @@
      parameter and random directions raises it, with a vanishing central
      difference, and the normal-equation loss equals the brute-force loss;
    - densities of a chunked batch equal those of single sets; errors. */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"

@@ -6,7 +6,6 @@
    parameter, for every combination of the Eq. 10 options, one and two
    elements; thread-count determinism; the model file round trip and its
    reader's errors; a small training run. */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"

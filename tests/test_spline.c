@@ -1,6 +1,5 @@
 /* >>spline: bit-identity with LAMMPS meam/spline arithmetic, basis vectors,
    natural end conditions, derivatives. */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"

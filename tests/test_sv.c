@@ -2,7 +2,6 @@
    the direct s-MEAM evaluation of the potential each parameter vector
    describes (1e-10), on random cells: periodic fcc, a small triclinic cell
    whose cutoff exceeds it, a cluster. */
-#define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"

@@ -1,9 +1,14 @@
 /* Shared by the fuzz harnesses in tests/fuzz/: the library, compiled once
    into each harness, plus helpers. Works with libFuzzer (LLVMFuzzerTestOneInput)
-   and, through fuzz_main.c, as a stand-alone replay program / AFL++ target. */
+   and, through fuzz_main.c, as a stand-alone replay program / AFL++ target.
+   With SPF_LINK_IMPL the harness leaves the implementation out, for
+   run_regressions.sh, which links one compiled copy (tests/sp_impl.c) into
+   every replay program. */
 #ifndef SP_FUZZ_COMMON_H
 #define SP_FUZZ_COMMON_H
+#ifndef SPF_LINK_IMPL
 #define SPLINEPOT_IMPLEMENTATION
+#endif
 #include "splinepot.h"
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Replays tests/fuzz/regressions/* and the seed corpora through every harness,
 # without libFuzzer: each harness is linked with fuzz_main.c (a file-replay
-# driver) under ASan + UBSan when the compiler has them, else plainly.
+# driver) and the implementation compiled once (tests/sp_impl.c), under
+# ASan + UBSan when the compiler has them, else plainly.
 #   tests/fuzz/run_regressions.sh        exit 0 when nothing crashes
 # Regression files are named <harness>-<what>, e.g. xyz-comment-key-at-eof.
 set -u
@@ -12,9 +13,13 @@ mkdir -p "$OUT"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 echo 'int main(void){return 0;}' | $CC $SAN -x c - -o "$OUT/.t" 2>/dev/null || SAN=
 fail=0
+CFL="-g -O1 $SAN -ffp-contract=off"
+# shellcheck disable=SC2086
+$CC $CFL -c tests/sp_impl.c -o "$OUT/sp_impl.o" || exit 1
 for h in meam meam_sw xyz eval uf3 json snnp; do
     [ -f tests/fuzz/fuzz_$h.c ] || continue
-    $CC -g -O1 $SAN -ffp-contract=off -I. -Itests/fuzz -DSPF_HARNESS="\"fuzz_$h.c\"" tests/fuzz/fuzz_main.c \
+    # shellcheck disable=SC2086
+    $CC $CFL -I. -Itests/fuzz -DSPF_LINK_IMPL -DSPF_HARNESS="\"fuzz_$h.c\"" tests/fuzz/fuzz_main.c "$OUT/sp_impl.o" \
         -o "$OUT/replay_$h" -lm || { fail=1; continue; }
     case $h in meam|eval) s=meam ;; meam_sw) s=meam_sw ;; *) s=$h ;; esac
     files=$(ls tests/fuzz/regressions/$h-* tests/fuzz/seeds/$s/* 2>/dev/null)
