@@ -4,7 +4,8 @@
 #   eval: 8000-atom diamond Si (Gaussian displacements, so forces are nonzero)
 #         with Si_1 (meam/spline), Si.b (meam/sw/spline) and a UF2,3 model,
 #         twice on 1 thread and on 2 and 8 threads: byte-identical output files.
-#   fit uf3: the model file on 1, 2 and 8 threads: byte-identical.
+#   fit uf3, fit smeam (both methods, 5 generations): the model file on 1, 2
+#         and 8 threads: byte-identical.
 #   md: Langevin (--thermostat) on 512 atoms, same seed: identical stdout (less
 #       the timing lines) and --dump trajectory on 1, 2 and 8 threads, twice;
 #       a different seed gives a different trajectory.
@@ -71,6 +72,8 @@ cat "$T/l21.xyz" "$T/l22.xyz" "$T/l23.xyz" > "$T/train.xyz"
 if same_bytes model.uf3 fit uf3 --train "$T/train.xyz" --r2 1.5:5.0:16 --r3 1.5:3.8:6 -o @; then
     same_bytes uf3 eval "$T/1a.model.uf3" "$T/si8000.xyz" -o @ && nonzero_forces "$T/1a.uf3"
 fi
+same_bytes vp.meam.spline fit smeam --train "$T/train.xyz" --generations 5 --pop 8 -o @
+same_bytes full.meam.spline fit smeam --method full --train "$T/train.xyz" --generations 5 --pop 8 -o @
 
 # md with the Langevin thermostat: stdout less timing lines, and the dumped trajectory
 md_run() { # $1 tag, $2 threads, $3 seed

@@ -176,8 +176,7 @@ static int cmd_fit_snnp(int argc, char **argv) {
             ok = !fail_file(train_path, &diag, r);
         }
     }
-    if (ok) ok = frames_rmse(&pot, train_path, &tr, &rtr);
-    if (ok && te.n) ok = frames_rmse(&pot, test_path, &te, &rte);
+    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, 0.0, &rtr, &rte);
     if (ok) {
         static const char *const why[3] = {"all epochs", "early stopping", "time limit"};
         d = sp_snnp_fit_desc_defaults(&d);
@@ -223,12 +222,7 @@ static int cmd_fit_snnp(int argc, char **argv) {
                 fprintf(of.fp, "%s\"%s\": %.17g", e ? ", " : "", sp_element_symbol(a->z[e]), pot.snnp.theta[pot.snnp.off_e0 + e]);
             fprintf(of.fp, "},\n  \"n_params\": %d,\n  \"n_params_total\": %d,\n  \"seconds\": %.3f,\n", info.n_params,
                     pot.snnp.nparams, now_seconds() - t0);
-            json_rmse(of.fp, "train", &rtr);
-            if (te.n) {
-                fputs(",\n", of.fp);
-                json_rmse(of.fp, "test", &rte);
-            }
-            fputs("\n}\n", of.fp);
+            json_rmse_end(of.fp, &rtr, te.n ? &rte : NULL);
             ok = out_close(&of, 1);
         }
     }

@@ -1139,6 +1139,24 @@ static void json_rmse(FILE *fp, const char *name, const rmse_t *r) {
             name, r->nconf, r->nforce, r->e_meV, r->f_eVA, r->e_max_meV, r->f_max);
 }
 
+/* a fitted model's errors on the training frames and (te->n > 0) the test
+   frames, energies per atom shifted by shift */
+static int fit_rmse(const sp_pot_t *pot, const char *train_path, const frames_t *tr, const char *test_path,
+                    const frames_t *te, double shift, rmse_t *rtr, rmse_t *rte) {
+    return frames_rmse_shift(pot, train_path, tr, shift, rtr) &&
+           (te->n == 0 || frames_rmse_shift(pot, test_path, te, shift, rte));
+}
+
+/* the end of a fit report: the training and (rte not NULL) test errors, and the closing brace */
+static void json_rmse_end(FILE *fp, const rmse_t *rtr, const rmse_t *rte) {
+    json_rmse(fp, "train", rtr);
+    if (rte) {
+        fputs(",\n", fp);
+        json_rmse(fp, "test", rte);
+    }
+    fputs("\n}\n", fp);
+}
+
 /* "RMIN:RCUT:N" */
 static int parse_range(const char *opt, const char *v, double *lo, double *hi, int *n) {
     char extra;
@@ -1232,8 +1250,7 @@ static int cmd_fit_uf3(int argc, char **argv) {
         r = sp_uf3_fit(&d, cf, tr.n, &pot, &info, &diag);
         if (r != SP_OK) ok = !fail_file(train_path, &diag, r);
     }
-    if (ok) ok = frames_rmse(&pot, train_path, &tr, &rtr);
-    if (ok && te.n) ok = frames_rmse(&pot, test_path, &te, &rte);
+    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, 0.0, &rtr, &rte);
     if (ok) {
         d = sp_uf3_fit_desc_defaults(&d);
         fprintf(stderr, "uf3 fit: %d coefficients, kappa %g, lambda_ridge %g, lambda_curv %g, %.1f s\n", info.n_params,
@@ -1257,12 +1274,7 @@ static int cmd_fit_uf3(int argc, char **argv) {
             fprintf(of.fp, "  \"seconds_features\": %.3f,\n  \"seconds_solve\": %.3f,\n", info.seconds_features, info.seconds_solve);
             fprintf(of.fp, "  \"solve\": {\"method\": \"%s\", \"condition_estimate\": %.6g, \"rank\": %d},\n",
                     info.solve.method == SP_RIDGE_CHOLESKY ? "cholesky" : "eigen", info.solve.cond, info.solve.rank);
-            json_rmse(of.fp, "train", &rtr);
-            if (te.n) {
-                fputs(",\n", of.fp);
-                json_rmse(of.fp, "test", &rte);
-            }
-            fputs("\n}\n", of.fp);
+            json_rmse_end(of.fp, &rtr, te.n ? &rte : NULL);
             ok = out_close(&of, 1);
         }
     }
@@ -1380,6 +1392,35 @@ static int smeam_sv_frame(const sp_frame_t *f, const sp_smeam_layout_t *lay, sp_
     return 1;
 }
 
+/* the training frames (and, test_path not NULL, the test frames) of a
+   one-element s-MEAM fit: every training frame has an energy, every atom is
+   element *z. On failure nothing is left allocated. */
+static int smeam_read_sets(const char *train_path, const char *test_path, frames_t *tr, frames_t *te, int *z) {
+    int k, a, ok = 1;
+    *z = 0;
+    if (!read_frames(train_path, tr)) return 0;
+    te->n = 0; te->f = NULL; te->line = NULL;
+    if (test_path && !read_frames(test_path, te)) return frames_free(tr), 0;
+    for (k = 0; k < tr->n && ok; ++k) {
+        if (!tr->f[k].has_energy) { fprintf(stderr, "error: %s: frame %d has no energy\n", train_path, k + 1); ok = 0; }
+        for (a = 0; ok && a < tr->f[k].natoms; ++a) {
+            if (!*z) *z = tr->f[k].z[a];
+            if (tr->f[k].z[a] != *z) { fprintf(stderr, "error: fit smeam: one element only\n"); ok = 0; }
+        }
+    }
+    if (!ok) frames_free(tr), frames_free(te);
+    return ok;
+}
+
+/* the spreads of the training energies per atom and force components from
+   smeam_sv_frame's sums st (E/N, (E/N)^2, F, F^2); 1 where one vanishes */
+static void smeam_target_std(const double *st, int nconf, long nforce, double *std_e, double *std_f) {
+    *std_e = sqrt(st[1] / nconf - (st[0] / nconf) * (st[0] / nconf));
+    *std_f = nforce ? sqrt(st[3] / nforce - (st[2] / nforce) * (st[2] / nforce)) : 1.0;
+    if (!(*std_e > 1e-12)) *std_e = 1.0;
+    if (!(*std_f > 1e-12)) *std_f = 1.0;
+}
+
 static int cmd_fit_smeam_full(int argc, char **argv) {
     const char *train_path = opt_value(argc, argv, "--train"), *test_path = opt_value(argc, argv, "--test");
     const char *outpath = opt_value(argc, argv, "-o"), *report = opt_value(argc, argv, "--report");
@@ -1417,18 +1458,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     if (knots < 3 || knots > 40 || !(rcut > rmin) || rmin <= 0 || !(kappa > 0 && kappa < 1) || pop < 0 || gens < 1)
         return fail_msg("fit smeam: bad settings (knots 3..40, rcut > rmin > 0, kappa in (0,1))");
     if (opt_flag(argc, argv, "--gpu") && !gpu_ready()) return 1;
-    if (!read_frames(train_path, &tr)) return 1;
-    te.n = 0; te.f = NULL; te.line = NULL;
-    if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
-    for (k = 0; k < tr.n && ok; ++k) {
-        int a;
-        if (!tr.f[k].has_energy) { fprintf(stderr, "error: %s: frame %d has no energy\n", train_path, k + 1); ok = 0; }
-        for (a = 0; ok && a < tr.f[k].natoms; ++a) {
-            if (!z) z = tr.f[k].z[a];
-            if (tr.f[k].z[a] != z) { fprintf(stderr, "error: fit smeam: one element only\n"); ok = 0; }
-        }
-    }
-    if (!ok) return frames_free(&tr), frames_free(&te), 1;
+    if (!smeam_read_sets(train_path, test_path, &tr, &te, &z)) return 1;
     memset(&lay, 0, sizeof lay);
     lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)knots; lay.ulo = ulo; lay.uhi = uhi; lay.ng = (int)knots;
     npar = sp_smeam_layout_npar(&lay);
@@ -1461,10 +1491,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
             if (f->natoms > F.maxn) F.maxn = f->natoms;
         }
         if (ok) {
-            F.std_e = sqrt(st[1] / tr.n - (st[0] / tr.n) * (st[0] / tr.n));
-            F.std_f = F.nforce ? sqrt(st[3] / F.nforce - (st[2] / F.nforce) * (st[2] / F.nforce)) : 1.0;
-            if (!(F.std_e > 1e-12)) F.std_e = 1.0;
-            if (!(F.std_f > 1e-12)) F.std_f = 1.0;
+            smeam_target_std(st, tr.n, F.nforce, &F.std_e, &F.std_f);
             memset(&cd, 0, sizeof cd);
             cd.dim = F.nfree;
             cd.sigma0 = sigma0;
@@ -1578,8 +1605,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     for (k = 0; k < tr.n; ++k) sp_smeam_sv_free(&F.sv[k]);
     free(F.sv); free(F.work); free(F.fbuf); free(F.E); free(F.sse); free(F.theta); free(F.freemap);
     sp_cuda_sv_free(F.gpu); free(F.gE); free(F.gS);
-    if (ok) ok = frames_rmse_shift(&pot, train_path, &tr, best_shift, &rtr);
-    if (ok && te.n) ok = frames_rmse_shift(&pot, test_path, &te, best_shift, &rte);
+    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, best_shift, &rtr, &rte);
     if (ok) {
         fprintf(stderr, "smeam fit: energies per atom offset by %.10f eV (add to the potential's energy per atom)\n", best_shift);
         print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
@@ -1592,9 +1618,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
             fprintf(of.fp, "  \"knots\": %ld,\n  \"rmin\": %.17g,\n  \"rcut\": %.17g,\n  \"generations\": %d,\n", knots, rmin, rcut, gen);
             fprintf(of.fp, "  \"energy_constant_eV_per_atom\": %.17g,\n", best_shift);
             fprintf(of.fp, "  \"n_params\": %d,\n  \"seconds\": %.3f,\n", F.nfree, now_seconds() - t0);
-            json_rmse(of.fp, "train", &rtr);
-            if (te.n) { fputs(",\n", of.fp); json_rmse(of.fp, "test", &rte); }
-            fputs("\n}\n", of.fp);
+            json_rmse_end(of.fp, &rtr, te.n ? &rte : NULL);
             ok = out_close(&of, 1);
         }
     }
@@ -1843,18 +1867,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
         !(sigma0 > 0) || !(upad >= 0 && upad <= 10) || !(lam_curv >= 0) || !(lam_ridge > 0))
         return fail_msg("fit smeam: bad settings (knots and uknots 3..40, rcut > rmin > 0, kappa in (0,1), "
                         "pop 2..4096, restarts 0..12, sigma > 0, upad 0..10, curv >= 0, ridge > 0)");
-    if (!read_frames(train_path, &tr)) return 1;
-    te.n = 0; te.f = NULL; te.line = NULL;
-    if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
-    for (k = 0; k < tr.n && ok; ++k) {
-        int a;
-        if (!tr.f[k].has_energy) { fprintf(stderr, "error: %s: frame %d has no energy\n", train_path, k + 1); ok = 0; }
-        for (a = 0; ok && a < tr.f[k].natoms; ++a) {
-            if (!z) z = tr.f[k].z[a];
-            if (tr.f[k].z[a] != z) { fprintf(stderr, "error: fit smeam: one element only\n"); ok = 0; }
-        }
-    }
-    if (!ok) return frames_free(&tr), frames_free(&te), 1;
+    if (!smeam_read_sets(train_path, test_path, &tr, &te, &z)) return 1;
     memset(&lay, 0, sizeof lay);
     lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)uknots; lay.ulo = -1.0; lay.uhi = 1.0; lay.ng = (int)knots;
     npar = sp_smeam_layout_npar(&lay);
@@ -1932,10 +1945,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
         }
         if (ok) {
             F.mean_e = st[0] / tr.n;
-            F.std_e = sqrt(st[1] / tr.n - (st[0] / tr.n) * (st[0] / tr.n));
-            F.std_f = F.nforce ? sqrt(st[3] / F.nforce - (st[2] / F.nforce) * (st[2] / F.nforce)) : 1.0;
-            if (!(F.std_e > 1e-12)) F.std_e = 1.0;
-            if (!(F.std_f > 1e-12)) F.std_f = 1.0;
+            smeam_target_std(st, tr.n, F.nforce, &F.std_e, &F.std_f);
             F.we = kappa / (tr.n * F.std_e * F.std_e);
             F.wf = F.nforce ? (1.0 - kappa) / (F.nforce * F.std_f * F.std_f) : 0.0;
             memset(&cd, 0, sizeof cd);
@@ -2047,8 +2057,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
     for (k = 0; F.sv && k < tr.n; ++k) sp_smeam_sv_free(&F.sv[k]);
     free(F.sv); free(F.work); free(F.lwork); free(F.nbuf); free(F.dnbuf); free(F.theta); free(F.lin); free(F.ulo);
     free(F.freemap); free(F.noff); free(F.ephi); free(F.fphi); free(F.GFphi); free(best_x); free(best_lin);
-    if (ok) ok = frames_rmse_shift(&pot, train_path, &tr, best_shift, &rtr);
-    if (ok && te.n) ok = frames_rmse_shift(&pot, test_path, &te, best_shift, &rte);
+    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, best_shift, &rtr, &rte);
     if (ok) {
         fprintf(stderr, "smeam fit: energies per atom offset by %.10f eV (add to the potential's energy per atom); "
                         "U knots on [%.6g, %.6g]\n", best_shift, lay.ulo, lay.uhi);
@@ -2065,9 +2074,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
             fprintf(of.fp, "  \"energy_constant_eV_per_atom\": %.17g,\n", best_shift);
             fprintf(of.fp, "  \"n_params\": %d,\n  \"n_params_cmaes\": %d,\n  \"n_params_linear\": %d,\n  \"seconds\": %.3f,\n",
                     F.nfree + F.nlin, F.nfree, F.nlin, now_seconds() - t0);
-            json_rmse(of.fp, "train", &rtr);
-            if (te.n) { fputs(",\n", of.fp); json_rmse(of.fp, "test", &rte); }
-            fputs("\n}\n", of.fp);
+            json_rmse_end(of.fp, &rtr, te.n ? &rte : NULL);
             ok = out_close(&of, 1);
         }
     }
