@@ -54,7 +54,7 @@ static int cmd_fit_snnp(int argc, char **argv) {
     sp_diag_t diag;
     sp_result_t r;
     rmse_t rtr, rte;
-    int k, ok = 1, **types, nh;
+    int ok = 1, **types, nh;
     long n3, n2, kg, epochs, batch, patience, seed;
     double minutes;
     double t0 = now_seconds();
@@ -139,33 +139,10 @@ static int cmd_fit_snnp(int argc, char **argv) {
     d.amsgrad = opt_flag(argc, argv, "--adam") ? -1 : 1;
     d.max_seconds = 60.0 * minutes;
     d.progress = fit_progress;
-    if (!read_frames(train_path, &tr)) return 1;
-    te.n = 0; te.f = NULL; te.line = NULL;
-    if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
+    if (!fit_read_sets(train_path, test_path, &tr, &te)) return 1;
     a->nelem = collect_elements(&tr, &te, a->z);
     if (a->nelem < 1) return frames_free(&tr), frames_free(&te), fail_msg("fit snnp: more elements than SP_MAX_ELEMENTS");
-    cf = (sp_config_t *)calloc((size_t)tr.n, sizeof(sp_config_t));
-    types = (int **)calloc((size_t)tr.n, sizeof(int *));
-    for (k = 0; k < tr.n && ok; ++k) {
-        const sp_frame_t *f = tr.f + k;
-        int q, e;
-        if (!f->has_energy) {
-            fprintf(stderr, "error: %s:%d: frame %d has no energy\n", train_path, tr.line[k], k + 1);
-            ok = 0;
-            break;
-        }
-        types[k] = (int *)malloc((size_t)f->natoms * sizeof(int) + 1);
-        for (q = 0; q < f->natoms; ++q) {
-            for (e = 0; a->z[e] != f->z[q]; ++e) {}
-            types[k][q] = e;
-        }
-        cf[k].natoms = f->natoms;
-        cf[k].pos = f->pos;
-        cf[k].type = types[k];
-        frame_cell(f, &cf[k].cell);
-        cf[k].energy = f->energy;
-        cf[k].forces = f->forces;
-    }
+    ok = fit_configs(&tr, train_path, a->z, &cf, &types);
     memset(&pot, 0, sizeof pot);
     memset(&diag, 0, sizeof diag);
     if (ok) {
@@ -226,9 +203,7 @@ static int cmd_fit_snnp(int argc, char **argv) {
             ok = out_close(&of, 1);
         }
     }
-    for (k = 0; k < tr.n; ++k) free(types[k]);
-    free(types);
-    free(cf);
+    fit_configs_free(&tr, cf, types);
     sp_pot_free(&pot);
     frames_free(&tr);
     frames_free(&te);

@@ -1070,6 +1070,52 @@ static int collect_elements(const frames_t *a, const frames_t *b, int *z) {
     return n;
 }
 
+/* the training frames and (test_path not NULL) the test frames of a fit;
+   on failure nothing is left allocated */
+static int fit_read_sets(const char *train_path, const char *test_path, frames_t *tr, frames_t *te) {
+    if (!read_frames(train_path, tr)) return 0;
+    te->n = 0; te->f = NULL; te->line = NULL;
+    if (test_path && !read_frames(test_path, te)) return frames_free(tr), 0;
+    return 1;
+}
+
+/* one sp_config_t per training frame, each of which must have an energy;
+   atom types index z (which holds every element of the frames); *types
+   holds the per-frame type arrays. Free both with fit_configs_free. */
+static int fit_configs(const frames_t *tr, const char *train_path, const int *z, sp_config_t **cf, int ***types) {
+    int k, q, e;
+    *cf = (sp_config_t *)calloc((size_t)tr->n + 1, sizeof(sp_config_t));
+    *types = (int **)calloc((size_t)tr->n + 1, sizeof(int *));
+    if (!*cf || !*types) return fail_msg("out of memory"), 0;
+    for (k = 0; k < tr->n; ++k) {
+        const sp_frame_t *f = tr->f + k;
+        if (!f->has_energy) {
+            fprintf(stderr, "error: %s:%d: frame %d has no energy\n", train_path, tr->line[k], k + 1);
+            return 0;
+        }
+        (*types)[k] = (int *)malloc((size_t)f->natoms * sizeof(int) + 1);
+        if (!(*types)[k]) return fail_msg("out of memory"), 0;
+        for (q = 0; q < f->natoms; ++q) {
+            for (e = 0; z[e] != f->z[q]; ++e) {}
+            (*types)[k][q] = e;
+        }
+        (*cf)[k].natoms = f->natoms;
+        (*cf)[k].pos = f->pos;
+        (*cf)[k].type = (*types)[k];
+        frame_cell(f, &(*cf)[k].cell);
+        (*cf)[k].energy = f->energy;
+        (*cf)[k].forces = f->forces;
+    }
+    return 1;
+}
+
+static void fit_configs_free(const frames_t *tr, sp_config_t *cf, int **types) {
+    int k;
+    for (k = 0; types && k < tr->n; ++k) free(types[k]);
+    free(types);
+    free(cf);
+}
+
 /* RMSE of a potential against the energies (per atom) and forces of frames */
 static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames_t *fr, double shift, rmse_t *out);
 
@@ -1194,7 +1240,7 @@ static int cmd_fit_uf3(int argc, char **argv) {
     sp_diag_t diag;
     sp_result_t r;
     rmse_t rtr, rte;
-    int k, ok = 1, **types;
+    int ok = 1, **types;
     double t0 = now_seconds();
     memset(&d, 0, sizeof d);
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath || !opt_value(argc, argv, "--r2")) {
@@ -1216,34 +1262,11 @@ static int cmd_fit_uf3(int argc, char **argv) {
         return 2;
     if (!(sp__ends_with(outpath, ".uf3") || sp__ends_with(outpath, ".json")))
         return fail_msg("fit uf3: -o needs a .uf3 (LAMMPS) or .json (uf3) file name");
-    if (!read_frames(train_path, &tr)) return 1;
-    te.n = 0; te.f = NULL; te.line = NULL;
-    if (test_path && !read_frames(test_path, &te)) return frames_free(&tr), 1;
+    if (!fit_read_sets(train_path, test_path, &tr, &te)) return 1;
     d.nelem = collect_elements(&tr, &te, d.z);
-    if (d.nelem < 1) return fail_msg("fit uf3: more elements than SP_MAX_ELEMENTS");
+    if (d.nelem < 1) return frames_free(&tr), frames_free(&te), fail_msg("fit uf3: more elements than SP_MAX_ELEMENTS");
     d.progress = fit_progress;
-    cf = (sp_config_t *)calloc((size_t)tr.n, sizeof(sp_config_t));
-    types = (int **)calloc((size_t)tr.n, sizeof(int *));
-    for (k = 0; k < tr.n && ok; ++k) {
-        const sp_frame_t *f = tr.f + k;
-        int a, q;
-        if (!f->has_energy) {
-            fprintf(stderr, "error: %s: frame %d has no energy\n", train_path, k + 1);
-            ok = 0;
-            break;
-        }
-        types[k] = (int *)malloc((size_t)f->natoms * sizeof(int) + 1);
-        for (a = 0; a < f->natoms; ++a) {
-            for (q = 0; d.z[q] != f->z[a]; ++q) {}
-            types[k][a] = q;
-        }
-        cf[k].natoms = f->natoms;
-        cf[k].pos = f->pos;
-        cf[k].type = types[k];
-        frame_cell(f, &cf[k].cell);
-        cf[k].energy = f->energy;
-        cf[k].forces = f->forces;
-    }
+    ok = fit_configs(&tr, train_path, d.z, &cf, &types);
     memset(&pot, 0, sizeof pot);
     memset(&diag, 0, sizeof diag);
     if (ok) {
@@ -1278,9 +1301,7 @@ static int cmd_fit_uf3(int argc, char **argv) {
             ok = out_close(&of, 1);
         }
     }
-    for (k = 0; k < tr.n; ++k) free(types[k]);
-    free(types);
-    free(cf);
+    fit_configs_free(&tr, cf, types);
     sp_pot_free(&pot);
     frames_free(&tr);
     frames_free(&te);
@@ -1398,11 +1419,12 @@ static int smeam_sv_frame(const sp_frame_t *f, const sp_smeam_layout_t *lay, sp_
 static int smeam_read_sets(const char *train_path, const char *test_path, frames_t *tr, frames_t *te, int *z) {
     int k, a, ok = 1;
     *z = 0;
-    if (!read_frames(train_path, tr)) return 0;
-    te->n = 0; te->f = NULL; te->line = NULL;
-    if (test_path && !read_frames(test_path, te)) return frames_free(tr), 0;
+    if (!fit_read_sets(train_path, test_path, tr, te)) return 0;
     for (k = 0; k < tr->n && ok; ++k) {
-        if (!tr->f[k].has_energy) { fprintf(stderr, "error: %s: frame %d has no energy\n", train_path, k + 1); ok = 0; }
+        if (!tr->f[k].has_energy) {
+            fprintf(stderr, "error: %s:%d: frame %d has no energy\n", train_path, tr->line[k], k + 1);
+            ok = 0;
+        }
         for (a = 0; ok && a < tr->f[k].natoms; ++a) {
             if (!*z) *z = tr->f[k].z[a];
             if (tr->f[k].z[a] != *z) { fprintf(stderr, "error: fit smeam: one element only\n"); ok = 0; }
@@ -1503,19 +1525,14 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
             if (!opt_flag(argc, argv, "--init-zero")) {
                 sp_uf3_fit_desc_t ud;
                 sp_uf3_fit_info_t ui;
-                sp_config_t *ucf = (sp_config_t *)calloc((size_t)tr.n, sizeof(sp_config_t));
-                int *ut = (int *)calloc((size_t)F.maxn + 1, sizeof(int));
+                sp_config_t *ucf = NULL;
+                int **ut = NULL;
                 sp_pot_t up;
                 sp_diag_t ug;
                 memset(&ud, 0, sizeof ud);
                 ud.nelem = 1; ud.z[0] = z; ud.r2min = rmin; ud.r2max = rcut; ud.n2 = 3 * (int)knots;
-                for (k = 0; k < tr.n; ++k) {
-                    ucf[k].natoms = tr.f[k].natoms; ucf[k].pos = tr.f[k].pos; ucf[k].type = ut;
-                    frame_cell(tr.f + k, &ucf[k].cell);
-                    ucf[k].energy = tr.f[k].energy; ucf[k].forces = tr.f[k].forces;
-                }
                 memset(&up, 0, sizeof up);
-                if (sp_uf3_fit(&ud, ucf, tr.n, &up, &ui, &ug) == SP_OK) {
+                if (fit_configs(&tr, train_path, &z, &ucf, &ut) && sp_uf3_fit(&ud, ucf, tr.n, &up, &ui, &ug) == SP_OK) {
                     for (q = 0; q < F.nfree; ++q) {
                         int idx = F.freemap[q];
                         if (idx < lay.nr) { /* phi knot values */
@@ -1530,8 +1547,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
                     fprintf(stderr, "smeam fit: start from a UF2 pair potential (%d coefficients)\n", ui.n_params);
                     sp_pot_free(&up);
                 }
-                free(ucf);
-                free(ut);
+                fit_configs_free(&tr, ucf, ut);
             }
             cd.x0 = x0;
             cd = sp_cmaes_desc_defaults(&cd);
