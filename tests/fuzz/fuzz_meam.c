@@ -33,9 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 (void)v; (void)dv; /* finiteness is reported by fuzz_eval, not here */
             }
         }
-    } else if (r == SP_OK || diag.msg[0] == '\0') {
-        fprintf(stderr, "error %d without a message\n", (int)r);
-        abort();
+    } else {
+        spf_check_error(r, &diag);
     }
     sp_pot_free(&pot);
     free(text);

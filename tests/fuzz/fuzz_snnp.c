@@ -7,18 +7,11 @@
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static const char mark[] = "splinepot-snnp 1\n";
-    static const double pos[15] = {0, 0, 0, 2.1, 0, 0, 1.0, 1.8, 0.2, -1.4, 1.1, 1.0, 0.4, 0.6, 2.2};
-    const size_t ml = sizeof mark - 1;
-    int has = size >= 14 && memcmp(data, "splinepot-snnp", 14) == 0;
-    size_t len = has ? size : size + ml;
-    char *text = (char *)malloc(len ? len : 1);
+    size_t len;
+    char *text = spf_with_mark(data, size, "splinepot-snnp 1\n", 14, &len);
     sp_pot_t pot;
     sp_diag_t diag;
     sp_result_t r;
-    if (!text) abort();
-    if (!has) memcpy(text, mark, ml);
-    if (size) memcpy(text + (has ? 0 : ml), data, size);
     memset(&pot, 0, sizeof pot);
     memset(&diag, 0, sizeof diag);
     r = sp_pot_read(&pot, text, len, "x.snnp", &diag);
@@ -75,15 +68,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
 #endif
         for (k = 0; k < 5; ++k) type[k] = k % pot.nelem;
-        r = sp_pot_compute_once(&pot, 5, pos, type, cell, pbc, &e, f, ea, w, &diag);
+        r = sp_pot_compute_once(&pot, 5, spf_cluster, type, cell, pbc, &e, f, ea, w, &diag);
         spf_check_diag(&diag);
         if (r == SP_OK && tame && !(spf_finite(&e, 1) && spf_finite(f, 15) && spf_finite(ea, 5) && spf_finite(w, 9))) {
             fprintf(stderr, "non-finite s-NNP result E=%g with parameters below 1e3\n", e);
             abort();
         }
-    } else if (diag.msg[0] == '\0' && r != SP_ERR_NO_MEMORY) {
-        fprintf(stderr, "error %d without a message\n", (int)r);
-        abort();
+    } else {
+        spf_check_error(r, &diag);
     }
     sp_pot_free(&pot);
     free(text);

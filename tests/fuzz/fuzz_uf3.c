@@ -6,18 +6,11 @@
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static const char mark[] = "#UF3 POT UNITS: metal\n";
-    static const double pos[15] = {0, 0, 0, 2.1, 0, 0, 1.0, 1.8, 0.2, -1.4, 1.1, 1.0, 0.4, 0.6, 2.2};
-    const size_t ml = sizeof mark - 1;
-    int has = size >= 8 && memcmp(data, "#UF3 POT", 8) == 0;
-    size_t len = has ? size : size + ml;
-    char *text = (char *)malloc(len ? len : 1);
+    size_t len;
+    char *text = spf_with_mark(data, size, "#UF3 POT UNITS: metal\n", 8, &len);
     sp_pot_t pot;
     sp_diag_t diag;
     sp_result_t r;
-    if (!text) abort();
-    if (!has) memcpy(text, mark, ml);
-    if (size) memcpy(text + (has ? 0 : ml), data, size);
     memset(&pot, 0, sizeof pot);
     memset(&diag, 0, sizeof diag);
     r = sp_pot_read(&pot, text, len, "x.uf3", &diag);
@@ -29,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (pot.kind != SP_POT_UF3 || pot.nelem < 1 || pot.nelem > SP_MAX_ELEMENTS) abort();
         for (k = 0; k < 5; ++k) type[k] = k % pot.nelem;
         if (pot.cutoff > 0 && pot.cutoff < 1e6) {
-            r = sp_pot_compute_once(&pot, 5, pos, type, cell, pbc, &e, f, ea, w, &diag);
+            r = sp_pot_compute_once(&pot, 5, spf_cluster, type, cell, pbc, &e, f, ea, w, &diag);
             spf_check_diag(&diag);
             if (r == SP_OK && !(spf_finite(&e, 1) && spf_finite(f, 15) && spf_finite(ea, 5) && spf_finite(w, 9))) {
                 /* coefficients are finite but may be huge: only report moderate ones */
@@ -44,9 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
             }
         }
-    } else if (diag.msg[0] == '\0' && r != SP_ERR_NO_MEMORY) {
-        fprintf(stderr, "error %d without a message\n", (int)r);
-        abort();
+    } else {
+        spf_check_error(r, &diag);
     }
     sp_pot_free(&pot);
     free(text);

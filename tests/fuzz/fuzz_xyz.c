@@ -15,10 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r = sp_xyz_read_frame(text, size, &pos, &line, &f, &diag);
         spf_check_diag(&diag);
         if (r != SP_OK) {
-            if (r != SP_ERR_RANGE && diag.msg[0] == '\0' && r != SP_ERR_NO_MEMORY) {
-                fprintf(stderr, "error %d without a message\n", (int)r);
-                abort();
-            }
+            if (r != SP_ERR_RANGE) spf_check_error(r, &diag); /* RANGE: no more frames */
             sp_frame_free(&f);
             break;
         }
