@@ -1079,6 +1079,17 @@ static int fit_read_sets(const char *train_path, const char *test_path, frames_t
     return 1;
 }
 
+/* every training frame has an energy (else an error naming file and line) */
+static int fit_check_energies(const frames_t *tr, const char *train_path) {
+    int k;
+    for (k = 0; k < tr->n; ++k)
+        if (!tr->f[k].has_energy) {
+            fprintf(stderr, "error: %s:%d: frame %d has no energy\n", train_path, tr->line[k], k + 1);
+            return 0;
+        }
+    return 1;
+}
+
 /* one sp_config_t per training frame, each of which must have an energy;
    atom types index z (which holds every element of the frames); *types
    holds the per-frame type arrays. Free both with fit_configs_free. */
@@ -1087,12 +1098,9 @@ static int fit_configs(const frames_t *tr, const char *train_path, const int *z,
     *cf = (sp_config_t *)calloc((size_t)tr->n + 1, sizeof(sp_config_t));
     *types = (int **)calloc((size_t)tr->n + 1, sizeof(int *));
     if (!*cf || !*types) return fail_msg("out of memory"), 0;
+    if (!fit_check_energies(tr, train_path)) return 0;
     for (k = 0; k < tr->n; ++k) {
         const sp_frame_t *f = tr->f + k;
-        if (!f->has_energy) {
-            fprintf(stderr, "error: %s:%d: frame %d has no energy\n", train_path, tr->line[k], k + 1);
-            return 0;
-        }
         (*types)[k] = (int *)malloc((size_t)f->natoms * sizeof(int) + 1);
         if (!(*types)[k]) return fail_msg("out of memory"), 0;
         for (q = 0; q < f->natoms; ++q) {
@@ -1417,19 +1425,12 @@ static int smeam_sv_frame(const sp_frame_t *f, const sp_smeam_layout_t *lay, sp_
    one-element s-MEAM fit: every training frame has an energy, every atom is
    element *z. On failure nothing is left allocated. */
 static int smeam_read_sets(const char *train_path, const char *test_path, frames_t *tr, frames_t *te, int *z) {
-    int k, a, ok = 1;
-    *z = 0;
+    int zs[SP_MAX_ELEMENTS], n, ok;
     if (!fit_read_sets(train_path, test_path, tr, te)) return 0;
-    for (k = 0; k < tr->n && ok; ++k) {
-        if (!tr->f[k].has_energy) {
-            fprintf(stderr, "error: %s:%d: frame %d has no energy\n", train_path, tr->line[k], k + 1);
-            ok = 0;
-        }
-        for (a = 0; ok && a < tr->f[k].natoms; ++a) {
-            if (!*z) *z = tr->f[k].z[a];
-            if (tr->f[k].z[a] != *z) { fprintf(stderr, "error: fit smeam: one element only\n"); ok = 0; }
-        }
-    }
+    ok = fit_check_energies(tr, train_path);
+    n = ok ? collect_elements(tr, NULL, zs) : 0;
+    if (ok && (n < 0 || n > 1)) ok = !fail_msg("fit smeam: one element only");
+    *z = n == 1 ? zs[0] : 0;
     if (!ok) frames_free(tr), frames_free(te);
     return ok;
 }
