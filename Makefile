@@ -25,7 +25,7 @@ LDLIBS  := -lm
 B       := build
 
 TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge $(B)/test_json $(B)/test_sv $(B)/test_lammps \
-           $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp $(B)/test_uf3_fast
+           $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp $(B)/test_uf3_fast $(B)/test_props
 # shell tests, run on $(B)/splinepot (they close with "N passed, N failed" too)
 TEST_SCRIPTS := tests/test_determinism.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
@@ -51,7 +51,7 @@ $(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c tools/
 # and test_json call private functions, test_cpp, test_static and test_c11
 # test how it compiles.
 LINKED  := test_spline test_bspline test_cells test_meam test_io test_cmaes test_ridge test_sv test_lammps \
-           test_cuda test_smfit test_snnp test_uf3_fast
+           test_cuda test_smfit test_snnp test_uf3_fast test_props
 
 $(B)/sp_impl.o: tests/sp_impl.c splinepot.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) -c $< -o $@

@@ -4,6 +4,7 @@
  *   splinepot md POTENTIAL IN.xyz --steps N [--dt fs] [--temp K] [--seed S]
  *                [--thermostat] [--damp fs] [--skin A] [--every N] [--dump OUT.xyz]
  *   splinepot plot MODEL -o FILE.svg
+ *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond [--element X] [-o R.json]
  *   splinepot fit uf3|smeam|snnp ...
  *   splinepot bench cells|cmaes|ridge|structvec ...
  *   splinepot demo
@@ -40,6 +41,8 @@ static const char *usage_text =
     "      prints the energy drift and, last, 'perf: X us/atom-step'\n"
     "  plot MODEL -o FILE.svg\n"
     "      draws the splines of a potential as SVG\n"
+    "  props POTENTIAL --lattice sc|bcc|fcc|diamond [--element X] [-o R.json]\n"
+    "      lattice constant, elastic constants, EOS and vacancy energy of a cubic crystal\n"
     "  fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n"
     "  bench cells [--cutoff A] [--max N]\n"
     "      neighbour-list build time per atom, 10^3 to 10^6 atoms\n"
@@ -876,6 +879,133 @@ static int cmd_plot(int argc, char **argv) {
     fputs("</svg>\n", of.fp);
     sp_pot_free(&pot);
     return out_close(&of, 1) ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------- props */
+
+/* s as a JSON string */
+static void json_string(FILE *fp, const char *s) {
+    fputc('"', fp);
+    for (; *s; ++s) {
+        const unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(fp, "\\%c", c);
+        else if (c < 0x20) fprintf(fp, "\\u%04x", c);
+        else fputc(c, fp);
+    }
+    fputc('"', fp);
+}
+
+static int cmd_props(int argc, char **argv) {
+    static const char *const withv[] = {"--lattice", "--element", "--a", "--strain", "--eos-range", "--fmax",
+                                        "--vacancy", "--slab", "-o", NULL};
+    static const char *const lattices[5] = {"", "sc", "bcc", "fcc", "diamond"};
+    const char *model = positional(argc, argv, 0, withv), *lat = opt_value(argc, argv, "--lattice");
+    const char *el = opt_value(argc, argv, "--element"), *outpath = opt_value(argc, argv, "-o");
+    sp_props_opts_t po;
+    sp_cubic_props_t pr;
+    sp_pot_t pot;
+    sp_diag_t diag;
+    sp_result_t r;
+    out_file_t of;
+    char elname[4];
+    double t0;
+    long vac, slab;
+    int L, type = 0, i, k;
+    if (opt_flag(argc, argv, "--help") || !model || !lat) {
+        fputs("usage: splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond [--element X] [--a A]\n"
+              "                       [--strain S] [--eos-range R] [--fmax F] [--vacancy N] [--slab K]\n"
+              "                       [-o R.json]\n"
+              "  zero-pressure lattice constant, Birch-Murnaghan EOS, relaxed- and clamped-ion C11, C12,\n"
+              "  C44 and B, the vacancy formation energy (N x N x N cells, atoms relaxed at fixed cell;\n"
+              "  N = 0: the smallest cell >= 100 atoms and 2 cutoffs wide, N < 0: none) with its\n"
+              "  migration energy (CI-NEB), and the (100), (110), (111) surface energies (slabs K\n"
+              "  periods thick; 0: >= 3 cutoffs, < 0: none)\n",
+              opt_flag(argc, argv, "--help") ? stdout : stderr);
+        return opt_flag(argc, argv, "--help") ? 0 : 2;
+    }
+    for (L = 1; L <= 4 && strcmp(lat, lattices[L]) != 0; ++L) {}
+    if (L > 4) return fprintf(stderr, "error: --lattice must be sc, bcc, fcc or diamond, got '%s'\n", lat), 1;
+    memset(&po, 0, sizeof po);
+    if (!opt_double(argc, argv, "--a", 0.0, &po.a_guess) || !opt_double(argc, argv, "--strain", 1e-5, &po.strain) ||
+        !opt_double(argc, argv, "--eos-range", 0.05, &po.eos_range) ||
+        !opt_double(argc, argv, "--fmax", 1e-8, &po.relax.fmax) || !opt_long(argc, argv, "--vacancy", 0, &vac) || !opt_long(argc, argv, "--slab", 0, &slab))
+        return 1;
+    if (vac > 20 || vac < -1) return fail_msg("--vacancy must be -1 .. 20");
+    if (slab > 50 || slab < -1) return fail_msg("--slab must be -1 .. 50");
+    po.vacancy_size = (int)vac;
+    po.slab_periods = (int)slab;
+    if (!load_potential(model, &pot)) return 1;
+    if (el) type = sp_pot_find_element(&pot, el);
+    else if (pot.nelem > 1) {
+        sp_pot_free(&pot);
+        return fail_msg("the potential has several elements: name one with --element");
+    }
+    if (type < 0) {
+        fprintf(stderr, "error: %s: no element '%s'\n", model, el);
+        sp_pot_free(&pot);
+        return 1;
+    }
+    memcpy(elname, pot.elem[type], sizeof elname);
+    memset(&diag, 0, sizeof diag);
+    t0 = now_seconds();
+    r = sp_cubic_props(&pot, type, (sp_lattice_t)L, &po, &pr, &diag);
+    sp_pot_free(&pot);
+    if (r != SP_OK) return fail_file(model, &diag, r);
+    printf("# %s: %s %s (finite strain %g; atoms relaxed to %g eV/A)\n", model, lattices[L], el ? el : elname,
+           po.strain, po.relax.fmax);
+    printf("a0          %14.8f A       zero pressure\n", pr.a0);
+    printf("E0          %14.8f eV/atom\n", pr.e0);
+    printf("V0          %14.8f A^3/atom\n", pr.v0);
+    printf("B           %14.4f GPa     (C11 + 2 C12) / 3\n", pr.b);
+    printf("C11         %14.4f GPa     relaxed ions (clamped %.4f)\n", pr.c11, pr.c11_clamped);
+    printf("C12         %14.4f GPa     relaxed ions (clamped %.4f)\n", pr.c12, pr.c12_clamped);
+    printf("C44         %14.4f GPa     relaxed ions (clamped %.4f)\n", pr.c44, pr.c44_clamped);
+    printf("EOS B0      %14.4f GPa     Birch-Murnaghan, volumes V0 (1 +- %g)\n", pr.eos_b, po.eos_range);
+    printf("EOS B0'     %14.4f         (fit rms %.2g eV/atom, V0 %.6f A^3/atom)\n", pr.eos_bp, pr.eos_rms, pr.eos_v0);
+    if (pr.vac_atoms) {
+        printf("E_vf        %14.6f eV      %d-atom cell, constant volume, relaxed\n", pr.evf, pr.vac_atoms);
+        printf("E_m         %14.6f eV      nearest-neighbour hop, CI-NEB, 5 images%s\n", pr.em,
+               pr.em_converged ? "" : " (not converged: the highest image of the last band)");
+        if (pr.em_low < -1e-4)
+            printf("# the hop passes a state %.4f eV below the relaxed vacancy: E_m is no barrier between equivalent minima\n",
+                   -pr.em_low);
+    }
+    for (k = 0; k < 3; ++k)
+        if (pr.slab_atoms[k])
+            printf("E_surf(%s) %14.6f J/m^2   %d-atom slab, relaxed (unrelaxed %.6f)\n", k == 0 ? "100" : k == 1 ? "110" : "111",
+                   pr.esurf[k], pr.slab_atoms[k], pr.esurf_unrelaxed[k]);
+    printf("# cubic symmetry of C: largest departure %.2g GPa; %d force evaluations in relaxations; %.2f s\n",
+           pr.cubic_dev, pr.relax_steps, now_seconds() - t0);
+    if (!outpath) return 0;
+    if (!out_open(&of, outpath)) return 1;
+    fputs("{\n  \"potential\": ", of.fp);
+    json_string(of.fp, model);
+    fprintf(of.fp, ",\n  \"lattice\": \"%s\",\n  \"strain\": %.17g,\n", lattices[L], po.strain);
+    fprintf(of.fp, "  \"a0_A\": %.17g,\n  \"e0_eV_per_atom\": %.17g,\n  \"v0_A3_per_atom\": %.17g,\n", pr.a0, pr.e0, pr.v0);
+    fprintf(of.fp, "  \"b_GPa\": %.17g,\n  \"c11_GPa\": %.17g,\n  \"c12_GPa\": %.17g,\n  \"c44_GPa\": %.17g,\n", pr.b,
+            pr.c11, pr.c12, pr.c44);
+    fprintf(of.fp, "  \"c11_clamped_GPa\": %.17g,\n  \"c12_clamped_GPa\": %.17g,\n  \"c44_clamped_GPa\": %.17g,\n",
+            pr.c11_clamped, pr.c12_clamped, pr.c44_clamped);
+    fprintf(of.fp, "  \"eos\": {\"range\": %.17g, \"v0_A3_per_atom\": %.17g, \"e0_eV_per_atom\": %.17g, \"b0_GPa\": %.17g, "
+                   "\"b0_prime\": %.17g, \"rms_eV_per_atom\": %.17g},\n",
+            po.eos_range, pr.eos_v0, pr.eos_e0, pr.eos_b, pr.eos_bp, pr.eos_rms);
+    fputs("  \"c_GPa\": [", of.fp);
+    for (i = 0; i < 6; ++i) {
+        fputs(i ? ",\n            [" : "[", of.fp);
+        for (k = 0; k < 6; ++k) fprintf(of.fp, "%s%.17g", k ? ", " : "", pr.c[6 * i + k]);
+        fputc(']', of.fp);
+    }
+    fputs("],\n", of.fp);
+    if (pr.vac_atoms)
+        fprintf(of.fp, "  \"evf_eV\": %.17g,\n  \"vacancy_atoms\": %d,\n  \"em_eV\": %.17g,\n  \"em_lowest_image_eV\": %.17g,\n"
+                       "  \"em_converged\": %s,\n",
+                pr.evf, pr.vac_atoms, pr.em, pr.em_low, pr.em_converged ? "true" : "false");
+    if (pr.slab_atoms[0])
+        fprintf(of.fp, "  \"surface_J_per_m2\": {\"100\": %.17g, \"110\": %.17g, \"111\": %.17g},\n"
+                       "  \"surface_unrelaxed_J_per_m2\": {\"100\": %.17g, \"110\": %.17g, \"111\": %.17g},\n",
+                pr.esurf[0], pr.esurf[1], pr.esurf[2], pr.esurf_unrelaxed[0], pr.esurf_unrelaxed[1], pr.esurf_unrelaxed[2]);
+    fprintf(of.fp, "  \"relax_force_evaluations\": %d\n}\n", pr.relax_steps);
+    return out_close(&of, !ferror(of.fp)) ? 0 : 1;
 }
 
 /* ------------------------------------------------------------------- bench */
@@ -2359,6 +2489,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "md") == 0) return cmd_md(argc - 2, argv + 2);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 2, argv + 2);
+    if (strcmp(cmd, "props") == 0) return cmd_props(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(cmd, "fit") == 0) return cmd_fit(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);

@@ -822,6 +822,8 @@ def write_readme(outdir, summary, phi_only):
              "is installed (the unversioned link is in `liblammps-dev`); `gen_refs.py` redirects the loader.")
     L.append("* **pe/atom** is tallied on the `run 0` step because `compute reduce sum c_peatom` is referenced "
              "in `thermo_style`; `compute pressure NULL virial` likewise.")
+    L.append("")
+    L.append("Crystal properties of diamond Si (`lmp_props.txt`, `tools/refgen/gen_props.py`): see `README_props.md`.")
     with open(os.path.join(outdir, "README.md"), "w") as fh:
         fh.write("\n".join(L) + "\n")
 
