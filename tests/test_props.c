@@ -44,11 +44,15 @@ static void make_morse(sp_pot_t *pot, double D, double r0) {
 
 /* Lattice sums over the neighbours R of one atom of a Bravais lattice
    (fcc or bcc conventional cell of side a): e = sum V2, s = sum V2' r (zero
-   at zero pressure), and the Born constants (1/Omega) sum (V2'' - V2'/r)
-   R_a R_b R_c R_d / r^2 for xxxx, xxyy, yzyz. */
-static void lattice_sums(const sp_pot_t *pot, sp_lattice_t lat, double a, double *e, double *s, double *c) {
+   at zero pressure), the Born constants (1/Omega) sum (V2'' - V2'/r)
+   R_a R_b R_c R_d / r^2 for xxxx, xxyy, yzyz, and (g not NULL) the unrelaxed
+   surface energies of cuts between two planes of normals (100), (110),
+   (111): the bonds crossing the cut, -(1 / 2 Omega) sum |R.n| V2(R), J/m^2. */
+static void lattice_sums(const sp_pot_t *pot, sp_lattice_t lat, double a, double *e, double *s, double *c, double *g) {
+    static const double nrm[3][3] = {{0, 0, 1}, {0.7071067811865476, 0.7071067811865476, 0},
+                                     {0.5773502691896258, 0.5773502691896258, 0.5773502691896258}};
     const sp_uf3_pair_t *P = pot->uf3.pair;
-    double basis[3 * 4];
+    double basis[3 * 4], gs[3] = {0, 0, 0};
     sp_cell_t cell;
     const int nb = sp_lattice_cell(lat, 1.0, 1, basis, &cell), m = (int)(P->cut / a) + 2;
     int x, y, z, k;
@@ -60,6 +64,7 @@ static void lattice_sums(const sp_pot_t *pot, sp_lattice_t lat, double a, double
                     const double R[3] = {(x + basis[3 * k]) * a, (y + basis[3 * k + 1]) * a, (z + basis[3 * k + 2]) * a};
                     const double r2 = R[0] * R[0] + R[1] * R[1] + R[2] * R[2], r = sqrt(r2);
                     double v, d1, d2, w;
+                    int q;
                     if (r2 == 0.0 || r >= P->cut) continue;
                     v2d(P, r, &v, &d1, &d2);
                     w = (d2 - d1 / r) / r2;
@@ -68,27 +73,12 @@ static void lattice_sums(const sp_pot_t *pot, sp_lattice_t lat, double a, double
                     c[0] += w * R[0] * R[0] * R[0] * R[0];
                     c[1] += w * R[0] * R[0] * R[1] * R[1];
                     c[2] += w * R[1] * R[1] * R[2] * R[2];
+                    for (q = 0; q < 3; ++q) gs[q] += fabs(R[0] * nrm[q][0] + R[1] * nrm[q][1] + R[2] * nrm[q][2]) * v;
                 }
-    for (k = 0; k < 3; ++k) c[k] /= a * a * a / nb;
-}
-
-/* unrelaxed surface energy of a Bravais lattice cut between two planes of
-   normal nrm: the bonds crossing the cut, -(1 / 2 Omega) sum |R.n| V2(R) */
-static double surface_sum(const sp_pot_t *pot, sp_lattice_t lat, double a, const double *nrm) {
-    const sp_uf3_pair_t *P = pot->uf3.pair;
-    double basis[3 * 4], g = 0.0, nl = sqrt(nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2]);
-    sp_cell_t cell;
-    const int nb = sp_lattice_cell(lat, 1.0, 1, basis, &cell), m = (int)(P->cut / a) + 2;
-    int x, y, z, k;
-    for (x = -m; x <= m; ++x)
-        for (y = -m; y <= m; ++y)
-            for (z = -m; z <= m; ++z)
-                for (k = 0; k < nb; ++k) {
-                    const double R[3] = {(x + basis[3 * k]) * a, (y + basis[3 * k + 1]) * a, (z + basis[3 * k + 2]) * a};
-                    const double r = sqrt(R[0] * R[0] + R[1] * R[1] + R[2] * R[2]);
-                    if (r > 0.0 && r < P->cut) g += fabs(R[0] * nrm[0] + R[1] * nrm[1] + R[2] * nrm[2]) / nl * uf3_ref_v2(P, r);
-                }
-    return -g / (2.0 * a * a * a / nb) * SP_EV_A2_TO_JM2;
+    for (k = 0; k < 3; ++k) {
+        c[k] /= a * a * a / nb;
+        if (g) g[k] = -gs[k] / (2.0 * a * a * a / nb) * SP_EV_A2_TO_JM2;
+    }
 }
 
 static void test_eos(void) {
@@ -166,17 +156,17 @@ static void test_pair_crystal(sp_lattice_t lat, const char *name) {
     sp_cubic_props_t pr;
     sp_props_opts_t po;
     sp_diag_t d;
-    double lo = 2.0, hi = 8.0, e, s, c[3], ea, sa, ca[3], b;
+    double lo = 2.0, hi = 8.0, e, s, c[3], ea, sa, ca[3], gsum[3], b;
     int k;
     make_morse(&pot, 0.2, 2.7);
     /* a0 of the lattice sums: bisection on sum V2' r */
     for (k = 0; k < 200; ++k) {
         const double m = 0.5 * (lo + hi);
-        lattice_sums(&pot, lat, m, &e, &s, c);
+        lattice_sums(&pot, lat, m, &e, &s, c, NULL);
         if (s < 0.0) lo = m; /* P = -s / 3 Omega > 0: compressed, a0 is larger */
         else hi = m;
     }
-    lattice_sums(&pot, lat, 0.5 * (lo + hi), &e, &s, c);
+    lattice_sums(&pot, lat, 0.5 * (lo + hi), &e, &s, c, NULL);
     memset(&po, 0, sizeof po);
     po.vacancy_size = -1;
     po.eos_range = 0.001;
@@ -197,9 +187,9 @@ static void test_pair_crystal(sp_lattice_t lat, const char *name) {
     SP_CHECK_NEAR(pr.eos_b, b, 1e-4, 0);
     SP_CHECK_NEAR(pr.eos_v0, pr.v0, 1e-8, 0);
     SP_CHECK(pr.vac_atoms == 0 && pr.evf == 0.0);
+    lattice_sums(&pot, lat, pr.a0, &ea, &sa, ca, gsum);
     for (k = 0; k < 3; ++k) {
-        static const double nrm[3][3] = {{0, 0, 1}, {1, 1, 0}, {1, 1, 1}};
-        SP_CHECK_NEAR(pr.esurf_unrelaxed[k], surface_sum(&pot, lat, pr.a0, nrm[k]), 1e-10, 0);
+        SP_CHECK_NEAR(pr.esurf_unrelaxed[k], gsum[k], 1e-10, 0);
         SP_CHECK(pr.esurf[k] <= pr.esurf_unrelaxed[k] && pr.esurf[k] > 0.5 * pr.esurf_unrelaxed[k]);
     }
     printf("%s pair surfaces (100) (110) (111): %.6f %.6f %.6f J/m^2 (unrelaxed %.6f %.6f %.6f)\n", name, pr.esurf[0],
@@ -227,7 +217,7 @@ static void test_pair_crystal(sp_lattice_t lat, const char *name) {
     }
     /* a compressed reference: dsigma/deps is no longer the Born sum, but still
        symmetric and cubic; the elastic call itself on a strained cell */
-    lattice_sums(&pot, lat, 0.98 * pr.a0, &ea, &sa, ca);
+    lattice_sums(&pot, lat, 0.98 * pr.a0, &ea, &sa, ca, NULL);
     {
         double pos[3 * 4], C[36];
         sp_cell_t cell;
@@ -268,7 +258,7 @@ static void test_pair_vacancy(void) {
     po.neb.fmax = 1e-7;
     SP_CHECK(sp_cubic_props(&pot, 0, SP_LATTICE_FCC, &po, &pr, &d) == SP_OK);
     SP_CHECK(pr.vac_atoms == 108 && pr.slab_atoms[0] == 0);
-    lattice_sums(&pot, SP_LATTICE_FCC, pr.a0, &e, &s, c);
+    lattice_sums(&pot, SP_LATTICE_FCC, pr.a0, &e, &s, c, NULL);
     printf("fcc pair vacancy: relaxed %.8f, unrelaxed %.8f eV\n", pr.evf, -e);
     SP_CHECK(pr.evf < -e && pr.evf > 0.0);
     n = sp_lattice_cell(SP_LATTICE_FCC, pr.a0, 3, NULL, NULL);
