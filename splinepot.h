@@ -6078,7 +6078,7 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
     sp__fire_t fire;
     sp_result_t r = SP_OK;
     double f2prev = HUGE_VAL;
-    int step = 0, m, climbing = 0;
+    int step = 0, m, climbing = 0, may_climb;
     if (out_steps) *out_steps = 0;
     if (!pot || !cell || !path || natoms < 1 || !type || nimages < 1 || nimages > 1000)
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_neb");
@@ -6112,8 +6112,9 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
         /* the top image climbs once the band has settled, and only when it is above both ends
            and not next to one (there the tangent is poor, and a path with a lower state on it
            has no single saddle) */
-        if (!(E[top] > E[0] && E[top] > E[nimages + 1]) || top == 1 || top == nimages) climbing = 0;
-        else if (climb && f2prev < 0.01) climbing = 1;
+        may_climb = climb && E[top] > E[0] && E[top] > E[nimages + 1] && top != 1 && top != nimages;
+        if (!may_climb) climbing = 0;
+        else if (f2prev < 0.01) climbing = 1;
         for (m = 1; m <= nimages; ++m) {
             double f2;
             sp__neb_force(path + (size_t)(m - 1) * n3, path + (size_t)m * n3, path + (size_t)(m + 1) * n3, E[m - 1], E[m],
@@ -6122,9 +6123,7 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
             if (!(f2 <= f2max)) f2max = f2;
         }
         f2prev = f2max;
-        if (f2max <= ftol * ftol &&
-            (climbing || !climb || !(E[top] > E[0] && E[top] > E[nimages + 1]) || top == 1 || top == nimages))
-            break;
+        if (f2max <= ftol * ftol && (climbing || !may_climb)) break;
         if (!(f2max < HUGE_VAL)) {
             r = sp__fail(diag, SP_ERR_NOT_FINITE, 0, "non-finite force in the band");
             break;
