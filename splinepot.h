@@ -6078,7 +6078,7 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
     sp__fire_t fire;
     sp_result_t r = SP_OK;
     double f2prev = HUGE_VAL;
-    int step = 0, m, climbing = 0, may_climb;
+    int step = 0, m, climbing = 0, climbing_top = 0, was, may_climb;
     if (out_steps) *out_steps = 0;
     if (!pot || !cell || !path || natoms < 1 || !type || nimages < 1 || nimages > 1000)
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_neb");
@@ -6113,8 +6113,13 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
            and not next to one (there the tangent is poor, and a path with a lower state on it
            has no single saddle) */
         may_climb = climb && E[top] > E[0] && E[top] > E[nimages + 1] && top != 1 && top != nimages;
+        was = climbing ? climbing_top : 0;
         if (!may_climb) climbing = 0;
         else if (f2prev < 0.01) climbing = 1;
+        climbing_top = top;
+        /* the forces jump where climbing starts, stops or moves to another image: FIRE starts
+           again from rest, else the band keeps velocities of the old forces (and can run away) */
+        if ((climbing ? top : 0) != was) sp__fire_init(&fire);
         for (m = 1; m <= nimages; ++m) {
             double f2;
             sp__neb_force(path + (size_t)(m - 1) * n3, path + (size_t)m * n3, path + (size_t)(m + 1) * n3, E[m - 1], E[m],
