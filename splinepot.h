@@ -630,7 +630,7 @@ SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, c
  * fixed cell, the 6x6 elastic tensor by central finite strains, a
  * Birch-Murnaghan equation of state, and for the cubic lattices the zero-
  * pressure lattice constant, C11, C12, C44, B and the vacancy formation
- * energy in one call.
+ * energy in one call (sp_cubic_props; hcp: sp_hcp_props).
  *
  *     sp_cubic_props_t pr;
  *     sp_cubic_props(&pot, type_of_Si, SP_LATTICE_DIAMOND, NULL, &pr, &diag);
@@ -719,12 +719,20 @@ SP_API int sp_lattice_cell(sp_lattice_t lattice, double a, int n, double *pos, s
    number of atoms (1, 2, 4 or 8 per cell, times n^3; 0 for a bad lattice or
    n < 1) and, when pos and cell are not NULL, fills them (periodic cell). */
 
+SP_API int sp_hcp_cell(double a, double c, const int *n, double *pos, sp_cell_t *cell);
+/* n[0] x n[1] x n[2] orthorhombic cells of hcp (sides a, a sqrt 3, c along
+   x, y, z; 4 atoms each: the A plane at z = 0, the B plane at c/2, an atom
+   at the origin): returns the number of atoms (0 for a bad size) and, when
+   pos and cell are not NULL, fills them (periodic cell). */
+
 typedef struct sp_props_opts_t {
     double a_guess;   /* start of the lattice-constant search (A); 0: scan the energy per atom */
+    double c_a_guess; /* hcp: start of the c/a search (1 .. 2.5); 0: the ideal sqrt(8/3) */
     double strain;    /* finite strain of the elastic constants; 0: 1e-5 */
     double eos_range; /* EOS points at volumes V0 (1 + k eos_range / 5), k = -5..5; 0: 0.05 */
-    int vacancy_size; /* supercell of the vacancy: n x n x n cells; 0: the smallest n with at least
-                         100 atoms and every width at least twice the cutoff; < 0: no vacancy */
+    int vacancy_size; /* supercell of the vacancy: n x n x n cells (hcp: orthorhombic cells); 0: the
+                         smallest cell with at least 100 atoms and every width at least twice the
+                         cutoff; < 0: no vacancy */
     double jitter;    /* the vacancy cell's atoms start displaced by up to this (A; a fixed pattern),
                          so that relaxations can break its symmetry; 0: 0.02; < 0: from the sites */
     int migration;    /* < 0: no vacancy migration energy */
@@ -772,6 +780,42 @@ SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t la
    opts may be NULL. Errors: SP_ERR_BAD_ARG, SP_ERR_UNKNOWN_ELEMENT,
    SP_ERR_NO_CONVERGENCE (no pressure root or energy minimum found; diag
    says which), those of sp_relax. */
+
+typedef struct sp_hcp_props_t {
+    double a0, c0, c_a; /* zero-stress lattice constants (A) and c/a */
+    double e0;          /* energy per atom there (eV) */
+    double v0;          /* volume per atom there (A^3) */
+    double eos_v0, eos_e0, eos_b, eos_bp, eos_rms; /* Birch-Murnaghan fit at fixed c/a, as sp_cubic_props_t */
+    double c11, c12, c13, c33, c44, c66;           /* relaxed ions, GPa (c66 measured, ideally (c11 - c12) / 2) */
+    double c11_clamped, c12_clamped, c13_clamped, c33_clamped, c44_clamped, c66_clamped;
+    double b;           /* bulk modulus under hydrostatic pressure (c/a free), GPa:
+                           (c33 (c11 + c12) - 2 c13^2) / (c11 + c12 + 2 c33 - 4 c13) */
+    double c[36];       /* relaxed-ion 6x6 tensor, GPa (x along a, z along c) */
+    double hex_dev;     /* largest departure of c from hexagonal symmetry, GPa */
+    double evf;         /* vacancy formation energy at constant volume (eV); 0 when not computed */
+    int vac_atoms;
+    double em[2], em_low[2]; /* migration to a nearest neighbour within the basal plane [0] and in
+                                the next plane [1], as em and em_low of sp_cubic_props_t */
+    int em_converged[2];
+    double esurf[2];    /* basal (0001) and prism (10-10) surface energies, relaxed (J/m^2; 0: none) */
+    double esurf_unrelaxed[2];
+    int slab_atoms[2];
+    int relax_steps;
+} sp_hcp_props_t;
+
+SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_opts_t *opts, sp_hcp_props_t *out,
+                                sp_diag_t *diag);
+/* The same for a one-element hcp crystal with its atoms on the ideal sites
+   (zero forces by symmetry): a0 at the zero of the pressure for each c/a
+   and c/a where the axial stresses are equal (nested bisections; started
+   from a scan of the energy at opts->c_a_guess, or at a_guess), the EOS at
+   fixed c/a, relaxed- and clamped-ion C11, C12, C13, C33, C44, C66 of the
+   4-atom orthorhombic cell (hexagonal averages of the 6x6; relaxed and
+   clamped differ, hcp not being a Bravais lattice), the vacancy formation
+   energy, the migration energies of the two nearest-neighbour hops, and
+   the basal and prism surface energies (1x1 slabs, of the two prism cuts
+   the one of lower energy). Errors as sp_cubic_props, and
+   SP_ERR_NO_CONVERGENCE when no c/a in 1 .. 2.5 balances the stresses. */
 
 /* ==================================================================
  * >>linalg   DENSE SYMMETRIC EIGENSOLVER
@@ -6162,25 +6206,46 @@ static int sp__lattice_basis(sp_lattice_t lattice, const double **basis, double 
     }
 }
 
-SP_API int sp_lattice_cell(sp_lattice_t lattice, double a, int n, double *pos, sp_cell_t *cell) {
-    const double *basis;
-    double nn;
-    const int nb = sp__lattice_basis(lattice, &basis, &nn);
+/* Atoms of n[0] x n[1] x n[2] cells of nb atoms at fractions basis of the
+   orthogonal cell of sides L; the count (0 for a bad size) and, when pos
+   and cell are not NULL, the atoms and the periodic cell. */
+static int sp__ortho_cells(const double *L, const double *basis, int nb, const int *n, double *pos, sp_cell_t *cell) {
     int x, y, z, k, m = 0;
-    if (nb == 0 || n < 1 || n > 1000 || (size_t)nb * n * n * n > (size_t)100000000) return 0;
-    if (!pos || !cell) return nb * n * n * n;
+    if (n[0] < 1 || n[1] < 1 || n[2] < 1 || n[0] > 1000 || n[1] > 1000 || n[2] > 1000 ||
+        (size_t)nb * n[0] * n[1] * n[2] > (size_t)100000000)
+        return 0;
+    if (!pos || !cell) return nb * n[0] * n[1] * n[2];
     memset(cell, 0, sizeof *cell);
-    cell->h[0] = cell->h[4] = cell->h[8] = n * a;
+    cell->h[0] = n[0] * L[0];
+    cell->h[4] = n[1] * L[1];
+    cell->h[8] = n[2] * L[2];
     cell->pbc[0] = cell->pbc[1] = cell->pbc[2] = 1;
-    for (x = 0; x < n; ++x)
-        for (y = 0; y < n; ++y)
-            for (z = 0; z < n; ++z)
+    for (x = 0; x < n[0]; ++x)
+        for (y = 0; y < n[1]; ++y)
+            for (z = 0; z < n[2]; ++z)
                 for (k = 0; k < nb; ++k, ++m) {
-                    pos[3 * m] = (x + basis[3 * k]) * a;
-                    pos[3 * m + 1] = (y + basis[3 * k + 1]) * a;
-                    pos[3 * m + 2] = (z + basis[3 * k + 2]) * a;
+                    pos[3 * m] = (x + basis[3 * k]) * L[0];
+                    pos[3 * m + 1] = (y + basis[3 * k + 1]) * L[1];
+                    pos[3 * m + 2] = (z + basis[3 * k + 2]) * L[2];
                 }
     return m;
+}
+
+SP_API int sp_lattice_cell(sp_lattice_t lattice, double a, int n, double *pos, sp_cell_t *cell) {
+    const double *basis, L[3] = {a, a, a};
+    const int ns[3] = {n, n, n};
+    double nn;
+    const int nb = sp__lattice_basis(lattice, &basis, &nn);
+    return nb == 0 ? 0 : sp__ortho_cells(L, basis, nb, ns, pos, cell);
+}
+
+/* hcp in its orthorhombic cell (a, a sqrt 3, c): A plane at z = 0, B at c/2 */
+static const double sp__hcp_basis[4][3] = {{0, 0, 0}, {.5, .5, 0}, {.5, 1.0 / 6.0, .5}, {0, 2.0 / 3.0, .5}};
+
+SP_API int sp_hcp_cell(double a, double c, const int *n, double *pos, sp_cell_t *cell) {
+    const double L[3] = {a, a * 1.7320508075688772, c};
+    if (!n || !(a > 0.0 && a < 1e6 && c > 0.0 && c < 1e6)) return 0;
+    return sp__ortho_cells(L, &sp__hcp_basis[0][0], 4, n, pos, cell);
 }
 
 /* (Re)allocates positions and types of n atoms of one type; 0 when out of memory. */
@@ -6195,17 +6260,119 @@ static int sp__props_alloc(const sp_pot_t *pot, int type, int n, double **pos, i
     return 1;
 }
 
+/* A perfect one-element crystal as a function of its lattice constant a:
+   cubic (lattice) or hcp (lattice 0, c = c_a a), one cell. */
+typedef struct sp__xtal_t {
+    sp_lattice_t lattice;
+    double c_a;
+    double dzx; /* hcp, set by sp__xtal_ep: (W_zz - (W_xx + W_yy) / 2) / V, > 0 when c is too short */
+} sp__xtal_t;
+
 /* Energy per atom and pressure (trace W / 3V, positive under compression)
-   of the perfect one-cell crystal at lattice constant a. */
-static sp_result_t sp__lattice_ep(const sp_pot_t *pot, const int *type, sp_lattice_t lat, double a, double *pos,
-                                  double *e, double *p, sp_diag_t *diag) {
+   of the crystal X at lattice constant a; pos holds its atoms (<= 8). */
+static sp_result_t sp__xtal_ep(const sp_pot_t *pot, const int *type, sp__xtal_t *X, double a, double *pos, double *e,
+                               double *p, sp_diag_t *diag) {
+    static const int one[3] = {1, 1, 1};
     sp_cell_t cell;
-    double W[9];
-    const int n = sp_lattice_cell(lat, a, 1, pos, &cell);
+    double W[9], vol;
+    const int n = X->lattice ? sp_lattice_cell(X->lattice, a, 1, pos, &cell) : sp_hcp_cell(a, X->c_a * a, one, pos, &cell);
     const sp_result_t r = sp_pot_compute_once(pot, n, pos, type, cell.h, cell.pbc, e, NULL, NULL, W, diag);
     if (r != SP_OK) return r;
+    vol = cell.h[0] * cell.h[4] * cell.h[8];
     *e /= n;
-    *p = (W[0] + W[4] + W[8]) / (3.0 * a * a * a);
+    *p = (W[0] + W[4] + W[8]) / (3.0 * vol);
+    X->dzx = (W[8] - 0.5 * (W[0] + W[4])) / vol;
+    return SP_OK;
+}
+
+/* The zero of the pressure of X by bisection, from a bracket grown around amin. */
+static sp_result_t sp__xtal_a0(const sp_pot_t *pot, const int *types, sp__xtal_t *X, double amin, double *pos, double *a0,
+                               sp_diag_t *diag) {
+    double lo = 0.99 * amin, hi = 1.01 * amin, plo, phi, e, p, a;
+    sp_result_t r;
+    int k;
+    if ((r = sp__xtal_ep(pot, types, X, lo, pos, &e, &plo, diag)) != SP_OK) return r;
+    if ((r = sp__xtal_ep(pot, types, X, hi, pos, &e, &phi, diag)) != SP_OK) return r;
+    for (k = 0; k < 40 && !(plo > 0.0 && phi < 0.0); ++k) {
+        if (!(plo > 0.0)) {
+            lo *= 0.98;
+            r = sp__xtal_ep(pot, types, X, lo, pos, &e, &plo, diag);
+        } else {
+            hi *= 1.02;
+            r = sp__xtal_ep(pot, types, X, hi, pos, &e, &phi, diag);
+        }
+        if (r != SP_OK) return r;
+    }
+    if (!(plo > 0.0 && phi < 0.0))
+        return sp__fail(diag, SP_ERR_NO_CONVERGENCE, 0, "no zero of the pressure near a = %.4f A", amin);
+    for (k = 0; k < 200 && hi - lo > 1e-13 * hi; ++k) {
+        a = 0.5 * (lo + hi);
+        if ((r = sp__xtal_ep(pot, types, X, a, pos, &e, &p, diag)) != SP_OK) return r;
+        if (p > 0.0) lo = a;
+        else if (p < 0.0) hi = a;
+        else lo = hi = a;
+    }
+    *a0 = 0.5 * (lo + hi);
+    return SP_OK;
+}
+
+/* The lattice constant of lowest energy per atom on a scan of nearest-
+   neighbour distances 1.5 A .. 0.95 cutoff (nn: that distance / a). */
+static sp_result_t sp__xtal_scan(const sp_pot_t *pot, const int *types, sp__xtal_t *X, double nn, double *pos, double *amin,
+                                 sp_diag_t *diag) {
+    const double d1 = 0.95 * pot->cutoff;
+    double e, p, emin = HUGE_VAL;
+    int k, kmin = -1, nk = (int)((d1 - 1.5) / 0.01);
+    sp_result_t r = SP_OK;
+    for (k = 0; k <= nk && r == SP_OK; ++k) {
+        r = sp__xtal_ep(pot, types, X, (1.5 + 0.01 * k) / nn, pos, &e, &p, diag);
+        if (r == SP_OK && e < emin) {
+            emin = e;
+            kmin = k;
+        }
+    }
+    if (r != SP_OK) return r;
+    if (kmin <= 0 || kmin >= nk)
+        return sp__fail(diag, SP_ERR_NO_CONVERGENCE, 0,
+                        "no energy minimum between nearest-neighbour distances 1.5 and %.2f A (give a guess)", d1);
+    *amin = (1.5 + 0.01 * kmin) / nn;
+    return SP_OK;
+}
+
+/* Birch-Murnaghan fit to the energies at volumes v0 (1 + k range / 5),
+   k = -5..5, the crystal scaled uniformly from a0; eos[5] as sp_eos_fit. */
+static sp_result_t sp__xtal_eos(const sp_pot_t *pot, const int *types, sp__xtal_t *X, double a0, double v0, double range,
+                                double *pos, double *eos, sp_diag_t *diag) {
+    double V[11], E[11], p;
+    sp_result_t r;
+    int k;
+    for (k = 0; k < 11; ++k) {
+        const double s = 1.0 + (k - 5) * range / 5.0;
+        V[k] = v0 * s;
+        if ((r = sp__xtal_ep(pot, types, X, a0 * cbrt(s), pos, &E[k], &p, diag)) != SP_OK) return r;
+    }
+    r = sp_eos_fit(11, V, E, eos);
+    return r == SP_OK ? r : sp__fail(diag, r, 0, "equation of state: %s", sp_result_str(r));
+}
+
+/* Relaxed- (c) and clamped-ion (cc) 6x6 tensors (GPa) of the n-atom cell:
+   the relaxation tightened to 1e-7 of the forces a strain brings (of order
+   10 eV/A^2 x strain x a, and never looser than asked), so that the
+   relaxed constants are good to about 1e-7. */
+static sp_result_t sp__xtal_elastic(const sp_pot_t *pot, int n, const double *pos, const int *types, const sp_cell_t *cell,
+                                    double strain, double a, const sp_relax_opts_t *relax, double *c, double *cc, int *steps,
+                                    sp_diag_t *diag) {
+    sp_relax_opts_t re = *relax;
+    const double ftight = 1e-6 * strain * a;
+    sp_result_t r;
+    int k;
+    if ((r = sp__elastic(pot, n, pos, types, cell, strain, NULL, cc, steps, diag)) != SP_OK) return r;
+    if (!(re.fmax > 0.0 && re.fmax < ftight)) re.fmax = ftight;
+    if ((r = sp__elastic(pot, n, pos, types, cell, strain, &re, c, steps, diag)) != SP_OK) return r;
+    for (k = 0; k < 36; ++k) {
+        c[k] *= SP_EV_A3_TO_GPA;
+        cc[k] *= SP_EV_A3_TO_GPA;
+    }
     return SP_OK;
 }
 
@@ -6214,41 +6381,16 @@ static sp_result_t sp__lattice_ep(const sp_pot_t *pot, const int *type, sp_latti
 static const int sp__surf_dirs[3][9] = {
     {1, 0, 0, 0, 1, 0, 0, 0, 1}, {1, -1, 0, 0, 0, 1, 1, 1, 0}, {1, -1, 0, 1, 1, -2, 1, 1, 1}};
 
-/* The slab of surface s, periods thick, cut at fraction cut of a period
-   along the normal: atoms into pos (of the n = nper * periods), cell open
-   along the normal. p: one period's atoms (Cartesian), f3: their fraction
-   along the normal. */
-static void sp__slab(const double *v, const double *p, const double *f3, int nper, int periods, double cut, double *pos,
-                     sp_cell_t *cell) {
-    int i, j, d, m = 0;
-    for (j = 0; j < periods; ++j)
-        for (i = 0; i < nper; ++i, ++m) {
-            double g = f3[i] - cut;
-            g -= floor(g);
-            for (d = 0; d < 3; ++d) pos[3 * m + d] = p[3 * i + d] + (g - f3[i] + j) * v[6 + d];
-        }
-    memset(cell, 0, sizeof *cell);
-    for (d = 0; d < 6; ++d) cell->h[d] = v[d];
-    for (d = 0; d < 3; ++d) cell->h[6 + d] = periods * v[6 + d];
-    cell->pbc[0] = cell->pbc[1] = 1;
-}
-
-/* Unrelaxed and relaxed energies (eV/A^2) of surface s; *pos, *types
-   regrown for the slab, *nslab its atoms. */
-static sp_result_t sp__surface(const sp_pot_t *pot, int type, sp_lattice_t lattice, double a, double e0, int s,
-                               int periods, const sp_relax_opts_t *relax, double **pos, int **types, int *steps,
-                               double *g_unrel, double *g_rel, int *nslab, sp_diag_t *diag) {
+/* One period of the cubic surface s: the rows v, the atoms p (Cartesian)
+   with fractions in [0, 1) along the rows, f3 their fraction along the
+   normal; returns their number (up to 48). */
+static int sp__cubic_period(sp_lattice_t lattice, double a, int s, double *v, double *p, double *f3) {
     const int *D = sp__surf_dirs[s];
     const double *basis;
-    double nn, v[9], p[3 * 48], f3[48] = {0}, planes[48], area, best = HUGE_VAL, cbest = 0.0, e;
-    const int nb = sp__lattice_basis(lattice, &basis, &nn);
-    const int det = s == 0 ? 1 : s == 1 ? 2 : 6, nper = nb * det;
-    int x, y, z, b, d, k, np = 0, npl = 0, n;
-    sp_cell_t cell;
-    sp_result_t r;
+    double nn;
+    const int nb = sp__lattice_basis(lattice, &basis, &nn), nper = nb * (s == 0 ? 1 : s == 1 ? 2 : 6);
+    int x, y, z, b, d, np = 0;
     for (d = 0; d < 9; ++d) v[d] = D[d] * a;
-    area = sqrt((double)(D[0] * D[0] + D[1] * D[1] + D[2] * D[2]) * (D[3] * D[3] + D[4] * D[4] + D[5] * D[5])) * a * a;
-    /* lattice points with fractions in [0, 1) along the three (orthogonal) rows */
     for (x = -3; x <= 3; ++x)
         for (y = -3; y <= 3; ++y)
             for (z = -3; z <= 3; ++z)
@@ -6266,8 +6408,43 @@ static sp_result_t sp__surface(const sp_pot_t *pot, int type, sp_lattice_t latti
                     for (d = 0; d < 3; ++d) p[3 * np + d] = q[d] * a;
                     f3[np++] = f[2] < 0.0 ? 0.0 : f[2];
                 }
-    /* atomic planes along the normal (sorted, distinct); cuts half-way between neighbours */
-    for (k = 0; k < np; ++k) {
+    return np == nper ? np : 0;
+}
+
+/* The slab of the period (v, p, f3 of nper atoms), periods thick, cut at
+   fraction cut of a period along the normal: atoms into pos, cell open
+   along the normal. */
+static void sp__slab(const double *v, const double *p, const double *f3, int nper, int periods, double cut, double *pos,
+                     sp_cell_t *cell) {
+    int i, j, d, m = 0;
+    for (j = 0; j < periods; ++j)
+        for (i = 0; i < nper; ++i, ++m) {
+            double g = f3[i] - cut;
+            g -= floor(g);
+            for (d = 0; d < 3; ++d) pos[3 * m + d] = p[3 * i + d] + (g - f3[i] + j) * v[6 + d];
+        }
+    memset(cell, 0, sizeof *cell);
+    for (d = 0; d < 6; ++d) cell->h[d] = v[d];
+    for (d = 0; d < 3; ++d) cell->h[6 + d] = periods * v[6 + d];
+    cell->pbc[0] = cell->pbc[1] = 1;
+}
+
+/* Unrelaxed and relaxed energies (eV/A^2) of the surface normal to the
+   third row of the orthogonal period (v, p, f3 of nper atoms; see
+   sp__slab): slabs periods thick (0: at least 3 cutoffs), of the cuts
+   half-way between atomic planes the one of lowest unrelaxed energy, then
+   relaxed. *pos, *types regrown for the slab, *nslab its atoms. */
+static sp_result_t sp__surface(const sp_pot_t *pot, int type, const double *v, const double *p, const double *f3,
+                               int nper, double e0, int periods, const sp_relax_opts_t *relax, double **pos, int **types,
+                               int *steps, double *g_unrel, double *g_rel, int *nslab, sp_diag_t *diag) {
+    const double area = sqrt((v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) * (v[3] * v[3] + v[4] * v[4] + v[5] * v[5]));
+    const double thick = sqrt(v[6] * v[6] + v[7] * v[7] + v[8] * v[8]);
+    double planes[48], best = HUGE_VAL, cbest = 0.0, e;
+    int k, d, npl = 0, n;
+    sp_cell_t cell;
+    sp_result_t r;
+    /* atomic planes along the normal (sorted, distinct) */
+    for (k = 0; k < nper; ++k) {
         int q = npl;
         for (d = 0; d < npl; ++d)
             if (fabs(planes[d] - f3[k]) < 1e-9) q = -1;
@@ -6280,12 +6457,10 @@ static sp_result_t sp__surface(const sp_pot_t *pot, int type, sp_lattice_t latti
         ++npl;
     }
     if (periods <= 0)
-        for (periods = 2; periods * sqrt((double)(D[6] * D[6] + D[7] * D[7] + D[8] * D[8])) * a < 3.0 * pot->cutoff;)
-            ++periods;
+        for (periods = 2; periods * thick < 3.0 * pot->cutoff;) ++periods;
     n = nper * periods;
-    if (np != nper || npl < 1 || !sp__props_alloc(pot, type, n, pos, types))
-        return sp__fail(diag, np != nper || npl < 1 ? SP_ERR_RANGE : SP_ERR_NO_MEMORY, 0,
-                        np != nper ? "internal: surface cell" : "out of memory");
+    if (nper < 1 || !sp__props_alloc(pot, type, n, pos, types))
+        return sp__fail(diag, nper < 1 ? SP_ERR_RANGE : SP_ERR_NO_MEMORY, 0, nper < 1 ? "internal: surface cell" : "out of memory");
     for (k = 0; k < npl; ++k) {
         const double cut = 0.5 * (planes[k] + (k + 1 < npl ? planes[k + 1] : planes[0] + 1.0));
         sp__slab(v, p, f3, nper, periods, cut, *pos, &cell);
@@ -6317,58 +6492,80 @@ static void sp__jitter(double *x, int n, double amp, uint64_t seed) {
     }
 }
 
-/* The vacancy at the origin of the perfect cell pos (n atoms, the first at
-   the origin): its relaxed energy, and unless migration is 0 the hop of
-   the atom nearest the origin into it (sp_neb, 5 images; the end point
-   relaxed the same way). */
-static sp_result_t sp__vacancy(const sp_pot_t *pot, int n, const double *pos, const int *types, const sp_cell_t *cell,
-                               const sp_relax_opts_t *relax, const sp_neb_opts_t *neb, double jitter, int migration,
-                               double *e_vac, sp_cubic_props_t *out, int *steps, sp_diag_t *diag) {
-    const size_t n3 = 3 * (size_t)(n - 1);
-    double *path = (double *)sp__alloc(&pot->allocator, 7 * n3 * sizeof(double)), E[7], e1, dmin = HUGE_VAL;
-    int j = 0, i, m, ns = 0;
-    size_t q;
-    sp_result_t r;
-    if (!path) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
-    memcpy(path, pos + 3, n3 * sizeof(double));
-    memcpy(path + 6 * n3, pos + 3, n3 * sizeof(double));
-    for (i = 0; i < n - 1; ++i) {
-        const double *x = path + 3 * (size_t)i, d2 = x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
+/* The atom (1..n-1) of pos nearest the point x (the first of equals). */
+static int sp__nearest(const double *pos, int n, const double *x) {
+    double dmin = HUGE_VAL;
+    int i, j = 1;
+    for (i = 1; i < n; ++i) {
+        const double *y = pos + 3 * (size_t)i;
+        const double d2 = (y[0] - x[0]) * (y[0] - x[0]) + (y[1] - x[1]) * (y[1] - x[1]) + (y[2] - x[2]) * (y[2] - x[2]);
         if (d2 < dmin - 1e-9) {
             dmin = d2;
             j = i;
         }
     }
-    path[6 * n3 + 3 * (size_t)j] = path[6 * n3 + 3 * (size_t)j + 1] = path[6 * n3 + 3 * (size_t)j + 2] = 0.0;
-    if (jitter > 0.0) {
-        sp__jitter(path, n - 1, jitter, 1);
-        sp__jitter(path + 6 * n3, n - 1, jitter, 2);
-    }
-    r = sp__relax(pot, n - 1, path, types, cell, relax, e_vac, NULL, steps, diag);
-    if (r == SP_OK && migration) r = sp__relax(pot, n - 1, path + 6 * n3, types, cell, relax, &e1, NULL, steps, diag);
-    if (r == SP_OK && migration) {
+    return j;
+}
+
+/* The vacancy at the origin of the perfect cell pos (n atoms, the first at
+   the origin): its relaxed energy, and for each of the nhop atoms hop[h]
+   (1..n-1) its jump into the vacancy (sp_neb, 5 images; the end point
+   relaxed the same way, from a pattern of its own): em[h] the highest
+   image, em_low[h] the lowest, less the relaxed vacancy. */
+static sp_result_t sp__vacancy(const sp_pot_t *pot, int n, const double *pos, const int *types, const sp_cell_t *cell,
+                               const sp_relax_opts_t *relax, const sp_neb_opts_t *neb, double jitter, int nhop,
+                               const int *hop, double *e_vac, double *em, double *em_low, int *em_converged, int *steps,
+                               sp_diag_t *diag) {
+    const size_t n3 = 3 * (size_t)(n - 1);
+    double *start = (double *)sp__alloc(&pot->allocator, 8 * n3 * sizeof(double)), *path, E[7], e1;
+    int h, m, ns = 0;
+    size_t q;
+    sp_result_t r;
+    if (!start) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    path = start + n3;
+    memcpy(start, pos + 3, n3 * sizeof(double));
+    if (jitter > 0.0) sp__jitter(start, n - 1, jitter, 1);
+    r = sp__relax(pot, n - 1, start, types, cell, relax, e_vac, NULL, steps, diag);
+    for (h = 0; h < nhop && r == SP_OK; ++h) {
+        double *end = path + 6 * n3;
+        memcpy(path, start, n3 * sizeof(double));
+        memcpy(end, pos + 3, n3 * sizeof(double));
+        end[3 * (size_t)(hop[h] - 1)] = end[3 * (size_t)(hop[h] - 1) + 1] = end[3 * (size_t)(hop[h] - 1) + 2] = 0.0;
+        if (jitter > 0.0) sp__jitter(end, n - 1, jitter, 2 + (uint64_t)h);
+        r = sp__relax(pot, n - 1, end, types, cell, relax, &e1, NULL, steps, diag);
+        if (r != SP_OK) break;
         for (m = 1; m < 6; ++m)
-            for (q = 0; q < n3; ++q) path[m * n3 + q] = path[q] + m / 6.0 * (path[6 * n3 + q] - path[q]);
+            for (q = 0; q < n3; ++q) path[m * n3 + q] = path[q] + m / 6.0 * (end[q] - path[q]);
         r = sp_neb(pot, n - 1, types, cell, 5, path, neb, E, &ns, diag);
         *steps += 5 * ns;
-        out->em_converged = r == SP_OK;
+        em_converged[h] = r == SP_OK;
         if (r == SP_ERR_NO_CONVERGENCE) r = sp__neb_energies(pot, n - 1, types, cell, 5, path, E, diag);
-    }
-    if (r == SP_OK && migration) {
-        out->em = out->em_low = E[1] - E[0];
+        if (r != SP_OK) break;
+        em[h] = em_low[h] = E[1] - E[0];
         for (m = 2; m < 6; ++m) {
-            if (E[m] - E[0] > out->em) out->em = E[m] - E[0];
-            if (E[m] - E[0] < out->em_low) out->em_low = E[m] - E[0];
+            if (E[m] - E[0] > em[h]) em[h] = E[m] - E[0];
+            if (E[m] - E[0] < em_low[h]) em_low[h] = E[m] - E[0];
         }
     }
-    sp__free(&pot->allocator, path);
+    sp__free(&pot->allocator, start);
     return r;
+}
+
+/* Checks of the arguments shared by sp_cubic_props and sp_hcp_props. */
+static sp_result_t sp__props_check(const sp_pot_t *pot, int type, const sp_props_opts_t *opts, sp_diag_t *diag) {
+    if (type < 0 || type >= pot->nelem) return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, 0, "no element %d", type);
+    if (opts && (!(opts->a_guess >= 0.0 && opts->a_guess < 1e3) || !(opts->strain >= 0.0 && opts->strain < 0.1) ||
+                 !(opts->eos_range >= 0.0 && opts->eos_range < 0.5) || !(opts->jitter < 0.5) ||
+                 !(opts->c_a_guess == 0.0 || (opts->c_a_guess >= 1.0 && opts->c_a_guess <= 2.5)) ||
+                 opts->vacancy_size > 20 || opts->slab_periods > 50))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "property options out of range");
+    return SP_OK;
 }
 
 SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t lattice, const sp_props_opts_t *opts,
                                   sp_cubic_props_t *out, sp_diag_t *diag) {
     const double *basis;
-    double nn = 1.0, a, lo, hi, plo, phi, e, p, V[11], E[11], eos[5], Cc[36], amin = 0.0, emin = HUGE_VAL;
+    double nn = 1.0, a, p, eos[5], Cc[36], amin = 0.0;
     const int nb = sp__lattice_basis(lattice, &basis, &nn);
     const double strain = opts && opts->strain > 0.0 ? opts->strain : 1e-5;
     const double range = opts && opts->eos_range > 0.0 ? opts->eos_range : 0.05;
@@ -6377,14 +6574,14 @@ SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t la
     const sp_relax_opts_t *relax = opts ? &opts->relax : &relax_default;
     int *types = NULL, n = 0, nvac, k, i, steps = 0;
     double *pos = NULL;
+    sp__xtal_t X;
     sp_cell_t cell;
     sp_result_t r = SP_OK;
     if (!pot || !out || nb == 0) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_cubic_props");
-    if (type < 0 || type >= pot->nelem) return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, 0, "no element %d", type);
-    if (opts && (!(opts->a_guess >= 0.0 && opts->a_guess < 1e3) || !(opts->strain >= 0.0 && opts->strain < 0.1) ||
-                 !(opts->eos_range >= 0.0 && opts->eos_range < 0.5) || !(opts->jitter < 0.5) || opts->vacancy_size > 20 || opts->slab_periods > 50))
-        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "property options out of range");
+    if ((r = sp__props_check(pot, type, opts, diag)) != SP_OK) return r;
     memset(out, 0, sizeof *out);
+    memset(&X, 0, sizeof X);
+    X.lattice = lattice;
     /* atoms: one conventional cell; the vacancy supercell (n x n x n) comes later */
     n = nb;
     if (!sp__props_alloc(pot, type, n, &pos, &types)) {
@@ -6392,89 +6589,25 @@ SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t la
         goto done;
     }
 
-    /* 1. the lowest energy on a scan of nearest-neighbour distances, or the guess */
-    if (opts && opts->a_guess > 0.0) {
-        amin = opts->a_guess;
-    } else {
-        const double d1 = 0.95 * pot->cutoff;
-        int kmin = -1, nk = (int)((d1 - 1.5) / 0.01);
-        for (k = 0; k <= nk && r == SP_OK; ++k) {
-            r = sp__lattice_ep(pot, types, lattice, (1.5 + 0.01 * k) / nn, pos, &e, &p, diag);
-            if (r == SP_OK && e < emin) {
-                emin = e;
-                kmin = k;
-            }
-        }
-        if (r != SP_OK) goto done;
-        if (kmin <= 0 || kmin >= nk) {
-            r = sp__fail(diag, SP_ERR_NO_CONVERGENCE, 0,
-                         "no energy minimum between nearest-neighbour distances 1.5 and %.2f A (give a guess)", d1);
-            goto done;
-        }
-        amin = (1.5 + 0.01 * kmin) / nn;
-    }
-    /* 2. a0: bisection on the pressure, from a bracket grown around amin */
-    lo = 0.99 * amin;
-    hi = 1.01 * amin;
-    if ((r = sp__lattice_ep(pot, types, lattice, lo, pos, &e, &plo, diag)) != SP_OK) goto done;
-    if ((r = sp__lattice_ep(pot, types, lattice, hi, pos, &e, &phi, diag)) != SP_OK) goto done;
-    for (k = 0; k < 40 && !(plo > 0.0 && phi < 0.0); ++k) {
-        if (!(plo > 0.0)) {
-            lo *= 0.98;
-            r = sp__lattice_ep(pot, types, lattice, lo, pos, &e, &plo, diag);
-        } else {
-            hi *= 1.02;
-            r = sp__lattice_ep(pot, types, lattice, hi, pos, &e, &phi, diag);
-        }
-        if (r != SP_OK) goto done;
-    }
-    if (!(plo > 0.0 && phi < 0.0)) {
-        r = sp__fail(diag, SP_ERR_NO_CONVERGENCE, 0, "no zero of the pressure near a = %.4f A", amin);
-        goto done;
-    }
-    for (k = 0; k < 200 && hi - lo > 1e-13 * hi; ++k) {
-        a = 0.5 * (lo + hi);
-        if ((r = sp__lattice_ep(pot, types, lattice, a, pos, &e, &p, diag)) != SP_OK) goto done;
-        if (p > 0.0) lo = a;
-        else if (p < 0.0) hi = a;
-        else lo = hi = a;
-    }
-    out->a0 = a = 0.5 * (lo + hi);
-    if ((r = sp__lattice_ep(pot, types, lattice, a, pos, &out->e0, &p, diag)) != SP_OK) goto done;
+    /* 1. a0: the root of the pressure near the guess or the lowest energy on a scan */
+    if (opts && opts->a_guess > 0.0) amin = opts->a_guess;
+    else if ((r = sp__xtal_scan(pot, types, &X, nn, pos, &amin, diag)) != SP_OK) goto done;
+    if ((r = sp__xtal_a0(pot, types, &X, amin, pos, &a, diag)) != SP_OK) goto done;
+    out->a0 = a;
+    if ((r = sp__xtal_ep(pot, types, &X, a, pos, &out->e0, &p, diag)) != SP_OK) goto done;
     out->v0 = a * a * a / nb;
 
-    /* 3. equation of state around V0 */
-    for (k = 0; k < 11; ++k) {
-        const double s = 1.0 + (k - 5) * range / 5.0;
-        V[k] = out->v0 * s;
-        if ((r = sp__lattice_ep(pot, types, lattice, a * cbrt(s), pos, &E[k], &p, diag)) != SP_OK) goto done;
-    }
-    r = sp_eos_fit(11, V, E, eos);
-    if (r != SP_OK) {
-        r = sp__fail(diag, r, 0, "equation of state: %s", sp_result_str(r));
-        goto done;
-    }
+    /* 2. equation of state around V0 */
+    if ((r = sp__xtal_eos(pot, types, &X, a, out->v0, range, pos, eos, diag)) != SP_OK) goto done;
     out->eos_v0 = eos[0];
     out->eos_e0 = eos[1];
     out->eos_b = eos[2] * SP_EV_A3_TO_GPA;
     out->eos_bp = eos[3];
     out->eos_rms = eos[4];
 
-    /* 4. elastic constants of one conventional cell, clamped and relaxed ions */
+    /* 3. elastic constants of one conventional cell, clamped and relaxed ions */
     sp_lattice_cell(lattice, a, 1, pos, &cell);
-    if ((r = sp__elastic(pot, nb, pos, types, &cell, strain, NULL, Cc, &steps, diag)) != SP_OK) goto done;
-    {
-        /* the forces a strain brings are of order 10 eV/A^2 x strain x a: relaxed to 1e-7 of
-           that (and never looser than asked), the relaxed constants are good to about 1e-7 */
-        sp_relax_opts_t re = *relax;
-        const double ftight = 1e-6 * strain * a;
-        if (!(re.fmax > 0.0 && re.fmax < ftight)) re.fmax = ftight;
-        if ((r = sp__elastic(pot, nb, pos, types, &cell, strain, &re, out->c, &steps, diag)) != SP_OK) goto done;
-    }
-    for (k = 0; k < 36; ++k) {
-        out->c[k] *= SP_EV_A3_TO_GPA;
-        Cc[k] *= SP_EV_A3_TO_GPA;
-    }
+    if ((r = sp__xtal_elastic(pot, nb, pos, types, &cell, strain, a, relax, out->c, Cc, &steps, diag)) != SP_OK) goto done;
     {
         const double *C[2];
         double avg[2][3];
@@ -6500,12 +6633,14 @@ SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t la
             }
     }
 
-    /* 5. vacancy formation energy at constant volume */
+    /* 4. vacancy formation energy at constant volume, and the hop of the nearest neighbour */
     nvac = opts ? opts->vacancy_size : 0;
     if (nvac == 0)
         for (nvac = 1; nb * nvac * nvac * nvac < 100 || (nvac * a < 2.0 * pot->cutoff && nvac < 20); ++nvac) {}
     if (nvac > 0) {
+        static const double origin[3] = {0, 0, 0};
         double e_perfect, e_vac;
+        int hop;
         n = sp_lattice_cell(lattice, a, nvac, NULL, NULL);
         if (!sp__props_alloc(pot, type, n, &pos, &types)) {
             r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
@@ -6514,18 +6649,190 @@ SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t la
         k = sp_lattice_cell(lattice, a, nvac, pos, &cell);
         r = sp_pot_compute_once(pot, k, pos, types, cell.h, cell.pbc, &e_perfect, NULL, NULL, NULL, diag);
         if (r != SP_OK) goto done;
+        hop = sp__nearest(pos, k, origin);
         r = sp__vacancy(pot, k, pos, types, &cell, relax, opts ? &opts->neb : NULL, jitter,
-                        !(opts && opts->migration < 0), &e_vac, out, &steps, diag);
+                        opts && opts->migration < 0 ? 0 : 1, &hop, &e_vac, &out->em, &out->em_low, &out->em_converged,
+                        &steps, diag);
         if (r != SP_OK) goto done;
         out->evf = e_vac - (double)(k - 1) / k * e_perfect;
         out->vac_atoms = k;
     }
 
-    /* 6. surface energies */
+    /* 5. surface energies */
     for (k = 0; k < 3 && !(opts && opts->slab_periods < 0); ++k) {
-        double gu = 0.0, gr = 0.0;
-        r = sp__surface(pot, type, lattice, a, out->e0, k, opts ? opts->slab_periods : 0, relax, &pos, &types, &steps,
+        double gu = 0.0, gr = 0.0, v[9], ps[3 * 48], f3[48];
+        const int nper = sp__cubic_period(lattice, a, k, v, ps, f3);
+        r = sp__surface(pot, type, v, ps, f3, nper, out->e0, opts ? opts->slab_periods : 0, relax, &pos, &types, &steps,
                         &gu, &gr, &out->slab_atoms[k], diag);
+        if (r != SP_OK) goto done;
+        out->esurf_unrelaxed[k] = gu * SP_EV_A2_TO_JM2;
+        out->esurf[k] = gr * SP_EV_A2_TO_JM2;
+    }
+    out->relax_steps = steps;
+done:
+    sp__free(&pot->allocator, pos);
+    sp__free(&pot->allocator, types);
+    return r;
+}
+
+SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_opts_t *opts, sp_hcp_props_t *out,
+                                sp_diag_t *diag) {
+    const double strain = opts && opts->strain > 0.0 ? opts->strain : 1e-5;
+    const double range = opts && opts->eos_range > 0.0 ? opts->eos_range : 0.05;
+    const double jitter = opts && opts->jitter != 0.0 ? opts->jitter : 0.02;
+    static const sp_relax_opts_t relax_default = {0.0, 0, 0.0, 0.0};
+    const sp_relax_opts_t *relax = opts ? &opts->relax : &relax_default;
+    double a, p, eos[5], Cc[36], amin = 0.0, qlo, qhi, dlo, dhi, q;
+    int *types = NULL, n = 4, nv[3], k, i, steps = 0;
+    double *pos = NULL;
+    sp__xtal_t X;
+    sp_cell_t cell;
+    sp_result_t r = SP_OK;
+    if (!pot || !out) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_hcp_props");
+    if ((r = sp__props_check(pot, type, opts, diag)) != SP_OK) return r;
+    memset(out, 0, sizeof *out);
+    memset(&X, 0, sizeof X);
+    X.c_a = opts && opts->c_a_guess > 0.0 ? opts->c_a_guess : 1.6329931618554521; /* sqrt(8/3) */
+    if (!sp__props_alloc(pot, type, n, &pos, &types)) {
+        r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+        goto done;
+    }
+
+    /* 1. a near the energy minimum at the starting c/a, then c/a: bisection on the
+       difference of the axial stresses, each point at zero pressure */
+    if (opts && opts->a_guess > 0.0) amin = opts->a_guess;
+    else if ((r = sp__xtal_scan(pot, types, &X, X.c_a * X.c_a / 4.0 + 1.0 / 3.0 < 1.0 ? sqrt(X.c_a * X.c_a / 4.0 + 1.0 / 3.0) : 1.0,
+                                pos, &amin, diag)) != SP_OK)
+        goto done;
+    if ((r = sp__xtal_a0(pot, types, &X, amin, pos, &a, diag)) != SP_OK) goto done;
+    qlo = qhi = X.c_a;
+    dlo = dhi = X.dzx;
+    for (k = 0; k < 60 && !(dlo > 0.0 && dhi < 0.0); ++k) {
+        const int down = !(dlo > 0.0);
+        X.c_a = down ? qlo - 0.01 : qhi + 0.01;
+        if (X.c_a < 1.0 || X.c_a > 2.5) break;
+        if ((r = sp__xtal_a0(pot, types, &X, a, pos, &a, diag)) != SP_OK) goto done;
+        if (down) {
+            qlo = X.c_a;
+            dlo = X.dzx;
+        } else {
+            qhi = X.c_a;
+            dhi = X.dzx;
+        }
+    }
+    if (!(dlo > 0.0 && dhi < 0.0)) {
+        r = sp__fail(diag, SP_ERR_NO_CONVERGENCE, 0, "no zero-stress c/a of hcp between 1.0 and 2.5 (give a guess)");
+        goto done;
+    }
+    for (k = 0; k < 200 && qhi - qlo > 1e-13 * qhi; ++k) {
+        X.c_a = q = 0.5 * (qlo + qhi);
+        if ((r = sp__xtal_a0(pot, types, &X, a, pos, &a, diag)) != SP_OK) goto done;
+        if (X.dzx > 0.0) qlo = q;
+        else if (X.dzx < 0.0) qhi = q;
+        else qlo = qhi = q;
+    }
+    X.c_a = 0.5 * (qlo + qhi);
+    if ((r = sp__xtal_a0(pot, types, &X, a, pos, &a, diag)) != SP_OK) goto done;
+    out->a0 = a;
+    out->c_a = X.c_a;
+    out->c0 = X.c_a * a;
+    if ((r = sp__xtal_ep(pot, types, &X, a, pos, &out->e0, &p, diag)) != SP_OK) goto done;
+    out->v0 = a * a * 1.7320508075688772 * out->c0 / 4.0;
+
+    /* 2. equation of state at fixed c/a */
+    if ((r = sp__xtal_eos(pot, types, &X, a, out->v0, range, pos, eos, diag)) != SP_OK) goto done;
+    out->eos_v0 = eos[0];
+    out->eos_e0 = eos[1];
+    out->eos_b = eos[2] * SP_EV_A3_TO_GPA;
+    out->eos_bp = eos[3];
+    out->eos_rms = eos[4];
+
+    /* 3. elastic constants of the orthorhombic cell, clamped and relaxed ions */
+    nv[0] = nv[1] = nv[2] = 1;
+    sp_hcp_cell(a, out->c0, nv, pos, &cell);
+    if ((r = sp__xtal_elastic(pot, 4, pos, types, &cell, strain, a, relax, out->c, Cc, &steps, diag)) != SP_OK) goto done;
+    {
+        const double *C[2];
+        double h[2][6], ideal[36];
+        int t;
+        C[0] = out->c;
+        C[1] = Cc;
+        for (t = 0; t < 2; ++t) {
+            h[t][0] = 0.5 * (C[t][0] + C[t][7]);
+            h[t][1] = 0.5 * (C[t][1] + C[t][6]);
+            h[t][2] = 0.25 * (C[t][2] + C[t][8] + C[t][12] + C[t][13]);
+            h[t][3] = C[t][14];
+            h[t][4] = 0.5 * (C[t][21] + C[t][28]);
+            h[t][5] = C[t][35];
+        }
+        out->c11 = h[0][0]; out->c12 = h[0][1]; out->c13 = h[0][2];
+        out->c33 = h[0][3]; out->c44 = h[0][4]; out->c66 = h[0][5];
+        out->c11_clamped = h[1][0]; out->c12_clamped = h[1][1]; out->c13_clamped = h[1][2];
+        out->c33_clamped = h[1][3]; out->c44_clamped = h[1][4]; out->c66_clamped = h[1][5];
+        out->b = (out->c33 * (out->c11 + out->c12) - 2.0 * out->c13 * out->c13) /
+                 (out->c11 + out->c12 + 2.0 * out->c33 - 4.0 * out->c13);
+        memset(ideal, 0, sizeof ideal);
+        ideal[0] = ideal[7] = out->c11;
+        ideal[1] = ideal[6] = out->c12;
+        ideal[2] = ideal[8] = ideal[12] = ideal[13] = out->c13;
+        ideal[14] = out->c33;
+        ideal[21] = ideal[28] = out->c44;
+        ideal[35] = 0.5 * (out->c11 - out->c12);
+        for (i = 0; i < 36; ++i)
+            if (fabs(out->c[i] - ideal[i]) > out->hex_dev) out->hex_dev = fabs(out->c[i] - ideal[i]);
+    }
+
+    /* 4. vacancy formation energy at constant volume, hops within the basal plane and out of it */
+    k = opts ? opts->vacancy_size : 0;
+    if (k > 0) {
+        nv[0] = nv[1] = nv[2] = k;
+    } else if (k == 0) {
+        const double w[3] = {a, a * 1.7320508075688772, out->c0};
+        for (i = 0; i < 3; ++i)
+            for (nv[i] = 1; nv[i] * w[i] < 2.0 * pot->cutoff && nv[i] < 20; ++nv[i]) {}
+        while (4 * nv[0] * nv[1] * nv[2] < 100) {
+            int m = 0;
+            for (i = 1; i < 3; ++i)
+                if (nv[i] * w[i] < nv[m] * w[m]) m = i;
+            ++nv[m];
+        }
+    }
+    if (k >= 0) {
+        const double site[2][3] = {{a, 0.0, 0.0}, {0.5 * a, a * 0.28867513459481287, 0.5 * out->c0}};
+        double e_perfect, e_vac;
+        int hop[2];
+        n = sp_hcp_cell(a, out->c0, nv, NULL, NULL);
+        if (!sp__props_alloc(pot, type, n, &pos, &types)) {
+            r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+            goto done;
+        }
+        sp_hcp_cell(a, out->c0, nv, pos, &cell);
+        r = sp_pot_compute_once(pot, n, pos, types, cell.h, cell.pbc, &e_perfect, NULL, NULL, NULL, diag);
+        if (r != SP_OK) goto done;
+        hop[0] = sp__nearest(pos, n, site[0]);
+        hop[1] = sp__nearest(pos, n, site[1]);
+        r = sp__vacancy(pot, n, pos, types, &cell, relax, opts ? &opts->neb : NULL, jitter,
+                        opts && opts->migration < 0 ? 0 : 2, hop, &e_vac, out->em, out->em_low, out->em_converged,
+                        &steps, diag);
+        if (r != SP_OK) goto done;
+        out->evf = e_vac - (double)(n - 1) / n * e_perfect;
+        out->vac_atoms = n;
+    }
+
+    /* 5. surface energies: basal (0001), normal z, and prism (10-10), normal y, of the orthorhombic cell */
+    for (k = 0; k < 2 && !(opts && opts->slab_periods < 0); ++k) {
+        const double L[3] = {a, a * 1.7320508075688772, out->c0};
+        double gu = 0.0, gr = 0.0, v[9], ps[12], f3[4];
+        const int ax = k == 0 ? 2 : 1;
+        memset(v, 0, sizeof v);
+        for (i = 0; i < 3; ++i) v[3 * i + (ax + 1 + i) % 3] = L[(ax + 1 + i) % 3];
+        for (i = 0; i < 4; ++i) {
+            int d;
+            for (d = 0; d < 3; ++d) ps[3 * i + d] = sp__hcp_basis[i][d] * L[d];
+            f3[i] = sp__hcp_basis[i][ax];
+        }
+        r = sp__surface(pot, type, v, ps, f3, 4, out->e0, opts ? opts->slab_periods : 0, relax, &pos, &types, &steps, &gu,
+                        &gr, &out->slab_atoms[k], diag);
         if (r != SP_OK) goto done;
         out->esurf_unrelaxed[k] = gu * SP_EV_A2_TO_JM2;
         out->esurf[k] = gr * SP_EV_A2_TO_JM2;

@@ -213,6 +213,8 @@ valgrind_step() {
     vg_tool 0 "md --thermostat" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 \
         --thermostat --every 5 --dump "$tmp/traj.xyz"
     vg_tool 0 "plot" plot "$pots/Si_1.meam.spline" -o "$tmp/p.svg"
+    vg_tool 0 "props hcp" props "$pots/Ti.meam.spline" --lattice hcp --vacancy -1 -o "$tmp/props.json"
+    vg_tool 1 "props (--c-a on a cubic lattice)" props "$pots/Si_1.meam.spline" --lattice diamond --c-a 1.6
     vg_tool 1 "eval (missing file)" eval "$pots/Si_1.meam.spline" "$tmp/does_not_exist.xyz"
     took "$w0" "$c0"; echo "valgrind: $TOOK"
 }

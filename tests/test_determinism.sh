@@ -6,8 +6,9 @@
 #         twice on 1 thread and on 2 and 8 threads: byte-identical output files.
 #   fit uf3, fit smeam (both methods, 5 generations): the model file on 1, 2
 #         and 8 threads: byte-identical.
-#   props: the report of Si_1 diamond (relaxations, elastic constants,
-#         vacancy) on 1, 2 and 8 threads: byte-identical.
+#   props: the reports of Si_1 diamond (relaxations, elastic constants,
+#         vacancy) and of Ti hcp (c/a search, surfaces) on 1, 2 and 8
+#         threads: byte-identical.
 #   md: Langevin (--thermostat) on 512 atoms, same seed: identical stdout (less
 #       the timing lines) and --dump trajectory on 1, 2 and 8 threads, twice;
 #       a different seed gives a different trajectory.
@@ -65,6 +66,7 @@ nonzero_forces() {
 same_bytes si1 eval "$POTS/Si_1.meam.spline" "$T/si8000.xyz" -o @ && nonzero_forces "$T/1a.si1"
 same_bytes sib eval "$POTS/Si.b.meam.sw.spline" "$T/si8000.xyz" -o @ && nonzero_forces "$T/1a.sib"
 same_bytes props.json props "$POTS/Si_1.meam.spline" --lattice diamond -o @
+same_bytes props_hcp.json props "$POTS/Ti.meam.spline" --lattice hcp --vacancy -1 -o @
 
 # UF2,3 model: fitted to Si_1 labels of three small displaced cells
 for s in 21 22 23; do

@@ -364,6 +364,257 @@ static void test_relax(const char *potdir) {
     sp_pot_free(&pot);
 }
 
+/* Lattice sums of a pair potential on hcp (a, c), over the neighbours R of
+   the atom at the origin (the other atoms see the same shells, inverted):
+   e = sum V2, sxy = sum V2' (Rx^2 + Ry^2) / 2r, sz = sum V2' Rz^2 / r (both
+   zero at zero stress), the Born constants C[6] = C11 C12 C13 C33 C44 C66,
+   (1/Omega) sum (V2'' - V2'/r) R_a R_b R_c R_d / r^2, and the unrelaxed
+   basal surface energy -(1 / 2 Omega) sum |Rz| V2(R) (J/m^2; every cut
+   between an A and a B plane is the same) */
+static void hcp_sums(const sp_pot_t *pot, double a, double c, double *e, double *sxy, double *sz, double *C, double *g) {
+    const sp_uf3_pair_t *P = pot->uf3.pair;
+    const int one[3] = {1, 1, 1}, m = (int)(P->cut / a) + 2;
+    double basis[3 * 4], gs = 0.0, omega;
+    sp_cell_t cell;
+    int x, y, z, k, q;
+    sp_hcp_cell(a, c, one, basis, &cell);
+    omega = cell.h[0] * cell.h[4] * cell.h[8] / 4.0;
+    *e = *sxy = *sz = 0.0;
+    for (q = 0; q < 6; ++q) C[q] = 0.0;
+    for (x = -m; x <= m; ++x)
+        for (y = -m; y <= m; ++y)
+            for (z = -m; z <= m; ++z)
+                for (k = 0; k < 4; ++k) {
+                    const double R[3] = {x * cell.h[0] + basis[3 * k], y * cell.h[4] + basis[3 * k + 1],
+                                         z * cell.h[8] + basis[3 * k + 2]};
+                    const double r2 = R[0] * R[0] + R[1] * R[1] + R[2] * R[2], r = sqrt(r2);
+                    const double X = R[0] * R[0], Y = R[1] * R[1], Z = R[2] * R[2];
+                    double v, d1, d2, w;
+                    if (r2 == 0.0 || r >= P->cut) continue;
+                    v2d(P, r, &v, &d1, &d2);
+                    w = (d2 - d1 / r) / r2;
+                    *e += v;
+                    *sxy += d1 * (X + Y) / (2.0 * r);
+                    *sz += d1 * Z / r;
+                    C[0] += w * X * X;
+                    C[1] += w * X * Y;
+                    C[2] += w * X * Z;
+                    C[3] += w * Z * Z;
+                    C[4] += w * Y * Z;
+                    C[5] += w * X * Y;
+                    gs += fabs(R[2]) * v;
+                }
+    for (q = 0; q < 6; ++q) C[q] /= omega;
+    *g = -gs / (2.0 * omega) * SP_EV_A2_TO_JM2;
+}
+
+/* the zero-pressure a of hcp at c/a q, by bisection on the lattice sums */
+static double hcp_sums_a0(const sp_pot_t *pot, double q, double *sxy, double *sz) {
+    double lo = 2.0, hi = 4.0, e, C[6], g;
+    int k;
+    for (k = 0; k < 200; ++k) {
+        const double m = 0.5 * (lo + hi);
+        hcp_sums(pot, m, q * m, &e, sxy, sz, C, &g);
+        if (2.0 * *sxy + *sz < 0.0) lo = m; /* compressed */
+        else hi = m;
+    }
+    hcp_sums(pot, 0.5 * (lo + hi), q * 0.5 * (lo + hi), &e, sxy, sz, C, &g);
+    return 0.5 * (lo + hi);
+}
+
+/* cells and nearest-neighbour shells of hcp by brute force: 6 in the plane
+   at a, 6 in the next planes at sqrt(a^2/3 + c^2/4) */
+static void test_hcp_cell(void) {
+    const int n[3] = {2, 1, 2}, bad[3] = {2, 0, 2};
+    double pos[3 * 16], a = 2.9, c = 4.7, d1 = 1e9, d2 = 1e9;
+    const double dout = sqrt(a * a / 3.0 + c * c / 4.0);
+    sp_cell_t cell;
+    int i, j, t, c1 = 0, c2 = 0;
+    SP_CHECK(sp_hcp_cell(a, c, bad, NULL, NULL) == 0);
+    SP_CHECK(sp_hcp_cell(-1.0, c, n, NULL, NULL) == 0);
+    SP_CHECK(sp_hcp_cell(a, NAN, n, NULL, NULL) == 0);
+    SP_CHECK(sp_hcp_cell(a, c, n, NULL, NULL) == 16);
+    SP_CHECK(sp_hcp_cell(a, c, n, pos, &cell) == 16);
+    SP_CHECK_NEAR(cell.h[0], 2 * a, 1e-15, 0);
+    SP_CHECK_NEAR(cell.h[4], a * sqrt(3.0), 1e-15, 0);
+    SP_CHECK_NEAR(cell.h[8], 2 * c, 1e-15, 0);
+    for (i = 0; i < 16; ++i)
+        for (j = 0; j < 16; ++j)
+            for (t = 0; t < 125; ++t) {
+                const double d[3] = {pos[3 * j] - pos[3 * i] + cell.h[0] * (t % 5 - 2),
+                                     pos[3 * j + 1] - pos[3 * i + 1] + cell.h[4] * (t / 5 % 5 - 2),
+                                     pos[3 * j + 2] - pos[3 * i + 2] + cell.h[8] * (t / 25 - 2)};
+                const double r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+                if (fabs(d[2]) < 1e-9 && r > 0.0) {
+                    if (r < d1 - 1e-9) { d1 = r; c1 = 0; }
+                    if (fabs(r - d1) < 1e-9) ++c1;
+                } else if (fabs(d[2]) > 1e-9) {
+                    if (r < d2 - 1e-9) { d2 = r; c2 = 0; }
+                    if (fabs(r - d2) < 1e-9) ++c2;
+                }
+            }
+    SP_CHECK_NEAR(d1, a, 1e-14, 0);
+    SP_CHECK_NEAR(d2, dout, 1e-14, 0);
+    SP_CHECK(c1 == 16 * 6 && c2 == 16 * 6);
+}
+
+/* The stationary point of the vacancy cell (perfect without atom 0) with
+   the hopping atom h half-way to the origin, where a symmetry of the
+   lattice swaps the two sites (hcp: a mirror for the hop in the plane, an
+   inversion for the hop to the next plane): a saddle found without the
+   band. The hop direction is unstable there, and round-off breaks the
+   symmetry, so the atoms are relaxed in short runs, after each the
+   hopper's coordinate along the hop put back half-way (measured from the
+   others' mean displacement); the other coordinates are free. Returns its
+   energy less erel; *fres the largest force at the end, *moved how far the
+   hopper went across the hop while relaxing. */
+static double symmetric_saddle(const sp_pot_t *pot, int n, const double *perfect, const sp_cell_t *cell, int h, double erel,
+                               double *fres, double *moved) {
+    const size_t n3 = 3 * (size_t)(n - 1);
+    double *x = (double *)malloc(n3 * sizeof(double)), *f = (double *)malloc(n3 * sizeof(double)), *hx;
+    double u[3], mid[3], e = 0.0, len = 0.0, f2 = 0.0;
+    int *type = (int *)calloc((size_t)n, sizeof(int)), k, i, cyc, steps = 0, r = SP_ERR_NO_CONVERGENCE;
+    sp_relax_opts_t ro;
+    sp_diag_t d;
+    memcpy(x, perfect + 3, n3 * sizeof(double));
+    hx = x + 3 * (size_t)(h - 1);
+    for (k = 0; k < 3; ++k) len += perfect[3 * h + k] * perfect[3 * h + k];
+    for (k = 0; k < 3; ++k) {
+        u[k] = perfect[3 * h + k] / sqrt(len);
+        hx[k] = mid[k] = 0.5 * perfect[3 * h + k];
+    }
+    memset(&ro, 0, sizeof ro);
+    ro.fmax = 1e-9;
+    ro.max_steps = 40;
+    for (cyc = 0; cyc < 500 && r == SP_ERR_NO_CONVERGENCE; ++cyc) {
+        double shift = 0.0, along = 0.0;
+        r = sp_relax(pot, n - 1, x, type, cell, &ro, &e, NULL, &steps, &d);
+        for (i = 0; i < n - 1; ++i)
+            if (i != h - 1)
+                for (k = 0; k < 3; ++k) shift += (x[3 * i + k] - perfect[3 * (i + 1) + k]) * u[k] / (n - 2);
+        for (k = 0; k < 3; ++k) along += (hx[k] - mid[k]) * u[k];
+        along -= shift;
+        for (k = 0; k < 3; ++k) hx[k] -= along * u[k];
+        if (r == SP_OK && fabs(along) > 1e-10) r = SP_ERR_NO_CONVERGENCE;
+    }
+    SP_CHECK(r == SP_OK);
+    SP_CHECK(sp_pot_compute_once(pot, n - 1, x, type, cell->h, cell->pbc, &e, f, NULL, NULL, &d) == SP_OK);
+    for (i = 0; i < (int)n3; ++i) f2 = f[i] * f[i] > f2 ? f[i] * f[i] : f2;
+    *fres = sqrt(f2);
+    *moved = 0.0;
+    for (k = 0; k < 3; ++k) *moved += (hx[k] - mid[k]) * (hx[k] - mid[k]);
+    *moved = sqrt(*moved);
+    free(x);
+    free(f);
+    free(type);
+    return e - erel;
+}
+
+/* pair potential on hcp against lattice sums: a0 and c/a, E0, the clamped
+   constants = Born sums (Cauchy C12 = C66, C13 = C44), relaxed ones
+   hexagonal with C13, C33, C44 unrelaxed, the basal surface; the vacancy
+   against the brute-force image sum and both hops against the symmetric
+   saddles */
+static void test_pair_hcp(void) {
+    const int quick = getenv("SP_TEST_QUICK") != NULL;
+    sp_pot_t pot;
+    sp_hcp_props_t pr;
+    sp_props_opts_t po;
+    sp_diag_t d;
+    double lo = 1.4, hi = 1.9, a = 0.0, sxy, sz, e, C[6], g, *pos, erel;
+    int k, n, *type, pbc[3] = {1, 1, 1}, nv[3] = {3, 3, 3}, steps = 0;
+    sp_cell_t cell;
+    make_morse(&pot, 0.2, 2.7);
+    for (k = 0; k < 100; ++k) { /* c/a of the lattice sums: bisection on sz - sxy at zero pressure */
+        const double q = 0.5 * (lo + hi);
+        a = hcp_sums_a0(&pot, q, &sxy, &sz);
+        if (sz - sxy < 0.0) lo = q; /* c compressed more than a */
+        else hi = q;
+    }
+    a = hcp_sums_a0(&pot, 0.5 * (lo + hi), &sxy, &sz);
+    hcp_sums(&pot, a, 0.5 * (lo + hi) * a, &e, &sxy, &sz, C, &g);
+    memset(&po, 0, sizeof po);
+    po.vacancy_size = 3;
+    po.migration = quick ? -1 : 0;
+    po.neb.fmax = 1e-7;
+    po.eos_range = 0.001;
+    po.slab_periods = quick ? -1 : 0;
+    SP_CHECK(sp_hcp_props(&pot, 0, &po, &pr, &d) == SP_OK);
+    printf("hcp pair: a0 %.10f c/a %.10f (lattice sums %.10f %.10f)  C11 %.4f C12 %.4f C13 %.4f C33 %.4f C44 %.4f C66 %.4f "
+           "GPa (clamped C11 %.4f C66 %.4f)\n", pr.a0, pr.c_a, a, 0.5 * (lo + hi), pr.c11, pr.c12, pr.c13, pr.c33, pr.c44,
+           pr.c66, pr.c11_clamped, pr.c66_clamped);
+    SP_CHECK_NEAR(pr.a0, a, 1e-10, 0);
+    SP_CHECK_NEAR(pr.c_a, 0.5 * (lo + hi), 1e-10, 0);
+    SP_CHECK_NEAR(pr.c0, pr.c_a * pr.a0, 1e-15, 0);
+    SP_CHECK_NEAR(pr.e0, e + pot.uf3.e1[0], 0, 1e-12);
+    SP_CHECK_NEAR(pr.c11_clamped, C[0] * GPA, 1e-7, 0);
+    SP_CHECK_NEAR(pr.c12_clamped, C[1] * GPA, 1e-7, 0);
+    SP_CHECK_NEAR(pr.c13_clamped, C[2] * GPA, 1e-7, 0);
+    SP_CHECK_NEAR(pr.c33_clamped, C[3] * GPA, 1e-7, 0);
+    SP_CHECK_NEAR(pr.c44_clamped, C[4] * GPA, 1e-7, 0);
+    SP_CHECK_NEAR(pr.c66_clamped, C[5] * GPA, 1e-7, 0);
+    SP_CHECK_NEAR(pr.c66_clamped, pr.c12_clamped, 1e-7, 0); /* Cauchy */
+    SP_CHECK_NEAR(pr.c44_clamped, pr.c13_clamped, 1e-7, 0);
+    /* internal relaxation softens C11 and C66 only (hcp is no Bravais lattice) */
+    SP_CHECK(pr.c11 < pr.c11_clamped - 1.0 && pr.c66 < pr.c66_clamped - 1.0 && pr.c12 > pr.c12_clamped + 1.0);
+    SP_CHECK_NEAR(pr.c13, pr.c13_clamped, 1e-7, 0);
+    SP_CHECK_NEAR(pr.c33, pr.c33_clamped, 1e-7, 0);
+    SP_CHECK_NEAR(pr.c44, pr.c44_clamped, 1e-7, 0);
+    SP_CHECK_NEAR(pr.c66, 0.5 * (pr.c11 - pr.c12), 1e-6, 0);
+    SP_CHECK(pr.hex_dev < 1e-6 * pr.c11);
+    /* the EOS at fixed c/a: the bulk modulus of uniform strain (2 C11 + 2 C12 + 4 C13 + C33) / 9,
+       above the hydrostatic one (c/a free) */
+    {
+        const double bu = (2.0 * pr.c11 + 2.0 * pr.c12 + 4.0 * pr.c13 + pr.c33) / 9.0;
+        SP_CHECK_NEAR(pr.eos_b, bu, 1e-4, 0);
+        SP_CHECK(pr.b <= bu && pr.b > 0.9 * bu);
+    }
+    /* vacancy: the relaxed cell by brute force, below the unrelaxed -sum V2 / 2 ... */
+    n = sp_hcp_cell(pr.a0, pr.c0, nv, NULL, NULL);
+    SP_CHECK(pr.vac_atoms == n && n == 108);
+    pos = (double *)malloc(3 * (size_t)n * sizeof(double));
+    type = (int *)calloc((size_t)n, sizeof(int));
+    sp_hcp_cell(pr.a0, pr.c0, nv, pos, &cell);
+    {
+        double *x = (double *)malloc(3 * (size_t)n * sizeof(double));
+        memcpy(x, pos + 3, 3 * (size_t)(n - 1) * sizeof(double));
+        SP_CHECK(sp_relax(&pot, n - 1, x, type, &cell, NULL, &erel, NULL, &steps, &d) == SP_OK);
+        SP_CHECK_NEAR(erel, uf3_ref_energy(&pot, n - 1, x, type, cell.h, pbc, NULL), 0, 1e-11);
+        free(x);
+    }
+    printf("hcp pair vacancy: relaxed %.8f, unrelaxed %.8f eV\n", pr.evf, -e);
+    SP_CHECK(pr.evf > 0.0 && pr.evf < -e);
+    SP_CHECK_NEAR(pr.evf, erel - (n - 1.0) * (e + pot.uf3.e1[0]), 0, 1e-8);
+    if (!quick) {
+        /* the two hops (to the atoms at (a, 0, 0) and (a/2, a/(2 sqrt 3), c/2)) against the saddles by symmetry */
+        const int hop[2] = {4 * nv[1] * nv[2], 2};
+        for (k = 0; k < 2; ++k) {
+            double moved, fres, es;
+            SP_CHECK(fabs(pos[3 * hop[k]] - (k ? 0.5 : 1.0) * pr.a0) < 1e-12 && fabs(pos[3 * hop[k] + 2] - k * 0.5 * pr.c0) < 1e-12);
+            es = symmetric_saddle(&pot, n, pos, &cell, hop[k], erel, &fres, &moved);
+            printf("hcp pair vacancy hop %s: CI-NEB %.8f eV (converged %d, lowest image %.6f), symmetric saddle %.8f eV "
+                   "(largest force %.2g eV/A, hopper moved %.3f A across the hop)\n", k ? "to the next plane" : "in the plane",
+                   pr.em[k], pr.em_converged[k], pr.em_low[k], es, fres, moved);
+            SP_CHECK(pr.em_converged[k] == 1 && pr.em_low[k] > 0.0);
+            SP_CHECK(fres < 1e-8);
+            SP_CHECK_NEAR(pr.em[k], es, 0, 1e-7);
+        }
+        /* basal surface: all cuts alike, so the unrelaxed energy is the bond sum */
+        printf("hcp pair surfaces (0001) (10-10): %.6f %.6f J/m^2 (unrelaxed %.6f %.6f; bond sum (0001) %.6f)\n", pr.esurf[0],
+               pr.esurf[1], pr.esurf_unrelaxed[0], pr.esurf_unrelaxed[1], g);
+        SP_CHECK_NEAR(pr.esurf_unrelaxed[0], g, 1e-10, 0);
+        for (k = 0; k < 2; ++k) SP_CHECK(pr.esurf[k] <= pr.esurf_unrelaxed[k] && pr.esurf[k] > 0.5 * pr.esurf_unrelaxed[k]);
+    }
+    free(pos);
+    free(type);
+    /* bad arguments */
+    po.c_a_guess = 3.0;
+    SP_CHECK(sp_hcp_props(&pot, 0, &po, &pr, &d) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_hcp_props(&pot, 2, NULL, &pr, &d) == SP_ERR_UNKNOWN_ELEMENT);
+    SP_CHECK(sp_hcp_props(&pot, 0, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+    sp_pot_free(&pot);
+}
+
 /* a purely repulsive pair potential has no crystal */
 static void test_no_minimum(void) {
     sp_pot_t pot;
@@ -375,60 +626,100 @@ static void test_no_minimum(void) {
     SP_CHECK(sp_uf3_finish(&pot, &d) == SP_OK);
     SP_CHECK(sp_cubic_props(&pot, 0, SP_LATTICE_BCC, NULL, &pr, &d) == SP_ERR_NO_CONVERGENCE);
     SP_CHECK(strstr(d.msg, "no energy minimum") != NULL);
+    {
+        sp_hcp_props_t ph;
+        SP_CHECK(sp_hcp_props(&pot, 0, NULL, &ph, &d) == SP_ERR_NO_CONVERGENCE);
+        SP_CHECK(strstr(d.msg, "no energy minimum") != NULL);
+    }
     sp_pot_free(&pot);
 }
 
-/* Si_1 and Si.b against LAMMPS */
+/* The reference values of potential name in tests/data/lmp_props.txt:
+   ref[k] for keys[k] (k < nk), *strain and *vac; the mask of keys found. */
+static int read_lmp_props(FILE *f, const char *name, int nk, const char *const *keys, double *ref, double *strain, int *vac) {
+    char line[512];
+    int found = 0, k;
+    rewind(f);
+    while (fgets(line, sizeof line, f)) {
+        char pn[128], key[64];
+        double v;
+        if (line[0] == '#' || sscanf(line, "%127s %63s %lf", pn, key, &v) != 3 || strcmp(pn, name) != 0) continue;
+        for (k = 0; k < nk; ++k)
+            if (strcmp(key, keys[k]) == 0) { ref[k] = v; found |= 1 << k; }
+        if (strcmp(key, "strain") == 0) *strain = v;
+        if (strcmp(key, "vac_atoms") == 0) *vac = (int)v;
+    }
+    return found;
+}
+
+/* Si_1 and Si.b (diamond), Ti (hcp; Ti.meam.sw.spline is the same potential
+   through meam/sw/spline) against LAMMPS */
 static void test_lammps(const char *potdir) {
-    static const char *names[2] = {"Si_1.meam.spline", "Si.b.meam.sw.spline"};
-    char path[512], line[512];
+    static const char *names[4] = {"Si_1.meam.spline", "Si.b.meam.sw.spline", "Ti.meam.spline", "Ti.meam.sw.spline"};
+    static const char *const keys[10] = {"a0", "e0", "c11", "c12", "c44", "c11_clamped", "c12_clamped", "c44_clamped", "b", "evf"};
+    static const char *const hkeys[16] = {"a0", "c0", "e0", "c11", "c12", "c13", "c33", "c44", "c66", "c11_clamped",
+                                          "c12_clamped", "c13_clamped", "c33_clamped", "c44_clamped", "c66_clamped", "evf"};
+    char path[512];
     FILE *f = fopen("tests/data/lmp_props.txt", "r");
     int p;
     if (!f) {
         SP_CHECK(!"tests/data/lmp_props.txt readable");
         return;
     }
-    for (p = 0; p < 2; ++p) {
-        double ref[12] = {0}, strain = 0.0;
-        static const char *keys[10] = {"a0", "e0", "c11", "c12", "c44", "c11_clamped", "c12_clamped", "c44_clamped", "b", "evf"};
+    /* (valgrind: Ti once; the meam/sw/spline path is Si.b's) */
+    for (p = 0; p < (getenv("SP_TEST_QUICK") ? 3 : 4); ++p) {
+        const int hcp = p >= 2;
+        double ref[16] = {0}, strain = 0.0;
         sp_pot_t pot;
-        sp_cubic_props_t pr;
         sp_props_opts_t po;
         sp_diag_t d;
-        int k, found = 0, vac = 0;
+        int k, found, vac = 0;
         snprintf(path, sizeof path, "%s/%s", potdir, names[p]);
         if (!tu_exists(path)) {
             SP_SKIP("LAMMPS potential files not found (apt-get install lammps-data)");
             continue;
         }
-        rewind(f);
-        while (fgets(line, sizeof line, f)) {
-            char pn[128], key[64];
-            double v;
-            if (line[0] == '#' || sscanf(line, "%127s %63s %lf", pn, key, &v) != 3 || strcmp(pn, names[p]) != 0) continue;
-            for (k = 0; k < 10; ++k)
-                if (strcmp(key, keys[k]) == 0) { ref[k] = v; found |= 1 << k; }
-            if (strcmp(key, "strain") == 0) strain = v;
-            if (strcmp(key, "vac_atoms") == 0) vac = (int)v;
-        }
-        SP_CHECK(found == (1 << 10) - 1 && strain > 0.0 && vac == 216);
+        found = read_lmp_props(f, names[p], hcp ? 16 : 10, hcp ? hkeys : keys, ref, &strain, &vac);
+        SP_CHECK(found == (1 << (hcp ? 16 : 10)) - 1 && strain > 0.0 && vac == (hcp ? 144 : 216));
         memset(&pot, 0, sizeof pot);
         SP_CHECK(sp_pot_read_file(&pot, path, &d) == SP_OK);
         memset(&po, 0, sizeof po);
         po.strain = strain;
-        po.vacancy_size = 3;
         po.jitter = -1.0;    /* LAMMPS relaxed the vacancy from the sites */
         po.migration = -1;
         po.slab_periods = -1;
-        SP_CHECK(sp_cubic_props(&pot, 0, SP_LATTICE_DIAMOND, &po, &pr, &d) == SP_OK);
-        printf("%s vs LAMMPS: a0 %.3g A, e0 %.3g eV, C11 %.3g C12 %.3g C44 %.3g (clamped %.3g %.3g %.3g) GPa, evf %.3g eV\n",
-               names[p], pr.a0 - ref[0], pr.e0 - ref[1], pr.c11 - ref[2], pr.c12 - ref[3], pr.c44 - ref[4],
-               pr.c11_clamped - ref[5], pr.c12_clamped - ref[6], pr.c44_clamped - ref[7], pr.evf - ref[9]);
-        SP_CHECK_NEAR(pr.a0, ref[0], 1e-10, 0);
-        SP_CHECK_NEAR(pr.e0, ref[1], 1e-12, 0);
-        for (k = 2; k < 9; ++k) SP_CHECK_NEAR(k == 2 ? pr.c11 : k == 3 ? pr.c12 : k == 4 ? pr.c44 : k == 5 ? pr.c11_clamped
-                                              : k == 6 ? pr.c12_clamped : k == 7 ? pr.c44_clamped : pr.b, ref[k], 1e-6, 0);
-        SP_CHECK_NEAR(pr.evf, ref[9], 0, 1e-6);
+        if (hcp) {
+            sp_hcp_props_t pr;
+            double got[16];
+            SP_CHECK(sp_hcp_props(&pot, 0, &po, &pr, &d) == SP_OK);
+            got[0] = pr.a0; got[1] = pr.c0; got[2] = pr.e0;
+            got[3] = pr.c11; got[4] = pr.c12; got[5] = pr.c13; got[6] = pr.c33; got[7] = pr.c44; got[8] = pr.c66;
+            got[9] = pr.c11_clamped; got[10] = pr.c12_clamped; got[11] = pr.c13_clamped;
+            got[12] = pr.c33_clamped; got[13] = pr.c44_clamped; got[14] = pr.c66_clamped; got[15] = pr.evf;
+            printf("%s vs LAMMPS: a0 %.3g c0 %.3g A, e0 %.3g eV, C11 %.3g C12 %.3g C13 %.3g C33 %.3g C44 %.3g C66 %.3g "
+                   "(clamped %.3g %.3g %.3g %.3g %.3g %.3g) GPa, evf %.3g eV\n", names[p], got[0] - ref[0], got[1] - ref[1],
+                   got[2] - ref[2], got[3] - ref[3], got[4] - ref[4], got[5] - ref[5], got[6] - ref[6], got[7] - ref[7],
+                   got[8] - ref[8], got[9] - ref[9], got[10] - ref[10], got[11] - ref[11], got[12] - ref[12],
+                   got[13] - ref[13], got[14] - ref[14], got[15] - ref[15]);
+            SP_CHECK(pr.vac_atoms == vac);
+            SP_CHECK_NEAR(got[0], ref[0], 1e-10, 0);
+            SP_CHECK_NEAR(got[1], ref[1], 1e-10, 0);
+            SP_CHECK_NEAR(got[2], ref[2], 1e-12, 0);
+            for (k = 3; k < 15; ++k) SP_CHECK_NEAR(got[k], ref[k], 1e-6, 0);
+            SP_CHECK_NEAR(got[15], ref[15], 0, 1e-6);
+        } else {
+            sp_cubic_props_t pr;
+            po.vacancy_size = 3;
+            SP_CHECK(sp_cubic_props(&pot, 0, SP_LATTICE_DIAMOND, &po, &pr, &d) == SP_OK);
+            printf("%s vs LAMMPS: a0 %.3g A, e0 %.3g eV, C11 %.3g C12 %.3g C44 %.3g (clamped %.3g %.3g %.3g) GPa, evf %.3g eV\n",
+                   names[p], pr.a0 - ref[0], pr.e0 - ref[1], pr.c11 - ref[2], pr.c12 - ref[3], pr.c44 - ref[4],
+                   pr.c11_clamped - ref[5], pr.c12_clamped - ref[6], pr.c44_clamped - ref[7], pr.evf - ref[9]);
+            SP_CHECK_NEAR(pr.a0, ref[0], 1e-10, 0);
+            SP_CHECK_NEAR(pr.e0, ref[1], 1e-12, 0);
+            for (k = 2; k < 9; ++k) SP_CHECK_NEAR(k == 2 ? pr.c11 : k == 3 ? pr.c12 : k == 4 ? pr.c44 : k == 5 ? pr.c11_clamped
+                                                  : k == 6 ? pr.c12_clamped : k == 7 ? pr.c44_clamped : pr.b, ref[k], 1e-6, 0);
+            SP_CHECK_NEAR(pr.evf, ref[9], 0, 1e-6);
+        }
         sp_pot_free(&pot);
     }
     fclose(f);
@@ -440,6 +731,8 @@ int main(void) {
     test_pair_crystal(SP_LATTICE_FCC, "fcc");
     test_pair_crystal(SP_LATTICE_BCC, "bcc");
     test_pair_vacancy();
+    test_hcp_cell();
+    test_pair_hcp();
     test_no_minimum();
     test_relax(tu_potdir());
     test_lammps(tu_potdir());

@@ -4,7 +4,7 @@
  *   splinepot md POTENTIAL IN.xyz --steps N [--dt fs] [--temp K] [--seed S]
  *                [--thermostat] [--damp fs] [--skin A] [--every N] [--dump OUT.xyz]
  *   splinepot plot MODEL -o FILE.svg
- *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond [--element X] [-o R.json]
+ *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]
  *   splinepot fit uf3|smeam|snnp ...
  *   splinepot bench cells|cmaes|ridge|structvec ...
  *   splinepot demo
@@ -41,7 +41,7 @@ static const char *usage_text =
     "      prints the energy drift and, last, 'perf: X us/atom-step'\n"
     "  plot MODEL -o FILE.svg\n"
     "      draws the splines of a potential as SVG\n"
-    "  props POTENTIAL --lattice sc|bcc|fcc|diamond [--element X] [-o R.json]\n"
+    "  props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]\n"
     "      lattice constant, elastic constants, EOS and vacancy energy of a cubic crystal\n"
     "  fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n"
     "  bench cells [--cutoff A] [--max N]\n"
@@ -895,14 +895,74 @@ static void json_string(FILE *fp, const char *s) {
     fputc('"', fp);
 }
 
+/* The lines of the report both lattices share. */
+static void props_print_eos(double b0, double bp, double rms, double v0, double range) {
+    printf("EOS B0      %14.4f GPa     Birch-Murnaghan, volumes V0 (1 +- %g)\n", b0, range);
+    printf("EOS B0'     %14.4f         (fit rms %.2g eV/atom, V0 %.6f A^3/atom)\n", bp, rms, v0);
+}
+
+static void props_print_hop(const char *what, double em, double em_low, int converged) {
+    printf("E_m         %14.6f eV      %s, CI-NEB, 5 images%s\n", em, what,
+           converged ? "" : " (not converged: the highest image of the last band)");
+    if (em_low < -1e-4)
+        printf("# the hop passes a state %.4f eV below the relaxed vacancy: E_m is no barrier between equivalent minima\n",
+               -em_low);
+}
+
+static void props_print_surface(const char *name, double g, int atoms, double g_unrel) {
+    printf("E_surf(%s) %*.6f J/m^2   %d-atom slab, relaxed (unrelaxed %.6f)\n", name, (int)(18 - strlen(name)), g, atoms,
+           g_unrel);
+}
+
+static void props_json_head(FILE *fp, const char *model, const char *lattice, double strain, double a0, double e0,
+                            double v0) {
+    fputs("{\n  \"potential\": ", fp);
+    json_string(fp, model);
+    fprintf(fp, ",\n  \"lattice\": \"%s\",\n  \"strain\": %.17g,\n", lattice, strain);
+    fprintf(fp, "  \"a0_A\": %.17g,\n  \"e0_eV_per_atom\": %.17g,\n  \"v0_A3_per_atom\": %.17g,\n", a0, e0, v0);
+}
+
+/* "name_GPa": value and "name_clamped_GPa": value for each named constant */
+static void props_json_constants(FILE *fp, int n, const char *const *names, const double *relaxed, const double *clamped) {
+    int k;
+    for (k = 0; k < n; ++k) fprintf(fp, "  \"%s_GPa\": %.17g,\n", names[k], relaxed[k]);
+    for (k = 0; k < n; ++k) fprintf(fp, "  \"%s_clamped_GPa\": %.17g,\n", names[k], clamped[k]);
+}
+
+static void props_json_eos_c(FILE *fp, double range, double v0, double e0, double b0, double bp, double rms, const double *c) {
+    int i, k;
+    fprintf(fp, "  \"eos\": {\"range\": %.17g, \"v0_A3_per_atom\": %.17g, \"e0_eV_per_atom\": %.17g, \"b0_GPa\": %.17g, "
+                "\"b0_prime\": %.17g, \"rms_eV_per_atom\": %.17g},\n",
+            range, v0, e0, b0, bp, rms);
+    fputs("  \"c_GPa\": [", fp);
+    for (i = 0; i < 6; ++i) {
+        fputs(i ? ",\n            [" : "[", fp);
+        for (k = 0; k < 6; ++k) fprintf(fp, "%s%.17g", k ? ", " : "", c[6 * i + k]);
+        fputc(']', fp);
+    }
+    fputs("],\n", fp);
+}
+
+/* "key": {"name": value, ...} for the n surfaces */
+static void props_json_surfaces(FILE *fp, const char *key, int n, const char *const *names, const double *g) {
+    int k;
+    fprintf(fp, "  \"%s\": {", key);
+    for (k = 0; k < n; ++k) fprintf(fp, "%s\"%s\": %.17g", k ? ", " : "", names[k], g[k]);
+    fputs("},\n", fp);
+}
+
 static int cmd_props(int argc, char **argv) {
-    static const char *const withv[] = {"--lattice", "--element", "--a", "--strain", "--eos-range", "--fmax",
+    static const char *const withv[] = {"--lattice", "--element", "--a", "--c-a", "--strain", "--eos-range", "--fmax",
                                         "--vacancy", "--slab", "-o", NULL};
-    static const char *const lattices[5] = {"", "sc", "bcc", "fcc", "diamond"};
+    static const char *const lattices[6] = {"", "sc", "bcc", "fcc", "diamond", "hcp"};
+    static const char *const cubic_c[4] = {"b", "c11", "c12", "c44"};
+    static const char *const hcp_c[7] = {"b", "c11", "c12", "c13", "c33", "c44", "c66"};
+    static const char *const cubic_s[3] = {"100", "110", "111"}, *const hcp_s[2] = {"0001", "10-10"};
     const char *model = positional(argc, argv, 0, withv), *lat = opt_value(argc, argv, "--lattice");
     const char *el = opt_value(argc, argv, "--element"), *outpath = opt_value(argc, argv, "-o");
     sp_props_opts_t po;
     sp_cubic_props_t pr;
+    sp_hcp_props_t ph;
     sp_pot_t pot;
     sp_diag_t diag;
     sp_result_t r;
@@ -910,28 +970,34 @@ static int cmd_props(int argc, char **argv) {
     char elname[4];
     double t0;
     long vac, slab;
-    int L, type = 0, i, k;
+    int L, type = 0, k;
     if (opt_flag(argc, argv, "--help") || !model || !lat) {
-        fputs("usage: splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond [--element X] [--a A]\n"
-              "                       [--strain S] [--eos-range R] [--fmax F] [--vacancy N] [--slab K]\n"
-              "                       [-o R.json]\n"
-              "  zero-pressure lattice constant, Birch-Murnaghan EOS, relaxed- and clamped-ion C11, C12,\n"
-              "  C44 and B, the vacancy formation energy (N x N x N cells, atoms relaxed at fixed cell;\n"
+        fputs("usage: splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [--a A]\n"
+              "                       [--c-a Q] [--strain S] [--eos-range R] [--fmax F] [--vacancy N]\n"
+              "                       [--slab K] [-o R.json]\n"
+              "  zero-pressure lattice constant (hcp: and c/a), Birch-Murnaghan EOS, relaxed- and\n"
+              "  clamped-ion elastic constants (cubic C11, C12, C44; hcp C11, C12, C13, C33, C44, C66)\n"
+              "  and B, the vacancy formation energy (N x N x N cells, atoms relaxed at fixed cell;\n"
               "  N = 0: the smallest cell >= 100 atoms and 2 cutoffs wide, N < 0: none) with its\n"
-              "  migration energy (CI-NEB), and the (100), (110), (111) surface energies (slabs K\n"
-              "  periods thick; 0: >= 3 cutoffs, < 0: none)\n",
+              "  migration energy (CI-NEB; hcp: within and out of the basal plane), and the surface\n"
+              "  energies, cubic (100), (110), (111), hcp (0001), (10-10) (slabs K periods thick;\n"
+              "  0: >= 3 cutoffs, < 0: none)\n",
               opt_flag(argc, argv, "--help") ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
-    for (L = 1; L <= 4 && strcmp(lat, lattices[L]) != 0; ++L) {}
-    if (L > 4) return fprintf(stderr, "error: --lattice must be sc, bcc, fcc or diamond, got '%s'\n", lat), 1;
+    for (L = 1; L <= 5 && strcmp(lat, lattices[L]) != 0; ++L) {}
+    if (L > 5) return fprintf(stderr, "error: --lattice must be sc, bcc, fcc, diamond or hcp, got '%s'\n", lat), 1;
     memset(&po, 0, sizeof po);
-    if (!opt_double(argc, argv, "--a", 0.0, &po.a_guess) || !opt_double(argc, argv, "--strain", 1e-5, &po.strain) ||
+    if (!opt_double(argc, argv, "--a", 0.0, &po.a_guess) || !opt_double(argc, argv, "--c-a", 0.0, &po.c_a_guess) ||
+        !opt_double(argc, argv, "--strain", 1e-5, &po.strain) ||
         !opt_double(argc, argv, "--eos-range", 0.05, &po.eos_range) ||
-        !opt_double(argc, argv, "--fmax", 1e-8, &po.relax.fmax) || !opt_long(argc, argv, "--vacancy", 0, &vac) || !opt_long(argc, argv, "--slab", 0, &slab))
+        !opt_double(argc, argv, "--fmax", 1e-8, &po.relax.fmax) || !opt_long(argc, argv, "--vacancy", 0, &vac) ||
+        !opt_long(argc, argv, "--slab", 0, &slab))
         return 1;
     if (vac > 20 || vac < -1) return fail_msg("--vacancy must be -1 .. 20");
     if (slab > 50 || slab < -1) return fail_msg("--slab must be -1 .. 50");
+    if (po.c_a_guess != 0.0 && (L != 5 || !(po.c_a_guess >= 1.0 && po.c_a_guess <= 2.5)))
+        return fail_msg("--c-a is for --lattice hcp, in 1 .. 2.5");
     po.vacancy_size = (int)vac;
     po.slab_periods = (int)slab;
     if (!load_potential(model, &pot)) return 1;
@@ -948,63 +1014,82 @@ static int cmd_props(int argc, char **argv) {
     memcpy(elname, pot.elem[type], sizeof elname);
     memset(&diag, 0, sizeof diag);
     t0 = now_seconds();
-    r = sp_cubic_props(&pot, type, (sp_lattice_t)L, &po, &pr, &diag);
+    r = L == 5 ? sp_hcp_props(&pot, type, &po, &ph, &diag) : sp_cubic_props(&pot, type, (sp_lattice_t)L, &po, &pr, &diag);
     sp_pot_free(&pot);
     if (r != SP_OK) return fail_file(model, &diag, r);
     printf("# %s: %s %s (finite strain %g; atoms relaxed to %g eV/A)\n", model, lattices[L], el ? el : elname,
            po.strain, po.relax.fmax);
-    printf("a0          %14.8f A       zero pressure\n", pr.a0);
-    printf("E0          %14.8f eV/atom\n", pr.e0);
-    printf("V0          %14.8f A^3/atom\n", pr.v0);
-    printf("B           %14.4f GPa     (C11 + 2 C12) / 3\n", pr.b);
-    printf("C11         %14.4f GPa     relaxed ions (clamped %.4f)\n", pr.c11, pr.c11_clamped);
-    printf("C12         %14.4f GPa     relaxed ions (clamped %.4f)\n", pr.c12, pr.c12_clamped);
-    printf("C44         %14.4f GPa     relaxed ions (clamped %.4f)\n", pr.c44, pr.c44_clamped);
-    printf("EOS B0      %14.4f GPa     Birch-Murnaghan, volumes V0 (1 +- %g)\n", pr.eos_b, po.eos_range);
-    printf("EOS B0'     %14.4f         (fit rms %.2g eV/atom, V0 %.6f A^3/atom)\n", pr.eos_bp, pr.eos_rms, pr.eos_v0);
-    if (pr.vac_atoms) {
-        printf("E_vf        %14.6f eV      %d-atom cell, constant volume, relaxed\n", pr.evf, pr.vac_atoms);
-        printf("E_m         %14.6f eV      nearest-neighbour hop, CI-NEB, 5 images%s\n", pr.em,
-               pr.em_converged ? "" : " (not converged: the highest image of the last band)");
-        if (pr.em_low < -1e-4)
-            printf("# the hop passes a state %.4f eV below the relaxed vacancy: E_m is no barrier between equivalent minima\n",
-                   -pr.em_low);
+    if (L == 5) {
+        const double cr[7] = {ph.b, ph.c11, ph.c12, ph.c13, ph.c33, ph.c44, ph.c66};
+        const double cc[7] = {0.0, ph.c11_clamped, ph.c12_clamped, ph.c13_clamped, ph.c33_clamped, ph.c44_clamped,
+                              ph.c66_clamped};
+        printf("a0          %14.8f A       zero stress\n", ph.a0);
+        printf("c0          %14.8f A       c/a %.8f\n", ph.c0, ph.c_a);
+        printf("E0          %14.8f eV/atom\n", ph.e0);
+        printf("V0          %14.8f A^3/atom\n", ph.v0);
+        printf("B           %14.4f GPa     hydrostatic, c/a free\n", ph.b);
+        for (k = 1; k < 7; ++k) printf("C%s         %14.4f GPa     relaxed ions (clamped %.4f)\n", hcp_c[k] + 1, cr[k], cc[k]);
+        props_print_eos(ph.eos_b, ph.eos_bp, ph.eos_rms, ph.eos_v0, po.eos_range);
+        if (ph.vac_atoms) {
+            printf("E_vf        %14.6f eV      %d-atom cell, constant volume, relaxed\n", ph.evf, ph.vac_atoms);
+            props_print_hop("hop within the basal plane", ph.em[0], ph.em_low[0], ph.em_converged[0]);
+            props_print_hop("hop to the next basal plane", ph.em[1], ph.em_low[1], ph.em_converged[1]);
+        }
+        for (k = 0; k < 2; ++k)
+            if (ph.slab_atoms[k]) props_print_surface(hcp_s[k], ph.esurf[k], ph.slab_atoms[k], ph.esurf_unrelaxed[k]);
+        printf("# hexagonal symmetry of C: largest departure %.2g GPa; %d force evaluations in relaxations; %.2f s\n",
+               ph.hex_dev, ph.relax_steps, now_seconds() - t0);
+        if (!outpath) return 0;
+        if (!out_open(&of, outpath)) return 1;
+        props_json_head(of.fp, model, lattices[L], po.strain, ph.a0, ph.e0, ph.v0);
+        fprintf(of.fp, "  \"c0_A\": %.17g,\n  \"c_over_a\": %.17g,\n", ph.c0, ph.c_a);
+        fprintf(of.fp, "  \"b_GPa\": %.17g,\n", ph.b);
+        props_json_constants(of.fp, 6, hcp_c + 1, cr + 1, cc + 1);
+        props_json_eos_c(of.fp, po.eos_range, ph.eos_v0, ph.eos_e0, ph.eos_b, ph.eos_bp, ph.eos_rms, ph.c);
+        if (ph.vac_atoms)
+            fprintf(of.fp, "  \"evf_eV\": %.17g,\n  \"vacancy_atoms\": %d,\n  \"em_basal_eV\": %.17g,\n"
+                           "  \"em_basal_lowest_image_eV\": %.17g,\n  \"em_basal_converged\": %s,\n"
+                           "  \"em_nonbasal_eV\": %.17g,\n  \"em_nonbasal_lowest_image_eV\": %.17g,\n"
+                           "  \"em_nonbasal_converged\": %s,\n",
+                    ph.evf, ph.vac_atoms, ph.em[0], ph.em_low[0], ph.em_converged[0] ? "true" : "false", ph.em[1],
+                    ph.em_low[1], ph.em_converged[1] ? "true" : "false");
+        if (ph.slab_atoms[0]) {
+            props_json_surfaces(of.fp, "surface_J_per_m2", 2, hcp_s, ph.esurf);
+            props_json_surfaces(of.fp, "surface_unrelaxed_J_per_m2", 2, hcp_s, ph.esurf_unrelaxed);
+        }
+        fprintf(of.fp, "  \"relax_force_evaluations\": %d\n}\n", ph.relax_steps);
+    } else {
+        const double cr[4] = {pr.b, pr.c11, pr.c12, pr.c44}, cc[4] = {0.0, pr.c11_clamped, pr.c12_clamped, pr.c44_clamped};
+        printf("a0          %14.8f A       zero pressure\n", pr.a0);
+        printf("E0          %14.8f eV/atom\n", pr.e0);
+        printf("V0          %14.8f A^3/atom\n", pr.v0);
+        printf("B           %14.4f GPa     (C11 + 2 C12) / 3\n", pr.b);
+        for (k = 1; k < 4; ++k) printf("C%s         %14.4f GPa     relaxed ions (clamped %.4f)\n", cubic_c[k] + 1, cr[k], cc[k]);
+        props_print_eos(pr.eos_b, pr.eos_bp, pr.eos_rms, pr.eos_v0, po.eos_range);
+        if (pr.vac_atoms) {
+            printf("E_vf        %14.6f eV      %d-atom cell, constant volume, relaxed\n", pr.evf, pr.vac_atoms);
+            props_print_hop("nearest-neighbour hop", pr.em, pr.em_low, pr.em_converged);
+        }
+        for (k = 0; k < 3; ++k)
+            if (pr.slab_atoms[k]) props_print_surface(cubic_s[k], pr.esurf[k], pr.slab_atoms[k], pr.esurf_unrelaxed[k]);
+        printf("# cubic symmetry of C: largest departure %.2g GPa; %d force evaluations in relaxations; %.2f s\n",
+               pr.cubic_dev, pr.relax_steps, now_seconds() - t0);
+        if (!outpath) return 0;
+        if (!out_open(&of, outpath)) return 1;
+        props_json_head(of.fp, model, lattices[L], po.strain, pr.a0, pr.e0, pr.v0);
+        fprintf(of.fp, "  \"b_GPa\": %.17g,\n", pr.b);
+        props_json_constants(of.fp, 3, cubic_c + 1, cr + 1, cc + 1);
+        props_json_eos_c(of.fp, po.eos_range, pr.eos_v0, pr.eos_e0, pr.eos_b, pr.eos_bp, pr.eos_rms, pr.c);
+        if (pr.vac_atoms)
+            fprintf(of.fp, "  \"evf_eV\": %.17g,\n  \"vacancy_atoms\": %d,\n  \"em_eV\": %.17g,\n  \"em_lowest_image_eV\": %.17g,\n"
+                           "  \"em_converged\": %s,\n",
+                    pr.evf, pr.vac_atoms, pr.em, pr.em_low, pr.em_converged ? "true" : "false");
+        if (pr.slab_atoms[0]) {
+            props_json_surfaces(of.fp, "surface_J_per_m2", 3, cubic_s, pr.esurf);
+            props_json_surfaces(of.fp, "surface_unrelaxed_J_per_m2", 3, cubic_s, pr.esurf_unrelaxed);
+        }
+        fprintf(of.fp, "  \"relax_force_evaluations\": %d\n}\n", pr.relax_steps);
     }
-    for (k = 0; k < 3; ++k)
-        if (pr.slab_atoms[k])
-            printf("E_surf(%s) %14.6f J/m^2   %d-atom slab, relaxed (unrelaxed %.6f)\n", k == 0 ? "100" : k == 1 ? "110" : "111",
-                   pr.esurf[k], pr.slab_atoms[k], pr.esurf_unrelaxed[k]);
-    printf("# cubic symmetry of C: largest departure %.2g GPa; %d force evaluations in relaxations; %.2f s\n",
-           pr.cubic_dev, pr.relax_steps, now_seconds() - t0);
-    if (!outpath) return 0;
-    if (!out_open(&of, outpath)) return 1;
-    fputs("{\n  \"potential\": ", of.fp);
-    json_string(of.fp, model);
-    fprintf(of.fp, ",\n  \"lattice\": \"%s\",\n  \"strain\": %.17g,\n", lattices[L], po.strain);
-    fprintf(of.fp, "  \"a0_A\": %.17g,\n  \"e0_eV_per_atom\": %.17g,\n  \"v0_A3_per_atom\": %.17g,\n", pr.a0, pr.e0, pr.v0);
-    fprintf(of.fp, "  \"b_GPa\": %.17g,\n  \"c11_GPa\": %.17g,\n  \"c12_GPa\": %.17g,\n  \"c44_GPa\": %.17g,\n", pr.b,
-            pr.c11, pr.c12, pr.c44);
-    fprintf(of.fp, "  \"c11_clamped_GPa\": %.17g,\n  \"c12_clamped_GPa\": %.17g,\n  \"c44_clamped_GPa\": %.17g,\n",
-            pr.c11_clamped, pr.c12_clamped, pr.c44_clamped);
-    fprintf(of.fp, "  \"eos\": {\"range\": %.17g, \"v0_A3_per_atom\": %.17g, \"e0_eV_per_atom\": %.17g, \"b0_GPa\": %.17g, "
-                   "\"b0_prime\": %.17g, \"rms_eV_per_atom\": %.17g},\n",
-            po.eos_range, pr.eos_v0, pr.eos_e0, pr.eos_b, pr.eos_bp, pr.eos_rms);
-    fputs("  \"c_GPa\": [", of.fp);
-    for (i = 0; i < 6; ++i) {
-        fputs(i ? ",\n            [" : "[", of.fp);
-        for (k = 0; k < 6; ++k) fprintf(of.fp, "%s%.17g", k ? ", " : "", pr.c[6 * i + k]);
-        fputc(']', of.fp);
-    }
-    fputs("],\n", of.fp);
-    if (pr.vac_atoms)
-        fprintf(of.fp, "  \"evf_eV\": %.17g,\n  \"vacancy_atoms\": %d,\n  \"em_eV\": %.17g,\n  \"em_lowest_image_eV\": %.17g,\n"
-                       "  \"em_converged\": %s,\n",
-                pr.evf, pr.vac_atoms, pr.em, pr.em_low, pr.em_converged ? "true" : "false");
-    if (pr.slab_atoms[0])
-        fprintf(of.fp, "  \"surface_J_per_m2\": {\"100\": %.17g, \"110\": %.17g, \"111\": %.17g},\n"
-                       "  \"surface_unrelaxed_J_per_m2\": {\"100\": %.17g, \"110\": %.17g, \"111\": %.17g},\n",
-                pr.esurf[0], pr.esurf[1], pr.esurf[2], pr.esurf_unrelaxed[0], pr.esurf_unrelaxed[1], pr.esurf_unrelaxed[2]);
-    fprintf(of.fp, "  \"relax_force_evaluations\": %d\n}\n", pr.relax_steps);
     return out_close(&of, !ferror(of.fp)) ? 0 : 1;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Crystal properties of diamond-cubic Si computed with LAMMPS (references for the splinepot tests).
+"""Crystal properties of diamond-cubic Si and hcp Ti computed with LAMMPS (references for the splinepot tests).
 
 Usage (from the repository root):
 
@@ -13,6 +13,12 @@ For each potential (meam/spline Si_1.meam.spline, meam/sw/spline Si.b.meam.sw.sp
   *_clamped    the same with clamped ions;  b = (c11 + 2 c12)/3 (relaxed);
   evf          constant-volume vacancy formation energy in a 3x3x3 (216-atom) cell at a0,
                ions relaxed (cg, ftol 1e-12) from the ideal sites: E_{N-1} - (N-1)/N E_N.
+For each hcp Ti potential (meam/spline Ti.meam.spline, meam/sw/spline Ti.meam.sw.spline), on the
+4-atom orthorhombic cell (a, a sqrt 3, c; atoms at (0,0,0), (.5,.5,0), (.5,1/6,.5), (0,2/3,.5)):
+  a0, c0, e0   zero-stress lattice constants: for each c/a, bisection on thermo press
+               (|da| < 1e-11 A); c/a by bisection on pzz - (pxx + pyy)/2 (|dq| < 1e-12);
+  c11 c12 c13 c33 c44 c66 (and *_clamped)  as for Si, hexagonal averages of the 6x6;
+  evf          vacancy in 4 x 3 x 3 orthorhombic cells (144 atoms), as for Si.
 Output lines: `<potential file> <key> <value>` (Python repr).
 
 Requirements: /usr/bin/python3 with numpy and the Debian `python3-lammps` module
@@ -40,19 +46,24 @@ import lammps  # noqa: E402
 
 POTDIR = "/usr/share/lammps/potentials"
 REGEN = "/usr/bin/python3 tools/refgen/gen_props.py"
-MASS_SI = 28.0855
-
-POTENTIALS = [
-    dict(file="Si_1.meam.spline", pair_style="meam/spline"),
-    dict(file="Si.b.meam.sw.spline", pair_style="meam/sw/spline"),
-]
-
 DIAMOND = [(0, 0, 0), (0, .5, .5), (.5, 0, .5), (.5, .5, 0),
            (.25, .25, .25), (.25, .75, .75), (.75, .25, .75), (.75, .75, .25)]
+HCP = [(0, 0, 0), (.5, .5, 0), (.5, 1.0 / 6.0, .5), (0, 2.0 / 3.0, .5)]
+SQRT3 = 1.7320508075688772
+
+POTENTIALS = [
+    dict(file="Si_1.meam.spline", pair_style="meam/spline", element="Si", mass=28.0855, lattice="diamond"),
+    dict(file="Si.b.meam.sw.spline", pair_style="meam/sw/spline", element="Si", mass=28.0855, lattice="diamond"),
+    dict(file="Ti.meam.spline", pair_style="meam/spline", element="Ti", mass=47.867, lattice="hcp"),
+    dict(file="Ti.meam.sw.spline", pair_style="meam/sw/spline", element="Ti", mass=47.867, lattice="hcp"),
+]
 
 STRAIN = 1.0e-5
-A_BRACKET = (5.30, 5.60)       # P(a) changes sign inside for both potentials
+A_BRACKET = (5.30, 5.60)       # P(a) changes sign inside for both Si potentials
+A_BRACKET_HCP = (2.85, 3.00)   # the same for Ti at any c/a of Q_BRACKET
+Q_BRACKET = (1.55, 1.65)       # pzz - (pxx + pyy)/2 changes sign inside for both Ti potentials
 A_TOL = 1.0e-11
+Q_TOL = 1.0e-12
 ETOL, FTOL, MAXITER, MAXEVAL = 0.0, 1.0e-13, 100000, 1000000
 # The 215-atom vacancy cell cannot reach fnorm 1e-13: its round-off floor is ~3e-13 eV/A (the
 # perfect 216-atom crystal already has fnorm ~3e-13), so cg would run into MAXITER (100000
@@ -86,32 +97,38 @@ def sha256_prefix(path):
         return hashlib.sha256(fh.read()).hexdigest()[:16]
 
 
-class Cell:
-    """One LAMMPS instance holding an n x n x n diamond supercell (triclinic box, zero tilts)."""
+def cell_sides(pot, a, q):
+    """Sides of the potential's conventional cell: cubic a, or hcp (a, a sqrt 3, q a)."""
+    return (a, a, a) if pot["lattice"] == "diamond" else (a, SQRT3 * a, q * a)
 
-    def __init__(self, pot, a, n, tmpdir, tag):
+
+class Cell:
+    """One LAMMPS instance holding n[0] x n[1] x n[2] conventional cells of sides L (diamond or
+    orthorhombic hcp; triclinic box, zero tilts)."""
+
+    def __init__(self, pot, L, n, tmpdir, tag):
         self.log = os.path.join(tmpdir, "log.%s" % tag)
         self.lmp = lammps.lammps(cmdargs=["-log", self.log, "-screen", "none", "-nocite"])
-        L = n * a
+        basis = DIAMOND if pot["lattice"] == "diamond" else HCP
         cmds = [
             "units metal",
             "atom_style atomic",
             "atom_modify map array sort 0 0.0",
             "boundary p p p",
             "newton on",
-            "region box prism 0.0 %r 0.0 %r 0.0 %r 0.0 0.0 0.0 units box" % (L, L, L),
+            "region box prism 0.0 %r 0.0 %r 0.0 %r 0.0 0.0 0.0 units box" % (n[0] * L[0], n[1] * L[1], n[2] * L[2]),
             "create_box 1 box",
         ]
-        for i in range(n):
-            for j in range(n):
-                for k in range(n):
-                    for f in DIAMOND:
-                        x, y, z = ((i + f[0]) * a, (j + f[1]) * a, (k + f[2]) * a)
+        for i in range(n[0]):
+            for j in range(n[1]):
+                for k in range(n[2]):
+                    for f in basis:
+                        x, y, z = ((i + f[0]) * L[0], (j + f[1]) * L[1], (k + f[2]) * L[2])
                         cmds.append("create_atoms 1 single %r %r %r units box" % (x, y, z))
         cmds += [
-            "mass 1 %r" % MASS_SI,
+            "mass 1 %r" % pot["mass"],
             "pair_style " + pot["pair_style"],
-            "pair_coeff * * %s Si" % os.path.join(POTDIR, pot["file"]),
+            "pair_coeff * * %s %s" % (os.path.join(POTDIR, pot["file"]), pot["element"]),
             "neighbor 1.0 bin",
             "neigh_modify every 1 delay 0 check yes",
             "thermo_style custom step pe press pxx pyy pzz pyz pxz pxy fnorm fmax",
@@ -119,7 +136,7 @@ class Cell:
         ]
         for c in cmds:
             self.lmp.command(c)
-        self.natoms = 8 * n ** 3
+        self.natoms = len(basis) * n[0] * n[1] * n[2]
         assert self.lmp.get_natoms() == self.natoms, "create_atoms lost atoms"
 
     def cmd(self, c):
@@ -151,47 +168,62 @@ class Cell:
 
 # ----------------------------------------------------------------------------- a0
 
-def pressure_at(pot, a, tmpdir):
-    c = Cell(pot, a, 1, tmpdir, "a0")
+def pressure_at(pot, a, tmpdir, q=None):
+    c = Cell(pot, cell_sides(pot, a, q), (1, 1, 1), tmpdir, "a0")
     r = c.run0()
     c.close()
     return r
 
 
-def find_a0(pot, tmpdir):
-    lo, hi = A_BRACKET
-    plo, phi = pressure_at(pot, lo, tmpdir)["press"], pressure_at(pot, hi, tmpdir)["press"]
-    assert plo > 0.0 > phi, ("bracket does not contain a0", pot["file"], plo, phi)
+def bisect(f, lo, hi, tol):
+    """The zero of f (positive at lo, negative at hi) to a bracket < tol; (x, width, evaluations)."""
+    flo, fhi = f(lo), f(hi)
+    assert flo > 0.0 > fhi, ("bracket does not contain the zero", lo, hi, flo, fhi)
     nev = 2
-    while hi - lo >= A_TOL:
+    while hi - lo >= tol:
         mid = 0.5 * (lo + hi)
         if mid == lo or mid == hi:
             break
-        pm = pressure_at(pot, mid, tmpdir)["press"]
+        fm = f(mid)
         nev += 1
-        if pm > 0.0:
+        if fm > 0.0:
             lo = mid
-        elif pm < 0.0:
+        elif fm < 0.0:
             hi = mid
         else:
             lo = hi = mid
-    a0 = 0.5 * (lo + hi)
-    return a0, hi - lo, nev
+    return 0.5 * (lo + hi), hi - lo, nev
+
+
+def find_a0(pot, tmpdir, q=None):
+    return bisect(lambda a: pressure_at(pot, a, tmpdir, q)["press"],
+                  *(A_BRACKET if q is None else A_BRACKET_HCP), A_TOL)
+
+
+def find_hcp(pot, tmpdir):
+    """(a0, c/a): zero pressure for each c/a, and c/a where pzz = (pxx + pyy)/2."""
+    def axial(q):
+        a = find_a0(pot, tmpdir, q)[0]
+        p = pressure_at(pot, a, tmpdir, q)["p"]
+        return p[2] - 0.5 * (p[0] + p[1])
+    q, width, nev = bisect(axial, *Q_BRACKET, Q_TOL)
+    a0 = find_a0(pot, tmpdir, q)[0]
+    return a0, q, width, nev
 
 
 # ----------------------------------------------------------------------------- elastic constants
 
-def strained_stress(pot, a0, j, d, tmpdir, tag):
-    """Apply x' = (I + e) x with Voigt component j (0..5) = d (engineering shear via tilt);
-    return (clamped stress, relaxed stress, min info) with stress = -p, bar, Voigt order."""
-    c = Cell(pot, a0, 1, tmpdir, tag)
-    L = a0
+def strained_stress(pot, L, j, d, tmpdir, tag):
+    """Apply x' = (I + e) x with Voigt component j (0..5) = d (engineering shear via tilt) to the
+    cell of sides L; return (clamped stress, relaxed stress, min info) with stress = -p, bar,
+    Voigt order."""
+    c = Cell(pot, L, (1, 1, 1), tmpdir, tag)
     if j < 3:
         dim = "xyz"[j]
-        c.cmd("change_box all %s final 0.0 %r remap units box" % (dim, L * (1.0 + d)))
+        c.cmd("change_box all %s final 0.0 %r remap units box" % (dim, L[j] * (1.0 + d)))
     else:
-        tilt = {3: "yz", 4: "xz", 5: "xy"}[j]       # yz = d*lz, xz = d*lz, xy = d*ly; lz = ly = L
-        c.cmd("change_box all %s final %r remap units box" % (tilt, d * L))
+        tilt = {3: "yz", 4: "xz", 5: "xy"}[j]       # yz = d*lz, xz = d*lz, xy = d*ly
+        c.cmd("change_box all %s final %r remap units box" % (tilt, d * (L[1] if j == 5 else L[2])))
     r0 = c.run0()
     crit, nit = c.minimize()
     r1 = c.run0()
@@ -200,13 +232,13 @@ def strained_stress(pot, a0, j, d, tmpdir, tag):
                                     fnorm0=r0["fnorm"])
 
 
-def elastic(pot, a0, tmpdir):
+def elastic(pot, L, tmpdir):
     Cc = np.zeros((6, 6))
     Cr = np.zeros((6, 6))
     infos = []
     for j in range(6):
-        sc_p, sr_p, ip = strained_stress(pot, a0, j, +STRAIN, tmpdir, "el")
-        sc_m, sr_m, im = strained_stress(pot, a0, j, -STRAIN, tmpdir, "el")
+        sc_p, sr_p, ip = strained_stress(pot, L, j, +STRAIN, tmpdir, "el")
+        sc_m, sr_m, im = strained_stress(pot, L, j, -STRAIN, tmpdir, "el")
         Cc[:, j] = (sc_p - sc_m) / (2.0 * STRAIN) * BAR_TO_GPA
         Cr[:, j] = (sr_p - sr_m) / (2.0 * STRAIN) * BAR_TO_GPA
         infos += [("%s+" % VOIGT[j], ip), ("%s-" % VOIGT[j], im)]
@@ -229,10 +261,31 @@ def cubic_dev(C):
     return float(np.max(np.abs(C - Ccub)))
 
 
+HEX = ["c11", "c12", "c13", "c33", "c44", "c66"]
+
+
+def hex_avg(C):
+    return [float(np.mean([C[0, 0], C[1, 1]])), float(np.mean([C[0, 1], C[1, 0]])),
+            float(np.mean([C[0, 2], C[1, 2], C[2, 0], C[2, 1]])), float(C[2, 2]),
+            float(np.mean([C[3, 3], C[4, 4]])), float(C[5, 5])]
+
+
+def hex_dev(C):
+    c11, c12, c13, c33, c44, c66 = hex_avg(C)
+    H = np.zeros((6, 6))
+    H[0, 0] = H[1, 1] = c11
+    H[0, 1] = H[1, 0] = c12
+    H[0, 2] = H[1, 2] = H[2, 0] = H[2, 1] = c13
+    H[2, 2] = c33
+    H[3, 3] = H[4, 4] = c44
+    H[5, 5] = 0.5 * (c11 - c12)
+    return float(np.max(np.abs(C - H)))
+
+
 # ----------------------------------------------------------------------------- vacancy
 
-def vacancy(pot, a0, tmpdir):
-    c = Cell(pot, a0, 3, tmpdir, "vac")
+def vacancy(pot, L, n, tmpdir):
+    c = Cell(pot, L, n, tmpdir, "vac")
     N = c.natoms
     rN = c.run0()
     # atom id 1 is the one created first, at (0,0,0) = nearest the origin
@@ -261,61 +314,75 @@ def main():
     np.set_printoptions(linewidth=150, precision=6, suppress=True)
     ver = lammps_version_string()
     lines = [
-        "# Crystal properties of diamond-cubic Si computed with LAMMPS %s (Debian lammps %s), "
+        "# Crystal properties of diamond-cubic Si and hcp Ti computed with LAMMPS %s (Debian lammps %s), "
         "one rank, newton on" % (ver, debian_version()),
         "# generator: %s   (deterministic; see tests/data/README_props.md for the method)" % REGEN,
     ]
     for pot in POTENTIALS:
         path = os.path.join(POTDIR, pot["file"])
-        lines.append("# potential: pair_style %s, pair_coeff * * %s Si (sha256 %s)"
-                     % (pot["pair_style"], pot["file"], sha256_prefix(path)))
+        lines.append("# potential: pair_style %s, pair_coeff * * %s %s (sha256 %s)"
+                     % (pot["pair_style"], pot["file"], pot["element"], sha256_prefix(path)))
     lines += [
         "# keys: a0 (A), e0 (eV/atom), c11 c12 c44 (GPa, relaxed ions), c11_clamped c12_clamped c44_clamped "
         "(GPa, clamped ions), b = (c11+2 c12)/3 (GPa), evf (eV, vacancy, constant volume, relaxed ions), "
         "vac_atoms (atoms of the perfect vacancy supercell), strain (finite-difference strain)",
+        "# hcp keys: a0, c0 (A), e0, c11 c12 c13 c33 c44 c66 and their *_clamped (GPa; hexagonal averages), "
+        "evf, vac_atoms, strain",
         "# format: <potential file> <key> <value>   (value = Python repr)",
     ]
-    summary = {}
     with tempfile.TemporaryDirectory() as tmp:
         for pot in POTENTIALS:
             name = pot["file"]
             t0 = time.time()
-            a0, width, nev = find_a0(pot, tmp)
-            r = pressure_at(pot, a0, tmp)
-            e0 = r["pe"] / 8.0
             print("== %s (pair_style %s)" % (name, pot["pair_style"]))
-            print("a0 = %r A  (bracket width %.3g, %d pressure evaluations), P(a0) = %.3e bar, "
-                  "stress(a0) = %s bar, fnorm(a0) = %.3g" % (a0, width, nev, r["press"], -r["p"], r["fnorm"]))
+            if pot["lattice"] == "diamond":
+                a0, width, nev = find_a0(pot, tmp)
+                q = None
+                print("a0 = %r A  (bracket width %.3g, %d pressure evaluations)" % (a0, width, nev))
+            else:
+                a0, q, width, nev = find_hcp(pot, tmp)
+                print("a0 = %r A, c/a = %r  (c/a bracket width %.3g, %d outer evaluations)" % (a0, q, width, nev))
+            L = cell_sides(pot, a0, q)
+            r = pressure_at(pot, a0, tmp, q)
+            e0 = r["pe"] / r["natoms"]
+            print("P(a0) = %.3e bar, stress(a0) = %s bar, fnorm(a0) = %.3g" % (r["press"], -r["p"], r["fnorm"]))
             print("e0 = %r eV/atom" % e0)
-            Cc, Cr, infos = elastic(pot, a0, tmp)
-            c11, c12, c44 = cubic_avg(Cr)
-            c11c, c12c, c44c = cubic_avg(Cc)
-            b = (c11 + 2.0 * c12) / 3.0
-            devr, devc = cubic_dev(Cr), cubic_dev(Cc)
+            Cc, Cr, infos = elastic(pot, L, tmp)
             print("relaxed-ion C (GPa, Voigt xx yy zz yz xz xy):")
             print(Cr)
             print("clamped-ion C (GPa):")
             print(Cc)
-            print("max |C - C_cubic(c11,c12,c44)|: relaxed %.3e GPa, clamped %.3e GPa; "
-                  "max |C - C^T|: relaxed %.3e, clamped %.3e"
-                  % (devr, devc, np.max(np.abs(Cr - Cr.T)), np.max(np.abs(Cc - Cc.T))))
             for lab, inf in infos:
                 print("  strain %-4s: min %-28s iters %4d  fnorm %.3e -> %.3e  fmax %.3e"
                       % (lab, inf["crit"], inf["iters"], inf["fnorm0"], inf["fnorm"], inf["fmax"]))
-            evf, N, vi = vacancy(pot, a0, tmp)
+            if pot["lattice"] == "diamond":
+                c11, c12, c44 = cubic_avg(Cr)
+                c11c, c12c, c44c = cubic_avg(Cc)
+                print("max |C - C_cubic(c11,c12,c44)|: relaxed %.3e GPa, clamped %.3e GPa; "
+                      "max |C - C^T|: relaxed %.3e, clamped %.3e"
+                      % (cubic_dev(Cr), cubic_dev(Cc), np.max(np.abs(Cr - Cr.T)), np.max(np.abs(Cc - Cc.T))))
+                vals = [("a0", a0), ("e0", e0), ("c11", c11), ("c12", c12), ("c44", c44),
+                        ("c11_clamped", c11c), ("c12_clamped", c12c), ("c44_clamped", c44c),
+                        ("b", (c11 + 2.0 * c12) / 3.0)]
+                nvac = (3, 3, 3)
+            else:
+                hr, hc = hex_avg(Cr), hex_avg(Cc)
+                print("max |C - C_hex|: relaxed %.3e GPa, clamped %.3e GPa; max |C - C^T|: relaxed %.3e, "
+                      "clamped %.3e" % (hex_dev(Cr), hex_dev(Cc), np.max(np.abs(Cr - Cr.T)),
+                                        np.max(np.abs(Cc - Cc.T))))
+                vals = [("a0", a0), ("c0", q * a0), ("e0", e0)] + list(zip(HEX, hr)) + \
+                    [(k + "_clamped", v) for k, v in zip(HEX, hc)]
+                nvac = (4, 3, 3)
+            evf, N, vi = vacancy(pot, L, nvac, tmp)
             print("vacancy: N=%d E_N=%r E_(N-1)=%r (unrelaxed %r); min %s, iters %d, fnorm %.3e -> %.3e, "
                   "fmax %.3e" % (N, vi["eN"], vi["eN1"], vi["eN1_unrelaxed"], vi["crit"], vi["iters"],
                                  vi["fnorm0"], vi["fnorm"], vi["fmax"]))
             print("evf = %r eV (unrelaxed %r)" % (evf, vi["eN1_unrelaxed"] - (N - 1) / N * vi["eN"]))
-            print("c11 c12 c44 = %.6f %.6f %.6f GPa (clamped %.6f %.6f %.6f), B = %.6f GPa; %.1f s"
-                  % (c11, c12, c44, c11c, c12c, c44c, b, time.time() - t0))
-            vals = [("a0", a0), ("e0", e0), ("c11", c11), ("c12", c12), ("c44", c44),
-                    ("c11_clamped", c11c), ("c12_clamped", c12c), ("c44_clamped", c44c),
-                    ("b", b), ("evf", evf), ("vac_atoms", N), ("strain", STRAIN)]
+            vals += [("evf", evf), ("vac_atoms", N), ("strain", STRAIN)]
+            print("  ".join("%s %.6f" % kv for kv in vals[:-2]) + "; %.1f s" % (time.time() - t0))
             for k, v in vals:
                 assert np.isfinite(v), (name, k, v)
                 lines.append("%s %s %r" % (name, k, v))
-            summary[name] = dict(devr=devr, devc=devc)
     with open(args.out, "w") as fh:
         fh.write("\n".join(lines) + "\n")
     print("wrote %s (%.1f s)" % (args.out, time.time() - t_start))
