@@ -47,7 +47,7 @@ TABLE OF CONTENTS (search for the tag)
    >>bspline  cubic B-splines on clamped knot vectors (UF3)
    >>cells    cells, periodic images, ghost atoms, neighbour lists
    >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial
-   >>props    relaxation (FIRE), elastic constants, equation of state, cubic crystals
+   >>props    relaxation (FIRE), elastic constants, EOS, cubic and hcp crystals, phonons
    >>linalg   dense symmetric eigen-solver
    >>cmaes    CMA-ES optimiser (Hansen), ask/tell, IPOP restarts, bounds
    >>ridge    streamed normal equations, ridge/curvature penalties, robust solve
@@ -623,14 +623,15 @@ SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, c
 
 
 /* ==================================================================
- * >>props    RELAXATION, ELASTIC CONSTANTS, EQUATION OF STATE
+ * >>props    RELAXATION, ELASTIC CONSTANTS, EQUATION OF STATE, PHONONS
  * ==================================================================
  * What a potential predicts for a crystal, from the potential alone (the
  * checks the s-MEAM, UF3 and s-NNP papers make of a fit): atoms relaxed at
  * fixed cell, the 6x6 elastic tensor by central finite strains, a
- * Birch-Murnaghan equation of state, and for the cubic lattices the zero-
- * pressure lattice constant, C11, C12, C44, B and the vacancy formation
- * energy in one call (sp_cubic_props; hcp: sp_hcp_props).
+ * Birch-Murnaghan equation of state, phonon frequencies at any wave
+ * vector, and for the cubic lattices the zero-pressure lattice constant,
+ * C11, C12, C44, B and the vacancy formation energy in one call
+ * (sp_cubic_props; hcp: sp_hcp_props).
  *
  *     sp_cubic_props_t pr;
  *     sp_cubic_props(&pot, type_of_Si, SP_LATTICE_DIAMOND, NULL, &pr, &diag);
@@ -711,7 +712,8 @@ typedef enum sp_lattice_t {
     SP_LATTICE_SC = 1,
     SP_LATTICE_BCC = 2,
     SP_LATTICE_FCC = 3,
-    SP_LATTICE_DIAMOND = 4
+    SP_LATTICE_DIAMOND = 4,
+    SP_LATTICE_HCP = 5 /* (sp_lattice_primitive only; else sp_hcp_cell, sp_hcp_props) */
 } sp_lattice_t;
 
 SP_API int sp_lattice_cell(sp_lattice_t lattice, double a, int n, double *pos, sp_cell_t *cell);
@@ -816,6 +818,42 @@ SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_op
    the basal and prism surface energies (1x1 slabs, of the two prism cuts
    the one of lower energy). Errors as sp_cubic_props, and
    SP_ERR_NO_CONVERGENCE when no c/a in 1 .. 2.5 balances the stresses. */
+
+SP_API int sp_lattice_primitive(sp_lattice_t lattice, double a, double c, double *pos, sp_cell_t *cell);
+/* The primitive cell: sc a; fcc (a/2)(0 1 1), (1 0 1), (1 1 0); bcc
+   (a/2)(-1 1 1), (1 -1 1), (1 1 -1); diamond the fcc cell with atoms at 0
+   and (a/4)(1 1 1); hcp (a, 0, 0), (-a/2, a sqrt 3 / 2, 0), (0, 0, c)
+   with atoms at 0 and (a/2, a / (2 sqrt 3), c/2). Returns its atoms (1 or
+   2; 0 for a bad lattice or a <= 0) and fills pos and cell (periodic). */
+
+#define SP_PHONON_THZ 15.633304239856194 /* sqrt(eV / (A^2 amu)) / 2 pi in THz */
+
+typedef struct sp_phonon_opts_t {
+    double displacement; /* finite displacement (A); 0: 0.001 (small: in Lenosky Si_1 the third
+                            neighbours sit 0.003 A outside phi's cutoff) */
+    double range;        /* reach of the force constants (A); 0: twice the potential's cutoff, the
+                            reach of any many-body term (a pair potential needs only the cutoff) */
+} sp_phonon_opts_t;
+
+SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos, const int *type,
+                              const sp_cell_t *cell, const double *mass, int nq, const double *q,
+                              const sp_phonon_opts_t *opts, double *freq, sp_diag_t *diag);
+/* Harmonic phonon frequencies of the crystal with natoms atoms pos
+   (types type, masses mass in amu) in the periodic cell, at the nq wave
+   vectors q (3 nq, Cartesian, 1/A, so that the phase is exp(i q.r)):
+   freq (3 natoms per q, ascending, THz; an imaginary frequency, an
+   unstable mode, as minus its modulus). The force constants come from
+   central differences of the forces, every atom of the cell moved by
+   +-displacement along x, y and z, in a supercell of the cell at least
+   twice the range wide in every direction (so each pair within the range
+   is seen through one image only: exact at every q, not only those of the
+   supercell); the dynamical matrix is made Hermitian and diagonalised in
+   its real form. The atoms should be at an energy minimum (relaxed), or
+   the frequencies are those of a strained state. Serial arithmetic: the
+   same bits for any thread count. Errors: SP_ERR_BAD_ARG (bad sizes,
+   options, mass <= 0), SP_ERR_BAD_CELL (a direction not periodic),
+   SP_ERR_RANGE (the supercell would pass 10^6 atoms), SP_ERR_NO_MEMORY,
+   those of sp_pot_compute and sp_linalg_eigsym. */
 
 /* ==================================================================
  * >>linalg   DENSE SYMMETRIC EIGENSOLVER
@@ -6841,6 +6879,177 @@ SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_op
 done:
     sp__free(&pot->allocator, pos);
     sp__free(&pot->allocator, types);
+    return r;
+}
+SP_API int sp_lattice_primitive(sp_lattice_t lattice, double a, double c, double *pos, sp_cell_t *cell) {
+    static const double fcc[9] = {0, .5, .5, .5, 0, .5, .5, .5, 0}, bcc[9] = {-.5, .5, .5, .5, -.5, .5, .5, .5, -.5};
+    const double *H = lattice == SP_LATTICE_BCC ? bcc : fcc;
+    int d, n = lattice == SP_LATTICE_DIAMOND || lattice == SP_LATTICE_HCP ? 2 : 1;
+    if (lattice < SP_LATTICE_SC || lattice > SP_LATTICE_HCP || !(a > 0.0 && a < 1e6) || !pos || !cell ||
+        (lattice == SP_LATTICE_HCP && !(c > 0.0 && c < 1e6)))
+        return 0;
+    memset(cell, 0, sizeof *cell);
+    memset(pos, 0, 3 * (size_t)n * sizeof(double));
+    cell->pbc[0] = cell->pbc[1] = cell->pbc[2] = 1;
+    if (lattice == SP_LATTICE_SC) {
+        cell->h[0] = cell->h[4] = cell->h[8] = a;
+    } else if (lattice == SP_LATTICE_HCP) {
+        cell->h[0] = a;
+        cell->h[3] = -0.5 * a;
+        cell->h[4] = 0.8660254037844386 * a;
+        cell->h[8] = c;
+        pos[3] = 0.5 * a;
+        pos[4] = 0.28867513459481287 * a;
+        pos[5] = 0.5 * c;
+    } else {
+        for (d = 0; d < 9; ++d) cell->h[d] = H[d] * a;
+        if (n == 2) pos[3] = pos[4] = pos[5] = 0.25 * a;
+    }
+    return n;
+}
+
+SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos, const int *type,
+                              const sp_cell_t *cell, const double *mass, int nq, const double *q,
+                              const sp_phonon_opts_t *opts, double *freq, sp_diag_t *diag) {
+    const double delta = opts && opts->displacement > 0.0 ? opts->displacement : 0.001;
+    double range, vol, Hs[9], G[9];
+    int N[3], d, e, i, s, a, sgn, nsc, n3, m2;
+    size_t M, k;
+    double *x = NULL, *f[2] = {NULL, NULL}, *phi = NULL, *sep = NULL, *D = NULL, *w = NULL, *work = NULL;
+    int *ty = NULL;
+    sp_cell_t sc;
+    sp_result_t r = SP_OK;
+    if (!pot || natoms < 1 || natoms > 1000 || !pos || !type || !cell || !mass || nq < 0 || (nq > 0 && (!q || !freq)))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_phonons");
+    if (opts && (!(opts->displacement >= 0.0 && opts->displacement < 0.1) || !(opts->range >= 0.0 && opts->range < 1e3)))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "phonon options out of range");
+    for (i = 0; i < natoms; ++i) {
+        if (!(mass[i] > 0.0 && mass[i] < 1e6)) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "atom %d: mass %g", i, mass[i]);
+        if (type[i] < 0 || type[i] >= pot->nelem) return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, 0, "atom %d: no element %d", i, type[i]);
+    }
+    if (!cell->pbc[0] || !cell->pbc[1] || !cell->pbc[2])
+        return sp__fail(diag, SP_ERR_BAD_CELL, 0, "phonons need a cell periodic in all three directions");
+    if ((r = sp_cell_check(cell, &vol)) != SP_OK) return sp__fail(diag, r, 0, "bad cell");
+    range = opts && opts->range > 0.0 ? opts->range : 2.0 * pot->cutoff;
+    /* supercell: every width (volume over the opposite face) at least twice the range */
+    for (d = 0, M = (size_t)natoms; d < 3; ++d) {
+        double cr[3];
+        sp__cross(cell->h + 3 * ((d + 1) % 3), cell->h + 3 * ((d + 2) % 3), cr);
+        N[d] = (int)ceil(2.0 * range / (vol / sp__norm3(cr)) - 1e-9);
+        if (N[d] < 1) N[d] = 1;
+        if (N[d] > 1000) N[d] = 1000;
+        M *= (size_t)N[d];
+    }
+    if (M > 1000000) return sp__fail(diag, SP_ERR_RANGE, 0, "phonon supercell of %zu atoms (range %.2f A)", M, range);
+    nsc = (int)M;
+    n3 = 3 * natoms;
+    m2 = 2 * n3;
+    x = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
+    f[0] = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
+    f[1] = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
+    phi = (double *)sp__alloc(&pot->allocator, (size_t)n3 * 3 * M * sizeof(double));
+    sep = (double *)sp__alloc(&pot->allocator, 3 * M * (size_t)natoms * sizeof(double));
+    D = (double *)sp__alloc(&pot->allocator, (size_t)m2 * m2 * sizeof(double));
+    w = (double *)sp__alloc(&pot->allocator, 3 * (size_t)m2 * sizeof(double));
+    ty = (int *)sp__alloc(&pot->allocator, M * sizeof(int));
+    if (!x || !f[0] || !f[1] || !phi || !sep || !D || !w || !ty) {
+        r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+        goto done;
+    }
+    work = w + m2;
+    memset(&sc, 0, sizeof sc);
+    for (d = 0; d < 3; ++d) {
+        sc.pbc[d] = 1;
+        for (e = 0; e < 3; ++e) Hs[3 * d + e] = sc.h[3 * d + e] = N[d] * cell->h[3 * d + e];
+    }
+    sp__inv3(Hs, sp__det3(Hs), G);
+    /* atom j = image * natoms + t at x_t + n0 h0 + n1 h1 + n2 h2 */
+    for (k = 0; k < M; ++k) {
+        const int t = (int)(k % (size_t)natoms), im = (int)(k / (size_t)natoms);
+        const int n0 = im % N[0], n1 = (im / N[0]) % N[1], n2 = im / (N[0] * N[1]);
+        for (e = 0; e < 3; ++e)
+            x[3 * k + e] = pos[3 * t + e] + n0 * cell->h[e] + n1 * cell->h[3 + e] + n2 * cell->h[6 + e];
+        ty[k] = type[t];
+    }
+    /* separations x_j - x_s through the nearest image of the supercell */
+    for (s = 0; s < natoms; ++s)
+        for (k = 0; k < M; ++k) {
+            double dv[3], fr[3], best = HUGE_VAL, *o = sep + 3 * ((size_t)s * M + k);
+            int c0, c1, c2;
+            for (e = 0; e < 3; ++e) dv[e] = x[3 * k + e] - x[3 * s + e];
+            for (e = 0; e < 3; ++e) fr[e] = floor(dv[0] * G[e] + dv[1] * G[3 + e] + dv[2] * G[6 + e] + 0.5);
+            for (c0 = -1; c0 <= 1; ++c0)
+                for (c1 = -1; c1 <= 1; ++c1)
+                    for (c2 = -1; c2 <= 1; ++c2) {
+                        double v[3], l2;
+                        for (e = 0; e < 3; ++e)
+                            v[e] = dv[e] - (fr[0] + c0) * Hs[e] - (fr[1] + c1) * Hs[3 + e] - (fr[2] + c2) * Hs[6 + e];
+                        l2 = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+                        if (l2 < best - 1e-12) {
+                            best = l2;
+                            memcpy(o, v, sizeof v);
+                        }
+                    }
+        }
+    /* force constants phi[(s a) j b] = -dF_jb / du_sa, central differences */
+    for (s = 0; s < natoms && r == SP_OK; ++s)
+        for (a = 0; a < 3 && r == SP_OK; ++a) {
+            for (sgn = 0; sgn < 2 && r == SP_OK; ++sgn) {
+                double en;
+                x[3 * s + a] += sgn ? -delta : delta;
+                r = sp_pot_compute_once(pot, nsc, x, ty, sc.h, sc.pbc, &en, f[sgn], NULL, NULL, diag);
+                x[3 * s + a] -= sgn ? -delta : delta;
+            }
+            if (r != SP_OK) break;
+            for (k = 0; k < 3 * M; ++k) phi[(size_t)(3 * s + a) * 3 * M + k] = -(f[0][k] - f[1][k]) / (2.0 * delta);
+        }
+    if (r != SP_OK) goto done;
+    /* D(q) = A + iB (3n x 3n), made Hermitian, as the real symmetric [[A, -B], [B, A]]: each
+       eigenvalue twice */
+    for (i = 0; i < nq && r == SP_OK; ++i) {
+        const double *qi = q + 3 * (size_t)i;
+        int u, v;
+        memset(D, 0, (size_t)m2 * m2 * sizeof(double));
+        for (u = 0; u < n3; ++u) {
+            const int su = u / 3;
+            for (k = 0; k < M; ++k) {
+                const int t = (int)(k % (size_t)natoms);
+                const double *dv = sep + 3 * ((size_t)su * M + k), ph = qi[0] * dv[0] + qi[1] * dv[1] + qi[2] * dv[2];
+                const double inv = 1.0 / sqrt(mass[su] * mass[t]), cr = cos(ph) * inv, ci = sin(ph) * inv;
+                for (e = 0; e < 3; ++e) {
+                    const double p = phi[(size_t)u * 3 * M + 3 * k + e];
+                    D[(size_t)u * m2 + 3 * t + e] += p * cr;
+                    D[(size_t)(u + n3) * m2 + 3 * t + e] += p * ci;
+                }
+            }
+        }
+        for (u = 0; u < n3; ++u)
+            for (v = 0; v <= u; ++v) {
+                const double re = 0.5 * (D[(size_t)u * m2 + v] + D[(size_t)v * m2 + u]);
+                const double im = 0.5 * (D[(size_t)(u + n3) * m2 + v] - D[(size_t)(v + n3) * m2 + u]);
+                D[(size_t)u * m2 + v] = D[(size_t)(u + n3) * m2 + v + n3] = re;
+                D[(size_t)(u + n3) * m2 + v] = im;
+                D[(size_t)(v + n3) * m2 + u] = -im;
+            }
+        r = sp_linalg_eigsym(m2, D, m2, w, work);
+        if (r != SP_OK) {
+            r = sp__fail(diag, r, 0, "dynamical matrix at q %d: %s", i, sp_result_str(r));
+            break;
+        }
+        for (u = 0; u < n3; ++u) {
+            const double l = 0.5 * (w[2 * u] + w[2 * u + 1]);
+            freq[(size_t)i * n3 + u] = (l < 0.0 ? -sqrt(-l) : sqrt(l)) * SP_PHONON_THZ;
+        }
+    }
+done:
+    sp__free(&pot->allocator, x);
+    sp__free(&pot->allocator, f[0]);
+    sp__free(&pot->allocator, f[1]);
+    sp__free(&pot->allocator, phi);
+    sp__free(&pot->allocator, sep);
+    sp__free(&pot->allocator, D);
+    sp__free(&pot->allocator, w);
+    sp__free(&pot->allocator, ty);
     return r;
 }
 /* ==================================================================

@@ -215,6 +215,9 @@ valgrind_step() {
     vg_tool 0 "plot" plot "$pots/Si_1.meam.spline" -o "$tmp/p.svg"
     vg_tool 0 "props hcp" props "$pots/Ti.meam.spline" --lattice hcp --vacancy -1 -o "$tmp/props.json"
     vg_tool 1 "props (--c-a on a cubic lattice)" props "$pots/Si_1.meam.spline" --lattice diamond --c-a 1.6
+    vg_tool 0 "phonons" phonons "$pots/Si_1.meam.spline" --lattice diamond --element Si --points 8 -o "$tmp/bands.dat" \
+        --svg "$tmp/bands.svg"
+    vg_tool 1 "phonons (no element, no mass)" phonons "$pots/Si_1.meam.spline" --lattice diamond
     vg_tool 1 "eval (missing file)" eval "$pots/Si_1.meam.spline" "$tmp/does_not_exist.xyz"
     took "$w0" "$c0"; echo "valgrind: $TOOK"
 }

@@ -615,6 +615,204 @@ static void test_pair_hcp(void) {
     sp_pot_free(&pot);
 }
 
+/* Eigenvalues (ascending) of the Hermitian n x n matrix re + i im, through its
+   real form [[re, -im], [im, re]] (each eigenvalue twice) */
+static void herm_eig(int n, const double *re, const double *im, double *w) {
+    double *S = (double *)calloc(4 * (size_t)n * n, sizeof(double)), *ws = (double *)malloc(6 * (size_t)n * sizeof(double));
+    int u, v;
+    for (u = 0; u < n; ++u)
+        for (v = 0; v < n; ++v) {
+            S[u * 2 * n + v] = S[(u + n) * 2 * n + v + n] = re[u * n + v];
+            S[(u + n) * 2 * n + v] = im[u * n + v];
+            S[u * 2 * n + v + n] = -im[u * n + v];
+        }
+    SP_CHECK(sp_linalg_eigsym(2 * n, S, 2 * n, ws, ws + 2 * n) == SP_OK);
+    for (u = 0; u < n; ++u) w[u] = 0.5 * (ws[2 * u] + ws[2 * u + 1]);
+    free(S);
+    free(ws);
+}
+
+/* Phonon frequencies (THz) of a pair potential (pair energy 2 V2: the UF3
+   convention, E = sum_i sum_j V2(r_ij)) on the primitive cell (n <= 2
+   atoms, mass M) at q, from the lattice sums of the force constants
+   phi''_ab(R) = (2V'' - 2V'/r) R_a R_b / r^2 + 2V'/r delta_ab:
+   D_sa,tb = (1/M) [delta_st sum_{all j} phi''_ab(R_sj) - sum_{j of t} phi''_ab(R_sj) e^{i q.R_sj}] */
+static void pair_phonons(const sp_pot_t *pot, int n, const double *pos, const sp_cell_t *cell, double M, const double *q,
+                         double *f) {
+    const sp_uf3_pair_t *P = pot->uf3.pair;
+    double re[36] = {0}, im[36] = {0}, w[6];
+    int s, t, x, y, z, a, b, mm = 1;
+    while (mm < 40) { /* images far enough that every |R| < cut is reached */
+        double wmin = 1e300;
+        int d;
+        for (d = 0; d < 3; ++d) {
+            const double *h1 = cell->h + 3 * ((d + 1) % 3), *h2 = cell->h + 3 * ((d + 2) % 3), *h0 = cell->h + 3 * d;
+            const double c[3] = {h1[1] * h2[2] - h1[2] * h2[1], h1[2] * h2[0] - h1[0] * h2[2], h1[0] * h2[1] - h1[1] * h2[0]};
+            const double wd = fabs(h0[0] * c[0] + h0[1] * c[1] + h0[2] * c[2]) / sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2]);
+            if (wd < wmin) wmin = wd;
+        }
+        if ((mm - 1) * wmin > P->cut) break;
+        ++mm;
+    }
+    for (s = 0; s < n; ++s)
+        for (t = 0; t < n; ++t)
+            for (x = -mm; x <= mm; ++x)
+                for (y = -mm; y <= mm; ++y)
+                    for (z = -mm; z <= mm; ++z) {
+                        double R[3], r2, r, v, d1, d2, ph;
+                        int e;
+                        for (e = 0; e < 3; ++e)
+                            R[e] = pos[3 * t + e] - pos[3 * s + e] + x * cell->h[e] + y * cell->h[3 + e] + z * cell->h[6 + e];
+                        r2 = R[0] * R[0] + R[1] * R[1] + R[2] * R[2];
+                        r = sqrt(r2);
+                        if (r2 == 0.0 || r >= P->cut) continue;
+                        v2d(P, r, &v, &d1, &d2);
+                        ph = q[0] * R[0] + q[1] * R[1] + q[2] * R[2];
+                        for (a = 0; a < 3; ++a)
+                            for (b = 0; b < 3; ++b) {
+                                const double k = 2.0 * ((d2 - d1 / r) * R[a] * R[b] / r2 + (a == b ? d1 / r : 0.0)) / M;
+                                re[(3 * s + a) * 3 * n + 3 * s + b] += k;
+                                re[(3 * s + a) * 3 * n + 3 * t + b] -= k * cos(ph);
+                                im[(3 * s + a) * 3 * n + 3 * t + b] -= k * sin(ph);
+                            }
+                    }
+    herm_eig(3 * n, re, im, w);
+    for (a = 0; a < 3 * n; ++a) f[a] = (w[a] < 0.0 ? -sqrt(-w[a]) : sqrt(w[a])) * SP_PHONON_THZ;
+}
+
+/* phonons of the pair potential against the lattice sums, fcc, bcc, hcp, at
+   random wave vectors (not those of the supercell) */
+static void test_phonon_pair(void) {
+    static const sp_lattice_t lats[3] = {SP_LATTICE_FCC, SP_LATTICE_BCC, SP_LATTICE_HCP};
+    sp_pot_t pot;
+    sp_diag_t d;
+    sp_phonon_opts_t po;
+    double worst = 0.0;
+    int L, k, i;
+    make_morse(&pot, 0.2, 2.7);
+    memset(&po, 0, sizeof po);
+    po.displacement = 1e-4;
+    for (L = 0; L < 3; ++L) {
+        double pos[6], q[3 * 6], f[6 * 6], fr[6], a, c = 0.0, mass[2] = {63.546, 63.546};
+        int type[2] = {0, 0}, n;
+        sp_cell_t cell;
+        if (lats[L] == SP_LATTICE_HCP) {
+            sp_hcp_props_t ph;
+            sp_props_opts_t o;
+            memset(&o, 0, sizeof o);
+            o.vacancy_size = o.slab_periods = -1;
+            SP_CHECK(sp_hcp_props(&pot, 0, &o, &ph, &d) == SP_OK);
+            a = ph.a0;
+            c = ph.c0;
+        } else {
+            a = lats[L] == SP_LATTICE_FCC ? 3.45 : 2.77;
+        }
+        n = sp_lattice_primitive(lats[L], a, c, pos, &cell);
+        SP_CHECK(n == (lats[L] == SP_LATTICE_HCP ? 2 : 1));
+        for (k = 0; k < 3 * 6; ++k) q[k] = (2.0 * tu_urand() - 1.0) * 2.0;
+        q[0] = q[1] = q[2] = 0.0; /* Gamma */
+        SP_CHECK(sp_phonons(&pot, n, pos, type, &cell, mass, 6, q, &po, f, &d) == SP_OK);
+        for (k = 0; k < 6; ++k) {
+            pair_phonons(&pot, n, pos, &cell, mass[0], q + 3 * k, fr);
+            for (i = 0; i < 3 * n; ++i) {
+                const double e = fabs(f[3 * n * k + i] - fr[i]);
+                if (k == 0 && i < 3) {
+                    SP_CHECK(fabs(f[i]) < 1e-4); /* acoustic at Gamma */
+                    continue;
+                }
+                SP_CHECK_NEAR(f[3 * n * k + i], fr[i], 1e-6, 1e-6);
+                if (e > worst) worst = e;
+            }
+        }
+    }
+    printf("pair phonons (fcc, bcc, hcp; 6 wave vectors each) vs lattice sums: largest difference %.2g THz (but the\n"
+           "acoustic modes at Gamma)\n", worst);
+    /* bad input */
+    {
+        double pos[3] = {0, 0, 0}, m = 1.0, f[3], q[3] = {0, 0, 0};
+        int type = 0;
+        sp_cell_t cell;
+        sp_lattice_primitive(SP_LATTICE_FCC, 3.45, 0.0, pos, &cell);
+        SP_CHECK(sp_lattice_primitive((sp_lattice_t)7, 3.45, 0.0, pos, &cell) == 0);
+        SP_CHECK(sp_lattice_primitive(SP_LATTICE_HCP, 3.0, 0.0, pos, &cell) == 0);
+        sp_lattice_primitive(SP_LATTICE_FCC, 3.45, 0.0, pos, &cell);
+        m = 0.0;
+        SP_CHECK(sp_phonons(&pot, 1, pos, &type, &cell, &m, 1, q, NULL, f, &d) == SP_ERR_BAD_ARG);
+        m = 1.0;
+        type = 3;
+        SP_CHECK(sp_phonons(&pot, 1, pos, &type, &cell, &m, 1, q, NULL, f, &d) == SP_ERR_UNKNOWN_ELEMENT);
+        type = 0;
+        cell.pbc[1] = 0;
+        SP_CHECK(sp_phonons(&pot, 1, pos, &type, &cell, &m, 1, q, NULL, f, &d) == SP_ERR_BAD_CELL);
+        cell.pbc[1] = 1;
+        po.range = 400.0;
+        SP_CHECK(sp_phonons(&pot, 1, pos, &type, &cell, &m, 1, q, &po, f, &d) == SP_ERR_RANGE);
+    }
+    sp_pot_free(&pot);
+}
+
+/* many-body: long waves travel at the speed of sound of the (relaxed-ion)
+   elastic constants, Si_1 diamond along [100] (C11, C44) and Ti hcp along
+   a (C11, C66, C44) and c (C33, C44) */
+static void test_phonon_sound(const char *potdir) {
+    static const char *names[2] = {"Si_1.meam.spline", "Ti.meam.spline"};
+    int p;
+    for (p = 0; p < 2; ++p) {
+        char path[512];
+        sp_pot_t pot;
+        sp_diag_t d;
+        sp_props_opts_t o;
+        sp_cell_t cell;
+        double pos[6], f[12], q[6], mass[2], rho, C[5], a, c = 0.0, vol;
+        int type[2] = {0, 0}, n, k;
+        snprintf(path, sizeof path, "%s/%s", potdir, names[p]);
+        if (!tu_exists(path)) {
+            SP_SKIP("LAMMPS potential files not found (apt-get install lammps-data)");
+            continue;
+        }
+        memset(&pot, 0, sizeof pot);
+        SP_CHECK(sp_pot_read_file(&pot, path, &d) == SP_OK);
+        memset(&o, 0, sizeof o);
+        o.vacancy_size = o.slab_periods = -1;
+        mass[0] = mass[1] = p ? 47.867 : 28.0855;
+        if (p == 0) {
+            sp_cubic_props_t pr;
+            SP_CHECK(sp_cubic_props(&pot, 0, SP_LATTICE_DIAMOND, &o, &pr, &d) == SP_OK);
+            a = pr.a0;
+            C[0] = pr.c11; C[1] = pr.c44; C[2] = pr.c44; /* [100]: L, T, T */
+        } else {
+            sp_hcp_props_t pr;
+            SP_CHECK(sp_hcp_props(&pot, 0, &o, &pr, &d) == SP_OK);
+            a = pr.a0;
+            c = pr.c0;
+            C[0] = pr.c11; C[1] = pr.c66; C[2] = pr.c44; /* along x: L, T in plane, T along c */
+            C[3] = pr.c33; C[4] = pr.c44;                /* along c: L, T, T */
+        }
+        n = sp_lattice_primitive(p ? SP_LATTICE_HCP : SP_LATTICE_DIAMOND, a, c, pos, &cell);
+        SP_CHECK(sp_cell_check(&cell, &vol) == SP_OK);
+        rho = n * mass[0] * 1.66053906660e-27 / (vol * 1e-30); /* kg/m^3 */
+        memset(q, 0, sizeof q);
+        q[0] = 2e-3; /* 1/A */
+        q[5] = 2e-3;
+        SP_CHECK(sp_phonons(&pot, n, pos, type, &cell, mass, 2, q, NULL, f, &d) == SP_OK);
+        for (k = 0; k < (p ? 2 : 1); ++k) {
+            double v[3], ref[3], t;
+            int i, j;
+            for (i = 0; i < 3; ++i) {
+                v[i] = f[3 * n * k + i] * 2.0 * 3.141592653589793 * 1e12 / (2e-3 * 1e10); /* m/s */
+                ref[i] = sqrt(C[k ? 3 + (i == 0 ? 0 : 1) : i] * 1e9 / rho);
+            }
+            for (i = 0; i < 3; ++i) /* both sorted ascending */
+                for (j = i + 1; j < 3; ++j)
+                    if (ref[j] < ref[i]) { t = ref[i]; ref[i] = ref[j]; ref[j] = t; }
+            printf("%s sound along %s: %.2f %.2f %.2f m/s (elastic constants %.2f %.2f %.2f)\n", names[p],
+                   p == 0 ? "[100]" : k ? "c" : "a", v[0], v[1], v[2], ref[0], ref[1], ref[2]);
+            for (i = 0; i < 3; ++i) SP_CHECK_NEAR(v[i], ref[i], 1e-4, 0);
+        }
+        sp_pot_free(&pot);
+    }
+}
+
 /* a purely repulsive pair potential has no crystal */
 static void test_no_minimum(void) {
     sp_pot_t pot;
@@ -725,6 +923,76 @@ static void test_lammps(const char *potdir) {
     fclose(f);
 }
 
+/* The n numbers after "name key" in the reference file; 0 when absent. */
+static int read_lmp_vec(FILE *f, const char *name, const char *key, int n, double *out) {
+    char line[512];
+    rewind(f);
+    while (fgets(line, sizeof line, f)) {
+        char pn[128], k[64];
+        int used = 0, i;
+        const char *c = line;
+        if (line[0] == '#' || sscanf(line, "%127s %63s%n", pn, k, &used) != 2 || strcmp(pn, name) != 0 || strcmp(k, key) != 0)
+            continue;
+        for (i = 0, c += used; i < n; ++i, c += used)
+            if (sscanf(c, "%lf%n", out + i, &used) != 1) return 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* phonons of Si_1, Si.b (diamond) and Ti (hcp) against LAMMPS forces
+   (tests/data/lmp_props.txt: the force constants of LAMMPS, the dynamical
+   matrix by numpy), at the points of the path and one general point */
+static void test_phonon_lammps(const char *potdir) {
+    static const char *names[4] = {"Si_1.meam.spline", "Si.b.meam.sw.spline", "Ti.meam.spline", "Ti.meam.sw.spline"};
+    static const char *const pts[2][5] = {{"G", "X", "L", "Q", NULL}, {"G", "M", "K", "A", "Q"}};
+    FILE *f = fopen("tests/data/lmp_props.txt", "r");
+    int p;
+    if (!f) {
+        SP_CHECK(!"tests/data/lmp_props.txt readable");
+        return;
+    }
+    for (p = 0; p < (getenv("SP_TEST_QUICK") ? 3 : 4); ++p) {
+        const int hcp = p >= 2;
+        char path[512], key[64];
+        double a0 = 0.0, c0 = 0.0, delta = 0.0, q[3 * 5] = {0}, fr[6 * 5] = {0}, fg[6 * 5] = {0}, worst = 0.0, mass[2], pos[6];
+        int nq, k, i, type[2] = {0, 0}, n;
+        sp_pot_t pot;
+        sp_diag_t d;
+        sp_phonon_opts_t po;
+        sp_cell_t cell;
+        snprintf(path, sizeof path, "%s/%s", potdir, names[p]);
+        if (!tu_exists(path)) {
+            SP_SKIP("LAMMPS potential files not found (apt-get install lammps-data)");
+            continue;
+        }
+        SP_CHECK(read_lmp_vec(f, names[p], "a0", 1, &a0) && read_lmp_vec(f, names[p], "phonon_displacement", 1, &delta) &&
+                 (!hcp || read_lmp_vec(f, names[p], "c0", 1, &c0)));
+        for (nq = 0; nq < 5 && pts[hcp][nq]; ++nq) {
+            snprintf(key, sizeof key, "phonon_q_%s", pts[hcp][nq]);
+            SP_CHECK(read_lmp_vec(f, names[p], key, 3, q + 3 * nq));
+            for (k = 0; k < 6; ++k) {
+                snprintf(key, sizeof key, "phonon_%s_%d", pts[hcp][nq], k);
+                SP_CHECK(read_lmp_vec(f, names[p], key, 1, fr + 6 * nq + k));
+            }
+        }
+        memset(&pot, 0, sizeof pot);
+        SP_CHECK(sp_pot_read_file(&pot, path, &d) == SP_OK);
+        mass[0] = mass[1] = hcp ? 47.867 : 28.0855;
+        n = sp_lattice_primitive(hcp ? SP_LATTICE_HCP : SP_LATTICE_DIAMOND, a0, c0, pos, &cell);
+        memset(&po, 0, sizeof po);
+        po.displacement = delta;
+        SP_CHECK(n == 2 && sp_phonons(&pot, n, pos, type, &cell, mass, nq, q, &po, fg, &d) == SP_OK);
+        for (i = 0; i < 6 * nq; ++i) {
+            if (fabs(fg[i] - fr[i]) > worst) worst = fabs(fg[i] - fr[i]);
+            SP_CHECK_NEAR(fg[i], fr[i], 1e-7, 1e-5);
+        }
+        printf("%s phonons vs LAMMPS at %d wave vectors: largest difference %.2g THz\n", names[p], nq, worst);
+        sp_pot_free(&pot);
+    }
+    fclose(f);
+}
+
 int main(void) {
     test_eos();
     test_lattices();
@@ -734,7 +1002,10 @@ int main(void) {
     test_hcp_cell();
     test_pair_hcp();
     test_no_minimum();
+    test_phonon_pair();
+    test_phonon_sound(tu_potdir());
     test_relax(tu_potdir());
     test_lammps(tu_potdir());
+    test_phonon_lammps(tu_potdir());
     return sp_test_finish();
 }

@@ -5,6 +5,7 @@
  *                [--thermostat] [--damp fs] [--skin A] [--every N] [--dump OUT.xyz]
  *   splinepot plot MODEL -o FILE.svg
  *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]
+ *   splinepot phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]
  *   splinepot fit uf3|smeam|snnp ...
  *   splinepot bench cells|cmaes|ridge|structvec ...
  *   splinepot demo
@@ -42,7 +43,9 @@ static const char *usage_text =
     "  plot MODEL -o FILE.svg\n"
     "      draws the splines of a potential as SVG\n"
     "  props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]\n"
-    "      lattice constant, elastic constants, EOS and vacancy energy of a cubic crystal\n"
+    "      lattice constant(s), elastic constants, EOS, vacancy, surfaces of a crystal\n"
+    "  phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]\n"
+    "      phonon dispersion along a high-symmetry path\n"
     "  fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n"
     "  bench cells [--cutoff A] [--max N]\n"
     "      neighbour-list build time per atom, 10^3 to 10^6 atoms\n"
@@ -951,6 +954,22 @@ static void props_json_surfaces(FILE *fp, const char *key, int n, const char *co
     fputs("},\n", fp);
 }
 
+/* Loads a potential and picks its element: el by name, else the only one. */
+static int potential_element(const char *model, const char *el, sp_pot_t *pot, int *type) {
+    if (!load_potential(model, pot)) return 0;
+    *type = el ? sp_pot_find_element(pot, el) : 0;
+    if (!el && pot->nelem > 1) {
+        sp_pot_free(pot);
+        return !fail_msg("the potential has several elements: name one with --element");
+    }
+    if (*type < 0) {
+        fprintf(stderr, "error: %s: no element '%s'\n", model, el);
+        sp_pot_free(pot);
+        return 0;
+    }
+    return 1;
+}
+
 static int cmd_props(int argc, char **argv) {
     static const char *const withv[] = {"--lattice", "--element", "--a", "--c-a", "--strain", "--eos-range", "--fmax",
                                         "--vacancy", "--slab", "-o", NULL};
@@ -1000,17 +1019,7 @@ static int cmd_props(int argc, char **argv) {
         return fail_msg("--c-a is for --lattice hcp, in 1 .. 2.5");
     po.vacancy_size = (int)vac;
     po.slab_periods = (int)slab;
-    if (!load_potential(model, &pot)) return 1;
-    if (el) type = sp_pot_find_element(&pot, el);
-    else if (pot.nelem > 1) {
-        sp_pot_free(&pot);
-        return fail_msg("the potential has several elements: name one with --element");
-    }
-    if (type < 0) {
-        fprintf(stderr, "error: %s: no element '%s'\n", model, el);
-        sp_pot_free(&pot);
-        return 1;
-    }
+    if (!potential_element(model, el, &pot, &type)) return 1;
     memcpy(elname, pot.elem[type], sizeof elname);
     memset(&diag, 0, sizeof diag);
     t0 = now_seconds();
@@ -1091,6 +1100,202 @@ static int cmd_props(int argc, char **argv) {
         fprintf(of.fp, "  \"relax_force_evaluations\": %d\n}\n", pr.relax_steps);
     }
     return out_close(&of, !ferror(of.fp)) ? 0 : 1;
+}
+
+/* ----------------------------------------------------------------- phonons */
+
+/* A high-symmetry path of the lattice: labels and points, Cartesian 1/A. */
+static int phonon_path(int L, double a, double c, const char **lab, double *pt) {
+    static const char *const fccl[6] = {"G", "X", "W", "K", "G", "L"}, *const bccl[6] = {"G", "H", "N", "G", "P", "H"};
+    static const char *const scl[6] = {"G", "X", "M", "G", "R", "X"}, *const hcpl[5] = {"G", "M", "K", "G", "A"};
+    static const double fcc[18] = {0, 0, 0, 0, 1, 0, .5, 1, 0, .75, .75, 0, 0, 0, 0, .5, .5, .5};
+    static const double bcc[18] = {0, 0, 0, 0, 0, 1, .5, .5, 0, 0, 0, 0, .5, .5, .5, 0, 0, 1};
+    static const double sc[18] = {0, 0, 0, 0, .5, 0, .5, .5, 0, 0, 0, 0, .5, .5, .5, 0, .5, 0};
+    const double tp = 6.283185307179586 / a;
+    const char *const *l = L == 5 ? hcpl : L == 2 ? bccl : L == 1 ? scl : fccl;
+    const double *p = L == 2 ? bcc : L == 1 ? sc : fcc;
+    const int n = L == 5 ? 5 : 6;
+    int k;
+    for (k = 0; k < n; ++k) lab[k] = l[k];
+    if (L == 5) { /* b1 = (2 pi / a)(1, 1/sqrt 3, 0), b2 = (2 pi / a)(0, 2/sqrt 3, 0), b3 = (2 pi / c) z */
+        const double hk[15] = {0, 0, 0, .5, 0.28867513459481287, 0, 1.0 / 3.0, 0.5773502691896258, 0, 0, 0, 0, 0, 0, 0};
+        for (k = 0; k < 15; ++k) pt[k] = hk[k] * tp;
+        pt[14] = 0.5 * 6.283185307179586 / c;
+        return n;
+    }
+    for (k = 0; k < 18; ++k) pt[k] = p[k] * tp;
+    return n;
+}
+
+static int cmd_phonons(int argc, char **argv) {
+    static const char *const withv[] = {"--lattice", "--element", "--mass", "--a", "--c-a", "--points",
+                                        "--displacement", "-o", "--svg", NULL};
+    static const char *const lattices[6] = {"", "sc", "bcc", "fcc", "diamond", "hcp"};
+    const char *model = positional(argc, argv, 0, withv), *lat = opt_value(argc, argv, "--lattice");
+    const char *el = opt_value(argc, argv, "--element"), *outpath = opt_value(argc, argv, "-o");
+    const char *svgpath = opt_value(argc, argv, "--svg");
+    const char *lab[6];
+    char elname[4];
+    double a = 0.0, c = 0.0, ca = 0.0, pos[6], mass[2], pt[18], *q = NULL, *f = NULL, *dist = NULL, fmin = 0.0, fmax = 0.0;
+    int type[2], L, n, nseg, np, i, k, m, ok = 1;
+    long points;
+    sp_phonon_opts_t po;
+    sp_props_opts_t pro;
+    sp_cell_t cell;
+    sp_pot_t pot;
+    sp_diag_t diag;
+    sp_result_t r;
+    if (opt_flag(argc, argv, "--help") || !model || !lat) {
+        fputs("usage: splinepot phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [--mass M]\n"
+              "                         [--a A] [--c-a Q] [--points N] [--displacement D] [-o BANDS.dat]\n"
+              "                         [--svg B.svg]\n"
+              "  phonon dispersion along a high-symmetry path of the primitive cell (fcc, diamond:\n"
+              "  G-X-W-K-G-L; bcc: G-H-N-G-P-H; sc: G-X-M-G-R-X; hcp: G-M-K-G-A), N points per segment\n"
+              "  (default 40), at the zero-stress lattice constants (or --a, --c-a as given); force\n"
+              "  constants from finite displacements D (default 0.001 A) in a supercell twice the\n"
+              "  reach of the potential wide; the element's mass unless --mass (amu). BANDS.dat: path\n"
+              "  length (1/A), q (1/A), frequencies (THz)\n",
+              opt_flag(argc, argv, "--help") ? stdout : stderr);
+        return opt_flag(argc, argv, "--help") ? 0 : 2;
+    }
+    for (L = 1; L <= 5 && strcmp(lat, lattices[L]) != 0; ++L) {}
+    if (L > 5) return fprintf(stderr, "error: --lattice must be sc, bcc, fcc, diamond or hcp, got '%s'\n", lat), 1;
+    memset(&po, 0, sizeof po);
+    if (!opt_double(argc, argv, "--a", 0.0, &a) || !opt_double(argc, argv, "--c-a", 0.0, &ca) ||
+        !opt_long(argc, argv, "--points", 40, &points) || !opt_double(argc, argv, "--displacement", 0.001, &po.displacement) ||
+        !opt_double(argc, argv, "--mass", 0.0, &mass[0]))
+        return 1;
+    if (!(mass[0] >= 0.0 && mass[0] < 1e4) || !(po.displacement > 0.0 && po.displacement < 0.1))
+        return fail_msg("--mass must be positive (amu), --displacement in (0, 0.1) A");
+    if (points < 2 || points > 10000) return fail_msg("--points must be 2 .. 10000");
+    if (!(a >= 0.0 && a < 1e3) || (ca != 0.0 && (L != 5 || !(ca >= 1.0 && ca <= 2.5))))
+        return fail_msg("--a must be positive; --c-a is for --lattice hcp, in 1 .. 2.5");
+    if (!potential_element(model, el, &pot, &type[0])) return 1;
+    memset(&diag, 0, sizeof diag);
+    if (a == 0.0 || (L == 5 && ca == 0.0)) { /* the zero-stress lattice */
+        memset(&pro, 0, sizeof pro);
+        pro.vacancy_size = pro.slab_periods = -1;
+        pro.a_guess = a;
+        pro.c_a_guess = ca;
+        if (L == 5) {
+            sp_hcp_props_t ph;
+            r = sp_hcp_props(&pot, type[0], &pro, &ph, &diag);
+            a = ph.a0;
+            ca = ph.c_a;
+        } else {
+            sp_cubic_props_t pc;
+            r = sp_cubic_props(&pot, type[0], (sp_lattice_t)L, &pro, &pc, &diag);
+            a = pc.a0;
+        }
+        if (r != SP_OK) {
+            sp_pot_free(&pot);
+            return fail_file(model, &diag, r);
+        }
+    }
+    c = ca * a;
+    n = sp_lattice_primitive((sp_lattice_t)L, a, c, pos, &cell);
+    type[1] = type[0];
+    memcpy(elname, pot.elem[type[0]], sizeof elname);
+    if (!elname[0] && el) snprintf(elname, sizeof elname, "%s", el); /* a meam/spline file names no element */
+    if (mass[0] == 0.0) mass[0] = sp_element_mass(sp_element_z(elname));
+    mass[1] = mass[0];
+    if (!(mass[0] > 0.0)) {
+        sp_pot_free(&pot);
+        return fail_msg("no mass: the potential names no known element (give --element X or --mass M)");
+    }
+    nseg = phonon_path(L, a, c, lab, pt) - 1;
+    np = nseg * (int)points + 1;
+    q = (double *)malloc(3 * (size_t)np * sizeof(double));
+    dist = (double *)malloc((size_t)np * sizeof(double));
+    f = (double *)malloc(3 * (size_t)n * np * sizeof(double));
+    if (!q || !dist || !f) {
+        free(q); free(dist); free(f);
+        sp_pot_free(&pot);
+        return fail_msg("out of memory");
+    }
+    for (i = 0, m = 0; i < nseg; ++i)
+        for (k = (i > 0); k <= points; ++k, ++m) {
+            int d;
+            for (d = 0; d < 3; ++d) q[3 * m + d] = pt[3 * i + d] + (pt[3 * i + 3 + d] - pt[3 * i + d]) * k / (double)points;
+            dist[m] = m == 0 ? 0.0 : dist[m - 1] + sqrt((q[3 * m] - q[3 * m - 3]) * (q[3 * m] - q[3 * m - 3]) +
+                                                        (q[3 * m + 1] - q[3 * m - 2]) * (q[3 * m + 1] - q[3 * m - 2]) +
+                                                        (q[3 * m + 2] - q[3 * m - 1]) * (q[3 * m + 2] - q[3 * m - 1]));
+        }
+    r = sp_phonons(&pot, n, pos, type, &cell, mass, np, q, &po, f, &diag);
+    sp_pot_free(&pot);
+    if (r != SP_OK) {
+        free(q); free(dist); free(f);
+        return fail_file(model, &diag, r);
+    }
+    printf("# %s: %s %s, a = %.8f A, mass %.4f amu; displacement %g A\n", model, lattices[L], elname, a, mass[0],
+           po.displacement);
+    if (L == 5) printf("# c = %.8f A (c/a %.8f)\n", c, ca);
+    printf("# frequencies (THz) at the path's points%s\n", n == 1 ? "" : "; imaginary ones as negative");
+    for (i = 0; i <= nseg; ++i) {
+        const double *fi = f + 3 * (size_t)n * (size_t)(i * points);
+        printf("%-2s", lab[i]);
+        for (k = 0; k < 3 * n; ++k) printf(" %10.5f", fi[k]);
+        putchar('\n');
+    }
+    for (k = 0; k < 3 * n * np; ++k) {
+        if (f[k] < fmin) fmin = f[k];
+        if (f[k] > fmax) fmax = f[k];
+    }
+    if (fmin < -1e-3) printf("# unstable: the lowest frequency is %.4f THz (imaginary)\n", fmin);
+    if (outpath) {
+        out_file_t of;
+        if (!out_open(&of, outpath)) ok = 0;
+        else {
+            fprintf(of.fp, "# %s %s a=%.17g c=%.17g; path", model, lattices[L], a, c);
+            for (i = 0; i <= nseg; ++i) fprintf(of.fp, " %s@%.17g", lab[i], dist[i * points]);
+            fputs("\n# distance_1/A qx qy qz (1/A, phase exp(i q.r)) then frequencies (THz)\n", of.fp);
+            for (m = 0; m < np; ++m) {
+                fprintf(of.fp, "%.17g %.17g %.17g %.17g", dist[m], q[3 * m], q[3 * m + 1], q[3 * m + 2]);
+                for (k = 0; k < 3 * n; ++k) fprintf(of.fp, " %.17g", f[3 * (size_t)n * m + k]);
+                fputc('\n', of.fp);
+            }
+            ok = out_close(&of, !ferror(of.fp));
+        }
+    }
+    if (ok && svgpath) {
+        out_file_t of;
+        svg_panel_t P = {70, 40, 640, 400, 0, 0, 0, 0};
+        P.xmax = dist[np - 1];
+        P.ymin = fmin < -1e-3 ? 1.05 * fmin : 0.0;
+        P.ymax = 1.08 * fmax;
+        if (!out_open(&of, svgpath)) ok = 0;
+        else {
+            fputs("<svg xmlns='http://www.w3.org/2000/svg' width='760' height='500' font-family='sans-serif'>\n", of.fp);
+            fprintf(of.fp, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#444'/>\n", P.x0, P.y0, P.w,
+                    P.h);
+            fprintf(of.fp, "<text x='%.1f' y='%.1f' font-size='14' text-anchor='middle'>phonons: %s %s</text>\n",
+                    P.x0 + P.w / 2, P.y0 - 10, lattices[L], model);
+            fprintf(of.fp, "<text x='20' y='%.1f' font-size='12' transform='rotate(-90 20 %.1f)' text-anchor='middle'>"
+                           "frequency (THz)</text>\n", P.y0 + P.h / 2, P.y0 + P.h / 2);
+            for (k = 0; k <= 4; ++k) {
+                const double yv = P.ymin + k * (P.ymax - P.ymin) / 4;
+                fprintf(of.fp, "<text x='%.1f' y='%.1f' font-size='10' text-anchor='end'>%.3g</text>\n", P.x0 - 4,
+                        py(&P, yv) + 3, yv);
+            }
+            for (i = 0; i <= nseg; ++i) {
+                const double xv = px(&P, dist[i * points]);
+                fprintf(of.fp, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#bbb'/>\n", xv, P.y0, xv, P.y0 + P.h);
+                fprintf(of.fp, "<text x='%.1f' y='%.1f' font-size='12' text-anchor='middle'>%s</text>\n", xv,
+                        P.y0 + P.h + 16, strcmp(lab[i], "G") == 0 ? "&#915;" : lab[i]);
+            }
+            for (k = 0; k < 3 * n; ++k) {
+                fprintf(of.fp, "<polyline fill='none' stroke='%s' stroke-width='1.4' points='", palette[k % 8]);
+                for (m = 0; m < np; ++m) fprintf(of.fp, "%.1f,%.1f ", px(&P, dist[m]), py(&P, f[3 * (size_t)n * m + k]));
+                fputs("'/>\n", of.fp);
+            }
+            fputs("</svg>\n", of.fp);
+            ok = out_close(&of, !ferror(of.fp));
+        }
+    }
+    free(q);
+    free(dist);
+    free(f);
+    return ok ? 0 : 1;
 }
 
 /* ------------------------------------------------------------------- bench */
@@ -2575,6 +2780,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "md") == 0) return cmd_md(argc - 2, argv + 2);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 2, argv + 2);
     if (strcmp(cmd, "props") == 0) return cmd_props(argc - 2, argv + 2);
+    if (strcmp(cmd, "phonons") == 0) return cmd_phonons(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(cmd, "fit") == 0) return cmd_fit(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);

@@ -19,6 +19,9 @@ For each hcp Ti potential (meam/spline Ti.meam.spline, meam/sw/spline Ti.meam.sw
                (|da| < 1e-11 A); c/a by bisection on pzz - (pxx + pyy)/2 (|dq| < 1e-12);
   c11 c12 c13 c33 c44 c66 (and *_clamped)  as for Si, hexagonal averages of the 6x6;
   evf          vacancy in 4 x 3 x 3 orthorhombic cells (144 atoms), as for Si.
+For all: phonon frequencies of the primitive cell at the path's points and one general point,
+from force constants of LAMMPS forces (central differences, 0.001 A) in a supercell twice the
+potential's reach wide, the dynamical matrix diagonalised by numpy.
 Output lines: `<potential file> <key> <value>` (Python repr).
 
 Requirements: /usr/bin/python3 with numpy and the Debian `python3-lammps` module
@@ -282,6 +285,65 @@ def hex_dev(C):
     return float(np.max(np.abs(C - H)))
 
 
+# ----------------------------------------------------------------------------- phonons
+
+PH_DELTA = 1.0e-3
+THZ = 15.633304239856194          # sqrt(eV / (A^2 amu)) / 2 pi in THz
+
+
+def phonon_points(pot, a0, q):
+    """(label, q in 1/A) of the primitive cell's path points, and one general point."""
+    tp = 2.0 * np.pi / a0
+    if pot["lattice"] == "diamond":
+        return [("G", (0, 0, 0)), ("X", (0, tp, 0)), ("L", (tp / 2, tp / 2, tp / 2)),
+                ("Q", (0.31 * tp, 0.17 * tp, -0.23 * tp))]
+    c = q * a0
+    return [("G", (0, 0, 0)), ("M", (tp / 2, tp / (2 * SQRT3), 0)), ("K", (tp / 3, tp / SQRT3, 0)),
+            ("A", (0, 0, np.pi / c)), ("Q", (0.31 * tp, 0.17 * tp, 0.23 * 2 * np.pi / c))]
+
+
+def phonons(pot, L, nsc, points, tmpdir):
+    """Frequencies (THz, ascending; imaginary as negative) of the primitive cell (2 atoms) at the
+    points, from LAMMPS forces: each primitive atom of cell (0,0,0) of a supercell of the
+    conventional cell (n[0] x n[1] x n[2], every side at least twice the potential's reach) moved
+    by +-PH_DELTA along x, y, z (`set atom`), force constants by central differences, the
+    dynamical matrix summed over the supercell's atoms through the nearest image (numpy)."""
+    c = Cell(pot, L, nsc, tmpdir, "ph")
+    nb = len(DIAMOND) if pot["lattice"] == "diamond" else len(HCP)
+    prim = (0, 4) if pot["lattice"] == "diamond" else (0, 2)          # basis atoms of the two sublattices
+    sub = np.array([0 if (k % nb) < prim[1] else 1 for k in range(c.natoms)])
+    box = np.array([nsc[d] * L[d] for d in range(3)])
+    x0 = np.ctypeslib.as_array(c.lmp.gather_atoms("x", 1, 3)).reshape(-1, 3).copy()
+    phi = np.zeros((2, 3, c.natoms, 3))
+    for s, ps in enumerate(prim):
+        for a in range(3):
+            F = []
+            for sgn in (1.0, -1.0):
+                xs = x0[ps].copy()
+                xs[a] += sgn * PH_DELTA
+                c.cmd("set atom %d x %r y %r z %r" % (ps + 1, xs[0], xs[1], xs[2]))
+                c.lmp.command("run 0")
+                F.append(np.ctypeslib.as_array(c.lmp.gather_atoms("f", 1, 3)).reshape(-1, 3).copy())
+            c.cmd("set atom %d x %r y %r z %r" % (ps + 1, x0[ps][0], x0[ps][1], x0[ps][2]))
+            phi[s, a] = -(F[0] - F[1]) / (2.0 * PH_DELTA)
+    c.close()
+    out = []
+    for _, qv in points:
+        qv = np.array(qv, dtype=float)
+        D = np.zeros((6, 6), dtype=complex)
+        for s, ps in enumerate(prim):
+            d = x0 - x0[ps]
+            d -= box * np.round(d / box)                                # nearest image (orthorhombic)
+            ph = np.exp(1j * (d @ qv)) / pot["mass"]
+            for t in range(2):
+                m = sub == t
+                D[3 * s:3 * s + 3, 3 * t:3 * t + 3] = np.einsum("ajb,j->ab", phi[s][:, m, :], ph[m])
+        D = 0.5 * (D + D.conj().T)
+        w = np.linalg.eigvalsh(D)
+        out.append([float(np.sign(v) * np.sqrt(abs(v)) * THZ) for v in w])
+    return out
+
+
 # ----------------------------------------------------------------------------- vacancy
 
 def vacancy(pot, L, n, tmpdir):
@@ -328,6 +390,8 @@ def main():
         "vac_atoms (atoms of the perfect vacancy supercell), strain (finite-difference strain)",
         "# hcp keys: a0, c0 (A), e0, c11 c12 c13 c33 c44 c66 and their *_clamped (GPa; hexagonal averages), "
         "evf, vac_atoms, strain",
+        "# phonons of the primitive cell (2 atoms): phonon_q_<P> the wave vector (3 numbers, 1/A, phase exp(i q.r)), "
+        "phonon_<P>_<k> the k-th frequency there (THz, ascending), phonon_displacement (A)",
         "# format: <potential file> <key> <value>   (value = Python repr)",
     ]
     with tempfile.TemporaryDirectory() as tmp:
@@ -379,8 +443,22 @@ def main():
                                  vi["fnorm0"], vi["fnorm"], vi["fmax"]))
             print("evf = %r eV (unrelaxed %r)" % (evf, vi["eN1_unrelaxed"] - (N - 1) / N * vi["eN"]))
             vals += [("evf", evf), ("vac_atoms", N), ("strain", STRAIN)]
-            print("  ".join("%s %.6f" % kv for kv in vals[:-2]) + "; %.1f s" % (time.time() - t0))
+            reach = 2.0 * (4.5 if pot["file"].startswith("Si_1") else 3.77 if pot["lattice"] == "diamond" else 5.5)
+            nph = tuple(int(np.ceil(2.0 * reach / L[d])) for d in range(3))
+            points = phonon_points(pot, a0, q)
+            freqs = phonons(pot, L, nph, points, tmp)
+            for (lab, qv), fr in zip(points, freqs):
+                print("phonons at %s q=%s 1/A (supercell %s): %s THz" % (lab, np.round(qv, 6), nph,
+                                                                      " ".join("%.6f" % v for v in fr)))
+                vals += [("phonon_q_%s" % lab, " ".join(repr(float(v)) for v in qv))]
+                vals += [("phonon_%s_%d" % (lab, k), v) for k, v in enumerate(fr)]
+            vals += [("phonon_displacement", PH_DELTA)]
+            print("  ".join("%s %.6f" % kv for kv in vals if kv[0] not in ("vac_atoms", "strain")
+                            and not kv[0].startswith("phonon")) + "; %.1f s" % (time.time() - t0))
             for k, v in vals:
+                if isinstance(v, str):                  # a vector, as "x y z"
+                    lines.append("%s %s %s" % (name, k, v))
+                    continue
                 assert np.isfinite(v), (name, k, v)
                 lines.append("%s %s %r" % (name, k, v))
     with open(args.out, "w") as fh:
