@@ -47,7 +47,7 @@ TABLE OF CONTENTS (search for the tag)
    >>bspline  cubic B-splines on clamped knot vectors (UF3)
    >>cells    cells, periodic images, ghost atoms, neighbour lists
    >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial
-   >>props    relaxation (FIRE), elastic constants, EOS, cubic and hcp crystals, phonons
+   >>props    relaxation, elastic constants, EOS, cubic and hcp crystals, phonons, faults
    >>linalg   dense symmetric eigen-solver
    >>cmaes    CMA-ES optimiser (Hansen), ask/tell, IPOP restarts, bounds
    >>ridge    streamed normal equations, ridge/curvature penalties, robust solve
@@ -629,9 +629,9 @@ SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, c
  * checks the s-MEAM, UF3 and s-NNP papers make of a fit): atoms relaxed at
  * fixed cell, the 6x6 elastic tensor by central finite strains, a
  * Birch-Murnaghan equation of state, phonon frequencies at any wave
- * vector, and for the cubic lattices the zero-pressure lattice constant,
- * C11, C12, C44, B and the vacancy formation energy in one call
- * (sp_cubic_props; hcp: sp_hcp_props).
+ * vector, stacking-fault energy curves, and for the cubic lattices the
+ * zero-pressure lattice constant, C11, C12, C44, B and the vacancy
+ * formation energy in one call (sp_cubic_props; hcp: sp_hcp_props).
  *
  *     sp_cubic_props_t pr;
  *     sp_cubic_props(&pot, type_of_Si, SP_LATTICE_DIAMOND, NULL, &pr, &diag);
@@ -648,6 +648,8 @@ typedef struct sp_relax_opts_t {
     int max_steps;    /* force evaluations at most; 0: 20000 */
     double skin;      /* neighbour-list skin (A); 0: 1.0 */
     double max_move;  /* largest step of the whole configuration (A); 0: 0.1 */
+    int only_axis;    /* 1, 2, 3: the atoms move along x, y or z only (the other force components
+                         are left alone); 0: freely */
 } sp_relax_opts_t;
 
 SP_API sp_result_t sp_relax(const sp_pot_t *pot, int natoms, double *pos, const int *type, const sp_cell_t *cell,
@@ -818,6 +820,23 @@ SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_op
    the basal and prism surface energies (1x1 slabs, of the two prism cuts
    the one of lower energy). Errors as sp_cubic_props, and
    SP_ERR_NO_CONVERGENCE when no c/a in 1 .. 2.5 balances the stresses. */
+
+SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, double a, int plane,
+                           const double *slip, int npts, const sp_props_opts_t *opts, double *out_u,
+                           double *out_gamma, double *out_gamma_unrelaxed, sp_diag_t *diag);
+/* Generalized stacking-fault energy of a cubic crystal (lattice constant
+   a, element type) on the (100), (110) or (111) plane (plane 0, 1, 2):
+   a slab of the plane (1x1 in the plane, opts->slab_periods periods thick;
+   0: at least 4 cutoffs, made even), open along the normal and cut where
+   its energy is lowest, whose upper half is shifted by t slip (slip in
+   units of a, Cartesian, in the plane; t = k / (npts - 1), k = 0..npts-1;
+   a lattice vector of the plane gives the full period). Across that
+   middle plane the cut is of the same kind as the slab's surfaces (in
+   diamond the shuffle set). out_u (Angstrom), out_gamma_unrelaxed and
+   out_gamma (J/m^2, the energy over the area less that at t = 0; atoms
+   relaxed along the normal only, as in the usual GSFE curves) hold npts
+   values each (any may be NULL). Errors: SP_ERR_BAD_ARG (plane, npts < 2,
+   slip not in the plane, a), SP_ERR_UNKNOWN_ELEMENT, those of sp_relax. */
 
 SP_API int sp_lattice_primitive(sp_lattice_t lattice, double a, double c, double *pos, sp_cell_t *cell);
 /* The primitive cell: sc a; fcc (a/2)(0 1 1), (1 0 1), (1 1 0); bcc
@@ -5925,7 +5944,8 @@ static sp_result_t sp__relax(const sp_pot_t *pot, int natoms, double *pos, const
     if (!pot || !cell || natoms < 0 || (natoms > 0 && (!pos || !type)))
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_relax");
     if (opts && (!(opts->fmax >= 0.0 && opts->fmax < HUGE_VAL) || !(opts->skin >= 0.0 && opts->skin < 1e3) ||
-                 !(opts->max_move >= 0.0 && opts->max_move < 1e3) || opts->max_steps < 0))
+                 !(opts->max_move >= 0.0 && opts->max_move < 1e3) || opts->max_steps < 0 || opts->only_axis < 0 ||
+                 opts->only_axis > 3))
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "relaxation options out of range");
     mem = (double *)sp__alloc(&pot->allocator, (3 * n3 + 1) * sizeof(double));
     if (!mem) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
@@ -5938,6 +5958,11 @@ static sp_result_t sp__relax(const sp_pot_t *pot, int natoms, double *pos, const
         r = sp__calc(&c, pos, f, &e, W, diag);
         ++*steps;
         if (r != SP_OK) break;
+        if (opts && opts->only_axis) {
+            size_t q;
+            for (q = 0; q < n3; ++q)
+                if ((int)(q % 3) != opts->only_axis - 1) f[q] = 0.0;
+        }
         f2max = sp__max_force2(f, n3);
         if (f2max <= fmax * fmax) break;
         if (!(f2max < HUGE_VAL)) {
@@ -6467,19 +6492,13 @@ static void sp__slab(const double *v, const double *p, const double *f3, int npe
     cell->pbc[0] = cell->pbc[1] = 1;
 }
 
-/* Unrelaxed and relaxed energies (eV/A^2) of the surface normal to the
-   third row of the orthogonal period (v, p, f3 of nper atoms; see
-   sp__slab): slabs periods thick (0: at least 3 cutoffs), of the cuts
-   half-way between atomic planes the one of lowest unrelaxed energy, then
-   relaxed. *pos, *types regrown for the slab, *nslab its atoms. */
-static sp_result_t sp__surface(const sp_pot_t *pot, int type, const double *v, const double *p, const double *f3,
-                               int nper, double e0, int periods, const sp_relax_opts_t *relax, double **pos, int **types,
-                               int *steps, double *g_unrel, double *g_rel, int *nslab, sp_diag_t *diag) {
-    const double area = sqrt((v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) * (v[3] * v[3] + v[4] * v[4] + v[5] * v[5]));
-    const double thick = sqrt(v[6] * v[6] + v[7] * v[7] + v[8] * v[8]);
-    double planes[48], best = HUGE_VAL, cbest = 0.0, e;
-    int k, d, npl = 0, n;
-    sp_cell_t cell;
+/* The slab of the period (v, p, f3 of nper atoms; see sp__slab), periods
+   thick, cut half-way between the atomic planes where its energy is lowest:
+   atoms into pos (types their types), its cell and energy *e. */
+static sp_result_t sp__slab_best(const sp_pot_t *pot, const double *v, const double *p, const double *f3, int nper,
+                                 int periods, double *pos, const int *types, sp_cell_t *cell, double *e, sp_diag_t *diag) {
+    double planes[48], cbest = 0.0, ek = 0.0;
+    int k, d, npl = 0;
     sp_result_t r;
     /* atomic planes along the normal (sorted, distinct) */
     for (k = 0; k < nper; ++k) {
@@ -6494,22 +6513,41 @@ static sp_result_t sp__surface(const sp_pot_t *pot, int type, const double *v, c
         planes[q] = f3[k];
         ++npl;
     }
+    *e = HUGE_VAL;
+    for (k = 0; k < npl; ++k) {
+        const double cut = 0.5 * (planes[k] + (k + 1 < npl ? planes[k + 1] : planes[0] + 1.0));
+        sp__slab(v, p, f3, nper, periods, cut, pos, cell);
+        r = sp_pot_compute_once(pot, nper * periods, pos, types, cell->h, cell->pbc, &ek, NULL, NULL, NULL, diag);
+        if (r != SP_OK) return r;
+        if (ek < *e) {
+            *e = ek;
+            cbest = cut;
+        }
+    }
+    sp__slab(v, p, f3, nper, periods, cbest, pos, cell);
+    return SP_OK;
+}
+
+/* Unrelaxed and relaxed energies (eV/A^2) of the surface normal to the
+   third row of the orthogonal period (v, p, f3 of nper atoms; see
+   sp__slab): slabs periods thick (0: at least 3 cutoffs), of the cuts
+   half-way between atomic planes the one of lowest unrelaxed energy, then
+   relaxed. *pos, *types regrown for the slab, *nslab its atoms. */
+static sp_result_t sp__surface(const sp_pot_t *pot, int type, const double *v, const double *p, const double *f3,
+                               int nper, double e0, int periods, const sp_relax_opts_t *relax, double **pos, int **types,
+                               int *steps, double *g_unrel, double *g_rel, int *nslab, sp_diag_t *diag) {
+    const double area = sqrt((v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) * (v[3] * v[3] + v[4] * v[4] + v[5] * v[5]));
+    const double thick = sqrt(v[6] * v[6] + v[7] * v[7] + v[8] * v[8]);
+    double best, e;
+    int n;
+    sp_cell_t cell;
+    sp_result_t r;
     if (periods <= 0)
         for (periods = 2; periods * thick < 3.0 * pot->cutoff;) ++periods;
     n = nper * periods;
     if (nper < 1 || !sp__props_alloc(pot, type, n, pos, types))
         return sp__fail(diag, nper < 1 ? SP_ERR_RANGE : SP_ERR_NO_MEMORY, 0, nper < 1 ? "internal: surface cell" : "out of memory");
-    for (k = 0; k < npl; ++k) {
-        const double cut = 0.5 * (planes[k] + (k + 1 < npl ? planes[k + 1] : planes[0] + 1.0));
-        sp__slab(v, p, f3, nper, periods, cut, *pos, &cell);
-        r = sp_pot_compute_once(pot, n, *pos, *types, cell.h, cell.pbc, &e, NULL, NULL, NULL, diag);
-        if (r != SP_OK) return r;
-        if (e < best) {
-            best = e;
-            cbest = cut;
-        }
-    }
-    sp__slab(v, p, f3, nper, periods, cbest, *pos, &cell);
+    if ((r = sp__slab_best(pot, v, p, f3, nper, periods, *pos, *types, &cell, &best, diag)) != SP_OK) return r;
     r = sp__relax(pot, n, *pos, *types, &cell, relax, &e, NULL, steps, diag);
     if (r != SP_OK) return r;
     *g_unrel = (best - n * e0) / (2.0 * area);
@@ -6608,7 +6646,7 @@ SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t la
     const double strain = opts && opts->strain > 0.0 ? opts->strain : 1e-5;
     const double range = opts && opts->eos_range > 0.0 ? opts->eos_range : 0.05;
     const double jitter = opts && opts->jitter != 0.0 ? opts->jitter : 0.02;
-    static const sp_relax_opts_t relax_default = {0.0, 0, 0.0, 0.0};
+    static const sp_relax_opts_t relax_default = {0.0, 0, 0.0, 0.0, 0};
     const sp_relax_opts_t *relax = opts ? &opts->relax : &relax_default;
     int *types = NULL, n = 0, nvac, k, i, steps = 0;
     double *pos = NULL;
@@ -6718,7 +6756,7 @@ SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_op
     const double strain = opts && opts->strain > 0.0 ? opts->strain : 1e-5;
     const double range = opts && opts->eos_range > 0.0 ? opts->eos_range : 0.05;
     const double jitter = opts && opts->jitter != 0.0 ? opts->jitter : 0.02;
-    static const sp_relax_opts_t relax_default = {0.0, 0, 0.0, 0.0};
+    static const sp_relax_opts_t relax_default = {0.0, 0, 0.0, 0.0, 0};
     const sp_relax_opts_t *relax = opts ? &opts->relax : &relax_default;
     double a, p, eos[5], Cc[36], amin = 0.0, qlo, qhi, dlo, dhi, q;
     int *types = NULL, n = 4, nv[3], k, i, steps = 0;
@@ -6881,6 +6919,78 @@ done:
     sp__free(&pot->allocator, types);
     return r;
 }
+SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, double a, int plane,
+                           const double *slip, int npts, const sp_props_opts_t *opts, double *out_u,
+                           double *out_gamma, double *out_gamma_unrelaxed, sp_diag_t *diag) {
+    static const sp_relax_opts_t relax_default = {0.0, 0, 0.0, 0.0, 0};
+    double v[9], p[3 * 48], f3[48], L[3], e[9], s[3], nrm = 0.0, area, e0u = 0.0, e0r = 0.0, eu, er;
+    double *base = NULL, *x = NULL;
+    int *types = NULL, nper, periods, n, upper, k, i, d, steps = 0;
+    sp_relax_opts_t ro;
+    sp_cell_t cell;
+    sp_result_t r = SP_OK;
+    if (!pot || !slip || npts < 2 || npts > 100000 || plane < 0 || plane > 2 || !(a > 0.0 && a < 1e3) ||
+        lattice < SP_LATTICE_SC || lattice > SP_LATTICE_DIAMOND)
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_gsfe");
+    if ((r = sp__props_check(pot, type, opts, diag)) != SP_OK) return r;
+    nper = sp__cubic_period(lattice, a, plane, v, p, f3);
+    for (d = 0; d < 3; ++d) {
+        L[d] = sp__norm3(v + 3 * d);
+        for (i = 0; i < 3; ++i) e[3 * d + i] = v[3 * d + i] / L[d];
+        s[d] = a * (slip[0] * e[3 * d] + slip[1] * e[3 * d + 1] + slip[2] * e[3 * d + 2]);
+        nrm += slip[d] * slip[d];
+    }
+    if (!(nrm < 1e6) || fabs(s[2]) > 1e-9 * a * (1.0 + sqrt(nrm)))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "slip (%g %g %g) not in the plane", slip[0], slip[1], slip[2]);
+    /* the period turned so that its rows lie along x, y, z */
+    for (k = 0; k < nper; ++k) {
+        double q[3];
+        for (d = 0; d < 3; ++d) q[d] = p[3 * k] * e[3 * d] + p[3 * k + 1] * e[3 * d + 1] + p[3 * k + 2] * e[3 * d + 2];
+        memcpy(p + 3 * k, q, sizeof q);
+    }
+    memset(v, 0, sizeof v);
+    v[0] = L[0];
+    v[4] = L[1];
+    v[8] = L[2];
+    area = L[0] * L[1];
+    periods = opts ? opts->slab_periods : 0;
+    if (periods <= 0)
+        for (periods = 2; periods * L[2] < 4.0 * pot->cutoff;) ++periods;
+    periods += periods & 1;
+    n = nper * periods;
+    upper = nper * (periods / 2);
+    base = (double *)sp__alloc(&pot->allocator, 3 * (size_t)n * sizeof(double));
+    if (!base || !sp__props_alloc(pot, type, n, &x, &types)) {
+        r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+        goto done;
+    }
+    if ((r = sp__slab_best(pot, v, p, f3, nper, periods, base, types, &cell, &e0u, diag)) != SP_OK) goto done;
+    ro = opts ? opts->relax : relax_default;
+    ro.only_axis = 3;
+    for (k = 0; k < npts; ++k) {
+        const double t = (double)k / (npts - 1);
+        memcpy(x, base, 3 * (size_t)n * sizeof(double));
+        for (i = upper; i < n; ++i) {
+            x[3 * i] += t * s[0];
+            x[3 * i + 1] += t * s[1];
+        }
+        if ((r = sp_pot_compute_once(pot, n, x, types, cell.h, cell.pbc, &eu, NULL, NULL, NULL, diag)) != SP_OK) goto done;
+        if ((r = sp__relax(pot, n, x, types, &cell, &ro, &er, NULL, &steps, diag)) != SP_OK) goto done;
+        if (k == 0) {
+            e0u = eu;
+            e0r = er;
+        }
+        if (out_u) out_u[k] = t * sqrt(s[0] * s[0] + s[1] * s[1]);
+        if (out_gamma_unrelaxed) out_gamma_unrelaxed[k] = (eu - e0u) / area * SP_EV_A2_TO_JM2;
+        if (out_gamma) out_gamma[k] = (er - e0r) / area * SP_EV_A2_TO_JM2;
+    }
+done:
+    sp__free(&pot->allocator, base);
+    sp__free(&pot->allocator, x);
+    sp__free(&pot->allocator, types);
+    return r;
+}
+
 SP_API int sp_lattice_primitive(sp_lattice_t lattice, double a, double c, double *pos, sp_cell_t *cell) {
     static const double fcc[9] = {0, .5, .5, .5, 0, .5, .5, .5, 0}, bcc[9] = {-.5, .5, .5, .5, -.5, .5, .5, .5, -.5};
     const double *H = lattice == SP_LATTICE_BCC ? bcc : fcc;

@@ -218,6 +218,7 @@ valgrind_step() {
     vg_tool 0 "phonons" phonons "$pots/Si_1.meam.spline" --lattice diamond --element Si --points 8 -o "$tmp/bands.dat" \
         --svg "$tmp/bands.svg"
     vg_tool 1 "phonons (no element, no mass)" phonons "$pots/Si_1.meam.spline" --lattice diamond
+    vg_tool 0 "gsfe" gsfe "$pots/Si_1.meam.spline" --lattice diamond --points 4 -o "$tmp/gsfe.dat"
     vg_tool 1 "eval (missing file)" eval "$pots/Si_1.meam.spline" "$tmp/does_not_exist.xyz"
     took "$w0" "$c0"; echo "valgrind: $TOOK"
 }

@@ -813,6 +813,92 @@ static void test_phonon_sound(const char *potdir) {
     }
 }
 
+/* The unrelaxed generalized stacking-fault energy (J/m^2) of a pair
+   potential by lattice sums: the bulk lattice turned so that the plane's
+   rows (sp__surf_dirs order, given here as unit vectors e) lie along x, y,
+   z, cut at height zc between two atomic planes; per area of the plane
+   cell (sides lx, ly), sum over the atoms i below the cut in one cell and
+   every atom j above within the cutoff of 2 V2(|R_ij + u|) - 2 V2(|R_ij|) */
+static double gsfe_sums(const sp_pot_t *pot, sp_lattice_t lat, double a, const double *e, double lx, double ly, double zc,
+                        const double *u) {
+    const sp_uf3_pair_t *P = pot->uf3.pair;
+    double basis[3 * 4], sum = 0.0, *R;
+    sp_cell_t cell;
+    const int nb = sp_lattice_cell(lat, 1.0, 1, basis, &cell), m = (int)(2.0 * P->cut / a) + 6;
+    int x, y, z, k, i, j, n = 0;
+    R = (double *)malloc(3 * (size_t)nb * (2 * m + 1) * (2 * m + 1) * (2 * m + 1) * sizeof(double));
+    for (x = -m; x <= m; ++x)
+        for (y = -m; y <= m; ++y)
+            for (z = -m; z <= m; ++z)
+                for (k = 0; k < nb; ++k) {
+                    const double q[3] = {(x + basis[3 * k]) * a, (y + basis[3 * k + 1]) * a, (z + basis[3 * k + 2]) * a};
+                    double *o = R + 3 * n;
+                    for (i = 0; i < 3; ++i) o[i] = q[0] * e[3 * i] + q[1] * e[3 * i + 1] + q[2] * e[3 * i + 2];
+                    if (fabs(o[2] - zc) < P->cut + 1.0) ++n;
+                }
+    for (i = 0; i < n; ++i) {
+        const double *ri = R + 3 * i;
+        if (ri[2] > zc || ri[0] < -1e-9 || ri[0] >= lx - 1e-9 || ri[1] < -1e-9 || ri[1] >= ly - 1e-9) continue;
+        for (j = 0; j < n; ++j) {
+            const double *rj = R + 3 * j;
+            double d0[3], d1[3], r0, r1, v0 = 0.0, v1 = 0.0, t1, t2;
+            if (rj[2] < zc) continue;
+            for (k = 0; k < 3; ++k) {
+                d0[k] = rj[k] - ri[k];
+                d1[k] = d0[k] + u[k];
+            }
+            r0 = sqrt(d0[0] * d0[0] + d0[1] * d0[1] + d0[2] * d0[2]);
+            r1 = sqrt(d1[0] * d1[0] + d1[1] * d1[1] + d1[2] * d1[2]);
+            if (r0 < P->cut) v2d(P, r0, &v0, &t1, &t2);
+            if (r1 < P->cut) v2d(P, r1, &v1, &t1, &t2);
+            sum += 2.0 * (v1 - v0);
+        }
+    }
+    free(R);
+    return sum / (lx * ly) * SP_EV_A2_TO_JM2;
+}
+
+/* generalized stacking-fault curves of the pair potential against lattice
+   sums: fcc (111)[11-2] (intrinsic fault at a third of the period) and bcc
+   (110)[1-11]; zero again after a period; relaxing along the normal lowers
+   the curve */
+static void test_gsfe(void) {
+    static const double r2 = 0.7071067811865476, r3 = 0.5773502691896258, r6 = 0.4082482904638631;
+    const double e111[9] = {r2, -r2, 0, r6, r6, -2 * r6, r3, r3, r3}, e110[9] = {r2, -r2, 0, 0, 0, 1, r2, r2, 0};
+    const double s111[3] = {0.5, 0.5, -1.0}, s110[3] = {0.5, -0.5, 0.5}, bad[3] = {1.0, 1.0, 1.0};
+    sp_pot_t pot;
+    sp_diag_t d;
+    int L, k;
+    make_morse(&pot, 0.2, 2.7);
+    for (L = 0; L < 2; ++L) {
+        const sp_lattice_t lat = L ? SP_LATTICE_BCC : SP_LATTICE_FCC;
+        const double a = L ? 2.7718519169 : 3.4515187707, *e = L ? e110 : e111, *s = L ? s110 : s111;
+        /* the plane cell's sides, and a cut half-way between two planes: fcc (111) planes are
+           a / sqrt 3 apart, bcc (110) planes a / sqrt 2 */
+        const double lx = a * 1.4142135623730951, ly = L ? a : a * 2.449489742783178, zc = 0.5 * a * (L ? r2 : r3);
+        double u[13], g[13], gu[13], worst = 0.0;
+        SP_CHECK(sp_gsfe(&pot, 0, lat, a, L ? 1 : 2, s, 13, NULL, u, g, gu, &d) == SP_OK);
+        for (k = 0; k < 13; ++k) {
+            const double t = k / 12.0, uc[3] = {t * a * (s[0] * e[0] + s[1] * e[1] + s[2] * e[2]),
+                                               t * a * (s[0] * e[3] + s[1] * e[4] + s[2] * e[5]), 0.0};
+            const double ref = gsfe_sums(&pot, lat, a, e, lx, ly, zc, uc);
+            SP_CHECK_NEAR(gu[k], ref, 1e-9, 1e-11);
+            SP_CHECK(g[k] <= gu[k] + 1e-9);
+            if (fabs(gu[k] - ref) > worst) worst = fabs(gu[k] - ref);
+        }
+        SP_CHECK(fabs(gu[12]) < 1e-11 && fabs(g[12]) < 1e-7);
+        SP_CHECK_NEAR(u[12], a * sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2]), 1e-14, 0);
+        if (!L) SP_CHECK(g[4] < g[3] && g[4] < g[5] && g[4] > 0.0); /* the intrinsic fault, a local minimum */
+        printf("%s pair GSFE: at t = %s %.4f J/m^2 (unrelaxed %.4f), at t = 1/3 %.4f; vs lattice sums %.2g J/m^2\n",
+               L ? "bcc (110)[1-11]" : "fcc (111)[11-2]", L ? "1/2" : "1/6", g[L ? 6 : 2], gu[L ? 6 : 2], g[4], worst);
+    }
+    SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 2, bad, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 3, s111, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 2, s111, 1, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_gsfe(&pot, 1, SP_LATTICE_FCC, 3.45, 2, s111, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_UNKNOWN_ELEMENT);
+    sp_pot_free(&pot);
+}
+
 /* a purely repulsive pair potential has no crystal */
 static void test_no_minimum(void) {
     sp_pot_t pot;
@@ -993,6 +1079,52 @@ static void test_phonon_lammps(const char *potdir) {
     fclose(f);
 }
 
+/* stacking faults of Si_1 and Si.b, diamond (111)[11-2] on the shuffle
+   plane, against LAMMPS (unrelaxed, and relaxed along the normal by cg) */
+static void test_gsfe_lammps(const char *potdir) {
+    static const char *names[2] = {"Si_1.meam.spline", "Si.b.meam.sw.spline"};
+    static const double slip[3] = {0.5, 0.5, -1.0};
+    FILE *f = fopen("tests/data/lmp_props.txt", "r");
+    int p;
+    if (!f) {
+        SP_CHECK(!"tests/data/lmp_props.txt readable");
+        return;
+    }
+    for (p = 0; p < 2; ++p) {
+        char path[512], key[64];
+        double a0 = 0.0, g[13], gu[13], wu = 0.0, wr = 0.0;
+        sp_pot_t pot;
+        sp_diag_t d;
+        sp_props_opts_t po;
+        int k;
+        snprintf(path, sizeof path, "%s/%s", potdir, names[p]);
+        if (!tu_exists(path)) {
+            SP_SKIP("LAMMPS potential files not found (apt-get install lammps-data)");
+            continue;
+        }
+        memset(&pot, 0, sizeof pot);
+        SP_CHECK(sp_pot_read_file(&pot, path, &d) == SP_OK);
+        SP_CHECK(read_lmp_vec(f, names[p], "a0", 1, &a0));
+        memset(&po, 0, sizeof po);
+        po.slab_periods = 2; /* as the reference */
+        SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_DIAMOND, a0, 2, slip, 13, &po, NULL, g, gu, &d) == SP_OK);
+        for (k = 2; k <= 8; k += 2) {
+            double ru = 0.0, rr = 0.0;
+            snprintf(key, sizeof key, "gsfe_111_%d_unrelaxed", k);
+            SP_CHECK(read_lmp_vec(f, names[p], key, 1, &ru));
+            snprintf(key, sizeof key, "gsfe_111_%d", k);
+            SP_CHECK(read_lmp_vec(f, names[p], key, 1, &rr));
+            SP_CHECK_NEAR(gu[k], ru, 1e-10, 1e-12);
+            SP_CHECK_NEAR(g[k], rr, 0, 1e-7);
+            if (fabs(gu[k] - ru) > wu) wu = fabs(gu[k] - ru);
+            if (fabs(g[k] - rr) > wr) wr = fabs(g[k] - rr);
+        }
+        printf("%s GSFE (111)[11-2] vs LAMMPS at t = 1/6 .. 2/3: unrelaxed %.2g, relaxed %.2g J/m^2\n", names[p], wu, wr);
+        sp_pot_free(&pot);
+    }
+    fclose(f);
+}
+
 int main(void) {
     test_eos();
     test_lattices();
@@ -1002,10 +1134,12 @@ int main(void) {
     test_hcp_cell();
     test_pair_hcp();
     test_no_minimum();
+    test_gsfe();
     test_phonon_pair();
     test_phonon_sound(tu_potdir());
     test_relax(tu_potdir());
     test_lammps(tu_potdir());
     test_phonon_lammps(tu_potdir());
+    test_gsfe_lammps(tu_potdir());
     return sp_test_finish();
 }

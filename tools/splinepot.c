@@ -6,6 +6,7 @@
  *   splinepot plot MODEL -o FILE.svg
  *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]
  *   splinepot phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]
+ *   splinepot gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]
  *   splinepot fit uf3|smeam|snnp ...
  *   splinepot bench cells|cmaes|ridge|structvec ...
  *   splinepot demo
@@ -46,6 +47,8 @@ static const char *usage_text =
     "      lattice constant(s), elastic constants, EOS, vacancy, surfaces of a crystal\n"
     "  phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]\n"
     "      phonon dispersion along a high-symmetry path\n"
+    "  gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]\n"
+    "      generalized stacking-fault energy curve\n"
     "  fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n"
     "  bench cells [--cutoff A] [--max N]\n"
     "      neighbour-list build time per atom, 10^3 to 10^6 atoms\n"
@@ -1100,6 +1103,110 @@ static int cmd_props(int argc, char **argv) {
         fprintf(of.fp, "  \"relax_force_evaluations\": %d\n}\n", pr.relax_steps);
     }
     return out_close(&of, !ferror(of.fp)) ? 0 : 1;
+}
+
+/* -------------------------------------------------------------------- gsfe */
+
+static int cmd_gsfe(int argc, char **argv) {
+    static const char *const withv[] = {"--lattice", "--element", "--a", "--plane", "--slip", "--points", "--slab", "-o",
+                                        NULL};
+    static const char *const lattices[5] = {"", "sc", "bcc", "fcc", "diamond"}, *const planes[3] = {"100", "110", "111"};
+    static const double slips[5][3] = {{0, 0, 0}, {0, 1, 0}, {.5, -.5, .5}, {.5, .5, -1}, {.5, .5, -1}};
+    static const int plane_of[5] = {0, 0, 1, 2, 2};
+    const char *model = positional(argc, argv, 0, withv), *lat = opt_value(argc, argv, "--lattice");
+    const char *el = opt_value(argc, argv, "--element"), *outpath = opt_value(argc, argv, "-o");
+    const char *pl = opt_value(argc, argv, "--plane"), *sl = opt_value(argc, argv, "--slip");
+    double a = 0.0, slip[3], *u = NULL, *g = NULL, *gu = NULL;
+    long points, slab;
+    int L, plane, type = 0, k, ok = 1;
+    sp_props_opts_t po;
+    sp_pot_t pot;
+    sp_diag_t diag;
+    sp_result_t r;
+    if (opt_flag(argc, argv, "--help") || !model || !lat) {
+        fputs("usage: splinepot gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--element X] [--a A]\n"
+              "                      [--plane 100|110|111] [--slip H,K,L] [--points N] [--slab K] [-o CURVE.dat]\n"
+              "  generalized stacking-fault energy: the upper half of a slab of the plane moved by t (H K L) a,\n"
+              "  t = 0 .. 1 in N - 1 steps (default 25 points), unrelaxed and with the atoms relaxed along the\n"
+              "  normal; defaults fcc, diamond (111)[11-2] over the period (a/2)[11-2] (the intrinsic fault at\n"
+              "  t = 1/3 in fcc; diamond: the shuffle plane), bcc (110)[1-11] over (a/2)[1-11], sc (100)[010];\n"
+              "  slab K periods of the plane thick (default >= 4 cutoffs); a at zero pressure unless --a\n",
+              opt_flag(argc, argv, "--help") ? stdout : stderr);
+        return opt_flag(argc, argv, "--help") ? 0 : 2;
+    }
+    for (L = 1; L <= 4 && strcmp(lat, lattices[L]) != 0; ++L) {}
+    if (L > 4) return fprintf(stderr, "error: --lattice must be sc, bcc, fcc or diamond, got '%s'\n", lat), 1;
+    plane = plane_of[L];
+    memcpy(slip, slips[L], sizeof slip);
+    if (pl) {
+        for (plane = 0; plane < 3 && strcmp(pl, planes[plane]) != 0; ++plane) {}
+        if (plane > 2) return fail_msg("--plane must be 100, 110 or 111");
+    }
+    if (sl) {
+        char end;
+        if (sscanf(sl, "%lf,%lf,%lf%c", slip, slip + 1, slip + 2, &end) != 3 || !(fabs(slip[0]) + fabs(slip[1]) + fabs(slip[2]) < 1e3))
+            return fail_msg("--slip must be three numbers H,K,L (units of a)");
+    } else if (pl && plane != plane_of[L]) {
+        return fail_msg("give --slip with a --plane other than the lattice's default");
+    }
+    if (!opt_double(argc, argv, "--a", 0.0, &a) || !opt_long(argc, argv, "--points", 25, &points) ||
+        !opt_long(argc, argv, "--slab", 0, &slab))
+        return 1;
+    if (points < 2 || points > 10000 || slab < 0 || slab > 50 || !(a >= 0.0 && a < 1e3))
+        return fail_msg("--points must be 2 .. 10000, --slab 0 .. 50, --a positive");
+    if (!potential_element(model, el, &pot, &type)) return 1;
+    memset(&diag, 0, sizeof diag);
+    memset(&po, 0, sizeof po);
+    if (a == 0.0) {
+        sp_cubic_props_t pc;
+        po.vacancy_size = po.slab_periods = -1;
+        r = sp_cubic_props(&pot, type, (sp_lattice_t)L, &po, &pc, &diag);
+        if (r != SP_OK) {
+            sp_pot_free(&pot);
+            return fail_file(model, &diag, r);
+        }
+        a = pc.a0;
+    }
+    memset(&po, 0, sizeof po);
+    po.slab_periods = (int)slab;
+    u = (double *)malloc(3 * (size_t)points * sizeof(double));
+    if (!u) {
+        sp_pot_free(&pot);
+        return fail_msg("out of memory");
+    }
+    g = u + points;
+    gu = g + points;
+    r = sp_gsfe(&pot, type, (sp_lattice_t)L, a, plane, slip, (int)points, &po, u, g, gu, &diag);
+    sp_pot_free(&pot);
+    if (r != SP_OK) {
+        free(u);
+        return fail_file(model, &diag, r);
+    }
+    printf("# %s: %s a = %.8f A, (%s) plane, slip t (%g %g %g) a; J/m^2\n# t        u (A)    unrelaxed      relaxed\n", model,
+           lattices[L], a, planes[plane], slip[0], slip[1], slip[2]);
+    for (k = 0; k < points; ++k) {
+        const int lmin = k > 0 && k + 1 < points && g[k] < g[k - 1] && g[k] < g[k + 1];
+        printf("%.4f %9.5f %12.6f %12.6f%s\n", k / (double)(points - 1), u[k], gu[k], g[k], lmin ? "   local minimum" : "");
+    }
+    {
+        int kmax = 0;
+        for (k = 1; k < points; ++k)
+            if (g[k] > g[kmax]) kmax = k;
+        printf("# highest (unstable fault): %.6f J/m^2 at t = %.4f\n", g[kmax], kmax / (double)(points - 1));
+    }
+    if (outpath) {
+        out_file_t of;
+        if (!out_open(&of, outpath)) ok = 0;
+        else {
+            fprintf(of.fp, "# %s %s a=%.17g plane=(%s) slip=%.17g,%.17g,%.17g\n# t u_A gamma_unrelaxed_J_per_m2 gamma_J_per_m2\n",
+                    model, lattices[L], a, planes[plane], slip[0], slip[1], slip[2]);
+            for (k = 0; k < points; ++k)
+                fprintf(of.fp, "%.17g %.17g %.17g %.17g\n", k / (double)(points - 1), u[k], gu[k], g[k]);
+            ok = out_close(&of, !ferror(of.fp));
+        }
+    }
+    free(u);
+    return ok ? 0 : 1;
 }
 
 /* ----------------------------------------------------------------- phonons */
@@ -2781,6 +2888,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 2, argv + 2);
     if (strcmp(cmd, "props") == 0) return cmd_props(argc - 2, argv + 2);
     if (strcmp(cmd, "phonons") == 0) return cmd_phonons(argc - 2, argv + 2);
+    if (strcmp(cmd, "gsfe") == 0) return cmd_gsfe(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(cmd, "fit") == 0) return cmd_fit(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);

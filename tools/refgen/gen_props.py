@@ -344,6 +344,63 @@ def phonons(pot, L, nsc, points, tmpdir):
     return out
 
 
+# ----------------------------------------------------------------------------- stacking faults
+
+GSFE_T = (2, 4, 6, 8)          # points k of a 13-point curve, t = k / 12
+
+
+def gsfe_si(pot, a0, tmpdir):
+    """Generalized stacking-fault energy of diamond (111)[11-2], shuffle plane: the lattice turned
+    so that [1-10], [11-2], [111] lie along x, y, z; one plane cell (a sqrt 2 x a sqrt 6); a slab two
+    periods (2 a sqrt 3) thick between shuffle cuts (z / (a sqrt 3) = 1/8 + k), open along z
+    (boundary p p f, 20 A of vacuum each side); the upper period moved by t (a/2)[11-2] = t a sqrt 6 / 2
+    along y (`displace_atoms`); energies unrelaxed (`run 0`) and relaxed along z only
+    (`fix setforce 0 0 NULL`, cg); (E(t) - E(0)) / area in J/m^2."""
+    e = np.array([[1, -1, 0], [1, 1, -2], [1, 1, 1]], dtype=float)
+    e /= np.linalg.norm(e, axis=1)[:, None]
+    lx, ly, lz = a0 * np.sqrt(2.0), a0 * np.sqrt(6.0), a0 * np.sqrt(3.0)
+    atoms = []
+    m = 6
+    for i in range(-m, m + 1):
+        for j in range(-m, m + 1):
+            for k in range(-m, m + 1):
+                for f in DIAMOND:
+                    r = e @ (a0 * (np.array([i, j, k]) + np.array(f)))
+                    fx, fy, fz = r[0] / lx, r[1] / ly, r[2] / lz
+                    if -1e-9 <= fx < 1 - 1e-9 and -1e-9 <= fy < 1 - 1e-9 and 0.125 < fz < 2.125:
+                        atoms.append((r[0] % lx, r[1] % ly, r[2]))
+    assert len(atoms) == 96, len(atoms)
+    out = {}
+    for relax in (False, True):
+        energies = []
+        for kt in (0,) + GSFE_T:
+            lmp = lammps.lammps(cmdargs=["-log", os.path.join(tmpdir, "log.gsfe"), "-screen", "none", "-nocite"])
+            for c in ["units metal", "atom_style atomic", "atom_modify map array sort 0 0.0", "boundary p p f",
+                      "newton on",
+                      "region box prism 0.0 %r 0.0 %r %r %r 0.0 0.0 0.0 units box" % (lx, ly, -20.0, 2 * lz + 20.0),
+                      "create_box 1 box"]:
+                lmp.command(c)
+            for x, y, z in atoms:
+                lmp.command("create_atoms 1 single %r %r %r units box" % (x, y, z))
+            for c in ["mass 1 %r" % pot["mass"], "pair_style " + pot["pair_style"],
+                      "pair_coeff * * %s %s" % (os.path.join(POTDIR, pot["file"]), pot["element"]),
+                      "neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes",
+                      "region top block INF INF INF INF %r INF units box" % (1.125 * lz),
+                      "group top region top",
+                      "displace_atoms top move 0.0 %r 0.0 units box" % (kt / 12.0 * ly / 2.0)]:
+                lmp.command(c)
+            if relax:
+                lmp.command("fix z all setforce 0.0 0.0 NULL")
+                lmp.command("min_style cg")
+                lmp.command("minimize 0.0 1.0e-12 100000 1000000")
+            lmp.command("run 0")
+            energies.append(lmp.get_thermo("pe"))
+            lmp.close()
+        for kt, en in zip(GSFE_T, energies[1:]):
+            out[(kt, relax)] = (en - energies[0]) / (lx * ly) * 16.021766208
+    return out
+
+
 # ----------------------------------------------------------------------------- vacancy
 
 def vacancy(pot, L, n, tmpdir):
@@ -390,6 +447,8 @@ def main():
         "vac_atoms (atoms of the perfect vacancy supercell), strain (finite-difference strain)",
         "# hcp keys: a0, c0 (A), e0, c11 c12 c13 c33 c44 c66 and their *_clamped (GPa; hexagonal averages), "
         "evf, vac_atoms, strain",
+        "# diamond gsfe_111_<k>[_unrelaxed]: stacking-fault energy (J/m^2) of (111)[11-2], shuffle plane, at t = k/12 "
+        "of the period (a/2)[11-2], relaxed along the normal (or not)",
         "# phonons of the primitive cell (2 atoms): phonon_q_<P> the wave vector (3 numbers, 1/A, phase exp(i q.r)), "
         "phonon_<P>_<k> the k-th frequency there (THz, ascending), phonon_displacement (A)",
         "# format: <potential file> <key> <value>   (value = Python repr)",
@@ -453,6 +512,12 @@ def main():
                 vals += [("phonon_q_%s" % lab, " ".join(repr(float(v)) for v in qv))]
                 vals += [("phonon_%s_%d" % (lab, k), v) for k, v in enumerate(fr)]
             vals += [("phonon_displacement", PH_DELTA)]
+            if pot["lattice"] == "diamond":
+                g = gsfe_si(pot, a0, tmp)
+                for kt in GSFE_T:
+                    print("GSFE (111)[11-2] shuffle, t = %d/12: %.6f J/m^2 unrelaxed, %.6f relaxed along z"
+                          % (kt, g[(kt, False)], g[(kt, True)]))
+                    vals += [("gsfe_111_%d_unrelaxed" % kt, g[(kt, False)]), ("gsfe_111_%d" % kt, g[(kt, True)])]
             print("  ".join("%s %.6f" % kv for kv in vals if kv[0] not in ("vac_atoms", "strain")
                             and not kv[0].startswith("phonon")) + "; %.1f s" % (time.time() - t0))
             for k, v in vals:
