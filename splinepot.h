@@ -6919,6 +6919,7 @@ done:
     sp__free(&pot->allocator, types);
     return r;
 }
+
 SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, double a, int plane,
                            const double *slip, int npts, const sp_props_opts_t *opts, double *out_u,
                            double *out_gamma, double *out_gamma_unrelaxed, sp_diag_t *diag) {

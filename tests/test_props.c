@@ -412,7 +412,7 @@ static void hcp_sums(const sp_pot_t *pot, double a, double c, double *e, double 
 static double hcp_sums_a0(const sp_pot_t *pot, double q, double *sxy, double *sz) {
     double lo = 2.0, hi = 4.0, e, C[6], g;
     int k;
-    for (k = 0; k < 200; ++k) {
+    for (k = 0; k < 64; ++k) { /* 2^-64 of the bracket: to the last bit */
         const double m = 0.5 * (lo + hi);
         hcp_sums(pot, m, q * m, &e, sxy, sz, C, &g);
         if (2.0 * *sxy + *sz < 0.0) lo = m; /* compressed */
@@ -525,7 +525,7 @@ static void test_pair_hcp(void) {
     int k, n, *type, pbc[3] = {1, 1, 1}, nv[3] = {3, 3, 3}, steps = 0;
     sp_cell_t cell;
     make_morse(&pot, 0.2, 2.7);
-    for (k = 0; k < 100; ++k) { /* c/a of the lattice sums: bisection on sz - sxy at zero pressure */
+    for (k = 0; k < 56; ++k) { /* c/a of the lattice sums: bisection on sz - sxy at zero pressure */
         const double q = 0.5 * (lo + hi);
         a = hcp_sums_a0(&pot, q, &sxy, &sz);
         if (sz - sxy < 0.0) lo = q; /* c compressed more than a */
@@ -692,6 +692,7 @@ static void test_phonon_pair(void) {
     make_morse(&pot, 0.2, 2.7);
     memset(&po, 0, sizeof po);
     po.displacement = 1e-4;
+    po.range = pot.cutoff; /* a pair potential's force constants reach one cutoff */
     for (L = 0; L < 3; ++L) {
         double pos[6], q[3 * 6], f[6 * 6], fr[6], a, c = 0.0, mass[2] = {63.546, 63.546};
         int type[2] = {0, 0}, n;
@@ -876,21 +877,27 @@ static void test_gsfe(void) {
         /* the plane cell's sides, and a cut half-way between two planes: fcc (111) planes are
            a / sqrt 3 apart, bcc (110) planes a / sqrt 2 */
         const double lx = a * 1.4142135623730951, ly = L ? a : a * 2.449489742783178, zc = 0.5 * a * (L ? r2 : r3);
+        const int np = getenv("SP_TEST_QUICK") ? 7 : 13, third = (np - 1) / 3; /* (valgrind: 7 points) */
         double u[13], g[13], gu[13], worst = 0.0;
-        SP_CHECK(sp_gsfe(&pot, 0, lat, a, L ? 1 : 2, s, 13, NULL, u, g, gu, &d) == SP_OK);
-        for (k = 0; k < 13; ++k) {
-            const double t = k / 12.0, uc[3] = {t * a * (s[0] * e[0] + s[1] * e[1] + s[2] * e[2]),
+        sp_props_opts_t po;
+        memset(&po, 0, sizeof po);
+        po.slab_periods = 4; /* each half at least 2 cutoffs thick */
+        SP_CHECK(sp_gsfe(&pot, 0, lat, a, L ? 1 : 2, s, np, &po, u, g, gu, &d) == SP_OK);
+        for (k = 0; k < np; ++k) {
+            const double t = k / (np - 1.0), uc[3] = {t * a * (s[0] * e[0] + s[1] * e[1] + s[2] * e[2]),
                                                t * a * (s[0] * e[3] + s[1] * e[4] + s[2] * e[5]), 0.0};
             const double ref = gsfe_sums(&pot, lat, a, e, lx, ly, zc, uc);
             SP_CHECK_NEAR(gu[k], ref, 1e-9, 1e-11);
             SP_CHECK(g[k] <= gu[k] + 1e-9);
             if (fabs(gu[k] - ref) > worst) worst = fabs(gu[k] - ref);
         }
-        SP_CHECK(fabs(gu[12]) < 1e-11 && fabs(g[12]) < 1e-7);
-        SP_CHECK_NEAR(u[12], a * sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2]), 1e-14, 0);
-        if (!L) SP_CHECK(g[4] < g[3] && g[4] < g[5] && g[4] > 0.0); /* the intrinsic fault, a local minimum */
+        SP_CHECK(fabs(gu[np - 1]) < 1e-11 && fabs(g[np - 1]) < 1e-7);
+        SP_CHECK_NEAR(u[np - 1], a * sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2]), 1e-14, 0);
+        if (!L) /* the intrinsic fault, a local minimum */
+            SP_CHECK(g[third] < g[third - 1] && g[third] < g[third + 1] && g[third] > 0.0);
         printf("%s pair GSFE: at t = %s %.4f J/m^2 (unrelaxed %.4f), at t = 1/3 %.4f; vs lattice sums %.2g J/m^2\n",
-               L ? "bcc (110)[1-11]" : "fcc (111)[11-2]", L ? "1/2" : "1/6", g[L ? 6 : 2], gu[L ? 6 : 2], g[4], worst);
+               L ? "bcc (110)[1-11]" : "fcc (111)[11-2]", L ? "1/2" : "1/6", g[L ? 3 * third / 2 : third / 2],
+               gu[L ? 3 * third / 2 : third / 2], g[third], worst);
     }
     SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 2, bad, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
     SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 3, s111, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
@@ -918,6 +925,16 @@ static void test_no_minimum(void) {
     sp_pot_free(&pot);
 }
 
+/* The potentials of tests/data/lmp_props.txt: diamond Si, hcp Ti (Ti.meam.sw.spline
+   is the same potential through meam/sw/spline). */
+static const char *const lmp_pots[4] = {"Si_1.meam.spline", "Si.b.meam.sw.spline", "Ti.meam.spline", "Ti.meam.sw.spline"};
+
+static FILE *lmp_props_open(void) {
+    FILE *f = fopen("tests/data/lmp_props.txt", "r");
+    if (!f) SP_CHECK(!"tests/data/lmp_props.txt readable");
+    return f;
+}
+
 /* The reference values of potential name in tests/data/lmp_props.txt:
    ref[k] for keys[k] (k < nk), *strain and *vac; the mask of keys found. */
 static int read_lmp_props(FILE *f, const char *name, int nk, const char *const *keys, double *ref, double *strain, int *vac) {
@@ -939,17 +956,14 @@ static int read_lmp_props(FILE *f, const char *name, int nk, const char *const *
 /* Si_1 and Si.b (diamond), Ti (hcp; Ti.meam.sw.spline is the same potential
    through meam/sw/spline) against LAMMPS */
 static void test_lammps(const char *potdir) {
-    static const char *names[4] = {"Si_1.meam.spline", "Si.b.meam.sw.spline", "Ti.meam.spline", "Ti.meam.sw.spline"};
+    const char *const *names = lmp_pots;
     static const char *const keys[10] = {"a0", "e0", "c11", "c12", "c44", "c11_clamped", "c12_clamped", "c44_clamped", "b", "evf"};
     static const char *const hkeys[16] = {"a0", "c0", "e0", "c11", "c12", "c13", "c33", "c44", "c66", "c11_clamped",
                                           "c12_clamped", "c13_clamped", "c33_clamped", "c44_clamped", "c66_clamped", "evf"};
     char path[512];
-    FILE *f = fopen("tests/data/lmp_props.txt", "r");
+    FILE *f = lmp_props_open();
     int p;
-    if (!f) {
-        SP_CHECK(!"tests/data/lmp_props.txt readable");
-        return;
-    }
+    if (!f) return;
     /* (valgrind: Ti once; the meam/sw/spline path is Si.b's) */
     for (p = 0; p < (getenv("SP_TEST_QUICK") ? 3 : 4); ++p) {
         const int hcp = p >= 2;
@@ -1030,14 +1044,11 @@ static int read_lmp_vec(FILE *f, const char *name, const char *key, int n, doubl
    (tests/data/lmp_props.txt: the force constants of LAMMPS, the dynamical
    matrix by numpy), at the points of the path and one general point */
 static void test_phonon_lammps(const char *potdir) {
-    static const char *names[4] = {"Si_1.meam.spline", "Si.b.meam.sw.spline", "Ti.meam.spline", "Ti.meam.sw.spline"};
+    const char *const *names = lmp_pots;
     static const char *const pts[2][5] = {{"G", "X", "L", "Q", NULL}, {"G", "M", "K", "A", "Q"}};
-    FILE *f = fopen("tests/data/lmp_props.txt", "r");
+    FILE *f = lmp_props_open();
     int p;
-    if (!f) {
-        SP_CHECK(!"tests/data/lmp_props.txt readable");
-        return;
-    }
+    if (!f) return;
     for (p = 0; p < (getenv("SP_TEST_QUICK") ? 3 : 4); ++p) {
         const int hcp = p >= 2;
         char path[512], key[64];
@@ -1082,15 +1093,12 @@ static void test_phonon_lammps(const char *potdir) {
 /* stacking faults of Si_1 and Si.b, diamond (111)[11-2] on the shuffle
    plane, against LAMMPS (unrelaxed, and relaxed along the normal by cg) */
 static void test_gsfe_lammps(const char *potdir) {
-    static const char *names[2] = {"Si_1.meam.spline", "Si.b.meam.sw.spline"};
+    const char *const *names = lmp_pots;
     static const double slip[3] = {0.5, 0.5, -1.0};
-    FILE *f = fopen("tests/data/lmp_props.txt", "r");
+    FILE *f = lmp_props_open();
     int p;
-    if (!f) {
-        SP_CHECK(!"tests/data/lmp_props.txt readable");
-        return;
-    }
-    for (p = 0; p < 2; ++p) {
+    if (!f) return;
+    for (p = 0; p < (getenv("SP_TEST_QUICK") ? 1 : 2); ++p) { /* (valgrind: Si_1 only) */
         char path[512], key[64];
         double a0 = 0.0, g[13], gu[13], wu = 0.0, wr = 0.0;
         sp_pot_t pot;

@@ -957,6 +957,19 @@ static void props_json_surfaces(FILE *fp, const char *key, int n, const char *co
     fputs("},\n", fp);
 }
 
+/* The lattice named by --lattice (1 sc, 2 bcc, 3 fcc, 4 diamond, 5 hcp when
+   allowed), or 0 after an error message. */
+static const char *const lattice_names[6] = {"", "sc", "bcc", "fcc", "diamond", "hcp"};
+
+static int lattice_arg(const char *lat, int with_hcp) {
+    int L;
+    for (L = 1; L <= 4 + with_hcp && strcmp(lat, lattice_names[L]) != 0; ++L) {}
+    if (L <= 4 + with_hcp) return L;
+    fprintf(stderr, "error: --lattice must be %s, got '%s'\n", with_hcp ? "sc, bcc, fcc, diamond or hcp" : "sc, bcc, fcc or diamond",
+            lat);
+    return 0;
+}
+
 /* Loads a potential and picks its element: el by name, else the only one. */
 static int potential_element(const char *model, const char *el, sp_pot_t *pot, int *type) {
     if (!load_potential(model, pot)) return 0;
@@ -976,7 +989,6 @@ static int potential_element(const char *model, const char *el, sp_pot_t *pot, i
 static int cmd_props(int argc, char **argv) {
     static const char *const withv[] = {"--lattice", "--element", "--a", "--c-a", "--strain", "--eos-range", "--fmax",
                                         "--vacancy", "--slab", "-o", NULL};
-    static const char *const lattices[6] = {"", "sc", "bcc", "fcc", "diamond", "hcp"};
     static const char *const cubic_c[4] = {"b", "c11", "c12", "c44"};
     static const char *const hcp_c[7] = {"b", "c11", "c12", "c13", "c33", "c44", "c66"};
     static const char *const cubic_s[3] = {"100", "110", "111"}, *const hcp_s[2] = {"0001", "10-10"};
@@ -1007,8 +1019,7 @@ static int cmd_props(int argc, char **argv) {
               opt_flag(argc, argv, "--help") ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
-    for (L = 1; L <= 5 && strcmp(lat, lattices[L]) != 0; ++L) {}
-    if (L > 5) return fprintf(stderr, "error: --lattice must be sc, bcc, fcc, diamond or hcp, got '%s'\n", lat), 1;
+    if (!(L = lattice_arg(lat, 1))) return 1;
     memset(&po, 0, sizeof po);
     if (!opt_double(argc, argv, "--a", 0.0, &po.a_guess) || !opt_double(argc, argv, "--c-a", 0.0, &po.c_a_guess) ||
         !opt_double(argc, argv, "--strain", 1e-5, &po.strain) ||
@@ -1029,7 +1040,7 @@ static int cmd_props(int argc, char **argv) {
     r = L == 5 ? sp_hcp_props(&pot, type, &po, &ph, &diag) : sp_cubic_props(&pot, type, (sp_lattice_t)L, &po, &pr, &diag);
     sp_pot_free(&pot);
     if (r != SP_OK) return fail_file(model, &diag, r);
-    printf("# %s: %s %s (finite strain %g; atoms relaxed to %g eV/A)\n", model, lattices[L], el ? el : elname,
+    printf("# %s: %s %s (finite strain %g; atoms relaxed to %g eV/A)\n", model, lattice_names[L], el ? el : elname,
            po.strain, po.relax.fmax);
     if (L == 5) {
         const double cr[7] = {ph.b, ph.c11, ph.c12, ph.c13, ph.c33, ph.c44, ph.c66};
@@ -1053,7 +1064,7 @@ static int cmd_props(int argc, char **argv) {
                ph.hex_dev, ph.relax_steps, now_seconds() - t0);
         if (!outpath) return 0;
         if (!out_open(&of, outpath)) return 1;
-        props_json_head(of.fp, model, lattices[L], po.strain, ph.a0, ph.e0, ph.v0);
+        props_json_head(of.fp, model, lattice_names[L], po.strain, ph.a0, ph.e0, ph.v0);
         fprintf(of.fp, "  \"c0_A\": %.17g,\n  \"c_over_a\": %.17g,\n", ph.c0, ph.c_a);
         fprintf(of.fp, "  \"b_GPa\": %.17g,\n", ph.b);
         props_json_constants(of.fp, 6, hcp_c + 1, cr + 1, cc + 1);
@@ -1088,7 +1099,7 @@ static int cmd_props(int argc, char **argv) {
                pr.cubic_dev, pr.relax_steps, now_seconds() - t0);
         if (!outpath) return 0;
         if (!out_open(&of, outpath)) return 1;
-        props_json_head(of.fp, model, lattices[L], po.strain, pr.a0, pr.e0, pr.v0);
+        props_json_head(of.fp, model, lattice_names[L], po.strain, pr.a0, pr.e0, pr.v0);
         fprintf(of.fp, "  \"b_GPa\": %.17g,\n", pr.b);
         props_json_constants(of.fp, 3, cubic_c + 1, cr + 1, cc + 1);
         props_json_eos_c(of.fp, po.eos_range, pr.eos_v0, pr.eos_e0, pr.eos_b, pr.eos_bp, pr.eos_rms, pr.c);
@@ -1110,7 +1121,7 @@ static int cmd_props(int argc, char **argv) {
 static int cmd_gsfe(int argc, char **argv) {
     static const char *const withv[] = {"--lattice", "--element", "--a", "--plane", "--slip", "--points", "--slab", "-o",
                                         NULL};
-    static const char *const lattices[5] = {"", "sc", "bcc", "fcc", "diamond"}, *const planes[3] = {"100", "110", "111"};
+    static const char *const planes[3] = {"100", "110", "111"};
     static const double slips[5][3] = {{0, 0, 0}, {0, 1, 0}, {.5, -.5, .5}, {.5, .5, -1}, {.5, .5, -1}};
     static const int plane_of[5] = {0, 0, 1, 2, 2};
     const char *model = positional(argc, argv, 0, withv), *lat = opt_value(argc, argv, "--lattice");
@@ -1134,8 +1145,7 @@ static int cmd_gsfe(int argc, char **argv) {
               opt_flag(argc, argv, "--help") ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
-    for (L = 1; L <= 4 && strcmp(lat, lattices[L]) != 0; ++L) {}
-    if (L > 4) return fprintf(stderr, "error: --lattice must be sc, bcc, fcc or diamond, got '%s'\n", lat), 1;
+    if (!(L = lattice_arg(lat, 0))) return 1;
     plane = plane_of[L];
     memcpy(slip, slips[L], sizeof slip);
     if (pl) {
@@ -1183,7 +1193,7 @@ static int cmd_gsfe(int argc, char **argv) {
         return fail_file(model, &diag, r);
     }
     printf("# %s: %s a = %.8f A, (%s) plane, slip t (%g %g %g) a; J/m^2\n# t        u (A)    unrelaxed      relaxed\n", model,
-           lattices[L], a, planes[plane], slip[0], slip[1], slip[2]);
+           lattice_names[L], a, planes[plane], slip[0], slip[1], slip[2]);
     for (k = 0; k < points; ++k) {
         const int lmin = k > 0 && k + 1 < points && g[k] < g[k - 1] && g[k] < g[k + 1];
         printf("%.4f %9.5f %12.6f %12.6f%s\n", k / (double)(points - 1), u[k], gu[k], g[k], lmin ? "   local minimum" : "");
@@ -1199,7 +1209,7 @@ static int cmd_gsfe(int argc, char **argv) {
         if (!out_open(&of, outpath)) ok = 0;
         else {
             fprintf(of.fp, "# %s %s a=%.17g plane=(%s) slip=%.17g,%.17g,%.17g\n# t u_A gamma_unrelaxed_J_per_m2 gamma_J_per_m2\n",
-                    model, lattices[L], a, planes[plane], slip[0], slip[1], slip[2]);
+                    model, lattice_names[L], a, planes[plane], slip[0], slip[1], slip[2]);
             for (k = 0; k < points; ++k)
                 fprintf(of.fp, "%.17g %.17g %.17g %.17g\n", k / (double)(points - 1), u[k], gu[k], g[k]);
             ok = out_close(&of, !ferror(of.fp));
@@ -1237,7 +1247,6 @@ static int phonon_path(int L, double a, double c, const char **lab, double *pt) 
 static int cmd_phonons(int argc, char **argv) {
     static const char *const withv[] = {"--lattice", "--element", "--mass", "--a", "--c-a", "--points",
                                         "--displacement", "-o", "--svg", NULL};
-    static const char *const lattices[6] = {"", "sc", "bcc", "fcc", "diamond", "hcp"};
     const char *model = positional(argc, argv, 0, withv), *lat = opt_value(argc, argv, "--lattice");
     const char *el = opt_value(argc, argv, "--element"), *outpath = opt_value(argc, argv, "-o");
     const char *svgpath = opt_value(argc, argv, "--svg");
@@ -1265,8 +1274,7 @@ static int cmd_phonons(int argc, char **argv) {
               opt_flag(argc, argv, "--help") ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
-    for (L = 1; L <= 5 && strcmp(lat, lattices[L]) != 0; ++L) {}
-    if (L > 5) return fprintf(stderr, "error: --lattice must be sc, bcc, fcc, diamond or hcp, got '%s'\n", lat), 1;
+    if (!(L = lattice_arg(lat, 1))) return 1;
     memset(&po, 0, sizeof po);
     if (!opt_double(argc, argv, "--a", 0.0, &a) || !opt_double(argc, argv, "--c-a", 0.0, &ca) ||
         !opt_long(argc, argv, "--points", 40, &points) || !opt_double(argc, argv, "--displacement", 0.001, &po.displacement) ||
@@ -1334,7 +1342,7 @@ static int cmd_phonons(int argc, char **argv) {
         free(q); free(dist); free(f);
         return fail_file(model, &diag, r);
     }
-    printf("# %s: %s %s, a = %.8f A, mass %.4f amu; displacement %g A\n", model, lattices[L], elname, a, mass[0],
+    printf("# %s: %s %s, a = %.8f A, mass %.4f amu; displacement %g A\n", model, lattice_names[L], elname, a, mass[0],
            po.displacement);
     if (L == 5) printf("# c = %.8f A (c/a %.8f)\n", c, ca);
     printf("# frequencies (THz) at the path's points%s\n", n == 1 ? "" : "; imaginary ones as negative");
@@ -1353,7 +1361,7 @@ static int cmd_phonons(int argc, char **argv) {
         out_file_t of;
         if (!out_open(&of, outpath)) ok = 0;
         else {
-            fprintf(of.fp, "# %s %s a=%.17g c=%.17g; path", model, lattices[L], a, c);
+            fprintf(of.fp, "# %s %s a=%.17g c=%.17g; path", model, lattice_names[L], a, c);
             for (i = 0; i <= nseg; ++i) fprintf(of.fp, " %s@%.17g", lab[i], dist[i * points]);
             fputs("\n# distance_1/A qx qy qz (1/A, phase exp(i q.r)) then frequencies (THz)\n", of.fp);
             for (m = 0; m < np; ++m) {
@@ -1376,7 +1384,7 @@ static int cmd_phonons(int argc, char **argv) {
             fprintf(of.fp, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#444'/>\n", P.x0, P.y0, P.w,
                     P.h);
             fprintf(of.fp, "<text x='%.1f' y='%.1f' font-size='14' text-anchor='middle'>phonons: %s %s</text>\n",
-                    P.x0 + P.w / 2, P.y0 - 10, lattices[L], model);
+                    P.x0 + P.w / 2, P.y0 - 10, lattice_names[L], model);
             fprintf(of.fp, "<text x='20' y='%.1f' font-size='12' transform='rotate(-90 20 %.1f)' text-anchor='middle'>"
                            "frequency (THz)</text>\n", P.y0 + P.h / 2, P.y0 + P.h / 2);
             for (k = 0; k <= 4; ++k) {
