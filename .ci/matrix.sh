@@ -196,7 +196,7 @@ valgrind_step() {
     took "$w0" "$c0"; echo "  built ($TOOK)"
     rm -f "$M"/valgrind/*.log
     # two at a time, the slow ones first
-    out=$(for t in test_cells test_c11 test_meam test_json test_lammps test_uf3; do
+    out=$(for t in test_props test_uf3_fast test_cells test_lammps test_json test_snnp test_uf3 test_c11 test_meam; do
               case " $TESTLIST " in *" $t "*) echo "$t" ;; esac
           done; for t in $TESTLIST; do echo "$t"; done)
     out=$(printf '%s\n' "$out" | awk '!seen[$0]++' | sed "s|^|$M/valgrind/|" | xargs -P "$J" -n 1 bash "$SELF" __vg_one)
