@@ -42,6 +42,22 @@ static void make_morse(sp_pot_t *pot, double D, double r0) {
     SP_CHECK(sp_uf3_finish(pot, &d) == SP_OK);
 }
 
+/* Reads the LAMMPS potential file name from potdir into pot; 0 (after a
+   skip or a failed check) when it cannot. */
+static int load_lmp_pot(const char *potdir, const char *name, sp_pot_t *pot) {
+    char path[512];
+    sp_diag_t d;
+    snprintf(path, sizeof path, "%s/%s", potdir, name);
+    if (!tu_exists(path)) {
+        SP_SKIP("LAMMPS potential files not found (apt-get install lammps-data)");
+        return 0;
+    }
+    memset(pot, 0, sizeof *pot);
+    if (sp_pot_read_file(pot, path, &d) == SP_OK) return 1;
+    SP_CHECK(!"LAMMPS potential file readable");
+    return 0;
+}
+
 /* Lattice sums over the neighbours R of one atom of a Bravais lattice
    (fcc or bcc conventional cell of side a): e = sum V2, s = sum V2' r (zero
    at zero pressure), the Born constants (1/Omega) sum (V2'' - V2'/r)
@@ -759,20 +775,13 @@ static void test_phonon_sound(const char *potdir) {
     static const char *names[2] = {"Si_1.meam.spline", "Ti.meam.spline"};
     int p;
     for (p = 0; p < 2; ++p) {
-        char path[512];
         sp_pot_t pot;
         sp_diag_t d;
         sp_props_opts_t o;
         sp_cell_t cell;
         double pos[6], f[12], q[6], mass[2], rho, C[5], a, c = 0.0, vol;
         int type[2] = {0, 0}, n, k;
-        snprintf(path, sizeof path, "%s/%s", potdir, names[p]);
-        if (!tu_exists(path)) {
-            SP_SKIP("LAMMPS potential files not found (apt-get install lammps-data)");
-            continue;
-        }
-        memset(&pot, 0, sizeof pot);
-        SP_CHECK(sp_pot_read_file(&pot, path, &d) == SP_OK);
+        if (!load_lmp_pot(potdir, names[p], &pot)) continue;
         memset(&o, 0, sizeof o);
         o.vacancy_size = o.slab_periods = -1;
         mass[0] = mass[1] = p ? 47.867 : 28.0855;
@@ -960,7 +969,6 @@ static void test_lammps(const char *potdir) {
     static const char *const keys[10] = {"a0", "e0", "c11", "c12", "c44", "c11_clamped", "c12_clamped", "c44_clamped", "b", "evf"};
     static const char *const hkeys[16] = {"a0", "c0", "e0", "c11", "c12", "c13", "c33", "c44", "c66", "c11_clamped",
                                           "c12_clamped", "c13_clamped", "c33_clamped", "c44_clamped", "c66_clamped", "evf"};
-    char path[512];
     FILE *f = lmp_props_open();
     int p;
     if (!f) return;
@@ -972,15 +980,9 @@ static void test_lammps(const char *potdir) {
         sp_props_opts_t po;
         sp_diag_t d;
         int k, found, vac = 0;
-        snprintf(path, sizeof path, "%s/%s", potdir, names[p]);
-        if (!tu_exists(path)) {
-            SP_SKIP("LAMMPS potential files not found (apt-get install lammps-data)");
-            continue;
-        }
+        if (!load_lmp_pot(potdir, names[p], &pot)) continue;
         found = read_lmp_props(f, names[p], hcp ? 16 : 10, hcp ? hkeys : keys, ref, &strain, &vac);
         SP_CHECK(found == (1 << (hcp ? 16 : 10)) - 1 && strain > 0.0 && vac == (hcp ? 144 : 216));
-        memset(&pot, 0, sizeof pot);
-        SP_CHECK(sp_pot_read_file(&pot, path, &d) == SP_OK);
         memset(&po, 0, sizeof po);
         po.strain = strain;
         po.jitter = -1.0;    /* LAMMPS relaxed the vacancy from the sites */
@@ -1051,18 +1053,14 @@ static void test_phonon_lammps(const char *potdir) {
     if (!f) return;
     for (p = 0; p < (getenv("SP_TEST_QUICK") ? 3 : 4); ++p) {
         const int hcp = p >= 2;
-        char path[512], key[64];
+        char key[64];
         double a0 = 0.0, c0 = 0.0, delta = 0.0, q[3 * 5] = {0}, fr[6 * 5] = {0}, fg[6 * 5] = {0}, worst = 0.0, mass[2], pos[6];
         int nq, k, i, type[2] = {0, 0}, n;
         sp_pot_t pot;
         sp_diag_t d;
         sp_phonon_opts_t po;
         sp_cell_t cell;
-        snprintf(path, sizeof path, "%s/%s", potdir, names[p]);
-        if (!tu_exists(path)) {
-            SP_SKIP("LAMMPS potential files not found (apt-get install lammps-data)");
-            continue;
-        }
+        if (!load_lmp_pot(potdir, names[p], &pot)) continue;
         SP_CHECK(read_lmp_vec(f, names[p], "a0", 1, &a0) && read_lmp_vec(f, names[p], "phonon_displacement", 1, &delta) &&
                  (!hcp || read_lmp_vec(f, names[p], "c0", 1, &c0)));
         for (nq = 0; nq < 5 && pts[hcp][nq]; ++nq) {
@@ -1073,8 +1071,6 @@ static void test_phonon_lammps(const char *potdir) {
                 SP_CHECK(read_lmp_vec(f, names[p], key, 1, fr + 6 * nq + k));
             }
         }
-        memset(&pot, 0, sizeof pot);
-        SP_CHECK(sp_pot_read_file(&pot, path, &d) == SP_OK);
         mass[0] = mass[1] = hcp ? 47.867 : 28.0855;
         n = sp_lattice_primitive(hcp ? SP_LATTICE_HCP : SP_LATTICE_DIAMOND, a0, c0, pos, &cell);
         memset(&po, 0, sizeof po);
@@ -1099,19 +1095,13 @@ static void test_gsfe_lammps(const char *potdir) {
     int p;
     if (!f) return;
     for (p = 0; p < (getenv("SP_TEST_QUICK") ? 1 : 2); ++p) { /* (valgrind: Si_1 only) */
-        char path[512], key[64];
+        char key[64];
         double a0 = 0.0, g[13], gu[13], wu = 0.0, wr = 0.0;
         sp_pot_t pot;
         sp_diag_t d;
         sp_props_opts_t po;
         int k;
-        snprintf(path, sizeof path, "%s/%s", potdir, names[p]);
-        if (!tu_exists(path)) {
-            SP_SKIP("LAMMPS potential files not found (apt-get install lammps-data)");
-            continue;
-        }
-        memset(&pot, 0, sizeof pot);
-        SP_CHECK(sp_pot_read_file(&pot, path, &d) == SP_OK);
+        if (!load_lmp_pot(potdir, names[p], &pot)) continue;
         SP_CHECK(read_lmp_vec(f, names[p], "a0", 1, &a0));
         memset(&po, 0, sizeof po);
         po.slab_periods = 2; /* as the reference */
