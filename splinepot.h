@@ -7026,8 +7026,9 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
     double range, vol, Hs[9], G[9];
     int N[3], d, e, i, s, a, sgn, nsc, n3, m2;
     size_t M, k;
-    double *x = NULL, *f[2] = {NULL, NULL}, *phi = NULL, *sep = NULL, *D = NULL, *w = NULL, *work = NULL;
+    double *x = NULL, *x0 = NULL, *f[2] = {NULL, NULL}, *phi = NULL, *sep = NULL, *D = NULL, *w = NULL, *work = NULL;
     int *ty = NULL;
+    sp__calc_t calc;
     sp_cell_t sc;
     sp_result_t r = SP_OK;
     if (!pot || natoms < 1 || natoms > 1000 || !pos || !type || !cell || !mass || nq < 0 || (nq > 0 && (!q || !freq)))
@@ -7056,6 +7057,7 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
     n3 = 3 * natoms;
     m2 = 2 * n3;
     x = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
+    x0 = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
     f[0] = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
     f[1] = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
     phi = (double *)sp__alloc(&pot->allocator, (size_t)n3 * 3 * M * sizeof(double));
@@ -7063,7 +7065,7 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
     D = (double *)sp__alloc(&pot->allocator, (size_t)m2 * m2 * sizeof(double));
     w = (double *)sp__alloc(&pot->allocator, 3 * (size_t)m2 * sizeof(double));
     ty = (int *)sp__alloc(&pot->allocator, M * sizeof(int));
-    if (!x || !f[0] || !f[1] || !phi || !sep || !D || !w || !ty) {
+    if (!x || !x0 || !f[0] || !f[1] || !phi || !sep || !D || !w || !ty) {
         r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
         goto done;
     }
@@ -7102,18 +7104,21 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
                         }
                     }
         }
-    /* force constants phi[(s a) j b] = -dF_jb / du_sa, central differences */
+    /* force constants phi[(s a) j b] = -dF_jb / du_sa, central differences, the displaced
+       supercells through one kept neighbour list */
+    sp__calc_init(&calc, pot, &sc, ty, nsc, 1.0, x0);
     for (s = 0; s < natoms && r == SP_OK; ++s)
         for (a = 0; a < 3 && r == SP_OK; ++a) {
             for (sgn = 0; sgn < 2 && r == SP_OK; ++sgn) {
                 double en;
                 x[3 * s + a] += sgn ? -delta : delta;
-                r = sp_pot_compute_once(pot, nsc, x, ty, sc.h, sc.pbc, &en, f[sgn], NULL, NULL, diag);
+                r = sp__calc(&calc, x, f[sgn], &en, NULL, diag);
                 x[3 * s + a] -= sgn ? -delta : delta;
             }
             if (r != SP_OK) break;
             for (k = 0; k < 3 * M; ++k) phi[(size_t)(3 * s + a) * 3 * M + k] = -(f[0][k] - f[1][k]) / (2.0 * delta);
         }
+    sp__calc_free(&calc);
     if (r != SP_OK) goto done;
     /* D(q) = A + iB (3n x 3n), made Hermitian, as the real symmetric [[A, -B], [B, A]]: each
        eigenvalue twice */
@@ -7121,19 +7126,18 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
         const double *qi = q + 3 * (size_t)i;
         int u, v;
         memset(D, 0, (size_t)m2 * m2 * sizeof(double));
-        for (u = 0; u < n3; ++u) {
-            const int su = u / 3;
+        for (s = 0; s < natoms; ++s)
             for (k = 0; k < M; ++k) {
                 const int t = (int)(k % (size_t)natoms);
-                const double *dv = sep + 3 * ((size_t)su * M + k), ph = qi[0] * dv[0] + qi[1] * dv[1] + qi[2] * dv[2];
-                const double inv = 1.0 / sqrt(mass[su] * mass[t]), cr = cos(ph) * inv, ci = sin(ph) * inv;
-                for (e = 0; e < 3; ++e) {
-                    const double p = phi[(size_t)u * 3 * M + 3 * k + e];
-                    D[(size_t)u * m2 + 3 * t + e] += p * cr;
-                    D[(size_t)(u + n3) * m2 + 3 * t + e] += p * ci;
-                }
+                const double *dv = sep + 3 * ((size_t)s * M + k), ph = qi[0] * dv[0] + qi[1] * dv[1] + qi[2] * dv[2];
+                const double inv = 1.0 / sqrt(mass[s] * mass[t]), cr = cos(ph) * inv, ci = sin(ph) * inv;
+                for (u = 3 * s; u < 3 * s + 3; ++u)
+                    for (e = 0; e < 3; ++e) {
+                        const double p = phi[(size_t)u * 3 * M + 3 * k + e];
+                        D[(size_t)u * m2 + 3 * t + e] += p * cr;
+                        D[(size_t)(u + n3) * m2 + 3 * t + e] += p * ci;
+                    }
             }
-        }
         for (u = 0; u < n3; ++u)
             for (v = 0; v <= u; ++v) {
                 const double re = 0.5 * (D[(size_t)u * m2 + v] + D[(size_t)v * m2 + u]);
@@ -7154,6 +7158,7 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
     }
 done:
     sp__free(&pot->allocator, x);
+    sp__free(&pot->allocator, x0);
     sp__free(&pot->allocator, f[0]);
     sp__free(&pot->allocator, f[1]);
     sp__free(&pot->allocator, phi);
