@@ -6528,7 +6528,7 @@ static sp_result_t sp__slab_best(const sp_pot_t *pot, const double *v, const dou
     return SP_OK;
 }
 
-/* Unrelaxed and relaxed energies (eV/A^2) of the surface normal to the
+/* Unrelaxed and relaxed energies (J/m^2) of the surface normal to the
    third row of the orthogonal period (v, p, f3 of nper atoms; see
    sp__slab): slabs periods thick (0: at least 3 cutoffs), of the cuts
    half-way between atomic planes the one of lowest unrelaxed energy, then
@@ -6550,8 +6550,8 @@ static sp_result_t sp__surface(const sp_pot_t *pot, int type, const double *v, c
     if ((r = sp__slab_best(pot, v, p, f3, nper, periods, *pos, *types, &cell, &best, diag)) != SP_OK) return r;
     r = sp__relax(pot, n, *pos, *types, &cell, relax, &e, NULL, steps, diag);
     if (r != SP_OK) return r;
-    *g_unrel = (best - n * e0) / (2.0 * area);
-    *g_rel = (e - n * e0) / (2.0 * area);
+    *g_unrel = (best - n * e0) / (2.0 * area) * SP_EV_A2_TO_JM2;
+    *g_rel = (e - n * e0) / (2.0 * area) * SP_EV_A2_TO_JM2;
     *nslab = n;
     return SP_OK;
 }
@@ -6736,13 +6736,11 @@ SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t la
 
     /* 5. surface energies */
     for (k = 0; k < 3 && !(opts && opts->slab_periods < 0); ++k) {
-        double gu = 0.0, gr = 0.0, v[9], ps[3 * 48], f3[48];
+        double v[9], ps[3 * 48], f3[48];
         const int nper = sp__cubic_period(lattice, a, k, v, ps, f3);
         r = sp__surface(pot, type, v, ps, f3, nper, out->e0, opts ? opts->slab_periods : 0, relax, &pos, &types, &steps,
-                        &gu, &gr, &out->slab_atoms[k], diag);
+                        &out->esurf_unrelaxed[k], &out->esurf[k], &out->slab_atoms[k], diag);
         if (r != SP_OK) goto done;
-        out->esurf_unrelaxed[k] = gu * SP_EV_A2_TO_JM2;
-        out->esurf[k] = gr * SP_EV_A2_TO_JM2;
     }
     out->relax_steps = steps;
 done:
@@ -6898,7 +6896,7 @@ SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_op
     /* 5. surface energies: basal (0001), normal z, and prism (10-10), normal y, of the orthorhombic cell */
     for (k = 0; k < 2 && !(opts && opts->slab_periods < 0); ++k) {
         const double L[3] = {a, a * 1.7320508075688772, out->c0};
-        double gu = 0.0, gr = 0.0, v[9], ps[12], f3[4];
+        double v[9], ps[12], f3[4];
         const int ax = k == 0 ? 2 : 1;
         memset(v, 0, sizeof v);
         for (i = 0; i < 3; ++i) v[3 * i + (ax + 1 + i) % 3] = L[(ax + 1 + i) % 3];
@@ -6907,11 +6905,9 @@ SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_op
             for (d = 0; d < 3; ++d) ps[3 * i + d] = sp__hcp_basis[i][d] * L[d];
             f3[i] = sp__hcp_basis[i][ax];
         }
-        r = sp__surface(pot, type, v, ps, f3, 4, out->e0, opts ? opts->slab_periods : 0, relax, &pos, &types, &steps, &gu,
-                        &gr, &out->slab_atoms[k], diag);
+        r = sp__surface(pot, type, v, ps, f3, 4, out->e0, opts ? opts->slab_periods : 0, relax, &pos, &types, &steps,
+                        &out->esurf_unrelaxed[k], &out->esurf[k], &out->slab_atoms[k], diag);
         if (r != SP_OK) goto done;
-        out->esurf_unrelaxed[k] = gu * SP_EV_A2_TO_JM2;
-        out->esurf[k] = gr * SP_EV_A2_TO_JM2;
     }
     out->relax_steps = steps;
 done:
@@ -6924,7 +6920,7 @@ SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, 
                            const double *slip, int npts, const sp_props_opts_t *opts, double *out_u,
                            double *out_gamma, double *out_gamma_unrelaxed, sp_diag_t *diag) {
     static const sp_relax_opts_t relax_default = {0.0, 0, 0.0, 0.0, 0};
-    double v[9], p[3 * 48], f3[48], L[3], e[9], s[3], nrm = 0.0, area, e0u = 0.0, e0r = 0.0, eu, er;
+    double v[9], p[3 * 48], f3[48], L[3], e[9], s[3], nrm = 0.0, area, e0u = 0.0, e0r = 0.0, eu, er = 0.0;
     double *base = NULL, *x = NULL;
     int *types = NULL, nper, periods, n, upper, k, i, d, steps = 0;
     sp_relax_opts_t ro;
@@ -6975,12 +6971,11 @@ SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, 
             x[3 * i] += t * s[0];
             x[3 * i + 1] += t * s[1];
         }
-        if ((r = sp_pot_compute_once(pot, n, x, types, cell.h, cell.pbc, &eu, NULL, NULL, NULL, diag)) != SP_OK) goto done;
+        eu = e0u; /* t = 0: the slab of the cut search */
+        if (k > 0 && (r = sp_pot_compute_once(pot, n, x, types, cell.h, cell.pbc, &eu, NULL, NULL, NULL, diag)) != SP_OK)
+            goto done;
         if ((r = sp__relax(pot, n, x, types, &cell, &ro, &er, NULL, &steps, diag)) != SP_OK) goto done;
-        if (k == 0) {
-            e0u = eu;
-            e0r = er;
-        }
+        if (k == 0) e0r = er;
         if (out_u) out_u[k] = t * sqrt(s[0] * s[0] + s[1] * s[1]);
         if (out_gamma_unrelaxed) out_gamma_unrelaxed[k] = (eu - e0u) / area * SP_EV_A2_TO_JM2;
         if (out_gamma) out_gamma[k] = (er - e0r) / area * SP_EV_A2_TO_JM2;
