@@ -756,7 +756,8 @@ typedef struct sp_cubic_props_t {
     double c11_clamped, c12_clamped, c44_clamped;
     double c[36];     /* relaxed-ion 6x6 tensor, GPa */
     double cubic_dev; /* largest departure of c from cubic symmetry, GPa */
-    double evf;       /* vacancy formation energy at constant volume (eV); 0 when not computed */
+    double evf;       /* vacancy formation energy at constant volume (eV), of the lowest relaxed vacancy
+                         found (see sp_cubic_props); 0 when not computed */
     int vac_atoms;    /* atoms of the perfect supercell (0: no vacancy computed) */
     double em;        /* vacancy migration energy to a nearest-neighbour site (eV; CI-NEB, 5 images):
                          the highest image less the relaxed vacancy */
@@ -777,7 +778,12 @@ SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t la
    the EOS fit around it, relaxed- and clamped-ion elastic constants of one
    conventional cell at a0 (cubic averages of the 6x6), the vacancy
    formation energy E(N-1) - (N-1)/N E(N), atoms relaxed at fixed cell, its
-   migration energy to a nearest-neighbour site (sp_neb, 5 images), and
+   migration energy to a nearest-neighbour site (sp_neb, 5 images, from the
+   relaxed vacancy to its image under the symmetry of the crystal that takes
+   one site to the other, a translation or an inversion; when the band
+   passes a lower state with the vacancy on a site, the relaxed vacancy
+   from displaced sites was a shallow minimum: that state, relaxed, is taken
+   for the vacancy and the hops are done again), and
    the surface energies (E_slab - N E0) / 2A of (100), (110) and (111) slabs
    (open along the normal, one surface cell in the plane, so unreconstructed;
    of the cuts between atomic planes the one of lowest unrelaxed energy).
@@ -796,7 +802,7 @@ typedef struct sp_hcp_props_t {
                            (c33 (c11 + c12) - 2 c13^2) / (c11 + c12 + 2 c33 - 4 c13) */
     double c[36];       /* relaxed-ion 6x6 tensor, GPa (x along a, z along c) */
     double hex_dev;     /* largest departure of c from hexagonal symmetry, GPa */
-    double evf;         /* vacancy formation energy at constant volume (eV); 0 when not computed */
+    double evf;         /* vacancy formation energy at constant volume (eV), as sp_cubic_props_t */
     int vac_atoms;
     double em[2], em_low[2]; /* migration to a nearest neighbour within the basal plane [0] and in
                                 the next plane [1], as em and em_low of sp_cubic_props_t */
@@ -6583,45 +6589,143 @@ static int sp__nearest(const double *pos, int n, const double *x) {
     return j;
 }
 
+/* v less the lattice vector (of the periodic cell h, inverse g) nearest it. */
+static void sp__wrap_near(const double *h, const double *g, double *v) {
+    double f[3];
+    int d;
+    for (d = 0; d < 3; ++d) f[d] = floor(v[0] * g[d] + v[1] * g[3 + d] + v[2] * g[6 + d] + 0.5);
+    for (d = 0; d < 3; ++d) v[d] -= f[0] * h[d] + f[1] * h[3 + d] + f[2] * h[6 + d];
+}
+
+/* A symmetry of a hop of the vacancy from site 0 (at the origin) of the
+   perfect crystal pos (n sites, periodic cell h, inverse g) to site hp:
+   the translation by x_hp (Bravais lattices, hcp in the basal plane), else
+   the inversion through x_hp / 2 (diamond, hcp across the planes). map[u]:
+   the site that site u goes to. Returns 1 (translation), 2 (inversion), or
+   0 when neither maps every site onto a site. */
+static int sp__vac_op(const double *pos, int n, const double *h, const double *g, int hp, int *map) {
+    const double *d = pos + 3 * (size_t)hp;
+    int kind, u, w, c;
+    for (kind = 1; kind <= 2; ++kind) {
+        for (u = 0; u < n; ++u) {
+            for (w = 0; w < n; ++w) {
+                double v[3];
+                for (c = 0; c < 3; ++c) v[c] = (kind == 1 ? pos[3 * u + c] + d[c] : d[c] - pos[3 * u + c]) - pos[3 * w + c];
+                sp__wrap_near(h, g, v);
+                if (v[0] * v[0] + v[1] * v[1] + v[2] * v[2] < 1e-12) break;
+            }
+            if (w == n) break;
+            map[u] = w;
+        }
+        if (u == n) return kind;
+    }
+    return 0;
+}
+
+/* Moves a configuration of the vacancy (atoms 1..n-1 at X + 3 (L - 1),
+   unwrapped near their sites) by the hop's symmetry (kind, map; forward:
+   vacancy on site 0 to vacancy on site hp, with atom hp on site 0;
+   backward: the reverse) into Y, near the sites of the result. */
+static void sp__vac_move(const double *pos, int n, const double *h, const double *g, int hp, int kind, const int *map,
+                         int forward, const double *X, double *Y) {
+    const double *d = pos + 3 * (size_t)hp;
+    int u, c;
+    for (u = 0; u < n; ++u) {
+        /* site u of the start holds atom u (none on 0); site map[u] of the end holds atom map[u] (hp on 0) */
+        const int t = map[u], lt = t == 0 ? hp : t, src = forward ? u : lt, dst = forward ? lt : u;
+        const int site = forward ? t : u;
+        const double *x = X + 3 * (size_t)(src - 1);
+        double v[3];
+        if (u == 0) continue;
+        for (c = 0; c < 3; ++c) {
+            const double y = forward ? (kind == 1 ? x[c] + d[c] : d[c] - x[c]) : (kind == 1 ? x[c] - d[c] : d[c] - x[c]);
+            v[c] = y - pos[3 * (size_t)site + c];
+        }
+        sp__wrap_near(h, g, v);
+        for (c = 0; c < 3; ++c) Y[3 * (size_t)(dst - 1) + c] = pos[3 * (size_t)site + c] + v[c];
+    }
+}
+
+/* Whether each atom L of X (1..n-1) lies within tol of its site, the atom
+   hp of site 0 when end. */
+static int sp__vac_on_sites(const double *pos, int n, const double *h, const double *g, int hp, int end, const double *X,
+                            double tol) {
+    int L, c;
+    for (L = 1; L < n; ++L) {
+        const double *x = pos + 3 * (size_t)(end && L == hp ? 0 : L);
+        double v[3];
+        for (c = 0; c < 3; ++c) v[c] = X[3 * (size_t)(L - 1) + c] - x[c];
+        sp__wrap_near(h, g, v);
+        if (v[0] * v[0] + v[1] * v[1] + v[2] * v[2] > tol * tol) return 0;
+    }
+    return 1;
+}
+
 /* The vacancy at the origin of the perfect cell pos (n atoms, the first at
-   the origin): its relaxed energy, and for each of the nhop atoms hop[h]
-   (1..n-1) its jump into the vacancy (sp_neb, 5 images; the end point
-   relaxed the same way, from a pattern of its own): em[h] the highest
-   image, em_low[h] the lowest, less the relaxed vacancy. */
+   the origin): its relaxed energy, and for each of the nhop atoms hop[k]
+   (1..n-1) its jump into the vacancy (sp_neb, 5 images, between the relaxed
+   vacancy and its image under a symmetry of the hop, so the two ends are
+   equivalent minima): em[k] the highest image, em_low[k] the lowest, less
+   the relaxed vacancy. When a band passes a lower state, that state is
+   relaxed; one with the vacancy on either site replaces the relaxed
+   vacancy and the hops are done again (the vacancy relaxed from the
+   displaced sites can be a shallow minimum above the lowest one). */
 static sp_result_t sp__vacancy(const sp_pot_t *pot, int n, const double *pos, const int *types, const sp_cell_t *cell,
                                const sp_relax_opts_t *relax, const sp_neb_opts_t *neb, double jitter, int nhop,
                                const int *hop, double *e_vac, double *em, double *em_low, int *em_converged, int *steps,
                                sp_diag_t *diag) {
     const size_t n3 = 3 * (size_t)(n - 1);
-    double *start = (double *)sp__alloc(&pot->allocator, 8 * n3 * sizeof(double)), *path, E[7], e1;
-    int h, m, ns = 0;
+    double *start = (double *)sp__alloc(&pot->allocator, 8 * n3 * sizeof(double) + (size_t)n * sizeof(int)), *path;
+    double E[7], g[9];
+    int *map, k, m, ns = 0, kind, lowered = 0;
     size_t q;
     sp_result_t r;
     if (!start) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
     path = start + n3;
+    map = (int *)(void *)(path + 7 * n3);
+    sp__inv3(cell->h, sp__det3(cell->h), g);
     memcpy(start, pos + 3, n3 * sizeof(double));
     if (jitter > 0.0) sp__jitter(start, n - 1, jitter, 1);
     r = sp__relax(pot, n - 1, start, types, cell, relax, e_vac, NULL, steps, diag);
-    for (h = 0; h < nhop && r == SP_OK; ++h) {
-        double *end = path + 6 * n3;
+    for (k = 0; k < nhop && r == SP_OK; ++k) {
+        const double tol = 0.3 * sqrt(pos[3 * hop[k]] * pos[3 * hop[k]] + pos[3 * hop[k] + 1] * pos[3 * hop[k] + 1] +
+                                      pos[3 * hop[k] + 2] * pos[3 * hop[k] + 2]);
+        double elow;
+        int low = 1;
+        if (!(kind = sp__vac_op(pos, n, cell->h, g, hop[k], map))) {
+            r = sp__fail(diag, SP_ERR_RANGE, 0, "internal: no symmetry of the crystal takes the vacancy to atom %d",
+                         hop[k] + 1);
+            break;
+        }
         memcpy(path, start, n3 * sizeof(double));
-        memcpy(end, pos + 3, n3 * sizeof(double));
-        end[3 * (size_t)(hop[h] - 1)] = end[3 * (size_t)(hop[h] - 1) + 1] = end[3 * (size_t)(hop[h] - 1) + 2] = 0.0;
-        if (jitter > 0.0) sp__jitter(end, n - 1, jitter, 2 + (uint64_t)h);
-        r = sp__relax(pot, n - 1, end, types, cell, relax, &e1, NULL, steps, diag);
-        if (r != SP_OK) break;
+        sp__vac_move(pos, n, cell->h, g, hop[k], kind, map, 1, start, path + 6 * n3);
         for (m = 1; m < 6; ++m)
-            for (q = 0; q < n3; ++q) path[m * n3 + q] = path[q] + m / 6.0 * (end[q] - path[q]);
+            for (q = 0; q < n3; ++q) path[m * n3 + q] = path[q] + m / 6.0 * (path[6 * n3 + q] - path[q]);
         r = sp_neb(pot, n - 1, types, cell, 5, path, neb, E, &ns, diag);
         *steps += 5 * ns;
-        em_converged[h] = r == SP_OK;
+        em_converged[k] = r == SP_OK;
         if (r == SP_ERR_NO_CONVERGENCE) r = sp__neb_energies(pot, n - 1, types, cell, 5, path, E, diag);
         if (r != SP_OK) break;
-        em[h] = em_low[h] = E[1] - E[0];
+        em[k] = em_low[k] = E[1] - E[0];
         for (m = 2; m < 6; ++m) {
-            if (E[m] - E[0] > em[h]) em[h] = E[m] - E[0];
-            if (E[m] - E[0] < em_low[h]) em_low[h] = E[m] - E[0];
+            if (E[m] - E[0] > em[k]) em[k] = E[m] - E[0];
+            if (E[m] - E[0] < em_low[k]) {
+                em_low[k] = E[m] - E[0];
+                low = m;
+            }
         }
+        if (em_low[k] > -1e-4 || lowered >= 4) continue;
+        /* a lower state: relaxed, and taken for the vacancy when it has one on either site */
+        r = sp__relax(pot, n - 1, path + low * n3, types, cell, relax, &elow, NULL, steps, diag);
+        if (r != SP_OK || !(elow < *e_vac - 1e-6)) continue;
+        if (sp__vac_on_sites(pos, n, cell->h, g, hop[k], 0, path + low * n3, tol))
+            memcpy(start, path + low * n3, n3 * sizeof(double));
+        else if (sp__vac_on_sites(pos, n, cell->h, g, hop[k], 1, path + low * n3, tol))
+            sp__vac_move(pos, n, cell->h, g, hop[k], kind, map, 0, path + low * n3, start);
+        else continue;
+        *e_vac = elow;
+        ++lowered;
+        k = -1;
     }
     sp__free(&pot->allocator, start);
     return r;

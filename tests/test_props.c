@@ -380,6 +380,32 @@ static void test_relax(const char *potdir) {
     sp_pot_free(&pot);
 }
 
+/* Lenosky's Si_1 vacancy relaxed from displaced sites is a shallow minimum:
+   the hop's band (between it and its image under the inversion through the
+   bond centre) passes a lower state with the vacancy on a site, which the
+   props take for the vacancy and hop again. Then no image lies below it,
+   the band converges, and E_vf is below the first minimum's. */
+static void test_vacancy_states(const char *potdir) {
+    sp_pot_t pot;
+    sp_props_opts_t po;
+    sp_cubic_props_t p0, p1;
+    sp_diag_t d;
+    if (getenv("SP_TEST_QUICK") || !load_lmp_pot(potdir, "Si_1.meam.spline", &pot)) return;
+    memset(&po, 0, sizeof po);
+    po.vacancy_size = 2;
+    po.slab_periods = -1;
+    po.migration = -1;
+    SP_CHECK(sp_cubic_props(&pot, 0, SP_LATTICE_DIAMOND, &po, &p0, &d) == SP_OK);
+    po.migration = 0;
+    SP_CHECK(sp_cubic_props(&pot, 0, SP_LATTICE_DIAMOND, &po, &p1, &d) == SP_OK);
+    printf("Si_1 64-atom vacancy: relaxed from displaced sites %.6f eV, lowest state of the hop %.6f eV; E_m %.6f eV "
+           "(converged %d, lowest image %.2g eV)\n", p0.evf, p1.evf, p1.em, p1.em_converged, p1.em_low);
+    SP_CHECK(p1.vac_atoms == 64 && p1.em_converged == 1);
+    SP_CHECK(p1.evf < p0.evf - 0.01);
+    SP_CHECK(p1.em_low > -1e-4 && p1.em > 0.0);
+    sp_pot_free(&pot);
+}
+
 /* Lattice sums of a pair potential on hcp (a, c), over the neighbours R of
    the atom at the origin (the other atoms see the same shells, inverted):
    e = sum V2, sxy = sum V2' (Rx^2 + Ry^2) / 2r, sz = sum V2' Rz^2 / r (both
@@ -1136,6 +1162,7 @@ int main(void) {
     test_phonon_pair();
     test_phonon_sound(tu_potdir());
     test_relax(tu_potdir());
+    test_vacancy_states(tu_potdir());
     test_lammps(tu_potdir());
     test_phonon_lammps(tu_potdir());
     test_gsfe_lammps(tu_potdir());
