@@ -2691,12 +2691,12 @@ static SP__INLINE void sp__nl_put(const sp__nl_grid_t *G, int q0, int q1, const 
 #ifdef SP__NL_AVX512
     const __m512d ox = _mm512_set1_pd(o[0]), oy = _mm512_set1_pd(o[1]), oz = _mm512_set1_pd(o[2]);
     int q;
-    for (q = q0; q < q1; q += 8) {
+    for (q = q0; q < q1; q += 8) { /* whole stores: the lanes past q1 are overwritten next, or unused */
         const __mmask8 m = (__mmask8)(q1 - q >= 8 ? 0xFFu : (1u << (q1 - q)) - 1u);
-        _mm256_mask_storeu_ps(cx, m, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, G->x + q), ox)));
-        _mm256_mask_storeu_ps(cx + S, m, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, G->y + q), oy)));
-        _mm256_mask_storeu_ps(cx + 2 * S, m, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, G->z + q), oz)));
-        _mm256_mask_storeu_epi32(cs, m, _mm256_maskz_loadu_epi32(m, G->slot + q));
+        _mm256_storeu_ps(cx, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, G->x + q), ox)));
+        _mm256_storeu_ps(cx + S, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, G->y + q), oy)));
+        _mm256_storeu_ps(cx + 2 * S, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_maskz_loadu_pd(m, G->z + q), oz)));
+        _mm256_storeu_si256((__m256i *)cs, _mm256_maskz_loadu_epi32(m, G->slot + q));
         cx += 8;
         cs += 8;
     }
@@ -2757,6 +2757,35 @@ static int sp__nl_gather(const sp__nl_grid_t *G, size_t b, float *SP_RESTRICT cx
     return n;
 }
 
+#ifdef SP__NL_AVX512
+/* The candidates [a, b) of a run within float distance lo of the centre
+   (xi, yi, zi), their extended atoms appended to out in run order (a full
+   16-lane store each time: out needs 16 slots beyond the last). Folds into
+   *rout the smallest distance it keeps out, into *rmin the smallest one. */
+static SP__INLINE int sp__nl_seg(const float *cx, size_t S, const int *cs, int a, int b, __m512 xi, __m512 yi,
+                                 __m512 zi, __m512 lo, __m512 *rout, __m512 *rmin, int *SP_RESTRICT out) {
+    __m512 f = *rout, r = *rmin;
+    int c = 0, k;
+    for (k = a; k < b; k += 16) {
+        const __mmask16 ld = (__mmask16)(b - k >= 16 ? 0xFFFFu : (1u << (b - k)) - 1u);
+        const __m512 dx = _mm512_sub_ps(_mm512_maskz_loadu_ps(ld, cx + k), xi);
+        const __m512 dy = _mm512_sub_ps(_mm512_maskz_loadu_ps(ld, cx + S + k), yi);
+        const __m512 dz = _mm512_sub_ps(_mm512_maskz_loadu_ps(ld, cx + 2 * S + k), zi);
+        const __m512 r2 = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(dx, dx), _mm512_mul_ps(dy, dy)),
+                                        _mm512_mul_ps(dz, dz));
+        const __mmask16 keep = _mm512_mask_cmp_ps_mask(ld, r2, lo, _CMP_LT_OQ);
+        _mm512_storeu_si512((void *)(out + c),
+                            _mm512_maskz_compress_epi32(keep, _mm512_maskz_loadu_epi32(ld, cs + k)));
+        c += __builtin_popcount((unsigned)keep);
+        f = _mm512_mask_min_ps(f, (__mmask16)(ld & ~keep), f, r2);
+        r = _mm512_mask_min_ps(r, ld, r, r2);
+    }
+    *rout = f;
+    *rmin = r;
+    return c;
+}
+#endif
+
 /* The partners of the centre at position p of a candidate run (cx, cs, nc
    long, its first nlr locals; sp__nl_gather): the others whose float
    distance is below G->lo, their extended atoms written to out in run
@@ -2766,35 +2795,22 @@ static int sp__nl_gather(const sp__nl_grid_t *G, size_t b, float *SP_RESTRICT cx
    sp__nl_exact. */
 static int sp__nl_scan(const sp__nl_grid_t *G, const float *cx, const int *cs, int nc, int nlr, int p,
                        int *SP_RESTRICT out, int *spec, int *nloc, int *low) {
-    const float *cy = cx + G->stride, *cz = cy + G->stride;
 #ifdef SP__NL_AVX512
-    const __m512 xi = _mm512_set1_ps(cx[p]), yi = _mm512_set1_ps(cy[p]), zi = _mm512_set1_ps(cz[p]);
-    const __m512 lo = _mm512_set1_ps(G->lo), hi = _mm512_set1_ps(G->hi), ov = _mm512_set1_ps(G->ov);
-    unsigned sp = 0;
-    int c = 0, nl = 0, lw = 0, k;
-    for (k = 0; k < nc; k += 16) {
-        const int n = nc - k, before = p - k, bl = nlr - k;
-        const __mmask16 ld = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
-        const unsigned self = (unsigned)before < 16u ? 1u << before : 0u;
-        const unsigned below = before >= 16 ? 0xFFFFu : before <= 0 ? 0u : (1u << before) - 1u;
-        const unsigned local = bl >= 16 ? 0xFFFFu : bl <= 0 ? 0u : (1u << bl) - 1u;
-        __m512 a = _mm512_sub_ps(_mm512_maskz_loadu_ps(ld, cx + k), xi), r2 = _mm512_mul_ps(a, a);
-        unsigned keep;
-        a = _mm512_sub_ps(_mm512_maskz_loadu_ps(ld, cy + k), yi);
-        r2 = _mm512_add_ps(r2, _mm512_mul_ps(a, a));
-        a = _mm512_sub_ps(_mm512_maskz_loadu_ps(ld, cz + k), zi);
-        r2 = _mm512_add_ps(r2, _mm512_mul_ps(a, a));
-        keep = (unsigned)_mm512_mask_cmp_ps_mask(ld, r2, lo, _CMP_LT_OQ);
-        sp |= ((unsigned)_mm512_mask_cmp_ps_mask(ld, r2, hi, _CMP_LT_OQ) & ~keep) |
-              ((unsigned)_mm512_mask_cmp_ps_mask(ld, r2, ov, _CMP_LT_OQ) & ~self);
-        keep &= ~self;
-        _mm512_storeu_si512((void *)(out + c),
-                            _mm512_maskz_compress_epi32((__mmask16)keep, _mm512_maskz_loadu_epi32(ld, cs + k)));
-        c += __builtin_popcount(keep);
-        nl += __builtin_popcount(keep & local);
-        lw += __builtin_popcount(keep & below);
-    }
+    /* in three runs, so no lane masks beyond the tails: before the
+       centre, the other locals, the ghosts */
+    const size_t S = G->stride;
+    const __m512 xi = _mm512_set1_ps(cx[p]), yi = _mm512_set1_ps(cx[S + p]), zi = _mm512_set1_ps(cx[2 * S + p]);
+    const __m512 lo = _mm512_set1_ps(G->lo);
+    __m512 rout = _mm512_set1_ps(HUGE_VALF), rmin = rout;
+    const int c0 = sp__nl_seg(cx, S, cs, 0, p, xi, yi, zi, lo, &rout, &rmin, out);
+    const int c1 = c0 + sp__nl_seg(cx, S, cs, p + 1, nlr, xi, yi, zi, lo, &rout, &rmin, out + c0);
+    const int c = c1 + sp__nl_seg(cx, S, cs, nlr, nc, xi, yi, zi, lo, &rout, &rmin, out + c1);
+    *spec = _mm512_reduce_min_ps(rout) < G->hi || _mm512_reduce_min_ps(rmin) < G->ov;
+    *nloc = c1;
+    *low = c0;
+    return c;
 #else
+    const float *cy = cx + G->stride, *cz = cy + G->stride;
     const float xi = cx[p], yi = cy[p], zi = cz[p], lo = G->lo, hi = G->hi, ov = G->ov;
     int c = 0, nl = 0, lw = 0, k, sp = 0;
     for (k = 0; k < nc; ++k) {
@@ -2807,11 +2823,11 @@ static int sp__nl_scan(const sp__nl_grid_t *G, const float *cx, const int *cs, i
         lw += keep & (k < p);
         sp |= ((r2 < hi) & !in) | ((r2 < ov) & other);
     }
-#endif
     *spec = sp != 0;
     *nloc = nl;
     *low = lw;
     return c;
+#endif
 }
 
 /* sp__nl_scan for a centre that met a distance near the cutoff or an
