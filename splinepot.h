@@ -827,22 +827,25 @@ SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_op
    the one of lower energy). Errors as sp_cubic_props, and
    SP_ERR_NO_CONVERGENCE when no c/a in 1 .. 2.5 balances the stresses. */
 
-SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, double a, int plane,
+SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, double a, double c, int plane,
                            const double *slip, int npts, const sp_props_opts_t *opts, double *out_u,
                            double *out_gamma, double *out_gamma_unrelaxed, sp_diag_t *diag);
-/* Generalized stacking-fault energy of a cubic crystal (lattice constant
-   a, element type) on the (100), (110) or (111) plane (plane 0, 1, 2):
-   a slab of the plane (1x1 in the plane, opts->slab_periods periods thick;
+/* Generalized stacking-fault energy of a crystal of element type: cubic
+   (lattice constant a; c unused) on the (100), (110) or (111) plane (plane
+   0, 1, 2), or hcp (a, c, in the frame of sp_hcp_cell) on the basal (0001)
+   or the prism (10-10) plane (plane 0, 1): a slab of the plane (1x1 in
+   the plane, opts->slab_periods periods thick;
    0: at least 4 cutoffs, made even), open along the normal and cut where
    its energy is lowest, whose upper half is shifted by t slip (slip in
    units of a, Cartesian, in the plane; t = k / (npts - 1), k = 0..npts-1;
    a lattice vector of the plane gives the full period). Across that
    middle plane the cut is of the same kind as the slab's surfaces (in
-   diamond the shuffle set). out_u (Angstrom), out_gamma_unrelaxed and
+   diamond the shuffle set, in the hcp prism plane the wide gap between
+   planes when it has the lower energy). out_u (Angstrom), out_gamma_unrelaxed and
    out_gamma (J/m^2, the energy over the area less that at t = 0; atoms
    relaxed along the normal only, as in the usual GSFE curves) hold npts
    values each (any may be NULL). Errors: SP_ERR_BAD_ARG (plane, npts < 2,
-   slip not in the plane, a), SP_ERR_UNKNOWN_ELEMENT, those of sp_relax. */
+   slip not in the plane, a, c), SP_ERR_UNKNOWN_ELEMENT, those of sp_relax. */
 
 SP_API int sp_lattice_primitive(sp_lattice_t lattice, double a, double c, double *pos, sp_cell_t *cell);
 /* The primitive cell: sc a; fcc (a/2)(0 1 1), (1 0 1), (1 1 0); bcc
@@ -6496,6 +6499,22 @@ static int sp__cubic_period(sp_lattice_t lattice, double a, int s, double *v, do
     return np == nper ? np : 0;
 }
 
+/* The same for hcp (a, c) and its orthorhombic cell (x along a, y along
+   a sqrt 3, z along c): the basal plane (0001) (s = 0, normal z) and the
+   prism plane (10-10) (s = 1, normal y, rows c and a in the plane). */
+static int sp__hcp_period(double a, double c, int s, double *v, double *p, double *f3) {
+    const double L[3] = {a, a * 1.7320508075688772, c};
+    const int ax = s == 0 ? 2 : 1;
+    int i, d;
+    memset(v, 0, 9 * sizeof(double));
+    for (i = 0; i < 3; ++i) v[3 * i + (ax + 1 + i) % 3] = L[(ax + 1 + i) % 3];
+    for (i = 0; i < 4; ++i) {
+        for (d = 0; d < 3; ++d) p[3 * i + d] = sp__hcp_basis[i][d] * L[d];
+        f3[i] = sp__hcp_basis[i][ax];
+    }
+    return 4;
+}
+
 /* The slab of the period (v, p, f3 of nper atoms), periods thick, cut at
    fraction cut of a period along the normal: atoms into pos, cell open
    along the normal. */
@@ -7015,16 +7034,8 @@ SP_API sp_result_t sp_hcp_props(const sp_pot_t *pot, int type, const sp_props_op
 
     /* 5. surface energies: basal (0001), normal z, and prism (10-10), normal y, of the orthorhombic cell */
     for (k = 0; k < 2 && !(opts && opts->slab_periods < 0); ++k) {
-        const double L[3] = {a, a * 1.7320508075688772, out->c0};
         double v[9], ps[12], f3[4];
-        const int ax = k == 0 ? 2 : 1;
-        memset(v, 0, sizeof v);
-        for (i = 0; i < 3; ++i) v[3 * i + (ax + 1 + i) % 3] = L[(ax + 1 + i) % 3];
-        for (i = 0; i < 4; ++i) {
-            int d;
-            for (d = 0; d < 3; ++d) ps[3 * i + d] = sp__hcp_basis[i][d] * L[d];
-            f3[i] = sp__hcp_basis[i][ax];
-        }
+        sp__hcp_period(a, out->c0, k, v, ps, f3);
         r = sp__surface(pot, type, v, ps, f3, 4, out->e0, opts ? opts->slab_periods : 0, relax, &pos, &types, &steps,
                         &out->esurf_unrelaxed[k], &out->esurf[k], &out->slab_atoms[k], diag);
         if (r != SP_OK) goto done;
@@ -7036,7 +7047,7 @@ done:
     return r;
 }
 
-SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, double a, int plane,
+SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, double a, double c, int plane,
                            const double *slip, int npts, const sp_props_opts_t *opts, double *out_u,
                            double *out_gamma, double *out_gamma_unrelaxed, sp_diag_t *diag) {
     static const sp_relax_opts_t relax_default = {0.0, 0, 0.0, 0.0, 0};
@@ -7046,11 +7057,13 @@ SP_API sp_result_t sp_gsfe(const sp_pot_t *pot, int type, sp_lattice_t lattice, 
     sp_relax_opts_t ro;
     sp_cell_t cell;
     sp_result_t r = SP_OK;
-    if (!pot || !slip || npts < 2 || npts > 100000 || plane < 0 || plane > 2 || !(a > 0.0 && a < 1e3) ||
-        lattice < SP_LATTICE_SC || lattice > SP_LATTICE_DIAMOND)
+    if (!pot || !slip || npts < 2 || npts > 100000 || plane < 0 || plane > (lattice == SP_LATTICE_HCP ? 1 : 2) ||
+        !(a > 0.0 && a < 1e3) || lattice < SP_LATTICE_SC || lattice > SP_LATTICE_HCP ||
+        (lattice == SP_LATTICE_HCP && !(c > 0.0 && c < 1e3)))
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_gsfe");
     if ((r = sp__props_check(pot, type, opts, diag)) != SP_OK) return r;
-    nper = sp__cubic_period(lattice, a, plane, v, p, f3);
+    nper = lattice == SP_LATTICE_HCP ? sp__hcp_period(a, c, plane, v, p, f3)
+                                     : sp__cubic_period(lattice, a, plane, v, p, f3);
     for (d = 0; d < 3; ++d) {
         L[d] = sp__norm3(v + 3 * d);
         for (i = 0; i < 3; ++i) e[3 * d + i] = v[3 * d + i] / L[d];

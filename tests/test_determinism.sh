@@ -9,7 +9,7 @@
 #   props: the reports of Si_1 diamond (relaxations, elastic constants,
 #         the 64-atom vacancy and its band) and of Ti hcp (c/a search, surfaces) on 1, 2 and 8
 #         threads: byte-identical; so are the phonon dispersion of Ti hcp
-#         and the stacking-fault curve of Si_1.
+#         and the stacking-fault curves of Si_1 (111) and Ti (10-10).
 #   md: Langevin (--thermostat) on 512 atoms, same seed: identical stdout (less
 #       the timing lines) and --dump trajectory on 1, 2 and 8 threads, twice;
 #       a different seed gives a different trajectory.
@@ -70,6 +70,7 @@ same_bytes props.json props "$POTS/Si_1.meam.spline" --lattice diamond --vacancy
 same_bytes props_hcp.json props "$POTS/Ti.meam.spline" --lattice hcp --vacancy -1 -o @
 same_bytes bands.dat phonons "$POTS/Ti.meam.spline" --lattice hcp --element Ti --points 10 -o @
 same_bytes gsfe.dat gsfe "$POTS/Si_1.meam.spline" --lattice diamond --points 7 -o @
+same_bytes gsfe_hcp.dat gsfe "$POTS/Ti.meam.spline" --lattice hcp --plane 10-10 --slip 1,0,0 --points 7 -o @
 
 # UF2,3 model: fitted to Si_1 labels of three small displaced cells
 for s in 21 22 23; do

@@ -850,24 +850,25 @@ static void test_phonon_sound(const char *potdir) {
 }
 
 /* The unrelaxed generalized stacking-fault energy (J/m^2) of a pair
-   potential by lattice sums: the bulk lattice turned so that the plane's
-   rows (sp__surf_dirs order, given here as unit vectors e) lie along x, y,
-   z, cut at height zc between two atomic planes; per area of the plane
-   cell (sides lx, ly), sum over the atoms i below the cut in one cell and
-   every atom j above within the cutoff of 2 V2(|R_ij + u|) - 2 V2(|R_ij|) */
-static double gsfe_sums(const sp_pot_t *pot, sp_lattice_t lat, double a, const double *e, double lx, double ly, double zc,
-                        const double *u) {
+   potential by lattice sums: the bulk crystal (the nb atoms basis of the
+   orthogonal cell of sides H) turned so that the plane's rows (given here
+   as unit vectors e) lie along x, y, z, cut at height zc between two
+   atomic planes; per area of the plane cell (sides lx, ly), sum over the
+   atoms i below the cut in one cell and every atom j above within the
+   cutoff of 2 V2(|R_ij + u|) - 2 V2(|R_ij|) */
+static double gsfe_sums(const sp_pot_t *pot, const double *basis, int nb, const double *H, const double *e, double lx,
+                        double ly, double zc, const double *u) {
     const sp_uf3_pair_t *P = pot->uf3.pair;
-    double basis[3 * 4], sum = 0.0, *R;
-    sp_cell_t cell;
-    const int nb = sp_lattice_cell(lat, 1.0, 1, basis, &cell), m = (int)(2.0 * P->cut / a) + 6;
+    const double hmin = H[0] < H[1] ? (H[0] < H[2] ? H[0] : H[2]) : (H[1] < H[2] ? H[1] : H[2]);
+    const int m = (int)(2.0 * P->cut / hmin) + 6;
+    double sum = 0.0, *R;
     int x, y, z, k, i, j, n = 0;
     R = (double *)malloc(3 * (size_t)nb * (2 * m + 1) * (2 * m + 1) * (2 * m + 1) * sizeof(double));
     for (x = -m; x <= m; ++x)
         for (y = -m; y <= m; ++y)
             for (z = -m; z <= m; ++z)
                 for (k = 0; k < nb; ++k) {
-                    const double q[3] = {(x + basis[3 * k]) * a, (y + basis[3 * k + 1]) * a, (z + basis[3 * k + 2]) * a};
+                    const double q[3] = {x * H[0] + basis[3 * k], y * H[1] + basis[3 * k + 1], z * H[2] + basis[3 * k + 2]};
                     double *o = R + 3 * n;
                     for (i = 0; i < 3; ++i) o[i] = q[0] * e[3 * i] + q[1] * e[3 * i + 1] + q[2] * e[3 * i + 2];
                     if (fabs(o[2] - zc) < P->cut + 1.0) ++n;
@@ -917,11 +918,15 @@ static void test_gsfe(void) {
         sp_props_opts_t po;
         memset(&po, 0, sizeof po);
         po.slab_periods = 4; /* each half at least 2 cutoffs thick */
-        SP_CHECK(sp_gsfe(&pot, 0, lat, a, L ? 1 : 2, s, np, &po, u, g, gu, &d) == SP_OK);
+        const double H[3] = {a, a, a};
+        double basis[3 * 4];
+        sp_cell_t cell;
+        const int nb = sp_lattice_cell(lat, a, 1, basis, &cell);
+        SP_CHECK(sp_gsfe(&pot, 0, lat, a, 0.0, L ? 1 : 2, s, np, &po, u, g, gu, &d) == SP_OK);
         for (k = 0; k < np; ++k) {
             const double t = k / (np - 1.0), uc[3] = {t * a * (s[0] * e[0] + s[1] * e[1] + s[2] * e[2]),
                                                t * a * (s[0] * e[3] + s[1] * e[4] + s[2] * e[5]), 0.0};
-            const double ref = gsfe_sums(&pot, lat, a, e, lx, ly, zc, uc);
+            const double ref = gsfe_sums(&pot, basis, nb, H, e, lx, ly, zc, uc);
             SP_CHECK_NEAR(gu[k], ref, 1e-9, 1e-11);
             SP_CHECK(g[k] <= gu[k] + 1e-9);
             if (fabs(gu[k] - ref) > worst) worst = fabs(gu[k] - ref);
@@ -934,10 +939,53 @@ static void test_gsfe(void) {
                L ? "bcc (110)[1-11]" : "fcc (111)[11-2]", L ? "1/2" : "1/6", g[L ? 3 * third / 2 : third / 2],
                gu[L ? 3 * third / 2 : third / 2], g[third], worst);
     }
-    SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 2, bad, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
-    SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 3, s111, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
-    SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 2, s111, 1, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
-    SP_CHECK(sp_gsfe(&pot, 1, SP_LATTICE_FCC, 3.45, 2, s111, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_UNKNOWN_ELEMENT);
+    /* hcp at its zero-stress a, c: basal (0001)[0-110] over a sqrt 3 (the planes c/2 apart, every cut
+       alike) and prism (10-10)[2-1-10] over a, rows c and a in the plane; of the prism's two gaps
+       between planes (a / (2 sqrt 3) and a / sqrt 3 wide) the wide one is the slab's lower cut */
+    {
+        const double basal[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, prism[9] = {0, 0, 1, 1, 0, 0, 0, 1, 0};
+        const double sb[3] = {0.0, -1.7320508075688772, 0.0}, sp[3] = {1.0, 0.0, 0.0};
+        const int one[3] = {1, 1, 1}, np = getenv("SP_TEST_QUICK") ? 7 : 13;
+        double basis[3 * 4], u[13], g[13], gu[13], H[3];
+        sp_props_opts_t po;
+        sp_hcp_props_t ph;
+        sp_cell_t cell;
+        memset(&po, 0, sizeof po);
+        po.vacancy_size = po.slab_periods = -1;
+        SP_CHECK(sp_hcp_props(&pot, 0, &po, &ph, &d) == SP_OK);
+        sp_hcp_cell(ph.a0, ph.c0, one, basis, &cell);
+        H[0] = cell.h[0];
+        H[1] = cell.h[4];
+        H[2] = cell.h[8];
+        po.vacancy_size = 0;
+        po.slab_periods = 4;
+        for (L = 0; L < 2; ++L) {
+            const double *e = L ? prism : basal, *s = L ? sp : sb, a = ph.a0;
+            const double lx = L ? ph.c0 : a, ly = L ? a : a * 1.7320508075688772;
+            const double zc = L ? a * 0.5773502691896258 : 0.25 * ph.c0;
+            double worst = 0.0, gmax = 0.0;
+            SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_HCP, a, ph.c0, L, s, np, &po, u, g, gu, &d) == SP_OK);
+            for (k = 0; k < np; ++k) {
+                const double t = k / (np - 1.0), uc[3] = {t * a * (s[0] * e[0] + s[1] * e[1] + s[2] * e[2]),
+                                                   t * a * (s[0] * e[3] + s[1] * e[4] + s[2] * e[5]), 0.0};
+                const double ref = gsfe_sums(&pot, basis, 4, H, e, lx, ly, zc, uc);
+                SP_CHECK_NEAR(gu[k], ref, 1e-9, 1e-11);
+                SP_CHECK(g[k] <= gu[k] + 1e-9);
+                if (fabs(gu[k] - ref) > worst) worst = fabs(gu[k] - ref);
+                if (g[k] > gmax) gmax = g[k];
+            }
+            SP_CHECK(fabs(gu[np - 1]) < 1e-11 && fabs(g[np - 1]) < 1e-7);
+            printf("hcp %s pair GSFE: highest %.4f J/m^2 (relaxed along the normal), at t = 1/3 %.4f; vs lattice sums "
+                   "%.2g J/m^2\n", L ? "(10-10)[2-1-10]" : "(0001)[0-110]", gmax, g[(np - 1) / 3], worst);
+        }
+        SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_HCP, ph.a0, ph.c0, 2, sp, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+        SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_HCP, ph.a0, 0.0, 0, sb, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+        SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_HCP, ph.a0, ph.c0, 1, sb, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+    }
+    SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 0.0, 2, bad, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 0.0, 3, s111, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_FCC, 3.45, 0.0, 2, s111, 1, NULL, NULL, NULL, NULL, &d) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_gsfe(&pot, 1, SP_LATTICE_FCC, 3.45, 0.0, 2, s111, 13, NULL, NULL, NULL, NULL, &d) == SP_ERR_UNKNOWN_ELEMENT);
     sp_pot_free(&pot);
 }
 
@@ -1112,38 +1160,49 @@ static void test_phonon_lammps(const char *potdir) {
     fclose(f);
 }
 
-/* stacking faults of Si_1 and Si.b, diamond (111)[11-2] on the shuffle
-   plane, against LAMMPS (unrelaxed, and relaxed along the normal by cg) */
+/* stacking faults against LAMMPS (unrelaxed, and relaxed along the normal
+   by cg): Si_1 and Si.b, diamond (111)[11-2] on the shuffle plane; the two
+   Ti potentials, hcp (0001)[0-110] and (10-10)[2-1-10] */
 static void test_gsfe_lammps(const char *potdir) {
-    const char *const *names = lmp_pots;
-    static const double slip[3] = {0.5, 0.5, -1.0};
+    static const double s111[3] = {0.5, 0.5, -1.0}, sb[3] = {0.0, -1.7320508075688772, 0.0}, sp[3] = {1.0, 0.0, 0.0};
+    static const struct {
+        int pot, hcp, plane, periods; /* periods: as the reference */
+        const double *slip;
+        const char *key, *name;
+    } cases[6] = {{0, 0, 2, 2, s111, "111", "(111)[11-2]"},    {2, 1, 0, 6, sb, "0001", "(0001)[0-110]"},
+                  {2, 1, 1, 6, sp, "10-10", "(10-10)[2-1-10]"}, {1, 0, 2, 2, s111, "111", "(111)[11-2]"},
+                  {3, 1, 0, 6, sb, "0001", "(0001)[0-110]"},    {3, 1, 1, 6, sp, "10-10", "(10-10)[2-1-10]"}};
     FILE *f = lmp_props_open();
     int p;
     if (!f) return;
-    for (p = 0; p < (getenv("SP_TEST_QUICK") ? 1 : 2); ++p) { /* (valgrind: Si_1 only) */
+    for (p = 0; p < (getenv("SP_TEST_QUICK") ? 3 : 6); ++p) { /* (valgrind: Si_1 and Ti.meam.spline) */
+        const char *name = lmp_pots[cases[p].pot];
         char key[64];
-        double a0 = 0.0, g[13], gu[13], wu = 0.0, wr = 0.0;
+        double a0 = 0.0, c0 = 0.0, g[13], gu[13], wu = 0.0, wr = 0.0;
         sp_pot_t pot;
         sp_diag_t d;
         sp_props_opts_t po;
         int k;
-        if (!load_lmp_pot(potdir, names[p], &pot)) continue;
-        SP_CHECK(read_lmp_vec(f, names[p], "a0", 1, &a0));
+        if (!load_lmp_pot(potdir, name, &pot)) continue;
+        SP_CHECK(read_lmp_vec(f, name, "a0", 1, &a0));
+        if (cases[p].hcp) SP_CHECK(read_lmp_vec(f, name, "c0", 1, &c0));
         memset(&po, 0, sizeof po);
-        po.slab_periods = 2; /* as the reference */
-        SP_CHECK(sp_gsfe(&pot, 0, SP_LATTICE_DIAMOND, a0, 2, slip, 13, &po, NULL, g, gu, &d) == SP_OK);
+        po.slab_periods = cases[p].periods;
+        SP_CHECK(sp_gsfe(&pot, 0, cases[p].hcp ? SP_LATTICE_HCP : SP_LATTICE_DIAMOND, a0, c0, cases[p].plane,
+                         cases[p].slip, 13, &po, NULL, g, gu, &d) == SP_OK);
         for (k = 2; k <= 8; k += 2) {
             double ru = 0.0, rr = 0.0;
-            snprintf(key, sizeof key, "gsfe_111_%d_unrelaxed", k);
-            SP_CHECK(read_lmp_vec(f, names[p], key, 1, &ru));
-            snprintf(key, sizeof key, "gsfe_111_%d", k);
-            SP_CHECK(read_lmp_vec(f, names[p], key, 1, &rr));
+            snprintf(key, sizeof key, "gsfe_%s_%d_unrelaxed", cases[p].key, k);
+            SP_CHECK(read_lmp_vec(f, name, key, 1, &ru));
+            snprintf(key, sizeof key, "gsfe_%s_%d", cases[p].key, k);
+            SP_CHECK(read_lmp_vec(f, name, key, 1, &rr));
             SP_CHECK_NEAR(gu[k], ru, 1e-10, 1e-12);
             SP_CHECK_NEAR(g[k], rr, 0, 1e-7);
             if (fabs(gu[k] - ru) > wu) wu = fabs(gu[k] - ru);
             if (fabs(g[k] - rr) > wr) wr = fabs(g[k] - rr);
         }
-        printf("%s GSFE (111)[11-2] vs LAMMPS at t = 1/6 .. 2/3: unrelaxed %.2g, relaxed %.2g J/m^2\n", names[p], wu, wr);
+        printf("%s GSFE %s vs LAMMPS at t = 1/6 .. 2/3: unrelaxed %.2g, relaxed %.2g J/m^2\n", name, cases[p].name, wu,
+               wr);
         sp_pot_free(&pot);
     }
     fclose(f);

@@ -970,6 +970,34 @@ static int lattice_arg(const char *lat, int with_hcp) {
     return 0;
 }
 
+/* The zero-stress lattice constant a (and c/a for hcp, L = 5) of element
+   type unless given (nonzero; a given one starts the search); 0 after an
+   error message. */
+static int zero_stress(const char *model, const sp_pot_t *pot, int type, int L, double *a, double *ca) {
+    sp_props_opts_t pro;
+    sp_diag_t diag;
+    sp_result_t r;
+    if (*a != 0.0 && (L != 5 || *ca != 0.0)) return 1;
+    memset(&pro, 0, sizeof pro);
+    memset(&diag, 0, sizeof diag);
+    pro.vacancy_size = pro.slab_periods = -1;
+    pro.a_guess = *a;
+    pro.c_a_guess = *ca;
+    if (L == 5) {
+        sp_hcp_props_t ph;
+        r = sp_hcp_props(pot, type, &pro, &ph, &diag);
+        *a = ph.a0;
+        *ca = ph.c_a;
+    } else {
+        sp_cubic_props_t pc;
+        r = sp_cubic_props(pot, type, (sp_lattice_t)L, &pro, &pc, &diag);
+        *a = pc.a0;
+    }
+    if (r == SP_OK) return 1;
+    fail_file(model, &diag, r);
+    return 0;
+}
+
 /* Loads a potential and picks its element: el by name, else the only one. */
 static int potential_element(const char *model, const char *el, sp_pot_t *pot, int *type) {
     if (!load_potential(model, pot)) return 0;
@@ -1119,64 +1147,65 @@ static int cmd_props(int argc, char **argv) {
 /* -------------------------------------------------------------------- gsfe */
 
 static int cmd_gsfe(int argc, char **argv) {
-    static const char *const withv[] = {"--lattice", "--element", "--a", "--plane", "--slip", "--points", "--slab", "-o",
-                                        NULL};
-    static const char *const planes[3] = {"100", "110", "111"};
-    static const double slips[5][3] = {{0, 0, 0}, {0, 1, 0}, {.5, -.5, .5}, {.5, .5, -1}, {.5, .5, -1}};
-    static const int plane_of[5] = {0, 0, 1, 2, 2};
+    static const char *const withv[] = {"--lattice", "--element", "--a", "--c-a", "--plane", "--slip", "--points",
+                                        "--slab", "-o", NULL};
+    static const char *const cubic_planes[3] = {"100", "110", "111"}, *const hcp_planes[3] = {"0001", "10-10", ""};
+    static const double slips[6][3] = {{0, 0, 0}, {0, 1, 0}, {.5, -.5, .5}, {.5, .5, -1}, {.5, .5, -1}, {0, -1.7320508075688772, 0}};
+    static const int plane_of[6] = {0, 0, 1, 2, 2, 0};
     const char *model = positional(argc, argv, 0, withv), *lat = opt_value(argc, argv, "--lattice");
     const char *el = opt_value(argc, argv, "--element"), *outpath = opt_value(argc, argv, "-o");
     const char *pl = opt_value(argc, argv, "--plane"), *sl = opt_value(argc, argv, "--slip");
-    double a = 0.0, slip[3], *u = NULL, *g = NULL, *gu = NULL;
+    double a = 0.0, ca = 0.0, slip[3], *u = NULL, *g = NULL, *gu = NULL;
+    const char *const *planes;
     long points, slab;
-    int L, plane, type = 0, k, ok = 1;
+    int L, plane, type = 0, k, ok = 1, nplanes;
     sp_props_opts_t po;
     sp_pot_t pot;
     sp_diag_t diag;
     sp_result_t r;
     if (opt_flag(argc, argv, "--help") || !model || !lat) {
-        fputs("usage: splinepot gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--element X] [--a A]\n"
-              "                      [--plane 100|110|111] [--slip H,K,L] [--points N] [--slab K] [-o CURVE.dat]\n"
-              "  generalized stacking-fault energy: the upper half of a slab of the plane moved by t (H K L) a,\n"
-              "  t = 0 .. 1 in N - 1 steps (default 25 points), unrelaxed and with the atoms relaxed along the\n"
-              "  normal; defaults fcc, diamond (111)[11-2] over the period (a/2)[11-2] (the intrinsic fault at\n"
-              "  t = 1/3 in fcc; diamond: the shuffle plane), bcc (110)[1-11] over (a/2)[1-11], sc (100)[010];\n"
-              "  slab K periods of the plane thick (default >= 4 cutoffs); a at zero pressure unless --a\n",
+        fputs("usage: splinepot gsfe POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [--a A] [--c-a Q]\n"
+              "                      [--plane 100|110|111|0001|10-10] [--slip X,Y,Z] [--points N] [--slab K]\n"
+              "                      [-o CURVE.dat]\n"
+              "  generalized stacking-fault energy: the upper half of a slab of the plane moved by t (X Y Z) a\n"
+              "  (cubic: along the cube axes; hcp: x along a, y along [01-10], z along c), t = 0 .. 1 in N - 1\n"
+              "  steps (default 25 points), unrelaxed and with the atoms relaxed along the normal; defaults fcc,\n"
+              "  diamond (111)[11-2] over the period (a/2)[11-2] (the intrinsic fault at t = 1/3 in fcc;\n"
+              "  diamond: the shuffle plane), bcc (110)[1-11] over (a/2)[1-11], sc (100)[010], hcp (0001)[0-110]\n"
+              "  over the period a sqrt 3 (0,-1.7320508075688772,0; the I2 fault at t = 1/3); hcp (10-10)\n"
+              "  needs --slip, e.g. 1,0,0 for [2-1-10]; slab K periods of the plane thick (default >= 4\n"
+              "  cutoffs); a (and c/a) at zero stress unless --a (and --c-a)\n",
               opt_flag(argc, argv, "--help") ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
-    if (!(L = lattice_arg(lat, 0))) return 1;
+    if (!(L = lattice_arg(lat, 1))) return 1;
+    planes = L == 5 ? hcp_planes : cubic_planes;
+    nplanes = L == 5 ? 2 : 3;
     plane = plane_of[L];
     memcpy(slip, slips[L], sizeof slip);
     if (pl) {
-        for (plane = 0; plane < 3 && strcmp(pl, planes[plane]) != 0; ++plane) {}
-        if (plane > 2) return fail_msg("--plane must be 100, 110 or 111");
+        for (plane = 0; plane < nplanes && strcmp(pl, planes[plane]) != 0; ++plane) {}
+        if (plane == nplanes) return fail_msg(L == 5 ? "--plane must be 0001 or 10-10" : "--plane must be 100, 110 or 111");
     }
     if (sl) {
         char end;
         if (sscanf(sl, "%lf,%lf,%lf%c", slip, slip + 1, slip + 2, &end) != 3 || !(fabs(slip[0]) + fabs(slip[1]) + fabs(slip[2]) < 1e3))
-            return fail_msg("--slip must be three numbers H,K,L (units of a)");
+            return fail_msg("--slip must be three numbers X,Y,Z (units of a)");
     } else if (pl && plane != plane_of[L]) {
         return fail_msg("give --slip with a --plane other than the lattice's default");
     }
-    if (!opt_double(argc, argv, "--a", 0.0, &a) || !opt_long(argc, argv, "--points", 25, &points) ||
-        !opt_long(argc, argv, "--slab", 0, &slab))
+    if (!opt_double(argc, argv, "--a", 0.0, &a) || !opt_double(argc, argv, "--c-a", 0.0, &ca) ||
+        !opt_long(argc, argv, "--points", 25, &points) || !opt_long(argc, argv, "--slab", 0, &slab))
         return 1;
-    if (points < 2 || points > 10000 || slab < 0 || slab > 50 || !(a >= 0.0 && a < 1e3))
-        return fail_msg("--points must be 2 .. 10000, --slab 0 .. 50, --a positive");
+    if (points < 2 || points > 10000 || slab < 0 || slab > 50 || !(a >= 0.0 && a < 1e3) ||
+        (ca != 0.0 && (L != 5 || !(ca >= 1.0 && ca <= 2.5))))
+        return fail_msg("--points must be 2 .. 10000, --slab 0 .. 50, --a positive; --c-a is for hcp, in 1 .. 2.5");
     if (!potential_element(model, el, &pot, &type)) return 1;
-    memset(&diag, 0, sizeof diag);
-    memset(&po, 0, sizeof po);
-    if (a == 0.0) {
-        sp_cubic_props_t pc;
-        po.vacancy_size = po.slab_periods = -1;
-        r = sp_cubic_props(&pot, type, (sp_lattice_t)L, &po, &pc, &diag);
-        if (r != SP_OK) {
-            sp_pot_free(&pot);
-            return fail_file(model, &diag, r);
-        }
-        a = pc.a0;
+    if (!zero_stress(model, &pot, type, L, &a, &ca)) {
+        sp_pot_free(&pot);
+        return 1;
     }
+    memset(&diag, 0, sizeof diag);
     memset(&po, 0, sizeof po);
     po.slab_periods = (int)slab;
     u = (double *)malloc(3 * (size_t)points * sizeof(double));
@@ -1186,14 +1215,16 @@ static int cmd_gsfe(int argc, char **argv) {
     }
     g = u + points;
     gu = g + points;
-    r = sp_gsfe(&pot, type, (sp_lattice_t)L, a, plane, slip, (int)points, &po, u, g, gu, &diag);
+    r = sp_gsfe(&pot, type, (sp_lattice_t)L, a, ca * a, plane, slip, (int)points, &po, u, g, gu, &diag);
     sp_pot_free(&pot);
     if (r != SP_OK) {
         free(u);
         return fail_file(model, &diag, r);
     }
-    printf("# %s: %s a = %.8f A, (%s) plane, slip t (%g %g %g) a; J/m^2\n# t        u (A)    unrelaxed      relaxed\n", model,
-           lattice_names[L], a, planes[plane], slip[0], slip[1], slip[2]);
+    printf("# %s: %s a = %.8f A", model, lattice_names[L], a);
+    if (L == 5) printf(", c/a = %.8f", ca);
+    printf(", (%s) plane, slip t (%g %g %g) a; J/m^2\n# t        u (A)    unrelaxed      relaxed\n", planes[plane], slip[0],
+           slip[1], slip[2]);
     for (k = 0; k < points; ++k) {
         const int lmin = k > 0 && k + 1 < points && g[k] < g[k - 1] && g[k] < g[k + 1];
         printf("%.4f %9.5f %12.6f %12.6f%s\n", k / (double)(points - 1), u[k], gu[k], g[k], lmin ? "   local minimum" : "");
@@ -1208,8 +1239,9 @@ static int cmd_gsfe(int argc, char **argv) {
         out_file_t of;
         if (!out_open(&of, outpath)) ok = 0;
         else {
-            fprintf(of.fp, "# %s %s a=%.17g plane=(%s) slip=%.17g,%.17g,%.17g\n# t u_A gamma_unrelaxed_J_per_m2 gamma_J_per_m2\n",
-                    model, lattice_names[L], a, planes[plane], slip[0], slip[1], slip[2]);
+            fprintf(of.fp, "# %s %s a=%.17g c=%.17g plane=(%s) slip=%.17g,%.17g,%.17g\n"
+                    "# t u_A gamma_unrelaxed_J_per_m2 gamma_J_per_m2\n",
+                    model, lattice_names[L], a, ca * a, planes[plane], slip[0], slip[1], slip[2]);
             for (k = 0; k < points; ++k)
                 fprintf(of.fp, "%.17g %.17g %.17g %.17g\n", k / (double)(points - 1), u[k], gu[k], g[k]);
             ok = out_close(&of, !ferror(of.fp));
@@ -1256,7 +1288,6 @@ static int cmd_phonons(int argc, char **argv) {
     int type[2], L, n, nseg, np, i, k, m, ok = 1;
     long points;
     sp_phonon_opts_t po;
-    sp_props_opts_t pro;
     sp_cell_t cell;
     sp_pot_t pot;
     sp_diag_t diag;
@@ -1287,25 +1318,9 @@ static int cmd_phonons(int argc, char **argv) {
         return fail_msg("--a must be positive; --c-a is for --lattice hcp, in 1 .. 2.5");
     if (!potential_element(model, el, &pot, &type[0])) return 1;
     memset(&diag, 0, sizeof diag);
-    if (a == 0.0 || (L == 5 && ca == 0.0)) { /* the zero-stress lattice */
-        memset(&pro, 0, sizeof pro);
-        pro.vacancy_size = pro.slab_periods = -1;
-        pro.a_guess = a;
-        pro.c_a_guess = ca;
-        if (L == 5) {
-            sp_hcp_props_t ph;
-            r = sp_hcp_props(&pot, type[0], &pro, &ph, &diag);
-            a = ph.a0;
-            ca = ph.c_a;
-        } else {
-            sp_cubic_props_t pc;
-            r = sp_cubic_props(&pot, type[0], (sp_lattice_t)L, &pro, &pc, &diag);
-            a = pc.a0;
-        }
-        if (r != SP_OK) {
-            sp_pot_free(&pot);
-            return fail_file(model, &diag, r);
-        }
+    if (!zero_stress(model, &pot, type[0], L, &a, &ca)) {
+        sp_pot_free(&pot);
+        return 1;
     }
     c = ca * a;
     n = sp_lattice_primitive((sp_lattice_t)L, a, c, pos, &cell);

@@ -19,6 +19,9 @@ For each hcp Ti potential (meam/spline Ti.meam.spline, meam/sw/spline Ti.meam.sw
                (|da| < 1e-11 A); c/a by bisection on pzz - (pxx + pyy)/2 (|dq| < 1e-12);
   c11 c12 c13 c33 c44 c66 (and *_clamped)  as for Si, hexagonal averages of the 6x6;
   evf          vacancy in 4 x 3 x 3 orthorhombic cells (144 atoms), as for Si.
+  gsfe_0001_<k>, gsfe_10-10_<k>  stacking-fault energies (J/m^2) at t = k/12 of (0001)[0-110]
+               over a sqrt 3 and of (10-10)[2-1-10] over a (the wide gap between prism planes),
+               slabs 6 periods thick, unrelaxed and relaxed along the normal (see gsfe_ti).
 For all: phonon frequencies of the primitive cell at the path's points and one general point,
 from force constants of LAMMPS forces (central differences, 0.001 A) in a supercell twice the
 potential's reach wide, the dynamical matrix diagonalised by numpy.
@@ -349,13 +352,48 @@ def phonons(pot, L, nsc, points, tmpdir):
 GSFE_T = (2, 4, 6, 8)          # points k of a 13-point curve, t = k / 12
 
 
+def gsfe_slab(pot, atoms, lx, ly, zhi, ztop, shift, tmpdir):
+    """Generalized stacking-fault energy of a slab: atoms (x, y, z) in one plane cell lx x ly,
+    periodic in x and y, open along z (boundary p p f, 20 A of vacuum each side of [0, zhi]); the
+    atoms above ztop moved by t shift (`displace_atoms`) at t = k/12, k in GSFE_T; energies unrelaxed
+    (`run 0`) and relaxed along z only (`fix setforce 0 0 NULL`, cg); (E(t) - E(0)) / area in J/m^2,
+    keyed (k, relaxed)."""
+    out = {}
+    for relax in (False, True):
+        energies = []
+        for kt in (0,) + GSFE_T:
+            lmp = lammps.lammps(cmdargs=["-log", os.path.join(tmpdir, "log.gsfe"), "-screen", "none", "-nocite"])
+            for c in ["units metal", "atom_style atomic", "atom_modify map array sort 0 0.0", "boundary p p f",
+                      "newton on",
+                      "region box prism 0.0 %r 0.0 %r %r %r 0.0 0.0 0.0 units box" % (lx, ly, -20.0, zhi + 20.0),
+                      "create_box 1 box"]:
+                lmp.command(c)
+            for x, y, z in atoms:
+                lmp.command("create_atoms 1 single %r %r %r units box" % (x, y, z))
+            for c in ["mass 1 %r" % pot["mass"], "pair_style " + pot["pair_style"],
+                      "pair_coeff * * %s %s" % (os.path.join(POTDIR, pot["file"]), pot["element"]),
+                      "neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes",
+                      "region top block INF INF INF INF %r INF units box" % ztop,
+                      "group top region top",
+                      "displace_atoms top move %r %r 0.0 units box" % (kt / 12.0 * shift[0], kt / 12.0 * shift[1])]:
+                lmp.command(c)
+            if relax:
+                lmp.command("fix z all setforce 0.0 0.0 NULL")
+                lmp.command("min_style cg")
+                lmp.command("minimize 0.0 1.0e-12 100000 1000000")
+            lmp.command("run 0")
+            energies.append(lmp.get_thermo("pe"))
+            lmp.close()
+        for kt, en in zip(GSFE_T, energies[1:]):
+            out[(kt, relax)] = (en - energies[0]) / (lx * ly) * 16.021766208
+    return out
+
+
 def gsfe_si(pot, a0, tmpdir):
-    """Generalized stacking-fault energy of diamond (111)[11-2], shuffle plane: the lattice turned
-    so that [1-10], [11-2], [111] lie along x, y, z; one plane cell (a sqrt 2 x a sqrt 6); a slab two
-    periods (2 a sqrt 3) thick between shuffle cuts (z / (a sqrt 3) = 1/8 + k), open along z
-    (boundary p p f, 20 A of vacuum each side); the upper period moved by t (a/2)[11-2] = t a sqrt 6 / 2
-    along y (`displace_atoms`); energies unrelaxed (`run 0`) and relaxed along z only
-    (`fix setforce 0 0 NULL`, cg); (E(t) - E(0)) / area in J/m^2."""
+    """Diamond (111)[11-2], shuffle plane: the lattice turned so that [1-10], [11-2], [111] lie along
+    x, y, z; one plane cell (a sqrt 2 x a sqrt 6); a slab two periods (2 a sqrt 3) thick between
+    shuffle cuts (z / (a sqrt 3) = 1/8 + k); the upper period moved by t (a/2)[11-2] = t a sqrt 6 / 2
+    along y."""
     e = np.array([[1, -1, 0], [1, 1, -2], [1, 1, 1]], dtype=float)
     e /= np.linalg.norm(e, axis=1)[:, None]
     lx, ly, lz = a0 * np.sqrt(2.0), a0 * np.sqrt(6.0), a0 * np.sqrt(3.0)
@@ -370,35 +408,33 @@ def gsfe_si(pot, a0, tmpdir):
                     if -1e-9 <= fx < 1 - 1e-9 and -1e-9 <= fy < 1 - 1e-9 and 0.125 < fz < 2.125:
                         atoms.append((r[0] % lx, r[1] % ly, r[2]))
     assert len(atoms) == 96, len(atoms)
-    out = {}
-    for relax in (False, True):
-        energies = []
-        for kt in (0,) + GSFE_T:
-            lmp = lammps.lammps(cmdargs=["-log", os.path.join(tmpdir, "log.gsfe"), "-screen", "none", "-nocite"])
-            for c in ["units metal", "atom_style atomic", "atom_modify map array sort 0 0.0", "boundary p p f",
-                      "newton on",
-                      "region box prism 0.0 %r 0.0 %r %r %r 0.0 0.0 0.0 units box" % (lx, ly, -20.0, 2 * lz + 20.0),
-                      "create_box 1 box"]:
-                lmp.command(c)
-            for x, y, z in atoms:
-                lmp.command("create_atoms 1 single %r %r %r units box" % (x, y, z))
-            for c in ["mass 1 %r" % pot["mass"], "pair_style " + pot["pair_style"],
-                      "pair_coeff * * %s %s" % (os.path.join(POTDIR, pot["file"]), pot["element"]),
-                      "neighbor 1.0 bin", "neigh_modify every 1 delay 0 check yes",
-                      "region top block INF INF INF INF %r INF units box" % (1.125 * lz),
-                      "group top region top",
-                      "displace_atoms top move 0.0 %r 0.0 units box" % (kt / 12.0 * ly / 2.0)]:
-                lmp.command(c)
-            if relax:
-                lmp.command("fix z all setforce 0.0 0.0 NULL")
-                lmp.command("min_style cg")
-                lmp.command("minimize 0.0 1.0e-12 100000 1000000")
-            lmp.command("run 0")
-            energies.append(lmp.get_thermo("pe"))
-            lmp.close()
-        for kt, en in zip(GSFE_T, energies[1:]):
-            out[(kt, relax)] = (en - energies[0]) / (lx * ly) * 16.021766208
-    return out
+    return gsfe_slab(pot, atoms, lx, ly, 2 * lz, 1.125 * lz, (0.0, ly / 2.0), tmpdir)
+
+
+GSFE_HCP_PERIODS = 6
+
+
+def gsfe_ti(pot, a0, c0, plane, tmpdir):
+    """hcp stacking faults in the frame of the 4-atom orthorhombic cell (x along a, y along a sqrt 3,
+    z along c), turned so that the plane's rows lie along x, y and its normal along z: basal (0001)
+    (rows a, a sqrt 3; cut between the A and B planes, every cut alike), the upper half moved by
+    t a sqrt 3 along -y ([0-110], the I2 fault at t = 1/3); prism (10-10) (rows c, a; normal the
+    orthorhombic y; cut in the wide gap, y / (a sqrt 3) = 1/3 + k), the upper half moved by t a along
+    the orthorhombic x ([2-1-10]). Slabs GSFE_HCP_PERIODS periods thick."""
+    L = (a0, a0 * np.sqrt(3.0), c0)
+    P = GSFE_HCP_PERIODS
+    if plane == "0001":
+        perm, cut, lx, ly, lz, shift = (0, 1, 2), 0.25, L[0], L[1], L[2], (0.0, -L[1])
+    else:
+        perm, cut, lx, ly, lz, shift = (2, 0, 1), 1.0 / 3.0, L[2], L[0], L[1], (0.0, L[0])
+    atoms = []
+    for j in range(P + 1):
+        for f in HCP:
+            fz = f[perm[2]] + j
+            if cut < fz < P + cut:
+                atoms.append((f[perm[0]] * (lx), f[perm[1]] * (ly), (fz - cut) * lz))
+    assert len(atoms) == 4 * P, len(atoms)
+    return gsfe_slab(pot, atoms, lx, ly, P * lz, (P // 2) * lz, shift, tmpdir)
 
 
 # ----------------------------------------------------------------------------- vacancy
@@ -449,6 +485,8 @@ def main():
         "evf, vac_atoms, strain",
         "# diamond gsfe_111_<k>[_unrelaxed]: stacking-fault energy (J/m^2) of (111)[11-2], shuffle plane, at t = k/12 "
         "of the period (a/2)[11-2], relaxed along the normal (or not)",
+        "# hcp gsfe_0001_<k>[_unrelaxed], gsfe_10-10_<k>[_unrelaxed]: the same for (0001)[0-110] over a sqrt 3 and "
+        "(10-10)[2-1-10] over a (wide gap), slabs 6 periods thick",
         "# phonons of the primitive cell (2 atoms): phonon_q_<P> the wave vector (3 numbers, 1/A, phase exp(i q.r)), "
         "phonon_<P>_<k> the k-th frequency there (THz, ascending), phonon_displacement (A)",
         "# format: <potential file> <key> <value>   (value = Python repr)",
@@ -512,6 +550,14 @@ def main():
                 vals += [("phonon_q_%s" % lab, " ".join(repr(float(v)) for v in qv))]
                 vals += [("phonon_%s_%d" % (lab, k), v) for k, v in enumerate(fr)]
             vals += [("phonon_displacement", PH_DELTA)]
+            if pot["lattice"] == "hcp":
+                for plane in ("0001", "10-10"):
+                    g = gsfe_ti(pot, a0, q * a0, plane, tmp)
+                    for kt in GSFE_T:
+                        print("GSFE (%s), t = %d/12: %.6f J/m^2 unrelaxed, %.6f relaxed along the normal"
+                              % (plane, kt, g[(kt, False)], g[(kt, True)]))
+                        vals += [("gsfe_%s_%d_unrelaxed" % (plane, kt), g[(kt, False)]),
+                                 ("gsfe_%s_%d" % (plane, kt), g[(kt, True)])]
             if pot["lattice"] == "diamond":
                 g = gsfe_si(pot, a0, tmp)
                 for kt in GSFE_T:
