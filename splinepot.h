@@ -763,7 +763,9 @@ typedef struct sp_cubic_props_t {
                          the highest image less the relaxed vacancy */
     double em_low;    /* the lowest image less the relaxed vacancy: < 0 when the hop passes a lower
                          state (em is then no barrier between equivalent minima) */
-    int em_converged; /* 0: the NEB stopped at its step limit (em, em_low from its last band) */
+    int em_converged; /* 1: the band converged; 2: it did not, and its highest image was refined to
+                         the saddle by the dimer method (the saddle relaxes to the vacancy on either
+                         site): em is that saddle; 0: neither (em, em_low from the last band) */
     double esurf[3];  /* (100), (110), (111) surface energies, 1x1 cells, atoms relaxed (J/m^2; 0: none) */
     double esurf_unrelaxed[3];
     int slab_atoms[3];
@@ -783,7 +785,9 @@ SP_API sp_result_t sp_cubic_props(const sp_pot_t *pot, int type, sp_lattice_t la
    one site to the other, a translation or an inversion; when the band
    passes a lower state with the vacancy on a site, the relaxed vacancy
    from displaced sites was a shallow minimum: that state, relaxed, is taken
-   for the vacancy and the hops are done again), and
+   for the vacancy and the hops are done again; a band that does not
+   converge has its highest image taken to the saddle by the dimer method,
+   kept when the saddle joins the two sites), and
    the surface energies (E_slab - N E0) / 2A of (100), (110) and (111) slabs
    (open along the normal, one surface cell in the plane, so unreconstructed;
    of the cuts between atomic planes the one of lowest unrelaxed energy).
@@ -6279,6 +6283,112 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
     return r;
 }
 
+/* A first-order saddle point near x (natoms atoms) by the dimer method
+   (Henkelman & Jonsson 1999): the lowest-curvature mode is found from
+   mode (3 natoms numbers, any length) by Rayleigh-Ritz rotations in the
+   plane of the mode and its rotational force (Hessian products by forward
+   differences of the forces, 1e-3 A), and the point moved by FIRE along the
+   force with its component along the mode reversed (only that component,
+   uphill, while the curvature is positive). Converged when every atom's
+   force is at most fmax with negative curvature; x and mode (unit) are
+   updated, *energy is the saddle's, *steps counts force evaluations.
+   Errors: SP_ERR_NO_CONVERGENCE, those of sp_pot_compute. */
+static sp_result_t sp__dimer(const sp_pot_t *pot, int natoms, const int *type, const sp_cell_t *cell, double *x,
+                             double *mode, double fmax, int max_steps, double *energy, int *steps, sp_diag_t *diag) {
+    const double dr = 1e-3;
+    const size_t n3 = 3 * (size_t)natoms;
+    double *mem = (double *)sp__alloc(&pot->allocator, 9 * n3 * sizeof(double)), *F0, *F1, *HN, *T, *HT, *y, *v, *fe;
+    double e1, curv = 0.0, f2 = HUGE_VAL;
+    sp__calc_t calc;
+    sp__fire_t fire;
+    sp_result_t r = SP_OK;
+    size_t q;
+    int step, rot;
+    if (!mem) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    F0 = mem; F1 = F0 + n3; HN = F1 + n3; T = HN + n3; HT = T + n3; y = HT + n3; v = y + n3; fe = v + n3;
+    memset(v, 0, n3 * sizeof(double));
+    sp__calc_init(&calc, pot, cell, type, natoms, 1.0, fe + n3);
+    sp__fire_init(&fire);
+    {
+        double nn = 0.0;
+        for (q = 0; q < n3; ++q) nn += mode[q] * mode[q];
+        nn = nn > 0.0 ? 1.0 / sqrt(nn) : 0.0;
+        for (q = 0; q < n3; ++q) mode[q] *= nn;
+    }
+    for (step = 0; step < max_steps; ++step) {
+        double fn = 0.0;
+        if ((r = sp__calc(&calc, x, F0, energy, NULL, diag)) != SP_OK) break;
+        ++*steps;
+        /* H N from the forces at x + dr N */
+        for (q = 0; q < n3; ++q) y[q] = x[q] + dr * mode[q];
+        if ((r = sp__calc(&calc, y, F1, &e1, NULL, diag)) != SP_OK) break;
+        ++*steps;
+        for (q = 0; q < n3; ++q) HN[q] = (F0[q] - F1[q]) / dr;
+        for (rot = 0; rot < 4; ++rot) {
+            double c = 0.0, tt = 0.0, a11, a12, a22, phi, cs, sn;
+            for (q = 0; q < n3; ++q) c += mode[q] * HN[q];
+            for (q = 0; q < n3; ++q) {
+                T[q] = HN[q] - c * mode[q];
+                tt += T[q] * T[q];
+            }
+            curv = c;
+            if (!(sqrt(tt) > 1e-3 * (fabs(c) + 1e-3))) break;
+            tt = 1.0 / sqrt(tt);
+            for (q = 0; q < n3; ++q) {
+                T[q] *= tt;
+                y[q] = x[q] + dr * T[q];
+            }
+            if ((r = sp__calc(&calc, y, F1, &e1, NULL, diag)) != SP_OK) break;
+            ++*steps;
+            a11 = c;
+            a12 = a22 = 0.0;
+            for (q = 0; q < n3; ++q) {
+                HT[q] = (F0[q] - F1[q]) / dr;
+                a12 += mode[q] * HT[q];
+                a22 += T[q] * HT[q];
+            }
+            /* the lower eigenvector (cos phi, sin phi) of [[a11, a12], [a12, a22]] */
+            phi = 0.5 * atan2(2.0 * a12, a11 - a22);
+            cs = cos(phi);
+            sn = sin(phi);
+            if (a11 * cs * cs + 2.0 * a12 * cs * sn + a22 * sn * sn > a11 * sn * sn - 2.0 * a12 * cs * sn + a22 * cs * cs) {
+                const double t = cs;
+                cs = -sn;
+                sn = t;
+            }
+            for (q = 0; q < n3; ++q) {
+                mode[q] = cs * mode[q] + sn * T[q];
+                HN[q] = cs * HN[q] + sn * HT[q];
+            }
+            if (fabs(sn) < 1e-3) break;
+        }
+        if (r != SP_OK) break;
+        {
+            double c = 0.0, fN = 0.0;
+            for (q = 0; q < n3; ++q) {
+                c += mode[q] * HN[q];
+                fN += F0[q] * mode[q];
+            }
+            curv = c;
+            for (q = 0; q < n3; ++q) fe[q] = c < 0.0 ? F0[q] - 2.0 * fN * mode[q] : -fN * mode[q];
+        }
+        f2 = sp__max_force2(F0, n3);
+        if (f2 <= fmax * fmax && curv < 0.0) break;
+        for (q = 0; q < n3; ++q) fn += fe[q] * fe[q];
+        if (!(fn < HUGE_VAL)) {
+            r = sp__fail(diag, SP_ERR_NOT_FINITE, 0, "non-finite force in the saddle search");
+            break;
+        }
+        sp__fire_step(&fire, x, v, fe, n3, 0.05);
+    }
+    if (r == SP_OK && step == max_steps)
+        r = sp__fail(diag, SP_ERR_NO_CONVERGENCE, 0, "saddle search not converged in %d steps (largest force %.3g eV/A)",
+                     max_steps, sqrt(f2));
+    sp__calc_free(&calc);
+    sp__free(&pot->allocator, mem);
+    return r;
+}
+
 /* Atoms of a conventional cell, and the nearest-neighbour distance / a. */
 static int sp__lattice_basis(sp_lattice_t lattice, const double **basis, double *nn) {
     static const double b[8][3] = {{0, 0, 0},       {0, .5, .5},     {.5, 0, .5},     {.5, .5, 0},
@@ -6696,6 +6806,43 @@ static int sp__vac_on_sites(const double *pos, int n, const double *h, const dou
     return 1;
 }
 
+/* The saddle of a hop whose band (path, energies E; 5 images) did not
+   converge: the dimer method from the band's highest inner image along its
+   tangent, taken when the saddle, pushed 0.05 A either way along its mode
+   and relaxed, falls to the vacancy on site 0 on one side and on site hp
+   on the other (atoms within tol of the sites). Its energy into *e_saddle.
+   SP_ERR_NO_CONVERGENCE when no such saddle is found. */
+static sp_result_t sp__vac_saddle(const sp_pot_t *pot, int n, const double *pos, const int *types, const sp_cell_t *cell,
+                                  const double *g, const sp_relax_opts_t *relax, const sp_neb_opts_t *neb, int hp,
+                                  double tol, const double *path, const double *E, double *e_saddle, int *steps,
+                                  sp_diag_t *diag) {
+    const size_t n3 = 3 * (size_t)(n - 1);
+    const double fmax = neb && neb->fmax > 0.0 ? neb->fmax : 1e-3;
+    double *x = (double *)sp__alloc(&pot->allocator, 4 * n3 * sizeof(double)), *md, *s[2], e;
+    sp_result_t r;
+    size_t q;
+    int top = 1, m, side[2] = {0, 0};
+    if (!x) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    md = x + n3;
+    s[0] = md + n3;
+    s[1] = s[0] + n3;
+    for (m = 2; m <= 5; ++m)
+        if (E[m] > E[top]) top = m;
+    memcpy(x, path + top * n3, n3 * sizeof(double));
+    for (q = 0; q < n3; ++q) md[q] = path[(top + 1) * n3 + q] - path[(top - 1) * n3 + q];
+    r = sp__dimer(pot, n - 1, types, cell, x, md, fmax, 2000, e_saddle, steps, diag);
+    for (m = 0; m < 2 && r == SP_OK; ++m) {
+        for (q = 0; q < n3; ++q) s[m][q] = x[q] + (m ? -0.05 : 0.05) * md[q];
+        r = sp__relax(pot, n - 1, s[m], types, cell, relax, &e, NULL, steps, diag);
+        side[m] = sp__vac_on_sites(pos, n, cell->h, g, hp, 0, s[m], tol) ? 1
+                  : sp__vac_on_sites(pos, n, cell->h, g, hp, 1, s[m], tol) ? 2 : 0;
+    }
+    if (r == SP_OK && !(side[0] && side[1] && side[0] != side[1]))
+        r = sp__fail(diag, SP_ERR_NO_CONVERGENCE, 0, "the saddle found does not join the two sites");
+    sp__free(&pot->allocator, x);
+    return r;
+}
+
 /* The vacancy at the origin of the perfect cell pos (n atoms, the first at
    the origin): its relaxed energy, and for each of the nhop atoms hop[k]
    (1..n-1) its jump into the vacancy (sp_neb, 5 images, between the relaxed
@@ -6749,7 +6896,16 @@ static sp_result_t sp__vacancy(const sp_pot_t *pot, int n, const double *pos, co
                 low = m;
             }
         }
-        if (em_low[k] > -1e-4 || lowered >= 4) continue;
+        if (em_low[k] > -1e-4 || lowered >= 4) {
+            double es;
+            if (!em_converged[k] &&
+                (r = sp__vac_saddle(pot, n, pos, types, cell, g, relax, neb, hop[k], tol, path, E, &es, steps, diag)) == SP_OK) {
+                em[k] = es - *e_vac;
+                em_converged[k] = 2;
+            }
+            if (r == SP_ERR_NO_CONVERGENCE) r = SP_OK;
+            continue;
+        }
         /* a lower state: relaxed, and taken for the vacancy when it has one on either site */
         r = sp__relax(pot, n - 1, path + low * n3, types, cell, relax, &elow, NULL, steps, diag);
         if (r != SP_OK || !(elow < *e_vac - 1e-6)) continue;

@@ -319,6 +319,13 @@ static void test_pair_vacancy(void) {
                pr.em_converged, pr.em_low, esad - erel);
         SP_CHECK(pr.em_converged == 1 && pr.em_low > 0.0);
         SP_CHECK_NEAR(pr.em, esad - erel, 0, 1e-7);
+        /* a band stopped after 20 steps: its highest image goes to the saddle by the dimer method */
+        po.neb.max_steps = 20;
+        SP_CHECK(sp_cubic_props(&pot, 0, SP_LATTICE_FCC, &po, &pr, &d) == SP_OK);
+        printf("fcc pair vacancy hop, band stopped at 20 steps: dimer saddle %.8f eV (converged %d)\n", pr.em,
+               pr.em_converged);
+        SP_CHECK(pr.em_converged == 2);
+        SP_CHECK_NEAR(pr.em, esad - erel, 0, 1e-7);
     }
     free(pos);
     free(type);

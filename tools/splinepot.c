@@ -909,7 +909,9 @@ static void props_print_eos(double b0, double bp, double rms, double v0, double 
 
 static void props_print_hop(const char *what, double em, double em_low, int converged) {
     printf("E_m         %14.6f eV      %s, CI-NEB, 5 images%s\n", em, what,
-           converged ? "" : " (not converged: the highest image of the last band)");
+           converged == 2 ? " (band not converged: its highest image refined to the saddle by the dimer method)"
+           : converged   ? ""
+                         : " (not converged: the highest image of the last band)");
     if (em_low < -1e-4)
         printf("# the hop passes a state %.4f eV below the relaxed vacancy: E_m is no barrier between equivalent minima\n",
                -em_low);
@@ -1101,9 +1103,10 @@ static int cmd_props(int argc, char **argv) {
             fprintf(of.fp, "  \"evf_eV\": %.17g,\n  \"vacancy_atoms\": %d,\n  \"em_basal_eV\": %.17g,\n"
                            "  \"em_basal_lowest_image_eV\": %.17g,\n  \"em_basal_converged\": %s,\n"
                            "  \"em_nonbasal_eV\": %.17g,\n  \"em_nonbasal_lowest_image_eV\": %.17g,\n"
-                           "  \"em_nonbasal_converged\": %s,\n",
+                           "  \"em_nonbasal_converged\": %s,\n  \"em_basal_by_dimer\": %s,\n  \"em_nonbasal_by_dimer\": %s,\n",
                     ph.evf, ph.vac_atoms, ph.em[0], ph.em_low[0], ph.em_converged[0] ? "true" : "false", ph.em[1],
-                    ph.em_low[1], ph.em_converged[1] ? "true" : "false");
+                    ph.em_low[1], ph.em_converged[1] ? "true" : "false", ph.em_converged[0] == 2 ? "true" : "false",
+                    ph.em_converged[1] == 2 ? "true" : "false");
         if (ph.slab_atoms[0]) {
             props_json_surfaces(of.fp, "surface_J_per_m2", 2, hcp_s, ph.esurf);
             props_json_surfaces(of.fp, "surface_unrelaxed_J_per_m2", 2, hcp_s, ph.esurf_unrelaxed);
@@ -1133,8 +1136,9 @@ static int cmd_props(int argc, char **argv) {
         props_json_eos_c(of.fp, po.eos_range, pr.eos_v0, pr.eos_e0, pr.eos_b, pr.eos_bp, pr.eos_rms, pr.c);
         if (pr.vac_atoms)
             fprintf(of.fp, "  \"evf_eV\": %.17g,\n  \"vacancy_atoms\": %d,\n  \"em_eV\": %.17g,\n  \"em_lowest_image_eV\": %.17g,\n"
-                           "  \"em_converged\": %s,\n",
-                    pr.evf, pr.vac_atoms, pr.em, pr.em_low, pr.em_converged ? "true" : "false");
+                           "  \"em_converged\": %s,\n  \"em_by_dimer\": %s,\n",
+                    pr.evf, pr.vac_atoms, pr.em, pr.em_low, pr.em_converged ? "true" : "false",
+                    pr.em_converged == 2 ? "true" : "false");
         if (pr.slab_atoms[0]) {
             props_json_surfaces(of.fp, "surface_J_per_m2", 3, cubic_s, pr.esurf);
             props_json_surfaces(of.fp, "surface_unrelaxed_J_per_m2", 3, cubic_s, pr.esurf_unrelaxed);
