@@ -30,15 +30,16 @@ TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B
 TEST_SCRIPTS := tests/test_determinism.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
-EXAMPLES := $(B)/01_meam_forces
+EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop
 
 all: $(B)/splinepot $(TESTS) $(EXAMPLES)
 
-$(B)/01_%: examples/01_%.c splinepot.h | $(B)
+$(B)/0%: examples/0%.c splinepot.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) -I. $< -o $@ $(LDLIBS)
 
 examples: $(EXAMPLES)
 	./$(B)/01_meam_forces
+	./$(B)/02_md_loop
 
 $(B):
 	mkdir -p $(B)
