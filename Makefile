@@ -30,16 +30,17 @@ TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B
 TEST_SCRIPTS := tests/test_determinism.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
-EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop
+EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit
 
 all: $(B)/splinepot $(TESTS) $(EXAMPLES)
 
-$(B)/0%: examples/0%.c splinepot.h | $(B)
+$(B)/0%: examples/0%.c splinepot.h examples/sw_silicon.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) -I. $< -o $@ $(LDLIBS)
 
 examples: $(EXAMPLES)
 	./$(B)/01_meam_forces
 	./$(B)/02_md_loop
+	./$(B)/03_uf3_fit
 
 $(B):
 	mkdir -p $(B)
