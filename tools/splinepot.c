@@ -973,18 +973,17 @@ static int lattice_arg(const char *lat, int with_hcp) {
 }
 
 /* The zero-stress lattice constant a (and c/a for hcp, L = 5) of element
-   type unless given (nonzero; a given one starts the search); 0 after an
-   error message. */
+   type unless given (nonzero; hcp takes both or neither); 0 after an error
+   message. */
 static int zero_stress(const char *model, const sp_pot_t *pot, int type, int L, double *a, double *ca) {
     sp_props_opts_t pro;
     sp_diag_t diag;
     sp_result_t r;
-    if (*a != 0.0 && (L != 5 || *ca != 0.0)) return 1;
+    if (L == 5 && (*a != 0.0) != (*ca != 0.0)) return !fail_msg("hcp: give --a and --c-a together, or neither");
+    if (*a != 0.0) return 1;
     memset(&pro, 0, sizeof pro);
     memset(&diag, 0, sizeof diag);
     pro.vacancy_size = pro.slab_periods = -1;
-    pro.a_guess = *a;
-    pro.c_a_guess = *ca;
     if (L == 5) {
         sp_hcp_props_t ph;
         r = sp_hcp_props(pot, type, &pro, &ph, &diag);
@@ -1178,7 +1177,7 @@ static int cmd_gsfe(int argc, char **argv) {
               "  diamond: the shuffle plane), bcc (110)[1-11] over (a/2)[1-11], sc (100)[010], hcp (0001)[0-110]\n"
               "  over the period a sqrt 3 (0,-1.7320508075688772,0; the I2 fault at t = 1/3); hcp (10-10)\n"
               "  needs --slip, e.g. 1,0,0 for [2-1-10]; slab K periods of the plane thick (default >= 4\n"
-              "  cutoffs); a (and c/a) at zero stress unless --a (and --c-a)\n",
+              "  cutoffs); a (and c/a) at zero stress unless given (hcp: --a and --c-a together)\n",
               opt_flag(argc, argv, "--help") ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
@@ -1302,7 +1301,7 @@ static int cmd_phonons(int argc, char **argv) {
               "                         [--svg B.svg]\n"
               "  phonon dispersion along a high-symmetry path of the primitive cell (fcc, diamond:\n"
               "  G-X-W-K-G-L; bcc: G-H-N-G-P-H; sc: G-X-M-G-R-X; hcp: G-M-K-G-A), N points per segment\n"
-              "  (default 40), at the zero-stress lattice constants (or --a, --c-a as given); force\n"
+              "  (default 40), at the zero-stress lattice constants (or as given; hcp: --a and --c-a together); force\n"
               "  constants from finite displacements D (default 0.001 A) in a supercell twice the\n"
               "  reach of the potential wide; the element's mass unless --mass (amu). BANDS.dat: path\n"
               "  length (1/A), q (1/A), frequencies (THz)\n",
