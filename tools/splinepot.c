@@ -1302,9 +1302,9 @@ static int cmd_phonons(int argc, char **argv) {
               "  phonon dispersion along a high-symmetry path of the primitive cell (fcc, diamond:\n"
               "  G-X-W-K-G-L; bcc: G-H-N-G-P-H; sc: G-X-M-G-R-X; hcp: G-M-K-G-A), N points per segment\n"
               "  (default 40), at the zero-stress lattice constants (or as given; hcp: --a and --c-a\n"
-              "  together); force constants from finite displacements D (default 0.001 A) in a supercell twice the\n"
-              "  reach of the potential wide; the element's mass unless --mass (amu). BANDS.dat: path\n"
-              "  length (1/A), q (1/A), frequencies (THz)\n",
+              "  together); force constants from finite displacements D (default 0.001 A) in a\n"
+              "  supercell twice the reach of the potential wide; the element's mass unless --mass\n"
+              "  (amu). BANDS.dat: path length (1/A), q (1/A), frequencies (THz)\n",
               opt_flag(argc, argv, "--help") ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
