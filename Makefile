@@ -30,7 +30,7 @@ TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B
 TEST_SCRIPTS := tests/test_determinism.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
-EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit
+EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal
 
 all: $(B)/splinepot $(TESTS) $(EXAMPLES)
 
@@ -41,6 +41,7 @@ examples: $(EXAMPLES)
 	./$(B)/01_meam_forces
 	./$(B)/02_md_loop
 	./$(B)/03_uf3_fit
+	./$(B)/04_crystal
 
 $(B):
 	mkdir -p $(B)
