@@ -6908,6 +6908,10 @@ static sp_result_t sp__vacancy(const sp_pot_t *pot, int n, const double *pos, co
         }
         /* a lower state: relaxed, and taken for the vacancy when it has one on either site */
         r = sp__relax(pot, n - 1, path + low * n3, types, cell, relax, &elow, NULL, steps, diag);
+        if (r == SP_ERR_NO_CONVERGENCE) { /* no minimum reached from it: nothing to take */
+            r = SP_OK;
+            continue;
+        }
         if (r != SP_OK || !(elow < *e_vac - 1e-6)) continue;
         if (sp__vac_on_sites(pos, n, cell->h, g, hop[k], 0, path + low * n3, tol))
             memcpy(start, path + low * n3, n3 * sizeof(double));
