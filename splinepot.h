@@ -6298,7 +6298,7 @@ static sp_result_t sp__dimer(const sp_pot_t *pot, int natoms, const int *type, c
     const double dr = 1e-3;
     const size_t n3 = 3 * (size_t)natoms;
     double *mem = (double *)sp__alloc(&pot->allocator, 9 * n3 * sizeof(double)), *F0, *F1, *HN, *T, *HT, *y, *v, *fe;
-    double e1, curv = 0.0, f2 = HUGE_VAL;
+    double e1, curv, f2 = HUGE_VAL;
     sp__calc_t calc;
     sp__fire_t fire;
     sp_result_t r = SP_OK;
@@ -6331,7 +6331,6 @@ static sp_result_t sp__dimer(const sp_pot_t *pot, int natoms, const int *type, c
                 T[q] = HN[q] - c * mode[q];
                 tt += T[q] * T[q];
             }
-            curv = c;
             if (!(sqrt(tt) > 1e-3 * (fabs(c) + 1e-3))) break;
             tt = 1.0 / sqrt(tt);
             for (q = 0; q < n3; ++q) {
