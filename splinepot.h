@@ -46,7 +46,8 @@ TABLE OF CONTENTS (search for the tag)
    >>spline   clamped cubic splines on uniform knots (LAMMPS meam/spline)
    >>bspline  cubic B-splines on clamped knot vectors (UF3)
    >>cells    cells, periodic images, ghost atoms, neighbour lists
-   >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial
+   >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial;
+              an s-NNP's filters and their weights per atom
    >>props    relaxation, elastic constants, EOS, cubic and hcp crystals, phonons, faults
    >>linalg   dense symmetric eigen-solver
    >>cmaes    CMA-ES optimiser (Hansen), ask/tell, IPOP restarts, bounds
@@ -620,6 +621,20 @@ SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, c
    about three energy evaluations whatever the number of parameters (forward
    mode in positions, reverse mode in parameters). Single-threaded (callers
    parallelise over configurations); deterministic. ws grows as needed. */
+
+SP_API sp_result_t sp_snnp_filters(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, sp_work_t *ws,
+                                   double *out_g, double *out_dedg, double *out_energy);
+/* What an s-NNP sees and weighs at each local atom i (Vita & Trinkle 2023,
+   Sec. 3.3 and Eq. 11): its filters G_i = (G3_1..G3_n3, G2_1..G2_n2), the
+   network's inputs, in out_g[nin*i .. nin*i + nin) (nin = pot->snnp.nin),
+   and dE/dG_i, how the energy moves with each of them (through the network
+   and the skip connection), in out_dedg likewise; out_energy[i] is the
+   atom's energy E_i. Each may be NULL. The paper's sensitivity of filter a
+   over a data set is the sum of |dE/dG_i,a| / |E_ref| over its atoms.
+   Single-threaded; deterministic. ws grows as needed.
+   Errors: SP_ERR_BAD_ARG (not an s-NNP, NULL list or types),
+   SP_ERR_RANGE (list cutoff below the model's), SP_ERR_UNKNOWN_ELEMENT,
+   SP_ERR_NO_MEMORY. */
 
 
 /* ==================================================================
@@ -5316,36 +5331,25 @@ SP__PRIVATE void sp__snnp_g3(const sp_snnp_t *m, const sp__snnp_scr_t *S, int nb
     for (a = 0; a < n3; ++a) S->x[a] = xs[a];
 }
 
-/* E_i and the bond forces fb = -dE_i/dr_ij of centre i. After the filters and
-   the network (gamma = dE_i/dx), triplet loop 2 turns the kept g, g' into
-   bond forces. */
-SP__PRIVATE double sp__snnp_center(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i, void *scratch,
-                                   int maxdeg, double *SP_RESTRICT fb) {
-    const sp_snnp_t *m = &pot->snnp;
+/* E_i of a centre of type ti from its filters S->x (sp__snnp_g3) and its
+   short-range sum Gs; gamma = dE_i/dx into S->xb. */
+SP__PRIVATE double sp__snnp_energy(const sp_snnp_t *m, const sp__snnp_scr_t *S, int ti, double Gs) {
     const sp_snnp_arch_t *A = &m->arch;
-    const int n3 = A->n3, n2 = A->n2, ne = A->nelem, nin = m->nin, ti = ne == 1 ? 0 : type[i];
-    sp__snnp_scr_t S;
-    double Gs, e, *x, *gam;
-    int nq, nb3, jj, kk, a, q;
-    size_t T;
-    sp__snnp_scr(m, maxdeg, 0, scratch, &S);
-    x = S.x;
-    nq = sp__snnp_bonds(m, nl, type, i, &S, fb, &Gs, &nb3);
-    sp__snnp_g3(m, &S, nb3);
-    /* energy and gamma = dE_i/dx */
-    e = m->theta[m->off_e0 + ti];
-    gam = S.xb;
+    const int nin = m->nin;
+    const double *x = S->x;
+    double e = m->theta[m->off_e0 + ti], *gam = S->xb;
+    int a;
     for (a = 0; a < nin; ++a) gam[a] = 0.0;
     if (A->network) {
         const double *W = m->theta + m->off_net[ti];
         double y, d1 = 1.0, d2;
-        for (a = 0; a < nin; ++a) S.na[a] = x[a];
-        y = sp__snnp_net_fwd(m, W, S.na, S.nz, NULL, NULL);
+        for (a = 0; a < nin; ++a) S->na[a] = x[a];
+        y = sp__snnp_net_fwd(m, W, S->na, S->nz, NULL, NULL);
         if (A->softplus) e += sp__softplus(y, &d1, &d2);
         else e += y;
-        S.nbar[m->act_off[m->nlayers]] = d1;
-        sp__snnp_net_bwd(m, W, S.na, S.nz, NULL, NULL, S.nbar, NULL, NULL);
-        for (a = 0; a < nin; ++a) gam[a] = S.nbar[a];
+        S->nbar[m->act_off[m->nlayers]] = d1;
+        sp__snnp_net_bwd(m, W, S->na, S->nz, NULL, NULL, S->nbar, NULL, NULL);
+        for (a = 0; a < nin; ++a) gam[a] = S->nbar[a];
     }
     if (A->skip) {
         for (a = 0; a < nin; ++a) {
@@ -5354,6 +5358,26 @@ SP__PRIVATE double sp__snnp_center(const sp_pot_t *pot, const sp_nlist_t *nl, co
         }
     }
     if (A->short_range) e += Gs;
+    return e;
+}
+
+/* E_i and the bond forces fb = -dE_i/dr_ij of centre i. After the filters and
+   the network (gamma = dE_i/dx), triplet loop 2 turns the kept g, g' into
+   bond forces. */
+SP__PRIVATE double sp__snnp_center(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i, void *scratch,
+                                   int maxdeg, double *SP_RESTRICT fb) {
+    const sp_snnp_t *m = &pot->snnp;
+    const sp_snnp_arch_t *A = &m->arch;
+    const int n3 = A->n3, n2 = A->n2, ne = A->nelem, ti = ne == 1 ? 0 : type[i];
+    sp__snnp_scr_t S;
+    double Gs, e, *gam;
+    int nq, nb3, jj, kk, a, q;
+    size_t T;
+    sp__snnp_scr(m, maxdeg, 0, scratch, &S);
+    nq = sp__snnp_bonds(m, nl, type, i, &S, fb, &Gs, &nb3);
+    sp__snnp_g3(m, &S, nb3);
+    e = sp__snnp_energy(m, &S, ti, Gs);
+    gam = S.xb;
     /* 2-body and short-range bond forces */
     for (q = 0; q < nq; ++q) {
         double s = 0.0, *o = fb + 3 * (size_t)S.bq[q];
@@ -5624,6 +5648,38 @@ SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, c
                     for (l = 0; l < n + 2; ++l) gt[l] += Jr[l] * w;
                 }
         }
+    }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_snnp_filters(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, sp_work_t *ws,
+                                   double *out_g, double *out_dedg, double *out_energy) {
+    const sp_snnp_t *m;
+    sp__snnp_scr_t S;
+    size_t nin;
+    int i;
+    if (!pot || pot->kind != SP_POT_SNNP || !nl || !ws || (nl->natoms > 0 && !type)) return SP_ERR_BAD_ARG;
+    if (nl->cutoff < pot->cutoff) return SP_ERR_RANGE;
+    m = &pot->snnp;
+    nin = (size_t)m->nin;
+    for (i = 0; i < nl->natoms; ++i)
+        if (type[i] < 0 || type[i] >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
+    {
+        const int maxdeg = sp__max_degree(nl);
+        if (!sp__reserve(&ws->allocator, &ws->scratch, &ws->cap_scratch, sp__snnp_scr(m, maxdeg, 0, NULL, &S), 1))
+            return SP_ERR_NO_MEMORY;
+        sp__snnp_scr(m, maxdeg, 0, ws->scratch, &S);
+    }
+    for (i = 0; i < nl->natoms; ++i) {
+        double Gs, e;
+        int nb3;
+        sp__snnp_bonds(m, nl, type, i, &S, NULL, &Gs, &nb3);
+        sp__snnp_g3(m, &S, nb3);
+        if (!out_dedg && !out_energy) e = 0.0;
+        else e = sp__snnp_energy(m, &S, m->arch.nelem == 1 ? 0 : type[i], Gs);
+        if (out_g) memcpy(out_g + nin * (size_t)i, S.x, nin * sizeof(double));
+        if (out_dedg) memcpy(out_dedg + nin * (size_t)i, S.xb, nin * sizeof(double));
+        if (out_energy) out_energy[i] = e;
     }
     return SP_OK;
 }
@@ -10095,23 +10151,6 @@ SP__PRIVATE double sp__snnp_unif(uint64_t *s) {
     return (double)(sp__xoshiro_next(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-/* the filters x and Gs of every atom: out[i * (nin + 1) + d] */
-SP__PRIVATE void sp__snnp_features(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, void *scratch, int maxdeg,
-                                   double *out) {
-    const sp_snnp_t *m = &pot->snnp;
-    sp__snnp_scr_t S;
-    int i, a, nb3;
-    double Gs;
-    sp__snnp_scr(m, maxdeg, 0, scratch, &S);
-    for (i = 0; i < nl->natoms; ++i) {
-        double *o = out + (size_t)i * (m->nin + 1);
-        sp__snnp_bonds(m, nl, type, i, &S, NULL, &Gs, &nb3);
-        sp__snnp_g3(m, &S, nb3);
-        for (a = 0; a < m->nin; ++a) o[a] = S.x[a];
-        o[m->nin] = Gs;
-    }
-}
-
 #define SP__PI 3.14159265358979323846
 
 /* initial filter shapes (before scaling): family fam, filter f, at x */
@@ -10345,20 +10384,18 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
         sp__snnp_init_splines(m, th);
         if ((r = sp_snnp_set_params(out_pot, th)) != SP_OK) { r = sp__fail(diag, r, 0, "initial splines"); goto done; }
         /* scale every filter to an RMS of init_scale over the training atoms */
-        feat = (double *)sp__alloc(&al, (size_t)maxn * (m->nin + 1) * sizeof(double));
+        feat = (double *)sp__alloc(&al, (size_t)maxn * m->nin * sizeof(double));
         if (!feat) { r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory"); goto done; }
         memset(s2, 0, sizeof s2);
         for (c = 0; c < ntr; ++c) {
             const sp_nlist_t *L = &nl[tr[c]];
-            size_t need = sp__snnp_scratch_bytes(out_pot, sp__max_degree(L));
-            if (!sp__reserve(&al, &thr[0].ws.scratch, &thr[0].ws.cap_scratch, need, 1)) {
+            if ((r = sp_snnp_filters(out_pot, L, configs[tr[c]].type, &thr[0].ws, feat, NULL, NULL)) != SP_OK) {
                 sp__free(&al, feat);
-                r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+                r = sp__fail(diag, r, 0, "filters of training configuration %d", tr[c] + 1);
                 goto done;
             }
-            sp__snnp_features(out_pot, L, configs[tr[c]].type, thr[0].ws.scratch, sp__max_degree(L), feat);
             for (k = 0; k < L->natoms; ++k)
-                for (a = 0; a < m->nin; ++a) s2[a] += feat[(size_t)k * (m->nin + 1) + a] * feat[(size_t)k * (m->nin + 1) + a];
+                for (a = 0; a < m->nin; ++a) s2[a] += feat[(size_t)k * m->nin + a] * feat[(size_t)k * m->nin + a];
             cnt += L->natoms;
         }
         sp__free(&al, feat);

@@ -15,7 +15,7 @@
 #              (-O3 here is -O3 -march=native, as the default build.)
 #   valgrind   every test program under memcheck (-O2 -g, no -march=native:
 #              valgrind does not know AVX-512), OpenMP on 2 threads, and the
-#              splinepot tool on eval, fit uf3, md, plot and an error path; no
+#              splinepot tool on eval, fit uf3, md, plot, filters and error paths; no
 #              errors and no definite leaks
 #   cppcheck   splinepot.h's implementation as C with OpenMP and as C++
 #              without (both sides of every #ifdef _OPENMP), then
@@ -213,6 +213,10 @@ valgrind_step() {
     vg_tool 0 "md --thermostat" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 \
         --thermostat --every 5 --dump "$tmp/traj.xyz"
     vg_tool 0 "plot" plot "$pots/Si_1.meam.spline" -o "$tmp/p.svg"
+    # a small s-NNP, fitted outside valgrind, for the filters report
+    "$M/valgrind/splinepot" fit snnp --train tests/data/lmp_Si_1.meam.spline.xyz --filters3 2 --filters2 1 --hidden 4 \
+        --epochs 2 -o "$tmp/s.snnp" > /dev/null 2>&1 || fail "valgrind: fit snnp (for filters)"
+    vg_tool 0 "filters" filters "$tmp/s.snnp" tests/data/lmp_Si_1.meam.spline.xyz -o "$tmp/f.dat"
     vg_tool 0 "props hcp" props "$pots/Ti.meam.spline" --lattice hcp --vacancy -1 -o "$tmp/props.json"
     vg_tool 1 "props (--c-a on a cubic lattice)" props "$pots/Si_1.meam.spline" --lattice diamond --c-a 1.6
     vg_tool 0 "phonons" phonons "$pots/Si_1.meam.spline" --lattice diamond --element Si --points 8 -o "$tmp/bands.dat" \

@@ -4,11 +4,15 @@
    energy, the virial against the strain derivative, parameter gradients of
    the energy and of a force loss against finite differences over EVERY
    parameter, for every combination of the Eq. 10 options, one and two
-   elements; thread-count determinism; the model file round trip and its
-   reader's errors; a small training run. */
+   elements; the filters and their energy derivatives (sp_snnp_filters)
+   against the image sum and central differences, and `splinepot filters`
+   against them; thread-count determinism; the model file round trip and
+   its reader's errors; a small training run. */
+#define _POSIX_C_SOURCE 200809L
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -118,50 +122,64 @@ static double rad(const sp_pot_t *pot, int fam, int f, int e, double r) {
     }
 }
 
-static double brute_energy(const sp_pot_t *pot, int n, const double *pos, const int *type, const double *h) {
+/* the filters x (n3 + n2) and the short-range sum *gs of atom i over all periodic images */
+static void brute_filters(const sp_pot_t *pot, int n, const double *pos, const int *type, const double *h, int i,
+                          double *x, double *gs) {
     enum { M = 2, MAXNB = 2000 };
     const sp_snnp_t *m = &pot->snnp;
     const sp_snnp_arch_t *a = &m->arch;
-    double e = 0.0, (*nb)[3] = (double (*)[3])malloc(MAXNB * sizeof *nb), x[2 * SP_SNNP_MAX_FILTERS];
-    int *nbt = (int *)malloc(MAXNB * sizeof(int)), i, j, tx, ty, tz, f;
-    for (i = 0; i < n; ++i) {
-        int cnt = 0, p, q;
-        double gs = 0.0, ei;
-        for (f = 0; f < a->n3 + a->n2; ++f) x[f] = 0.0;
-        for (j = 0; j < n; ++j)
-            for (tx = -M; tx <= M; ++tx) for (ty = -M; ty <= M; ++ty) for (tz = -M; tz <= M; ++tz) {
-                double d[3], r;
-                int k;
-                if (j == i && !tx && !ty && !tz) continue;
-                for (k = 0; k < 3; ++k) d[k] = pos[3 * j + k] + tx * h[k] + ty * h[3 + k] + tz * h[6 + k] - pos[3 * i + k];
-                r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-                for (f = 0; f < a->n2; ++f) x[a->n3 + f] += rad(pot, 2, f, type[j], r);
-                if (a->short_range) gs += rad(pot, 3, 0, type[j], r);
-                if (a->n3 && r < a->r3hi && cnt < MAXNB) {
-                    memcpy(nb[cnt], d, sizeof d);
-                    nbt[cnt++] = type[j];
-                }
+    double (*nb)[3] = (double (*)[3])malloc(MAXNB * sizeof *nb);
+    int *nbt = (int *)malloc(MAXNB * sizeof(int)), j, tx, ty, tz, f, cnt = 0, p, q;
+    *gs = 0.0;
+    for (f = 0; f < a->n3 + a->n2; ++f) x[f] = 0.0;
+    for (j = 0; j < n; ++j)
+        for (tx = -M; tx <= M; ++tx) for (ty = -M; ty <= M; ++ty) for (tz = -M; tz <= M; ++tz) {
+            double d[3], r;
+            int k;
+            if (j == i && !tx && !ty && !tz) continue;
+            for (k = 0; k < 3; ++k) d[k] = pos[3 * j + k] + tx * h[k] + ty * h[3 + k] + tz * h[6 + k] - pos[3 * i + k];
+            r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+            for (f = 0; f < a->n2; ++f) x[a->n3 + f] += rad(pot, 2, f, type[j], r);
+            if (a->short_range) *gs += rad(pot, 3, 0, type[j], r);
+            if (a->n3 && r < a->r3hi && cnt < MAXNB) {
+                memcpy(nb[cnt], d, sizeof d);
+                nbt[cnt++] = type[j];
             }
-        for (p = 0; p < cnt; ++p)
-            for (q = p + 1; q < cnt; ++q) {
-                double rp = sqrt(nb[p][0] * nb[p][0] + nb[p][1] * nb[p][1] + nb[p][2] * nb[p][2]);
-                double rq = sqrt(nb[q][0] * nb[q][0] + nb[q][1] * nb[q][1] + nb[q][2] * nb[q][2]);
-                double c = (nb[p][0] * nb[q][0] + nb[p][1] * nb[q][1] + nb[p][2] * nb[q][2]) / (rp * rq);
-                int pair = sp_pot_pair_index(a->nelem, nbt[p], nbt[q]);
-                for (f = 0; f < a->n3; ++f) {
-                    const sp_spline_t *g = m->spl + a->n3 * a->nelem + f * m->npairs + pair;
-                    x[f] += rad(pot, 0, f, nbt[p], rp) * rad(pot, 0, f, nbt[q], rq) * sp_spline_eval(g, c, NULL);
-                }
+        }
+    for (p = 0; p < cnt; ++p)
+        for (q = p + 1; q < cnt; ++q) {
+            double rp = sqrt(nb[p][0] * nb[p][0] + nb[p][1] * nb[p][1] + nb[p][2] * nb[p][2]);
+            double rq = sqrt(nb[q][0] * nb[q][0] + nb[q][1] * nb[q][1] + nb[q][2] * nb[q][2]);
+            double c = (nb[p][0] * nb[q][0] + nb[p][1] * nb[q][1] + nb[p][2] * nb[q][2]) / (rp * rq);
+            int pair = sp_pot_pair_index(a->nelem, nbt[p], nbt[q]);
+            for (f = 0; f < a->n3; ++f) {
+                const sp_spline_t *g = m->spl + a->n3 * a->nelem + f * m->npairs + pair;
+                x[f] += rad(pot, 0, f, nbt[p], rp) * rad(pot, 0, f, nbt[q], rq) * sp_spline_eval(g, c, NULL);
             }
-        ei = m->theta[m->off_e0 + type[i]];
-        if (a->skip)
-            for (f = 0; f < a->n3 + a->n2; ++f) ei += x[f];
-        if (a->short_range) ei += gs;
-        if (a->network) ei += net_ref(pot, type[i], x);
-        e += ei;
-    }
+        }
     free(nb);
     free(nbt);
+}
+
+/* E_i of an atom of type t from its filters x and short-range sum gs (Eq. 10) */
+static double atom_energy(const sp_pot_t *pot, int t, const double *x, double gs) {
+    const sp_snnp_t *m = &pot->snnp;
+    double ei = m->theta[m->off_e0 + t];
+    int f;
+    if (m->arch.skip)
+        for (f = 0; f < m->nin; ++f) ei += x[f];
+    if (m->arch.short_range) ei += gs;
+    if (m->arch.network) ei += net_ref(pot, t, x);
+    return ei;
+}
+
+static double brute_energy(const sp_pot_t *pot, int n, const double *pos, const int *type, const double *h) {
+    double e = 0.0, x[2 * SP_SNNP_MAX_FILTERS], gs;
+    int i;
+    for (i = 0; i < n; ++i) {
+        brute_filters(pot, n, pos, type, h, i, x, &gs);
+        e += atom_energy(pot, type[i], x, gs);
+    }
     return e;
 }
 
@@ -174,8 +192,58 @@ static double energy_of(const sp_pot_t *pot, int n, const double *pos, const int
     return e;
 }
 
-static double worst_e_brute = 0, worst_f = 0, worst_w = 0, worst_ge = 0, worst_gf = 0;
+static double worst_e_brute = 0, worst_f = 0, worst_w = 0, worst_ge = 0, worst_gf = 0, worst_x = 0, worst_dx = 0;
 static int n_models = 0;
+
+/* sp_snnp_filters: G_i against the image sum, E_i against the per-atom
+   energies of sp_pot_compute (ea), dE/dG_i against central differences of
+   Eq. 10 written out here (atom_energy) */
+static void check_filters(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, sp_work_t *ws, int n,
+                          const double *pos, const double *h, const double *ea) {
+    const int nin = pot->snnp.nin;
+    double *G = (double *)malloc((size_t)n * (nin + 1) * sizeof(double));
+    double *dG = (double *)malloc((size_t)n * (nin + 1) * sizeof(double)), *E = (double *)malloc((size_t)n * sizeof(double));
+    double x[2 * SP_SNNP_MAX_FILTERS], gs, ex = 0.0, edx = 0.0;
+    int i, a;
+    SP_CHECK(sp_snnp_filters(pot, nl, type, ws, G, dG, E) == SP_OK);
+    for (i = 0; i < n; ++i) {
+        brute_filters(pot, n, pos, type, h, i, x, &gs);
+        SP_CHECK_NEAR(E[i], ea[i], 1e-12, 1e-12);
+        for (a = 0; a < nin; ++a) {
+            const double hh = 1e-6 * (1.0 + fabs(x[a])), x0 = x[a];
+            double ep, em, dd;
+            if (fabs(G[(size_t)i * nin + a] - x0) / (1.0 + fabs(x0)) > ex) ex = fabs(G[(size_t)i * nin + a] - x0) / (1.0 + fabs(x0));
+            x[a] = x0 + hh; ep = atom_energy(pot, type[i], x, gs);
+            x[a] = x0 - hh; em = atom_energy(pot, type[i], x, gs);
+            x[a] = x0;
+            dd = (ep - em) / (2.0 * hh);
+            if (fabs(dG[(size_t)i * nin + a] - dd) / (1.0 + fabs(dd)) > edx) edx = fabs(dG[(size_t)i * nin + a] - dd) / (1.0 + fabs(dd));
+        }
+    }
+    if (ex > worst_x) worst_x = ex;
+    if (edx > worst_dx) worst_dx = edx;
+    SP_CHECK(ex < 1e-12);
+    SP_CHECK(edx < 1e-7);
+    /* outputs are optional; the filters alone are the same numbers */
+    SP_CHECK(sp_snnp_filters(pot, nl, type, ws, dG, NULL, NULL) == SP_OK);
+    SP_CHECK(memcmp(G, dG, (size_t)n * nin * sizeof(double)) == 0);
+    SP_CHECK(sp_snnp_filters(pot, nl, type, ws, NULL, NULL, NULL) == SP_OK);
+    /* errors */
+    {
+        int *bad = (int *)malloc((size_t)n * sizeof(int));
+        sp_pot_t other;
+        memcpy(bad, type, (size_t)n * sizeof(int));
+        bad[n - 1] = pot->nelem;
+        SP_CHECK(sp_snnp_filters(pot, nl, bad, ws, G, dG, E) == SP_ERR_UNKNOWN_ELEMENT);
+        SP_CHECK(sp_snnp_filters(pot, nl, type, NULL, G, dG, E) == SP_ERR_BAD_ARG);
+        SP_CHECK(sp_snnp_filters(pot, nl, NULL, ws, G, dG, E) == SP_ERR_BAD_ARG);
+        memset(&other, 0, sizeof other);
+        other.kind = SP_POT_UF3;
+        SP_CHECK(sp_snnp_filters(&other, nl, type, ws, G, dG, E) == SP_ERR_BAD_ARG);
+        free(bad);
+    }
+    free(G); free(dG); free(E);
+}
 
 /* one option combination: everything that can be checked against an independent number */
 static void check_model(int nelem, int opts) {
@@ -253,6 +321,7 @@ static void check_model(int nelem, int opts) {
         memcpy(cell.h, h, sizeof h);
         for (k = 0; k < 3; ++k) cell.pbc[k] = pbc[k];
         SP_CHECK(sp_nlist_build(&nl, &cell, pos, N, pot.cutoff, &d) == SP_OK);
+        check_filters(&pot, &nl, type, &ws, N, pos, h, ea);
         SP_CHECK(sp_snnp_backprop(&pot, &nl, type, 1.0, NULL, &ws, g1) == SP_OK);
         SP_CHECK(sp_snnp_backprop(&pot, &nl, type, 0.0, fadj, &ws, g2) == SP_OK);
         for (k = 0; k < np; ++k) {
@@ -294,6 +363,111 @@ static void check_model(int nelem, int opts) {
     }
 #endif
     ++n_models;
+    sp_pot_free(&pot);
+}
+
+/* `splinepot filters` ($SPLINEPOT): its per-atom file holds the numbers of
+   sp_snnp_filters, bit for bit, and its sensitivities are Eq. 11 summed here
+   (a frame with a reference energy, one without: the model's energy) */
+static void check_tool_filters(void) {
+    enum { N = 7, NF = 2 };
+    const double h[9] = {5.6, 0, 0, 0.5, 5.3, 0, -0.4, 0.3, 5.9};
+    const char *tool = getenv("SPLINEPOT");
+    sp_snnp_arch_t arch = small_arch(2, 16); /* a network and no skip: dE/dG of either sign */
+    sp_pot_t pot;
+    sp_diag_t d;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_cell_t cell;
+    char dir[64], path[256], cmd[1024], line[4096];
+    double pos[NF][3 * N], G[NF][N * 4], D[NF][N * 4], E[NF][N], sens[2][4];
+    int type[N], z[N], i, k, a, nin, rows = 0, srows = 0, exact = 1;
+    FILE *fp;
+    if (!tool || access(tool, X_OK) != 0) {
+        printf("splinepot filters: skipped (no $SPLINEPOT)\n");
+        return;
+    }
+    memset(&pot, 0, sizeof pot);
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    SP_CHECK(sp_snnp_create(&pot, &arch, &d) == SP_OK);
+    random_params(&pot);
+    nin = pot.snnp.nin;
+    strcpy(dir, "/tmp/splinepot_snnp_XXXXXX");
+    if (nin > 4 || !mkdtemp(dir)) { SP_CHECK(0); sp_pot_free(&pot); return; }
+    snprintf(path, sizeof path, "%s/m.snnp", dir);
+    fp = fopen(path, "w");
+    SP_CHECK(fp && sp_pot_write(&pot, fp) == SP_OK);
+    if (fp) fclose(fp);
+    memcpy(cell.h, h, sizeof h);
+    cell.pbc[0] = cell.pbc[1] = cell.pbc[2] = 1;
+    for (i = 0; i < N; ++i) { type[i] = i % 2; z[i] = arch.z[type[i]]; }
+    memset(sens, 0, sizeof sens);
+    snprintf(path, sizeof path, "%s/d.xyz", dir);
+    fp = fopen(path, "w");
+    for (k = 0; k < NF && fp; ++k) {
+        sp_frame_t f;
+        double norm = 0.0;
+        random_cell(N, pos[k], h, 1.9);
+        SP_CHECK(sp_nlist_build(&nl, &cell, pos[k], N, pot.cutoff, &d) == SP_OK);
+        SP_CHECK(sp_snnp_filters(&pot, &nl, type, &ws, G[k], D[k], E[k]) == SP_OK);
+        memset(&f, 0, sizeof f);
+        f.natoms = N;
+        memcpy(f.cell, h, sizeof h);
+        f.pbc[0] = f.pbc[1] = f.pbc[2] = 1;
+        f.has_cell = 1;
+        f.pos = pos[k];
+        f.z = z;
+        f.has_energy = k == 0;
+        f.energy = -3.25 * N;
+        for (i = 0; i < N; ++i) norm += E[k][i];
+        norm = fabs(k == 0 ? f.energy : norm);
+        for (i = 0; i < N; ++i)
+            for (a = 0; a < nin; ++a) sens[type[i]][a] += fabs(D[k][i * nin + a]) / norm;
+        sp_xyz_write_frame(fp, &f, NULL);
+    }
+    SP_CHECK(fp != NULL);
+    if (fp) fclose(fp);
+    snprintf(cmd, sizeof cmd, "'%s' filters '%s/m.snnp' '%s/d.xyz' -o '%s/atoms.dat' > '%s/table.txt'", tool, dir, dir,
+             dir, dir);
+    SP_CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/atoms.dat", dir);
+    fp = fopen(path, "r");
+    while (fp && fgets(line, sizeof line, fp)) { /* frame atom element E_i G.. dE/dG.. */
+        char *p = line, *q, el[8];
+        int fk, ia, n = 0;
+        if (line[0] == '#') continue;
+        if (sscanf(p, "%d %d %7s%n", &fk, &ia, el, &n) != 3 || fk < 1 || fk > NF || ia < 1 || ia > N) { exact = 0; break; }
+        p += n;
+        --fk; --ia;
+        exact &= strtod(p, &q) == E[fk][ia];
+        for (a = 0; a < nin; ++a) exact &= strtod(p = q, &q) == G[fk][ia * nin + a];
+        for (a = 0; a < nin; ++a) exact &= strtod(p = q, &q) == D[fk][ia * nin + a];
+        exact &= strcmp(el, sp_element_symbol(z[ia])) == 0;
+        ++rows;
+    }
+    if (fp) fclose(fp);
+    SP_CHECK(exact && rows == NF * N);
+    snprintf(path, sizeof path, "%s/table.txt", dir);
+    fp = fopen(path, "r");
+    while (fp && fgets(line, sizeof line, fp)) { /* element filter kind atoms mean rms mean_d sensitivity share */
+        char el[8], kind[8];
+        long cnt;
+        double mg, rg, md, s, sh;
+        int fa, e;
+        if (sscanf(line, "%7s %d %7s %ld %lf %lf %lf %lf %lf", el, &fa, kind, &cnt, &mg, &rg, &md, &s, &sh) != 9) continue;
+        e = sp_pot_find_element(&pot, el);
+        if (e < 0 || fa < 1 || fa > nin) continue;
+        SP_CHECK_NEAR(s, sens[e][fa - 1], 1e-5, 0);
+        ++srows;
+    }
+    if (fp) fclose(fp);
+    SP_CHECK(srows == 2 * nin);
+    printf("splinepot filters: %d atom rows equal to sp_snnp_filters, %d sensitivities checked against Eq. 11\n", rows, srows);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
     sp_pot_free(&pot);
 }
 
@@ -592,6 +766,8 @@ int main(void) {
     }
     printf("%d option combinations x elements: max |E - brute force|/(1+|E|) %.2g, max |F + dE/dx| %.2g eV/A,"
            " max |W + dE/de| %.2g eV\n", n_models, worst_e_brute, worst_f, worst_w);
+    printf("sp_snnp_filters: max |G - image sum|/(1+|G|) %.2g, max |dE/dG - central difference|/(1+|dE/dG|) %.2g\n",
+           worst_x, worst_dx);
     printf("parameter gradients vs central differences (every parameter): max relative error dE/dtheta %.2g,"
            " d(fadj.F)/dtheta %.2g\n", worst_ge, worst_gf);
     for (nelem = 1; nelem <= 3; ++nelem)
@@ -599,5 +775,6 @@ int main(void) {
     check_reader();
     check_fit(1);
     check_fit(2);
+    check_tool_filters();
     return sp_test_finish();
 }

@@ -1,4 +1,4 @@
-/* splinepot fit snnp and the s-NNP plot; #included by tools/splinepot.c
+/* splinepot fit snnp, the s-NNP plot and filters; #included by tools/splinepot.c
  * (uses its helpers: options, frames, RMSE table, report, SVG panels). */
 
 /* "16,8" -> widths; "none" -> no network (-1); "0" or "linear" -> one linear layer */
@@ -350,4 +350,139 @@ static int plot_snnp(FILE *fp, const sp_pot_t *pot, const char *model) {
     (void)rmax;
     fputs("</svg>\n", fp);
     return 1;
+}
+
+/* ---------------------------------------------------------------- filters */
+
+/* splinepot filters MODEL.snnp DATA.xyz [-o ATOMS.dat]: what the model sees
+   (its filters G_i) and how much each filter weighs (dE/dG_i, and Eq. 11's
+   sensitivities), per element, over the frames of a data set */
+static int cmd_filters(int argc, char **argv) {
+    static const char *const withv[] = {"-o", NULL};
+    const char *model = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
+    const char *outpath = opt_value(argc, argv, "-o");
+    sp_pot_t pot;
+    frames_t fr;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    out_file_t of;
+    double *sg = NULL, *sg2 = NULL, *sd = NULL, *ss = NULL;
+    long *cnt = NULL;
+    int k, a, e, nin, ne, ok = 1, from_model = 0, opened = 0;
+    if (opt_flag(argc, argv, "--help") || !model || !xyz) {
+        fputs("usage: splinepot filters MODEL.snnp DATA.xyz [-o ATOMS.dat]\n"
+              "  What an s-NNP sees and weighs (Vita & Trinkle 2023, Sec. 3.3): per element and\n"
+              "  filter, the mean and RMS of the filter G over the atoms of DATA.xyz, the mean of\n"
+              "  dE/dG (through the network and the skip connection), and the sensitivity of\n"
+              "  Eq. 11, s = sum over the atoms of |dE/dG| / |E| of their frame (E: the frame's\n"
+              "  reference energy, else the model's), with its share of the element's total.\n"
+              "  -o: one line per atom (frame, atom, element, E_i, G_1..G_n, dE/dG_1..dE/dG_n),\n"
+              "  G_1..G_n3 the 3-body filters, then the 2-body ones.\n",
+              model && xyz ? stdout : stderr);
+        return model && xyz ? 0 : 2;
+    }
+    if (!load_potential(model, &pot)) return 1;
+    if (pot.kind != SP_POT_SNNP) {
+        fprintf(stderr, "error: %s:1: filters: not an s-NNP model\n", model);
+        return sp_pot_free(&pot), 1;
+    }
+    if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
+    nin = pot.snnp.nin;
+    ne = pot.nelem;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    sg = (double *)calloc((size_t)ne * nin + 1, sizeof(double));
+    sg2 = (double *)calloc((size_t)ne * nin + 1, sizeof(double));
+    sd = (double *)calloc((size_t)ne * nin + 1, sizeof(double));
+    ss = (double *)calloc((size_t)ne * nin + 1, sizeof(double));
+    cnt = (long *)calloc((size_t)ne + 1, sizeof(long));
+    if (!sg || !sg2 || !sd || !ss || !cnt) ok = fail_msg("out of memory") == 0;
+    if (ok) ok = opened = out_open(&of, outpath);
+    if (ok && outpath) {
+        fprintf(of.fp, "# s-NNP filters of %s over %s\n# frame atom element E_i", model, xyz);
+        for (a = 0; a < nin; ++a) fprintf(of.fp, " G%d", a + 1);
+        for (a = 0; a < nin; ++a) fprintf(of.fp, " dE/dG%d", a + 1);
+        fputc('\n', of.fp);
+    }
+    for (k = 0; k < fr.n && ok; ++k) {
+        const sp_frame_t *f = &fr.f[k];
+        int *type = (int *)malloc((size_t)f->natoms * sizeof(int) + 1), i;
+        double *G = (double *)malloc(((size_t)f->natoms * nin + 1) * sizeof(double));
+        double *D = (double *)malloc(((size_t)f->natoms * nin + 1) * sizeof(double));
+        double *E = (double *)malloc(((size_t)f->natoms + 1) * sizeof(double));
+        double etot = 0.0, norm;
+        sp_cell_t cell;
+        sp_diag_t diag;
+        sp_result_t r;
+        memset(&diag, 0, sizeof diag);
+        if (!type || !G || !D || !E) ok = fail_msg("out of memory") == 0;
+        if (ok) ok = map_types(&pot, xyz, fr.line[k], f, type);
+        if (ok) {
+            frame_cell(f, &cell);
+            if (sp_nlist_build(&nl, &cell, f->pos, f->natoms, pot.cutoff, &diag) != SP_OK) {
+                fprintf(stderr, "error: %s:%d: frame %d: %s\n", xyz, fr.line[k], k + 1, diag.msg);
+                ok = 0;
+            }
+        }
+        if (ok && (r = sp_snnp_filters(&pot, &nl, type, &ws, G, D, E)) != SP_OK) {
+            fprintf(stderr, "error: %s:%d: frame %d: %s\n", xyz, fr.line[k], k + 1, sp_result_str(r));
+            ok = 0;
+        }
+        if (ok) {
+            for (i = 0; i < f->natoms; ++i) etot += E[i];
+            from_model |= !f->has_energy;
+            norm = fabs(f->has_energy ? f->energy : etot);
+            if (!(norm > 0.0) || !sp__isfinite(norm)) {
+                fprintf(stderr, "error: %s:%d: frame %d: energy %g: the sensitivities need a nonzero energy\n", xyz,
+                        fr.line[k], k + 1, f->has_energy ? f->energy : etot);
+                ok = 0;
+            }
+        }
+        for (i = 0; ok && i < f->natoms; ++i) {
+            const double *g = G + (size_t)i * nin, *dg = D + (size_t)i * nin;
+            const size_t o = (size_t)type[i] * nin;
+            ++cnt[type[i]];
+            for (a = 0; a < nin; ++a) {
+                sg[o + a] += g[a];
+                sg2[o + a] += g[a] * g[a];
+                sd[o + a] += dg[a];
+                ss[o + a] += fabs(dg[a]) / norm;
+            }
+            if (outpath) {
+                fprintf(of.fp, "%d %d %s %.17g", k + 1, i + 1, sp_element_symbol(f->z[i]), E[i]);
+                for (a = 0; a < nin; ++a) fprintf(of.fp, " %.17g", g[a]);
+                for (a = 0; a < nin; ++a) fprintf(of.fp, " %.17g", dg[a]);
+                fputc('\n', of.fp);
+            }
+        }
+        free(type);
+        free(G);
+        free(D);
+        free(E);
+    }
+    if (ok) {
+        printf("# s-NNP filters of %s over %s (%d frames)\n", model, xyz, fr.n);
+        printf("# sensitivity (Vita & Trinkle 2023, Eq. 11): sum over the atoms of |dE/dG| / |E| of their frame%s\n",
+               from_model ? " (frames without a reference energy: the model's E)" : "");
+        printf("%-7s %6s %6s %8s %14s %14s %14s %14s %7s\n", "element", "filter", "kind", "atoms", "mean_G", "rms_G",
+               "mean_dE/dG", "sensitivity", "share");
+        for (e = 0; e < ne; ++e) {
+            double tot = 0.0;
+            if (!cnt[e]) continue;
+            for (a = 0; a < nin; ++a) tot += ss[(size_t)e * nin + a];
+            for (a = 0; a < nin; ++a) {
+                const size_t o = (size_t)e * nin + a;
+                printf("%-7s %6d %6s %8ld %14.6g %14.6g %14.6g %14.6g %7.4f\n", pot.elem[e], a + 1,
+                       a < pot.snnp.arch.n3 ? "3-body" : "2-body", cnt[e], sg[o] / cnt[e], sqrt(sg2[o] / cnt[e]),
+                       sd[o] / cnt[e], ss[o], tot > 0.0 ? ss[o] / tot : 0.0);
+            }
+        }
+    }
+    if (opened && outpath) ok = out_close(&of, ok);
+    free(sg); free(sg2); free(sd); free(ss); free(cnt);
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    frames_free(&fr);
+    sp_pot_free(&pot);
+    return ok ? 0 : 1;
 }

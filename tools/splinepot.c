@@ -8,6 +8,7 @@
  *   splinepot phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]
  *   splinepot gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]
  *   splinepot fit uf3|smeam|snnp ...
+ *   splinepot filters MODEL.snnp DATA.xyz [-o ATOMS.dat]
  *   splinepot bench cells|cmaes|ridge|structvec ...
  *   splinepot demo
  *
@@ -49,6 +50,8 @@ static const char *usage_text =
     "      phonon dispersion along a high-symmetry path\n"
     "  gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]\n"
     "      generalized stacking-fault energy curve\n"
+    "  filters MODEL.snnp DATA.xyz [-o ATOMS.dat]\n"
+    "      an s-NNP's filters over a data set: per-element statistics, dE/dG, sensitivities\n"
     "  fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n"
     "  bench cells [--cutoff A] [--max N]\n"
     "      neighbour-list build time per atom, 10^3 to 10^6 atoms\n"
@@ -2918,6 +2921,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(cmd, "fit") == 0) return cmd_fit(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
+    if (strcmp(cmd, "filters") == 0) return cmd_filters(argc - 2, argv + 2);
     fprintf(stderr, "error: unknown command '%s'\n%s", cmd, usage_text);
     return 2;
 }
