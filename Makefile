@@ -1,5 +1,5 @@
 # splinepot - build, test, demo, benchmarks.
-#   make          the tool (build/splinepot) and the test programs
+#   make          the tool (build/splinepot), the test programs and the examples
 #   make demo     the main job on built-in defaults
 #   make test     builds and runs every test; last line "N passed, N failed"
 #   make sanitize the tests under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -32,7 +32,11 @@ HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
 EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal
 
-all: $(B)/splinepot $(TESTS) $(EXAMPLES)
+all: tests $(EXAMPLES)
+
+# what `make test` runs: the tool and the test programs (the examples are
+# built by `make` and run by `make examples`)
+tests: $(B)/splinepot $(TESTS)
 
 $(B)/0%: examples/0%.c splinepot.h examples/sw_silicon.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) -I. $< -o $@ $(LDLIBS)
@@ -74,12 +78,12 @@ $(B)/test_cpp: tests/test_cpp.cpp $(HDR) | $(B)
 $(B)/test_static: tests/test_static.c tests/static_b.c $(HDR) | $(B)
 	$(CC) -std=c99 $(CFLAGS) tests/test_static.c tests/static_b.c -o $@ $(LDLIBS)
 
-test: all
+test: tests
 	@SPLINEPOT=$(B)/splinepot ./tests/run.sh $(TESTS) $(TEST_SCRIPTS)
 
-# ASan + UBSan build of the same tests (separate directory)
+# ASan + UBSan build of the same tests (separate directory; without OpenMP, so two run at a time)
 sanitize:
-	$(MAKE) B=build/san OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	RUN_JOBS=2 $(MAKE) B=build/san OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all $(FP) $(WARN)" \
 	    LDLIBS="-lm -fsanitize=address,undefined" test
 
@@ -105,10 +109,12 @@ bench: $(B)/splinepot
 
 cuda:
 	@if [ -x "$(NVCC)" ]; then \
-	    echo "nvcc: compiling the header's implementation as CUDA C++ host code"; \
-	    mkdir -p $(B) && $(NVCC) -x cu -std=c++14 -O2 tests/test_cpp.cpp -o $(B)/test_cpp_nvcc && ./$(B)/test_cpp_nvcc && \
-	    $(MAKE) --no-print-directory cuda-build && ./$(B)/cuda/test_cuda; \
+	    $(MAKE) --no-print-directory $(B)/test_cpp_nvcc cuda-build && ./$(B)/test_cpp_nvcc && ./$(B)/cuda/test_cuda; \
 	else echo "nvcc not found: CUDA layer skipped"; fi
+
+# the header's implementation compiled by nvcc as CUDA C++ host code
+$(B)/test_cpp_nvcc: tests/test_cpp.cpp $(HDR) | $(B)
+	$(NVCC) -x cu -std=c++14 -O2 $< -o $@
 
 # the CUDA layer: splinepot_cuda.cu with nvcc, the C side with -DSPLINEPOT_CUDA, linked by nvcc
 NVLINK  := $(CUDA_ARCH) $(if $(OMP),-Xcompiler $(OMP))
@@ -134,4 +140,4 @@ $(B)/splinepot_cuda: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c t
 clean:
 	rm -rf build
 
-.PHONY: all test sanitize demo bench cuda cuda-build clean examples fuzz-regressions matrix list-tests list-linked
+.PHONY: all tests test sanitize demo bench cuda cuda-build clean examples fuzz-regressions matrix list-tests list-linked

@@ -189,7 +189,7 @@ valgrind_step() {
     echo "== valgrind memcheck (-O2 -g, OpenMP, 2 threads; logs: $M/valgrind/*.log)"
     command -v valgrind >/dev/null || { fail "valgrind not installed"; return; }
     mark; w0=$MARK_W; c0=$MARK_C
-    if ! make -s -j"$J" B="$M/valgrind" OPT="-O2 -g" CFLAGS="-std=c99 -O2 -g $FP $WARN -fopenmp" all \
+    if ! make -s -j"$J" B="$M/valgrind" OPT="-O2 -g" CFLAGS="-std=c99 -O2 -g $FP $WARN -fopenmp" tests \
             > "$M/valgrind.log" 2>&1; then
         tail -n 30 "$M/valgrind.log"; fail "valgrind: build"; return
     fi
