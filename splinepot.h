@@ -636,6 +636,14 @@ SP_API sp_result_t sp_snnp_filters(const sp_pot_t *pot, const sp_nlist_t *nl, co
    SP_ERR_RANGE (list cutoff below the model's), SP_ERR_UNKNOWN_ELEMENT,
    SP_ERR_NO_MEMORY. */
 
+SP_API sp_result_t sp_snnp_drop_filter(sp_pot_t *pot, int element, int filter);
+/* Takes filter (0-based, in the order of sp_snnp_filters) out of the
+   energies of the atoms of type element by zeroing its column of that
+   element's first network layer, as the paper fine-tunes its multi-element
+   model (Sec. 3.3); other elements keep it. Needs a network and no skip
+   connection (the skip sum has no per-element weight): SP_ERR_UNSUPPORTED
+   otherwise; SP_ERR_BAD_ARG for an index out of range. */
+
 
 /* ==================================================================
  * >>props    RELAXATION, ELASTIC CONSTANTS, EQUATION OF STATE, PHONONS
@@ -5681,6 +5689,17 @@ SP_API sp_result_t sp_snnp_filters(const sp_pot_t *pot, const sp_nlist_t *nl, co
         if (out_dedg) memcpy(out_dedg + nin * (size_t)i, S.xb, nin * sizeof(double));
         if (out_energy) out_energy[i] = e;
     }
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_snnp_drop_filter(sp_pot_t *pot, int element, int filter) {
+    sp_snnp_t *m;
+    int o;
+    if (!pot || pot->kind != SP_POT_SNNP) return SP_ERR_BAD_ARG;
+    m = &pot->snnp;
+    if (element < 0 || element >= m->arch.nelem || filter < 0 || filter >= m->nin) return SP_ERR_BAD_ARG;
+    if (!m->arch.network || m->arch.skip) return SP_ERR_UNSUPPORTED;
+    for (o = 0; o < m->dims[1]; ++o) m->theta[m->off_net[element] + m->lay_off[0] + (size_t)o * m->nin + filter] = 0.0;
     return SP_OK;
 }
 

@@ -217,6 +217,9 @@ valgrind_step() {
     "$M/valgrind/splinepot" fit snnp --train tests/data/lmp_Si_1.meam.spline.xyz --filters3 2 --filters2 1 --hidden 4 \
         --epochs 2 -o "$tmp/s.snnp" > /dev/null 2>&1 || fail "valgrind: fit snnp (for filters)"
     vg_tool 0 "filters" filters "$tmp/s.snnp" tests/data/lmp_Si_1.meam.spline.xyz -o "$tmp/f.dat"
+    vg_tool 0 "filters --drop --save" filters "$tmp/s.snnp" tests/data/lmp_Si_1.meam.spline.xyz --drop Si:1,3 \
+        --save "$tmp/s2.snnp"
+    vg_tool 1 "filters --drop (no such filter)" filters "$tmp/s.snnp" tests/data/lmp_Si_1.meam.spline.xyz --drop Si:9
     vg_tool 0 "props hcp" props "$pots/Ti.meam.spline" --lattice hcp --vacancy -1 -o "$tmp/props.json"
     vg_tool 1 "props (--c-a on a cubic lattice)" props "$pots/Si_1.meam.spline" --lattice diamond --c-a 1.6
     vg_tool 0 "phonons" phonons "$pots/Si_1.meam.spline" --lattice diamond --element Si --points 8 -o "$tmp/bands.dat" \

@@ -5,7 +5,8 @@
    the energy and of a force loss against finite differences over EVERY
    parameter, for every combination of the Eq. 10 options, one and two
    elements; the filters and their energy derivatives (sp_snnp_filters)
-   against the image sum and central differences, and `splinepot filters`
+   against the image sum and central differences, a dropped filter
+   (sp_snnp_drop_filter) against Eq. 10 without it, and `splinepot filters`
    against them; thread-count determinism; the model file round trip and
    its reader's errors; a small training run. */
 #define _POSIX_C_SOURCE 200809L
@@ -366,6 +367,60 @@ static void check_model(int nelem, int opts) {
     sp_pot_free(&pot);
 }
 
+/* sp_snnp_drop_filter: the energy afterwards is Eq. 10 with that filter's
+   input set to 0 for the atoms of that element (the image sum), for every
+   filter and element; unsupported with a skip connection or without a network */
+static void check_drop(int nelem, int opts) {
+    enum { N = 7 };
+    const double h[9] = {5.6, 0, 0, 0.5, 5.3, 0, -0.4, 0.3, 5.9};
+    const int pbc[3] = {1, 1, 1};
+    sp_snnp_arch_t arch = small_arch(nelem, opts);
+    sp_pot_t pot;
+    sp_diag_t d;
+    double pos[3 * N], x[2 * SP_SNNP_MAX_FILTERS], gs, *th, worst = 0.0;
+    int type[N], i, e, a, nin;
+    memset(&pot, 0, sizeof pot);
+    SP_CHECK(sp_snnp_create(&pot, &arch, &d) == SP_OK);
+    random_params(&pot);
+    nin = pot.snnp.nin;
+    th = (double *)malloc((size_t)pot.snnp.nparams * sizeof(double));
+    memcpy(th, pot.snnp.theta, (size_t)pot.snnp.nparams * sizeof(double));
+    for (i = 0; i < N; ++i) type[i] = i % nelem;
+    random_cell(N, pos, h, 1.9);
+    for (e = 0; e < nelem; ++e)
+        for (a = 0; a < nin; ++a) {
+            double eb = 0.0, e1 = 0.0;
+            SP_CHECK(sp_snnp_set_params(&pot, th) == SP_OK);
+            SP_CHECK(sp_snnp_drop_filter(&pot, e, a) == SP_OK);
+            SP_CHECK(sp_pot_compute_once(&pot, N, pos, type, h, pbc, &e1, NULL, NULL, NULL, &d) == SP_OK);
+            SP_CHECK(sp_snnp_set_params(&pot, th) == SP_OK); /* Eq. 10 with the original weights */
+            for (i = 0; i < N; ++i) {
+                brute_filters(&pot, N, pos, type, h, i, x, &gs);
+                if (type[i] == e) x[a] = 0.0;
+                eb += atom_energy(&pot, type[i], x, gs);
+            }
+            if (fabs(e1 - eb) / (1.0 + fabs(eb)) > worst) worst = fabs(e1 - eb) / (1.0 + fabs(eb));
+        }
+    SP_CHECK(worst < 1e-12);
+    printf("sp_snnp_drop_filter (%d elements, options %d): energies vs Eq. 10 with the filter's input zeroed: %.2g\n",
+           nelem, opts, worst);
+    SP_CHECK(sp_snnp_drop_filter(&pot, nelem, 0) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_snnp_drop_filter(&pot, 0, nin) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_snnp_drop_filter(&pot, -1, 0) == SP_ERR_BAD_ARG);
+    free(th);
+    sp_pot_free(&pot);
+    {
+        static const int other[2] = {1 | 16, 0}; /* skip connection; no network */
+        int k;
+        for (k = 0; k < 2; ++k) {
+            arch = small_arch(nelem, other[k]);
+            SP_CHECK(sp_snnp_create(&pot, &arch, &d) == SP_OK);
+            SP_CHECK(sp_snnp_drop_filter(&pot, 0, 0) == SP_ERR_UNSUPPORTED);
+            sp_pot_free(&pot);
+        }
+    }
+}
+
 /* `splinepot filters` ($SPLINEPOT): its per-atom file holds the numbers of
    sp_snnp_filters, bit for bit, and its sensitivities are Eq. 11 summed here
    (a frame with a reference energy, one without: the model's energy) */
@@ -463,7 +518,22 @@ static void check_tool_filters(void) {
     }
     if (fp) fclose(fp);
     SP_CHECK(srows == 2 * nin);
-    printf("splinepot filters: %d atom rows equal to sp_snnp_filters, %d sensitivities checked against Eq. 11\n", rows, srows);
+    /* --drop EL:1,3 --save: the model of sp_snnp_drop_filter, bit for bit */
+    snprintf(cmd, sizeof cmd, "'%s' filters '%s/m.snnp' '%s/d.xyz' --drop %s:1,3 --save '%s/drop.snnp' > /dev/null", tool,
+             dir, dir, pot.elem[1], dir);
+    SP_CHECK(system(cmd) == 0);
+    {
+        sp_pot_t saved;
+        memset(&saved, 0, sizeof saved);
+        snprintf(path, sizeof path, "%s/drop.snnp", dir);
+        SP_CHECK(sp_snnp_drop_filter(&pot, 1, 0) == SP_OK && sp_snnp_drop_filter(&pot, 1, 2) == SP_OK);
+        SP_CHECK(sp_pot_read_file(&saved, path, &d) == SP_OK && saved.kind == SP_POT_SNNP &&
+                 saved.snnp.nparams == pot.snnp.nparams &&
+                 memcmp(saved.snnp.theta, pot.snnp.theta, (size_t)pot.snnp.nparams * sizeof(double)) == 0);
+        sp_pot_free(&saved);
+    }
+    printf("splinepot filters: %d atom rows equal to sp_snnp_filters, %d sensitivities checked against Eq. 11, "
+           "--drop --save equal to sp_snnp_drop_filter\n", rows, srows);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
     sp_work_free(&ws);
@@ -775,6 +845,8 @@ int main(void) {
     check_reader();
     check_fit(1);
     check_fit(2);
+    check_drop(2, 16);
+    check_drop(2, 16 | 2 | 4 | 8);
     check_tool_filters();
     return sp_test_finish();
 }

@@ -354,13 +354,53 @@ static int plot_snnp(FILE *fp, const sp_pot_t *pot, const char *model) {
 
 /* ---------------------------------------------------------------- filters */
 
-/* splinepot filters MODEL.snnp DATA.xyz [-o ATOMS.dat]: what the model sees
-   (its filters G_i) and how much each filter weighs (dE/dG_i, and Eq. 11's
-   sensitivities), per element, over the frames of a data set */
+/* --drop EL:A[,B...]: sp_snnp_drop_filter for element EL and the 1-based
+   filters A, B, ...; 0 with an error message */
+static int drop_filters(sp_pot_t *pot, const char *model, const char *spec) {
+    char el[8];
+    const char *p = strchr(spec, ':');
+    int e, n = 0;
+    if (!p || p == spec || (size_t)(p - spec) >= sizeof el) {
+        fprintf(stderr, "error: --drop takes ELEMENT:FILTER[,FILTER...], got '%s'\n", spec);
+        return 0;
+    }
+    memcpy(el, spec, (size_t)(p - spec));
+    el[p - spec] = 0;
+    if ((e = sp_pot_find_element(pot, el)) < 0) {
+        fprintf(stderr, "error: %s:1: --drop: element %s is not in the model\n", model, el);
+        return 0;
+    }
+    for (++p; *p; ++n) {
+        char *end;
+        const long a = strtol(p, &end, 10);
+        sp_result_t r;
+        if (end == p || (*end && *end != ',')) {
+            fprintf(stderr, "error: --drop takes ELEMENT:FILTER[,FILTER...], got '%s'\n", spec);
+            return 0;
+        }
+        r = a >= 1 && a <= pot->snnp.nin ? sp_snnp_drop_filter(pot, e, (int)a - 1) : SP_ERR_BAD_ARG;
+        if (r != SP_OK) {
+            fprintf(stderr, "error: %s:1: --drop %s: filter %ld: %s\n", model, el, a,
+                    r == SP_ERR_UNSUPPORTED ? "a model with a skip connection or without a network has no per-element "
+                                              "weight to zero"
+                                            : "no such filter (1..n3 + n2)");
+            return 0;
+        }
+        p = *end ? end + 1 : end;
+    }
+    if (n == 0) fprintf(stderr, "error: --drop takes ELEMENT:FILTER[,FILTER...], got '%s'\n", spec);
+    return n > 0;
+}
+
+/* splinepot filters MODEL.snnp DATA.xyz [--drop EL:A,B --save NEW.snnp]
+   [-o ATOMS.dat]: what the model sees (its filters G_i) and how much each
+   filter weighs (dE/dG_i, and Eq. 11's sensitivities), per element, over
+   the frames of a data set */
 static int cmd_filters(int argc, char **argv) {
-    static const char *const withv[] = {"-o", NULL};
+    static const char *const withv[] = {"-o", "--drop", "--save", NULL};
     const char *model = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
-    const char *outpath = opt_value(argc, argv, "-o");
+    const char *outpath = opt_value(argc, argv, "-o"), *drop = opt_value(argc, argv, "--drop");
+    const char *save = opt_value(argc, argv, "--save");
     sp_pot_t pot;
     frames_t fr;
     sp_nlist_t nl;
@@ -370,14 +410,17 @@ static int cmd_filters(int argc, char **argv) {
     long *cnt = NULL;
     int k, a, e, nin, ne, ok = 1, from_model = 0, opened = 0;
     if (opt_flag(argc, argv, "--help") || !model || !xyz) {
-        fputs("usage: splinepot filters MODEL.snnp DATA.xyz [-o ATOMS.dat]\n"
+        fputs("usage: splinepot filters MODEL.snnp DATA.xyz [--drop EL:A[,B...] [--save NEW.snnp]] [-o ATOMS.dat]\n"
               "  What an s-NNP sees and weighs (Vita & Trinkle 2023, Sec. 3.3): per element and\n"
               "  filter, the mean and RMS of the filter G over the atoms of DATA.xyz, the mean of\n"
               "  dE/dG (through the network and the skip connection), and the sensitivity of\n"
               "  Eq. 11, s = sum over the atoms of |dE/dG| / |E| of their frame (E: the frame's\n"
               "  reference energy, else the model's), with its share of the element's total.\n"
               "  -o: one line per atom (frame, atom, element, E_i, G_1..G_n, dE/dG_1..dE/dG_n),\n"
-              "  G_1..G_n3 the 3-body filters, then the 2-body ones.\n",
+              "  G_1..G_n3 the 3-body filters, then the 2-body ones.\n"
+              "  --drop EL:A,B: filters A, B taken out of the energies of element EL (their column\n"
+              "  of EL's first network layer zeroed, the paper's fine-tuning); the report is of the\n"
+              "  model so changed, which --save writes. Needs a network and no skip connection.\n",
               model && xyz ? stdout : stderr);
         return model && xyz ? 0 : 2;
     }
@@ -386,6 +429,12 @@ static int cmd_filters(int argc, char **argv) {
         fprintf(stderr, "error: %s:1: filters: not an s-NNP model\n", model);
         return sp_pot_free(&pot), 1;
     }
+    if (drop && !drop_filters(&pot, model, drop)) return sp_pot_free(&pot), 1;
+    if (save && !drop) {
+        fputs("error: --save writes the model changed by --drop; give --drop\n", stderr);
+        return sp_pot_free(&pot), 1;
+    }
+    if (save && !write_model(&pot, save)) return sp_pot_free(&pot), 1;
     if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
     nin = pot.snnp.nin;
     ne = pot.nelem;
@@ -461,7 +510,8 @@ static int cmd_filters(int argc, char **argv) {
         free(E);
     }
     if (ok) {
-        printf("# s-NNP filters of %s over %s (%d frames)\n", model, xyz, fr.n);
+        printf("# s-NNP filters of %s%s%s over %s (%d frames)\n", model, drop ? ", less " : "", drop ? drop : "", xyz,
+               fr.n);
         printf("# sensitivity (Vita & Trinkle 2023, Eq. 11): sum over the atoms of |dE/dG| / |E| of their frame%s\n",
                from_model ? " (frames without a reference energy: the model's E)" : "");
         printf("%-7s %6s %6s %8s %14s %14s %14s %14s %7s\n", "element", "filter", "kind", "atoms", "mean_G", "rms_G",
