@@ -220,6 +220,7 @@ valgrind_step() {
     vg_tool 0 "filters --drop --save" filters "$tmp/s.snnp" tests/data/lmp_Si_1.meam.spline.xyz --drop Si:1,3 \
         --save "$tmp/s2.snnp"
     vg_tool 1 "filters --drop (no such filter)" filters "$tmp/s.snnp" tests/data/lmp_Si_1.meam.spline.xyz --drop Si:9
+    vg_tool 0 "filters --lattice" filters "$tmp/s.snnp" --lattice diamond --a 5.43 --points 3 -o "$tmp/curve.dat"
     vg_tool 0 "props hcp" props "$pots/Ti.meam.spline" --lattice hcp --vacancy -1 -o "$tmp/props.json"
     vg_tool 1 "props (--c-a on a cubic lattice)" props "$pots/Si_1.meam.spline" --lattice diamond --c-a 1.6
     vg_tool 0 "phonons" phonons "$pots/Si_1.meam.spline" --lattice diamond --element Si --points 8 -o "$tmp/bands.dat" \

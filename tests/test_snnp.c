@@ -435,7 +435,7 @@ static void check_tool_filters(void) {
     sp_work_t ws;
     sp_cell_t cell;
     char dir[64], path[256], cmd[1024], line[4096];
-    double pos[NF][3 * N], G[NF][N * 4], D[NF][N * 4], E[NF][N], sens[2][4];
+    double pos[NF][3 * N], G[NF][N * 4], D[NF][N * 4], E[NF][N], sens[2][4], x[2 * SP_SNNP_MAX_FILTERS];
     int type[N], z[N], i, k, a, nin, rows = 0, srows = 0, exact = 1;
     FILE *fp;
     if (!tool || access(tool, X_OK) != 0) {
@@ -532,8 +532,34 @@ static void check_tool_filters(void) {
                  memcmp(saved.snnp.theta, pot.snnp.theta, (size_t)pot.snnp.nparams * sizeof(double)) == 0);
         sp_pot_free(&saved);
     }
+    /* --lattice fcc of element 0 (the drops above were of element 1): each row's E per atom from
+       sp_pot_compute_once, its filters the image sum */
+    snprintf(cmd, sizeof cmd, "'%s' filters '%s/m.snnp' --lattice fcc --element %s --a 4.2 --strain 0.05 --points 3 "
+             "-o '%s/curve.dat'", tool, dir, pot.elem[0], dir);
+    SP_CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/curve.dat", dir);
+    fp = fopen(path, "r");
+    k = 0;
+    while (fp && fgets(line, sizeof line, fp)) { /* a, E per atom, G_1..G_n */
+        char *p = line, *q;
+        double ak, ea, ec, cpos[3], gs;
+        sp_cell_t pc;
+        int t0 = 0;
+        if (line[0] == '#') continue;
+        ak = strtod(p, &q);
+        ea = strtod(p = q, &q);
+        SP_CHECK_NEAR(ak, 4.2 * (1.0 + 0.05 * (k - 1)), 1e-10, 0);
+        SP_CHECK(sp_lattice_primitive(SP_LATTICE_FCC, ak, 0.0, cpos, &pc) == 1);
+        SP_CHECK(sp_pot_compute_once(&pot, 1, cpos, &t0, pc.h, pc.pbc, &ec, NULL, NULL, NULL, &d) == SP_OK);
+        SP_CHECK_NEAR(ea, ec, 1e-11, 1e-11);
+        brute_filters(&pot, 1, cpos, &t0, pc.h, 0, x, &gs);
+        for (a = 0; a < nin; ++a) SP_CHECK_NEAR(strtod(p = q, &q), x[a], 1e-10, 1e-10);
+        ++k;
+    }
+    if (fp) fclose(fp);
+    SP_CHECK(k == 3);
     printf("splinepot filters: %d atom rows equal to sp_snnp_filters, %d sensitivities checked against Eq. 11, "
-           "--drop --save equal to sp_snnp_drop_filter\n", rows, srows);
+           "--drop --save equal to sp_snnp_drop_filter, --lattice rows against the image sum\n", rows, srows);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
     sp_work_free(&ws);

@@ -392,15 +392,80 @@ static int drop_filters(sp_pot_t *pot, const char *model, const char *spec) {
     return n > 0;
 }
 
+/* the filters along the E(a) curve of a crystal of one element (the paper's
+   Fig. C2): the primitive cell from a0 (1 - strain) to a0 (1 + strain) at
+   fixed c/a, a row per point: a, E per atom, the filters' mean over the
+   cell's atoms */
+static int filters_lattice(const char *model, sp_pot_t *pot, const char *lat, int argc, char **argv, const char *outpath) {
+    const char *el = opt_value(argc, argv, "--element");
+    double a0, ca, strain;
+    long npts;
+    int L, type = 0, k, a, ok = 1;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    out_file_t of;
+    if (!(L = lattice_arg(lat, 1))) return 0;
+    if (!opt_double(argc, argv, "--a", 0.0, &a0) || !opt_double(argc, argv, "--c-a", 0.0, &ca) ||
+        !opt_double(argc, argv, "--strain", 0.1, &strain) || !opt_long(argc, argv, "--points", 21, &npts))
+        return 0;
+    if (a0 < 0.0 || ca < 0.0 || !(strain > 0.0 && strain < 0.5) || npts < 2 || npts > 10000)
+        return !fail_msg("filters: --a, --c-a >= 0 (0: zero stress), --strain in (0, 0.5), --points in 2..10000");
+    if (el) type = sp_pot_find_element(pot, el);
+    else if (pot->nelem > 1) return !fail_msg("the model has several elements: name one with --element");
+    if (type < 0) {
+        fprintf(stderr, "error: %s: no element '%s'\n", model, el);
+        return 0;
+    }
+    if (!zero_stress(model, pot, type, L, &a0, &ca)) return 0;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    if (!out_open(&of, outpath)) return 0;
+    fprintf(of.fp, "# s-NNP filters of %s along E(a) of %s %s (a0 %.6f A%s", model, lattice_names[L],
+            pot->elem[type][0] ? pot->elem[type] : "", a0, L == 5 ? ", c/a " : ")\n");
+    if (L == 5) fprintf(of.fp, "%.6f)\n", ca);
+    fprintf(of.fp, "# a_A E_per_atom_eV");
+    for (a = 0; a < pot->snnp.nin; ++a) fprintf(of.fp, " G%d", a + 1);
+    fputc('\n', of.fp);
+    for (k = 0; k < npts && ok; ++k) {
+        const double ak = a0 * (1.0 + strain * (2.0 * k / (npts - 1) - 1.0));
+        double pos[6], G[2 * 2 * SP_SNNP_MAX_FILTERS], E[2], e = 0.0;
+        int types[2] = {type, type}, n, i;
+        sp_cell_t cell;
+        sp_diag_t diag;
+        sp_result_t r;
+        memset(&diag, 0, sizeof diag);
+        n = sp_lattice_primitive((sp_lattice_t)L, ak, ca * ak, pos, &cell);
+        r = sp_nlist_build(&nl, &cell, pos, n, pot->cutoff, &diag);
+        if (r == SP_OK) r = sp_snnp_filters(pot, &nl, types, &ws, G, NULL, E);
+        if (r != SP_OK) {
+            fprintf(stderr, "error: %s: a = %g: %s\n", model, ak, diag.msg[0] ? diag.msg : sp_result_str(r));
+            ok = 0;
+            break;
+        }
+        for (i = 0; i < n; ++i) e += E[i];
+        fprintf(of.fp, "%.10f %.12f", ak, e / n);
+        for (a = 0; a < pot->snnp.nin; ++a) {
+            double g = 0.0;
+            for (i = 0; i < n; ++i) g += G[i * pot->snnp.nin + a];
+            fprintf(of.fp, " %.12g", g / n);
+        }
+        fputc('\n', of.fp);
+    }
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    return out_close(&of, ok);
+}
+
 /* splinepot filters MODEL.snnp DATA.xyz [--drop EL:A,B --save NEW.snnp]
    [-o ATOMS.dat]: what the model sees (its filters G_i) and how much each
    filter weighs (dE/dG_i, and Eq. 11's sensitivities), per element, over
    the frames of a data set */
 static int cmd_filters(int argc, char **argv) {
-    static const char *const withv[] = {"-o", "--drop", "--save", NULL};
+    static const char *const withv[] = {"-o", "--drop", "--save", "--lattice", "--element", "--a", "--c-a", "--strain",
+                                        "--points", NULL};
     const char *model = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
     const char *outpath = opt_value(argc, argv, "-o"), *drop = opt_value(argc, argv, "--drop");
-    const char *save = opt_value(argc, argv, "--save");
+    const char *save = opt_value(argc, argv, "--save"), *lat = opt_value(argc, argv, "--lattice");
     sp_pot_t pot;
     frames_t fr;
     sp_nlist_t nl;
@@ -409,8 +474,11 @@ static int cmd_filters(int argc, char **argv) {
     double *sg = NULL, *sg2 = NULL, *sd = NULL, *ss = NULL;
     long *cnt = NULL;
     int k, a, e, nin, ne, ok = 1, from_model = 0, opened = 0;
-    if (opt_flag(argc, argv, "--help") || !model || !xyz) {
+    if (opt_flag(argc, argv, "--help") || !model || (!xyz) == !lat) {
+        const int asked = model && (!xyz) != !lat;
         fputs("usage: splinepot filters MODEL.snnp DATA.xyz [--drop EL:A[,B...] [--save NEW.snnp]] [-o ATOMS.dat]\n"
+              "       splinepot filters MODEL.snnp --lattice sc|bcc|fcc|diamond|hcp [--element X] [--a A]\n"
+              "       [--c-a Q] [--strain S=0.1] [--points N=21] [--drop ...] [-o CURVE.dat]\n"
               "  What an s-NNP sees and weighs (Vita & Trinkle 2023, Sec. 3.3): per element and\n"
               "  filter, the mean and RMS of the filter G over the atoms of DATA.xyz, the mean of\n"
               "  dE/dG (through the network and the skip connection), and the sensitivity of\n"
@@ -420,9 +488,12 @@ static int cmd_filters(int argc, char **argv) {
               "  G_1..G_n3 the 3-body filters, then the 2-body ones.\n"
               "  --drop EL:A,B: filters A, B taken out of the energies of element EL (their column\n"
               "  of EL's first network layer zeroed, the paper's fine-tuning); the report is of the\n"
-              "  model so changed, which --save writes. Needs a network and no skip connection.\n",
-              model && xyz ? stdout : stderr);
-        return model && xyz ? 0 : 2;
+              "  model so changed, which --save writes. Needs a network and no skip connection.\n"
+              "  --lattice: instead of a data set, the filters along the E(a) curve of the crystal\n"
+              "  (the paper's Fig. C2): a from a0 (1 - S) to a0 (1 + S), a0 at zero stress unless\n"
+              "  given (hcp: --a with --c-a), c/a fixed; a row per point: a, E per atom, G_1..G_n.\n",
+              asked ? stdout : stderr);
+        return asked ? 0 : 2;
     }
     if (!load_potential(model, &pot)) return 1;
     if (pot.kind != SP_POT_SNNP) {
@@ -435,6 +506,11 @@ static int cmd_filters(int argc, char **argv) {
         return sp_pot_free(&pot), 1;
     }
     if (save && !write_model(&pot, save)) return sp_pot_free(&pot), 1;
+    if (lat) {
+        ok = filters_lattice(model, &pot, lat, argc, argv, outpath);
+        sp_pot_free(&pot);
+        return ok ? 0 : 1;
+    }
     if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
     nin = pot.snnp.nin;
     ne = pot.nelem;
