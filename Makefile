@@ -30,7 +30,7 @@ TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B
 TEST_SCRIPTS := tests/test_determinism.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
-EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal
+EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal $(B)/05_snnp_filters
 
 all: tests $(EXAMPLES)
 
@@ -38,7 +38,7 @@ all: tests $(EXAMPLES)
 # built by `make` and run by `make examples`)
 tests: $(B)/splinepot $(TESTS)
 
-$(B)/0%: examples/0%.c splinepot.h examples/sw_silicon.h | $(B)
+$(B)/0%: examples/0%.c splinepot.h examples/sw_silicon.h examples/sw_cells.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) -I. $< -o $@ $(LDLIBS)
 
 examples: $(EXAMPLES)
@@ -46,6 +46,7 @@ examples: $(EXAMPLES)
 	./$(B)/02_md_loop
 	./$(B)/03_uf3_fit
 	./$(B)/04_crystal
+	./$(B)/05_snnp_filters
 
 $(B):
 	mkdir -p $(B)

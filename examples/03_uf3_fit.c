@@ -30,51 +30,11 @@
 #include <stdlib.h>
 #include <time.h>
 #include "sw_silicon.h"
+#include "sw_cells.h"
 
 #define NTRAIN 40
 #define NTEST 10
-#define NAT 64
-
-/* A fixed pseudo-random sequence in [-1, 1). */
-static double noise(unsigned long long *s) {
-    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(*s >> 11) / 4503599627370496.0 - 1.0;
-}
-
-/* Cell k: 2 x 2 x 2 conventional cells of diamond Si, strained by up to
-   +-4 % (symmetric strain), atoms displaced by up to 0.15 A; the energy and
-   forces of Stillinger-Weber. */
-static void make_config(int k, sp_config_t *c, double *pos, int *type, double *forces, sp_nlist_t *nl) {
-    static const double frac[8][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0},
-                                      {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
-    const double a = 5.431;
-    unsigned long long s = 1000003ULL * (unsigned long long)(k + 1);
-    double e[9] = {0};
-    int i, j, m, b, d, n = 0;
-    sp_diag_t diag;
-    for (i = 0; i < 3; ++i)
-        for (j = i; j < 3; ++j) e[3 * i + j] = e[3 * j + i] = 0.04 * noise(&s);
-    memset(c, 0, sizeof *c);
-    for (i = 0; i < 3; ++i)
-        for (d = 0; d < 3; ++d) c->cell.h[3 * i + d] = 2.0 * a * ((i == d) + e[3 * i + d]);
-    c->cell.pbc[0] = c->cell.pbc[1] = c->cell.pbc[2] = 1;
-    for (i = 0; i < 2; ++i)
-        for (j = 0; j < 2; ++j)
-            for (m = 0; m < 2; ++m)
-                for (b = 0; b < 8; ++b, ++n) {
-                    const double f[3] = {(i + frac[b][0]) / 2.0, (j + frac[b][1]) / 2.0, (m + frac[b][2]) / 2.0};
-                    for (d = 0; d < 3; ++d)
-                        pos[3 * n + d] = f[0] * c->cell.h[d] + f[1] * c->cell.h[3 + d] + f[2] * c->cell.h[6 + d] +
-                                         0.15 * noise(&s);
-                    type[n] = 0;
-                }
-    sp_nlist_build(nl, &c->cell, pos, NAT, SW_CUTOFF, &diag);
-    c->natoms = NAT;
-    c->pos = pos;
-    c->type = type;
-    c->energy = sw_compute(nl, forces);
-    c->forces = forces;
-}
+#define NAT SW_CELL_ATOMS
 
 int main(void) {
     static double pos[NTRAIN + NTEST][3 * NAT], forces[NTRAIN + NTEST][3 * NAT], f[3 * NAT];
@@ -88,7 +48,7 @@ int main(void) {
     double se = 0.0, sf = 0.0, t0 = (double)clock() / CLOCKS_PER_SEC;
     int k, i;
 
-    for (k = 0; k < NTRAIN + NTEST; ++k) make_config(k, cfg + k, pos[k], type[k], forces[k], &nl);
+    for (k = 0; k < NTRAIN + NTEST; ++k) sw_cell(k, cfg + k, pos[k], type[k], forces[k], &nl);
     sp_nlist_free(&nl);
     printf("%d training and %d held-out cells of %d Si atoms, labelled by Stillinger-Weber\n", NTRAIN, NTEST, NAT);
 
