@@ -632,7 +632,7 @@ SP_API sp_result_t sp_snnp_filters(const sp_pot_t *pot, const sp_nlist_t *nl, co
    atom's energy E_i. Each may be NULL. The paper's sensitivity of filter a
    over a data set is the sum of |dE/dG_i,a| / |E_ref| over its atoms.
    Single-threaded; deterministic. ws grows as needed.
-   Errors: SP_ERR_BAD_ARG (not an s-NNP, NULL list or types),
+   Errors: SP_ERR_BAD_ARG (not an s-NNP, NULL list, workspace or types),
    SP_ERR_RANGE (list cutoff below the model's), SP_ERR_UNKNOWN_ELEMENT,
    SP_ERR_NO_MEMORY. */
 
