@@ -724,7 +724,8 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
                           sp_diag_t *diag);
 /* Minimum-energy path by the climbing-image nudged elastic band (Henkelman,
    Uberuaga & Jonsson 2000; tangents of Henkelman & Jonsson 2000), the
-   images moved together by FIRE. path holds nimages + 2 configurations of
+   images moved together by FIRE (an uphill step half taken back, as in
+   FIRE 2.0). path holds nimages + 2 configurations of
    3*natoms positions (unwrapped: image k + 1 close to image k), the first
    and the last fixed (relaxed end points), the nimages >= 1 between them
    moved; out_energies (nimages + 2, optional) their energies. Once the
@@ -5972,21 +5973,24 @@ static sp_result_t sp__calc(sp__calc_t *c, const double *pos, double *forces, do
 
 /* FIRE (Bitzek et al. 2006) with the parameters of ASE's FIRE: dt 0.1,
    dt_max 1.0, N_min 5, f_inc 1.1, f_dec 0.5, alpha 0.1, f_alpha 0.99; the
-   step of the whole vector at most maxmove. */
+   step of the whole vector at most maxmove. With halfback, an uphill step
+   (P = v.F < 0) is first half taken back, as FIRE 2.0 does (Guenole et al.
+   2020; LAMMPS min_style fire, halfstepback). */
 typedef struct sp__fire_t {
-    double dt, alpha;
+    double dt, alpha, last; /* last: the last step was last * v */
     int npos, started;
 } sp__fire_t;
 
 static void sp__fire_init(sp__fire_t *s) {
     s->dt = 0.1;
     s->alpha = 0.1;
+    s->last = 0.0;
     s->npos = 0;
     s->started = 0;
 }
 
 /* One step of x (velocities v, forces f, n numbers). */
-static void sp__fire_step(sp__fire_t *s, double *x, double *v, const double *f, size_t n, double maxmove) {
+static void sp__fire_step(sp__fire_t *s, double *x, double *v, const double *f, size_t n, double maxmove, int halfback) {
     double vf = 0.0, vv = 0.0, ff = 0.0, dr2 = 0.0, sc;
     size_t a;
     for (a = 0; a < n; ++a) {
@@ -6006,6 +6010,8 @@ static void sp__fire_step(sp__fire_t *s, double *x, double *v, const double *f, 
         }
         ++s->npos;
     } else {
+        if (halfback)
+            for (a = 0; a < n; ++a) x[a] -= 0.5 * s->last * v[a];
         memset(v, 0, n * sizeof(double));
         s->alpha = 0.1;
         s->dt *= 0.5;
@@ -6017,6 +6023,7 @@ static void sp__fire_step(sp__fire_t *s, double *x, double *v, const double *f, 
     }
     dr2 *= s->dt * s->dt;
     sc = dr2 > maxmove * maxmove ? s->dt * maxmove / sqrt(dr2) : s->dt;
+    s->last = sc;
     for (a = 0; a < n; ++a) x[a] += sc * v[a];
 }
 
@@ -6078,7 +6085,7 @@ static sp_result_t sp__relax(const sp_pot_t *pot, int natoms, double *pos, const
                          maxs, sqrt(f2max));
             break;
         }
-        sp__fire_step(&fire, pos, v, f, n3, maxmove);
+        sp__fire_step(&fire, pos, v, f, n3, maxmove, 0);
     }
     if (r == SP_OK) {
         if (out_energy) *out_energy = e;
@@ -6349,7 +6356,7 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
                          sqrt(f2max));
             break;
         }
-        sp__fire_step(&fire, path + n3, v, F, nm, maxmove);
+        sp__fire_step(&fire, path + n3, v, F, nm, maxmove, 1);
     }
     if (r == SP_OK && out_energies) memcpy(out_energies, E, ((size_t)nimages + 2) * sizeof(double));
     if (out_steps) *out_steps = step + 1;
@@ -6453,7 +6460,7 @@ static sp_result_t sp__dimer(const sp_pot_t *pot, int natoms, const int *type, c
             r = sp__fail(diag, SP_ERR_NOT_FINITE, 0, "non-finite force in the saddle search");
             break;
         }
-        sp__fire_step(&fire, x, v, fe, n3, 0.05);
+        sp__fire_step(&fire, x, v, fe, n3, 0.05, 0);
     }
     if (r == SP_OK && step == max_steps)
         r = sp__fail(diag, SP_ERR_NO_CONVERGENCE, 0, "saddle search not converged in %d steps (largest force %.3g eV/A)",

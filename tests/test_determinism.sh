@@ -7,7 +7,7 @@
 #   fit uf3, fit smeam (both methods, 5 generations): the model file on 1, 2
 #         and 8 threads: byte-identical.
 #   props: the reports of Si_1 diamond (relaxations, elastic constants,
-#         surfaces; no vacancy: its band runs 5000 steps, and below 256 atoms
+#         surfaces; no vacancy: its band runs 1500 steps, and below 256 atoms
 #         a force call is serial anyway) and of Ti hcp (c/a search, surfaces) on 1, 2 and 8
 #         threads: byte-identical; so are the phonon dispersion of Ti hcp
 #         and the stacking-fault curves of Si_1 (111) and Ti (10-10).
