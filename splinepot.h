@@ -45,7 +45,7 @@ TABLE OF CONTENTS (search for the tag)
    >>common   result codes, diagnostics, allocator, elements
    >>spline   clamped cubic splines on uniform knots (LAMMPS meam/spline)
    >>bspline  cubic B-splines on clamped knot vectors (UF3)
-   >>cells    cells, periodic images, ghost atoms, neighbour lists
+   >>cells    cells, periodic images, ghost atoms, neighbour lists, radial distribution
    >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial;
               an s-NNP's filters and their weights per atom
    >>props    relaxation, elastic constants, EOS, cubic and hcp crystals, phonons, faults
@@ -379,6 +379,19 @@ SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos);
    the last build, so the list cutoff must include a skin. */
 
 SP_API void sp_nlist_free(sp_nlist_t *nl);
+
+SP_API sp_result_t sp_rdf_add(const sp_nlist_t *nl, const int *type, int ntypes, double rmax, int nbins,
+                              double *hist);
+/* Adds the pairs of a list (built with a cutoff >= rmax, positions current)
+   to a histogram of the radial distribution: for every local atom i of type
+   a and every neighbour j of type b (any image) at r < rmax, one count in
+   hist[(a * ntypes + b) * nbins + k], k = floor(r nbins / rmax); both i->j
+   and j->i are counted. For a periodic cell of volume V with N_a atoms of
+   type a, the partial g_ab in bin k is hist / (N_a (N_b - [a == b]) / V
+   4 pi (r_k+1^3 - r_k^3) / 3) (the normalisation of LAMMPS compute rdf), and
+   the running sum of hist / N_a the coordination number. Errors:
+   SP_ERR_BAD_ARG (NULL, ntypes or nbins < 1, rmax <= 0, a type out of
+   range), SP_ERR_RANGE (list cutoff below rmax). */
 
 /* ==================================================================
  * >>pot      POTENTIALS: S-MEAM, MEAM/SW/SPLINE, UF3, S-NNP
@@ -2517,6 +2530,29 @@ SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos) {
         nl->xe[3 * a + 1] = x[1] + s[1];
         nl->xe[3 * a + 2] = x[2] + s[2];
     }
+}
+
+SP_API sp_result_t sp_rdf_add(const sp_nlist_t *nl, const int *type, int ntypes, double rmax, int nbins,
+                              double *hist) {
+    const double scale = (double)nbins / rmax;
+    int i, b;
+    if (!nl || !hist || ntypes < 1 || nbins < 1 || !(rmax > 0.0) || (nl->natoms > 0 && !type)) return SP_ERR_BAD_ARG;
+    if (nl->cutoff < rmax) return SP_ERR_RANGE;
+    for (i = 0; i < nl->natoms; ++i)
+        if (type[i] < 0 || type[i] >= ntypes) return SP_ERR_BAD_ARG;
+    for (i = 0; i < nl->natoms; ++i) {
+        const double *xi = nl->xe + 3 * (size_t)i;
+        double *h = hist + (size_t)type[i] * ntypes * nbins;
+        for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
+            const int g = nl->j[b];
+            const double *xg = nl->xe + 3 * (size_t)g;
+            const double dx = xg[0] - xi[0], dy = xg[1] - xi[1], dz = xg[2] - xi[2];
+            const double r = sqrt(dx * dx + dy * dy + dz * dz);
+            const int k = (int)(r * scale);
+            if (r < rmax && k < nbins) h[(size_t)type[nl->owner[g]] * nbins + k] += 1.0;
+        }
+    }
+    return SP_OK;
 }
 
 /* Grows an array of the nlist keeping no contents; returns 0 on failure. */

@@ -1,8 +1,12 @@
 /* Neighbour lists against brute-force enumeration over periodic images, on
    random triclinic cells with mixed periodicity, including 1- and 2-atom
-   cells whose width is a third of the cutoff. */
+   cells whose width is a third of the cutoff; the radial-distribution
+   histogram (sp_rdf_add) against the same enumeration and against the
+   shells of rock salt. */
+#define _POSIX_C_SOURCE 200809L
 #include "../splinepot.h"
 #include "sp_test.h"
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -125,6 +129,133 @@ static void big_cell(int n, int cluster) {
     free(pos);
 }
 
+/* `splinepot rdf` ($SPLINEPOT) on two frames of rock salt (NaCl, 1.01 a and
+   1.05 a, so that the shells fall inside bins): the coordination column
+   reaches 6 unlike and 12 like neighbours past the first shells, and in the
+   bin of either frame's first shell g is that frame's 6 neighbours over the
+   ideal gas's count there, halved by the average over the frames */
+static void check_tool_rdf(const double *pos, const int *type, int n, double a) {
+    const char *tool = getenv("SPLINEPOT");
+    const double rmax = 4.5, dr = 0.05, sc[2] = {1.01, 1.05};
+    char dir[64], path[128], cmd[512], line[1024];
+    double gref[2];
+    int k, i, rows = 0, seen = 0, bin[2];
+    FILE *fp;
+    if (!tool || access(tool, X_OK) != 0) {
+        printf("splinepot rdf: skipped (no $SPLINEPOT)\n");
+        return;
+    }
+    strcpy(dir, "/tmp/splinepot_rdf_XXXXXX");
+    if (!mkdtemp(dir)) { SP_CHECK(0); return; }
+    snprintf(path, sizeof path, "%s/nacl.xyz", dir);
+    fp = fopen(path, "w");
+    for (k = 0; k < 2 && fp; ++k) {
+        const double L = 2.0 * a * sc[k];
+        double r0, r1;
+        bin[k] = (int)(0.5 * a * sc[k] / dr);
+        r0 = bin[k] * dr;
+        r1 = r0 + dr;
+        gref[k] = 0.5 * 6.0 * L * L * L / ((n / 2) * 4.0 / 3.0 * 3.14159265358979323846 * (r1 * r1 * r1 - r0 * r0 * r0));
+        fprintf(fp, "%d\nLattice=\"%.17g 0 0 0 %.17g 0 0 0 %.17g\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n", n, L, L, L);
+        for (i = 0; i < n; ++i)
+            fprintf(fp, "%s %.17g %.17g %.17g\n", type[i] ? "Cl" : "Na", sc[k] * pos[3 * i], sc[k] * pos[3 * i + 1],
+                    sc[k] * pos[3 * i + 2]);
+    }
+    if (fp) fclose(fp);
+    snprintf(cmd, sizeof cmd, "'%s' rdf '%s/nacl.xyz' --rmax %g --bins %d -o '%s/rdf.dat'", tool, dir, rmax,
+             (int)(rmax / dr + 0.5), dir);
+    SP_CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/rdf.dat", dir);
+    fp = fopen(path, "r");
+    while (fp && fgets(line, sizeof line, fp)) { /* r g_NaNa n_NaNa g_NaCl n_NaCl g_ClCl n_ClCl */
+        double r, g[3], c[3];
+        if (line[0] == '#') continue;
+        if (sscanf(line, "%lf %lf %lf %lf %lf %lf %lf", &r, &g[0], &c[0], &g[1], &c[1], &g[2], &c[2]) != 7) break;
+        for (k = 0; k < 2; ++k)
+            if (rows == bin[k]) { SP_CHECK_NEAR(g[1], gref[k], 1e-7, 0); ++seen; }
+        if (fabs(r - 2.675) < 1e-9) { SP_CHECK_NEAR(c[1], 6.0, 0, 1e-7); ++seen; } /* past both first shells */
+        if (fabs(r - 3.725) < 1e-9) { SP_CHECK_NEAR(c[0], 12.0, 0, 1e-7); SP_CHECK_NEAR(c[2], 12.0, 0, 1e-7); ++seen; }
+        ++rows;
+    }
+    if (fp) fclose(fp);
+    SP_CHECK(rows == 90 && seen == 4);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+    printf("splinepot rdf: rock salt coordination 6 and 12 and the first shells' g as counted (%d checks)\n", seen);
+}
+
+/* sp_rdf_add: on random periodic triclinic cells with two types, the same
+   counts as the brute-force enumeration binned here; on rock salt (a = 5,
+   64 atoms) the coordination numbers of its shells: 6 unlike at a/2, 12
+   like at a/sqrt 2, 8 unlike at a sqrt 3 / 2 */
+static void check_rdf(void) {
+    enum { NB = 90, NA = 20, CAP = 20000 };
+    static nb_t bf[CAP];
+    static double hist[4 * NB], ref[4 * NB];
+    double pos[3 * 64];
+    int type[64], trial, i, k, bad = 0;
+    sp_nlist_t nl;
+    sp_diag_t diag;
+    memset(&nl, 0, sizeof nl);
+    for (trial = 0; trial < 40; ++trial) {
+        sp_cell_t c;
+        double rc;
+        int n = 2 + trial % (NA - 1);
+        random_cell(&c, n, pos, &rc);
+        c.pbc[0] = c.pbc[1] = c.pbc[2] = 1;
+        for (i = 0; i < n; ++i) type[i] = (i * 7 + trial) % 3 == 0;
+        if (sp_nlist_build(&nl, &c, pos, n, rc, &diag) != SP_OK) continue;
+        memset(hist, 0, sizeof hist);
+        memset(ref, 0, sizeof ref);
+        SP_CHECK(sp_rdf_add(&nl, type, 2, rc, NB, hist) == SP_OK);
+        for (i = 0; i < n; ++i) {
+            const int nbf = brute(&c, pos, n, rc, i, bf, CAP);
+            for (k = 0; k < nbf; ++k) ref[(type[i] * 2 + type[bf[k].j]) * NB + (int)(bf[k].r * NB / rc)] += 1.0;
+        }
+        for (k = 0; k < 4 * NB; ++k) bad += hist[k] != ref[k];
+        SP_CHECK(sp_rdf_add(&nl, type, 2, rc * 1.01, NB, hist) == SP_ERR_RANGE);
+        type[0] = 2;
+        SP_CHECK(sp_rdf_add(&nl, type, 2, rc, NB, hist) == SP_ERR_BAD_ARG);
+    }
+    SP_CHECK(bad == 0);
+    { /* rock salt: types 0 on the fcc sites, 1 shifted by a/2 along x */
+        static const double fcc[4][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0}};
+        const double a = 5.0, rmax = 4.5;
+        sp_cell_t c;
+        double cum[4] = {0, 0, 0, 0};
+        int x, y, z, q, t, n = 0, p;
+        memset(&c, 0, sizeof c);
+        for (k = 0; k < 3; ++k) { c.h[4 * k] = 2 * a; c.pbc[k] = 1; }
+        for (x = 0; x < 2; ++x) for (y = 0; y < 2; ++y) for (z = 0; z < 2; ++z)
+            for (q = 0; q < 4; ++q)
+                for (t = 0; t < 2; ++t, ++n) {
+                    pos[3 * n] = a * (x + fcc[q][0] + 0.5 * t);
+                    pos[3 * n + 1] = a * (y + fcc[q][1]);
+                    pos[3 * n + 2] = a * (z + fcc[q][2]);
+                    type[n] = t;
+                }
+        memset(hist, 0, sizeof hist);
+        SP_CHECK(sp_nlist_build(&nl, &c, pos, n, rmax, &diag) == SP_OK);
+        SP_CHECK(sp_rdf_add(&nl, type, 2, rmax, NB, hist) == SP_OK);
+        /* running coordination of type-0 atoms just past each shell */
+        for (p = 0; p < 4; ++p)
+            for (k = 0; k < NB; ++k) {
+                const double r1 = (k + 1) * rmax / NB;
+                cum[p] += hist[p * NB + k] / 32.0;
+                if (p == 1 && fabs(r1 - 2.55) < 0.5 * rmax / NB) SP_CHECK_NEAR(cum[p], 6.0, 0, 1e-12);
+                if (p == 0 && fabs(r1 - 3.6) < 0.5 * rmax / NB) SP_CHECK_NEAR(cum[p], 12.0, 0, 1e-12);
+            }
+        SP_CHECK_NEAR(cum[1], 14.0, 0, 1e-12); /* 6 + 8 unlike within 4.5 A */
+        SP_CHECK_NEAR(cum[2], 14.0, 0, 1e-12);
+        SP_CHECK_NEAR(cum[0], 12.0, 0, 1e-12);
+        SP_CHECK_NEAR(cum[3], 12.0, 0, 1e-12);
+        check_tool_rdf(pos, type, n, a);
+    }
+    printf("sp_rdf_add: 40 random cells equal to the brute-force histogram (%d bins differ); rock salt shells 6, 12, 8\n",
+           bad);
+    sp_nlist_free(&nl);
+}
+
 int main(void) {
     enum { NMAX = 24, CAP = 200000 };
     static nb_t bf[CAP], nl_nb[CAP];
@@ -176,6 +307,7 @@ int main(void) {
     }
     big_cell(24000, 0);
     big_cell(600, 1);
+    check_rdf();
     SP_CHECK(bad_count == 0);
     SP_CHECK(bad_dist == 0);
     SP_CHECK(bad_rev == 0);

@@ -9,6 +9,7 @@
  *   splinepot gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]
  *   splinepot fit uf3|smeam|snnp ...
  *   splinepot filters MODEL.snnp DATA.xyz [-o ATOMS.dat]
+ *   splinepot rdf TRAJ.xyz [--rmax R] [--bins N] [--skip K] [-o RDF.dat]
  *   splinepot bench cells|cmaes|ridge|structvec ...
  *   splinepot demo
  *
@@ -50,6 +51,8 @@ static const char *usage_text =
     "      phonon dispersion along a high-symmetry path\n"
     "  gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]\n"
     "      generalized stacking-fault energy curve\n"
+    "  rdf TRAJ.xyz [--rmax R] [--bins N] [--skip K] [-o RDF.dat]\n"
+    "      partial radial distribution functions and coordination numbers of a trajectory\n"
     "  filters MODEL.snnp DATA.xyz [-o ATOMS.dat]\n"
     "      an s-NNP's filters over a data set: per-element statistics, dE/dG, sensitivities\n"
     "  fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n"
@@ -2659,6 +2662,113 @@ static int cmd_fit_smeam(int argc, char **argv) {
 
 #include "fit_snnp.c"
 
+/* --------------------------------------------------------------------- rdf */
+
+/* splinepot rdf TRAJ.xyz: the partial radial distribution functions g_ab(r)
+   and coordination numbers, averaged over the periodic frames of a
+   trajectory (an md --dump, AIMD data) */
+static int cmd_rdf(int argc, char **argv) {
+    static const char *const withv[] = {"--rmax", "--bins", "--skip", "-o", NULL};
+    const char *xyz = positional(argc, argv, 0, withv), *outpath = opt_value(argc, argv, "-o");
+    double rmax, *hist = NULL, *acc = NULL, *accn = NULL;
+    long nbins, skip;
+    int z[SP_MAX_ELEMENTS], ne, k, a, b, q, used = 0, ok = 1;
+    frames_t fr;
+    sp_nlist_t nl;
+    out_file_t of;
+    if (opt_flag(argc, argv, "--help") || !xyz) {
+        fputs("usage: splinepot rdf TRAJ.xyz [--rmax R=6] [--bins N=120] [--skip K=0] [-o RDF.dat]\n"
+              "  The partial radial distribution functions g_ab(r) of every pair of elements and\n"
+              "  their coordination numbers n_ab(r) (neighbours of type b within r of an a atom),\n"
+              "  averaged over the frames after the first K (all periodic in x, y and z), with\n"
+              "  the normalisation of LAMMPS compute rdf; one row per bin (r at its centre).\n",
+              xyz ? stdout : stderr);
+        return xyz ? 0 : 2;
+    }
+    if (!opt_double(argc, argv, "--rmax", 6.0, &rmax) || !opt_long(argc, argv, "--bins", 120, &nbins) ||
+        !opt_long(argc, argv, "--skip", 0, &skip))
+        return 1;
+    if (!(rmax > 0.0 && rmax < 1e3) || nbins < 1 || nbins > 100000 || skip < 0)
+        return fail_msg("rdf: --rmax in (0, 1000), --bins in 1..100000, --skip >= 0");
+    if (!read_frames(xyz, &fr)) return 1;
+    ne = collect_elements(&fr, NULL, z);
+    if (ne < 1) return frames_free(&fr), fail_msg("rdf: more elements than SP_MAX_ELEMENTS");
+    hist = (double *)calloc((size_t)ne * ne * nbins, sizeof(double));
+    acc = (double *)calloc((size_t)ne * ne * nbins, sizeof(double));
+    accn = (double *)calloc((size_t)ne * ne * nbins, sizeof(double));
+    memset(&nl, 0, sizeof nl);
+    if (!hist || !acc || !accn) ok = fail_msg("out of memory") == 0;
+    for (k = (int)(skip < fr.n ? skip : fr.n); k < fr.n && ok; ++k) {
+        const sp_frame_t *f = &fr.f[k];
+        int *type = (int *)malloc((size_t)f->natoms * sizeof(int) + 1), cnt[SP_MAX_ELEMENTS] = {0}, i;
+        double vol = 0.0;
+        sp_cell_t cell;
+        sp_diag_t diag;
+        sp_result_t r;
+        memset(&diag, 0, sizeof diag);
+        if (!type) { ok = fail_msg("out of memory") == 0; break; }
+        for (i = 0; i < f->natoms; ++i) {
+            for (q = 0; z[q] != f->z[i]; ++q) {}
+            type[i] = q;
+            ++cnt[q];
+        }
+        frame_cell(f, &cell);
+        if (!f->has_cell || !cell.pbc[0] || !cell.pbc[1] || !cell.pbc[2] || sp_cell_check(&cell, &vol) != SP_OK) {
+            fprintf(stderr, "error: %s:%d: frame %d: the rdf needs a cell periodic in x, y and z\n", xyz, fr.line[k], k + 1);
+            ok = 0;
+        } else if ((r = sp_nlist_build(&nl, &cell, f->pos, f->natoms, rmax, &diag)) != SP_OK) {
+            fprintf(stderr, "error: %s:%d: frame %d: %s\n", xyz, fr.line[k], k + 1, diag.msg);
+            ok = 0;
+        } else {
+            memset(hist, 0, (size_t)ne * ne * nbins * sizeof(double));
+            sp_rdf_add(&nl, type, ne, rmax, (int)nbins, hist);
+            for (a = 0; a < ne; ++a)
+                for (b = 0; b < ne; ++b) {
+                    const double pairs = (double)cnt[a] * (double)(cnt[b] - (a == b));
+                    for (q = 0; q < nbins && pairs > 0.0; ++q) {
+                        const double r0 = rmax * q / nbins, r1 = rmax * (q + 1) / nbins;
+                        const double shell = 4.0 / 3.0 * 3.14159265358979323846 * (r1 * r1 * r1 - r0 * r0 * r0);
+                        const size_t o = ((size_t)a * ne + b) * nbins + q;
+                        acc[o] += hist[o] * vol / (pairs * shell);
+                        accn[o] += hist[o] / cnt[a];
+                    }
+                }
+            ++used;
+        }
+        free(type);
+    }
+    if (ok && used == 0) ok = fail_msg("rdf: no frames left after --skip") == 0;
+    if (ok && (ok = out_open(&of, outpath)) != 0) {
+        double *coord = (double *)calloc((size_t)ne * ne, sizeof(double));
+        fprintf(of.fp, "# radial distribution of %s: %d frames, %ld bins to %g A; g_ab and n_ab per pair\n# r", xyz, used,
+                nbins, rmax);
+        for (a = 0; a < ne; ++a)
+            for (b = a; b < ne; ++b)
+                fprintf(of.fp, " g_%s%s n_%s%s", sp_element_symbol(z[a]), sp_element_symbol(z[b]), sp_element_symbol(z[a]),
+                        sp_element_symbol(z[b]));
+        fputc('\n', of.fp);
+        for (q = 0; q < nbins && coord; ++q) {
+            fprintf(of.fp, "%.6f", rmax * (q + 0.5) / nbins);
+            for (a = 0; a < ne; ++a)
+                for (b = a; b < ne; ++b) {
+                    const size_t o = ((size_t)a * ne + b) * nbins + q;
+                    coord[a * ne + b] += accn[o] / used;
+                    fprintf(of.fp, " %.8g %.8g", acc[o] / used, coord[a * ne + b]);
+                }
+            fputc('\n', of.fp);
+        }
+        if (!coord) ok = fail_msg("out of memory") == 0;
+        free(coord);
+        ok = out_close(&of, ok);
+    }
+    free(hist);
+    free(acc);
+    free(accn);
+    sp_nlist_free(&nl);
+    frames_free(&fr);
+    return ok ? 0 : 1;
+}
+
 static int cmd_fit(int argc, char **argv) {
     const char *what = argc > 0 ? argv[0] : NULL;
     if (what && strcmp(what, "uf3") == 0) return cmd_fit_uf3(argc - 1, argv + 1);
@@ -2922,6 +3032,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "fit") == 0) return cmd_fit(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
     if (strcmp(cmd, "filters") == 0) return cmd_filters(argc - 2, argv + 2);
+    if (strcmp(cmd, "rdf") == 0) return cmd_rdf(argc - 2, argv + 2);
     fprintf(stderr, "error: unknown command '%s'\n%s", cmd, usage_text);
     return 2;
 }
