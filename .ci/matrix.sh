@@ -15,7 +15,7 @@
 #              (-O3 here is -O3 -march=native, as the default build.)
 #   valgrind   every test program under memcheck (-O2 -g, no -march=native:
 #              valgrind does not know AVX-512), OpenMP on 2 threads, and the
-#              splinepot tool on eval, fit uf3, md, plot, rdf, filters and error paths; no
+#              splinepot tool on eval, fit uf3, md, plot, rdf, msd, filters and error paths; no
 #              errors and no definite leaks
 #   cppcheck   splinepot.h's implementation as C with OpenMP and as C++
 #              without (both sides of every #ifdef _OPENMP), then
@@ -215,6 +215,7 @@ valgrind_step() {
     vg_tool 0 "plot" plot "$pots/Si_1.meam.spline" -o "$tmp/p.svg"
     vg_tool 0 "rdf" rdf "$tmp/traj.xyz" -o "$tmp/rdf.dat"
     vg_tool 1 "rdf (a frame not periodic)" rdf tests/data/lmp_Si_1.meam.spline.xyz
+    vg_tool 0 "msd" msd "$tmp/traj.xyz" --dt 0.005 -o "$tmp/msd.dat"
     # a small s-NNP, fitted outside valgrind, for the filters report
     "$M/valgrind/splinepot" fit snnp --train tests/data/lmp_Si_1.meam.spline.xyz --filters3 2 --filters2 1 --hidden 4 \
         --epochs 2 -o "$tmp/s.snnp" > /dev/null 2>&1 || fail "valgrind: fit snnp (for filters)"

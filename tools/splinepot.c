@@ -10,6 +10,7 @@
  *   splinepot fit uf3|smeam|snnp ...
  *   splinepot filters MODEL.snnp DATA.xyz [-o ATOMS.dat]
  *   splinepot rdf TRAJ.xyz [--rmax R] [--bins N] [--skip K] [-o RDF.dat]
+ *   splinepot msd TRAJ.xyz [--dt PS] [-o MSD.dat]
  *   splinepot bench cells|cmaes|ridge|structvec ...
  *   splinepot demo
  *
@@ -53,6 +54,8 @@ static const char *usage_text =
     "      generalized stacking-fault energy curve\n"
     "  rdf TRAJ.xyz [--rmax R] [--bins N] [--skip K] [-o RDF.dat]\n"
     "      partial radial distribution functions and coordination numbers of a trajectory\n"
+    "  msd TRAJ.xyz [--dt PS] [-o MSD.dat]\n"
+    "      mean square displacement of each element and its diffusion coefficient\n"
     "  filters MODEL.snnp DATA.xyz [-o ATOMS.dat]\n"
     "      an s-NNP's filters over a data set: per-element statistics, dE/dG, sensitivities\n"
     "  fit uf3|smeam|snnp --train A.xyz [--test B.xyz] [options] -o MODEL [--report R.json]\n"
@@ -2769,6 +2772,116 @@ static int cmd_rdf(int argc, char **argv) {
     return ok ? 0 : 1;
 }
 
+/* --------------------------------------------------------------------- msd */
+
+/* splinepot msd TRAJ.xyz: the mean square displacement of each element from
+   the first frame, with positions unwrapped between frames (each step taken
+   as its nearest periodic image, in that frame's cell), and the diffusion
+   coefficient MSD / 6 t fitted over the second half */
+static int cmd_msd(int argc, char **argv) {
+    static const char *const withv[] = {"--dt", "-o", NULL};
+    const char *xyz = positional(argc, argv, 0, withv), *outpath = opt_value(argc, argv, "-o");
+    double dtf, *u = NULL, *msd = NULL, g[9], vol;
+    int z[SP_MAX_ELEMENTS], cnt[SP_MAX_ELEMENTS] = {0}, *type = NULL, ne, n, k, i, d, e, ok = 1;
+    frames_t fr;
+    out_file_t of;
+    if (opt_flag(argc, argv, "--help") || !xyz) {
+        fputs("usage: splinepot msd TRAJ.xyz [--dt PS=1] [-o MSD.dat]\n"
+              "  The mean square displacement of each element from the first frame (A^2), the\n"
+              "  positions unwrapped between frames (each step taken to its nearest periodic\n"
+              "  image in that frame's cell, so frames must be closer than half a cell width;\n"
+              "  wrapped or unwrapped input alike), a row per frame at time k * PS (ps); last,\n"
+              "  each element's diffusion coefficient D = slope / 6 of a least-squares line\n"
+              "  through the second half of the frames (A^2/ps; x 1e-4 for cm^2/s).\n",
+              xyz ? stdout : stderr);
+        return xyz ? 0 : 2;
+    }
+    if (!opt_double(argc, argv, "--dt", 1.0, &dtf)) return 1;
+    if (!(dtf > 0.0 && dtf < 1e9)) return fail_msg("msd: --dt must be positive");
+    if (!read_frames(xyz, &fr)) return 1;
+    n = fr.f[0].natoms;
+    ne = collect_elements(&fr, NULL, z);
+    if (ne < 1) return frames_free(&fr), fail_msg("msd: more elements than SP_MAX_ELEMENTS");
+    if (fr.n < 2) return frames_free(&fr), fail_msg("msd: needs at least two frames");
+    u = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
+    type = (int *)malloc((size_t)n * sizeof(int) + 1);
+    msd = (double *)calloc((size_t)fr.n * ne, sizeof(double));
+    if (!u || !type || !msd) ok = fail_msg("out of memory") == 0;
+    for (i = 0; ok && i < n; ++i) {
+        for (e = 0; z[e] != fr.f[0].z[i]; ++e) {}
+        type[i] = e;
+        ++cnt[e];
+    }
+    if (ok) memcpy(u, fr.f[0].pos, 3 * (size_t)n * sizeof(double));
+    for (k = 1; k < fr.n && ok; ++k) {
+        const sp_frame_t *f = &fr.f[k], *p = &fr.f[k - 1];
+        sp_cell_t cell;
+        frame_cell(f, &cell);
+        if (f->natoms != n) {
+            fprintf(stderr, "error: %s:%d: frame %d has %d atoms, the first %d\n", xyz, fr.line[k], k + 1, f->natoms, n);
+            ok = 0;
+            break;
+        }
+        for (i = 0; i < n && f->z[i] == fr.f[0].z[i]; ++i) {}
+        if (i < n) {
+            fprintf(stderr, "error: %s:%d: frame %d: atom %d is %s, in the first frame %s\n", xyz, fr.line[k], k + 1,
+                    i + 1, sp_element_symbol(f->z[i]), sp_element_symbol(fr.f[0].z[i]));
+            ok = 0;
+            break;
+        }
+        vol = 0.0;
+        if (f->has_cell && (cell.pbc[0] || cell.pbc[1] || cell.pbc[2])) {
+            if (sp_cell_check(&cell, &vol) != SP_OK) {
+                fprintf(stderr, "error: %s:%d: frame %d: degenerate cell\n", xyz, fr.line[k], k + 1);
+                ok = 0;
+                break;
+            }
+            sp__inv3(cell.h, sp__det3(cell.h), g);
+        }
+        for (i = 0; i < n; ++i) {
+            double dx[3], s[3], r2 = 0.0;
+            for (d = 0; d < 3; ++d) dx[d] = f->pos[3 * i + d] - p->pos[3 * i + d];
+            if (vol > 0.0) { /* the nearest image of the step along the periodic directions */
+                for (d = 0; d < 3; ++d) {
+                    s[d] = dx[0] * g[d] + dx[1] * g[3 + d] + dx[2] * g[6 + d];
+                    s[d] = cell.pbc[d] ? floor(s[d] + 0.5) : 0.0;
+                }
+                for (d = 0; d < 3; ++d) dx[d] -= s[0] * cell.h[d] + s[1] * cell.h[3 + d] + s[2] * cell.h[6 + d];
+            }
+            for (d = 0; d < 3; ++d) {
+                u[3 * i + d] += dx[d];
+                r2 += (u[3 * i + d] - fr.f[0].pos[3 * i + d]) * (u[3 * i + d] - fr.f[0].pos[3 * i + d]);
+            }
+            msd[(size_t)k * ne + type[i]] += r2 / cnt[type[i]];
+        }
+    }
+    if (ok && (ok = out_open(&of, outpath)) != 0) {
+        fprintf(of.fp, "# mean square displacement (A^2) of %s: %d frames, %g ps apart\n# t_ps", xyz, fr.n, dtf);
+        for (e = 0; e < ne; ++e) fprintf(of.fp, " msd_%s", sp_element_symbol(z[e]));
+        fputc('\n', of.fp);
+        for (k = 0; k < fr.n; ++k) {
+            fprintf(of.fp, "%.6f", k * dtf);
+            for (e = 0; e < ne; ++e) fprintf(of.fp, " %.10g", msd[(size_t)k * ne + e]);
+            fputc('\n', of.fp);
+        }
+        for (e = 0; e < ne; ++e) { /* least squares over frames fr.n / 2 .. fr.n - 1 */
+            double st = 0.0, sm = 0.0, stt = 0.0, stm = 0.0, m = 0.0;
+            for (k = fr.n / 2; k < fr.n; ++k, m += 1.0) {
+                const double t = k * dtf, y = msd[(size_t)k * ne + e];
+                st += t; sm += y; stt += t * t; stm += t * y;
+            }
+            fprintf(of.fp, "# D_%s %.8g A^2/ps (slope / 6 over the second half)\n", sp_element_symbol(z[e]),
+                    m > 1.0 ? (m * stm - st * sm) / (m * stt - st * st) / 6.0 : 0.0);
+        }
+        ok = out_close(&of, ok);
+    }
+    free(u);
+    free(type);
+    free(msd);
+    frames_free(&fr);
+    return ok ? 0 : 1;
+}
+
 static int cmd_fit(int argc, char **argv) {
     const char *what = argc > 0 ? argv[0] : NULL;
     if (what && strcmp(what, "uf3") == 0) return cmd_fit_uf3(argc - 1, argv + 1);
@@ -3033,6 +3146,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
     if (strcmp(cmd, "filters") == 0) return cmd_filters(argc - 2, argv + 2);
     if (strcmp(cmd, "rdf") == 0) return cmd_rdf(argc - 2, argv + 2);
+    if (strcmp(cmd, "msd") == 0) return cmd_msd(argc - 2, argv + 2);
     fprintf(stderr, "error: unknown command '%s'\n%s", cmd, usage_text);
     return 2;
 }
