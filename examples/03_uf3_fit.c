@@ -37,7 +37,7 @@
 #define NAT SW_CELL_ATOMS
 
 int main(void) {
-    static double pos[NTRAIN + NTEST][3 * NAT], forces[NTRAIN + NTEST][3 * NAT], f[3 * NAT];
+    static double pos[NTRAIN + NTEST][3 * NAT], forces[NTRAIN + NTEST][3 * NAT];
     static int type[NTRAIN + NTEST][NAT];
     sp_config_t cfg[NTRAIN + NTEST];
     sp_uf3_fit_desc_t desc;
@@ -46,7 +46,7 @@ int main(void) {
     sp_nlist_t nl = {0};
     sp_diag_t diag;
     double se = 0.0, sf = 0.0, t0 = (double)clock() / CLOCKS_PER_SEC;
-    int k, i;
+    int k;
 
     for (k = 0; k < NTRAIN + NTEST; ++k) sw_cell(k, cfg + k, pos[k], type[k], forces[k], &nl);
     sp_nlist_free(&nl);
@@ -71,19 +71,7 @@ int main(void) {
            (long long)info.n_energy_rows, (long long)info.n_force_rows, (double)clock() / CLOCKS_PER_SEC - t0);
 
     /* the held-out cells, never seen by the fit */
-    se = 0.0;
-    for (k = NTRAIN; k < NTRAIN + NTEST; ++k) {
-        double e;
-        if (sp_pot_compute_once(&pot, NAT, cfg[k].pos, cfg[k].type, cfg[k].cell.h, cfg[k].cell.pbc, &e, f, NULL, NULL,
-                                &diag) != SP_OK) {
-            printf("compute failed: %s\n", diag.msg);
-            return 1;
-        }
-        se += (e - cfg[k].energy) * (e - cfg[k].energy) / ((double)NAT * NAT);
-        for (i = 0; i < 3 * NAT; ++i) sf += (f[i] - cfg[k].forces[i]) * (f[i] - cfg[k].forces[i]);
-    }
-    se = 1e3 * sqrt(se / NTEST);
-    sf = sqrt(sf / (3.0 * NAT * NTEST));
+    if (!sw_rmse(&pot, cfg, NTRAIN, NTRAIN + NTEST, &se, &sf)) return 1;
     printf("held-out: energy RMSE %.4f meV/atom, force RMSE %.5f eV/A: %s\n", se, sf,
            se < 1.0 && sf < 0.02 ? "OK" : "FAILED");
     sp_pot_free(&pot);

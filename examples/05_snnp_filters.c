@@ -39,25 +39,6 @@
 #define NTEST 10
 #define NAT SW_CELL_ATOMS
 
-/* held-out RMSEs: energy (meV/atom) and force components (eV/A) */
-static int held_out(const sp_pot_t *pot, const sp_config_t *cfg, double *rmse_e, double *rmse_f) {
-    double f[3 * NAT], se = 0.0, sf = 0.0, e;
-    sp_diag_t diag;
-    int k, i;
-    for (k = NTRAIN; k < NTRAIN + NTEST; ++k) {
-        if (sp_pot_compute_once(pot, NAT, cfg[k].pos, cfg[k].type, cfg[k].cell.h, cfg[k].cell.pbc, &e, f, NULL, NULL,
-                                &diag) != SP_OK) {
-            printf("compute failed: %s\n", diag.msg);
-            return 0;
-        }
-        se += (e - cfg[k].energy) * (e - cfg[k].energy) / ((double)NAT * NAT);
-        for (i = 0; i < 3 * NAT; ++i) sf += (f[i] - cfg[k].forces[i]) * (f[i] - cfg[k].forces[i]);
-    }
-    *rmse_e = 1e3 * sqrt(se / NTEST);
-    *rmse_f = sqrt(sf / (3.0 * NAT * NTEST));
-    return 1;
-}
-
 int main(void) {
     static double pos[NTRAIN + NTEST][3 * NAT], forces[NTRAIN + NTEST][3 * NAT];
     static int type[NTRAIN + NTEST][NAT];
@@ -95,7 +76,7 @@ int main(void) {
         printf("fit failed: %s\n", diag.msg);
         return 1;
     }
-    if (!held_out(&pot, cfg, &e0, &f0)) return 1;
+    if (!sw_rmse(&pot, cfg, NTRAIN, NTRAIN + NTEST, &e0, &f0)) return 1;
     printf("fitted %d parameters in %d epochs: held-out %.2f meV/atom, %.3f eV/A\n", info.n_params, info.epochs, e0, f0);
 
     /* Eq. 11 over the training cells: s_a = sum_i |dE/dG_i,a| / |E| */
@@ -120,10 +101,10 @@ int main(void) {
         double *theta = (double *)malloc((size_t)pot.snnp.nparams * sizeof(double));
         memcpy(theta, pot.snnp.theta, (size_t)pot.snnp.nparams * sizeof(double));
         sp_snnp_drop_filter(&pot, 0, lo);
-        ok = held_out(&pot, cfg, &e1, &f1);
+        ok = sw_rmse(&pot, cfg, NTRAIN, NTRAIN + NTEST, &e1, &f1);
         sp_snnp_set_params(&pot, theta);
         sp_snnp_drop_filter(&pot, 0, hi);
-        ok = ok && held_out(&pot, cfg, &e2, &f2);
+        ok = ok && sw_rmse(&pot, cfg, NTRAIN, NTRAIN + NTEST, &e2, &f2);
         free(theta);
     }
     if (!ok) return 1;

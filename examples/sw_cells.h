@@ -3,8 +3,9 @@
  * Cell k: 2 x 2 x 2 conventional cells of diamond Si (64 atoms), strained
  * by up to +-4 % (symmetric strain) and with every atom displaced by up to
  * 0.15 A, from a fixed pseudo-random sequence seeded by k; its energy and
- * forces are those of the Stillinger-Weber teacher (sw_silicon.h). Include
- * splinepot.h and sw_silicon.h first.
+ * forces are those of the Stillinger-Weber teacher (sw_silicon.h); and the
+ * errors of a potential over a range of them. Include splinepot.h, stdio.h
+ * and sw_silicon.h first.
  */
 #ifndef SW_CELLS_H
 #define SW_CELLS_H
@@ -49,6 +50,26 @@ static void sw_cell(int k, sp_config_t *c, double *pos, int *type, double *force
     c->type = type;
     c->energy = sw_compute(nl, forces);
     c->forces = forces;
+}
+
+/* The energy (meV/atom) and force-component (eV/A) RMSEs of a potential
+   over cells k0 .. k1 - 1 of cfg; 0 (with a message) if a computation fails. */
+static int sw_rmse(const sp_pot_t *pot, const sp_config_t *cfg, int k0, int k1, double *rmse_e, double *rmse_f) {
+    double f[3 * SW_CELL_ATOMS], se = 0.0, sf = 0.0, e;
+    sp_diag_t diag;
+    int k, i;
+    for (k = k0; k < k1; ++k) {
+        if (sp_pot_compute_once(pot, SW_CELL_ATOMS, cfg[k].pos, cfg[k].type, cfg[k].cell.h, cfg[k].cell.pbc, &e, f,
+                                NULL, NULL, &diag) != SP_OK) {
+            printf("compute failed: %s\n", diag.msg);
+            return 0;
+        }
+        se += (e - cfg[k].energy) * (e - cfg[k].energy) / ((double)SW_CELL_ATOMS * SW_CELL_ATOMS);
+        for (i = 0; i < 3 * SW_CELL_ATOMS; ++i) sf += (f[i] - cfg[k].forces[i]) * (f[i] - cfg[k].forces[i]);
+    }
+    *rmse_e = 1e3 * sqrt(se / (k1 - k0));
+    *rmse_f = sqrt(sf / (3.0 * SW_CELL_ATOMS * (k1 - k0)));
+    return 1;
 }
 
 #endif

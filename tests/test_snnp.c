@@ -45,6 +45,9 @@ static sp_snnp_arch_t small_arch(int nelem, int opts) {
     return a;
 }
 
+/* the triclinic cell of the model checks */
+static const double cell_h[9] = {5.6, 0, 0, 0.5, 5.3, 0, -0.4, 0.3, 5.9};
+
 /* random parameters of moderate size; radial values pinned to 0 at the cutoff */
 static void random_params(sp_pot_t *pot) {
     sp_snnp_t *m = &pot->snnp;
@@ -249,7 +252,7 @@ static void check_filters(const sp_pot_t *pot, const sp_nlist_t *nl, const int *
 /* one option combination: everything that can be checked against an independent number */
 static void check_model(int nelem, int opts) {
     enum { N = 7 };
-    const double h[9] = {5.6, 0, 0, 0.5, 5.3, 0, -0.4, 0.3, 5.9};
+    const double *h = cell_h;
     const int pbc[3] = {1, 1, 1};
     sp_snnp_arch_t arch = small_arch(nelem, opts);
     sp_pot_t pot;
@@ -319,7 +322,7 @@ static void check_model(int nelem, int opts) {
         for (k = 0; k < 3 * N; ++k) fadj[k] = urand2();
         memset(&nl, 0, sizeof nl);
         memset(&ws, 0, sizeof ws);
-        memcpy(cell.h, h, sizeof h);
+        memcpy(cell.h, h, sizeof cell_h);
         for (k = 0; k < 3; ++k) cell.pbc[k] = pbc[k];
         SP_CHECK(sp_nlist_build(&nl, &cell, pos, N, pot.cutoff, &d) == SP_OK);
         check_filters(&pot, &nl, type, &ws, N, pos, h, ea);
@@ -372,7 +375,7 @@ static void check_model(int nelem, int opts) {
    filter and element; unsupported with a skip connection or without a network */
 static void check_drop(int nelem, int opts) {
     enum { N = 7 };
-    const double h[9] = {5.6, 0, 0, 0.5, 5.3, 0, -0.4, 0.3, 5.9};
+    const double *h = cell_h;
     const int pbc[3] = {1, 1, 1};
     sp_snnp_arch_t arch = small_arch(nelem, opts);
     sp_pot_t pot;
@@ -426,7 +429,7 @@ static void check_drop(int nelem, int opts) {
    (a frame with a reference energy, one without: the model's energy) */
 static void check_tool_filters(void) {
     enum { N = 7, NF = 2 };
-    const double h[9] = {5.6, 0, 0, 0.5, 5.3, 0, -0.4, 0.3, 5.9};
+    const double *h = cell_h;
     const char *tool = getenv("SPLINEPOT");
     sp_snnp_arch_t arch = small_arch(2, 16); /* a network and no skip: dE/dG of either sign */
     sp_pot_t pot;
@@ -454,7 +457,7 @@ static void check_tool_filters(void) {
     fp = fopen(path, "w");
     SP_CHECK(fp && sp_pot_write(&pot, fp) == SP_OK);
     if (fp) fclose(fp);
-    memcpy(cell.h, h, sizeof h);
+    memcpy(cell.h, h, sizeof cell_h);
     cell.pbc[0] = cell.pbc[1] = cell.pbc[2] = 1;
     for (i = 0; i < N; ++i) { type[i] = i % 2; z[i] = arch.z[type[i]]; }
     memset(sens, 0, sizeof sens);
@@ -468,7 +471,7 @@ static void check_tool_filters(void) {
         SP_CHECK(sp_snnp_filters(&pot, &nl, type, &ws, G[k], D[k], E[k]) == SP_OK);
         memset(&f, 0, sizeof f);
         f.natoms = N;
-        memcpy(f.cell, h, sizeof h);
+        memcpy(f.cell, h, sizeof cell_h);
         f.pbc[0] = f.pbc[1] = f.pbc[2] = 1;
         f.has_cell = 1;
         f.pos = pos[k];
@@ -587,7 +590,7 @@ static char *write_to_string(const sp_pot_t *pot, size_t *len) {
 
 static void check_roundtrip(int nelem, int opts) {
     enum { N = 7 };
-    const double h[9] = {5.6, 0, 0, 0.5, 5.3, 0, -0.4, 0.3, 5.9};
+    const double *h = cell_h;
     const int pbc[3] = {1, 1, 1};
     sp_snnp_arch_t arch = small_arch(nelem, opts);
     sp_pot_t pot, back;
