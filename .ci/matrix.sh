@@ -213,7 +213,7 @@ valgrind_step() {
     vg_tool 0 "md --thermostat" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 \
         --thermostat --every 5 --dump "$tmp/traj.xyz"
     vg_tool 0 "plot" plot "$pots/Si_1.meam.spline" -o "$tmp/p.svg"
-    vg_tool 0 "rdf" rdf "$tmp/traj.xyz" -o "$tmp/rdf.dat"
+    vg_tool 0 "rdf --ref" rdf "$tmp/traj.xyz" --ref "$tmp/traj.xyz" -o "$tmp/rdf.dat"
     vg_tool 1 "rdf (a frame not periodic)" rdf tests/data/lmp_Si_1.meam.spline.xyz
     vg_tool 0 "msd" msd "$tmp/traj.xyz" --dt 0.005 -o "$tmp/msd.dat"
     # a small s-NNP, fitted outside valgrind, for the filters report

@@ -134,7 +134,9 @@ static void big_cell(int n, int cluster) {
    1.05 a, so that the shells fall inside bins): the coordination column
    reaches 6 unlike and 12 like neighbours past the first shells, and in the
    bin of either frame's first shell g is that frame's 6 neighbours over the
-   ideal gas's count there, halved by the average over the frames */
+   ideal gas's count there, halved by the average over the frames; --ref
+   against the first frame alone gives the mean |g - g_ref| of the two
+   files' columns */
 static void check_tool_rdf(const double *pos, const int *type, int n, double a) {
     const char *tool = getenv("SPLINEPOT");
     const double rmax = 4.5, dr = 0.05, sc[2] = {1.01, 1.05};
@@ -180,6 +182,50 @@ static void check_tool_rdf(const double *pos, const int *type, int n, double a) 
     }
     if (fp) fclose(fp);
     SP_CHECK(rows == 90 && seen == 4);
+    { /* --ref: against the first frame alone, the mean |g - g_ref| of the two files' columns */
+        double ga[3][90], gb[3][90], mae[3] = {0, 0, 0}, v;
+        char name[8];
+        int which, p, got = 0;
+        snprintf(path, sizeof path, "%s/nacl.xyz", dir);
+        fp = fopen(path, "r");
+        {
+            FILE *o;
+            snprintf(path, sizeof path, "%s/one.xyz", dir);
+            o = fopen(path, "w");
+            for (i = 0; o && fp && i < n + 2 && fgets(line, sizeof line, fp); ++i) fputs(line, o);
+            if (o) fclose(o);
+        }
+        if (fp) fclose(fp);
+        snprintf(cmd, sizeof cmd, "'%s' rdf '%s/one.xyz' --rmax %g --bins 90 -o '%s/one.dat' && '%s' rdf '%s/nacl.xyz' "
+                 "--rmax %g --bins 90 --ref '%s/one.xyz' > '%s/mae.txt'", tool, dir, rmax, dir, tool, dir, rmax, dir, dir);
+        SP_CHECK(system(cmd) == 0);
+        for (which = 0; which < 2; ++which) {
+            snprintf(path, sizeof path, which ? "%s/one.dat" : "%s/rdf.dat", dir);
+            fp = fopen(path, "r");
+            k = 0;
+            while (fp && k < 90 && fgets(line, sizeof line, fp)) {
+                double r, g[3], c[3];
+                if (line[0] == '#' || sscanf(line, "%lf %lf %lf %lf %lf %lf %lf", &r, &g[0], &c[0], &g[1], &c[1], &g[2], &c[2]) != 7)
+                    continue;
+                for (p = 0; p < 3; ++p) (which ? gb : ga)[p][k] = g[p];
+                ++k;
+            }
+            if (fp) fclose(fp);
+            SP_CHECK(k == 90);
+        }
+        for (p = 0; p < 3; ++p)
+            for (k = 0; k < 90; ++k) mae[p] += fabs(ga[p][k] - gb[p][k]) / 90.0;
+        snprintf(path, sizeof path, "%s/mae.txt", dir);
+        fp = fopen(path, "r");
+        while (fp && fgets(line, sizeof line, fp))
+            if (sscanf(line, "rdf_mae %7s %lf", name, &v) == 2) {
+                p = strcmp(name, "NaNa") == 0 ? 0 : strcmp(name, "NaCl") == 0 ? 1 : 2;
+                SP_CHECK_NEAR(v, mae[p], 1e-6, 1e-9);
+                ++got;
+            }
+        if (fp) fclose(fp);
+        SP_CHECK(got == 3 && mae[1] > 0.1);
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
     printf("splinepot rdf: rock salt coordination 6 and 12 and the first shells' g as counted (%d checks)\n", seen);

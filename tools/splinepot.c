@@ -9,7 +9,7 @@
  *   splinepot gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]
  *   splinepot fit uf3|smeam|snnp ...
  *   splinepot filters MODEL.snnp DATA.xyz [-o ATOMS.dat]
- *   splinepot rdf TRAJ.xyz [--rmax R] [--bins N] [--skip K] [-o RDF.dat]
+ *   splinepot rdf TRAJ.xyz [--rmax R] [--bins N] [--skip K] [--ref REF.xyz] [-o RDF.dat]
  *   splinepot msd TRAJ.xyz [--dt PS] [-o MSD.dat]
  *   splinepot bench cells|cmaes|ridge|structvec ...
  *   splinepot demo
@@ -52,7 +52,7 @@ static const char *usage_text =
     "      phonon dispersion along a high-symmetry path\n"
     "  gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]\n"
     "      generalized stacking-fault energy curve\n"
-    "  rdf TRAJ.xyz [--rmax R] [--bins N] [--skip K] [-o RDF.dat]\n"
+    "  rdf TRAJ.xyz [--rmax R] [--bins N] [--skip K] [--ref REF.xyz] [-o RDF.dat]\n"
     "      partial radial distribution functions and coordination numbers of a trajectory\n"
     "  msd TRAJ.xyz [--dt PS] [-o MSD.dat]\n"
     "      mean square displacement of each element and its diffusion coefficient\n"
@@ -2667,42 +2667,21 @@ static int cmd_fit_smeam(int argc, char **argv) {
 
 /* --------------------------------------------------------------------- rdf */
 
-/* splinepot rdf TRAJ.xyz: the partial radial distribution functions g_ab(r)
-   and coordination numbers, averaged over the periodic frames of a
-   trajectory (an md --dump, AIMD data) */
-static int cmd_rdf(int argc, char **argv) {
-    static const char *const withv[] = {"--rmax", "--bins", "--skip", "-o", NULL};
-    const char *xyz = positional(argc, argv, 0, withv), *outpath = opt_value(argc, argv, "-o");
-    double rmax, *hist = NULL, *acc = NULL, *accn = NULL;
-    long nbins, skip;
-    int z[SP_MAX_ELEMENTS], ne, k, a, b, q, used = 0, ok = 1;
-    frames_t fr;
+/* g_ab(r) (acc) and the counts per a atom (accn), ne x ne x nbins, averaged
+   over the frames of fr after the first skip; types from the element list
+   z (ne). Returns the frames used, 0 with an error message. */
+static int rdf_average(const char *xyz, const frames_t *fr, const int *z, int ne, double rmax, int nbins, long skip,
+                       double *acc, double *accn) {
+    const size_t nh = (size_t)ne * ne * nbins;
+    double *hist = (double *)calloc(nh, sizeof(double));
+    int k, a, b, q, used = 0, ok = hist != NULL;
     sp_nlist_t nl;
-    out_file_t of;
-    if (opt_flag(argc, argv, "--help") || !xyz) {
-        fputs("usage: splinepot rdf TRAJ.xyz [--rmax R=6] [--bins N=120] [--skip K=0] [-o RDF.dat]\n"
-              "  The partial radial distribution functions g_ab(r) of every pair of elements and\n"
-              "  their coordination numbers n_ab(r) (neighbours of type b within r of an a atom),\n"
-              "  averaged over the frames after the first K (all periodic in x, y and z), with\n"
-              "  the normalisation of LAMMPS compute rdf; one row per bin (r at its centre).\n",
-              xyz ? stdout : stderr);
-        return xyz ? 0 : 2;
-    }
-    if (!opt_double(argc, argv, "--rmax", 6.0, &rmax) || !opt_long(argc, argv, "--bins", 120, &nbins) ||
-        !opt_long(argc, argv, "--skip", 0, &skip))
-        return 1;
-    if (!(rmax > 0.0 && rmax < 1e3) || nbins < 1 || nbins > 100000 || skip < 0)
-        return fail_msg("rdf: --rmax in (0, 1000), --bins in 1..100000, --skip >= 0");
-    if (!read_frames(xyz, &fr)) return 1;
-    ne = collect_elements(&fr, NULL, z);
-    if (ne < 1) return frames_free(&fr), fail_msg("rdf: more elements than SP_MAX_ELEMENTS");
-    hist = (double *)calloc((size_t)ne * ne * nbins, sizeof(double));
-    acc = (double *)calloc((size_t)ne * ne * nbins, sizeof(double));
-    accn = (double *)calloc((size_t)ne * ne * nbins, sizeof(double));
     memset(&nl, 0, sizeof nl);
-    if (!hist || !acc || !accn) ok = fail_msg("out of memory") == 0;
-    for (k = (int)(skip < fr.n ? skip : fr.n); k < fr.n && ok; ++k) {
-        const sp_frame_t *f = &fr.f[k];
+    memset(acc, 0, nh * sizeof(double));
+    memset(accn, 0, nh * sizeof(double));
+    if (!ok) fail_msg("out of memory");
+    for (k = (int)(skip < fr->n ? skip : fr->n); k < fr->n && ok; ++k) {
+        const sp_frame_t *f = &fr->f[k];
         int *type = (int *)malloc((size_t)f->natoms * sizeof(int) + 1), cnt[SP_MAX_ELEMENTS] = {0}, i;
         double vol = 0.0;
         sp_cell_t cell;
@@ -2717,14 +2696,14 @@ static int cmd_rdf(int argc, char **argv) {
         }
         frame_cell(f, &cell);
         if (!f->has_cell || !cell.pbc[0] || !cell.pbc[1] || !cell.pbc[2] || sp_cell_check(&cell, &vol) != SP_OK) {
-            fprintf(stderr, "error: %s:%d: frame %d: the rdf needs a cell periodic in x, y and z\n", xyz, fr.line[k], k + 1);
+            fprintf(stderr, "error: %s:%d: frame %d: the rdf needs a cell periodic in x, y and z\n", xyz, fr->line[k], k + 1);
             ok = 0;
         } else if ((r = sp_nlist_build(&nl, &cell, f->pos, f->natoms, rmax, &diag)) != SP_OK) {
-            fprintf(stderr, "error: %s:%d: frame %d: %s\n", xyz, fr.line[k], k + 1, diag.msg);
+            fprintf(stderr, "error: %s:%d: frame %d: %s\n", xyz, fr->line[k], k + 1, diag.msg);
             ok = 0;
         } else {
-            memset(hist, 0, (size_t)ne * ne * nbins * sizeof(double));
-            sp_rdf_add(&nl, type, ne, rmax, (int)nbins, hist);
+            memset(hist, 0, nh * sizeof(double));
+            sp_rdf_add(&nl, type, ne, rmax, nbins, hist);
             for (a = 0; a < ne; ++a)
                 for (b = 0; b < ne; ++b) {
                     const double pairs = (double)cnt[a] * (double)(cnt[b] - (a == b));
@@ -2741,34 +2720,104 @@ static int cmd_rdf(int argc, char **argv) {
         free(type);
     }
     if (ok && used == 0) ok = fail_msg("rdf: no frames left after --skip") == 0;
+    for (k = 0; ok && (size_t)k < nh; ++k) {
+        acc[k] /= used;
+        accn[k] /= used;
+    }
+    free(hist);
+    sp_nlist_free(&nl);
+    return ok ? used : 0;
+}
+
+/* splinepot rdf TRAJ.xyz: the partial radial distribution functions g_ab(r)
+   and coordination numbers, averaged over the periodic frames of a
+   trajectory (an md --dump, AIMD data); with --ref, their mean absolute
+   difference from another trajectory's */
+static int cmd_rdf(int argc, char **argv) {
+    static const char *const withv[] = {"--rmax", "--bins", "--skip", "--ref", "-o", NULL};
+    const char *xyz = positional(argc, argv, 0, withv), *outpath = opt_value(argc, argv, "-o");
+    const char *refpath = opt_value(argc, argv, "--ref");
+    double rmax, *acc = NULL, *accn = NULL, *racc = NULL, *raccn = NULL;
+    long nbins, skip;
+    int z[SP_MAX_ELEMENTS], ne, a, b, q, used = 0, ok = 1;
+    frames_t fr, rf;
+    out_file_t of;
+    if (opt_flag(argc, argv, "--help") || !xyz) {
+        fputs("usage: splinepot rdf TRAJ.xyz [--rmax R=6] [--bins N=120] [--skip K=0] [--ref REF.xyz] [-o RDF.dat]\n"
+              "  The partial radial distribution functions g_ab(r) of every pair of elements and\n"
+              "  their coordination numbers n_ab(r) (neighbours of type b within r of an a atom),\n"
+              "  averaged over the frames after the first K (all periodic in x, y and z), with\n"
+              "  the normalisation of LAMMPS compute rdf; one row per bin (r at its centre).\n"
+              "  --ref: also REF.xyz's g_ab (after the same K frames), and on stdout the mean\n"
+              "  absolute difference of each g_ab over the bins (the RDF MAE of potential\n"
+              "  benchmarks against AIMD).\n",
+              xyz ? stdout : stderr);
+        return xyz ? 0 : 2;
+    }
+    if (!opt_double(argc, argv, "--rmax", 6.0, &rmax) || !opt_long(argc, argv, "--bins", 120, &nbins) ||
+        !opt_long(argc, argv, "--skip", 0, &skip))
+        return 1;
+    if (!(rmax > 0.0 && rmax < 1e3) || nbins < 1 || nbins > 100000 || skip < 0)
+        return fail_msg("rdf: --rmax in (0, 1000), --bins in 1..100000, --skip >= 0");
+    if (!read_frames(xyz, &fr)) return 1;
+    if (refpath && !read_frames(refpath, &rf)) return frames_free(&fr), 1;
+    ne = collect_elements(&fr, refpath ? &rf : NULL, z);
+    if (ne < 1) ok = fail_msg("rdf: more elements than SP_MAX_ELEMENTS") == 0;
+    if (ok) {
+        const size_t nh = (size_t)ne * ne * nbins;
+        acc = (double *)calloc(nh, sizeof(double));
+        accn = (double *)calloc(nh, sizeof(double));
+        racc = (double *)calloc(refpath ? nh : 1, sizeof(double));
+        raccn = (double *)calloc(refpath ? nh : 1, sizeof(double));
+        if (!acc || !accn || !racc || !raccn) ok = fail_msg("out of memory") == 0;
+    }
+    if (ok) ok = (used = rdf_average(xyz, &fr, z, ne, rmax, (int)nbins, skip, acc, accn)) > 0;
+    if (ok && refpath) ok = rdf_average(refpath, &rf, z, ne, rmax, (int)nbins, skip, racc, raccn) > 0;
+    if (ok && refpath) {
+        printf("# g_ab(r) of %s against %s: mean absolute difference over %ld bins to %g A\n", xyz, refpath, nbins, rmax);
+        for (a = 0; a < ne; ++a)
+            for (b = a; b < ne; ++b) {
+                double mae = 0.0;
+                for (q = 0; q < nbins; ++q) {
+                    const size_t o = ((size_t)a * ne + b) * nbins + q;
+                    mae += fabs(acc[o] - racc[o]);
+                }
+                printf("rdf_mae %s%s %.8g\n", sp_element_symbol(z[a]), sp_element_symbol(z[b]), mae / nbins);
+            }
+    }
     if (ok && (ok = out_open(&of, outpath)) != 0) {
         double *coord = (double *)calloc((size_t)ne * ne, sizeof(double));
-        fprintf(of.fp, "# radial distribution of %s: %d frames, %ld bins to %g A; g_ab and n_ab per pair\n# r", xyz, used,
-                nbins, rmax);
+        fprintf(of.fp, "# radial distribution of %s: %d frames, %ld bins to %g A; g_ab and n_ab per pair%s%s\n# r", xyz, used,
+                nbins, rmax, refpath ? ", then g_ab of " : "", refpath ? refpath : "");
         for (a = 0; a < ne; ++a)
             for (b = a; b < ne; ++b)
                 fprintf(of.fp, " g_%s%s n_%s%s", sp_element_symbol(z[a]), sp_element_symbol(z[b]), sp_element_symbol(z[a]),
                         sp_element_symbol(z[b]));
+        for (a = 0; refpath && a < ne; ++a)
+            for (b = a; b < ne; ++b) fprintf(of.fp, " ref_g_%s%s", sp_element_symbol(z[a]), sp_element_symbol(z[b]));
         fputc('\n', of.fp);
         for (q = 0; q < nbins && coord; ++q) {
             fprintf(of.fp, "%.6f", rmax * (q + 0.5) / nbins);
             for (a = 0; a < ne; ++a)
                 for (b = a; b < ne; ++b) {
                     const size_t o = ((size_t)a * ne + b) * nbins + q;
-                    coord[a * ne + b] += accn[o] / used;
-                    fprintf(of.fp, " %.8g %.8g", acc[o] / used, coord[a * ne + b]);
+                    coord[a * ne + b] += accn[o];
+                    fprintf(of.fp, " %.8g %.8g", acc[o], coord[a * ne + b]);
                 }
+            for (a = 0; refpath && a < ne; ++a)
+                for (b = a; b < ne; ++b) fprintf(of.fp, " %.8g", racc[((size_t)a * ne + b) * nbins + q]);
             fputc('\n', of.fp);
         }
         if (!coord) ok = fail_msg("out of memory") == 0;
         free(coord);
         ok = out_close(&of, ok);
     }
-    free(hist);
     free(acc);
     free(accn);
-    sp_nlist_free(&nl);
+    free(racc);
+    free(raccn);
     frames_free(&fr);
+    if (refpath) frames_free(&rf);
     return ok ? 0 : 1;
 }
 
