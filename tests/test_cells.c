@@ -183,7 +183,7 @@ static void check_tool_rdf(const double *pos, const int *type, int n, double a) 
     if (fp) fclose(fp);
     SP_CHECK(rows == 90 && seen == 4);
     { /* --ref: against the first frame alone, the mean |g - g_ref| of the two files' columns */
-        double ga[3][90], gb[3][90], mae[3] = {0, 0, 0}, v;
+        double ga[3][90] = {{0}}, gb[3][90] = {{0}}, mae[3] = {0, 0, 0}, v;
         char name[8];
         int which, p, got = 0;
         snprintf(path, sizeof path, "%s/nacl.xyz", dir);
