@@ -400,7 +400,7 @@ static int filters_lattice(const char *model, sp_pot_t *pot, const char *lat, in
     const char *el = opt_value(argc, argv, "--element");
     double a0, ca, strain;
     long npts;
-    int L, type = 0, k, a, ok = 1;
+    int L, type, k, a, ok = 1;
     sp_nlist_t nl;
     sp_work_t ws;
     out_file_t of;
@@ -410,13 +410,7 @@ static int filters_lattice(const char *model, sp_pot_t *pot, const char *lat, in
         return 0;
     if (a0 < 0.0 || ca < 0.0 || !(strain > 0.0 && strain < 0.5) || npts < 2 || npts > 10000)
         return !fail_msg("filters: --a, --c-a >= 0 (0: zero stress), --strain in (0, 0.5), --points in 2..10000");
-    if (el) type = sp_pot_find_element(pot, el);
-    else if (pot->nelem > 1) return !fail_msg("the model has several elements: name one with --element");
-    if (type < 0) {
-        fprintf(stderr, "error: %s: no element '%s'\n", model, el);
-        return 0;
-    }
-    if (!zero_stress(model, pot, type, L, &a0, &ca)) return 0;
+    if (!element_type(model, el, pot, &type) || !zero_stress(model, pot, type, L, &a0, &ca)) return 0;
     memset(&nl, 0, sizeof nl);
     memset(&ws, 0, sizeof ws);
     if (!out_open(&of, outpath)) return 0;

@@ -1009,19 +1009,23 @@ static int zero_stress(const char *model, const sp_pot_t *pot, int type, int L, 
 }
 
 /* Loads a potential and picks its element: el by name, else the only one. */
-static int potential_element(const char *model, const char *el, sp_pot_t *pot, int *type) {
-    if (!load_potential(model, pot)) return 0;
+/* the type of element el (--element) in a loaded potential, or its only
+   element when el is NULL; 0 with an error message */
+static int element_type(const char *model, const char *el, const sp_pot_t *pot, int *type) {
     *type = el ? sp_pot_find_element(pot, el) : 0;
-    if (!el && pot->nelem > 1) {
-        sp_pot_free(pot);
-        return !fail_msg("the potential has several elements: name one with --element");
-    }
+    if (!el && pot->nelem > 1) return !fail_msg("the potential has several elements: name one with --element");
     if (*type < 0) {
         fprintf(stderr, "error: %s: no element '%s'\n", model, el);
-        sp_pot_free(pot);
         return 0;
     }
     return 1;
+}
+
+static int potential_element(const char *model, const char *el, sp_pot_t *pot, int *type) {
+    if (!load_potential(model, pot)) return 0;
+    if (element_type(model, el, pot, type)) return 1;
+    sp_pot_free(pot);
+    return 0;
 }
 
 static int cmd_props(int argc, char **argv) {
@@ -2667,9 +2671,21 @@ static int cmd_fit_smeam(int argc, char **argv) {
 
 /* --------------------------------------------------------------------- rdf */
 
-/* g_ab(r) (acc) and the counts per a atom (accn), ne x ne x nbins, averaged
-   over the frames of fr after the first skip; types from the element list
-   z (ne). Returns the frames used, 0 with an error message. */
+/* types of a frame's atoms as indices into the element list z (which holds
+   them all: collect_elements), and the count of each (cnt, zeroed first) */
+static void frame_types(const sp_frame_t *f, const int *z, int ne, int *type, int *cnt) {
+    int i, q;
+    for (q = 0; q < ne; ++q) cnt[q] = 0;
+    for (i = 0; i < f->natoms; ++i) {
+        for (q = 0; z[q] != f->z[i]; ++q) {}
+        type[i] = q;
+        ++cnt[q];
+    }
+}
+
+/* g_ab(r) (acc) and the counts per a atom (accn, may be NULL), ne x ne x
+   nbins, averaged over the frames of fr after the first skip; types from the
+   element list z (ne). Returns the frames used, 0 with an error message. */
 static int rdf_average(const char *xyz, const frames_t *fr, const int *z, int ne, double rmax, int nbins, long skip,
                        double *acc, double *accn) {
     const size_t nh = (size_t)ne * ne * nbins;
@@ -2678,22 +2694,18 @@ static int rdf_average(const char *xyz, const frames_t *fr, const int *z, int ne
     sp_nlist_t nl;
     memset(&nl, 0, sizeof nl);
     memset(acc, 0, nh * sizeof(double));
-    memset(accn, 0, nh * sizeof(double));
+    if (accn) memset(accn, 0, nh * sizeof(double));
     if (!ok) fail_msg("out of memory");
     for (k = (int)(skip < fr->n ? skip : fr->n); k < fr->n && ok; ++k) {
         const sp_frame_t *f = &fr->f[k];
-        int *type = (int *)malloc((size_t)f->natoms * sizeof(int) + 1), cnt[SP_MAX_ELEMENTS] = {0}, i;
+        int *type = (int *)malloc((size_t)f->natoms * sizeof(int) + 1), cnt[SP_MAX_ELEMENTS];
         double vol = 0.0;
         sp_cell_t cell;
         sp_diag_t diag;
         sp_result_t r;
         memset(&diag, 0, sizeof diag);
         if (!type) { ok = fail_msg("out of memory") == 0; break; }
-        for (i = 0; i < f->natoms; ++i) {
-            for (q = 0; z[q] != f->z[i]; ++q) {}
-            type[i] = q;
-            ++cnt[q];
-        }
+        frame_types(f, z, ne, type, cnt);
         frame_cell(f, &cell);
         if (!f->has_cell || !cell.pbc[0] || !cell.pbc[1] || !cell.pbc[2] || sp_cell_check(&cell, &vol) != SP_OK) {
             fprintf(stderr, "error: %s:%d: frame %d: the rdf needs a cell periodic in x, y and z\n", xyz, fr->line[k], k + 1);
@@ -2712,7 +2724,7 @@ static int rdf_average(const char *xyz, const frames_t *fr, const int *z, int ne
                         const double shell = 4.0 / 3.0 * 3.14159265358979323846 * (r1 * r1 * r1 - r0 * r0 * r0);
                         const size_t o = ((size_t)a * ne + b) * nbins + q;
                         acc[o] += hist[o] * vol / (pairs * shell);
-                        accn[o] += hist[o] / cnt[a];
+                        if (accn) accn[o] += hist[o] / cnt[a];
                     }
                 }
             ++used;
@@ -2722,7 +2734,7 @@ static int rdf_average(const char *xyz, const frames_t *fr, const int *z, int ne
     if (ok && used == 0) ok = fail_msg("rdf: no frames left after --skip") == 0;
     for (k = 0; ok && (size_t)k < nh; ++k) {
         acc[k] /= used;
-        accn[k] /= used;
+        if (accn) accn[k] /= used;
     }
     free(hist);
     sp_nlist_free(&nl);
@@ -2737,7 +2749,7 @@ static int cmd_rdf(int argc, char **argv) {
     static const char *const withv[] = {"--rmax", "--bins", "--skip", "--ref", "-o", NULL};
     const char *xyz = positional(argc, argv, 0, withv), *outpath = opt_value(argc, argv, "-o");
     const char *refpath = opt_value(argc, argv, "--ref");
-    double rmax, *acc = NULL, *accn = NULL, *racc = NULL, *raccn = NULL;
+    double rmax, *acc = NULL, *accn = NULL, *racc = NULL;
     long nbins, skip;
     int z[SP_MAX_ELEMENTS], ne, a, b, q, used = 0, ok = 1;
     frames_t fr, rf;
@@ -2765,14 +2777,13 @@ static int cmd_rdf(int argc, char **argv) {
     if (ne < 1) ok = fail_msg("rdf: more elements than SP_MAX_ELEMENTS") == 0;
     if (ok) {
         const size_t nh = (size_t)ne * ne * nbins;
-        acc = (double *)calloc(nh, sizeof(double));
-        accn = (double *)calloc(nh, sizeof(double));
-        racc = (double *)calloc(refpath ? nh : 1, sizeof(double));
-        raccn = (double *)calloc(refpath ? nh : 1, sizeof(double));
-        if (!acc || !accn || !racc || !raccn) ok = fail_msg("out of memory") == 0;
+        acc = (double *)malloc(nh * sizeof(double));
+        accn = (double *)malloc(nh * sizeof(double));
+        racc = (double *)malloc((refpath ? nh : 1) * sizeof(double));
+        if (!acc || !accn || !racc) ok = fail_msg("out of memory") == 0;
     }
     if (ok) ok = (used = rdf_average(xyz, &fr, z, ne, rmax, (int)nbins, skip, acc, accn)) > 0;
-    if (ok && refpath) ok = rdf_average(refpath, &rf, z, ne, rmax, (int)nbins, skip, racc, raccn) > 0;
+    if (ok && refpath) ok = rdf_average(refpath, &rf, z, ne, rmax, (int)nbins, skip, racc, NULL) > 0;
     if (ok && refpath) {
         printf("# g_ab(r) of %s against %s: mean absolute difference over %ld bins to %g A\n", xyz, refpath, nbins, rmax);
         for (a = 0; a < ne; ++a)
@@ -2815,7 +2826,6 @@ static int cmd_rdf(int argc, char **argv) {
     free(acc);
     free(accn);
     free(racc);
-    free(raccn);
     frames_free(&fr);
     if (refpath) frames_free(&rf);
     return ok ? 0 : 1;
@@ -2831,7 +2841,7 @@ static int cmd_msd(int argc, char **argv) {
     static const char *const withv[] = {"--dt", "-o", NULL};
     const char *xyz = positional(argc, argv, 0, withv), *outpath = opt_value(argc, argv, "-o");
     double dtf, *u = NULL, *msd = NULL, g[9], vol;
-    int z[SP_MAX_ELEMENTS], cnt[SP_MAX_ELEMENTS] = {0}, *type = NULL, ne, n, k, i, d, e, ok = 1;
+    int z[SP_MAX_ELEMENTS], cnt[SP_MAX_ELEMENTS], *type = NULL, ne, n, k, i, d, e, ok = 1;
     frames_t fr;
     out_file_t of;
     if (opt_flag(argc, argv, "--help") || !xyz) {
@@ -2856,12 +2866,10 @@ static int cmd_msd(int argc, char **argv) {
     type = (int *)malloc((size_t)n * sizeof(int) + 1);
     msd = (double *)calloc((size_t)fr.n * ne, sizeof(double));
     if (!u || !type || !msd) ok = fail_msg("out of memory") == 0;
-    for (i = 0; ok && i < n; ++i) {
-        for (e = 0; z[e] != fr.f[0].z[i]; ++e) {}
-        type[i] = e;
-        ++cnt[e];
+    if (ok) {
+        frame_types(&fr.f[0], z, ne, type, cnt);
+        memcpy(u, fr.f[0].pos, 3 * (size_t)n * sizeof(double));
     }
-    if (ok) memcpy(u, fr.f[0].pos, 3 * (size_t)n * sizeof(double));
     for (k = 1; k < fr.n && ok; ++k) {
         const sp_frame_t *f = &fr.f[k], *p = &fr.f[k - 1];
         sp_cell_t cell;
