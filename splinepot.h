@@ -47,7 +47,8 @@ TABLE OF CONTENTS (search for the tag)
    >>bspline  cubic B-splines on clamped knot vectors (UF3)
    >>cells    cells, periodic images, ghost atoms, neighbour lists, radial distribution
    >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial;
-              an s-NNP's filters and their weights per atom
+              the energy change of a Monte-Carlo move; an s-NNP's filters and their
+              weights per atom
    >>props    relaxation, elastic constants, EOS, cubic and hcp crystals, phonons, faults
    >>linalg   dense symmetric eigen-solver
    >>cmaes    CMA-ES optimiser (Hansen), ask/tell, IPOP restarts, bounds
@@ -79,7 +80,9 @@ THREAD SAFETY AND DETERMINISM
 
 RECENT CHANGES
 
-   0.1.0  first release: splines, B-splines, cell lists, s-MEAM, UF3, I/O.
+   0.1.0  first release: splines, B-splines, cell lists, s-MEAM, UF3, I/O;
+          Monte-Carlo moves (sp_pot_move_energy, sp_pot_move_accept,
+          sp_nlist_move).
 
 CREDITS
 
@@ -351,7 +354,10 @@ typedef struct sp_nlist_t {
     int *owner;         /* next: local atom each extended atom copies */
     double *shift;      /* 3*next: xe = x[owner] + shift */
     double *xe;         /* 3*next: extended positions (after update) */
-    size_t n_entries, cap_entries;
+    double *x0;         /* 3*natoms: xe of the locals at the build (sp_pot_move_energy's skin check) */
+    int *gfirst;        /* natoms+1 offsets into glist */
+    int *glist;         /* the ghosts of each local atom, by image (in the build scratch) */
+    size_t n_entries, cap_entries, cap_x0;
     int cap_ext, cap_atoms;
     sp_allocator_t allocator;
     /* build scratch (kept to avoid reallocating on rebuilds) */
@@ -378,6 +384,11 @@ SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos);
 /* Refreshes xe from the caller's (moved) positions; the pairs stay those of
    the last build, so the list cutoff must include a skin. */
 
+SP_API void sp_nlist_move(sp_nlist_t *nl, int i, const double *x);
+/* Puts local atom i at x (3 doubles; its ghosts follow), as sp_nlist_update
+   would with x in the positions array: the step that accepts a Monte-Carlo
+   move sp_pot_move_energy has costed. O(images of i). */
+
 SP_API void sp_nlist_free(sp_nlist_t *nl);
 
 SP_API sp_result_t sp_rdf_add(const sp_nlist_t *nl, const int *type, int ntypes, double rmax, int nbins,
@@ -399,7 +410,12 @@ SP_API sp_result_t sp_rdf_add(const sp_nlist_t *nl, const int *type, int ntypes,
  * One call shape for every potential: per centre atom i, the energy E_i
  * and the per-bond forces -dE_i/dr_ij are computed into the workspace; a
  * fixed-order gather then gives forces F_a = sum_b (Fb[rev b] - Fb[b]) and
- * the virial W = sum_i sum_j r_ij (x) Fb_ij.
+ * the virial W = sum_i sum_j r_ij (x) Fb_ij. E_i depends only on the atoms
+ * within the cutoff of i, so a Monte-Carlo move of one atom changes the
+ * energies of its neighbours only (sp_pot_move_energy):
+ *
+ *     sp_pot_move_energy(&pot, &nl, type, &ws, i, xnew, energies, &de);
+ *     if (accepted) sp_pot_move_accept(&nl, &ws, i, xnew, energies);
  *
  * s-MEAM (Lenosky et al. 2000; LAMMPS meam/spline):
  *   E = sum_{i<j} phi_{ti tj}(r_ij) + sum_i [U_ti(n_i) - U_ti(0)],
@@ -561,6 +577,11 @@ typedef struct sp_work_t {
     size_t cap_atom;
     void *scratch;        /* per-thread bond caches */
     size_t cap_scratch;
+    double *trial_e;      /* the last sp_pot_move_energy: its centres' energies after the move */
+    int *trial_c;         /* and those centres */
+    size_t cap_trial_e, cap_trial_c;
+    int trial_i, trial_n; /* its atom and number of centres (0: none) */
+    double trial_x[3];    /* its position */
     sp_allocator_t allocator;
 } sp_work_t;
 
@@ -588,6 +609,32 @@ SP_API sp_result_t sp_pot_compute_once(const sp_pot_t *pot, int natoms, const do
                                        double *out_energies, double *out_virial,
                                        sp_diag_t *diag);
 /* Convenience: builds a neighbour list, computes, frees. Outputs may be NULL. */
+
+SP_API sp_result_t sp_pot_move_energy(const sp_pot_t *pot, sp_nlist_t *nl, const int *type, sp_work_t *ws,
+                                      int i, const double *x, const double *energies, double *out_de);
+/* The energy change of a Monte-Carlo move: local atom i put at x (3 doubles,
+   in the frame of the positions the list was built from; do not wrap them
+   between builds), the other atoms where nl has them. Only the centres that
+   have an image of i within the cutoff before or after the move are
+   evaluated: O(neighbours) work, not O(natoms). The result is the sum over
+   those centres of E_c(after) - E_c(before), each E_c bit for bit what
+   sp_pot_compute gives. energies: NULL (each E_c(before) is evaluated too),
+   or the per-atom energies of the current positions (sp_pot_compute's
+   out->energies, kept up to date by sp_pot_move_accept), which halves the
+   work. nl is left as it was (its positions change during the call: one
+   caller per list). Errors: SP_ERR_BAD_ARG (NULL, i out of range, list not
+   built), SP_ERR_UNKNOWN_ELEMENT, SP_ERR_NOT_FINITE (x or the result),
+   SP_ERR_RANGE (list cutoff below the potential's, or x farther than half
+   the skin, list cutoff - potential cutoff, from atom i's position at the
+   build: rebuild the list from the current positions and ask again),
+   SP_ERR_NO_MEMORY. ws grows on the first calls only. */
+
+SP_API sp_result_t sp_pot_move_accept(sp_nlist_t *nl, sp_work_t *ws, int i, const double *x, double *energies);
+/* Accepts the move that the last sp_pot_move_energy on ws costed (atom i to
+   x, the same numbers): nl's positions follow (sp_nlist_move) and, when
+   energies is not NULL, the energies of the centres that move changed are
+   written into it. Keep the caller's positions array the same (x[i] = x).
+   Errors: SP_ERR_BAD_ARG (NULL, i out of range, or not the last trial). */
 
 SP_API void sp_work_free(sp_work_t *ws);
 SP_API void sp_pot_free(sp_pot_t *pot);
@@ -2511,6 +2558,7 @@ SP_API void sp_nlist_free(sp_nlist_t *nl) {
     sp__free(&a, nl->owner);
     sp__free(&a, nl->shift);
     sp__free(&a, nl->xe);
+    sp__free(&a, nl->x0);
     sp__free(&a, nl->scr_int);
     sp__free(&a, nl->scr_dbl);
     sp__free(&a, nl->scr_ext);
@@ -2529,6 +2577,18 @@ SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos) {
         nl->xe[3 * a] = x[0] + s[0];
         nl->xe[3 * a + 1] = x[1] + s[1];
         nl->xe[3 * a + 2] = x[2] + s[2];
+    }
+}
+
+SP_API void sp_nlist_move(sp_nlist_t *nl, int i, const double *x) {
+    int k;
+    if (!nl || !x || i < 0 || i >= nl->natoms || !nl->gfirst) return;
+    for (k = nl->gfirst[i] - 1; k < nl->gfirst[i + 1]; ++k) {
+        const int a = k < nl->gfirst[i] ? i : nl->glist[k];
+        const double *s = nl->shift + 3 * (size_t)a;
+        nl->xe[3 * (size_t)a] = x[0] + s[0];
+        nl->xe[3 * (size_t)a + 1] = x[1] + s[1];
+        nl->xe[3 * (size_t)a + 2] = x[2] + s[2];
     }
 }
 
@@ -3085,6 +3145,7 @@ SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const d
     if (!(cutoff > 0.0) || !sp__isfinite(cutoff))
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "cutoff must be positive and finite");
     prev = nl->n_entries;
+    nl->gfirst = nl->glist = NULL;
     nl->natoms = 0;
     nl->next = 0;
     nl->n_entries = 0;
@@ -3568,6 +3629,11 @@ SP_API sp_result_t sp_nlist_build(sp_nlist_t *nl, const sp_cell_t *cell, const d
                 return sp__fail(diag, SP_ERR_RANGE, 0, "internal: missing reverse of a pair of atom %d", i + 1);
             }
     }
+    if (!SP__GROW(nl, nl->x0, nl->cap_x0, 3 * (size_t)natoms + 1, double))
+        return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
+    memcpy(nl->x0, nl->xe, 3 * (size_t)natoms * sizeof(double));
+    nl->gfirst = gfirst;
+    nl->glist = glist;
     nl->natoms = natoms;
     nl->next = (int)next;
     nl->n_entries = total;
@@ -3654,6 +3720,8 @@ SP_API void sp_work_free(sp_work_t *ws) {
     sp__free(&a, ws->fbond);
     sp__free(&a, ws->atom);
     sp__free(&a, ws->scratch);
+    sp__free(&a, ws->trial_e);
+    sp__free(&a, ws->trial_c);
     memset(ws, 0, sizeof *ws);
     ws->allocator = a;
 }
@@ -5771,10 +5839,51 @@ static int sp__nthreads(void) {
 #endif
 }
 
+/* Per-bond slots are needed by many-body terms only (not by UF2). */
+static int sp__pot_needs_bonds(const sp_pot_t *pot) { return !(pot->kind == SP_POT_UF3 && !pot->uf3.has3); }
+
+/* Scratch of one thread for centres of up to maxdeg entries. */
+static size_t sp__pot_scratch_bytes(const sp_pot_t *pot, int maxdeg) {
+    size_t b = sp__bonds_bytes(maxdeg);
+    if (pot->kind == SP_POT_UF3 && pot->uf3.fast && sp__uf3_scratch_bytes(pot, maxdeg) > b)
+        b = sp__uf3_scratch_bytes(pot, maxdeg);
+    if (pot->kind == SP_POT_SNNP) b = sp__snnp_scratch_bytes(pot, maxdeg);
+    return b;
+}
+
+/* The workspace of the centres: per-bond slots (UF3 keeps a list of
+   entries, one int each, after the 3 doubles per entry), natom doubles,
+   scratch bytes. Returns 0 when out of memory. */
+static int sp__pot_reserve(const sp_pot_t *pot, const sp_nlist_t *nl, sp_work_t *ws, size_t scratch, size_t natom) {
+    return (!sp__pot_needs_bonds(pot) ||
+            sp__reserve(&ws->allocator, (void **)&ws->fbond, &ws->cap_bonds,
+                        (pot->kind == SP_POT_UF3 ? 4 : 3) * nl->n_entries + 4, sizeof(double))) &&
+           sp__reserve(&ws->allocator, (void **)&ws->atom, &ws->cap_atom, natom, sizeof(double)) &&
+           sp__reserve(&ws->allocator, &ws->scratch, &ws->cap_scratch, scratch, 1);
+}
+
+/* E_i of centre i; its per-bond forces into fb, its direct force and
+   virial into fa[3], va[9] (UF3; zero for the others). */
+static double sp__pot_center(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i, const sp__bonds_t *bd,
+                             void *scratch, int maxdeg, double *fb, double *fa, double *va, double m1, double m2,
+                             int *lst) {
+    double e;
+    int a;
+    if (pot->kind == SP_POT_UF3) {
+        if (pot->uf3.fast) return sp__uf3_center_fast(pot, nl, type, i, scratch, maxdeg, fb, fa, va, m1, m2, lst);
+        return sp__uf3_center(pot, nl, type, i, bd, fb, fa, va);
+    }
+    e = pot->kind == SP_POT_SNNP ? sp__snnp_center(pot, nl, type, i, scratch, maxdeg, fb)
+                                 : sp__meam_center(pot, nl, type, i, bd, fb);
+    for (a = 0; a < 3; ++a) fa[a] = 0.0;
+    for (a = 0; a < 9; ++a) va[a] = 0.0;
+    return e;
+}
+
 SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type,
                                   sp_work_t *ws, sp_out_t *out) {
     const int n = nl ? nl->natoms : 0;
-    int i, nth, maxdeg, need_bonds;
+    int i, nth, maxdeg;
     double *fb, *ea, *va, *fa, m1 = -1.0, m2 = -1.0;
     int *lst = NULL;
     size_t per_thread;
@@ -5787,19 +5896,9 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
        waking threads costs on a shared machine */
     nth = n < 256 ? 1 : sp__nthreads();
     maxdeg = sp__max_degree(nl);
-    per_thread = sp__bonds_bytes(maxdeg);
-    if (pot->kind == SP_POT_UF3 && pot->uf3.fast && sp__uf3_scratch_bytes(pot, maxdeg) > per_thread)
-        per_thread = sp__uf3_scratch_bytes(pot, maxdeg);
-    if (pot->kind == SP_POT_SNNP) per_thread = sp__snnp_scratch_bytes(pot, maxdeg);
-    /* per-bond slots are needed by many-body terms only (not by UF2) */
-    need_bonds = !(pot->kind == SP_POT_UF3 && !pot->uf3.has3);
-    /* (UF3 keeps a list of entries, one int each, after the 3 doubles per entry) */
-    if ((need_bonds && !sp__reserve(&ws->allocator, (void **)&ws->fbond, &ws->cap_bonds,
-                                    (pot->kind == SP_POT_UF3 ? 4 : 3) * nl->n_entries + 4, sizeof(double))) ||
-        !sp__reserve(&ws->allocator, (void **)&ws->atom, &ws->cap_atom, 13 * (size_t)n + 1, sizeof(double)) ||
-        !sp__reserve(&ws->allocator, (void **)&ws->scratch, &ws->cap_scratch, (size_t)nth * per_thread, 1))
-        return SP_ERR_NO_MEMORY;
-    fb = need_bonds ? ws->fbond : NULL;
+    per_thread = sp__pot_scratch_bytes(pot, maxdeg);
+    if (!sp__pot_reserve(pot, nl, ws, (size_t)nth * per_thread, 13 * (size_t)n + 1)) return SP_ERR_NO_MEMORY;
+    fb = sp__pot_needs_bonds(pot) ? ws->fbond : NULL;
     if (pot->kind == SP_POT_UF3 && pot->uf3.fast && pot->uf3.has3) {
         /* UF3, vectorised 3-body: the force of E_i on j, non-zero only for
            r_ij <= cut3, is written (by centre i) into slot b, for entries with
@@ -5838,25 +5937,9 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
 #ifdef SP__OMP
 #pragma omp for schedule(dynamic, 32)
 #endif
-            for (ii = 0; ii < n; ++ii) {
-                if (pot->kind == SP_POT_UF3) {
-                    if (pot->uf3.fast)
-                        ea[ii] = sp__uf3_center_fast(pot, nl, type, ii, (char *)ws->scratch + (size_t)tid * per_thread,
-                                                     maxdeg, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii, m1, m2, lst);
-                    else
-                        ea[ii] = sp__uf3_center(pot, nl, type, ii, &bd, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii);
-                } else if (pot->kind == SP_POT_SNNP) {
-                    int a;
-                    ea[ii] = sp__snnp_center(pot, nl, type, ii, (char *)ws->scratch + (size_t)tid * per_thread, maxdeg, fb);
-                    for (a = 0; a < 3; ++a) fa[3 * (size_t)ii + a] = 0.0;
-                    for (a = 0; a < 9; ++a) va[9 * (size_t)ii + a] = 0.0;
-                } else {
-                    int a;
-                    ea[ii] = sp__meam_center(pot, nl, type, ii, &bd, fb);
-                    for (a = 0; a < 3; ++a) fa[3 * (size_t)ii + a] = 0.0;
-                    for (a = 0; a < 9; ++a) va[9 * (size_t)ii + a] = 0.0;
-                }
-            }
+            for (ii = 0; ii < n; ++ii)
+                ea[ii] = sp__pot_center(pot, nl, type, ii, &bd, (char *)ws->scratch + (size_t)tid * per_thread, maxdeg,
+                                        fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii, m1, m2, lst);
             /* gather: forces and per-atom virials from the per-bond slots */
 #ifdef SP__OMP
 #pragma omp for schedule(static)
@@ -5941,6 +6024,113 @@ SP_API sp_result_t sp_pot_compute_once(const sp_pot_t *pot, int natoms, const do
     sp_work_free(&ws);
     sp_nlist_free(&nl);
     return r;
+}
+
+SP_API sp_result_t sp_pot_move_energy(const sp_pot_t *pot, sp_nlist_t *nl, const int *type, sp_work_t *ws,
+                                      int i, const double *x, const double *energies, double *out_de) {
+    double xi[3], skin, rm2, m3, de = 0.0, fa[3], va[9], *fb, *eold, *save;
+    int b, k, ns = 0, nimg, maxdeg = 0, *set, *lst = NULL;
+    size_t per;
+    sp__bonds_t bd;
+    if (!pot || !nl || !type || !ws || !x || !out_de || pot->kind == SP_POT_NONE) return SP_ERR_BAD_ARG;
+    if (i < 0 || i >= nl->natoms || !nl->gfirst) return SP_ERR_BAD_ARG;
+    ws->trial_n = 0;
+    if (nl->cutoff < pot->cutoff) return SP_ERR_RANGE;
+    if (!sp__isfinite(x[0]) || !sp__isfinite(x[1]) || !sp__isfinite(x[2])) return SP_ERR_NOT_FINITE;
+    skin = nl->cutoff - pot->cutoff;
+    for (k = 0; k < 3; ++k) xi[k] = x[k] + nl->shift[3 * (size_t)i + k];
+    {
+        const double *x0 = nl->x0 + 3 * (size_t)i;
+        const double d0 = xi[0] - x0[0], d1 = xi[1] - x0[1], d2 = xi[2] - x0[2];
+        if (4.0 * (d0 * d0 + d1 * d1 + d2 * d2) > skin * skin) return SP_ERR_RANGE;
+    }
+    /* the centres that see i: their rows are the partners' rows of i's entries */
+    for (b = nl->first[i] - 1; b < nl->first[i + 1]; ++b) {
+        const int c = b < nl->first[i] ? i : nl->owner[nl->j[b]];
+        const int d = nl->first[c + 1] - nl->first[c];
+        if (type[c] < 0 || type[c] >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
+        maxdeg = d > maxdeg ? d : maxdeg;
+    }
+    nimg = nl->gfirst[i + 1] - nl->gfirst[i];
+    per = (sp__pot_scratch_bytes(pot, maxdeg) + 63) / 64 * 64;
+    k = nl->first[i + 1] - nl->first[i] + 1; /* centres at most */
+    if (!sp__pot_reserve(pot, nl, ws, per + (size_t)(k + 3 * (nimg + 1)) * sizeof(double) + (size_t)k * sizeof(int), 1) ||
+        !sp__reserve(&ws->allocator, (void **)&ws->trial_e, &ws->cap_trial_e, (size_t)k, sizeof(double)) ||
+        !sp__reserve(&ws->allocator, (void **)&ws->trial_c, &ws->cap_trial_c, (size_t)k, sizeof(int)))
+        return SP_ERR_NO_MEMORY;
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
+    eold = (double *)((char *)ws->scratch + per);
+    save = eold + k;
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
+    set = (int *)(save + 3 * (nimg + 1));
+    /* i, and every atom with an image within the cutoff of i before or after
+       the move (a margin for the ulps by which the centre's own view of the
+       distance differs; a centre taken in without need adds an exact 0) */
+    rm2 = (pot->cutoff + 1e-9) * (pot->cutoff + 1e-9);
+    set[ns++] = i;
+    for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
+        const int j = nl->j[b], c = nl->owner[j];
+        const double *xj = nl->xe + 3 * (size_t)j, *xo = nl->xe + 3 * (size_t)i;
+        double r0 = 0.0, r1 = 0.0;
+        int q;
+        if (c == i) continue;
+        for (q = 0; q < 3; ++q) {
+            r0 += (xj[q] - xo[q]) * (xj[q] - xo[q]);
+            r1 += (xj[q] - xi[q]) * (xj[q] - xi[q]);
+        }
+        if (r0 >= rm2 && r1 >= rm2) continue;
+        for (q = 0; q < ns && set[q] < c; ++q) {} /* kept sorted, each centre once */
+        if (q < ns && set[q] == c) continue;
+        memmove(set + q + 1, set + q, (size_t)(ns - q) * sizeof(int));
+        set[q] = c;
+        ++ns;
+    }
+    for (k = 0; k < ns; ++k)
+        for (b = nl->first[set[k]]; b < nl->first[set[k] + 1]; ++b) {
+            const int t = type[nl->owner[nl->j[b]]];
+            if (t < 0 || t >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
+        }
+    fb = sp__pot_needs_bonds(pot) ? ws->fbond : NULL;
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
+    if (pot->kind == SP_POT_UF3 && pot->uf3.fast && pot->uf3.has3) lst = (int *)(fb + 3 * nl->n_entries + 4);
+    m3 = pot->kind == SP_POT_UF3 ? pot->uf3.cut3 : 0.0; /* slot margins: forces only */
+    sp__bonds_setup(&bd, ws->scratch, maxdeg);
+    for (k = 0; k < ns; ++k)
+        eold[k] = energies ? energies[set[k]]
+                           : sp__pot_center(pot, nl, type, set[k], &bd, ws->scratch, maxdeg, fb, fa, va, m3, m3, lst);
+    for (k = -1; k < nimg; ++k) {
+        const int a = k < 0 ? i : nl->glist[nl->gfirst[i] + k];
+        memcpy(save + 3 * (size_t)(k + 1), nl->xe + 3 * (size_t)a, 3 * sizeof(double));
+    }
+    sp_nlist_move(nl, i, x);
+    for (k = 0; k < ns; ++k) {
+        ws->trial_e[k] = sp__pot_center(pot, nl, type, set[k], &bd, ws->scratch, maxdeg, fb, fa, va, m3, m3, lst);
+        ws->trial_c[k] = set[k];
+        de += ws->trial_e[k] - eold[k];
+    }
+    for (k = -1; k < nimg; ++k) {
+        const int a = k < 0 ? i : nl->glist[nl->gfirst[i] + k];
+        memcpy(nl->xe + 3 * (size_t)a, save + 3 * (size_t)(k + 1), 3 * sizeof(double));
+    }
+    *out_de = de;
+    if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
+    ws->trial_i = i;
+    ws->trial_n = ns;
+    memcpy(ws->trial_x, x, sizeof ws->trial_x);
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_pot_move_accept(sp_nlist_t *nl, sp_work_t *ws, int i, const double *x, double *energies) {
+    int k;
+    if (!nl || !ws || !x || i < 0 || i >= nl->natoms || !nl->gfirst) return SP_ERR_BAD_ARG;
+    if (ws->trial_n < 1 || ws->trial_i != i || x[0] != ws->trial_x[0] || x[1] != ws->trial_x[1] ||
+        x[2] != ws->trial_x[2])
+        return SP_ERR_BAD_ARG;
+    if (energies)
+        for (k = 0; k < ws->trial_n; ++k) energies[ws->trial_c[k]] = ws->trial_e[k];
+    sp_nlist_move(nl, i, x);
+    ws->trial_n = 0;
+    return SP_OK;
 }
 /* ==================================================================
  * >>props    implementation

@@ -14,6 +14,9 @@
 #   md: Langevin (--thermostat) on 512 atoms, same seed: identical stdout (less
 #       the timing lines) and --dump trajectory on 1, 2 and 8 threads, twice;
 #       a different seed gives a different trajectory.
+#   mc: Metropolis on 512 atoms, same seed: identical stdout (less the timing
+#       lines) and trajectory on 1, 2 and 8 threads, twice; the energy summed
+#       from the accepted moves equals a full evaluation to 1e-8 eV.
 # The binary is $SPLINEPOT (default build/splinepot; `make test` passes $(B)).
 # Closes with "N passed, N failed" like the test programs (tests/run.sh).
 SP=${SPLINEPOT:-build/splinepot}
@@ -103,5 +106,24 @@ if md_run md1a 1 7; then
     fi
     # the trajectory holds 21 frames of 512 atoms
     if [ "$(grep -c '^512$' "$T/md1a.traj")" = 21 ]; then ok; else fail "md: expected 21 dumped frames"; fi
+fi
+
+# mc: the same, and the energy summed from the accepted moves equal to a full evaluation
+mc_run() { # $1 tag, $2 threads
+    OMP_NUM_THREADS=$2 "$SP" mc "$POTS/Si_1.meam.spline" "$T/si512.xyz" --sweeps 20 --temp 900 --seed 5 \
+        --every 5 --skin 0.4 --dump "$T/$1.traj" > "$T/$1.raw" 2> "$T/$1.stderr" ||
+        { fail "mc $1 failed: $(tail -n 1 "$T/$1.stderr")"; return 1; }
+    grep -v '^time:\|^perf:' "$T/$1.raw" > "$T/$1.log"
+}
+if mc_run mc1a 1; then
+    for run in 1b 2 8; do
+        mc_run "mc$run" "${run%b}" || continue
+        if cmp -s "$T/mc1a.log" "$T/mc$run.log" && cmp -s "$T/mc1a.traj" "$T/mc$run.traj"; then ok
+        else fail "mc: log or trajectory on run $run differs"; fi
+    done
+    if [ "$(grep -c '^512$' "$T/mc1a.traj")" = 4 ]; then ok; else fail "mc: expected 4 dumped frames"; fi
+    # list rebuilds happened (skin 0.4 A), and the running energy is that of a full evaluation
+    if awk '/^energy check:/ { d = $(NF - 4); if (d < 0) d = -d; ok = d < 1e-8 && $(NF - 2) > 1 } END { exit !ok }' \
+        "$T/mc1a.log"; then ok; else fail "mc: $(grep '^energy check:' "$T/mc1a.log")"; fi
 fi
 finish

@@ -104,8 +104,8 @@ static void check_fd(const char *potpath, const char *xyzpath, int frame) {
     sp_pot_t pot;
     sp_frame_t *fr;
     sp_diag_t d;
-    int nf, a, b, k;
-    double worst_f = 0, worst_w = 0, h = 1e-5, eps = 1e-6;
+    int nf, a, b, k, rebuilds = 0;
+    double worst_f = 0, worst_w = 0, worst_mc = 0, h = 1e-5, eps = 1e-6;
     memset(&pot, 0, sizeof pot);
     memset(&d, 0, sizeof d);
     if (!tu_exists(potpath) || !tu_exists(xyzpath)) { SP_SKIP("finite-difference inputs missing"); return; }
@@ -163,10 +163,18 @@ static void check_fd(const char *potpath, const char *xyzpath, int frame) {
                     if (fabs(w - c0.vir[3 * a + b]) > worst_w) worst_w = fabs(w - c0.vir[3 * a + b]);
                 }
             }
-        printf("%-28s frame %d (%d atoms): max |F + dE/dx| %.2g eV/A, max |W + dE/de| %.2g eV\n",
-               strrchr(xyzpath, '/') + 1, frame + 1, n, worst_f, worst_w);
+        { /* and Monte-Carlo moves on the same frame */
+            sp_cell_t cell;
+            memcpy(cell.h, cellh, sizeof cell.h);
+            memcpy(cell.pbc, f->pbc, sizeof cell.pbc);
+            worst_mc = tu_check_moves(&pot, n, pos, type, &cell, 40, 0.11, 0.4, &rebuilds);
+        }
+        printf("%-28s frame %d (%d atoms): max |F + dE/dx| %.2g eV/A, max |W + dE/de| %.2g eV, Monte-Carlo moves:"
+               " max |dE - (E1 - E0)|/(1+|E0|) %.2g (%d rebuilds)\n",
+               strrchr(xyzpath, '/') + 1, frame + 1, n, worst_f, worst_w, worst_mc, rebuilds);
         SP_CHECK(worst_f < 5e-8);
         SP_CHECK(worst_w < 2e-6 * (1 + fabs(c0.e)));
+        SP_CHECK(worst_mc < 1e-12);
         free(pos); free(type); free(c0.f);
     }
     tu_free_frames(fr, nf);

@@ -196,7 +196,7 @@ static double energy_of(const sp_pot_t *pot, int n, const double *pos, const int
     return e;
 }
 
-static double worst_e_brute = 0, worst_f = 0, worst_w = 0, worst_ge = 0, worst_gf = 0, worst_x = 0, worst_dx = 0;
+static double worst_mc = 0, worst_e_brute = 0, worst_f = 0, worst_w = 0, worst_ge = 0, worst_gf = 0, worst_x = 0, worst_dx = 0;
 static int n_models = 0;
 
 /* sp_snnp_filters: G_i against the image sum, E_i against the per-atom
@@ -274,6 +274,16 @@ static void check_model(int nelem, int opts) {
     eb = brute_energy(&pot, N, pos, type, h);
     if (fabs(e - eb) / (1 + fabs(eb)) > worst_e_brute) worst_e_brute = fabs(e - eb) / (1 + fabs(eb));
     SP_CHECK_NEAR(e, eb, 1e-11, 1e-11);
+    { /* Monte-Carlo moves */
+        sp_cell_t c;
+        int rb;
+        double w;
+        memcpy(c.h, h, sizeof c.h);
+        memcpy(c.pbc, pbc, sizeof c.pbc);
+        w = tu_check_moves(&pot, N, pos, type, &c, 30, 0.14, 0.5, &rb);
+        if (w > worst_mc) worst_mc = w;
+        SP_CHECK(w < 1e-12);
+    }
     for (i = 0; i < N; ++i) sum += ea[i];
     SP_CHECK_NEAR(sum, e, 1e-12, 1e-12);
     /* forces = -dE/dx */
@@ -865,6 +875,7 @@ int main(void) {
     }
     printf("%d option combinations x elements: max |E - brute force|/(1+|E|) %.2g, max |F + dE/dx| %.2g eV/A,"
            " max |W + dE/de| %.2g eV\n", n_models, worst_e_brute, worst_f, worst_w);
+    printf("Monte-Carlo moves: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n", worst_mc);
     printf("sp_snnp_filters: max |G - image sum|/(1+|G|) %.2g, max |dE/dG - central difference|/(1+|dE/dG|) %.2g\n",
            worst_x, worst_dx);
     printf("parameter gradients vs central differences (every parameter): max relative error dE/dtheta %.2g,"

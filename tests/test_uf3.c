@@ -104,6 +104,21 @@ static void check(int nelem, int has3) {
            has3 ? "2,3" : "2", nelem, e, eb, worst_f, worst_w);
     SP_CHECK(worst_f < 1e-7);
     SP_CHECK(worst_w < 1e-6);
+    { /* Monte-Carlo moves in a cell narrower than two cutoffs, both evaluation paths */
+        sp_cell_t c;
+        int rb[2], fast = pot.uf3.fast;
+        double wm[2];
+        memcpy(c.h, h, sizeof c.h);
+        memcpy(c.pbc, pbc, sizeof c.pbc);
+        wm[0] = tu_check_moves(&pot, N, pos, type, &c, 80, 0.14, 0.5, &rb[0]);
+        pot.uf3.fast = 0;
+        wm[1] = tu_check_moves(&pot, N, pos, type, &c, 80, 0.14, 0.5, &rb[1]);
+        pot.uf3.fast = fast;
+        printf("  Monte-Carlo moves: max |dE - (E1 - E0)| / (1 + |E0|) %.2g (vectorised path: %s), %.2g (generic); "
+               "%d, %d rebuilds\n", wm[0], fast ? "yes" : "no", wm[1], rb[0], rb[1]);
+        SP_CHECK(wm[0] < 1e-12 && wm[1] < 1e-12);
+        SP_CHECK(rb[0] > 0 && rb[1] > 0);
+    }
 #ifdef _OPENMP
     {
         double f1[3 * N], e1;
@@ -340,6 +355,58 @@ static void check_sw_teacher(const char *path) {
     sp_nlist_free(&nl);
 }
 
+/* sp_pot_move_energy's refusals: each a specific code, the list untouched */
+static void check_move_errors(void) {
+    enum { N = 8 };
+    int z[1] = {14}, type[N], i, k;
+    double pos[3 * N], x[3], de = 7.0;
+    sp_cell_t c;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_pot_t pot;
+    sp_diag_t d;
+    random_model(&pot, 1, z, 1);
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    memset(&c, 0, sizeof c);
+    c.h[0] = c.h[4] = c.h[8] = 5.0;
+    c.pbc[0] = c.pbc[1] = c.pbc[2] = 1;
+    for (i = 0; i < N; ++i) { /* a simple cubic 2 x 2 x 2 arrangement, 2.5 A apart */
+        type[i] = 0;
+        for (k = 0; k < 3; ++k) pos[3 * i + k] = 2.5 * ((i >> k) & 1);
+    }
+    x[0] = 0.1; x[1] = 0.0; x[2] = 0.0;
+    SP_CHECK(sp_pot_move_energy(&pot, &nl, type, &ws, 0, x, NULL, &de) == SP_ERR_BAD_ARG); /* not built */
+    SP_CHECK(sp_nlist_build(&nl, &c, pos, N, pot.cutoff - 0.1, &d) == SP_OK);
+    SP_CHECK(sp_pot_move_energy(&pot, &nl, type, &ws, 0, x, NULL, &de) == SP_ERR_RANGE); /* list too short */
+    SP_CHECK(sp_nlist_build(&nl, &c, pos, N, pot.cutoff + 0.4, &d) == SP_OK);
+    SP_CHECK(sp_pot_move_energy(&pot, &nl, type, &ws, N, x, NULL, &de) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_pot_move_energy(&pot, &nl, type, &ws, -1, x, NULL, &de) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_pot_move_energy(&pot, &nl, NULL, &ws, 0, x, NULL, &de) == SP_ERR_BAD_ARG);
+    x[1] = NAN;
+    SP_CHECK(sp_pot_move_energy(&pot, &nl, type, &ws, 0, x, NULL, &de) == SP_ERR_NOT_FINITE);
+    x[1] = 0.0;
+    x[0] = 0.21; /* beyond half the skin (0.2) */
+    SP_CHECK(sp_pot_move_energy(&pot, &nl, type, &ws, 0, x, NULL, &de) == SP_ERR_RANGE);
+    x[0] = 0.19;
+    type[3] = 1; /* a neighbour of atom 0 of an element the potential lacks */
+    SP_CHECK(sp_pot_move_energy(&pot, &nl, type, &ws, 0, x, NULL, &de) == SP_ERR_UNKNOWN_ELEMENT);
+    type[3] = 0;
+    SP_CHECK(sp_pot_move_accept(&nl, &ws, 0, x, NULL) == SP_ERR_BAD_ARG); /* no trial yet */
+    SP_CHECK(sp_pot_move_energy(&pot, &nl, type, &ws, 0, x, NULL, &de) == SP_OK);
+    SP_CHECK(de == 7.0 ? 0 : de - de == 0.0);
+    x[2] = 0.01;
+    SP_CHECK(sp_pot_move_accept(&nl, &ws, 0, x, NULL) == SP_ERR_BAD_ARG); /* not the move costed */
+    SP_CHECK(sp_pot_move_accept(&nl, &ws, 1, x, NULL) == SP_ERR_BAD_ARG);
+    x[2] = 0.0;
+    SP_CHECK(sp_pot_move_accept(&nl, &ws, 0, x, NULL) == SP_OK);
+    SP_CHECK(nl.xe[0] == 0.19 + nl.shift[0]);
+    SP_CHECK(sp_pot_move_accept(&nl, &ws, 0, x, NULL) == SP_ERR_BAD_ARG); /* once */
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    sp_pot_free(&pot);
+}
+
 int main(void) {
     check(1, 0);
     check(1, 1);
@@ -356,5 +423,6 @@ int main(void) {
     }
     check_lj_retrieval(1);
     check_lj_retrieval(0);
+    check_move_errors();
     return sp_test_finish();
 }

@@ -12,10 +12,11 @@
 #define TU_UNUSED
 #endif
 static uint64_t tu_rng = 88172645463325252ULL;
-TU_UNUSED static double tu_urand(void) { /* xorshift64* in [0,1) */
-    tu_rng ^= tu_rng >> 12; tu_rng ^= tu_rng << 25; tu_rng ^= tu_rng >> 27;
-    return (double)((tu_rng * 2685821657736338717ULL) >> 11) * (1.0 / 9007199254740992.0);
+TU_UNUSED static double tu_urand_s(uint64_t *s) { /* xorshift64* in [0,1) */
+    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
+    return (double)((*s * 2685821657736338717ULL) >> 11) * (1.0 / 9007199254740992.0);
 }
+TU_UNUSED static double tu_urand(void) { return tu_urand_s(&tu_rng); }
 
 /* ../shared/reference (or $SPLINEPOT_SHARED/reference) and the LAMMPS potentials */
 TU_UNUSED static const char *tu_shared(void) {
@@ -65,5 +66,100 @@ TU_UNUSED static void tu_free_frames(sp_frame_t *f, int n) {
     int k;
     for (k = 0; k < n; ++k) sp_frame_free(&f[k]);
     free(f);
+}
+
+/* Monte-Carlo moves (sp_pot_move_energy, sp_nlist_move): ntrials random
+   displacements of up to step per axis, every second one accepted. Each
+   energy change against two full evaluations of fresh lists
+   (sp_pot_compute_once; the largest difference relative to 1 + |E| is
+   returned), and bit for bit against the per-atom energies sp_pot_compute
+   gives on the list before and after (so no centre whose energy changes is
+   missed) and against the same call given those energies; the per-atom
+   energies that sp_pot_move_accept keeps equal to sp_pot_compute's; the
+   list's positions after a trial unchanged, after an accepted move those of
+   sp_nlist_update. A trial refused for leaving half the skin
+   (counted in *rebuilds) is asked again after a rebuild; step * sqrt(3)
+   must stay below half the skin. The moves draw from their own random
+   stream (the other tests' numbers stay as they were). */
+TU_UNUSED static double tu_check_moves(const sp_pot_t *pot, int n, const double *pos, const int *type,
+                                       const sp_cell_t *cell, int ntrials, double step, double skin, int *rebuilds) {
+    double *x = (double *)malloc(3 * (size_t)n * sizeof(double)), *ea0 = (double *)malloc((size_t)n * sizeof(double));
+    double *ea1 = (double *)malloc((size_t)n * sizeof(double)), *ec = (double *)malloc((size_t)n * sizeof(double));
+    double *xe = NULL, e_old = 0.0, worst = 0.0;
+    int k, bad_bits = 0, bad_xe = 0, bad_result = 0, built = 0;
+    uint64_t rng = 0x9E3779B97F4A7C15ULL;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_out_t out;
+    sp_diag_t d;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    memset(&out, 0, sizeof out);
+    memcpy(x, pos, 3 * (size_t)n * sizeof(double));
+    *rebuilds = 0;
+    if (sp_pot_compute_once(pot, n, x, type, cell->h, cell->pbc, &e_old, NULL, NULL, NULL, &d) != SP_OK) ++bad_result;
+    for (k = 0; k < ntrials && !bad_result; ++k) {
+        const int a = (int)(tu_urand_s(&rng) * n);
+        double xn[3], de, dc, e_new, sum = 0.0, *xa = x + 3 * (size_t)a, keep[3];
+        sp_result_t r = SP_ERR_RANGE;
+        int q;
+        for (q = 0; q < 3; ++q) xn[q] = xa[q] + step * (2.0 * tu_urand_s(&rng) - 1.0);
+        if (built) {
+            memcpy(xe, nl.xe, 3 * (size_t)nl.next * sizeof(double));
+            r = sp_pot_move_energy(pot, &nl, type, &ws, a, xn, NULL, &de);
+        }
+        if (r == SP_ERR_RANGE) { /* the first trial, or outside half the skin */
+            *rebuilds += built;
+            built = 1;
+            out.energies = ea0;
+            if (sp_nlist_build(&nl, cell, x, n, pot->cutoff + skin, &d) != SP_OK ||
+                sp_pot_compute(pot, &nl, type, &ws, &out) != SP_OK) { ++bad_result; break; }
+            free(xe);
+            xe = (double *)malloc(3 * (size_t)nl.next * sizeof(double));
+            memcpy(xe, nl.xe, 3 * (size_t)nl.next * sizeof(double));
+            memcpy(ec, ea0, (size_t)n * sizeof(double));
+            r = sp_pot_move_energy(pot, &nl, type, &ws, a, xn, NULL, &de);
+        }
+        if (r != SP_OK || sp_pot_move_energy(pot, &nl, type, &ws, a, xn, ec, &dc) != SP_OK) { ++bad_result; break; }
+        bad_bits += dc != de;
+        bad_xe += memcmp(xe, nl.xe, 3 * (size_t)nl.next * sizeof(double)) != 0;
+        memcpy(keep, xa, sizeof keep);
+        memcpy(xa, xn, sizeof xn);
+        if (sp_pot_compute_once(pot, n, x, type, cell->h, cell->pbc, &e_new, NULL, NULL, NULL, &d) != SP_OK) {
+            ++bad_result;
+            break;
+        }
+        if (fabs(de - (e_new - e_old)) / (1.0 + fabs(e_old)) > worst) worst = fabs(de - (e_new - e_old)) / (1.0 + fabs(e_old));
+        if (k % 2 == 0) bad_result += sp_pot_move_accept(&nl, &ws, a, xn, ec) != SP_OK; /* accepted */
+        else sp_nlist_move(&nl, a, xn);
+        out.energies = ea1;
+        if (sp_pot_compute(pot, &nl, type, &ws, &out) != SP_OK) { ++bad_result; break; }
+        for (q = 0; q < n; ++q) sum += ea1[q] - ea0[q];
+        bad_bits += sum != de;
+        if (k % 2 == 0) {
+            double *t = ea0;
+            bad_bits += memcmp(ec, ea1, (size_t)n * sizeof(double)) != 0;
+            ea0 = ea1;
+            ea1 = t;
+            e_old = e_new;
+            memcpy(xe, nl.xe, 3 * (size_t)nl.next * sizeof(double));
+            sp_nlist_update(&nl, x);
+        } else {
+            memcpy(xa, keep, sizeof keep);
+            sp_nlist_move(&nl, a, xa);
+        }
+        bad_xe += memcmp(xe, nl.xe, 3 * (size_t)nl.next * sizeof(double)) != 0;
+    }
+    SP_CHECK(bad_result == 0);
+    SP_CHECK(bad_bits == 0);
+    SP_CHECK(bad_xe == 0);
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    free(x);
+    free(ea0);
+    free(ea1);
+    free(ec);
+    free(xe);
+    return worst;
 }
 #endif

@@ -3,6 +3,8 @@
  *   splinepot eval POTENTIAL IN.xyz [-o OUT.xyz]
  *   splinepot md POTENTIAL IN.xyz --steps N [--dt fs] [--temp K] [--seed S]
  *                [--thermostat] [--damp fs] [--skin A] [--every N] [--dump OUT.xyz]
+ *   splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K] [--step A] [--seed S] [--skin A]
+ *                [--every N] [--dump OUT.xyz]
  *   splinepot plot MODEL -o FILE.svg
  *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]
  *   splinepot phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]
@@ -44,6 +46,10 @@ static const char *usage_text =
     "      [--damp FS] [--skin A] [--every N] [--dump OUT.xyz] [--gpu]\n"
     "      velocity-Verlet NVE (Langevin NVT with --thermostat) on the first frame;\n"
     "      prints the energy drift and, last, 'perf: X us/atom-step'\n"
+    "  mc POTENTIAL IN.xyz --sweeps N [--temp K] [--step A] [--seed S] [--skin A] [--every N]\n"
+    "      [--dump OUT.xyz]\n"
+    "      Metropolis Monte Carlo (N, V, T) with single-atom moves on the first frame; prints\n"
+    "      the mean energy and, last, 'perf: X us/trial'\n"
     "  plot MODEL -o FILE.svg\n"
     "      draws the splines of a potential as SVG\n"
     "  props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]\n"
@@ -630,6 +636,169 @@ static int cmd_md(int argc, char **argv) {
     }
     free(type); free(x); free(x0); free(v); free(F); free(mass);
     sp_cuda_sys_free(g);
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    frames_free(&fr);
+    sp_pot_free(&pot);
+    return ok ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------------- mc */
+
+/* Metropolis Monte Carlo at constant N, V, T: one atom at a time, moved
+   by a uniform step in a cube; each trial costed by sp_pot_move_energy
+   (the centres that see the atom only), accepted with probability
+   min(1, exp(-dE / kT)). The step is tuned towards half the trials
+   accepted during the first tenth of the sweeps, then held, so that the
+   sampling after it is of the Boltzmann distribution. */
+static int cmd_mc(int argc, char **argv) {
+    static const char *const withv[] = {"--sweeps", "--temp", "--step", "--seed", "--skin", "--every", "--dump", NULL};
+    const char *potfile = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
+    const char *dump = opt_value(argc, argv, "--dump");
+    long sweeps, seed, every, sw, neq, nacc = 0, ntry = 0, wacc = 0, wtry = 0;
+    double temp, step, skin, kt, e, efull = 0.0, smax, sum = 0.0, sum2 = 0.0, t_trials = 0.0, t_full;
+    sp_pot_t pot;
+    frames_t fr;
+    sp_frame_t *f;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_cell_t cell;
+    sp_out_t res;
+    sp_diag_t diag;
+    sp_result_t r;
+    int *type = NULL, n, rebuilds = 0, ok = 1;
+    double *x = NULL, *ea = NULL;
+    rng_t rng;
+    out_file_t of;
+    if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
+        fputs("usage: splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K=300] [--step A=0.1] [--seed S=1]\n"
+              "       [--skin A=1.0] [--every N=10] [--dump OUT.xyz]\n"
+              "  Metropolis Monte Carlo (N, V, T) from the first frame: sweeps of N single-atom trial\n"
+              "  moves (uniform in a cube of half-width --step), each costed from the atoms that see\n"
+              "  the moved one (sp_pot_move_energy). The step is tuned towards 50 % acceptance in the\n"
+              "  first 10 % of the sweeps, then held. Prints sweep, energy, acceptance and step every\n"
+              "  N sweeps, then the mean energy after the tuning, the running energy against a full\n"
+              "  evaluation and, last, 'perf: X us/trial'.\n",
+              potfile && xyz ? stdout : stderr);
+        return potfile && xyz ? 0 : 2;
+    }
+    if (!opt_long(argc, argv, "--sweeps", 100, &sweeps) || !opt_double(argc, argv, "--temp", 300.0, &temp) ||
+        !opt_double(argc, argv, "--step", 0.1, &step) || !opt_long(argc, argv, "--seed", 1, &seed) ||
+        !opt_double(argc, argv, "--skin", 1.0, &skin) || !opt_long(argc, argv, "--every", 10, &every))
+        return 1;
+    if (sweeps < 1 || !(temp > 0) || !(step > 0) || !(skin > 0) || every < 1)
+        return fail_msg("mc: --sweeps >= 1, --temp > 0, --step > 0, --skin > 0, --every >= 1");
+    /* a trial may go half the skin from where its atom was at the last build */
+    smax = 0.999 * skin / (2.0 * sqrt(3.0));
+    if (step > smax) return fail_msg("mc: --step must stay below --skin / (2 sqrt 3)");
+    if (!load_potential(potfile, &pot)) return 1;
+    if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
+    f = &fr.f[0];
+    n = f->natoms;
+    kt = BOLTZ * temp;
+    neq = sweeps / 10;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    memset(&res, 0, sizeof res);
+    memset(&diag, 0, sizeof diag);
+    type = (int *)malloc((size_t)n * sizeof(int) + 1);
+    x = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
+    ea = (double *)malloc((size_t)n * sizeof(double) + 8);
+    if (!type || !x || !ea) ok = !fail_msg("out of memory");
+    if (ok && n < 1) ok = !fail_msg("mc: the frame has no atoms");
+    if (ok) ok = map_types(&pot, xyz, fr.line[0], f, type);
+    if (ok) {
+        memcpy(x, f->pos, 3 * (size_t)n * sizeof(double));
+        frame_cell(f, &cell);
+        rng.s = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 54321;
+        res.energies = ea; /* kept up to date by sp_pot_move_accept: each trial evaluates the centres once */
+        if ((r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag)) != SP_OK)
+            ok = !fail_file(xyz, &diag, r);
+        else if ((r = sp_pot_compute(&pot, &nl, type, &ws, &res)) != SP_OK)
+            ok = !fail_msg(sp_result_str(r));
+    }
+    if (ok && dump && !out_open(&of, dump)) ok = 0;
+    e = res.energy;
+    if (ok) printf("sweep %8d  pe %.10f  (%d atoms, %.1f K, step %.4f A)\n", 0, e, n, temp, step);
+    for (sw = 1; ok && sw <= sweeps; ++sw) {
+        double t0 = now_seconds();
+        long k;
+        for (k = 0; k < n && ok; ++k) {
+            const int a = (int)(rng_uniform(&rng) * n);
+            double xn[3], de;
+            int d;
+            for (d = 0; d < 3; ++d) xn[d] = x[3 * (size_t)a + d] + step * (2.0 * rng_uniform(&rng) - 1.0);
+            r = sp_pot_move_energy(&pot, &nl, type, &ws, a, xn, ea, &de);
+            if (r == SP_ERR_RANGE) { /* beyond half the skin: a new list from the current positions */
+                r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag);
+                if (r == SP_OK) r = sp_pot_move_energy(&pot, &nl, type, &ws, a, xn, ea, &de);
+                ++rebuilds;
+            }
+            if (r != SP_OK) {
+                fprintf(stderr, "error: mc sweep %ld: %s\n", sw, r == SP_ERR_OVERLAP ? diag.msg : sp_result_str(r));
+                ok = 0;
+                break;
+            }
+            ++ntry;
+            ++wtry;
+            if (de <= 0.0 || rng_uniform(&rng) < exp(-de / kt)) {
+                sp_pot_move_accept(&nl, &ws, a, xn, ea);
+                memcpy(x + 3 * (size_t)a, xn, sizeof xn);
+                e += de;
+                ++nacc;
+                ++wacc;
+            }
+        }
+        t_trials += now_seconds() - t0;
+        if (!ok) break;
+        if (sw <= neq) { /* tuning: towards half the trials accepted, within the skin's limit */
+            const double acc = (double)wacc / (double)wtry;
+            step *= acc > 0.5 ? (acc > 0.75 ? 1.5 : 1.1) : (acc < 0.25 ? 0.67 : 0.91);
+            if (step > smax) step = smax;
+            if (sw == neq) nacc = ntry = 0;
+            wacc = wtry = 0;
+        } else {
+            sum += e / n;
+            sum2 += (e / n) * (e / n);
+        }
+        if (sw % every == 0 || sw == sweeps) {
+            printf("sweep %8ld  pe %.10f  accepted %.3f  step %.4f A\n", sw, e,
+                   ntry ? (double)nacc / (double)ntry : (double)wacc / (double)(wtry ? wtry : 1), step);
+            if (dump) {
+                sp_frame_t o = *f;
+                o.pos = x;
+                o.forces = NULL;
+                o.energies = NULL;
+                o.energy = e;
+                o.has_energy = 1;
+                o.has_stress = o.has_virial = 0;
+                sp_xyz_write_frame(of.fp, &o, NULL);
+            }
+        }
+    }
+    if (ok) { /* the running sum against a full evaluation, which also times one */
+        double t0 = now_seconds();
+        res.energies = NULL;
+        sp_nlist_update(&nl, x);
+        r = sp_pot_compute(&pot, &nl, type, &ws, &res);
+        t_full = now_seconds() - t0;
+        efull = res.energy;
+        if (r != SP_OK) ok = !fail_msg(sp_result_str(r));
+    }
+    if (ok) {
+        const long np = sweeps - neq;
+        const double mean = np > 0 ? sum / np : e / n, var = np > 1 ? (sum2 - sum * sum / np) / (np - 1) : 0.0;
+        printf("mean pe %.8f eV/atom over sweeps %ld..%ld (sd of the sweep values %.2e), accepted %.3f, step %.4f A\n",
+               mean, neq + 1, sweeps, var > 0 ? sqrt(var) : 0.0, ntry ? (double)nacc / (double)ntry : 0.0, step);
+        printf("energy check: running sum %.10f, full evaluation %.10f eV (difference %.2e eV), %d neighbour builds\n",
+               e, efull, e - efull, rebuilds + 1);
+        printf("time: %.3f s in %ld trials; one full evaluation %.3f ms\n", t_trials, sweeps * (long)n, 1e3 * t_full);
+        printf("perf: %.4f us/trial\n", 1e6 * t_trials / ((double)sweeps * (double)n));
+    }
+    if (dump) ok = out_close(&of, ok);
+    free(type);
+    free(x);
+    free(ea);
     sp_work_free(&ws);
     sp_nlist_free(&nl);
     frames_free(&fr);
@@ -3194,6 +3363,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(cmd, "md") == 0) return cmd_md(argc - 2, argv + 2);
+    if (strcmp(cmd, "mc") == 0) return cmd_mc(argc - 2, argv + 2);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 2, argv + 2);
     if (strcmp(cmd, "props") == 0) return cmd_props(argc - 2, argv + 2);
     if (strcmp(cmd, "phonons") == 0) return cmd_phonons(argc - 2, argv + 2);
