@@ -47,7 +47,7 @@ TABLE OF CONTENTS (search for the tag)
    >>bspline  cubic B-splines on clamped knot vectors (UF3)
    >>cells    cells, periodic images, ghost atoms, neighbour lists, radial distribution
    >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial;
-              the energy change of a Monte-Carlo move; an s-NNP's filters and their
+              the energy change of a Monte-Carlo move or swap; an s-NNP's filters and their
               weights per atom
    >>props    relaxation, elastic constants, EOS, cubic and hcp crystals, phonons, faults
    >>linalg   dense symmetric eigen-solver
@@ -81,8 +81,8 @@ THREAD SAFETY AND DETERMINISM
 RECENT CHANGES
 
    0.1.0  first release: splines, B-splines, cell lists, s-MEAM, UF3, I/O;
-          Monte-Carlo moves (sp_pot_move_energy, sp_pot_move_accept,
-          sp_nlist_move).
+          Monte-Carlo moves and swaps (sp_pot_move_energy, sp_pot_swap_energy,
+          their _accept, sp_nlist_move).
 
 CREDITS
 
@@ -411,11 +411,13 @@ SP_API sp_result_t sp_rdf_add(const sp_nlist_t *nl, const int *type, int ntypes,
  * and the per-bond forces -dE_i/dr_ij are computed into the workspace; a
  * fixed-order gather then gives forces F_a = sum_b (Fb[rev b] - Fb[b]) and
  * the virial W = sum_i sum_j r_ij (x) Fb_ij. E_i depends only on the atoms
- * within the cutoff of i, so a Monte-Carlo move of one atom changes the
- * energies of its neighbours only (sp_pot_move_energy):
+ * within the cutoff of i, so a Monte-Carlo move of one atom, or a swap of
+ * two atoms' elements, changes the energies of their neighbours only:
  *
  *     sp_pot_move_energy(&pot, &nl, type, &ws, i, xnew, energies, &de);
  *     if (accepted) sp_pot_move_accept(&nl, &ws, i, xnew, energies);
+ *     sp_pot_swap_energy(&pot, &nl, type, &ws, i, j, energies, &de);
+ *     if (accepted) sp_pot_swap_accept(&ws, type, i, j, energies);
  *
  * s-MEAM (Lenosky et al. 2000; LAMMPS meam/spline):
  *   E = sum_{i<j} phi_{ti tj}(r_ij) + sum_i [U_ti(n_i) - U_ti(0)],
@@ -580,8 +582,8 @@ typedef struct sp_work_t {
     double *trial_e;      /* the last sp_pot_move_energy: its centres' energies after the move */
     int *trial_c;         /* and those centres */
     size_t cap_trial_e, cap_trial_c;
-    int trial_i, trial_n; /* its atom and number of centres (0: none) */
-    double trial_x[3];    /* its position */
+    int trial_i, trial_j, trial_n; /* its atom (a swap: atoms), -1 (a move), centres (0: none) */
+    double trial_x[3];    /* a move's position */
     sp_allocator_t allocator;
 } sp_work_t;
 
@@ -635,6 +637,22 @@ SP_API sp_result_t sp_pot_move_accept(sp_nlist_t *nl, sp_work_t *ws, int i, cons
    energies is not NULL, the energies of the centres that move changed are
    written into it. Keep the caller's positions array the same (x[i] = x).
    Errors: SP_ERR_BAD_ARG (NULL, i out of range, or not the last trial). */
+
+SP_API sp_result_t sp_pot_swap_energy(const sp_pot_t *pot, const sp_nlist_t *nl, int *type, sp_work_t *ws, int i,
+                                      int j, const double *energies, double *out_de);
+/* The energy change of swapping the elements of local atoms i and j (an
+   alloy's Monte-Carlo swap), from i, j and the atoms within the cutoff of
+   either; as sp_pot_move_energy otherwise (energies, the bits of E_c). type
+   is swapped during the call and back. Errors: SP_ERR_BAD_ARG (NULL, i or j
+   out of range, i == j, list not built), SP_ERR_UNKNOWN_ELEMENT,
+   SP_ERR_NOT_FINITE, SP_ERR_RANGE (list cutoff below the potential's),
+   SP_ERR_NO_MEMORY. */
+
+SP_API sp_result_t sp_pot_swap_accept(sp_work_t *ws, int *type, int i, int j, double *energies);
+/* Accepts the swap the last sp_pot_swap_energy on ws costed: type[i] and
+   type[j] exchanged, and, when energies is not NULL, the energies of the
+   centres it changed written into it. Errors: SP_ERR_BAD_ARG (NULL, or not
+   the last trial). */
 
 SP_API void sp_work_free(sp_work_t *ws);
 SP_API void sp_pot_free(sp_pot_t *pot);
@@ -6026,12 +6044,121 @@ SP_API sp_result_t sp_pot_compute_once(const sp_pot_t *pot, int natoms, const do
     return r;
 }
 
+/* A Monte-Carlo trial under way (sp_pot_move_energy, sp_pot_swap_energy):
+   its centres, sorted, each once; their energies before the change; its
+   own doubles (extra); what the centre evaluations write into. */
+typedef struct sp__trial_t {
+    int *set, ns, maxdeg;
+    double *eold, *extra, *fb, m3;
+    int *lst;
+    sp__bonds_t bd;
+} sp__trial_t;
+
+/* The workspace of a trial that changes atoms a[0..na): its centres are
+   among them and their partners, whose elements are checked; nextra doubles
+   of its own. */
+static sp_result_t sp__trial_begin(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, sp_work_t *ws,
+                                   const int *a, int na, size_t nextra, sp__trial_t *T) {
+    size_t per, k = 0;
+    int q, b;
+    T->maxdeg = 0;
+    T->ns = 0;
+    for (q = 0; q < na; ++q)
+        for (b = nl->first[a[q]] - 1; b < nl->first[a[q] + 1]; ++b) {
+            const int c = b < nl->first[a[q]] ? a[q] : nl->owner[nl->j[b]];
+            const int d = nl->first[c + 1] - nl->first[c];
+            if (type[c] < 0 || type[c] >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
+            T->maxdeg = d > T->maxdeg ? d : T->maxdeg;
+            ++k;
+        }
+    per = (sp__pot_scratch_bytes(pot, T->maxdeg) + 63) / 64 * 64;
+    if (!sp__pot_reserve(pot, nl, ws, per + (k + nextra) * sizeof(double) + k * sizeof(int), 1) ||
+        !sp__reserve(&ws->allocator, (void **)&ws->trial_e, &ws->cap_trial_e, k, sizeof(double)) ||
+        !sp__reserve(&ws->allocator, (void **)&ws->trial_c, &ws->cap_trial_c, k, sizeof(int)))
+        return SP_ERR_NO_MEMORY;
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
+    T->eold = (double *)((char *)ws->scratch + per);
+    T->extra = T->eold + k;
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
+    T->set = (int *)(T->extra + nextra);
+    T->fb = sp__pot_needs_bonds(pot) ? ws->fbond : NULL;
+    T->lst = NULL;
+    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
+    if (pot->kind == SP_POT_UF3 && pot->uf3.fast && pot->uf3.has3) T->lst = (int *)(T->fb + 3 * nl->n_entries + 4);
+    T->m3 = pot->kind == SP_POT_UF3 ? pot->uf3.cut3 : 0.0; /* slot margins: forces only */
+    sp__bonds_setup(&T->bd, ws->scratch, T->maxdeg);
+    return SP_OK;
+}
+
+/* Centre c into the trial's set (sorted, once). */
+static void sp__trial_add(sp__trial_t *T, int c) {
+    int q;
+    for (q = 0; q < T->ns && T->set[q] < c; ++q) {}
+    if (q < T->ns && T->set[q] == c) return;
+    memmove(T->set + q + 1, T->set + q, (size_t)(T->ns - q) * sizeof(int));
+    T->set[q] = c;
+    ++T->ns;
+}
+
+/* The partners of atom a within the cutoff of it (plus a margin for the
+   ulps by which a centre's own view of the distance differs: a centre taken
+   in without need adds an exact 0), also as seen from xa (the position of
+   a's image a after a move; NULL: none). */
+static void sp__trial_partners(const sp_pot_t *pot, const sp_nlist_t *nl, int a, const double *xa, sp__trial_t *T) {
+    const double rm2 = (pot->cutoff + 1e-9) * (pot->cutoff + 1e-9), *xo = nl->xe + 3 * (size_t)a;
+    int b, q;
+    for (b = nl->first[a]; b < nl->first[a + 1]; ++b) {
+        const int j = nl->j[b], c = nl->owner[j];
+        const double *xj = nl->xe + 3 * (size_t)j;
+        double r0 = 0.0, r1 = 0.0;
+        if (c == a) continue;
+        for (q = 0; q < 3; ++q) {
+            r0 += (xj[q] - xo[q]) * (xj[q] - xo[q]);
+            if (xa) r1 += (xj[q] - xa[q]) * (xj[q] - xa[q]);
+        }
+        if (r0 < rm2 || (xa && r1 < rm2)) sp__trial_add(T, c);
+    }
+}
+
+/* The elements of the set's neighbours, and the energies of its centres
+   before the change (from energies when given). */
+static sp_result_t sp__trial_before(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, sp_work_t *ws,
+                                    const double *energies, sp__trial_t *T) {
+    double fa[3], va[9];
+    int k, b;
+    for (k = 0; k < T->ns; ++k)
+        for (b = nl->first[T->set[k]]; b < nl->first[T->set[k] + 1]; ++b) {
+            const int t = type[nl->owner[nl->j[b]]];
+            if (t < 0 || t >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
+        }
+    for (k = 0; k < T->ns; ++k)
+        T->eold[k] = energies ? energies[T->set[k]]
+                              : sp__pot_center(pot, nl, type, T->set[k], &T->bd, ws->scratch, T->maxdeg, T->fb, fa,
+                                               va, T->m3, T->m3, T->lst);
+    return SP_OK;
+}
+
+/* The energies of the set's centres after the change (kept in ws for the
+   accept) and the sum of their changes. */
+static double sp__trial_after(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, sp_work_t *ws,
+                              sp__trial_t *T) {
+    double de = 0.0, fa[3], va[9];
+    int k;
+    for (k = 0; k < T->ns; ++k) {
+        ws->trial_e[k] = sp__pot_center(pot, nl, type, T->set[k], &T->bd, ws->scratch, T->maxdeg, T->fb, fa, va,
+                                        T->m3, T->m3, T->lst);
+        ws->trial_c[k] = T->set[k];
+        de += ws->trial_e[k] - T->eold[k];
+    }
+    return de;
+}
+
 SP_API sp_result_t sp_pot_move_energy(const sp_pot_t *pot, sp_nlist_t *nl, const int *type, sp_work_t *ws,
                                       int i, const double *x, const double *energies, double *out_de) {
-    double xi[3], skin, rm2, m3, de = 0.0, fa[3], va[9], *fb, *eold, *save;
-    int b, k, ns = 0, nimg, maxdeg = 0, *set, *lst = NULL;
-    size_t per;
-    sp__bonds_t bd;
+    double xi[3], skin, de;
+    int k, nimg;
+    sp__trial_t T;
+    sp_result_t r;
     if (!pot || !nl || !type || !ws || !x || !out_de || pot->kind == SP_POT_NONE) return SP_ERR_BAD_ARG;
     if (i < 0 || i >= nl->natoms || !nl->gfirst) return SP_ERR_BAD_ARG;
     ws->trial_n = 0;
@@ -6044,78 +6171,27 @@ SP_API sp_result_t sp_pot_move_energy(const sp_pot_t *pot, sp_nlist_t *nl, const
         const double d0 = xi[0] - x0[0], d1 = xi[1] - x0[1], d2 = xi[2] - x0[2];
         if (4.0 * (d0 * d0 + d1 * d1 + d2 * d2) > skin * skin) return SP_ERR_RANGE;
     }
-    /* the centres that see i: their rows are the partners' rows of i's entries */
-    for (b = nl->first[i] - 1; b < nl->first[i + 1]; ++b) {
-        const int c = b < nl->first[i] ? i : nl->owner[nl->j[b]];
-        const int d = nl->first[c + 1] - nl->first[c];
-        if (type[c] < 0 || type[c] >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
-        maxdeg = d > maxdeg ? d : maxdeg;
-    }
     nimg = nl->gfirst[i + 1] - nl->gfirst[i];
-    per = (sp__pot_scratch_bytes(pot, maxdeg) + 63) / 64 * 64;
-    k = nl->first[i + 1] - nl->first[i] + 1; /* centres at most */
-    if (!sp__pot_reserve(pot, nl, ws, per + (size_t)(k + 3 * (nimg + 1)) * sizeof(double) + (size_t)k * sizeof(int), 1) ||
-        !sp__reserve(&ws->allocator, (void **)&ws->trial_e, &ws->cap_trial_e, (size_t)k, sizeof(double)) ||
-        !sp__reserve(&ws->allocator, (void **)&ws->trial_c, &ws->cap_trial_c, (size_t)k, sizeof(int)))
-        return SP_ERR_NO_MEMORY;
-    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
-    eold = (double *)((char *)ws->scratch + per);
-    save = eold + k;
-    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
-    set = (int *)(save + 3 * (nimg + 1));
-    /* i, and every atom with an image within the cutoff of i before or after
-       the move (a margin for the ulps by which the centre's own view of the
-       distance differs; a centre taken in without need adds an exact 0) */
-    rm2 = (pot->cutoff + 1e-9) * (pot->cutoff + 1e-9);
-    set[ns++] = i;
-    for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
-        const int j = nl->j[b], c = nl->owner[j];
-        const double *xj = nl->xe + 3 * (size_t)j, *xo = nl->xe + 3 * (size_t)i;
-        double r0 = 0.0, r1 = 0.0;
-        int q;
-        if (c == i) continue;
-        for (q = 0; q < 3; ++q) {
-            r0 += (xj[q] - xo[q]) * (xj[q] - xo[q]);
-            r1 += (xj[q] - xi[q]) * (xj[q] - xi[q]);
-        }
-        if (r0 >= rm2 && r1 >= rm2) continue;
-        for (q = 0; q < ns && set[q] < c; ++q) {} /* kept sorted, each centre once */
-        if (q < ns && set[q] == c) continue;
-        memmove(set + q + 1, set + q, (size_t)(ns - q) * sizeof(int));
-        set[q] = c;
-        ++ns;
-    }
-    for (k = 0; k < ns; ++k)
-        for (b = nl->first[set[k]]; b < nl->first[set[k] + 1]; ++b) {
-            const int t = type[nl->owner[nl->j[b]]];
-            if (t < 0 || t >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
-        }
-    fb = sp__pot_needs_bonds(pot) ? ws->fbond : NULL;
-    /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
-    if (pot->kind == SP_POT_UF3 && pot->uf3.fast && pot->uf3.has3) lst = (int *)(fb + 3 * nl->n_entries + 4);
-    m3 = pot->kind == SP_POT_UF3 ? pot->uf3.cut3 : 0.0; /* slot margins: forces only */
-    sp__bonds_setup(&bd, ws->scratch, maxdeg);
-    for (k = 0; k < ns; ++k)
-        eold[k] = energies ? energies[set[k]]
-                           : sp__pot_center(pot, nl, type, set[k], &bd, ws->scratch, maxdeg, fb, fa, va, m3, m3, lst);
+    if ((r = sp__trial_begin(pot, nl, type, ws, &i, 1, 3 * (size_t)(nimg + 1), &T)) != SP_OK) return r;
+    /* i, and every atom with an image within the cutoff of i before or after the move */
+    sp__trial_add(&T, i);
+    sp__trial_partners(pot, nl, i, xi, &T);
+    if ((r = sp__trial_before(pot, nl, type, ws, energies, &T)) != SP_OK) return r;
     for (k = -1; k < nimg; ++k) {
         const int a = k < 0 ? i : nl->glist[nl->gfirst[i] + k];
-        memcpy(save + 3 * (size_t)(k + 1), nl->xe + 3 * (size_t)a, 3 * sizeof(double));
+        memcpy(T.extra + 3 * (size_t)(k + 1), nl->xe + 3 * (size_t)a, 3 * sizeof(double));
     }
     sp_nlist_move(nl, i, x);
-    for (k = 0; k < ns; ++k) {
-        ws->trial_e[k] = sp__pot_center(pot, nl, type, set[k], &bd, ws->scratch, maxdeg, fb, fa, va, m3, m3, lst);
-        ws->trial_c[k] = set[k];
-        de += ws->trial_e[k] - eold[k];
-    }
+    de = sp__trial_after(pot, nl, type, ws, &T);
     for (k = -1; k < nimg; ++k) {
         const int a = k < 0 ? i : nl->glist[nl->gfirst[i] + k];
-        memcpy(nl->xe + 3 * (size_t)a, save + 3 * (size_t)(k + 1), 3 * sizeof(double));
+        memcpy(nl->xe + 3 * (size_t)a, T.extra + 3 * (size_t)(k + 1), 3 * sizeof(double));
     }
     *out_de = de;
     if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
     ws->trial_i = i;
-    ws->trial_n = ns;
+    ws->trial_j = -1;
+    ws->trial_n = T.ns;
     memcpy(ws->trial_x, x, sizeof ws->trial_x);
     return SP_OK;
 }
@@ -6123,12 +6199,53 @@ SP_API sp_result_t sp_pot_move_energy(const sp_pot_t *pot, sp_nlist_t *nl, const
 SP_API sp_result_t sp_pot_move_accept(sp_nlist_t *nl, sp_work_t *ws, int i, const double *x, double *energies) {
     int k;
     if (!nl || !ws || !x || i < 0 || i >= nl->natoms || !nl->gfirst) return SP_ERR_BAD_ARG;
-    if (ws->trial_n < 1 || ws->trial_i != i || x[0] != ws->trial_x[0] || x[1] != ws->trial_x[1] ||
-        x[2] != ws->trial_x[2])
+    if (ws->trial_n < 1 || ws->trial_j >= 0 || ws->trial_i != i || x[0] != ws->trial_x[0] ||
+        x[1] != ws->trial_x[1] || x[2] != ws->trial_x[2])
         return SP_ERR_BAD_ARG;
     if (energies)
         for (k = 0; k < ws->trial_n; ++k) energies[ws->trial_c[k]] = ws->trial_e[k];
     sp_nlist_move(nl, i, x);
+    ws->trial_n = 0;
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_pot_swap_energy(const sp_pot_t *pot, const sp_nlist_t *nl, int *type, sp_work_t *ws, int i,
+                                      int j, const double *energies, double *out_de) {
+    int a[2], t;
+    double de;
+    sp__trial_t T;
+    sp_result_t r;
+    if (!pot || !nl || !type || !ws || !out_de || pot->kind == SP_POT_NONE) return SP_ERR_BAD_ARG;
+    if (i < 0 || i >= nl->natoms || j < 0 || j >= nl->natoms || i == j || !nl->gfirst) return SP_ERR_BAD_ARG;
+    ws->trial_n = 0;
+    if (nl->cutoff < pot->cutoff) return SP_ERR_RANGE;
+    a[0] = i;
+    a[1] = j;
+    if ((r = sp__trial_begin(pot, nl, type, ws, a, 2, 0, &T)) != SP_OK) return r;
+    sp__trial_add(&T, i);
+    sp__trial_add(&T, j);
+    sp__trial_partners(pot, nl, i, NULL, &T);
+    sp__trial_partners(pot, nl, j, NULL, &T);
+    if ((r = sp__trial_before(pot, nl, type, ws, energies, &T)) != SP_OK) return r;
+    t = type[i]; type[i] = type[j]; type[j] = t;
+    de = sp__trial_after(pot, nl, type, ws, &T);
+    t = type[i]; type[i] = type[j]; type[j] = t;
+    *out_de = de;
+    if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
+    ws->trial_i = i;
+    ws->trial_j = j;
+    ws->trial_n = T.ns;
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_pot_swap_accept(sp_work_t *ws, int *type, int i, int j, double *energies) {
+    int k, t;
+    if (!ws || !type || ws->trial_n < 1 || ws->trial_j < 0 || !((ws->trial_i == i && ws->trial_j == j) ||
+                                                              (ws->trial_i == j && ws->trial_j == i)))
+        return SP_ERR_BAD_ARG;
+    if (energies)
+        for (k = 0; k < ws->trial_n; ++k) energies[ws->trial_c[k]] = ws->trial_e[k];
+    t = type[i]; type[i] = type[j]; type[j] = t;
     ws->trial_n = 0;
     return SP_OK;
 }

@@ -16,7 +16,8 @@
 #       a different seed gives a different trajectory.
 #   mc: Metropolis on 512 atoms, same seed: identical stdout (less the timing
 #       lines) and trajectory on 1, 2 and 8 threads, twice; the energy summed
-#       from the accepted moves equals a full evaluation to 1e-8 eV.
+#       from the accepted moves equals a full evaluation to 1e-8 eV; with
+#       --swaps on a Ti-O cell too, the O atoms kept in number.
 # The binary is $SPLINEPOT (default build/splinepot; `make test` passes $(B)).
 # Closes with "N passed, N failed" like the test programs (tests/run.sh).
 SP=${SPLINEPOT:-build/splinepot}
@@ -125,5 +126,21 @@ if mc_run mc1a 1; then
     # list rebuilds happened (skin 0.4 A), and the running energy is that of a full evaluation
     if awk '/^energy check:/ { d = $(NF - 4); if (d < 0) d = -d; ok = d < 1e-8 && $(NF - 2) > 1 } END { exit !ok }' \
         "$T/mc1a.log"; then ok; else fail "mc: $(grep '^energy check:' "$T/mc1a.log")"; fi
+fi
+# mc with swaps: hcp Ti with every eighth atom O (TiO.meam.spline), on 1 and 2 threads
+if [ -f "$POTS/TiO.meam.spline" ] && python3 tools/make_crystal.py hcp 2.95 4 4 3 --el Ti --c 4.68 --sigma 0 -o "$T/ti.xyz"; then
+    awk 'NR > 2 && NR % 8 == 0 { sub(/^Ti/, "O") } { print }' "$T/ti.xyz" > "$T/tio.xyz"
+    for th in 1 2; do
+        OMP_NUM_THREADS=$th "$SP" mc "$POTS/TiO.meam.spline" "$T/tio.xyz" --sweeps 4 --swaps 0.3 --temp 1500 \
+            --skin 0.4 --every 2 --dump "$T/tio$th.traj" > "$T/tio$th.raw" 2> "$T/tio$th.stderr" ||
+            fail "mc --swaps on $th thread(s): $(tail -n 1 "$T/tio$th.stderr")"
+        grep -v '^time:\|^perf:' "$T/tio$th.raw" > "$T/tio$th.log"
+    done
+    if cmp -s "$T/tio1.log" "$T/tio2.log" && cmp -s "$T/tio1.traj" "$T/tio2.traj"; then ok
+    else fail "mc --swaps: 1 and 2 threads differ"; fi
+    # swaps were accepted, the trajectory keeps 24 O, and the energy is that of a full evaluation
+    if awk '/^swaps:/ { s = $2 } /^energy check:/ { d = $(NF - 4); if (d < 0) d = -d } END { exit !(s > 0 && d < 1e-8) }' \
+        "$T/tio1.log" && [ "$(grep -c '^O ' "$T/tio1.traj")" = 48 ]; then ok
+    else fail "mc --swaps: $(grep '^swaps:\|^energy check:' "$T/tio1.log" | tr '\n' ' ')"; fi
 fi
 finish

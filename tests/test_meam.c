@@ -168,6 +168,12 @@ static void check_fd(const char *potpath, const char *xyzpath, int frame) {
             memcpy(cell.h, cellh, sizeof cell.h);
             memcpy(cell.pbc, f->pbc, sizeof cell.pbc);
             worst_mc = tu_check_moves(&pot, n, pos, type, &cell, 40, 0.11, 0.4, &rebuilds);
+            if (pot.nelem > 1) {
+                const double w = tu_check_swaps(&pot, n, pos, type, &cell, 10, 0.4);
+                printf("%-28s frame %d: Monte-Carlo swaps: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n",
+                       strrchr(xyzpath, '/') + 1, frame + 1, w);
+                SP_CHECK(w < 1e-12);
+            }
         }
         printf("%-28s frame %d (%d atoms): max |F + dE/dx| %.2g eV/A, max |W + dE/de| %.2g eV, Monte-Carlo moves:"
                " max |dE - (E1 - E0)|/(1+|E0|) %.2g (%d rebuilds)\n",
@@ -298,6 +304,15 @@ static void check_three_elements(void) {
             if (fabs(f1[i] - f2[i]) > 1e-11) worst = 1;
         SP_CHECK(!worst);
         SP_CHECK(fabs(e1) > 1e-3); /* the random potential is not trivially zero */
+        { /* Monte-Carlo swaps among three elements */
+            sp_cell_t c;
+            double w;
+            memcpy(c.h, cell, sizeof c.h);
+            memcpy(c.pbc, pbc, sizeof c.pbc);
+            w = tu_check_swaps(&p1, N, pos, t1, &c, 20, 0.5);
+            printf("three elements: Monte-Carlo swaps: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n", w);
+            SP_CHECK(w < 1e-12);
+        }
     }
     sp_pot_free(&p1);
     sp_pot_free(&p2);

@@ -118,6 +118,14 @@ static void check(int nelem, int has3) {
                "%d, %d rebuilds\n", wm[0], fast ? "yes" : "no", wm[1], rb[0], rb[1]);
         SP_CHECK(wm[0] < 1e-12 && wm[1] < 1e-12);
         SP_CHECK(rb[0] > 0 && rb[1] > 0);
+        if (nelem > 1) { /* and swaps of the two elements */
+            wm[0] = tu_check_swaps(&pot, N, pos, type, &c, 20, 0.5);
+            pot.uf3.fast = 0;
+            wm[1] = tu_check_swaps(&pot, N, pos, type, &c, 20, 0.5);
+            pot.uf3.fast = fast;
+            printf("  Monte-Carlo swaps: max |dE - (E1 - E0)| / (1 + |E0|) %.2g, %.2g (generic)\n", wm[0], wm[1]);
+            SP_CHECK(wm[0] < 1e-12 && wm[1] < 1e-12);
+        }
     }
 #ifdef _OPENMP
     {
@@ -402,6 +410,15 @@ static void check_move_errors(void) {
     SP_CHECK(sp_pot_move_accept(&nl, &ws, 0, x, NULL) == SP_OK);
     SP_CHECK(nl.xe[0] == 0.19 + nl.shift[0]);
     SP_CHECK(sp_pot_move_accept(&nl, &ws, 0, x, NULL) == SP_ERR_BAD_ARG); /* once */
+    SP_CHECK(sp_pot_swap_energy(&pot, &nl, type, &ws, 2, 2, NULL, &de) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_pot_swap_energy(&pot, &nl, type, &ws, 2, N, NULL, &de) == SP_ERR_BAD_ARG);
+    type[5] = 1;
+    SP_CHECK(sp_pot_swap_energy(&pot, &nl, type, &ws, 2, 5, NULL, &de) == SP_ERR_UNKNOWN_ELEMENT);
+    type[5] = 0;
+    SP_CHECK(sp_pot_swap_energy(&pot, &nl, type, &ws, 2, 5, NULL, &de) == SP_OK && de == 0.0); /* same element */
+    SP_CHECK(sp_pot_move_accept(&nl, &ws, 2, x, NULL) == SP_ERR_BAD_ARG); /* a swap, not a move */
+    SP_CHECK(sp_pot_swap_accept(&ws, type, 2, 4, NULL) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_pot_swap_accept(&ws, type, 5, 2, NULL) == SP_OK);
     sp_work_free(&ws);
     sp_nlist_free(&nl);
     sp_pot_free(&pot);

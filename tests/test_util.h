@@ -162,4 +162,75 @@ TU_UNUSED static double tu_check_moves(const sp_pot_t *pot, int n, const double 
     free(xe);
     return worst;
 }
+
+/* Monte-Carlo swaps (sp_pot_swap_energy, sp_pot_swap_accept): ntrials swaps
+   of two atoms of different elements, every second one accepted, checked as
+   the moves of tu_check_moves are (full evaluations, per-atom energies bit
+   for bit, the same call given those energies); the types after a trial
+   unchanged, after an accepted swap exchanged. */
+TU_UNUSED static double tu_check_swaps(const sp_pot_t *pot, int n, const double *pos, const int *type0,
+                                       const sp_cell_t *cell, int ntrials, double skin) {
+    int *type = (int *)malloc((size_t)n * sizeof(int)), *t1 = (int *)malloc((size_t)n * sizeof(int));
+    double *ea0 = (double *)malloc((size_t)n * sizeof(double)), *ea1 = (double *)malloc((size_t)n * sizeof(double));
+    double *ec = (double *)malloc((size_t)n * sizeof(double)), e_old = 0.0, worst = 0.0;
+    int k, bad_bits = 0, bad_types = 0, bad_result = 0, done = 0;
+    uint64_t rng = 0x2545F4914F6CDD1DULL;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_out_t out;
+    sp_diag_t d;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    memset(&out, 0, sizeof out);
+    memcpy(type, type0, (size_t)n * sizeof(int));
+    out.energies = ea0;
+    if (sp_nlist_build(&nl, cell, pos, n, pot->cutoff + skin, &d) != SP_OK ||
+        sp_pot_compute(pot, &nl, type, &ws, &out) != SP_OK)
+        ++bad_result;
+    e_old = out.energy;
+    memcpy(ec, ea0, (size_t)n * sizeof(double));
+    for (k = 0; k < 50 * ntrials && done < ntrials && !bad_result; ++k) {
+        const int i = (int)(tu_urand_s(&rng) * n), j = (int)(tu_urand_s(&rng) * n);
+        double de, dc, e_new, sum = 0.0;
+        int q;
+        if (type[i] == type[j]) continue;
+        memcpy(t1, type, (size_t)n * sizeof(int));
+        if (sp_pot_swap_energy(pot, &nl, type, &ws, i, j, NULL, &de) != SP_OK ||
+            sp_pot_swap_energy(pot, &nl, type, &ws, i, j, ec, &dc) != SP_OK) { ++bad_result; break; }
+        bad_bits += dc != de;
+        bad_types += memcmp(t1, type, (size_t)n * sizeof(int)) != 0;
+        t1[i] = type[j];
+        t1[j] = type[i];
+        if (sp_pot_compute_once(pot, n, pos, t1, cell->h, cell->pbc, &e_new, NULL, NULL, NULL, &d) != SP_OK) {
+            ++bad_result;
+            break;
+        }
+        if (fabs(de - (e_new - e_old)) / (1.0 + fabs(e_old)) > worst) worst = fabs(de - (e_new - e_old)) / (1.0 + fabs(e_old));
+        out.energies = ea1;
+        if (sp_pot_compute(pot, &nl, t1, &ws, &out) != SP_OK) { ++bad_result; break; }
+        for (q = 0; q < n; ++q) sum += ea1[q] - ea0[q];
+        bad_bits += sum != de;
+        if (done % 2 == 0) { /* accepted */
+            double *t = ea0;
+            bad_result += sp_pot_swap_accept(&ws, type, j, i, ec) != SP_OK;
+            bad_types += memcmp(t1, type, (size_t)n * sizeof(int)) != 0;
+            bad_bits += memcmp(ec, ea1, (size_t)n * sizeof(double)) != 0;
+            ea0 = ea1;
+            ea1 = t;
+            e_old = e_new;
+        }
+        ++done;
+    }
+    SP_CHECK(bad_result == 0 && done == ntrials);
+    SP_CHECK(bad_bits == 0);
+    SP_CHECK(bad_types == 0);
+    sp_work_free(&ws);
+    sp_nlist_free(&nl);
+    free(type);
+    free(t1);
+    free(ea0);
+    free(ea1);
+    free(ec);
+    return worst;
+}
 #endif

@@ -4,7 +4,7 @@
  *   splinepot md POTENTIAL IN.xyz --steps N [--dt fs] [--temp K] [--seed S]
  *                [--thermostat] [--damp fs] [--skin A] [--every N] [--dump OUT.xyz]
  *   splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K] [--step A] [--seed S] [--skin A]
- *                [--every N] [--dump OUT.xyz]
+ *                [--swaps F] [--every N] [--dump OUT.xyz]
  *   splinepot plot MODEL -o FILE.svg
  *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]
  *   splinepot phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]
@@ -46,9 +46,9 @@ static const char *usage_text =
     "      [--damp FS] [--skin A] [--every N] [--dump OUT.xyz] [--gpu]\n"
     "      velocity-Verlet NVE (Langevin NVT with --thermostat) on the first frame;\n"
     "      prints the energy drift and, last, 'perf: X us/atom-step'\n"
-    "  mc POTENTIAL IN.xyz --sweeps N [--temp K] [--step A] [--seed S] [--skin A] [--every N]\n"
-    "      [--dump OUT.xyz]\n"
-    "      Metropolis Monte Carlo (N, V, T) with single-atom moves on the first frame; prints\n"
+    "  mc POTENTIAL IN.xyz --sweeps N [--temp K] [--step A] [--seed S] [--skin A] [--swaps F]\n"
+    "      [--every N] [--dump OUT.xyz]\n"
+    "      Metropolis Monte Carlo (N, V, T) with single-atom moves and swaps on the first frame; prints\n"
     "      the mean energy and, last, 'perf: X us/trial'\n"
     "  plot MODEL -o FILE.svg\n"
     "      draws the splines of a potential as SVG\n"
@@ -646,17 +646,19 @@ static int cmd_md(int argc, char **argv) {
 /* ---------------------------------------------------------------------- mc */
 
 /* Metropolis Monte Carlo at constant N, V, T: one atom at a time, moved
-   by a uniform step in a cube; each trial costed by sp_pot_move_energy
-   (the centres that see the atom only), accepted with probability
-   min(1, exp(-dE / kT)). The step is tuned towards half the trials
+   by a uniform step in a cube, or (--swaps F, that fraction of the trials)
+   two atoms of different elements exchanged; each trial costed by
+   sp_pot_move_energy or sp_pot_swap_energy (the centres that see the atoms
+   only), accepted with probability min(1, exp(-dE / kT)). The step is tuned towards half the trials
    accepted during the first tenth of the sweeps, then held, so that the
    sampling after it is of the Boltzmann distribution. */
 static int cmd_mc(int argc, char **argv) {
-    static const char *const withv[] = {"--sweeps", "--temp", "--step", "--seed", "--skin", "--every", "--dump", NULL};
+    static const char *const withv[] = {"--sweeps", "--temp", "--step", "--seed", "--skin", "--every", "--dump",
+                                        "--swaps", NULL};
     const char *potfile = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
     const char *dump = opt_value(argc, argv, "--dump");
-    long sweeps, seed, every, sw, neq, nacc = 0, ntry = 0, wacc = 0, wtry = 0;
-    double temp, step, skin, kt, e, efull = 0.0, smax, sum = 0.0, sum2 = 0.0, t_trials = 0.0, t_full;
+    long sweeps, seed, every, sw, neq, nacc = 0, ntry = 0, wacc = 0, wtry = 0, sacc = 0, stry = 0;
+    double temp, step, skin, kt, fswap, e, efull = 0.0, smax, sum = 0.0, sum2 = 0.0, t_trials = 0.0, t_full;
     sp_pot_t pot;
     frames_t fr;
     sp_frame_t *f;
@@ -672,22 +674,24 @@ static int cmd_mc(int argc, char **argv) {
     out_file_t of;
     if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
         fputs("usage: splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K=300] [--step A=0.1] [--seed S=1]\n"
-              "       [--skin A=1.0] [--every N=10] [--dump OUT.xyz]\n"
+              "       [--skin A=1.0] [--swaps F=0] [--every N=10] [--dump OUT.xyz]\n"
               "  Metropolis Monte Carlo (N, V, T) from the first frame: sweeps of N single-atom trial\n"
               "  moves (uniform in a cube of half-width --step), each costed from the atoms that see\n"
-              "  the moved one (sp_pot_move_energy). The step is tuned towards 50 % acceptance in the\n"
-              "  first 10 % of the sweeps, then held. Prints sweep, energy, acceptance and step every\n"
-              "  N sweeps, then the mean energy after the tuning, the running energy against a full\n"
-              "  evaluation and, last, 'perf: X us/trial'.\n",
+              "  the moved one (sp_pot_move_energy); --swaps F: that fraction of the trials exchanges two\n"
+              "  atoms of different elements instead (sp_pot_swap_energy). The step is tuned towards\n"
+              "  50 % of the moves accepted in the first 10 % of the sweeps, then held. Prints sweep,\n"
+              "  energy, acceptance and step every N sweeps, then the mean energy after the tuning,\n"
+              "  the running energy against a full evaluation and, last, 'perf: X us/trial'.\n",
               potfile && xyz ? stdout : stderr);
         return potfile && xyz ? 0 : 2;
     }
     if (!opt_long(argc, argv, "--sweeps", 100, &sweeps) || !opt_double(argc, argv, "--temp", 300.0, &temp) ||
         !opt_double(argc, argv, "--step", 0.1, &step) || !opt_long(argc, argv, "--seed", 1, &seed) ||
-        !opt_double(argc, argv, "--skin", 1.0, &skin) || !opt_long(argc, argv, "--every", 10, &every))
+        !opt_double(argc, argv, "--skin", 1.0, &skin) || !opt_long(argc, argv, "--every", 10, &every) ||
+        !opt_double(argc, argv, "--swaps", 0.0, &fswap))
         return 1;
-    if (sweeps < 1 || !(temp > 0) || !(step > 0) || !(skin > 0) || every < 1)
-        return fail_msg("mc: --sweeps >= 1, --temp > 0, --step > 0, --skin > 0, --every >= 1");
+    if (sweeps < 1 || !(temp > 0) || !(step > 0) || !(skin > 0) || every < 1 || !(fswap >= 0 && fswap <= 1))
+        return fail_msg("mc: --sweeps >= 1, --temp > 0, --step > 0, --skin > 0, --every >= 1, 0 <= --swaps <= 1");
     /* a trial may go half the skin from where its atom was at the last build */
     smax = 0.999 * skin / (2.0 * sqrt(3.0));
     if (step > smax) return fail_msg("mc: --step must stay below --skin / (2 sqrt 3)");
@@ -707,6 +711,11 @@ static int cmd_mc(int argc, char **argv) {
     if (!type || !x || !ea) ok = !fail_msg("out of memory");
     if (ok && n < 1) ok = !fail_msg("mc: the frame has no atoms");
     if (ok) ok = map_types(&pot, xyz, fr.line[0], f, type);
+    if (ok && fswap > 0) {
+        int k = 1;
+        while (k < n && type[k] == type[0]) ++k;
+        if (k == n) ok = !fail_msg("mc: --swaps needs atoms of two elements");
+    }
     if (ok) {
         memcpy(x, f->pos, 3 * (size_t)n * sizeof(double));
         frame_cell(f, &cell);
@@ -727,6 +736,26 @@ static int cmd_mc(int argc, char **argv) {
             const int a = (int)(rng_uniform(&rng) * n);
             double xn[3], de;
             int d;
+            if (fswap > 0 && rng_uniform(&rng) < fswap) { /* a swap with an atom of another element */
+                int b = a, tries;
+                for (tries = 0; tries < 1000 && type[b] == type[a]; ++tries) b = (int)(rng_uniform(&rng) * n);
+                if (type[b] == type[a]) continue;
+                if ((r = sp_pot_swap_energy(&pot, &nl, type, &ws, a, b, ea, &de)) != SP_OK) {
+                    fprintf(stderr, "error: mc sweep %ld: %s\n", sw, sp_result_str(r));
+                    ok = 0;
+                    break;
+                }
+                ++stry;
+                if (de <= 0.0 || rng_uniform(&rng) < exp(-de / kt)) {
+                    const int z = f->z[a];
+                    sp_pot_swap_accept(&ws, type, a, b, ea);
+                    f->z[a] = f->z[b];
+                    f->z[b] = z;
+                    e += de;
+                    ++sacc;
+                }
+                continue;
+            }
             for (d = 0; d < 3; ++d) xn[d] = x[3 * (size_t)a + d] + step * (2.0 * rng_uniform(&rng) - 1.0);
             r = sp_pot_move_energy(&pot, &nl, type, &ws, a, xn, ea, &de);
             if (r == SP_ERR_RANGE) { /* beyond half the skin: a new list from the current positions */
@@ -790,6 +819,7 @@ static int cmd_mc(int argc, char **argv) {
         const double mean = np > 0 ? sum / np : e / n, var = np > 1 ? (sum2 - sum * sum / np) / (np - 1) : 0.0;
         printf("mean pe %.8f eV/atom over sweeps %ld..%ld (sd of the sweep values %.2e), accepted %.3f, step %.4f A\n",
                mean, neq + 1, sweeps, var > 0 ? sqrt(var) : 0.0, ntry ? (double)nacc / (double)ntry : 0.0, step);
+        if (fswap > 0) printf("swaps: %ld accepted of %ld\n", sacc, stry);
         printf("energy check: running sum %.10f, full evaluation %.10f eV (difference %.2e eV), %d neighbour builds\n",
                e, efull, e - efull, rebuilds + 1);
         printf("time: %.3f s in %ld trials; one full evaluation %.3f ms\n", t_trials, sweeps * (long)n, 1e3 * t_full);
