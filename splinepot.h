@@ -3757,7 +3757,7 @@ SP_API void sp_work_free(sp_work_t *ws) {
    the bits, are those of the full loop (Si_1: 4 of 16 bonds take part). */
 static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type,
                                            int i, const sp__bonds_t *B, double *SP_RESTRICT fb,
-                                           const int sw, const int single) {
+                                           const int sw, const int single, const int eonly) {
     const sp_meam_t *m = &pot->meam;
     const int ne = pot->nelem, ti = single ? 0 : type[i];
     const double rc2 = pot->cutoff * pot->cutoff;
@@ -3777,7 +3777,7 @@ static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t
         double r2 = dx * dx + dy * dy + dz * dz, r, inv, drho, fv, fpv, Fv = 0.0, Fpv = 0.0;
         int tj, s;
         if (r2 >= rc2) {
-            fb[3 * b] = fb[3 * b + 1] = fb[3 * b + 2] = 0.0;
+            if (!eonly) fb[3 * b] = fb[3 * b + 1] = fb[3 * b + 2] = 0.0;
             continue;
         }
         tj = single ? 0 : type[nl->owner[g]];
@@ -3811,6 +3811,19 @@ static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t
             const int tj = B->t[jj];
             for (kk = jj + 1; kk < nb; ++kk)
                 gg[kk] = sp__spline_eval(&m->g[sp_pot_pair_index(ne, tj, B->t[kk])], cc[kk], &dgg[kk]);
+        }
+        if (eonly) { /* the same sums, in the same order, without their derivatives */
+            for (kk = jj + 1; kk < nb; ++kk) s_fg += f[kk] * gg[kk];
+            n += fj * s_fg;
+            if (sw) {
+                double q_fg = 0.0;
+                for (kk = jj + 1; kk < nb; ++kk) {
+                    double dG, Gv = sp__spline_eval(m->G, cc[kk], &dG);
+                    q_fg += B->F[kk] * Gv;
+                }
+                esw += B->F[jj] * q_fg;
+            }
+            continue;
         }
         /* d(f_j f_k g)/dr_ij = f'_j f_k g u_j + f_j f_k g' (u_k - c u_j)/r_j, and the same for k */
         for (kk = jj + 1; kk < nb; ++kk) {
@@ -3854,7 +3867,7 @@ static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t
     }
     U = sp__spline_eval(&m->U[ti], n, &dU);
     e += U - m->zero_energy[ti] + esw;
-    for (jj = 0; jj < B->cap; ++jj) {
+    for (jj = 0; !eonly && jj < B->cap; ++jj) {
         double *o, hp;
         if (jj == nb) jj = top; /* skip the unused middle of the cache */
         if (jj >= B->cap) break;
@@ -3872,11 +3885,17 @@ static SP__INLINE double sp__meam_center_t(const sp_pot_t *pot, const sp_nlist_t
     return e;
 }
 
+/* fb NULL: E_i alone (the same bits), for Monte-Carlo trials */
 static double sp__meam_center(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i,
                               const sp__bonds_t *B, double *fb) {
-    if (pot->kind == SP_POT_MEAM_SW) return sp__meam_center_t(pot, nl, type, i, B, fb, 1, 1);
-    if (pot->nelem == 1) return sp__meam_center_t(pot, nl, type, i, B, fb, 0, 1);
-    return sp__meam_center_t(pot, nl, type, i, B, fb, 0, 0);
+    if (!fb) {
+        if (pot->kind == SP_POT_MEAM_SW) return sp__meam_center_t(pot, nl, type, i, B, fb, 1, 1, 1);
+        if (pot->nelem == 1) return sp__meam_center_t(pot, nl, type, i, B, fb, 0, 1, 1);
+        return sp__meam_center_t(pot, nl, type, i, B, fb, 0, 0, 1);
+    }
+    if (pot->kind == SP_POT_MEAM_SW) return sp__meam_center_t(pot, nl, type, i, B, fb, 1, 1, 0);
+    if (pot->nelem == 1) return sp__meam_center_t(pot, nl, type, i, B, fb, 0, 1, 0);
+    return sp__meam_center_t(pot, nl, type, i, B, fb, 0, 0, 0);
 }
 
 /* ---- UF3 (Xie, Rupp & Hennig 2023) ---- */
@@ -6081,7 +6100,7 @@ static sp_result_t sp__trial_begin(const sp_pot_t *pot, const sp_nlist_t *nl, co
     T->extra = T->eold + k;
     /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     T->set = (int *)(T->extra + nextra);
-    T->fb = sp__pot_needs_bonds(pot) ? ws->fbond : NULL;
+    T->fb = sp__pot_needs_bonds(pot) && pot->kind != SP_POT_MEAM && pot->kind != SP_POT_MEAM_SW ? ws->fbond : NULL;
     T->lst = NULL;
     /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     if (pot->kind == SP_POT_UF3 && pot->uf3.fast && pot->uf3.has3) T->lst = (int *)(T->fb + 3 * nl->n_entries + 4);
