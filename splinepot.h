@@ -5482,8 +5482,8 @@ SP__PRIVATE void sp__snnp_g3(const sp_snnp_t *m, const sp__snnp_scr_t *S, int nb
 }
 
 /* E_i of a centre of type ti from its filters S->x (sp__snnp_g3) and its
-   short-range sum Gs; gamma = dE_i/dx into S->xb. */
-SP__PRIVATE double sp__snnp_energy(const sp_snnp_t *m, const sp__snnp_scr_t *S, int ti, double Gs) {
+   short-range sum Gs; with grad, gamma = dE_i/dx into S->xb. */
+SP__PRIVATE double sp__snnp_energy(const sp_snnp_t *m, const sp__snnp_scr_t *S, int ti, double Gs, int grad) {
     const sp_snnp_arch_t *A = &m->arch;
     const int nin = m->nin;
     const double *x = S->x;
@@ -5497,9 +5497,11 @@ SP__PRIVATE double sp__snnp_energy(const sp_snnp_t *m, const sp__snnp_scr_t *S, 
         y = sp__snnp_net_fwd(m, W, S->na, S->nz, NULL, NULL);
         if (A->softplus) e += sp__softplus(y, &d1, &d2);
         else e += y;
-        S->nbar[m->act_off[m->nlayers]] = d1;
-        sp__snnp_net_bwd(m, W, S->na, S->nz, NULL, NULL, S->nbar, NULL, NULL);
-        for (a = 0; a < nin; ++a) gam[a] = S->nbar[a];
+        if (grad) {
+            S->nbar[m->act_off[m->nlayers]] = d1;
+            sp__snnp_net_bwd(m, W, S->na, S->nz, NULL, NULL, S->nbar, NULL, NULL);
+            for (a = 0; a < nin; ++a) gam[a] = S->nbar[a];
+        }
     }
     if (A->skip) {
         for (a = 0; a < nin; ++a) {
@@ -5511,9 +5513,9 @@ SP__PRIVATE double sp__snnp_energy(const sp_snnp_t *m, const sp__snnp_scr_t *S, 
     return e;
 }
 
-/* E_i and the bond forces fb = -dE_i/dr_ij of centre i. After the filters and
-   the network (gamma = dE_i/dx), triplet loop 2 turns the kept g, g' into
-   bond forces. */
+/* E_i and the bond forces fb = -dE_i/dr_ij of centre i (fb NULL: E_i alone,
+   for Monte-Carlo trials). After the filters and the network (gamma =
+   dE_i/dx), triplet loop 2 turns the kept g, g' into bond forces. */
 SP__PRIVATE double sp__snnp_center(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i, void *scratch,
                                    int maxdeg, double *SP_RESTRICT fb) {
     const sp_snnp_t *m = &pot->snnp;
@@ -5526,7 +5528,8 @@ SP__PRIVATE double sp__snnp_center(const sp_pot_t *pot, const sp_nlist_t *nl, co
     sp__snnp_scr(m, maxdeg, 0, scratch, &S);
     nq = sp__snnp_bonds(m, nl, type, i, &S, fb, &Gs, &nb3);
     sp__snnp_g3(m, &S, nb3);
-    e = sp__snnp_energy(m, &S, ti, Gs);
+    e = sp__snnp_energy(m, &S, ti, Gs, fb != NULL);
+    if (!fb) return e;
     gam = S.xb;
     /* 2-body and short-range bond forces */
     for (q = 0; q < nq; ++q) {
@@ -5826,7 +5829,7 @@ SP_API sp_result_t sp_snnp_filters(const sp_pot_t *pot, const sp_nlist_t *nl, co
         sp__snnp_bonds(m, nl, type, i, &S, NULL, &Gs, &nb3);
         sp__snnp_g3(m, &S, nb3);
         if (!out_dedg && !out_energy) e = 0.0;
-        else e = sp__snnp_energy(m, &S, m->arch.nelem == 1 ? 0 : type[i], Gs);
+        else e = sp__snnp_energy(m, &S, m->arch.nelem == 1 ? 0 : type[i], Gs, 1);
         if (out_g) memcpy(out_g + nin * (size_t)i, S.x, nin * sizeof(double));
         if (out_dedg) memcpy(out_dedg + nin * (size_t)i, S.xb, nin * sizeof(double));
         if (out_energy) out_energy[i] = e;
@@ -6100,7 +6103,7 @@ static sp_result_t sp__trial_begin(const sp_pot_t *pot, const sp_nlist_t *nl, co
     T->extra = T->eold + k;
     /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     T->set = (int *)(T->extra + nextra);
-    T->fb = sp__pot_needs_bonds(pot) && pot->kind != SP_POT_MEAM && pot->kind != SP_POT_MEAM_SW ? ws->fbond : NULL;
+    T->fb = pot->kind == SP_POT_UF3 && pot->uf3.has3 ? ws->fbond : NULL; /* the others: energies alone */
     T->lst = NULL;
     /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     if (pot->kind == SP_POT_UF3 && pot->uf3.fast && pot->uf3.has3) T->lst = (int *)(T->fb + 3 * nl->n_entries + 4);
