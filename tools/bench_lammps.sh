@@ -12,8 +12,11 @@
 #                LAMMPS lj/cut 5.5 (eps 0.1 eV, sigma 2.44 A: LJ minimum at the bcc nearest-neighbour
 #                distance, pair_modify shift yes), NVE from 300 K; LAMMPS static (`run N`, no fix) is printed as well.
 #                The LAMMPS side always runs; the splinepot side is skipped unless $UF3 is a file.
+#   mc_swap_TiO  Monte-Carlo swaps: TiO.meam.spline on 1440-atom hcp Ti (a 2.95, c 4.68, 10x6x6) with
+#                every eighth atom O, 1500 K; LAMMPS fix atom/swap (types 1 2, ke no) against
+#                splinepot mc --swaps 1, us per swap attempt, both on one thread.
 #
-# --only CASE runs just that case (meam_Si1, meamsw_Sib or uf3_bcc).
+# --only CASE runs just that case (meam_Si1, meamsw_Sib, uf3_bcc or mc_swap_TiO).
 # Every run of a case is interleaved round-robin (splinepot 1 thr, LAMMPS, splinepot 2 thr, ...),
 # R repeats each; the reported figure is the median. us/atom-step is, for splinepot, its own
 # 'perf:' line (wall time of the whole run / (atoms x (steps+1))), and for LAMMPS
@@ -220,6 +223,59 @@ bench_uf3() {
 }
 if [ -z "$ONLY" ] || [ "$ONLY" = uf3_bcc ]; then bench_uf3; fi
 # ===== end of UF3 section ==========================================================================
+
+# ===== 4. Monte-Carlo swaps: LAMMPS fix atom/swap against splinepot mc --swaps 1 ==================
+# LAMMPS evaluates the whole energy for every attempt; its time per attempt is the difference of
+# two 10-step runs with 10 and 410 attempts, over 400. splinepot's is its perf: line (us/trial).
+bench_swap() {
+    local name=mc_swap_TiO pot=$POTDIR/TiO.meam.spline n
+    [ -f "$pot" ] || { echo "case=$name skipped: $pot not found"; return 0; }
+    python3 "$ROOT/tools/make_crystal.py" hcp 2.95 10 6 6 --el Ti --c 4.68 --sigma 0 -o "$TMP/ti1440.xyz"
+    # every eighth atom O, written as extxyz and as a two-type LAMMPS data file
+    python3 - "$TMP/ti1440.xyz" "$TMP/tio1440.xyz" "$TMP/tio1440.data" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().split('\n')
+n = int(lines[0])
+h = [float(v) for v in re.search(r'Lattice="([^"]+)"', lines[1]).group(1).split()]
+atoms = [lines[2 + k].split() for k in range(n)]
+for k in range(n):
+    if (k + 3) % 8 == 0:
+        atoms[k][0] = 'O'
+with open(sys.argv[2], 'w') as f:
+    f.write('%d\n%s\n' % (n, lines[1]))
+    for a in atoms:
+        f.write(' '.join(a) + '\n')
+with open(sys.argv[3], 'w') as f:
+    f.write('Ti-O\n\n%d atoms\n2 atom types\n\n0 %.10f xlo xhi\n0 %.10f ylo yhi\n0 %.10f zlo zhi\n\n'
+            % (n, h[0], h[4], h[8]))
+    f.write('Masses\n\n1 47.867\n2 15.999\n\nAtoms # atomic\n\n')
+    for k, a in enumerate(atoms):
+        f.write('%d %d %s %s %s\n' % (k + 1, 1 if a[0] == 'Ti' else 2, a[1], a[2], a[3]))
+PY
+    for n in 1 41; do
+        printf '%s\n' "units metal" "atom_style atomic" "read_data tio1440.data" "pair_style meam/spline" \
+            "pair_coeff * * $pot Ti O" "neighbor 0.4 bin" "fix s all atom/swap 1 $n $SEED 1500 ke no types 1 2" \
+            "run 10" > "$TMP/in.swap$n"
+    done
+    local a=() b=() r t1 t41
+    for r in $(seq "$REPEATS"); do
+        a+=("$(OMP_NUM_THREADS=1 "$SP" mc "$pot" "$TMP/tio1440.xyz" --sweeps 2 --swaps 1 --temp 1500 --step 0.05 \
+               --seed "$SEED" --every 100 | awk '/^perf:/ { print $2 }')")
+        for n in 1 41; do
+            (cd "$TMP" && OMP_NUM_THREADS=1 "$LMP" -in "in.swap$n" -log "swap$n.log" -screen none -echo none) ||
+                { echo "bench_lammps.sh: LAMMPS failed on in.swap$n:" >&2; tail -5 "$TMP/swap$n.log" >&2; return 1; }
+        done
+        t1=$(awk '/^Loop time of/ { print $4 }' "$TMP/swap1.log")
+        t41=$(awk '/^Loop time of/ { print $4 }' "$TMP/swap41.log")
+        b+=("$(python3 -c "print('%.1f' % (($t41 - $t1) / 400 * 1e6))")")
+        echo "  $name repeat $r: splinepot ${a[-1]} us/swap  lammps ${b[-1]} us/swap  (load $(load1))" >&2
+    done
+    local ma mb ratio load
+    ma=$(median "${a[@]}"); mb=$(median "${b[@]}"); ratio=$(div "$ma" "$mb"); load=$(loadavg)
+    echo "case=$name atoms=1440 splinepot_us_per_swap=$ma lammps_us_per_swap=$mb ratio=$ratio load=\"$load\""
+    ROWS+=("| $name | TiO.meam.spline, us per swap attempt: \`mc --swaps 1\` vs \`fix atom/swap\` | 1440 | - | $ma ($(spread "${a[@]}")) | $mb ($(spread "${b[@]}")) | **$ratio** | - | - | $load |")
+}
+if [ -z "$ONLY" ] || [ "$ONLY" = mc_swap_TiO ]; then bench_swap; fi
 
 LOAD_END=$(loadavg)
 echo "bench_lammps.sh: load average at start \"$LOAD_START\", at end \"$LOAD_END\"" >&2
