@@ -47,7 +47,8 @@ TABLE OF CONTENTS (search for the tag)
    >>bspline  cubic B-splines on clamped knot vectors (UF3)
    >>cells    cells, periodic images, ghost atoms, neighbour lists, radial distribution
    >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial;
-              the energy change of a Monte-Carlo move or swap; an s-NNP's filters and their
+              the energy change of a Monte-Carlo move, swap or change of element; an s-NNP's
+              filters and their
               weights per atom
    >>props    relaxation, elastic constants, EOS, cubic and hcp crystals, phonons, faults
    >>linalg   dense symmetric eigen-solver
@@ -81,8 +82,8 @@ THREAD SAFETY AND DETERMINISM
 RECENT CHANGES
 
    0.1.0  first release: splines, B-splines, cell lists, s-MEAM, UF3, I/O;
-          Monte-Carlo moves and swaps (sp_pot_move_energy, sp_pot_swap_energy,
-          their _accept, sp_nlist_move).
+          Monte-Carlo moves, swaps and changes of element (sp_pot_move_energy,
+          sp_pot_swap_energy, sp_pot_retype_energy, their _accept, sp_nlist_move).
 
 CREDITS
 
@@ -411,8 +412,9 @@ SP_API sp_result_t sp_rdf_add(const sp_nlist_t *nl, const int *type, int ntypes,
  * and the per-bond forces -dE_i/dr_ij are computed into the workspace; a
  * fixed-order gather then gives forces F_a = sum_b (Fb[rev b] - Fb[b]) and
  * the virial W = sum_i sum_j r_ij (x) Fb_ij. E_i depends only on the atoms
- * within the cutoff of i, so a Monte-Carlo move of one atom, or a swap of
- * two atoms' elements, changes the energies of their neighbours only:
+ * within the cutoff of i, so a Monte-Carlo move of one atom, a swap of two
+ * atoms' elements or a change of one atom's element (sp_pot_retype_energy)
+ * changes the energies of their neighbours only:
  *
  *     sp_pot_move_energy(&pot, &nl, type, &ws, i, xnew, energies, &de);
  *     if (accepted) sp_pot_move_accept(&nl, &ws, i, xnew, energies);
@@ -582,7 +584,9 @@ typedef struct sp_work_t {
     double *trial_e;      /* the last sp_pot_move_energy: its centres' energies after the move */
     int *trial_c;         /* and those centres */
     size_t cap_trial_e, cap_trial_c;
-    int trial_i, trial_j, trial_n; /* its atom (a swap: atoms), -1 (a move), centres (0: none) */
+    int trial_kind;       /* 0 a move, 1 a swap, 2 a change of element */
+    int trial_i, trial_j; /* its atom; a swap's other atom, the new element */
+    int trial_n;          /* its centres (0: no trial) */
     double trial_x[3];    /* a move's position */
     sp_allocator_t allocator;
 } sp_work_t;
@@ -653,6 +657,13 @@ SP_API sp_result_t sp_pot_swap_accept(sp_work_t *ws, int *type, int i, int j, do
    type[j] exchanged, and, when energies is not NULL, the energies of the
    centres it changed written into it. Errors: SP_ERR_BAD_ARG (NULL, or not
    the last trial). */
+
+SP_API sp_result_t sp_pot_retype_energy(const sp_pot_t *pot, const sp_nlist_t *nl, int *type, sp_work_t *ws, int i,
+                                        int t, const double *energies, double *out_de);
+SP_API sp_result_t sp_pot_retype_accept(sp_work_t *ws, int *type, int i, int t, double *energies);
+/* The same for local atom i becoming element t (semi-grand-canonical Monte
+   Carlo, where the acceptance adds the chemical-potential difference);
+   SP_ERR_UNKNOWN_ELEMENT also for t out of range. */
 
 SP_API void sp_work_free(sp_work_t *ws);
 SP_API void sp_pot_free(sp_pot_t *pot);
@@ -6211,8 +6222,8 @@ SP_API sp_result_t sp_pot_move_energy(const sp_pot_t *pot, sp_nlist_t *nl, const
     }
     *out_de = de;
     if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
+    ws->trial_kind = 0;
     ws->trial_i = i;
-    ws->trial_j = -1;
     ws->trial_n = T.ns;
     memcpy(ws->trial_x, x, sizeof ws->trial_x);
     return SP_OK;
@@ -6221,7 +6232,7 @@ SP_API sp_result_t sp_pot_move_energy(const sp_pot_t *pot, sp_nlist_t *nl, const
 SP_API sp_result_t sp_pot_move_accept(sp_nlist_t *nl, sp_work_t *ws, int i, const double *x, double *energies) {
     int k;
     if (!nl || !ws || !x || i < 0 || i >= nl->natoms || !nl->gfirst) return SP_ERR_BAD_ARG;
-    if (ws->trial_n < 1 || ws->trial_j >= 0 || ws->trial_i != i || x[0] != ws->trial_x[0] ||
+    if (ws->trial_n < 1 || ws->trial_kind != 0 || ws->trial_i != i || x[0] != ws->trial_x[0] ||
         x[1] != ws->trial_x[1] || x[2] != ws->trial_x[2])
         return SP_ERR_BAD_ARG;
     if (energies)
@@ -6254,6 +6265,7 @@ SP_API sp_result_t sp_pot_swap_energy(const sp_pot_t *pot, const sp_nlist_t *nl,
     t = type[i]; type[i] = type[j]; type[j] = t;
     *out_de = de;
     if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
+    ws->trial_kind = 1;
     ws->trial_i = i;
     ws->trial_j = j;
     ws->trial_n = T.ns;
@@ -6262,12 +6274,51 @@ SP_API sp_result_t sp_pot_swap_energy(const sp_pot_t *pot, const sp_nlist_t *nl,
 
 SP_API sp_result_t sp_pot_swap_accept(sp_work_t *ws, int *type, int i, int j, double *energies) {
     int k, t;
-    if (!ws || !type || ws->trial_n < 1 || ws->trial_j < 0 || !((ws->trial_i == i && ws->trial_j == j) ||
-                                                              (ws->trial_i == j && ws->trial_j == i)))
+    if (!ws || !type || ws->trial_n < 1 || ws->trial_kind != 1 ||
+        !((ws->trial_i == i && ws->trial_j == j) || (ws->trial_i == j && ws->trial_j == i)))
         return SP_ERR_BAD_ARG;
     if (energies)
         for (k = 0; k < ws->trial_n; ++k) energies[ws->trial_c[k]] = ws->trial_e[k];
     t = type[i]; type[i] = type[j]; type[j] = t;
+    ws->trial_n = 0;
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_pot_retype_energy(const sp_pot_t *pot, const sp_nlist_t *nl, int *type, sp_work_t *ws, int i,
+                                        int t, const double *energies, double *out_de) {
+    int t0;
+    double de;
+    sp__trial_t T;
+    sp_result_t r;
+    if (!pot || !nl || !type || !ws || !out_de || pot->kind == SP_POT_NONE) return SP_ERR_BAD_ARG;
+    if (i < 0 || i >= nl->natoms || !nl->gfirst) return SP_ERR_BAD_ARG;
+    ws->trial_n = 0;
+    if (t < 0 || t >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
+    if (nl->cutoff < pot->cutoff) return SP_ERR_RANGE;
+    if ((r = sp__trial_begin(pot, nl, type, ws, &i, 1, 0, &T)) != SP_OK) return r;
+    sp__trial_add(&T, i);
+    sp__trial_partners(pot, nl, i, NULL, &T);
+    if ((r = sp__trial_before(pot, nl, type, ws, energies, &T)) != SP_OK) return r;
+    t0 = type[i];
+    type[i] = t;
+    de = sp__trial_after(pot, nl, type, ws, &T);
+    type[i] = t0;
+    *out_de = de;
+    if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
+    ws->trial_kind = 2;
+    ws->trial_i = i;
+    ws->trial_j = t;
+    ws->trial_n = T.ns;
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_pot_retype_accept(sp_work_t *ws, int *type, int i, int t, double *energies) {
+    int k;
+    if (!ws || !type || ws->trial_n < 1 || ws->trial_kind != 2 || ws->trial_i != i || ws->trial_j != t)
+        return SP_ERR_BAD_ARG;
+    if (energies)
+        for (k = 0; k < ws->trial_n; ++k) energies[ws->trial_c[k]] = ws->trial_e[k];
+    type[i] = t;
     ws->trial_n = 0;
     return SP_OK;
 }

@@ -170,7 +170,7 @@ static void check_fd(const char *potpath, const char *xyzpath, int frame) {
             worst_mc = tu_check_moves(&pot, n, pos, type, &cell, 40, 0.11, 0.4, &rebuilds);
             if (pot.nelem > 1) {
                 const double w = tu_check_swaps(&pot, n, pos, type, &cell, 10, 0.4);
-                printf("%-28s frame %d: Monte-Carlo swaps: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n",
+                printf("%-28s frame %d: Monte-Carlo swaps and changes of element: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n",
                        strrchr(xyzpath, '/') + 1, frame + 1, w);
                 SP_CHECK(w < 1e-12);
             }
@@ -310,7 +310,7 @@ static void check_three_elements(void) {
             memcpy(c.h, cell, sizeof c.h);
             memcpy(c.pbc, pbc, sizeof c.pbc);
             w = tu_check_swaps(&p1, N, pos, t1, &c, 20, 0.5);
-            printf("three elements: Monte-Carlo swaps: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n", w);
+            printf("three elements: Monte-Carlo swaps and changes of element: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n", w);
             SP_CHECK(w < 1e-12);
         }
     }

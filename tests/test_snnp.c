@@ -879,7 +879,7 @@ int main(void) {
     }
     printf("%d option combinations x elements: max |E - brute force|/(1+|E|) %.2g, max |F + dE/dx| %.2g eV/A,"
            " max |W + dE/de| %.2g eV\n", n_models, worst_e_brute, worst_f, worst_w);
-    printf("Monte-Carlo moves and swaps: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n", worst_mc);
+    printf("Monte-Carlo moves, swaps and changes of element: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n", worst_mc);
     printf("sp_snnp_filters: max |G - image sum|/(1+|G|) %.2g, max |dE/dG - central difference|/(1+|dE/dG|) %.2g\n",
            worst_x, worst_dx);
     printf("parameter gradients vs central differences (every parameter): max relative error dE/dtheta %.2g,"

@@ -123,7 +123,7 @@ static void check(int nelem, int has3) {
             pot.uf3.fast = 0;
             wm[1] = tu_check_swaps(&pot, N, pos, type, &c, 20, 0.5);
             pot.uf3.fast = fast;
-            printf("  Monte-Carlo swaps: max |dE - (E1 - E0)| / (1 + |E0|) %.2g, %.2g (generic)\n", wm[0], wm[1]);
+            printf("  Monte-Carlo swaps and changes of element: max |dE - (E1 - E0)| / (1 + |E0|) %.2g, %.2g (generic)\n", wm[0], wm[1]);
             SP_CHECK(wm[0] < 1e-12 && wm[1] < 1e-12);
         }
     }
@@ -419,6 +419,12 @@ static void check_move_errors(void) {
     SP_CHECK(sp_pot_move_accept(&nl, &ws, 2, x, NULL) == SP_ERR_BAD_ARG); /* a swap, not a move */
     SP_CHECK(sp_pot_swap_accept(&ws, type, 2, 4, NULL) == SP_ERR_BAD_ARG);
     SP_CHECK(sp_pot_swap_accept(&ws, type, 5, 2, NULL) == SP_OK);
+    SP_CHECK(sp_pot_retype_energy(&pot, &nl, type, &ws, 2, 1, NULL, &de) == SP_ERR_UNKNOWN_ELEMENT);
+    SP_CHECK(sp_pot_retype_energy(&pot, &nl, type, &ws, N, 0, NULL, &de) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_pot_retype_energy(&pot, &nl, type, &ws, 2, 0, NULL, &de) == SP_OK && de == 0.0);
+    SP_CHECK(sp_pot_swap_accept(&ws, type, 2, 0, NULL) == SP_ERR_BAD_ARG); /* a change of element, not a swap */
+    SP_CHECK(sp_pot_retype_accept(&ws, type, 2, 1, NULL) == SP_ERR_BAD_ARG);
+    SP_CHECK(sp_pot_retype_accept(&ws, type, 2, 0, NULL) == SP_OK);
     sp_work_free(&ws);
     sp_nlist_free(&nl);
     sp_pot_free(&pot);

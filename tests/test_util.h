@@ -163,11 +163,13 @@ TU_UNUSED static double tu_check_moves(const sp_pot_t *pot, int n, const double 
     return worst;
 }
 
-/* Monte-Carlo swaps (sp_pot_swap_energy, sp_pot_swap_accept): ntrials swaps
-   of two atoms of different elements, every second one accepted, checked as
-   the moves of tu_check_moves are (full evaluations, per-atom energies bit
-   for bit, the same call given those energies); the types after a trial
-   unchanged, after an accepted swap exchanged. */
+/* Monte-Carlo swaps and changes of element (sp_pot_swap_energy,
+   sp_pot_retype_energy and their _accept): ntrials trials, every third a
+   change of one atom's element, the others swaps of two atoms of different
+   elements, every second trial accepted, checked as the moves of
+   tu_check_moves are (full evaluations, per-atom energies bit for bit, the
+   same call given those energies); the types after a trial unchanged, after
+   an accepted one changed. */
 TU_UNUSED static double tu_check_swaps(const sp_pot_t *pot, int n, const double *pos, const int *type0,
                                        const sp_cell_t *cell, int ntrials, double skin) {
     int *type = (int *)malloc((size_t)n * sizeof(int)), *t1 = (int *)malloc((size_t)n * sizeof(int));
@@ -190,17 +192,23 @@ TU_UNUSED static double tu_check_swaps(const sp_pot_t *pot, int n, const double 
     e_old = out.energy;
     memcpy(ec, ea0, (size_t)n * sizeof(double));
     for (k = 0; k < 50 * ntrials && done < ntrials && !bad_result; ++k) {
-        const int i = (int)(tu_urand_s(&rng) * n), j = (int)(tu_urand_s(&rng) * n);
+        const int i = (int)(tu_urand_s(&rng) * n), j = (int)(tu_urand_s(&rng) * n), retype = done % 3 == 1;
+        const int t = (type[i] + 1 + (int)(tu_urand_s(&rng) * (pot->nelem - 1))) % pot->nelem;
         double de, dc, e_new, sum = 0.0;
         int q;
-        if (type[i] == type[j]) continue;
+        if (!retype && type[i] == type[j]) continue;
         memcpy(t1, type, (size_t)n * sizeof(int));
-        if (sp_pot_swap_energy(pot, &nl, type, &ws, i, j, NULL, &de) != SP_OK ||
-            sp_pot_swap_energy(pot, &nl, type, &ws, i, j, ec, &dc) != SP_OK) { ++bad_result; break; }
+        if (retype ? sp_pot_retype_energy(pot, &nl, type, &ws, i, t, NULL, &de) != SP_OK ||
+                         sp_pot_retype_energy(pot, &nl, type, &ws, i, t, ec, &dc) != SP_OK
+                   : sp_pot_swap_energy(pot, &nl, type, &ws, i, j, NULL, &de) != SP_OK ||
+                         sp_pot_swap_energy(pot, &nl, type, &ws, i, j, ec, &dc) != SP_OK) { ++bad_result; break; }
         bad_bits += dc != de;
         bad_types += memcmp(t1, type, (size_t)n * sizeof(int)) != 0;
-        t1[i] = type[j];
-        t1[j] = type[i];
+        if (retype) t1[i] = t;
+        else {
+            t1[i] = type[j];
+            t1[j] = type[i];
+        }
         if (sp_pot_compute_once(pot, n, pos, t1, cell->h, cell->pbc, &e_new, NULL, NULL, NULL, &d) != SP_OK) {
             ++bad_result;
             break;
@@ -211,12 +219,13 @@ TU_UNUSED static double tu_check_swaps(const sp_pot_t *pot, int n, const double 
         for (q = 0; q < n; ++q) sum += ea1[q] - ea0[q];
         bad_bits += sum != de;
         if (done % 2 == 0) { /* accepted */
-            double *t = ea0;
-            bad_result += sp_pot_swap_accept(&ws, type, j, i, ec) != SP_OK;
+            double *e0 = ea0;
+            bad_result += (retype ? sp_pot_retype_accept(&ws, type, i, t, ec)
+                                  : sp_pot_swap_accept(&ws, type, j, i, ec)) != SP_OK;
             bad_types += memcmp(t1, type, (size_t)n * sizeof(int)) != 0;
             bad_bits += memcmp(ec, ea1, (size_t)n * sizeof(double)) != 0;
             ea0 = ea1;
-            ea1 = t;
+            ea1 = e0;
             e_old = e_new;
         }
         ++done;
