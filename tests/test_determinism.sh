@@ -17,7 +17,8 @@
 #   mc: Metropolis on 512 atoms, same seed: identical stdout (less the timing
 #       lines) and trajectory on 1, 2 and 8 threads, twice; the energy summed
 #       from the accepted moves equals a full evaluation to 1e-8 eV; with
-#       --swaps on a Ti-O cell too, the O atoms kept in number.
+#       --swaps on a Ti-O cell too, the O atoms kept in number; with
+#       --retypes at a high O chemical potential, O atoms gained.
 # The binary is $SPLINEPOT (default build/splinepot; `make test` passes $(B)).
 # Closes with "N passed, N failed" like the test programs (tests/run.sh).
 SP=${SPLINEPOT:-build/splinepot}
@@ -142,5 +143,17 @@ if [ -f "$POTS/TiO.meam.spline" ] && python3 tools/make_crystal.py hcp 2.95 4 4 
     if awk '/^swaps:/ { s = $2 } /^energy check:/ { d = $(NF - 4); if (d < 0) d = -d } END { exit !(s > 0 && d < 1e-8) }' \
         "$T/tio1.log" && [ "$(grep -c '^O ' "$T/tio1.traj")" = 48 ]; then ok
     else fail "mc --swaps: $(grep '^swaps:\|^energy check:' "$T/tio1.log" | tr '\n' ' ')"; fi
+    # semi-grand-canonical: changes of element at chemical potentials, on 1 and 2 threads
+    for th in 1 2; do
+        OMP_NUM_THREADS=$th "$SP" mc "$POTS/TiO.meam.spline" "$T/tio.xyz" --sweeps 4 --retypes 0.3 --mu Ti=0,O=6 \
+            --temp 1500 --skin 0.4 --every 2 > "$T/sgc$th.raw" 2> "$T/sgc$th.stderr" ||
+            fail "mc --retypes on $th thread(s): $(tail -n 1 "$T/sgc$th.stderr")"
+        grep -v '^time:\|^perf:' "$T/sgc$th.raw" > "$T/sgc$th.log"
+    done
+    if cmp -s "$T/sgc1.log" "$T/sgc2.log"; then ok; else fail "mc --retypes: 1 and 2 threads differ"; fi
+    # changes were accepted, more O than the 24 at the start (mu_O = 6 eV), the energy that of a full evaluation
+    if awk '/^changes of element:/ { c = $4; o = $NF } /^energy check:/ { d = $(NF - 4); if (d < 0) d = -d }
+            END { exit !(c > 0 && o > 24 && d < 1e-8) }' "$T/sgc1.log"; then ok
+    else fail "mc --retypes: $(grep '^changes of element:\|^energy check:' "$T/sgc1.log" | tr '\n' ' ')"; fi
 fi
 finish

@@ -4,7 +4,7 @@
  *   splinepot md POTENTIAL IN.xyz --steps N [--dt fs] [--temp K] [--seed S]
  *                [--thermostat] [--damp fs] [--skin A] [--every N] [--dump OUT.xyz]
  *   splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K] [--step A] [--seed S] [--skin A]
- *                [--swaps F] [--every N] [--dump OUT.xyz]
+ *                [--swaps F] [--retypes F --mu EL=EV,...] [--every N] [--dump OUT.xyz]
  *   splinepot plot MODEL -o FILE.svg
  *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]
  *   splinepot phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]
@@ -47,8 +47,9 @@ static const char *usage_text =
     "      velocity-Verlet NVE (Langevin NVT with --thermostat) on the first frame;\n"
     "      prints the energy drift and, last, 'perf: X us/atom-step'\n"
     "  mc POTENTIAL IN.xyz --sweeps N [--temp K] [--step A] [--seed S] [--skin A] [--swaps F]\n"
-    "      [--every N] [--dump OUT.xyz]\n"
-    "      Metropolis Monte Carlo (N, V, T) with single-atom moves and swaps on the first frame; prints\n"
+    "      [--retypes F --mu EL=EV,...] [--every N] [--dump OUT.xyz]\n"
+    "      Metropolis Monte Carlo (N, V, T; semi-grand-canonical with --retypes) with single-atom\n"
+    "      moves, swaps and changes of element on the first frame; prints\n"
     "      the mean energy and, last, 'perf: X us/trial'\n"
     "  plot MODEL -o FILE.svg\n"
     "      draws the splines of a potential as SVG\n"
@@ -647,18 +648,21 @@ static int cmd_md(int argc, char **argv) {
 
 /* Metropolis Monte Carlo at constant N, V, T: one atom at a time, moved
    by a uniform step in a cube, or (--swaps F, that fraction of the trials)
-   two atoms of different elements exchanged; each trial costed by
-   sp_pot_move_energy or sp_pot_swap_energy (the centres that see the atoms
-   only), accepted with probability min(1, exp(-dE / kT)). The step is tuned towards half the trials
-   accepted during the first tenth of the sweeps, then held, so that the
-   sampling after it is of the Boltzmann distribution. */
+   two atoms of different elements exchanged, or (--retypes F) one atom
+   given another element at chemical potentials --mu (semi-grand-canonical:
+   the acceptance weighs dE - (mu_new - mu_old)); each trial costed by
+   sp_pot_move_energy, sp_pot_swap_energy or sp_pot_retype_energy (the
+   centres that see the atoms only), accepted with probability
+   min(1, exp(-dW / kT)). The step is tuned towards half the moves accepted
+   during the first tenth of the sweeps, then held, so that the sampling
+   after it is of the Boltzmann distribution. */
 static int cmd_mc(int argc, char **argv) {
     static const char *const withv[] = {"--sweeps", "--temp", "--step", "--seed", "--skin", "--every", "--dump",
-                                        "--swaps", NULL};
+                                        "--swaps", "--retypes", "--mu", NULL};
     const char *potfile = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
-    const char *dump = opt_value(argc, argv, "--dump");
-    long sweeps, seed, every, sw, neq, nacc = 0, ntry = 0, wacc = 0, wtry = 0, sacc = 0, stry = 0;
-    double temp, step, skin, kt, fswap, e, efull = 0.0, smax, sum = 0.0, sum2 = 0.0, t_trials = 0.0, t_full;
+    const char *dump = opt_value(argc, argv, "--dump"), *mus = opt_value(argc, argv, "--mu");
+    long sweeps, seed, every, sw, neq, nacc = 0, ntry = 0, wacc = 0, wtry = 0, sacc = 0, stry = 0, racc = 0, rtry = 0;
+    double temp, step, skin, kt, fswap, fret, mu[SP_MAX_ELEMENTS] = {0}, e, efull = 0.0, smax, sum = 0.0, sum2 = 0.0, t_trials = 0.0, t_full;
     sp_pot_t pot;
     frames_t fr;
     sp_frame_t *f;
@@ -674,11 +678,13 @@ static int cmd_mc(int argc, char **argv) {
     out_file_t of;
     if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
         fputs("usage: splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K=300] [--step A=0.1] [--seed S=1]\n"
-              "       [--skin A=1.0] [--swaps F=0] [--every N=10] [--dump OUT.xyz]\n"
+              "       [--skin A=1.0] [--swaps F=0] [--retypes F=0 --mu EL=EV,...] [--every N=10] [--dump OUT.xyz]\n"
               "  Metropolis Monte Carlo (N, V, T) from the first frame: sweeps of N single-atom trial\n"
               "  moves (uniform in a cube of half-width --step), each costed from the atoms that see\n"
               "  the moved one (sp_pot_move_energy); --swaps F: that fraction of the trials exchanges two\n"
-              "  atoms of different elements instead (sp_pot_swap_energy). The step is tuned towards\n"
+              "  atoms of different elements instead (sp_pot_swap_energy); --retypes F: that fraction\n"
+              "  gives one atom another element (sp_pot_retype_energy), accepted on dE - (mu_new - mu_old)\n"
+              "  with the chemical potentials --mu (eV; 0 for an element not named). The step is tuned towards\n"
               "  50 % of the moves accepted in the first 10 % of the sweeps, then held. Prints sweep,\n"
               "  energy, acceptance and step every N sweeps, then the mean energy after the tuning,\n"
               "  the running energy against a full evaluation and, last, 'perf: X us/trial'.\n",
@@ -688,10 +694,12 @@ static int cmd_mc(int argc, char **argv) {
     if (!opt_long(argc, argv, "--sweeps", 100, &sweeps) || !opt_double(argc, argv, "--temp", 300.0, &temp) ||
         !opt_double(argc, argv, "--step", 0.1, &step) || !opt_long(argc, argv, "--seed", 1, &seed) ||
         !opt_double(argc, argv, "--skin", 1.0, &skin) || !opt_long(argc, argv, "--every", 10, &every) ||
-        !opt_double(argc, argv, "--swaps", 0.0, &fswap))
+        !opt_double(argc, argv, "--swaps", 0.0, &fswap) || !opt_double(argc, argv, "--retypes", 0.0, &fret))
         return 1;
-    if (sweeps < 1 || !(temp > 0) || !(step > 0) || !(skin > 0) || every < 1 || !(fswap >= 0 && fswap <= 1))
-        return fail_msg("mc: --sweeps >= 1, --temp > 0, --step > 0, --skin > 0, --every >= 1, 0 <= --swaps <= 1");
+    if (sweeps < 1 || !(temp > 0) || !(step > 0) || !(skin > 0) || every < 1 || !(fswap >= 0 && fret >= 0) ||
+        !(fswap + fret <= 1))
+        return fail_msg("mc: --sweeps >= 1, --temp > 0, --step > 0, --skin > 0, --every >= 1, "
+                        "--swaps, --retypes >= 0 and their sum <= 1");
     /* a trial may go half the skin from where its atom was at the last build */
     smax = 0.999 * skin / (2.0 * sqrt(3.0));
     if (step > smax) return fail_msg("mc: --step must stay below --skin / (2 sqrt 3)");
@@ -716,6 +724,35 @@ static int cmd_mc(int argc, char **argv) {
         while (k < n && type[k] == type[0]) ++k;
         if (k == n) ok = !fail_msg("mc: --swaps needs atoms of two elements");
     }
+    if (ok && fret > 0) {
+        int k;
+        if (pot.nelem < 2) ok = !fail_msg("mc: --retypes needs a potential of two elements or more");
+        for (k = 0; ok && k < pot.nelem; ++k)
+            if (sp_element_z(pot.elem[k]) < 1) ok = !fail_msg("mc: --retypes: the potential names an unknown element");
+    }
+    while (ok && mus && *mus) { /* --mu EL=EV[,EL=EV...] */
+        char sym[8], *end;
+        size_t len = strcspn(mus, "=,");
+        int t;
+        if (len == 0 || len >= sizeof sym || mus[len] != '=') {
+            ok = !fail_msg("mc: --mu takes EL=EV[,EL=EV...]");
+            break;
+        }
+        memcpy(sym, mus, len);
+        sym[len] = 0;
+        t = sp_pot_find_element(&pot, sym);
+        if (t < 0) {
+            fprintf(stderr, "error: mc: --mu: element %s is not in the potential\n", sym);
+            ok = 0;
+            break;
+        }
+        mu[t] = strtod(mus + len + 1, &end);
+        if (end == mus + len + 1 || (*end && *end != ',') || !sp__isfinite(mu[t])) {
+            ok = !fail_msg("mc: --mu takes EL=EV[,EL=EV...]");
+            break;
+        }
+        mus = *end ? end + 1 : end;
+    }
     if (ok) {
         memcpy(x, f->pos, 3 * (size_t)n * sizeof(double));
         frame_cell(f, &cell);
@@ -734,9 +771,28 @@ static int cmd_mc(int argc, char **argv) {
         long k;
         for (k = 0; k < n && ok; ++k) {
             const int a = (int)(rng_uniform(&rng) * n);
+            const double u = fswap + fret > 0 ? rng_uniform(&rng) : 1.0;
             double xn[3], de;
             int d;
-            if (fswap > 0 && rng_uniform(&rng) < fswap) { /* a swap with an atom of another element */
+            if (u >= fswap && u < fswap + fret) { /* another element for atom a */
+                const int t = (type[a] + 1 + (int)(rng_uniform(&rng) * (pot.nelem - 1))) % pot.nelem;
+                double dw;
+                if ((r = sp_pot_retype_energy(&pot, &nl, type, &ws, a, t, ea, &de)) != SP_OK) {
+                    fprintf(stderr, "error: mc sweep %ld: %s\n", sw, sp_result_str(r));
+                    ok = 0;
+                    break;
+                }
+                ++rtry;
+                dw = de - (mu[t] - mu[type[a]]);
+                if (dw <= 0.0 || rng_uniform(&rng) < exp(-dw / kt)) {
+                    sp_pot_retype_accept(&ws, type, a, t, ea);
+                    f->z[a] = sp_element_z(pot.elem[t]);
+                    e += de;
+                    ++racc;
+                }
+                continue;
+            }
+            if (u < fswap) { /* a swap with an atom of another element */
                 int b = a, tries;
                 for (tries = 0; tries < 1000 && type[b] == type[a]; ++tries) b = (int)(rng_uniform(&rng) * n);
                 if (type[b] == type[a]) continue;
@@ -820,6 +876,16 @@ static int cmd_mc(int argc, char **argv) {
         printf("mean pe %.8f eV/atom over sweeps %ld..%ld (sd of the sweep values %.2e), accepted %.3f, step %.4f A\n",
                mean, neq + 1, sweeps, var > 0 ? sqrt(var) : 0.0, ntry ? (double)nacc / (double)ntry : 0.0, step);
         if (fswap > 0) printf("swaps: %ld accepted of %ld\n", sacc, stry);
+        if (fret > 0) {
+            int t, i;
+            printf("changes of element: %ld accepted of %ld; now", racc, rtry);
+            for (t = 0; t < pot.nelem; ++t) {
+                int c = 0;
+                for (i = 0; i < n; ++i) c += type[i] == t;
+                printf(" %s %d", pot.elem[t], c);
+            }
+            printf("\n");
+        }
         printf("energy check: running sum %.10f, full evaluation %.10f eV (difference %.2e eV), %d neighbour builds\n",
                e, efull, e - efull, rebuilds + 1);
         printf("time: %.3f s in %ld trials; one full evaluation %.3f ms\n", t_trials, sweeps * (long)n, 1e3 * t_full);
