@@ -6123,6 +6123,22 @@ static sp_result_t sp__trial_begin(const sp_pot_t *pot, const sp_nlist_t *nl, co
     return SP_OK;
 }
 
+/* The trial is done: what the accept call of its kind checks and writes. */
+static void sp__trial_keep(sp_work_t *ws, const sp__trial_t *T, int kind, int i, int j) {
+    ws->trial_kind = kind;
+    ws->trial_i = i;
+    ws->trial_j = j;
+    ws->trial_n = T->ns;
+}
+
+/* Accepts the trial: its centres' new energies into energies (when given). */
+static void sp__trial_accept(sp_work_t *ws, double *energies) {
+    int k;
+    if (energies)
+        for (k = 0; k < ws->trial_n; ++k) energies[ws->trial_c[k]] = ws->trial_e[k];
+    ws->trial_n = 0;
+}
+
 /* Centre c into the trial's set (sorted, once). */
 static void sp__trial_add(sp__trial_t *T, int c) {
     int q;
@@ -6222,23 +6238,18 @@ SP_API sp_result_t sp_pot_move_energy(const sp_pot_t *pot, sp_nlist_t *nl, const
     }
     *out_de = de;
     if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
-    ws->trial_kind = 0;
-    ws->trial_i = i;
-    ws->trial_n = T.ns;
+    sp__trial_keep(ws, &T, 0, i, -1);
     memcpy(ws->trial_x, x, sizeof ws->trial_x);
     return SP_OK;
 }
 
 SP_API sp_result_t sp_pot_move_accept(sp_nlist_t *nl, sp_work_t *ws, int i, const double *x, double *energies) {
-    int k;
     if (!nl || !ws || !x || i < 0 || i >= nl->natoms || !nl->gfirst) return SP_ERR_BAD_ARG;
     if (ws->trial_n < 1 || ws->trial_kind != 0 || ws->trial_i != i || x[0] != ws->trial_x[0] ||
         x[1] != ws->trial_x[1] || x[2] != ws->trial_x[2])
         return SP_ERR_BAD_ARG;
-    if (energies)
-        for (k = 0; k < ws->trial_n; ++k) energies[ws->trial_c[k]] = ws->trial_e[k];
+    sp__trial_accept(ws, energies);
     sp_nlist_move(nl, i, x);
-    ws->trial_n = 0;
     return SP_OK;
 }
 
@@ -6265,22 +6276,17 @@ SP_API sp_result_t sp_pot_swap_energy(const sp_pot_t *pot, const sp_nlist_t *nl,
     t = type[i]; type[i] = type[j]; type[j] = t;
     *out_de = de;
     if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
-    ws->trial_kind = 1;
-    ws->trial_i = i;
-    ws->trial_j = j;
-    ws->trial_n = T.ns;
+    sp__trial_keep(ws, &T, 1, i, j);
     return SP_OK;
 }
 
 SP_API sp_result_t sp_pot_swap_accept(sp_work_t *ws, int *type, int i, int j, double *energies) {
-    int k, t;
+    int t;
     if (!ws || !type || ws->trial_n < 1 || ws->trial_kind != 1 ||
         !((ws->trial_i == i && ws->trial_j == j) || (ws->trial_i == j && ws->trial_j == i)))
         return SP_ERR_BAD_ARG;
-    if (energies)
-        for (k = 0; k < ws->trial_n; ++k) energies[ws->trial_c[k]] = ws->trial_e[k];
+    sp__trial_accept(ws, energies);
     t = type[i]; type[i] = type[j]; type[j] = t;
-    ws->trial_n = 0;
     return SP_OK;
 }
 
@@ -6305,21 +6311,15 @@ SP_API sp_result_t sp_pot_retype_energy(const sp_pot_t *pot, const sp_nlist_t *n
     type[i] = t0;
     *out_de = de;
     if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
-    ws->trial_kind = 2;
-    ws->trial_i = i;
-    ws->trial_j = t;
-    ws->trial_n = T.ns;
+    sp__trial_keep(ws, &T, 2, i, t);
     return SP_OK;
 }
 
 SP_API sp_result_t sp_pot_retype_accept(sp_work_t *ws, int *type, int i, int t, double *energies) {
-    int k;
     if (!ws || !type || ws->trial_n < 1 || ws->trial_kind != 2 || ws->trial_i != i || ws->trial_j != t)
         return SP_ERR_BAD_ARG;
-    if (energies)
-        for (k = 0; k < ws->trial_n; ++k) energies[ws->trial_c[k]] = ws->trial_e[k];
+    sp__trial_accept(ws, energies);
     type[i] = t;
-    ws->trial_n = 0;
     return SP_OK;
 }
 /* ==================================================================
