@@ -49,17 +49,15 @@ static double urand(void) { /* xorshift64* in [0, 1) */
 
 int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "/usr/share/lammps/potentials/Si_1.meam.spline";
-    static const double frac[8][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0},
-                                      {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
     const double a = 5.431, skin = 1.0, temp = 30.0, kt = KB * temp;
     static double x[3 * N], ea[N]; /* positions, per-atom energies */
     double e, emin, step = 0.05, mean = 0.0, expect, ratio;
-    int type[N], i, j, k, b, d, n = 0, sweep, rebuilds = 0;
+    int type[N], k, d, sweep, rebuilds = 0;
     long acc = 0, tries = 0;
     sp_pot_t pot = {0};
     sp_nlist_t nl = {0};
     sp_work_t ws = {0};
-    sp_cell_t cell = {{0}, {1, 1, 1}};
+    sp_cell_t cell;
     sp_out_t out;
     sp_diag_t diag;
     sp_result_t r;
@@ -68,15 +66,8 @@ int main(int argc, char **argv) {
         printf("%s:%d: %s (%s)\n", path, diag.line, diag.msg, sp_result_str(r));
         return 1;
     }
-    for (d = 0; d < 3; ++d) cell.h[4 * d] = NC * a;
-    for (i = 0; i < NC; ++i)
-        for (j = 0; j < NC; ++j)
-            for (k = 0; k < NC; ++k)
-                for (b = 0; b < 8; ++b, ++n) {
-                    const int c[3] = {i, j, k};
-                    type[n] = 0;
-                    for (d = 0; d < 3; ++d) x[3 * n + d] = (c[d] + frac[b][d]) * a;
-                }
+    sp_lattice_cell(SP_LATTICE_DIAMOND, a, NC, x, &cell); /* the periodic crystal */
+    for (k = 0; k < N; ++k) type[k] = 0;
     /* the perfect crystal is the minimum; its per-atom energies start the bookkeeping */
     if ((r = sp_nlist_build(&nl, &cell, x, N, pot.cutoff + skin, &diag)) != SP_OK) {
         printf("neighbour list: %s\n", diag.msg);
