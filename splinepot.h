@@ -47,9 +47,8 @@ TABLE OF CONTENTS (search for the tag)
    >>bspline  cubic B-splines on clamped knot vectors (UF3)
    >>cells    cells, periodic images, ghost atoms, neighbour lists, radial distribution
    >>pot      potentials: s-MEAM, meam/sw/spline, UF3, s-NNP; energies, forces, virial;
-              the energy change of a Monte-Carlo move, swap or change of element; an s-NNP's
-              filters and their
-              weights per atom
+              the energy change of a Monte-Carlo move, swap or change of element;
+              an s-NNP's filters and their weights per atom
    >>props    relaxation, elastic constants, EOS, cubic and hcp crystals, phonons, faults
    >>linalg   dense symmetric eigen-solver
    >>cmaes    CMA-ES optimiser (Hansen), ask/tell, IPOP restarts, bounds
@@ -2609,11 +2608,17 @@ SP_API void sp_nlist_update(sp_nlist_t *nl, const double *pos) {
     }
 }
 
+/* The k-th copy of local atom i in the extended set: i itself for k = 0,
+   then its ghosts, k = 1 .. gfirst[i + 1] - gfirst[i]. */
+static SP__INLINE int sp__nl_copy(const sp_nlist_t *nl, int i, int k) {
+    return k == 0 ? i : nl->glist[nl->gfirst[i] + k - 1];
+}
+
 SP_API void sp_nlist_move(sp_nlist_t *nl, int i, const double *x) {
     int k;
     if (!nl || !x || i < 0 || i >= nl->natoms || !nl->gfirst) return;
-    for (k = nl->gfirst[i] - 1; k < nl->gfirst[i + 1]; ++k) {
-        const int a = k < nl->gfirst[i] ? i : nl->glist[k];
+    for (k = 0; k <= nl->gfirst[i + 1] - nl->gfirst[i]; ++k) {
+        const int a = sp__nl_copy(nl, i, k);
         const double *s = nl->shift + 3 * (size_t)a;
         nl->xe[3 * (size_t)a] = x[0] + s[0];
         nl->xe[3 * (size_t)a + 1] = x[1] + s[1];
@@ -5902,11 +5907,12 @@ static size_t sp__pot_scratch_bytes(const sp_pot_t *pot, int maxdeg) {
     return b;
 }
 
-/* The workspace of the centres: per-bond slots (UF3 keeps a list of
-   entries, one int each, after the 3 doubles per entry), natom doubles,
-   scratch bytes. Returns 0 when out of memory. */
-static int sp__pot_reserve(const sp_pot_t *pot, const sp_nlist_t *nl, sp_work_t *ws, size_t scratch, size_t natom) {
-    return (!sp__pot_needs_bonds(pot) ||
+/* The workspace of the centres: per-bond slots when bonds (UF3 keeps a
+   list of entries, one int each, after the 3 doubles per entry), natom
+   doubles, scratch bytes. Returns 0 when out of memory. */
+static int sp__pot_reserve(const sp_pot_t *pot, const sp_nlist_t *nl, sp_work_t *ws, int bonds, size_t scratch,
+                           size_t natom) {
+    return (!bonds ||
             sp__reserve(&ws->allocator, (void **)&ws->fbond, &ws->cap_bonds,
                         (pot->kind == SP_POT_UF3 ? 4 : 3) * nl->n_entries + 4, sizeof(double))) &&
            sp__reserve(&ws->allocator, (void **)&ws->atom, &ws->cap_atom, natom, sizeof(double)) &&
@@ -5948,7 +5954,8 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
     nth = n < 256 ? 1 : sp__nthreads();
     maxdeg = sp__max_degree(nl);
     per_thread = sp__pot_scratch_bytes(pot, maxdeg);
-    if (!sp__pot_reserve(pot, nl, ws, (size_t)nth * per_thread, 13 * (size_t)n + 1)) return SP_ERR_NO_MEMORY;
+    if (!sp__pot_reserve(pot, nl, ws, sp__pot_needs_bonds(pot), (size_t)nth * per_thread, 13 * (size_t)n + 1))
+        return SP_ERR_NO_MEMORY;
     fb = sp__pot_needs_bonds(pot) ? ws->fbond : NULL;
     if (pot->kind == SP_POT_UF3 && pot->uf3.fast && pot->uf3.has3) {
         /* UF3, vectorised 3-body: the force of E_i on j, non-zero only for
@@ -6077,7 +6084,8 @@ SP_API sp_result_t sp_pot_compute_once(const sp_pot_t *pot, int natoms, const do
     return r;
 }
 
-/* A Monte-Carlo trial under way (sp_pot_move_energy, sp_pot_swap_energy):
+/* A Monte-Carlo trial under way (sp_pot_move_energy, sp_pot_swap_energy,
+   sp_pot_retype_energy):
    its centres, sorted, each once; their energies before the change; its
    own doubles (extra); what the centre evaluations write into. */
 typedef struct sp__trial_t {
@@ -6088,10 +6096,12 @@ typedef struct sp__trial_t {
 } sp__trial_t;
 
 /* The workspace of a trial that changes atoms a[0..na): its centres are
-   among them and their partners, whose elements are checked; nextra doubles
-   of its own. */
-static sp_result_t sp__trial_begin(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, sp_work_t *ws,
-                                   const int *a, int na, size_t nextra, sp__trial_t *T) {
+   among them and their partners; nextra doubles of its own. Only UF3 with
+   3-body terms evaluates a centre with its bond forces; the others compute
+   E_i alone, without per-bond slots. */
+static sp_result_t sp__trial_begin(const sp_pot_t *pot, const sp_nlist_t *nl, sp_work_t *ws, const int *a, int na,
+                                   size_t nextra, sp__trial_t *T) {
+    const int bonds = pot->kind == SP_POT_UF3 && sp__pot_needs_bonds(pot);
     size_t per, k = 0;
     int q, b;
     T->maxdeg = 0;
@@ -6100,12 +6110,11 @@ static sp_result_t sp__trial_begin(const sp_pot_t *pot, const sp_nlist_t *nl, co
         for (b = nl->first[a[q]] - 1; b < nl->first[a[q] + 1]; ++b) {
             const int c = b < nl->first[a[q]] ? a[q] : nl->owner[nl->j[b]];
             const int d = nl->first[c + 1] - nl->first[c];
-            if (type[c] < 0 || type[c] >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
             T->maxdeg = d > T->maxdeg ? d : T->maxdeg;
             ++k;
         }
     per = (sp__pot_scratch_bytes(pot, T->maxdeg) + 63) / 64 * 64;
-    if (!sp__pot_reserve(pot, nl, ws, per + (k + nextra) * sizeof(double) + k * sizeof(int), 1) ||
+    if (!sp__pot_reserve(pot, nl, ws, bonds, per + (k + nextra) * sizeof(double) + k * sizeof(int), 1) ||
         !sp__reserve(&ws->allocator, (void **)&ws->trial_e, &ws->cap_trial_e, k, sizeof(double)) ||
         !sp__reserve(&ws->allocator, (void **)&ws->trial_c, &ws->cap_trial_c, k, sizeof(int)))
         return SP_ERR_NO_MEMORY;
@@ -6114,7 +6123,7 @@ static sp_result_t sp__trial_begin(const sp_pot_t *pot, const sp_nlist_t *nl, co
     T->extra = T->eold + k;
     /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     T->set = (int *)(T->extra + nextra);
-    T->fb = pot->kind == SP_POT_UF3 && pot->uf3.has3 ? ws->fbond : NULL; /* the others: energies alone */
+    T->fb = bonds ? ws->fbond : NULL;
     T->lst = NULL;
     /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
     if (pot->kind == SP_POT_UF3 && pot->uf3.fast && pot->uf3.has3) T->lst = (int *)(T->fb + 3 * nl->n_entries + 4);
@@ -6169,15 +6178,15 @@ static void sp__trial_partners(const sp_pot_t *pot, const sp_nlist_t *nl, int a,
     }
 }
 
-/* The elements of the set's neighbours, and the energies of its centres
-   before the change (from energies when given). */
+/* The elements of the set's centres and their neighbours, and the
+   energies of its centres before the change (from energies when given). */
 static sp_result_t sp__trial_before(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, sp_work_t *ws,
                                     const double *energies, sp__trial_t *T) {
     double fa[3], va[9];
     int k, b;
     for (k = 0; k < T->ns; ++k)
-        for (b = nl->first[T->set[k]]; b < nl->first[T->set[k] + 1]; ++b) {
-            const int t = type[nl->owner[nl->j[b]]];
+        for (b = nl->first[T->set[k]] - 1; b < nl->first[T->set[k] + 1]; ++b) {
+            const int t = type[b < nl->first[T->set[k]] ? T->set[k] : nl->owner[nl->j[b]]];
             if (t < 0 || t >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
         }
     for (k = 0; k < T->ns; ++k)
@@ -6221,21 +6230,17 @@ SP_API sp_result_t sp_pot_move_energy(const sp_pot_t *pot, sp_nlist_t *nl, const
         if (4.0 * (d0 * d0 + d1 * d1 + d2 * d2) > skin * skin) return SP_ERR_RANGE;
     }
     nimg = nl->gfirst[i + 1] - nl->gfirst[i];
-    if ((r = sp__trial_begin(pot, nl, type, ws, &i, 1, 3 * (size_t)(nimg + 1), &T)) != SP_OK) return r;
+    if ((r = sp__trial_begin(pot, nl, ws, &i, 1, 3 * (size_t)(nimg + 1), &T)) != SP_OK) return r;
     /* i, and every atom with an image within the cutoff of i before or after the move */
     sp__trial_add(&T, i);
     sp__trial_partners(pot, nl, i, xi, &T);
     if ((r = sp__trial_before(pot, nl, type, ws, energies, &T)) != SP_OK) return r;
-    for (k = -1; k < nimg; ++k) {
-        const int a = k < 0 ? i : nl->glist[nl->gfirst[i] + k];
-        memcpy(T.extra + 3 * (size_t)(k + 1), nl->xe + 3 * (size_t)a, 3 * sizeof(double));
-    }
+    for (k = 0; k <= nimg; ++k) /* i's copies' positions, to be put back */
+        memcpy(T.extra + 3 * (size_t)k, nl->xe + 3 * (size_t)sp__nl_copy(nl, i, k), 3 * sizeof(double));
     sp_nlist_move(nl, i, x);
     de = sp__trial_after(pot, nl, type, ws, &T);
-    for (k = -1; k < nimg; ++k) {
-        const int a = k < 0 ? i : nl->glist[nl->gfirst[i] + k];
-        memcpy(nl->xe + 3 * (size_t)a, T.extra + 3 * (size_t)(k + 1), 3 * sizeof(double));
-    }
+    for (k = 0; k <= nimg; ++k)
+        memcpy(nl->xe + 3 * (size_t)sp__nl_copy(nl, i, k), T.extra + 3 * (size_t)k, 3 * sizeof(double));
     *out_de = de;
     if (!sp__isfinite(de)) return SP_ERR_NOT_FINITE;
     sp__trial_keep(ws, &T, 0, i, -1);
@@ -6265,7 +6270,7 @@ SP_API sp_result_t sp_pot_swap_energy(const sp_pot_t *pot, const sp_nlist_t *nl,
     if (nl->cutoff < pot->cutoff) return SP_ERR_RANGE;
     a[0] = i;
     a[1] = j;
-    if ((r = sp__trial_begin(pot, nl, type, ws, a, 2, 0, &T)) != SP_OK) return r;
+    if ((r = sp__trial_begin(pot, nl, ws, a, 2, 0, &T)) != SP_OK) return r;
     sp__trial_add(&T, i);
     sp__trial_add(&T, j);
     sp__trial_partners(pot, nl, i, NULL, &T);
@@ -6301,7 +6306,7 @@ SP_API sp_result_t sp_pot_retype_energy(const sp_pot_t *pot, const sp_nlist_t *n
     ws->trial_n = 0;
     if (t < 0 || t >= pot->nelem) return SP_ERR_UNKNOWN_ELEMENT;
     if (nl->cutoff < pot->cutoff) return SP_ERR_RANGE;
-    if ((r = sp__trial_begin(pot, nl, type, ws, &i, 1, 0, &T)) != SP_OK) return r;
+    if ((r = sp__trial_begin(pot, nl, ws, &i, 1, 0, &T)) != SP_OK) return r;
     sp__trial_add(&T, i);
     sp__trial_partners(pot, nl, i, NULL, &T);
     if ((r = sp__trial_before(pot, nl, type, ws, energies, &T)) != SP_OK) return r;

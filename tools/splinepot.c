@@ -646,6 +646,15 @@ static int cmd_md(int argc, char **argv) {
 
 /* ---------------------------------------------------------------------- mc */
 
+/* Metropolis: accepts a change of dw (eV) at kT with probability min(1, exp(-dw / kT)) */
+static int metropolis(rng_t *rng, double dw, double kt) { return dw <= 0.0 || rng_uniform(rng) < exp(-dw / kt); }
+
+/* A trial that failed: its error line; returns 0 */
+static int mc_fail(long sweep, sp_result_t r, const sp_diag_t *diag) {
+    fprintf(stderr, "error: mc sweep %ld: %s\n", sweep, r == SP_ERR_OVERLAP ? diag->msg : sp_result_str(r));
+    return 0;
+}
+
 /* Metropolis Monte Carlo at constant N, V, T: one atom at a time, moved
    by a uniform step in a cube, or (--swaps F, that fraction of the trials)
    two atoms of different elements exchanged, or (--retypes F) one atom
@@ -776,15 +785,12 @@ static int cmd_mc(int argc, char **argv) {
             int d;
             if (u >= fswap && u < fswap + fret) { /* another element for atom a */
                 const int t = (type[a] + 1 + (int)(rng_uniform(&rng) * (pot.nelem - 1))) % pot.nelem;
-                double dw;
                 if ((r = sp_pot_retype_energy(&pot, &nl, type, &ws, a, t, ea, &de)) != SP_OK) {
-                    fprintf(stderr, "error: mc sweep %ld: %s\n", sw, sp_result_str(r));
-                    ok = 0;
+                    ok = mc_fail(sw, r, &diag);
                     break;
                 }
                 ++rtry;
-                dw = de - (mu[t] - mu[type[a]]);
-                if (dw <= 0.0 || rng_uniform(&rng) < exp(-dw / kt)) {
+                if (metropolis(&rng, de - (mu[t] - mu[type[a]]), kt)) {
                     sp_pot_retype_accept(&ws, type, a, t, ea);
                     f->z[a] = sp_element_z(pot.elem[t]);
                     e += de;
@@ -797,12 +803,11 @@ static int cmd_mc(int argc, char **argv) {
                 for (tries = 0; tries < 1000 && type[b] == type[a]; ++tries) b = (int)(rng_uniform(&rng) * n);
                 if (type[b] == type[a]) continue;
                 if ((r = sp_pot_swap_energy(&pot, &nl, type, &ws, a, b, ea, &de)) != SP_OK) {
-                    fprintf(stderr, "error: mc sweep %ld: %s\n", sw, sp_result_str(r));
-                    ok = 0;
+                    ok = mc_fail(sw, r, &diag);
                     break;
                 }
                 ++stry;
-                if (de <= 0.0 || rng_uniform(&rng) < exp(-de / kt)) {
+                if (metropolis(&rng, de, kt)) {
                     const int z = f->z[a];
                     sp_pot_swap_accept(&ws, type, a, b, ea);
                     f->z[a] = f->z[b];
@@ -820,13 +825,12 @@ static int cmd_mc(int argc, char **argv) {
                 ++rebuilds;
             }
             if (r != SP_OK) {
-                fprintf(stderr, "error: mc sweep %ld: %s\n", sw, r == SP_ERR_OVERLAP ? diag.msg : sp_result_str(r));
-                ok = 0;
+                ok = mc_fail(sw, r, &diag);
                 break;
             }
             ++ntry;
             ++wtry;
-            if (de <= 0.0 || rng_uniform(&rng) < exp(-de / kt)) {
+            if (metropolis(&rng, de, kt)) {
                 sp_pot_move_accept(&nl, &ws, a, xn, ea);
                 memcpy(x + 3 * (size_t)a, xn, sizeof xn);
                 e += de;
@@ -836,9 +840,9 @@ static int cmd_mc(int argc, char **argv) {
         }
         t_trials += now_seconds() - t0;
         if (!ok) break;
-        if (sw <= neq) { /* tuning: towards half the trials accepted, within the skin's limit */
-            const double acc = (double)wacc / (double)wtry;
-            step *= acc > 0.5 ? (acc > 0.75 ? 1.5 : 1.1) : (acc < 0.25 ? 0.67 : 0.91);
+        if (sw <= neq) { /* tuning: towards half the moves accepted, within the skin's limit */
+            const double acc = wtry ? (double)wacc / (double)wtry : 0.5;
+            if (wtry) step *= acc > 0.5 ? (acc > 0.75 ? 1.5 : 1.1) : (acc < 0.25 ? 0.67 : 0.91);
             if (step > smax) step = smax;
             if (sw == neq) nacc = ntry = 0;
             wacc = wtry = 0;
