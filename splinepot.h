@@ -82,7 +82,8 @@ RECENT CHANGES
 
    0.1.0  first release: splines, B-splines, cell lists, s-MEAM, UF3, I/O;
           Monte-Carlo moves, swaps and changes of element (sp_pot_move_energy,
-          sp_pot_swap_energy, sp_pot_retype_energy, their _accept, sp_nlist_move).
+          sp_pot_swap_energy, sp_pot_retype_energy, their _accept, sp_nlist_move);
+          lists that follow a changing cell (sp_nlist_deform).
 
 CREDITS
 
@@ -388,6 +389,20 @@ SP_API void sp_nlist_move(sp_nlist_t *nl, int i, const double *x);
 /* Puts local atom i at x (3 doubles; its ghosts follow), as sp_nlist_update
    would with x in the positions array: the step that accepts a Monte-Carlo
    move sp_pot_move_energy has costed. O(images of i). */
+
+SP_API sp_result_t sp_nlist_deform(sp_nlist_t *nl, const double *m);
+/* Follows an affine deformation of the cell, h -> h m (3x3 row-major, rows
+   of h the cell vectors), as a barostat or a Monte-Carlo volume move makes
+   it: the images' shifts, xe and the build positions are mapped x -> x m,
+   and nl->cutoff becomes the radius within which the list still holds
+   every pair of those mapped positions, its old value times the smallest
+   singular value of m (less a rounding margin). The caller maps its
+   positions too and calls sp_nlist_update; the pairs stay those of the
+   last build, so sp_pot_compute refuses the list (SP_ERR_RANGE) once
+   nl->cutoff < pot->cutoff, and atoms may move up to (nl->cutoff - pot
+   cutoff) / 2 from the mapped build positions, as after a build. O(next).
+   Errors: SP_ERR_BAD_ARG, SP_ERR_NOT_FINITE (m), SP_ERR_BAD_CELL (m
+   singular); nl is unchanged on error. */
 
 SP_API void sp_nlist_free(sp_nlist_t *nl);
 
@@ -2624,6 +2639,38 @@ SP_API void sp_nlist_move(sp_nlist_t *nl, int i, const double *x) {
         nl->xe[3 * (size_t)a + 1] = x[1] + s[1];
         nl->xe[3 * (size_t)a + 2] = x[2] + s[2];
     }
+}
+
+/* v -> v m for n row vectors of 3 doubles. */
+static void sp__map3(double *v, size_t n, const double *m) {
+    size_t a;
+    for (a = 0; a < n; ++a) {
+        double *x = v + 3 * a;
+        const double x0 = x[0], x1 = x[1], x2 = x[2];
+        x[0] = x0 * m[0] + x1 * m[3] + x2 * m[6];
+        x[1] = x0 * m[1] + x1 * m[4] + x2 * m[7];
+        x[2] = x0 * m[2] + x1 * m[5] + x2 * m[8];
+    }
+}
+
+SP_API sp_result_t sp_nlist_deform(sp_nlist_t *nl, const double *m) {
+    double mm[9], w[3], work[6];
+    int a, b, k;
+    if (!nl || !m) return SP_ERR_BAD_ARG;
+    for (a = 0; a < 9; ++a)
+        if (!sp__isfinite(m[a])) return SP_ERR_NOT_FINITE;
+    for (a = 0; a < 3; ++a) /* |r m|^2 = r (m m^T) r^T */
+        for (b = 0; b < 3; ++b) {
+            double s = 0.0;
+            for (k = 0; k < 3; ++k) s += m[3 * a + k] * m[3 * b + k];
+            mm[3 * a + b] = s;
+        }
+    if (sp_linalg_eigsym(3, mm, 3, w, work) != SP_OK || !(w[0] > 1e-12 * w[2])) return SP_ERR_BAD_CELL;
+    sp__map3(nl->shift, (size_t)nl->next, m);
+    sp__map3(nl->xe, (size_t)nl->next, m);
+    sp__map3(nl->x0, (size_t)nl->natoms, m);
+    nl->cutoff *= sqrt(w[0] - 4e-16 * w[2]);
+    return SP_OK;
 }
 
 SP_API sp_result_t sp_rdf_add(const sp_nlist_t *nl, const int *type, int ntypes, double rmax, int nbins,

@@ -440,6 +440,134 @@ static void check_rdf(void) {
     sp_nlist_free(&nl);
 }
 
+/* Smallest singular value of m by power iteration on (m m^T)^-1. */
+static double sigma_min(const double *m) {
+    double a[9], b[9], v[3] = {1.0, 0.7, 0.3}, lam = 0.0, det;
+    int i, j, k, it;
+    for (i = 0; i < 3; ++i)
+        for (j = 0; j < 3; ++j) {
+            a[3 * i + j] = 0.0;
+            for (k = 0; k < 3; ++k) a[3 * i + j] += m[3 * i + k] * m[3 * j + k];
+        }
+    det = a[0] * (a[4] * a[8] - a[5] * a[7]) - a[1] * (a[3] * a[8] - a[5] * a[6]) + a[2] * (a[3] * a[7] - a[4] * a[6]);
+    for (i = 0; i < 3; ++i)
+        for (j = 0; j < 3; ++j) { /* cofactor of (j, i) over det */
+            const int r0 = (j + 1) % 3, r1 = (j + 2) % 3, c0 = (i + 1) % 3, c1 = (i + 2) % 3;
+            b[3 * i + j] = (a[3 * r0 + c0] * a[3 * r1 + c1] - a[3 * r0 + c1] * a[3 * r1 + c0]) / det;
+        }
+    for (it = 0; it < 2000; ++it) {
+        double w[3], nrm = 0.0;
+        for (i = 0; i < 3; ++i) w[i] = b[3 * i] * v[0] + b[3 * i + 1] * v[1] + b[3 * i + 2] * v[2];
+        for (i = 0; i < 3; ++i) nrm += w[i] * w[i];
+        nrm = sqrt(nrm);
+        lam = nrm;
+        for (i = 0; i < 3; ++i) v[i] = w[i] / nrm;
+    }
+    return 1.0 / sqrt(lam);
+}
+
+/* sp_nlist_deform: a list built on random cells, then the cell and the
+   positions mapped by m (isotropic, diagonal or general, up to 15 %): the
+   list holds every pair brute force finds within its new cutoff, at the
+   same distance; that cutoff is the old one times the smallest stretch
+   (min |m_dd| for the diagonal maps, the smallest singular value by power
+   iteration on (m m^T)^-1 for general ones); the shifts are whole periods of the
+   new cell; the build positions are the mapped ones. */
+static void check_deform(void) {
+    enum { NMAX = 16, CAP = 20000 };
+    static nb_t bf[CAP], nl_nb[CAP];
+    double pos[3 * NMAX], xm[3 * NMAX], x0[3 * NMAX];
+    sp_nlist_t nl;
+    int trial, tried = 0, bad_set = 0, bad_cut = 0, bad_shift = 0, bad_x0 = 0, bad_err = 0;
+    memset(&nl, 0, sizeof nl);
+    for (trial = 0; trial < 400; ++trial) {
+        sp_cell_t c, cm;
+        double rc, m[9], rc_new, gi[9], vol;
+        int n = 1 + (int)(urand() * NMAX), i, a, d, k, kind = trial % 3;
+        sp_diag_t diag;
+        random_cell(&c, n, pos, &rc);
+        if (sp_nlist_build(&nl, &c, pos, n, rc, &diag) != SP_OK) continue;
+        for (a = 0; a < 9; ++a) m[a] = (a % 4 == 0) ? 1.0 : 0.0;
+        if (kind == 0) m[0] = m[4] = m[8] = 0.85 + 0.3 * urand();
+        else if (kind == 1) for (d = 0; d < 3; ++d) m[4 * d] = 0.85 + 0.3 * urand();
+        else for (a = 0; a < 9; ++a) m[a] += 0.1 * (urand() - 0.5);
+        for (a = 0; a < 3 * n; a += 3)
+            for (d = 0; d < 3; ++d) xm[a + d] = pos[a] * m[d] + pos[a + 1] * m[3 + d] + pos[a + 2] * m[6 + d];
+        cm = c;
+        for (a = 0; a < 9; a += 3)
+            for (d = 0; d < 3; ++d) cm.h[a + d] = c.h[a] * m[d] + c.h[a + 1] * m[3 + d] + c.h[a + 2] * m[6 + d];
+        if (sp_cell_check(&cm, &vol) != SP_OK) continue;
+        memcpy(x0, nl.x0, 3 * (size_t)n * sizeof(double));
+        if (sp_nlist_deform(&nl, m) != SP_OK) { ++bad_err; continue; }
+        sp_nlist_update(&nl, xm);
+        rc_new = nl.cutoff;
+        ++tried;
+        if (kind < 2) {
+            double s = fmin(fabs(m[0]), fmin(fabs(m[4]), fabs(m[8])));
+            if (!(fabs(rc_new - s * rc) <= 1e-14 * rc)) ++bad_cut;
+        } else if (!(fabs(rc_new - sigma_min(m) * rc) <= 1e-12 * rc)) ++bad_cut;
+        for (i = 0; i < n; ++i) {
+            int nbf = brute(&cm, xm, n, rc_new, i, bf, CAP), cnt = 0, b;
+            for (b = nl.first[i]; b < nl.first[i + 1]; ++b) {
+                const int g = nl.j[b];
+                double r2 = 0.0;
+                for (d = 0; d < 3; ++d) r2 += (nl.xe[3 * g + d] - nl.xe[3 * i + d]) * (nl.xe[3 * g + d] - nl.xe[3 * i + d]);
+                if (r2 < rc_new * rc_new && cnt < CAP) { nl_nb[cnt].j = nl.owner[g]; nl_nb[cnt].r = sqrt(r2); ++cnt; }
+            }
+            if (cnt != nbf) { ++bad_set; continue; }
+            qsort(bf, nbf, sizeof(nb_t), cmp_nb);
+            qsort(nl_nb, cnt, sizeof(nb_t), cmp_nb);
+            for (k = 0; k < cnt; ++k)
+                if (bf[k].j != nl_nb[k].j || fabs(bf[k].r - nl_nb[k].r) > 1e-9 * (1 + rc)) ++bad_set;
+            for (d = 0; d < 3; ++d) {
+                const double x0m = x0[3 * i] * m[d] + x0[3 * i + 1] * m[3 + d] + x0[3 * i + 2] * m[6 + d];
+                if (fabs(nl.x0[3 * i + d] - x0m) > 1e-12 * (1 + fabs(x0m))) ++bad_x0;
+            }
+        }
+        /* shifts: whole periods of the new cell along its periodic directions */
+        for (a = 0; a < 9; ++a) gi[a] = cm.h[a];
+        {
+            double det = gi[0] * (gi[4] * gi[8] - gi[5] * gi[7]) - gi[1] * (gi[3] * gi[8] - gi[5] * gi[6]) +
+                         gi[2] * (gi[3] * gi[7] - gi[4] * gi[6]);
+            double inv[9];
+            inv[0] = (gi[4] * gi[8] - gi[5] * gi[7]) / det; inv[1] = (gi[2] * gi[7] - gi[1] * gi[8]) / det;
+            inv[2] = (gi[1] * gi[5] - gi[2] * gi[4]) / det; inv[3] = (gi[5] * gi[6] - gi[3] * gi[8]) / det;
+            inv[4] = (gi[0] * gi[8] - gi[2] * gi[6]) / det; inv[5] = (gi[2] * gi[3] - gi[0] * gi[5]) / det;
+            inv[6] = (gi[3] * gi[7] - gi[4] * gi[6]) / det; inv[7] = (gi[1] * gi[6] - gi[0] * gi[7]) / det;
+            inv[8] = (gi[0] * gi[4] - gi[1] * gi[3]) / det;
+            for (a = 0; a < nl.next; ++a)
+                for (d = 0; d < 3; ++d) {
+                    const double *s = nl.shift + 3 * (size_t)a;
+                    const double t = s[0] * inv[d] + s[1] * inv[3 + d] + s[2] * inv[6 + d];
+                    if (fabs(t - floor(t + 0.5)) > 1e-9 || (!cm.pbc[d] && fabs(t) > 1e-9)) ++bad_shift;
+                }
+        }
+    }
+    {   /* a singular or non-finite map is refused and leaves the list as it was */
+        sp_cell_t c;
+        double rc, m0[9] = {1, 0, 0, 0, 1, 0, 0, 0, 0}, mn[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, cut;
+        sp_diag_t diag;
+        random_cell(&c, 8, pos, &rc);
+        if (sp_nlist_build(&nl, &c, pos, 8, rc, &diag) == SP_OK) {
+            cut = nl.cutoff;
+            mn[4] = NAN;
+            SP_CHECK(sp_nlist_deform(&nl, m0) == SP_ERR_BAD_CELL);
+            SP_CHECK(sp_nlist_deform(&nl, mn) == SP_ERR_NOT_FINITE);
+            SP_CHECK(sp_nlist_deform(NULL, m0) == SP_ERR_BAD_ARG);
+            SP_CHECK(nl.cutoff == cut);
+        }
+    }
+    SP_CHECK(tried > 300);
+    SP_CHECK(bad_err == 0);
+    SP_CHECK(bad_set == 0);
+    SP_CHECK(bad_cut == 0);
+    SP_CHECK(bad_shift == 0);
+    SP_CHECK(bad_x0 == 0);
+    printf("sp_nlist_deform: %d random cells mapped (isotropic, diagonal, general), lists complete within the new cutoff"
+           " (bad: set %d, cutoff %d, shifts %d, build positions %d)\n", tried, bad_set, bad_cut, bad_shift, bad_x0);
+    sp_nlist_free(&nl);
+}
+
 int main(void) {
     enum { NMAX = 24, CAP = 200000 };
     static nb_t bf[CAP], nl_nb[CAP];
@@ -494,6 +622,7 @@ int main(void) {
     check_rdf();
     check_rdf_lammps();
     check_tool_msd();
+    check_deform();
     SP_CHECK(bad_count == 0);
     SP_CHECK(bad_dist == 0);
     SP_CHECK(bad_rev == 0);

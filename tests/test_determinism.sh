@@ -91,11 +91,13 @@ same_bytes vp.meam.spline fit smeam --train "$T/train.xyz" --generations 5 --pop
 same_bytes full.meam.spline fit smeam --method full --train "$T/train.xyz" --generations 5 --pop 8 -o @
 
 # md with the Langevin thermostat: stdout less timing lines, and the dumped trajectory
-md_run() { # $1 tag, $2 threads, $3 seed
-    OMP_NUM_THREADS=$2 "$SP" md "$POTS/Si_1.meam.spline" "$T/si512.xyz" --steps 200 --dt 1 --temp 900 \
-        --thermostat --damp 50 --seed "$3" --every 10 --dump "$T/$1.traj" > "$T/$1.raw" 2> "$T/$1.stderr" ||
-        { fail "md $1 failed: $(tail -n 1 "$T/$1.stderr")"; return 1; }
-    grep -v '^time:\|^perf:' "$T/$1.raw" > "$T/$1.log"
+md_run() { # $1 tag, $2 threads, $3 seed, then more options
+    tag=$1 th=$2 sd=$3
+    shift 3
+    OMP_NUM_THREADS=$th "$SP" md "$POTS/Si_1.meam.spline" "$T/si512.xyz" --steps 200 --dt 1 --temp 900 \
+        --thermostat --damp 50 --seed "$sd" --every 10 --dump "$T/$tag.traj" "$@" > "$T/$tag.raw" 2> "$T/$tag.stderr" ||
+        { fail "md $tag failed: $(tail -n 1 "$T/$tag.stderr")"; return 1; }
+    grep -v '^time:\|^perf:' "$T/$tag.raw" > "$T/$tag.log"
 }
 if md_run md1a 1 7; then
     for run in 1b 2 8; do
@@ -108,6 +110,17 @@ if md_run md1a 1 7; then
     fi
     # the trajectory holds 21 frames of 512 atoms
     if [ "$(grep -c '^512$' "$T/md1a.traj")" = 21 ]; then ok; else fail "md: expected 21 dumped frames"; fi
+fi
+
+# md at constant pressure: the same bits, and a cell that moves
+if md_run np1a 1 7 --press 20000 --pdamp 50; then
+    for run in 1b 2 8; do
+        md_run "np$run" "${run%b}" 7 --press 20000 --pdamp 50 || continue
+        if cmp -s "$T/np1a.log" "$T/np$run.log" && cmp -s "$T/np1a.traj" "$T/np$run.traj"; then ok
+        else fail "md --press: log or trajectory on run $run differs"; fi
+    done
+    if [ "$(grep -o 'Lattice="[^"]*"' "$T/np1a.traj" | sort -u | wc -l)" -gt 10 ]; then ok
+    else fail "md --press: the dumped cell does not change"; fi
 fi
 
 # mc: the same, and the energy summed from the accepted moves equal to a full evaluation

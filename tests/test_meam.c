@@ -1,9 +1,11 @@
 /* >>pot (s-MEAM, meam/sw/spline): LAMMPS reference frames, finite
    differences of the energy, the virial as strain derivative, bitwise
    determinism across thread counts, element-permutation invariance. */
+#define _POSIX_C_SOURCE 200809L
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -318,6 +320,87 @@ static void check_three_elements(void) {
     sp_pot_free(&p2);
 }
 
+/* Pressure of a 2x2x2 diamond Si crystal of volume V, no thermal motion (GPa). */
+static double diamond_pressure(const sp_pot_t *pot, double V) {
+    static const double basis[8][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0},
+                                       {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
+    double pos[64 * 3], e, w[9], a = cbrt(V / 8.0);
+    double h[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const int pbc[3] = {1, 1, 1};
+    int type[64], i, j, k, b, n = 0;
+    sp_diag_t d;
+    h[0] = h[4] = h[8] = 2.0 * a;
+    for (i = 0; i < 2; ++i)
+        for (j = 0; j < 2; ++j)
+            for (k = 0; k < 2; ++k)
+                for (b = 0; b < 8; ++b, ++n) {
+                    pos[3 * n] = (i + basis[b][0]) * a;
+                    pos[3 * n + 1] = (j + basis[b][1]) * a;
+                    pos[3 * n + 2] = (k + basis[b][2]) * a;
+                    type[n] = 0;
+                }
+    if (sp_pot_compute_once(pot, 64, pos, type, h, pbc, &e, NULL, NULL, w, &d) != SP_OK) return NAN;
+    return (w[0] + w[4] + w[8]) / (3.0 * V) * SP_EV_A3_TO_GPA;
+}
+
+/* `splinepot md --press` ($SPLINEPOT), 64 Si_1 atoms at 10 K and 5 GPa:
+   the mean pressure is the target; the crystal at the mean volume has that
+   pressure with its atoms at rest (within the thermal pressure, 0.1 GPa);
+   the volume fluctuates as the bulk modulus of that crystal, -V dP/dV by
+   central differences, says (kT <V> / <dV^2>, within 25 %: 30 ps of a
+   few-hundred-fs correlation time). */
+static void check_tool_npt(const char *potpath) {
+    const char *tool = getenv("SPLINEPOT");
+    char dir[64], path[256], cmd[2048], line[512];
+    double P = 0, P0 = 0, V = 0, sd = 0, va = 0, Bf = 0, Ps, Bs;
+    int i, got = 0;
+    FILE *fp;
+    sp_pot_t pot;
+    sp_diag_t d;
+    if (!tool || access(tool, X_OK) != 0 || !tu_exists(potpath)) {
+        printf("splinepot md --press: skipped (no $SPLINEPOT or %s)\n", potpath);
+        return;
+    }
+    strcpy(dir, "/tmp/splinepot_npt_XXXXXX");
+    if (!mkdtemp(dir)) { SP_CHECK(0); return; }
+    snprintf(path, sizeof path, "%s/si64.xyz", dir);
+    fp = fopen(path, "w");
+    if (fp) {
+        static const double basis[8][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0},
+                                           {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
+        const double a = 5.431;
+        fprintf(fp, "64\nLattice=\"%.4f 0 0 0 %.4f 0 0 0 %.4f\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n", 2 * a,
+                2 * a, 2 * a);
+        for (i = 0; i < 64; ++i)
+            fprintf(fp, "Si %.6f %.6f %.6f\n", ((i >> 5) + basis[i % 8][0]) * a, (((i >> 4) & 1) + basis[i % 8][1]) * a,
+                    (((i >> 3) & 1) + basis[i % 8][2]) * a);
+        fclose(fp);
+    }
+    snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 30000 --temp 10 --thermostat --press 50000 --pdamp 50 "
+             "--bulk 70 --every 100000 --seed 1 > '%s/md.txt'", tool, potpath, path, dir);
+    SP_CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/md.txt", dir);
+    fp = fopen(path, "r");
+    while (fp && fgets(line, sizeof line, fp))
+        if (sscanf(line, "pressure (from 10 %% of the run): %lf bar (target %lf), volume %lf A^3 (std %lf), %lf "
+                         "A^3/atom, bulk modulus kT <V>/<dV^2> %lf GPa", &P, &P0, &V, &sd, &va, &Bf) == 6)
+            got = 1;
+    if (fp) fclose(fp);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+    SP_CHECK(got);
+    memset(&pot, 0, sizeof pot);
+    if (!got || sp_pot_read_file(&pot, potpath, &d) != SP_OK) { SP_CHECK(0); return; }
+    Ps = diamond_pressure(&pot, V);
+    Bs = -V * (diamond_pressure(&pot, V * 1.002) - diamond_pressure(&pot, V * 0.998)) / (0.004 * V);
+    printf("splinepot md --press 50000 bar, 64 Si_1 at 10 K: <P> %.1f bar, <V> %.4f A^3; crystal at rest at <V>: "
+           "%.4f GPa; bulk modulus from the fluctuations %.2f GPa, from -V dP/dV %.2f GPa\n", P, V, Ps, Bf, Bs);
+    SP_CHECK(fabs(P - 50000.0) < 500.0);
+    SP_CHECK(fabs(Ps - 5.0) < 0.1);
+    SP_CHECK(fabs(Bf / Bs - 1.0) < 0.25);
+    sp_pot_free(&pot);
+}
+
 int main(void) {
     static const char *files[] = {"Si_1.meam.spline", "Si_2.meam.spline", "Ti.meam.spline", "TiO.meam.spline",
                                   "Si.b.meam.sw.spline", "Ti.meam.sw.spline"};
@@ -345,5 +428,7 @@ int main(void) {
     snprintf(pp, sizeof pp, "%s/TiO.meam.spline", tu_potdir());
     check_threads(pp, "tests/data/lmp_TiO.meam.spline.xyz");
     check_three_elements();
+    snprintf(pp, sizeof pp, "%s/Si_1.meam.spline", tu_potdir());
+    check_tool_npt(pp);
     return sp_test_finish();
 }

@@ -409,6 +409,7 @@ static int cmd_eval(int argc, char **argv) {
 
 #define MVV2E 1.0364269e-4   /* amu A^2/ps^2 -> eV (LAMMPS metal) */
 #define BOLTZ 8.617343e-5    /* eV/K (LAMMPS metal) */
+#define BAR_PER_EVA3 1.6021765e6 /* eV/A^3 -> bar (LAMMPS metal nktv2p) */
 
 typedef struct rng_t { uint64_t s; } rng_t;
 
@@ -436,12 +437,14 @@ static double kinetic(int n, const double *v, const double *mass) {
 
 static int cmd_md(int argc, char **argv) {
     static const char *const withv[] = {"--steps", "--dt", "--temp", "--seed", "--damp", "--skin",
-                                        "--every", "--dump", NULL};
+                                        "--every", "--dump", "--press", "--pdamp", "--bulk", NULL};
     const char *potfile = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
     const char *dump = opt_value(argc, argv, "--dump");
     long steps, seed, every;
     double dt_fs, temp, damp_fs, skin, dt, e0 = 0.0, emax_dev = 0.0, t_force = 0.0, t_list = 0.0, eq = 0.0, eq_dev = 0.0;
+    double press = 0.0, pdamp_fs, bulk, vsum[3] = {0, 0, 0}, psum = 0.0;
     int thermo = opt_flag(argc, argv, "--thermostat"), gpu = opt_flag(argc, argv, "--gpu");
+    int npt = opt_value(argc, argv, "--press") != NULL;
     sp_cuda_sys_t *g = NULL;
     sp_pot_t pot;
     frames_t fr;
@@ -453,16 +456,21 @@ static int cmd_md(int argc, char **argv) {
     sp_diag_t diag;
     sp_result_t r;
     int *type = NULL, n, i, d, rebuilds = 0, ok = 1, devlist = gpu;
-    double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, *x0 = NULL;
+    double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, *x0 = NULL, vol = 0.0, pint = 0.0;
     rng_t rng;
     long step;
     out_file_t of;
     double t0;
     if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
         fputs("usage: splinepot md POTENTIAL IN.xyz --steps N [--dt FS=1] [--temp K=300] [--seed S=1]\n"
-              "       [--thermostat] [--damp FS=100] [--skin A=1.0] [--every N=100] [--dump OUT.xyz] [--gpu]\n"
+              "       [--thermostat] [--damp FS=100] [--press BAR [--pdamp FS=1000] [--bulk GPA=100]]\n"
+              "       [--skin A=1.0] [--every N=100] [--dump OUT.xyz] [--gpu]\n"
               "  Velocity-Verlet NVE from the first frame (velocities drawn at --temp, seeded);\n"
-              "  --thermostat adds a Langevin thermostat (BAOAB splitting) at --temp.\n"
+              "  --thermostat adds a Langevin thermostat (BAOAB splitting) at --temp;\n"
+              "  --press (with --thermostat, periodic cells) holds the pressure at BAR by isotropic\n"
+              "  stochastic cell rescaling (Bernetti & Bussi 2020), relaxation time --pdamp for a\n"
+              "  crystal of bulk modulus --bulk, and reports the mean volume and pressure and the\n"
+              "  bulk modulus of the volume fluctuations.\n"
               "  Prints step, potential, kinetic and total energy, temperature every N steps,\n"
               "  then the total-energy drift and, last, 'perf: X us/atom-step'.\n"
               "  --gpu: forces, integration and neighbour lists on the GPU (build/splinepot_cuda; lists on\n"
@@ -473,10 +481,13 @@ static int cmd_md(int argc, char **argv) {
     if (!opt_long(argc, argv, "--steps", 1000, &steps) || !opt_double(argc, argv, "--dt", 1.0, &dt_fs) ||
         !opt_double(argc, argv, "--temp", 300.0, &temp) || !opt_long(argc, argv, "--seed", 1, &seed) ||
         !opt_double(argc, argv, "--damp", 100.0, &damp_fs) || !opt_double(argc, argv, "--skin", 1.0, &skin) ||
-        !opt_long(argc, argv, "--every", 100, &every))
+        !opt_long(argc, argv, "--every", 100, &every) || !opt_double(argc, argv, "--press", 0.0, &press) ||
+        !opt_double(argc, argv, "--pdamp", 1000.0, &pdamp_fs) || !opt_double(argc, argv, "--bulk", 100.0, &bulk))
         return 1;
     if (steps < 0 || !(dt_fs > 0) || temp < 0 || !(damp_fs > 0) || skin < 0 || every < 1)
         return fail_msg("md: --steps >= 0, --dt > 0, --temp >= 0, --damp > 0, --skin >= 0, --every >= 1");
+    if (npt && (!thermo || gpu || !(pdamp_fs > 0) || !(bulk > 0) || !(fabs(press) < 1e9)))
+        return fail_msg("md: --press needs --thermostat, no --gpu, --pdamp > 0, --bulk > 0 and a finite pressure");
     if (gpu && !gpu_ready()) return 1;
     if (!load_potential(potfile, &pot)) return 1;
     if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
@@ -515,6 +526,8 @@ static int cmd_md(int argc, char **argv) {
         s = (n > 1 && ke > 0) ? sqrt(1.5 * (n - 1) * BOLTZ * temp / ke) : 0.0;
         for (i = 0; i < 3 * n; ++i) v[i] *= s;
         frame_cell(f, &cell);
+        if (npt && !(cell.pbc[0] && cell.pbc[1] && cell.pbc[2] && cell_volume(cell.h) > 0))
+            ok = !fail_msg("md: --press needs a cell periodic along a, b and c");
     }
     if (ok && dump && !out_open(&of, dump)) ok = 0;
     if (ok && gpu && ((r = sp_cuda_sys_create(&g, &pot, n, type, &diag)) != SP_OK ||
@@ -554,7 +567,8 @@ static int cmd_md(int argc, char **argv) {
                     if (dd > dmax2) dmax2 = dd;
                 }
             }
-            if (step == 0 || 4.0 * dmax2 > skin * skin) {
+            if (step == 0 || 4.0 * dmax2 > skin * skin || (npt && (nl.cutoff <= pot.cutoff ||
+                4.0 * dmax2 > (nl.cutoff - pot.cutoff) * (nl.cutoff - pot.cutoff)))) {
                 double tl = now_seconds();
                 r = SP_ERR_UNSUPPORTED;
                 if (devlist) { /* on the device, from its positions (x at step 0) */
@@ -607,11 +621,24 @@ static int cmd_md(int argc, char **argv) {
             /* after 10 % of the run the kinetic energy has equilibrated */
             if (step == steps / 10) eq = res.energy + ke;
             if (step >= steps / 10 && fabs(res.energy + ke - eq) > eq_dev) eq_dev = fabs(res.energy + ke - eq);
+            if (npt) { /* instantaneous pressure, bar (LAMMPS: (2 K + tr W) / 3 V) */
+                vol = cell_volume(cell.h);
+                pint = (2.0 * ke + res.virial[0] + res.virial[4] + res.virial[8]) / (3.0 * vol);
+                if (step >= steps / 10) {
+                    vsum[0] += 1.0;
+                    vsum[1] += vol;
+                    vsum[2] += vol * vol;
+                    psum += pint * BAR_PER_EVA3;
+                }
+            }
             if (step % every == 0 || step == steps) {
-                printf("step %8ld  pe %.10f  ke %.10f  etot %.10f  T %.2f K\n", step, res.energy, ke,
+                printf("step %8ld  pe %.10f  ke %.10f  etot %.10f  T %.2f K", step, res.energy, ke,
                        res.energy + ke, n > 1 ? 2.0 * ke / (3.0 * (n - 1) * BOLTZ) : 0.0);
+                if (npt) printf("  V %.4f A^3  P %.2f bar", vol, pint * BAR_PER_EVA3);
+                printf("\n");
                 if (dump) {
                     sp_frame_t o = *f;
+                    memcpy(o.cell, cell.h, sizeof o.cell);
                     if (gpu) sp_cuda_md_get(g, x, NULL, F);
                     o.pos = x;
                     o.forces = F;
@@ -622,6 +649,26 @@ static int cmd_md(int argc, char **argv) {
                     sp_xyz_write_frame(of.fp, &o, NULL);
                 }
             }
+            if (npt && step < steps) { /* d ln V by stochastic cell rescaling; x, h by mu, v by 1/mu */
+                const double beta = SP_EV_A3_TO_GPA / bulk, tau = pdamp_fs * 1e-3, kt = BOLTZ * temp;
+                const double de = beta / tau * (pint - press / BAR_PER_EVA3 + kt / vol) * dt +
+                                  sqrt(2.0 * kt * beta * dt / (vol * tau)) * rng_gauss(&rng);
+                const double mu = exp(de / 3.0);
+                double mm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+                mm[0] = mm[4] = mm[8] = mu;
+                for (i = 0; i < 9; ++i) cell.h[i] *= mu;
+                for (i = 0; i < 3 * n; ++i) {
+                    x[i] *= mu;
+                    x0[i] *= mu;
+                    v[i] /= mu;
+                }
+                if ((r = sp_nlist_deform(&nl, mm)) != SP_OK) {
+                    fprintf(stderr, "error: md step %ld: cell rescaling by %g: %s\n", step, mu, sp_result_str(r));
+                    ok = 0;
+                    break;
+                }
+                sp_nlist_update(&nl, x);
+            }
         }
         if (ok && gpu) sp_cuda_md_get(g, x, v, F);
         if (ok) {
@@ -630,6 +677,13 @@ static int cmd_md(int argc, char **argv) {
                    (etot - e0) / n, emax_dev / n, rebuilds, devlist ? " (on the device)" : "");
             printf("energy drift after equilibration (from 10 %% of the run): %.3e eV/atom, max deviation %.3e eV/atom\n",
                    (etot - eq) / n, eq_dev / n);
+            if (npt && vsum[0] > 1.0) {
+                const double vm = vsum[1] / vsum[0], var = vsum[2] / vsum[0] - vm * vm;
+                printf("pressure (from 10 %% of the run): %.2f bar (target %.2f), volume %.4f A^3 (std %.4f), "
+                       "%.6f A^3/atom, bulk modulus kT <V>/<dV^2> %.2f GPa\n",
+                       psum / vsum[0], press, vm, sqrt(var > 0 ? var : 0), vm / n,
+                       var > 0 ? BOLTZ * temp * vm / var * SP_EV_A3_TO_GPA : 0.0);
+            }
             printf("time: %.3f s total, %.3f s in forces, %.3f s in neighbour lists\n", el, t_force, t_list);
             printf("perf: %.4f us/atom-step\n", 1e6 * el / ((double)n * (double)(steps + 1)));
         }
