@@ -343,22 +343,33 @@ static double diamond_pressure(const sp_pot_t *pot, double V) {
     return (w[0] + w[4] + w[8]) / (3.0 * V) * SP_EV_A3_TO_GPA;
 }
 
-/* `splinepot md --press` ($SPLINEPOT), 64 Si_1 atoms at 10 K and 5 GPa:
-   the mean pressure is the target; the crystal at the mean volume has that
-   pressure with its atoms at rest (within the thermal pressure, 0.1 GPa);
-   the volume fluctuates as the bulk modulus of that crystal, -V dP/dV by
-   central differences, says (kT <V> / <dV^2>, within 25 %: 30 ps of a
-   few-hundred-fs correlation time). */
+/* The crystal at rest at the mean volume V of a run at 5 GPa has that
+   pressure (within the thermal pressure at 10 K, 0.1 GPa), and its bulk
+   modulus -V dP/dV (central differences) is kT <V> / <dV^2> of the run
+   (Bf) within 25 % (a few thousand independent volumes). */
+static void check_npt_volume(const sp_pot_t *pot, const char *what, double V, double Bf) {
+    const double Ps = diamond_pressure(pot, V);
+    const double Bs = -V * (diamond_pressure(pot, V * 1.002) - diamond_pressure(pot, V * 0.998)) / (0.004 * V);
+    printf("%s, 64 Si_1 at 10 K and 5 GPa: <V> %.4f A^3, the crystal at rest there %.4f GPa; bulk modulus from the "
+           "volume fluctuations %.2f GPa, from -V dP/dV %.2f GPa\n", what, V, Ps, Bf, Bs);
+    SP_CHECK(fabs(Ps - 5.0) < 0.1);
+    SP_CHECK(fabs(Bf / Bs - 1.0) < 0.25);
+}
+
+/* `splinepot md --press` and `splinepot mc --press` ($SPLINEPOT) on 64
+   Si_1 atoms at 10 K and 5 GPa: md's mean pressure is the target, and the
+   mean volume and its fluctuations of both are those of the crystal at
+   rest (check_npt_volume). */
 static void check_tool_npt(const char *potpath) {
     const char *tool = getenv("SPLINEPOT");
-    char dir[64], path[256], cmd[2048], line[512];
-    double P = 0, P0 = 0, V = 0, sd = 0, va = 0, Bf = 0, Ps, Bs;
-    int i, got = 0;
+    char dir[64], path[256], cmd[4096], line[512];
+    double P = 0, P0 = 0, V = 0, Vc = 0, sd = 0, va = 0, Bf = 0, Bc = 0;
+    int i, got = 0, gotc = 0;
     FILE *fp;
     sp_pot_t pot;
     sp_diag_t d;
     if (!tool || access(tool, X_OK) != 0 || !tu_exists(potpath)) {
-        printf("splinepot md --press: skipped (no $SPLINEPOT or %s)\n", potpath);
+        printf("splinepot md/mc --press: skipped (no $SPLINEPOT or %s)\n", potpath);
         return;
     }
     strcpy(dir, "/tmp/splinepot_npt_XXXXXX");
@@ -376,8 +387,10 @@ static void check_tool_npt(const char *potpath) {
                     (((i >> 3) & 1) + basis[i % 8][2]) * a);
         fclose(fp);
     }
-    snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 30000 --temp 10 --thermostat --press 50000 --pdamp 50 "
-             "--bulk 70 --every 100000 --seed 1 > '%s/md.txt'", tool, potpath, path, dir);
+    snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 20000 --temp 10 --thermostat --press 50000 --pdamp 50 "
+             "--bulk 70 --every 100000 --seed 1 > '%s/md.txt' && '%s' mc '%s' '%s' --sweeps 2000 --temp 10 "
+             "--press 50000 --step 0.01 --skin 0.5 --every 10000 --seed 1 > '%s/mc.txt'", tool, potpath, path, dir,
+             tool, potpath, path, dir);
     SP_CHECK(system(cmd) == 0);
     snprintf(path, sizeof path, "%s/md.txt", dir);
     fp = fopen(path, "r");
@@ -386,18 +399,22 @@ static void check_tool_npt(const char *potpath) {
                          "A^3/atom, bulk modulus kT <V>/<dV^2> %lf GPa", &P, &P0, &V, &sd, &va, &Bf) == 6)
             got = 1;
     if (fp) fclose(fp);
+    snprintf(path, sizeof path, "%s/mc.txt", dir);
+    fp = fopen(path, "r");
+    while (fp && fgets(line, sizeof line, fp))
+        if (sscanf(line, "volume (after the tuning, at %lf bar): %lf A^3 (std %lf), %lf A^3/atom, bulk modulus kT "
+                         "<V>/<dV^2> %lf GPa", &P0, &Vc, &sd, &va, &Bc) == 5)
+            gotc = 1;
+    if (fp) fclose(fp);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
-    SP_CHECK(got);
+    SP_CHECK(got && gotc);
     memset(&pot, 0, sizeof pot);
-    if (!got || sp_pot_read_file(&pot, potpath, &d) != SP_OK) { SP_CHECK(0); return; }
-    Ps = diamond_pressure(&pot, V);
-    Bs = -V * (diamond_pressure(&pot, V * 1.002) - diamond_pressure(&pot, V * 0.998)) / (0.004 * V);
-    printf("splinepot md --press 50000 bar, 64 Si_1 at 10 K: <P> %.1f bar, <V> %.4f A^3; crystal at rest at <V>: "
-           "%.4f GPa; bulk modulus from the fluctuations %.2f GPa, from -V dP/dV %.2f GPa\n", P, V, Ps, Bf, Bs);
+    if (!got || !gotc || sp_pot_read_file(&pot, potpath, &d) != SP_OK) { SP_CHECK(0); return; }
+    printf("splinepot md --press 50000: <P> %.1f bar\n", P);
     SP_CHECK(fabs(P - 50000.0) < 500.0);
-    SP_CHECK(fabs(Ps - 5.0) < 0.1);
-    SP_CHECK(fabs(Bf / Bs - 1.0) < 0.25);
+    check_npt_volume(&pot, "splinepot md --press", V, Bf);
+    check_npt_volume(&pot, "splinepot mc --press", Vc, Bc);
     sp_pot_free(&pot);
 }
 

@@ -703,6 +703,23 @@ static int cmd_md(int argc, char **argv) {
 /* Metropolis: accepts a change of dw (eV) at kT with probability min(1, exp(-dw / kT)) */
 static int metropolis(rng_t *rng, double dw, double kt) { return dw <= 0.0 || rng_uniform(rng) < exp(-dw / kt); }
 
+/* Whether list nl (after sp_nlist_update with x) still holds every pair
+   within rc: each atom within half the skin of its (mapped) build position. */
+static int list_fits(const sp_nlist_t *nl, const double *x, double rc) {
+    const double skin = nl->cutoff - rc;
+    int i, d;
+    if (!(skin >= 0.0)) return 0;
+    for (i = 0; i < nl->natoms; ++i) {
+        double dd = 0.0;
+        for (d = 0; d < 3; ++d) {
+            const double u = x[3 * i + d] + nl->shift[3 * i + d] - nl->x0[3 * i + d];
+            dd += u * u;
+        }
+        if (4.0 * dd > skin * skin) return 0;
+    }
+    return 1;
+}
+
 /* A trial that failed: its error line; returns 0 */
 static int mc_fail(long sweep, sp_result_t r, const sp_diag_t *diag) {
     fprintf(stderr, "error: mc sweep %ld: %s\n", sweep, r == SP_ERR_OVERLAP ? diag->msg : sp_result_str(r));
@@ -716,16 +733,22 @@ static int mc_fail(long sweep, sp_result_t r, const sp_diag_t *diag) {
    the acceptance weighs dE - (mu_new - mu_old)); each trial costed by
    sp_pot_move_energy, sp_pot_swap_energy or sp_pot_retype_energy (the
    centres that see the atoms only), accepted with probability
-   min(1, exp(-dW / kT)). The step is tuned towards half the moves accepted
-   during the first tenth of the sweeps, then held, so that the sampling
-   after it is of the Boltzmann distribution. */
+   min(1, exp(-dW / kT)). With --press P, each sweep ends in a volume trial
+   (N, P, T): ln V a uniform step, atoms and cell scaled, the list following
+   (sp_nlist_deform), one full evaluation, dW = dE + P dV - (N + 1) kT
+   ln(V'/V). The steps are tuned towards half the trials accepted during the
+   first tenth of the sweeps, then held, so that the sampling after it is
+   of the Boltzmann distribution. */
 static int cmd_mc(int argc, char **argv) {
     static const char *const withv[] = {"--sweeps", "--temp", "--step", "--seed", "--skin", "--every", "--dump",
-                                        "--swaps", "--retypes", "--mu", NULL};
+                                        "--swaps", "--retypes", "--mu", "--press", "--vstep", NULL};
     const char *potfile = positional(argc, argv, 0, withv), *xyz = positional(argc, argv, 1, withv);
     const char *dump = opt_value(argc, argv, "--dump"), *mus = opt_value(argc, argv, "--mu");
     long sweeps, seed, every, sw, neq, nacc = 0, ntry = 0, wacc = 0, wtry = 0, sacc = 0, stry = 0, racc = 0, rtry = 0;
     double temp, step, skin, kt, fswap, fret, mu[SP_MAX_ELEMENTS] = {0}, e, efull = 0.0, smax, sum = 0.0, sum2 = 0.0, t_trials = 0.0, t_full;
+    double press, vstep, vol = 0.0, vsum[3] = {0, 0, 0};
+    long vacc = 0, vtry = 0, vwacc = 0, vwtry = 0;
+    const int npt = opt_value(argc, argv, "--press") != NULL;
     sp_pot_t pot;
     frames_t fr;
     sp_frame_t *f;
@@ -736,20 +759,23 @@ static int cmd_mc(int argc, char **argv) {
     sp_diag_t diag;
     sp_result_t r;
     int *type = NULL, n, rebuilds = 0, ok = 1;
-    double *x = NULL, *ea = NULL;
+    double *x = NULL, *ea = NULL, *xs = NULL, *eas = NULL;
     rng_t rng;
     out_file_t of;
     if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
         fputs("usage: splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K=300] [--step A=0.1] [--seed S=1]\n"
-              "       [--skin A=1.0] [--swaps F=0] [--retypes F=0 --mu EL=EV,...] [--every N=10] [--dump OUT.xyz]\n"
+              "       [--skin A=1.0] [--swaps F=0] [--retypes F=0 --mu EL=EV,...] [--press BAR [--vstep L=0.01]]\n"
+              "       [--every N=10] [--dump OUT.xyz]\n"
               "  Metropolis Monte Carlo (N, V, T) from the first frame: sweeps of N single-atom trial\n"
               "  moves (uniform in a cube of half-width --step), each costed from the atoms that see\n"
               "  the moved one (sp_pot_move_energy); --swaps F: that fraction of the trials exchanges two\n"
               "  atoms of different elements instead (sp_pot_swap_energy); --retypes F: that fraction\n"
               "  gives one atom another element (sp_pot_retype_energy), accepted on dE - (mu_new - mu_old)\n"
-              "  with the chemical potentials --mu (eV; 0 for an element not named). The step is tuned towards\n"
-              "  50 % of the moves accepted in the first 10 % of the sweeps, then held. Prints sweep,\n"
-              "  energy, acceptance and step every N sweeps, then the mean energy after the tuning,\n"
+              "  with the chemical potentials --mu (eV; 0 for an element not named); --press: (N, P, T), each\n"
+              "  sweep ends in a trial of the volume (a uniform step of at most --vstep in ln V, atoms and\n"
+              "  periodic cell scaled). The steps are tuned towards 50 % of the trials accepted in the first\n"
+              "  10 % of the sweeps, then held. Prints sweep, energy, acceptance and step every N sweeps,\n"
+              "  then the mean energy (and volume, with the bulk modulus of its fluctuations) after the tuning,\n"
               "  the running energy against a full evaluation and, last, 'perf: X us/trial'.\n",
               potfile && xyz ? stdout : stderr);
         return potfile && xyz ? 0 : 2;
@@ -757,8 +783,11 @@ static int cmd_mc(int argc, char **argv) {
     if (!opt_long(argc, argv, "--sweeps", 100, &sweeps) || !opt_double(argc, argv, "--temp", 300.0, &temp) ||
         !opt_double(argc, argv, "--step", 0.1, &step) || !opt_long(argc, argv, "--seed", 1, &seed) ||
         !opt_double(argc, argv, "--skin", 1.0, &skin) || !opt_long(argc, argv, "--every", 10, &every) ||
-        !opt_double(argc, argv, "--swaps", 0.0, &fswap) || !opt_double(argc, argv, "--retypes", 0.0, &fret))
+        !opt_double(argc, argv, "--swaps", 0.0, &fswap) || !opt_double(argc, argv, "--retypes", 0.0, &fret) ||
+        !opt_double(argc, argv, "--press", 0.0, &press) || !opt_double(argc, argv, "--vstep", 0.01, &vstep))
         return 1;
+    if (npt && !(fabs(press) < 1e9 && vstep > 0 && vstep < 0.5))
+        return fail_msg("mc: --press needs a finite pressure and 0 < --vstep < 0.5");
     if (sweeps < 1 || !(temp > 0) || !(step > 0) || !(skin > 0) || every < 1 || !(fswap >= 0 && fret >= 0) ||
         !(fswap + fret <= 1))
         return fail_msg("mc: --sweeps >= 1, --temp > 0, --step > 0, --skin > 0, --every >= 1, "
@@ -779,7 +808,11 @@ static int cmd_mc(int argc, char **argv) {
     type = (int *)malloc((size_t)n * sizeof(int) + 1);
     x = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
     ea = (double *)malloc((size_t)n * sizeof(double) + 8);
-    if (!type || !x || !ea) ok = !fail_msg("out of memory");
+    if (npt) {
+        xs = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
+        eas = (double *)malloc((size_t)n * sizeof(double) + 8);
+    }
+    if (!type || !x || !ea || (npt && (!xs || !eas))) ok = !fail_msg("out of memory");
     if (ok && n < 1) ok = !fail_msg("mc: the frame has no atoms");
     if (ok) ok = map_types(&pot, xyz, fr.line[0], f, type);
     if (ok && fswap > 0) {
@@ -819,6 +852,9 @@ static int cmd_mc(int argc, char **argv) {
     if (ok) {
         memcpy(x, f->pos, 3 * (size_t)n * sizeof(double));
         frame_cell(f, &cell);
+        vol = cell_volume(cell.h);
+        if (npt && !(cell.pbc[0] && cell.pbc[1] && cell.pbc[2] && vol > 0))
+            ok = !fail_msg("mc: --press needs a cell periodic along a, b and c");
         rng.s = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 54321;
         res.energies = ea; /* kept up to date by sp_pot_move_accept: each trial evaluates the centres once */
         if ((r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag)) != SP_OK)
@@ -827,6 +863,7 @@ static int cmd_mc(int argc, char **argv) {
             ok = !fail_msg(sp_result_str(r));
     }
     if (ok && dump && !out_open(&of, dump)) ok = 0;
+    press /= BAR_PER_EVA3;
     e = res.energy;
     if (ok) printf("sweep %8d  pe %.10f  (%d atoms, %.1f K, step %.4f A)\n", 0, e, n, temp, step);
     for (sw = 1; ok && sw <= sweeps; ++sw) {
@@ -892,23 +929,84 @@ static int cmd_mc(int argc, char **argv) {
                 ++wacc;
             }
         }
+        if (ok && npt) { /* a volume trial: atoms, cell and list scaled by mu, then one full evaluation */
+            const double dl = vstep * (2.0 * rng_uniform(&rng) - 1.0), m = exp(dl / 3.0);
+            double mm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0}, vn = vol * exp(dl);
+            int i;
+            memcpy(xs, x, 3 * (size_t)n * sizeof(double));
+            for (i = 0; i < 3 * n; ++i) x[i] *= m;
+            mm[0] = mm[4] = mm[8] = m;
+            r = sp_nlist_deform(&nl, mm);
+            if (r == SP_OK) {
+                sp_nlist_update(&nl, x);
+                if (!list_fits(&nl, x, pot.cutoff)) { /* the skin is used up: a new list on the scaled cell */
+                    sp_cell_t cn = cell;
+                    for (i = 0; i < 9; ++i) cn.h[i] *= m;
+                    r = sp_nlist_build(&nl, &cn, x, n, pot.cutoff + skin, &diag);
+                    ++rebuilds;
+                }
+                res.energies = eas;
+                if (r == SP_OK) r = sp_pot_compute(&pot, &nl, type, &ws, &res);
+                res.energies = ea;
+            }
+            if (r != SP_OK) {
+                ok = mc_fail(sw, r, &diag);
+                break;
+            }
+            ++vtry;
+            ++vwtry;
+            if (metropolis(&rng, res.energy - e + press * (vn - vol) - (n + 1) * kt * dl, kt)) {
+                double *tmp = ea;
+                for (i = 0; i < 9; ++i) cell.h[i] *= m;
+                vol = vn;
+                ea = eas;
+                eas = tmp;
+                e = res.energy;
+                ++vacc;
+                ++vwacc;
+            } else { /* back: the positions as they were, the list mapped back */
+                memcpy(x, xs, 3 * (size_t)n * sizeof(double));
+                mm[0] = mm[4] = mm[8] = 1.0 / m;
+                r = sp_nlist_deform(&nl, mm);
+                if (r == SP_OK) sp_nlist_update(&nl, x);
+                if (r == SP_OK && !list_fits(&nl, x, pot.cutoff)) {
+                    r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag);
+                    ++rebuilds;
+                }
+                if (r != SP_OK) {
+                    ok = mc_fail(sw, r, &diag);
+                    break;
+                }
+            }
+        }
         t_trials += now_seconds() - t0;
         if (!ok) break;
-        if (sw <= neq) { /* tuning: towards half the moves accepted, within the skin's limit */
-            const double acc = wtry ? (double)wacc / (double)wtry : 0.5;
+        if (sw <= neq) { /* tuning: towards half the trials accepted, within the skin's limit */
+            const double acc = wtry ? (double)wacc / (double)wtry : 0.5, vacc_f = vwtry ? (double)vwacc / vwtry : 0.5;
             if (wtry) step *= acc > 0.5 ? (acc > 0.75 ? 1.5 : 1.1) : (acc < 0.25 ? 0.67 : 0.91);
             if (step > smax) step = smax;
-            if (sw == neq) nacc = ntry = 0;
+            if (vwtry && sw % 10 == 0) {
+                vstep *= vacc_f > 0.5 ? (vacc_f > 0.75 ? 1.5 : 1.1) : (vacc_f < 0.25 ? 0.67 : 0.91);
+                if (vstep > 0.2) vstep = 0.2;
+                vwacc = vwtry = 0;
+            }
+            if (sw == neq) nacc = ntry = vacc = vtry = 0;
             wacc = wtry = 0;
         } else {
             sum += e / n;
             sum2 += (e / n) * (e / n);
+            vsum[0] += 1.0;
+            vsum[1] += vol;
+            vsum[2] += vol * vol;
         }
         if (sw % every == 0 || sw == sweeps) {
-            printf("sweep %8ld  pe %.10f  accepted %.3f  step %.4f A\n", sw, e,
+            printf("sweep %8ld  pe %.10f  accepted %.3f  step %.4f A", sw, e,
                    ntry ? (double)nacc / (double)ntry : (double)wacc / (double)(wtry ? wtry : 1), step);
+            if (npt) printf("  V %.4f A^3", vol);
+            printf("\n");
             if (dump) {
                 sp_frame_t o = *f;
+                memcpy(o.cell, cell.h, sizeof o.cell);
                 o.pos = x;
                 o.forces = NULL;
                 o.energies = NULL;
@@ -934,6 +1032,12 @@ static int cmd_mc(int argc, char **argv) {
         printf("mean pe %.8f eV/atom over sweeps %ld..%ld (sd of the sweep values %.2e), accepted %.3f, step %.4f A\n",
                mean, neq + 1, sweeps, var > 0 ? sqrt(var) : 0.0, ntry ? (double)nacc / (double)ntry : 0.0, step);
         if (fswap > 0) printf("swaps: %ld accepted of %ld\n", sacc, stry);
+        if (npt && vsum[0] > 1.0) {
+            const double vm = vsum[1] / vsum[0], vv = vsum[2] / vsum[0] - vm * vm;
+            printf("volume (after the tuning, at %.2f bar): %.4f A^3 (std %.4f), %.6f A^3/atom, bulk modulus kT <V>/<dV^2> "
+                   "%.2f GPa; volume trials: %ld accepted of %ld, step %.5f in ln V\n", press * BAR_PER_EVA3, vm,
+                   sqrt(vv > 0 ? vv : 0), vm / n, vv > 0 ? kt * vm / vv * SP_EV_A3_TO_GPA : 0.0, vacc, vtry, vstep);
+        }
         if (fret > 0) {
             int t, i;
             printf("changes of element: %ld accepted of %ld; now", racc, rtry);
@@ -953,6 +1057,8 @@ static int cmd_mc(int argc, char **argv) {
     free(type);
     free(x);
     free(ea);
+    free(xs);
+    free(eas);
     sp_work_free(&ws);
     sp_nlist_free(&nl);
     frames_free(&fr);
