@@ -442,9 +442,9 @@ static int cmd_md(int argc, char **argv) {
     const char *dump = opt_value(argc, argv, "--dump");
     long steps, seed, every;
     double dt_fs, temp, damp_fs, skin, dt, e0 = 0.0, emax_dev = 0.0, t_force = 0.0, t_list = 0.0, eq = 0.0, eq_dev = 0.0;
-    double press = 0.0, pdamp_fs, bulk, vsum[3] = {0, 0, 0}, psum = 0.0;
+    double press = 0.0, pdamp_fs, bulk, vsum[3] = {0, 0, 0}, psum = 0.0, pdiag[3] = {0, 0, 0}, lsum[3] = {0, 0, 0};
     int thermo = opt_flag(argc, argv, "--thermostat"), gpu = opt_flag(argc, argv, "--gpu");
-    int npt = opt_value(argc, argv, "--press") != NULL;
+    int npt = opt_value(argc, argv, "--press") != NULL, aniso = opt_flag(argc, argv, "--aniso");
     sp_cuda_sys_t *g = NULL;
     sp_pot_t pot;
     frames_t fr;
@@ -456,21 +456,22 @@ static int cmd_md(int argc, char **argv) {
     sp_diag_t diag;
     sp_result_t r;
     int *type = NULL, n, i, d, rebuilds = 0, ok = 1, devlist = gpu;
-    double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, *x0 = NULL, vol = 0.0, pint = 0.0;
+    double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, *x0 = NULL, vol = 0.0, pint = 0.0, paa[3] = {0, 0, 0};
     rng_t rng;
     long step;
     out_file_t of;
     double t0;
     if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
         fputs("usage: splinepot md POTENTIAL IN.xyz --steps N [--dt FS=1] [--temp K=300] [--seed S=1]\n"
-              "       [--thermostat] [--damp FS=100] [--press BAR [--pdamp FS=1000] [--bulk GPA=100]]\n"
+              "       [--thermostat] [--damp FS=100] [--press BAR [--aniso] [--pdamp FS=1000] [--bulk GPA=100]]\n"
               "       [--skin A=1.0] [--every N=100] [--dump OUT.xyz] [--gpu]\n"
               "  Velocity-Verlet NVE from the first frame (velocities drawn at --temp, seeded);\n"
               "  --thermostat adds a Langevin thermostat (BAOAB splitting) at --temp;\n"
               "  --press (with --thermostat, periodic cells) holds the pressure at BAR by isotropic\n"
               "  stochastic cell rescaling (Bernetti & Bussi 2020), relaxation time --pdamp for a\n"
               "  crystal of bulk modulus --bulk, and reports the mean volume and pressure and the\n"
-              "  bulk modulus of the volume fluctuations.\n"
+              "  bulk modulus of the volume fluctuations; --aniso: x, y and z scaled each by its own\n"
+              "  pressure (P_xx, P_yy, P_zz), so that a non-cubic crystal finds its shape.\n"
               "  Prints step, potential, kinetic and total energy, temperature every N steps,\n"
               "  then the total-energy drift and, last, 'perf: X us/atom-step'.\n"
               "  --gpu: forces, integration and neighbour lists on the GPU (build/splinepot_cuda; lists on\n"
@@ -488,6 +489,7 @@ static int cmd_md(int argc, char **argv) {
         return fail_msg("md: --steps >= 0, --dt > 0, --temp >= 0, --damp > 0, --skin >= 0, --every >= 1");
     if (npt && (!thermo || gpu || !(pdamp_fs > 0) || !(bulk > 0) || !(fabs(press) < 1e9)))
         return fail_msg("md: --press needs --thermostat, no --gpu, --pdamp > 0, --bulk > 0 and a finite pressure");
+    if (aniso && !npt) return fail_msg("md: --aniso goes with --press");
     if (gpu && !gpu_ready()) return 1;
     if (!load_potential(potfile, &pot)) return 1;
     if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
@@ -621,14 +623,23 @@ static int cmd_md(int argc, char **argv) {
             /* after 10 % of the run the kinetic energy has equilibrated */
             if (step == steps / 10) eq = res.energy + ke;
             if (step >= steps / 10 && fabs(res.energy + ke - eq) > eq_dev) eq_dev = fabs(res.energy + ke - eq);
-            if (npt) { /* instantaneous pressure, bar (LAMMPS: (2 K + tr W) / 3 V) */
+            if (npt) { /* instantaneous pressure, bar (LAMMPS: (2 K + tr W) / 3 V), and its diagonal */
+                double kaa[3] = {0, 0, 0};
                 vol = cell_volume(cell.h);
                 pint = (2.0 * ke + res.virial[0] + res.virial[4] + res.virial[8]) / (3.0 * vol);
+                for (i = 0; i < n; ++i)
+                    for (d = 0; d < 3; ++d) kaa[d] += mass[i] * v[3 * i + d] * v[3 * i + d];
+                for (d = 0; d < 3; ++d) paa[d] = (kaa[d] * MVV2E + res.virial[4 * d]) / vol;
                 if (step >= steps / 10) {
                     vsum[0] += 1.0;
                     vsum[1] += vol;
                     vsum[2] += vol * vol;
                     psum += pint * BAR_PER_EVA3;
+                    for (d = 0; d < 3; ++d) {
+                        const double *hr = cell.h + 3 * d;
+                        pdiag[d] += paa[d] * BAR_PER_EVA3;
+                        lsum[d] += sqrt(hr[0] * hr[0] + hr[1] * hr[1] + hr[2] * hr[2]);
+                    }
                 }
             }
             if (step % every == 0 || step == steps) {
@@ -649,21 +660,30 @@ static int cmd_md(int argc, char **argv) {
                     sp_xyz_write_frame(of.fp, &o, NULL);
                 }
             }
-            if (npt && step < steps) { /* d ln V by stochastic cell rescaling; x, h by mu, v by 1/mu */
+            if (npt && step < steps) { /* stochastic cell rescaling: d ln V (or d ln L_x, y, z); x, h by mu, v by 1/mu */
                 const double beta = SP_EV_A3_TO_GPA / bulk, tau = pdamp_fs * 1e-3, kt = BOLTZ * temp;
-                const double de = beta / tau * (pint - press / BAR_PER_EVA3 + kt / vol) * dt +
-                                  sqrt(2.0 * kt * beta * dt / (vol * tau)) * rng_gauss(&rng);
-                const double mu = exp(de / 3.0);
-                double mm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-                mm[0] = mm[4] = mm[8] = mu;
-                for (i = 0; i < 9; ++i) cell.h[i] *= mu;
-                for (i = 0; i < 3 * n; ++i) {
-                    x[i] *= mu;
-                    x0[i] *= mu;
-                    v[i] /= mu;
+                double mm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0}, mu[3];
+                if (aniso)
+                    for (d = 0; d < 3; ++d)
+                        mu[d] = exp(beta / (3.0 * tau) * (paa[d] - press / BAR_PER_EVA3 + kt / vol) * dt +
+                                    sqrt(2.0 * kt * beta * dt / (3.0 * vol * tau)) * rng_gauss(&rng));
+                else {
+                    const double de = beta / tau * (pint - press / BAR_PER_EVA3 + kt / vol) * dt +
+                                      sqrt(2.0 * kt * beta * dt / (vol * tau)) * rng_gauss(&rng);
+                    mu[0] = mu[1] = mu[2] = exp(de / 3.0);
                 }
+                for (i = 0; i < 9; ++i) cell.h[i] *= mu[i % 3];
+                for (i = 0; i < 3 * n; ++i) {
+                    x[i] *= mu[i % 3];
+                    x0[i] *= mu[i % 3];
+                    v[i] /= mu[i % 3];
+                }
+                mm[0] = mu[0];
+                mm[4] = mu[1];
+                mm[8] = mu[2];
                 if ((r = sp_nlist_deform(&nl, mm)) != SP_OK) {
-                    fprintf(stderr, "error: md step %ld: cell rescaling by %g: %s\n", step, mu, sp_result_str(r));
+                    fprintf(stderr, "error: md step %ld: cell rescaling by %g %g %g: %s\n", step, mu[0], mu[1], mu[2],
+                            sp_result_str(r));
                     ok = 0;
                     break;
                 }
@@ -683,6 +703,9 @@ static int cmd_md(int argc, char **argv) {
                        "%.6f A^3/atom, bulk modulus kT <V>/<dV^2> %.2f GPa\n",
                        psum / vsum[0], press, vm, sqrt(var > 0 ? var : 0), vm / n,
                        var > 0 ? BOLTZ * temp * vm / var * SP_EV_A3_TO_GPA : 0.0);
+                printf("cell (from 10 %% of the run): |a| %.5f |b| %.5f |c| %.5f A, pressure xx %.2f yy %.2f zz %.2f bar\n",
+                       lsum[0] / vsum[0], lsum[1] / vsum[0], lsum[2] / vsum[0], pdiag[0] / vsum[0], pdiag[1] / vsum[0],
+                       pdiag[2] / vsum[0]);
             }
             printf("time: %.3f s total, %.3f s in forces, %.3f s in neighbour lists\n", el, t_force, t_list);
             printf("perf: %.4f us/atom-step\n", 1e6 * el / ((double)n * (double)(steps + 1)));
