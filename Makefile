@@ -30,7 +30,8 @@ TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B
 TEST_SCRIPTS := tests/test_determinism.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
-EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal $(B)/05_snnp_filters $(B)/06_monte_carlo
+EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal $(B)/05_snnp_filters $(B)/06_monte_carlo \
+            $(B)/07_npt
 
 all: tests $(EXAMPLES)
 
@@ -48,6 +49,7 @@ examples: $(EXAMPLES)
 	./$(B)/04_crystal
 	./$(B)/05_snnp_filters
 	./$(B)/06_monte_carlo
+	./$(B)/07_npt
 
 $(B):
 	mkdir -p $(B)

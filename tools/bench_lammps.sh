@@ -12,11 +12,13 @@
 #                LAMMPS lj/cut 5.5 (eps 0.1 eV, sigma 2.44 A: LJ minimum at the bcc nearest-neighbour
 #                distance, pair_modify shift yes), NVE from 300 K; LAMMPS static (`run N`, no fix) is printed as well.
 #                The LAMMPS side always runs; the splinepot side is skipped unless $UF3 is a file.
+#   npt_Si1      as meam_Si1 at 0 bar: LAMMPS fix npt (temp 600 600 0.1 iso 0 0 1.0) against
+#                splinepot md --thermostat --damp 100 --press 0 --pdamp 1000
 #   mc_swap_TiO  Monte-Carlo swaps: TiO.meam.spline on 1440-atom hcp Ti (a 2.95, c 4.68, 10x6x6) with
 #                every eighth atom O, 1500 K; LAMMPS fix atom/swap (types 1 2, ke no) against
 #                splinepot mc --swaps 1, us per swap attempt, both on one thread.
 #
-# --only CASE runs just that case (meam_Si1, meamsw_Sib, uf3_bcc or mc_swap_TiO).
+# --only CASE runs just that case (meam_Si1, meamsw_Sib, npt_Si1, uf3_bcc or mc_swap_TiO).
 # Every run of a case is interleaved round-robin (splinepot 1 thr, LAMMPS, splinepot 2 thr, ...),
 # R repeats each; the reported figure is the median. us/atom-step is, for splinepot, its own
 # 'perf:' line (wall time of the whole run / (atoms x (steps+1))), and for LAMMPS
@@ -132,6 +134,9 @@ EOF
     if [ "$7" = md ]; then
         echo "velocity all create $5 $SEED dist gaussian"
         echo "fix 1 all nve"
+    elif [ "$7" = npt ]; then
+        echo "velocity all create $5 $SEED dist gaussian"
+        echo "fix 1 all npt temp $5 $5 0.1 iso 0.0 0.0 1.0"
     fi
     echo "run $6"
 }
@@ -146,10 +151,10 @@ run_lammps() {
     awk -v s="$2" '/^Loop time of/ && $9 == s { v = $4 / ($9 * $12) * 1e6 } END { if (v == "") exit 1; print v }' "$log"
 }
 
-# run_sp THREADS POT XYZ STEPS TEMP -> us/atom-step
+# run_sp THREADS POT XYZ STEPS TEMP [MORE OPTIONS] -> us/atom-step
 run_sp() {
     local out=$TMP/sp.out
-    OMP_NUM_THREADS=$1 "$SP" md "$2" "$3" --steps "$4" --dt 1 --temp "$5" --seed "$SEED" --skin 1.0 \
+    OMP_NUM_THREADS=$1 "$SP" md "$2" "$3" --steps "$4" --dt 1 --temp "$5" --seed "$SEED" --skin 1.0 "${@:6}" \
         > "$out" 2>&1 || { echo "bench_lammps.sh: splinepot failed:" >&2; tail -5 "$out" >&2; return 1; }
     awk '/^perf:/ { v = $2 } END { if (v == "") exit 1; print v }' "$out"
 }
@@ -160,16 +165,17 @@ spread() { python3 -c 'import sys; v = sorted(float(x) for x in sys.argv[1:]); p
 
 ROWS=()   # markdown rows
 
-# bench_meam NAME POTFILE PAIRSTYLE: splinepot 1 thr / LAMMPS / splinepot 2 thr, round-robin
+# bench_meam NAME POTFILE PAIRSTYLE [npt]: splinepot 1 thr / LAMMPS / splinepot 2 thr, round-robin
 bench_meam() {
-    local name=$1 pot=$POTDIR/$2 style=$3
+    local name=$1 pot=$POTDIR/$2 style=$3 mode=${4:-md} more=()
     [ -f "$pot" ] || { echo "case=$name skipped: $pot not found"; return 0; }
-    lammps_input si8000.data 28.0855 "$style" "* * $pot Si" 600 "$STEPS" md > "$TMP/in.$name"
+    lammps_input si8000.data 28.0855 "$style" "* * $pot Si" 600 "$STEPS" "$mode" > "$TMP/in.$name"
+    [ "$mode" = npt ] && more=(--thermostat --damp 100 --press 0 --pdamp 1000)
     local a=() b=() c=() r
     for r in $(seq "$REPEATS"); do
-        a+=("$(run_sp 1 "$pot" "$TMP/si8000.xyz" "$STEPS" 600)")
+        a+=("$(run_sp 1 "$pot" "$TMP/si8000.xyz" "$STEPS" 600 "${more[@]}")")
         b+=("$(run_lammps "$TMP/in.$name" "$STEPS")")
-        c+=("$(run_sp 2 "$pot" "$TMP/si8000.xyz" "$STEPS" 600)")
+        c+=("$(run_sp 2 "$pot" "$TMP/si8000.xyz" "$STEPS" 600 "${more[@]}")")
         echo "  $name repeat $r: splinepot ${a[-1]}  lammps ${b[-1]}  splinepot_2thr ${c[-1]}  (load $(load1))" >&2
     done
     local ma mb mc
@@ -177,6 +183,7 @@ bench_meam() {
     local ratio spd load
     ratio=$(div "$ma" "$mb"); spd=$(div "$ma" "$mc"); load=$(loadavg)
     echo "case=$name atoms=8000 steps=$STEPS splinepot_us=$ma lammps_us=$mb ratio=$ratio splinepot_2thr_us=$mc speedup_2thr=$spd load=\"$load\""
+    [ "$mode" = npt ] && style="$style, NPT"
     ROWS+=("| $name | $2, $style | 8000 | $STEPS | $ma ($(spread "${a[@]}")) | $mb ($(spread "${b[@]}")) | **$ratio** | $mc ($(spread "${c[@]}")) | $spd | $load |")
 }
 
@@ -187,6 +194,9 @@ if [ -z "$ONLY" ] || [ "$ONLY" = meam_Si1 ]; then bench_meam meam_Si1 Si_1.meam.
 
 # ===== 2. meam/sw/spline Si.b =====
 if [ -z "$ONLY" ] || [ "$ONLY" = meamsw_Sib ]; then bench_meam meamsw_Sib Si.b.meam.sw.spline meam/sw/spline; fi
+
+# ===== 2b. Si_1 at constant pressure: fix npt (Nose-Hoover, iso) against md --press (c-rescale, Langevin) =====
+if [ -z "$ONLY" ] || [ "$ONLY" = npt_Si1 ]; then bench_meam npt_Si1 Si_1.meam.spline meam/spline npt; fi
 
 # ===== 3. UF3 (pair) against LAMMPS lj/cut 5.5 on bcc8192 ==========================================
 # Enable the splinepot side with UF3=/path/to/model (a 2-body UF3 model with a 5.5 A cutoff;
