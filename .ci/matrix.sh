@@ -214,6 +214,8 @@ valgrind_step() {
         --thermostat --every 5 --dump "$tmp/traj.xyz"
     vg_tool 0 "md --press" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 --thermostat \
         --press 0 --aniso --every 5
+    vg_tool 0 "md --press --tri" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 --thermostat \
+        --press 0 --tri --every 5
     vg_tool 0 "mc --press" mc "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --sweeps 3 --press 0 \
         --skin 0.3 --step 0.05 --vstep 0.05 --every 1
     vg_tool 0 "plot" plot "$pots/Si_1.meam.spline" -o "$tmp/p.svg"

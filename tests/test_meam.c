@@ -419,21 +419,23 @@ static void check_tool_npt(const char *potpath) {
     sp_pot_free(&pot);
 }
 
-/* `splinepot md --press 0 --aniso` ($SPLINEPOT) on 16 atoms of hcp Ti
-   (Ti.meam.spline) started at c/a = 1.553, 10 K: the mean a, b / sqrt 3
-   and c are LAMMPS's zero-stress a0 and c0 (tests/data/lmp_props.txt)
-   within 1e-3 (thermal expansion at 10 K and sampling); isotropic scaling
-   would keep the wrong c/a, 2.7 % off. */
+/* `splinepot md --press 0 --aniso` and `--tri` ($SPLINEPOT) on 16 atoms of
+   hcp Ti (Ti.meam.spline) at 10 K, started at c/a = 1.553 (and, for --tri,
+   in a cell sheared by 0.5, 0.3 and -0.2 A): the mean a, b / sqrt 3 and c
+   are LAMMPS's zero-stress a0 and c0 (tests/data/lmp_props.txt) within 1e-3
+   (thermal expansion at 10 K and sampling), and --tri's mean cell angles
+   90 degrees within 0.05. Isotropic scaling keeps the wrong c/a, 2.7 %
+   off; --aniso keeps the shear. */
 static void check_tool_aniso(const char *potpath) {
     static const double basis[4][3] = {{0, 0, 0}, {.5, .5, 0}, {.5, 1.0 / 6, .5}, {0, 2.0 / 3, .5}};
     const char *tool = getenv("SPLINEPOT");
     const double a = 2.93, c = 1.553 * a, b = sqrt(3.0) * a;
     char dir[64], path[256], cmd[4096], line[512], key[64], pf[128];
-    double la = 0, lb = 0, lc = 0, a0 = 0, c0 = 0, val;
-    int i, got = 0;
+    double a0 = 0, c0 = 0, val;
+    int i, run;
     FILE *fp;
     if (!tool || access(tool, X_OK) != 0 || !tu_exists(potpath)) {
-        printf("splinepot md --press --aniso: skipped (no $SPLINEPOT or %s)\n", potpath);
+        printf("splinepot md --press --aniso/--tri: skipped (no $SPLINEPOT or %s)\n", potpath);
         return;
     }
     fp = fopen("tests/data/lmp_props.txt", "r");
@@ -446,35 +448,47 @@ static void check_tool_aniso(const char *potpath) {
     SP_CHECK(a0 > 0 && c0 > 0);
     strcpy(dir, "/tmp/splinepot_aniso_XXXXXX");
     if (!mkdtemp(dir)) { SP_CHECK(0); return; }
-    snprintf(path, sizeof path, "%s/ti16.xyz", dir);
-    fp = fopen(path, "w");
-    if (fp) {
-        fprintf(fp, "16\nLattice=\"%.6f 0 0 0 %.6f 0 0 0 %.6f\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n", 2 * a, b,
-                2 * c);
-        for (i = 0; i < 16; ++i)
-            fprintf(fp, "Ti %.8f %.8f %.8f\n", ((i >> 3) + basis[i % 4][0]) * a, basis[i % 4][1] * b,
-                    (((i >> 2) & 1) + basis[i % 4][2]) * c);
-        fclose(fp);
+    for (run = 0; run < 2; ++run) {
+        const double h[9] = {2 * a, 0, 0, run ? 0.5 : 0, b, 0, run ? 0.3 : 0, run ? -0.2 : 0, 2 * c};
+        double la = 0, lb = 0, lc = 0, ang[3] = {0, 0, 0};
+        int got = 0;
+        snprintf(path, sizeof path, "%s/ti16.xyz", dir);
+        fp = fopen(path, "w");
+        if (fp) {
+            fprintf(fp, "16\nLattice=\"");
+            for (i = 0; i < 9; ++i) fprintf(fp, "%s%.6f", i ? " " : "", h[i]);
+            fprintf(fp, "\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n");
+            for (i = 0; i < 16; ++i) { /* fractional coordinates in the (sheared) cell */
+                const double f[3] = {((i >> 3) + basis[i % 4][0]) / 2, basis[i % 4][1], (((i >> 2) & 1) + basis[i % 4][2]) / 2};
+                fprintf(fp, "Ti %.8f %.8f %.8f\n", f[0] * h[0] + f[1] * h[3] + f[2] * h[6], f[0] * h[1] + f[1] * h[4] + f[2] * h[7],
+                        f[0] * h[2] + f[1] * h[5] + f[2] * h[8]);
+            }
+            fclose(fp);
+        }
+        snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 8000 --temp 10 --thermostat --press 0 %s --pdamp 50 "
+                 "--every 100000 --seed 1 > '%s/md.txt'", tool, potpath, path, run ? "--tri" : "--aniso", dir);
+        SP_CHECK(system(cmd) == 0);
+        snprintf(path, sizeof path, "%s/md.txt", dir);
+        fp = fopen(path, "r");
+        while (fp && fgets(line, sizeof line, fp))
+            if (sscanf(line, "cell (from 10 %% of the run): |a| %lf |b| %lf |c| %lf A, angles %lf %lf %lf deg", &la, &lb, &lc,
+                       &ang[0], &ang[1], &ang[2]) == 6)
+                got = 1;
+        if (fp) fclose(fp);
+        SP_CHECK(got);
+        la /= 2.0;
+        lb /= sqrt(3.0);
+        lc /= 2.0;
+        printf("splinepot md --press 0 %s, 16 Ti at 10 K from c/a 1.553%s: a %.5f, b/sqrt3 %.5f, c %.5f A, angles %.3f "
+               "%.3f %.3f (LAMMPS at rest: a0 %.5f, c0 %.5f)\n", run ? "--tri" : "--aniso", run ? ", sheared" : "", la,
+               lb, lc, ang[0], ang[1], ang[2], a0, c0);
+        SP_CHECK(fabs(la / a0 - 1.0) < 1e-3);
+        SP_CHECK(fabs(lb / a0 - 1.0) < 1e-3);
+        SP_CHECK(fabs(lc / c0 - 1.0) < 1e-3);
+        for (i = 0; i < 3; ++i) SP_CHECK(fabs(ang[i] - 90.0) < 0.05);
     }
-    snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 8000 --temp 10 --thermostat --press 0 --aniso --pdamp 50 "
-             "--every 100000 --seed 1 > '%s/md.txt'", tool, potpath, path, dir);
-    SP_CHECK(system(cmd) == 0);
-    snprintf(path, sizeof path, "%s/md.txt", dir);
-    fp = fopen(path, "r");
-    while (fp && fgets(line, sizeof line, fp))
-        if (sscanf(line, "cell (from 10 %% of the run): |a| %lf |b| %lf |c| %lf A", &la, &lb, &lc) == 3) got = 1;
-    if (fp) fclose(fp);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
-    SP_CHECK(got);
-    la /= 2.0;
-    lb /= sqrt(3.0);
-    lc /= 2.0;
-    printf("splinepot md --press 0 --aniso, 16 Ti at 10 K from c/a 1.553: a %.5f, b/sqrt3 %.5f, c %.5f A "
-           "(LAMMPS at rest: a0 %.5f, c0 %.5f)\n", la, lb, lc, a0, c0);
-    SP_CHECK(fabs(la / a0 - 1.0) < 1e-3);
-    SP_CHECK(fabs(lb / a0 - 1.0) < 1e-3);
-    SP_CHECK(fabs(lc / c0 - 1.0) < 1e-3);
 }
 
 int main(void) {

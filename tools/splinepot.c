@@ -428,6 +428,54 @@ static double rng_gauss(rng_t *r) {
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* v -> v m for n row vectors of 3 doubles. */
+static void map_rows(double *v, int n, const double *m) {
+    int a;
+    for (a = 0; a < n; ++a) {
+        double *x = v + 3 * (size_t)a;
+        const double x0 = x[0], x1 = x[1], x2 = x[2];
+        x[0] = x0 * m[0] + x1 * m[3] + x2 * m[6];
+        x[1] = x0 * m[1] + x1 * m[4] + x2 * m[7];
+        x[2] = x0 * m[2] + x1 * m[5] + x2 * m[8];
+    }
+}
+
+/* One step of stochastic cell rescaling (Bernetti & Bussi 2020): the map m
+   of the cell (h -> h m, x -> x m) and its inverse mi (v -> v mi), from the
+   instantaneous pressure pint or tensor pt (eV/A^3), target p0, kT, volume,
+   beta/tau (compressibility over relaxation time, 1/(eV/A^3 ps)), dt (ps).
+   mode 0: isotropic, d ln V = (beta/tau)(P - p0 + kT/V) dt + sqrt(2 kT beta
+   dt/(V tau)) xi, m = exp(d ln V / 3) I; 1: each axis by its own P_aa, with
+   beta/3 so that the volume relaxes at the same rate; 2: the symmetric strain
+   e_ab from the whole tensor (mobility halved off the diagonal, where one
+   shear moves two components), m = I + e. */
+static void cell_strain(int mode, const double *pt, double pint, double p0, double kt, double vol, double bt,
+                        double dt, rng_t *rng, double *m, double *mi) {
+    double det;
+    int d, e;
+    for (d = 0; d < 9; ++d) m[d] = 0.0;
+    if (mode == 0) {
+        const double de = bt * (pint - p0 + kt / vol) * dt + sqrt(2.0 * kt * bt * dt / vol) * rng_gauss(rng);
+        m[0] = m[4] = m[8] = exp(de / 3.0);
+    } else if (mode == 1) {
+        for (d = 0; d < 3; ++d)
+            m[4 * d] = exp(bt / 3.0 * (pt[4 * d] - p0 + kt / vol) * dt + sqrt(2.0 * kt * bt * dt / (3.0 * vol)) * rng_gauss(rng));
+    } else {
+        for (d = 0; d < 3; ++d)
+            for (e = d; e < 3; ++e) {
+                const double de = bt / 3.0 * (pt[3 * d + e] - (d == e ? p0 - kt / vol : 0.0)) * dt +
+                                  sqrt((d == e ? 2.0 : 1.0) * kt * bt * dt / (3.0 * vol)) * rng_gauss(rng);
+                m[3 * d + e] = m[3 * e + d] = (d == e ? 1.0 : 0.0) + de;
+            }
+    }
+    det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+    for (d = 0; d < 3; ++d)
+        for (e = 0; e < 3; ++e) { /* cofactor of (e, d) over det */
+            const int r0 = (e + 1) % 3, r1 = (e + 2) % 3, c0 = (d + 1) % 3, c1 = (d + 2) % 3;
+            mi[3 * d + e] = (m[3 * r0 + c0] * m[3 * r1 + c1] - m[3 * r0 + c1] * m[3 * r1 + c0]) / det;
+        }
+}
+
 static double kinetic(int n, const double *v, const double *mass) {
     double ke = 0.0;
     int i;
@@ -443,8 +491,10 @@ static int cmd_md(int argc, char **argv) {
     long steps, seed, every;
     double dt_fs, temp, damp_fs, skin, dt, e0 = 0.0, emax_dev = 0.0, t_force = 0.0, t_list = 0.0, eq = 0.0, eq_dev = 0.0;
     double press = 0.0, pdamp_fs, bulk, vsum[3] = {0, 0, 0}, psum = 0.0, pdiag[3] = {0, 0, 0}, lsum[3] = {0, 0, 0};
+    double csum[3] = {0, 0, 0};
     int thermo = opt_flag(argc, argv, "--thermostat"), gpu = opt_flag(argc, argv, "--gpu");
     int npt = opt_value(argc, argv, "--press") != NULL, aniso = opt_flag(argc, argv, "--aniso");
+    int tri = opt_flag(argc, argv, "--tri");
     sp_cuda_sys_t *g = NULL;
     sp_pot_t pot;
     frames_t fr;
@@ -456,14 +506,14 @@ static int cmd_md(int argc, char **argv) {
     sp_diag_t diag;
     sp_result_t r;
     int *type = NULL, n, i, d, rebuilds = 0, ok = 1, devlist = gpu;
-    double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, *x0 = NULL, vol = 0.0, pint = 0.0, paa[3] = {0, 0, 0};
+    double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, *x0 = NULL, vol = 0.0, pint = 0.0, pt[9];
     rng_t rng;
     long step;
     out_file_t of;
     double t0;
     if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
         fputs("usage: splinepot md POTENTIAL IN.xyz --steps N [--dt FS=1] [--temp K=300] [--seed S=1]\n"
-              "       [--thermostat] [--damp FS=100] [--press BAR [--aniso] [--pdamp FS=1000] [--bulk GPA=100]]\n"
+              "       [--thermostat] [--damp FS=100] [--press BAR [--aniso|--tri] [--pdamp FS=1000] [--bulk GPA=100]]\n"
               "       [--skin A=1.0] [--every N=100] [--dump OUT.xyz] [--gpu]\n"
               "  Velocity-Verlet NVE from the first frame (velocities drawn at --temp, seeded);\n"
               "  --thermostat adds a Langevin thermostat (BAOAB splitting) at --temp;\n"
@@ -471,7 +521,8 @@ static int cmd_md(int argc, char **argv) {
               "  stochastic cell rescaling (Bernetti & Bussi 2020), relaxation time --pdamp for a\n"
               "  crystal of bulk modulus --bulk, and reports the mean volume and pressure and the\n"
               "  bulk modulus of the volume fluctuations; --aniso: x, y and z scaled each by its own\n"
-              "  pressure (P_xx, P_yy, P_zz), so that a non-cubic crystal finds its shape.\n"
+              "  pressure (P_xx, P_yy, P_zz), so that a non-cubic crystal finds its shape; --tri: the\n"
+              "  cell strained by the whole pressure tensor (shears too), so that any cell relaxes.\n"
               "  Prints step, potential, kinetic and total energy, temperature every N steps,\n"
               "  then the total-energy drift and, last, 'perf: X us/atom-step'.\n"
               "  --gpu: forces, integration and neighbour lists on the GPU (build/splinepot_cuda; lists on\n"
@@ -489,7 +540,8 @@ static int cmd_md(int argc, char **argv) {
         return fail_msg("md: --steps >= 0, --dt > 0, --temp >= 0, --damp > 0, --skin >= 0, --every >= 1");
     if (npt && (!thermo || gpu || !(pdamp_fs > 0) || !(bulk > 0) || !(fabs(press) < 1e9)))
         return fail_msg("md: --press needs --thermostat, no --gpu, --pdamp > 0, --bulk > 0 and a finite pressure");
-    if (aniso && !npt) return fail_msg("md: --aniso goes with --press");
+    if ((aniso || tri) && !npt) return fail_msg("md: --aniso and --tri go with --press");
+    if (aniso && tri) return fail_msg("md: --aniso or --tri, not both");
     if (gpu && !gpu_ready()) return 1;
     if (!load_potential(potfile, &pot)) return 1;
     if (!read_frames(xyz, &fr)) return sp_pot_free(&pot), 1;
@@ -623,13 +675,17 @@ static int cmd_md(int argc, char **argv) {
             /* after 10 % of the run the kinetic energy has equilibrated */
             if (step == steps / 10) eq = res.energy + ke;
             if (step >= steps / 10 && fabs(res.energy + ke - eq) > eq_dev) eq_dev = fabs(res.energy + ke - eq);
-            if (npt) { /* instantaneous pressure, bar (LAMMPS: (2 K + tr W) / 3 V), and its diagonal */
-                double kaa[3] = {0, 0, 0};
+            if (npt) { /* instantaneous pressure, bar (LAMMPS: (2 K + tr W) / 3 V), and its tensor */
+                double kab[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0}, len[3];
+                int e;
                 vol = cell_volume(cell.h);
                 pint = (2.0 * ke + res.virial[0] + res.virial[4] + res.virial[8]) / (3.0 * vol);
                 for (i = 0; i < n; ++i)
-                    for (d = 0; d < 3; ++d) kaa[d] += mass[i] * v[3 * i + d] * v[3 * i + d];
-                for (d = 0; d < 3; ++d) paa[d] = (kaa[d] * MVV2E + res.virial[4 * d]) / vol;
+                    for (d = 0; d < 3; ++d)
+                        for (e = 0; e < 3; ++e) kab[3 * d + e] += mass[i] * v[3 * i + d] * v[3 * i + e];
+                for (d = 0; d < 3; ++d)
+                    for (e = 0; e < 3; ++e)
+                        pt[3 * d + e] = (kab[3 * d + e] * MVV2E + 0.5 * (res.virial[3 * d + e] + res.virial[3 * e + d])) / vol;
                 if (step >= steps / 10) {
                     vsum[0] += 1.0;
                     vsum[1] += vol;
@@ -637,8 +693,14 @@ static int cmd_md(int argc, char **argv) {
                     psum += pint * BAR_PER_EVA3;
                     for (d = 0; d < 3; ++d) {
                         const double *hr = cell.h + 3 * d;
-                        pdiag[d] += paa[d] * BAR_PER_EVA3;
-                        lsum[d] += sqrt(hr[0] * hr[0] + hr[1] * hr[1] + hr[2] * hr[2]);
+                        len[d] = sqrt(hr[0] * hr[0] + hr[1] * hr[1] + hr[2] * hr[2]);
+                        pdiag[d] += pt[4 * d] * BAR_PER_EVA3;
+                        lsum[d] += len[d];
+                    }
+                    for (d = 0; d < 3; ++d) { /* angles: b^c, a^c, a^b */
+                        const double *h1 = cell.h + 3 * ((d + 1) % 3), *h2 = cell.h + 3 * ((d + 2) % 3);
+                        csum[d] += acos((h1[0] * h2[0] + h1[1] * h2[1] + h1[2] * h2[2]) /
+                                        (len[(d + 1) % 3] * len[(d + 2) % 3])) * 57.29577951308232;
                     }
                 }
             }
@@ -660,30 +722,16 @@ static int cmd_md(int argc, char **argv) {
                     sp_xyz_write_frame(of.fp, &o, NULL);
                 }
             }
-            if (npt && step < steps) { /* stochastic cell rescaling: d ln V (or d ln L_x, y, z); x, h by mu, v by 1/mu */
-                const double beta = SP_EV_A3_TO_GPA / bulk, tau = pdamp_fs * 1e-3, kt = BOLTZ * temp;
-                double mm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0}, mu[3];
-                if (aniso)
-                    for (d = 0; d < 3; ++d)
-                        mu[d] = exp(beta / (3.0 * tau) * (paa[d] - press / BAR_PER_EVA3 + kt / vol) * dt +
-                                    sqrt(2.0 * kt * beta * dt / (3.0 * vol * tau)) * rng_gauss(&rng));
-                else {
-                    const double de = beta / tau * (pint - press / BAR_PER_EVA3 + kt / vol) * dt +
-                                      sqrt(2.0 * kt * beta * dt / (vol * tau)) * rng_gauss(&rng);
-                    mu[0] = mu[1] = mu[2] = exp(de / 3.0);
-                }
-                for (i = 0; i < 9; ++i) cell.h[i] *= mu[i % 3];
-                for (i = 0; i < 3 * n; ++i) {
-                    x[i] *= mu[i % 3];
-                    x0[i] *= mu[i % 3];
-                    v[i] /= mu[i % 3];
-                }
-                mm[0] = mu[0];
-                mm[4] = mu[1];
-                mm[8] = mu[2];
+            if (npt && step < steps) { /* stochastic cell rescaling: h, x by m, v by m^-1 */
+                double mm[9], mi[9];
+                cell_strain(tri ? 2 : aniso, pt, pint, press / BAR_PER_EVA3, BOLTZ * temp, vol,
+                            SP_EV_A3_TO_GPA / bulk / (pdamp_fs * 1e-3), dt, &rng, mm, mi);
+                map_rows(cell.h, 3, mm);
+                map_rows(x, n, mm);
+                map_rows(x0, n, mm);
+                map_rows(v, n, mi);
                 if ((r = sp_nlist_deform(&nl, mm)) != SP_OK) {
-                    fprintf(stderr, "error: md step %ld: cell rescaling by %g %g %g: %s\n", step, mu[0], mu[1], mu[2],
-                            sp_result_str(r));
+                    fprintf(stderr, "error: md step %ld: cell change: %s\n", step, sp_result_str(r));
                     ok = 0;
                     break;
                 }
@@ -703,8 +751,9 @@ static int cmd_md(int argc, char **argv) {
                        "%.6f A^3/atom, bulk modulus kT <V>/<dV^2> %.2f GPa\n",
                        psum / vsum[0], press, vm, sqrt(var > 0 ? var : 0), vm / n,
                        var > 0 ? BOLTZ * temp * vm / var * SP_EV_A3_TO_GPA : 0.0);
-                printf("cell (from 10 %% of the run): |a| %.5f |b| %.5f |c| %.5f A, pressure xx %.2f yy %.2f zz %.2f bar\n",
-                       lsum[0] / vsum[0], lsum[1] / vsum[0], lsum[2] / vsum[0], pdiag[0] / vsum[0], pdiag[1] / vsum[0],
+                printf("cell (from 10 %% of the run): |a| %.5f |b| %.5f |c| %.5f A, angles %.4f %.4f %.4f deg, "
+                       "pressure xx %.2f yy %.2f zz %.2f bar\n", lsum[0] / vsum[0], lsum[1] / vsum[0], lsum[2] / vsum[0],
+                       csum[0] / vsum[0], csum[1] / vsum[0], csum[2] / vsum[0], pdiag[0] / vsum[0], pdiag[1] / vsum[0],
                        pdiag[2] / vsum[0]);
             }
             printf("time: %.3f s total, %.3f s in forces, %.3f s in neighbour lists\n", el, t_force, t_list);
