@@ -65,18 +65,16 @@ static double gauss(void) {
 
 int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "/usr/share/lammps/potentials/Si_1.meam.spline";
-    static const double frac[8][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0},
-                                      {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
     const double a0 = 5.43054567, dt = 0.001, skin = 1.0, temp = 300.0, p0 = 0.0, mass = sp_element_mass(14);
     const double kt = KB * temp, damp = 0.1, tau = 0.2, beta = 1.0 / 0.5; /* beta: 1 / (0.5 eV/A^3 = 80 GPa) */
     const double c1 = exp(-dt / damp), bar = 1.6021765e6;                 /* eV/A^3 in bar */
     static double x[3 * N], v[3 * N], f[3 * N], xb[3 * N];                /* xb: build positions, mapped */
     double block[NBLOCK] = {0}, cnt[NBLOCK] = {0}, asum = 0.0, pmean = 0.0, se = 0.0, ke = 0.0, vol = 0.0, p = 0.0;
-    int type[N], i, j, k, b, d, n = 0, step, rebuilds = 0, ns = 0;
+    int type[N], i, d, step, rebuilds = 0, ns = 0;
     sp_pot_t pot = {0};
     sp_nlist_t nl = {0};
     sp_work_t ws = {0};
-    sp_cell_t cell = {{0}, {1, 1, 1}};
+    sp_cell_t cell;
     sp_out_t out;
     sp_diag_t diag;
     sp_result_t r;
@@ -86,15 +84,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     /* diamond Si at its lattice constant at rest, atoms at rest: the thermostat heats them */
-    for (d = 0; d < 3; ++d) cell.h[4 * d] = NC * a0;
-    for (i = 0; i < NC; ++i)
-        for (j = 0; j < NC; ++j)
-            for (k = 0; k < NC; ++k)
-                for (b = 0; b < 8; ++b, ++n) {
-                    const int c[3] = {i, j, k};
-                    type[n] = 0;
-                    for (d = 0; d < 3; ++d) x[3 * n + d] = (c[d] + frac[b][d]) * a0;
-                }
+    sp_lattice_cell(SP_LATTICE_DIAMOND, a0, NC, x, &cell);
+    for (i = 0; i < N; ++i) type[i] = 0;
     if ((r = sp_nlist_build(&nl, &cell, x, N, pot.cutoff + skin, &diag)) != SP_OK) {
         printf("neighbour list: %s\n", diag.msg);
         return 1;

@@ -323,24 +323,12 @@ static void check_three_elements(void) {
 
 /* Pressure of a 2x2x2 diamond Si crystal of volume V, no thermal motion (GPa). */
 static double diamond_pressure(const sp_pot_t *pot, double V) {
-    static const double basis[8][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0},
-                                       {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
-    double pos[64 * 3], e, w[9], a = cbrt(V / 8.0);
-    double h[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-    const int pbc[3] = {1, 1, 1};
-    int type[64], i, j, k, b, n = 0;
+    double pos[64 * 3], e, w[9];
+    int type[64] = {0};
+    sp_cell_t c;
     sp_diag_t d;
-    h[0] = h[4] = h[8] = 2.0 * a;
-    for (i = 0; i < 2; ++i)
-        for (j = 0; j < 2; ++j)
-            for (k = 0; k < 2; ++k)
-                for (b = 0; b < 8; ++b, ++n) {
-                    pos[3 * n] = (i + basis[b][0]) * a;
-                    pos[3 * n + 1] = (j + basis[b][1]) * a;
-                    pos[3 * n + 2] = (k + basis[b][2]) * a;
-                    type[n] = 0;
-                }
-    if (sp_pot_compute_once(pot, 64, pos, type, h, pbc, &e, NULL, NULL, w, &d) != SP_OK) return NAN;
+    sp_lattice_cell(SP_LATTICE_DIAMOND, cbrt(V / 8.0), 2, pos, &c);
+    if (sp_pot_compute_once(pot, 64, pos, type, c.h, c.pbc, &e, NULL, NULL, w, &d) != SP_OK) return NAN;
     return (w[0] + w[4] + w[8]) / (3.0 * V) * SP_EV_A3_TO_GPA;
 }
 
@@ -378,14 +366,12 @@ static void check_tool_npt(const char *potpath) {
     snprintf(path, sizeof path, "%s/si64.xyz", dir);
     fp = fopen(path, "w");
     if (fp) {
-        static const double basis[8][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0},
-                                           {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
-        const double a = 5.431;
-        fprintf(fp, "64\nLattice=\"%.4f 0 0 0 %.4f 0 0 0 %.4f\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n", 2 * a,
-                2 * a, 2 * a);
-        for (i = 0; i < 64; ++i)
-            fprintf(fp, "Si %.6f %.6f %.6f\n", ((i >> 5) + basis[i % 8][0]) * a, (((i >> 4) & 1) + basis[i % 8][1]) * a,
-                    (((i >> 3) & 1) + basis[i % 8][2]) * a);
+        double pos[64 * 3];
+        sp_cell_t c;
+        sp_lattice_cell(SP_LATTICE_DIAMOND, 5.431, 2, pos, &c);
+        fprintf(fp, "64\nLattice=\"%.4f 0 0 0 %.4f 0 0 0 %.4f\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n", c.h[0],
+                c.h[4], c.h[8]);
+        for (i = 0; i < 64; ++i) fprintf(fp, "Si %.6f %.6f %.6f\n", pos[3 * i], pos[3 * i + 1], pos[3 * i + 2]);
         fclose(fp);
     }
     snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 20000 --temp 10 --thermostat --press 50000 --pdamp 50 "
@@ -427,8 +413,8 @@ static void check_tool_npt(const char *potpath) {
    90 degrees within 0.05. Isotropic scaling keeps the wrong c/a, 2.7 %
    off; --aniso keeps the shear. */
 static void check_tool_aniso(const char *potpath) {
-    static const double basis[4][3] = {{0, 0, 0}, {.5, .5, 0}, {.5, 1.0 / 6, .5}, {0, 2.0 / 3, .5}};
     const char *tool = getenv("SPLINEPOT");
+    const int nc[3] = {2, 1, 2};
     const double a = 2.93, c = 1.553 * a, b = sqrt(3.0) * a;
     char dir[64], path[256], cmd[4096], line[512], key[64], pf[128];
     double a0 = 0, c0 = 0, val;
@@ -450,16 +436,18 @@ static void check_tool_aniso(const char *potpath) {
     if (!mkdtemp(dir)) { SP_CHECK(0); return; }
     for (run = 0; run < 2; ++run) {
         const double h[9] = {2 * a, 0, 0, run ? 0.5 : 0, b, 0, run ? 0.3 : 0, run ? -0.2 : 0, 2 * c};
-        double la = 0, lb = 0, lc = 0, ang[3] = {0, 0, 0};
+        double la = 0, lb = 0, lc = 0, ang[3] = {0, 0, 0}, pos[16 * 3];
         int got = 0;
+        sp_cell_t cell;
+        sp_hcp_cell(a, c, nc, pos, &cell);
         snprintf(path, sizeof path, "%s/ti16.xyz", dir);
         fp = fopen(path, "w");
         if (fp) {
             fprintf(fp, "16\nLattice=\"");
             for (i = 0; i < 9; ++i) fprintf(fp, "%s%.6f", i ? " " : "", h[i]);
             fprintf(fp, "\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n");
-            for (i = 0; i < 16; ++i) { /* fractional coordinates in the (sheared) cell */
-                const double f[3] = {((i >> 3) + basis[i % 4][0]) / 2, basis[i % 4][1], (((i >> 2) & 1) + basis[i % 4][2]) / 2};
+            for (i = 0; i < 16; ++i) { /* the same fractional coordinates in the (sheared) cell h */
+                const double f[3] = {pos[3 * i] / cell.h[0], pos[3 * i + 1] / cell.h[4], pos[3 * i + 2] / cell.h[8]};
                 fprintf(fp, "Ti %.8f %.8f %.8f\n", f[0] * h[0] + f[1] * h[3] + f[2] * h[6], f[0] * h[1] + f[1] * h[4] + f[2] * h[7],
                         f[0] * h[2] + f[1] * h[5] + f[2] * h[8]);
             }
