@@ -83,7 +83,8 @@ RECENT CHANGES
    0.1.0  first release: splines, B-splines, cell lists, s-MEAM, UF3, I/O;
           Monte-Carlo moves, swaps and changes of element (sp_pot_move_energy,
           sp_pot_swap_energy, sp_pot_retype_energy, their _accept, sp_nlist_move);
-          lists that follow a changing cell (sp_nlist_deform).
+          lists that follow a changing cell (sp_nlist_deform) and say when
+          they need a rebuild (sp_nlist_stale).
 
 CREDITS
 
@@ -389,6 +390,13 @@ SP_API void sp_nlist_move(sp_nlist_t *nl, int i, const double *x);
 /* Puts local atom i at x (3 doubles; its ghosts follow), as sp_nlist_update
    would with x in the positions array: the step that accepts a Monte-Carlo
    move sp_pot_move_energy has costed. O(images of i). */
+
+SP_API int sp_nlist_stale(const sp_nlist_t *nl, const double *pos, double cutoff);
+/* 1 when the list may miss a pair within cutoff of the positions pos (3
+   natoms): some atom is more than (nl->cutoff - cutoff) / 2 from where it
+   was at the build (mapped by sp_nlist_deform since), or nl->cutoff <
+   cutoff; else 0 (every such pair is in the list). The rebuild test of an
+   MD or Monte-Carlo loop. O(natoms). */
 
 SP_API sp_result_t sp_nlist_deform(sp_nlist_t *nl, const double *m);
 /* Follows an affine deformation of the cell, h -> h m (3x3 row-major, rows
@@ -2639,6 +2647,18 @@ SP_API void sp_nlist_move(sp_nlist_t *nl, int i, const double *x) {
         nl->xe[3 * (size_t)a + 1] = x[1] + s[1];
         nl->xe[3 * (size_t)a + 2] = x[2] + s[2];
     }
+}
+
+SP_API int sp_nlist_stale(const sp_nlist_t *nl, const double *pos, double cutoff) {
+    const double skin = nl->cutoff - cutoff, lim = 0.25 * skin * skin;
+    int i;
+    if (!(skin >= 0.0)) return 1;
+    for (i = 0; i < nl->natoms; ++i) {
+        const double *x = pos + 3 * (size_t)i, *s = nl->shift + 3 * (size_t)i, *b = nl->x0 + 3 * (size_t)i;
+        const double d0 = x[0] + s[0] - b[0], d1 = x[1] + s[1] - b[1], d2 = x[2] + s[2] - b[2];
+        if (!(d0 * d0 + d1 * d1 + d2 * d2 <= lim)) return 1;
+    }
+    return 0;
 }
 
 /* v -> v m for n row vectors of 3 doubles. */
@@ -6380,27 +6400,25 @@ SP_API sp_result_t sp_pot_retype_accept(sp_work_t *ws, int *type, int i, int t, 
 
 /* Energies and forces of one cell through a kept neighbour list with a
    skin: rebuilt when an atom has moved more than skin/2 since the last
-   build, else updated. */
+   build (sp_nlist_stale), else updated. */
 typedef struct sp__calc_t {
     const sp_pot_t *pot;
     const sp_cell_t *cell;
     const int *type;
     int natoms, built;
     double skin;
-    double *x0; /* positions at the last build */
     sp_nlist_t nl;
     sp_work_t ws;
 } sp__calc_t;
 
 static void sp__calc_init(sp__calc_t *c, const sp_pot_t *pot, const sp_cell_t *cell, const int *type, int natoms,
-                          double skin, double *x0) {
+                          double skin) {
     memset(c, 0, sizeof *c);
     c->pot = pot;
     c->cell = cell;
     c->type = type;
     c->natoms = natoms;
     c->skin = skin;
-    c->x0 = x0;
     c->nl.allocator = pot->allocator;
     c->ws.allocator = pot->allocator;
 }
@@ -6412,20 +6430,12 @@ static void sp__calc_free(sp__calc_t *c) {
 
 static sp_result_t sp__calc(sp__calc_t *c, const double *pos, double *forces, double *energy, double *virial,
                             sp_diag_t *diag) {
-    const double lim = 0.25 * c->skin * c->skin;
     sp_out_t o;
     sp_result_t r;
-    int a, rebuild = !c->built;
-    for (a = 0; !rebuild && a < c->natoms; ++a) {
-        const double dx = pos[3 * a] - c->x0[3 * a], dy = pos[3 * a + 1] - c->x0[3 * a + 1];
-        const double dz = pos[3 * a + 2] - c->x0[3 * a + 2];
-        rebuild = !(dx * dx + dy * dy + dz * dz <= lim); /* NaN too */
-    }
-    if (rebuild) {
+    if (!c->built || sp_nlist_stale(&c->nl, pos, c->pot->cutoff)) {
         c->built = 0;
         r = sp_nlist_build(&c->nl, c->cell, pos, c->natoms, c->pot->cutoff + c->skin, diag);
         if (r != SP_OK) return r;
-        memcpy(c->x0, pos, 3 * (size_t)c->natoms * sizeof(double));
         c->built = 1;
     } else {
         sp_nlist_update(&c->nl, pos);
@@ -6526,11 +6536,11 @@ static sp_result_t sp__relax(const sp_pot_t *pot, int natoms, double *pos, const
                  !(opts->max_move >= 0.0 && opts->max_move < 1e3) || opts->max_steps < 0 || opts->only_axis < 0 ||
                  opts->only_axis > 3))
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "relaxation options out of range");
-    mem = (double *)sp__alloc(&pot->allocator, (3 * n3 + 1) * sizeof(double));
+    mem = (double *)sp__alloc(&pot->allocator, (2 * n3 + 1) * sizeof(double));
     if (!mem) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
     f = mem;
     v = f + n3;
-    sp__calc_init(&c, pot, cell, type, natoms, skin, v + n3);
+    sp__calc_init(&c, pot, cell, type, natoms, skin);
     sp__fire_init(&fire);
     for (step = 0;; ++step) {
         double f2max;
@@ -6759,7 +6769,7 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
     const double maxmove = opts && opts->max_move > 0.0 ? opts->max_move : 0.1;
     const int maxs = opts && opts->max_steps > 0 ? opts->max_steps : 5000, climb = !(opts && opts->no_climb);
     const size_t n3 = 3 * (size_t)natoms, nm = (size_t)nimages * n3;
-    double *mem, *E, *F, *v, *tau, *x0;
+    double *mem, *E, *F, *v, *tau;
     sp__calc_t *calc;
     sp__fire_t fire;
     sp_result_t r = SP_OK;
@@ -6771,17 +6781,16 @@ SP_API sp_result_t sp_neb(const sp_pot_t *pot, int natoms, const int *type, cons
     if (opts && (!(opts->fmax >= 0.0 && opts->fmax < HUGE_VAL) || !(opts->spring >= 0.0 && opts->spring < 1e6) ||
                  !(opts->max_move >= 0.0 && opts->max_move < 1e3) || opts->max_steps < 0))
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "NEB options out of range");
-    mem = (double *)sp__alloc(&pot->allocator, ((size_t)nimages + 2 + 3 * nm + n3) * sizeof(double) +
+    mem = (double *)sp__alloc(&pot->allocator, ((size_t)nimages + 2 + 2 * nm + n3) * sizeof(double) +
                                                    (size_t)nimages * sizeof(sp__calc_t));
     if (!mem) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
     E = mem;
     F = E + nimages + 2;
     v = F + nm;
-    x0 = v + nm;
-    tau = x0 + nm;
+    tau = v + nm;
     calc = (sp__calc_t *)(void *)(tau + n3);
     memset(v, 0, nm * sizeof(double));
-    for (m = 0; m < nimages; ++m) sp__calc_init(calc + m, pot, cell, type, natoms, 1.0, x0 + (size_t)m * n3);
+    for (m = 0; m < nimages; ++m) sp__calc_init(calc + m, pot, cell, type, natoms, 1.0);
     r = sp_pot_compute_once(pot, natoms, path, type, cell->h, cell->pbc, &E[0], NULL, NULL, NULL, diag);
     if (r == SP_OK)
         r = sp_pot_compute_once(pot, natoms, path + (size_t)(nimages + 1) * n3, type, cell->h, cell->pbc,
@@ -6847,7 +6856,7 @@ static sp_result_t sp__dimer(const sp_pot_t *pot, int natoms, const int *type, c
                              double *mode, double fmax, int max_steps, double *energy, int *steps, sp_diag_t *diag) {
     const double dr = 1e-3;
     const size_t n3 = 3 * (size_t)natoms;
-    double *mem = (double *)sp__alloc(&pot->allocator, 9 * n3 * sizeof(double)), *F0, *F1, *HN, *T, *HT, *y, *v, *fe;
+    double *mem = (double *)sp__alloc(&pot->allocator, 8 * n3 * sizeof(double)), *F0, *F1, *HN, *T, *HT, *y, *v, *fe;
     double e1, curv, f2 = HUGE_VAL;
     sp__calc_t calc;
     sp__fire_t fire;
@@ -6857,7 +6866,7 @@ static sp_result_t sp__dimer(const sp_pot_t *pot, int natoms, const int *type, c
     if (!mem) return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
     F0 = mem; F1 = F0 + n3; HN = F1 + n3; T = HN + n3; HT = T + n3; y = HT + n3; v = y + n3; fe = v + n3;
     memset(v, 0, n3 * sizeof(double));
-    sp__calc_init(&calc, pot, cell, type, natoms, 1.0, fe + n3);
+    sp__calc_init(&calc, pot, cell, type, natoms, 1.0);
     sp__fire_init(&fire);
     {
         double nn = 0.0;
@@ -7863,7 +7872,7 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
     double range, vol, Hs[9], G[9];
     int N[3], d, e, i, s, a, sgn, nsc, n3, m2;
     size_t M, k;
-    double *x = NULL, *x0 = NULL, *f[2] = {NULL, NULL}, *phi = NULL, *sep = NULL, *D = NULL, *w = NULL, *work = NULL;
+    double *x = NULL, *f[2] = {NULL, NULL}, *phi = NULL, *sep = NULL, *D = NULL, *w = NULL, *work = NULL;
     int *ty = NULL;
     sp__calc_t calc;
     sp_cell_t sc;
@@ -7894,7 +7903,6 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
     n3 = 3 * natoms;
     m2 = 2 * n3;
     x = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
-    x0 = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
     f[0] = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
     f[1] = (double *)sp__alloc(&pot->allocator, 3 * M * sizeof(double));
     phi = (double *)sp__alloc(&pot->allocator, (size_t)n3 * 3 * M * sizeof(double));
@@ -7902,7 +7910,7 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
     D = (double *)sp__alloc(&pot->allocator, (size_t)m2 * m2 * sizeof(double));
     w = (double *)sp__alloc(&pot->allocator, 3 * (size_t)m2 * sizeof(double));
     ty = (int *)sp__alloc(&pot->allocator, M * sizeof(int));
-    if (!x || !x0 || !f[0] || !f[1] || !phi || !sep || !D || !w || !ty) {
+    if (!x || !f[0] || !f[1] || !phi || !sep || !D || !w || !ty) {
         r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
         goto done;
     }
@@ -7943,7 +7951,7 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
         }
     /* force constants phi[(s a) j b] = -dF_jb / du_sa, central differences, the displaced
        supercells through one kept neighbour list */
-    sp__calc_init(&calc, pot, &sc, ty, nsc, 1.0, x0);
+    sp__calc_init(&calc, pot, &sc, ty, nsc, 1.0);
     for (s = 0; s < natoms && r == SP_OK; ++s)
         for (a = 0; a < 3 && r == SP_OK; ++a) {
             for (sgn = 0; sgn < 2 && r == SP_OK; ++sgn) {
@@ -7995,7 +8003,6 @@ SP_API sp_result_t sp_phonons(const sp_pot_t *pot, int natoms, const double *pos
     }
 done:
     sp__free(&pot->allocator, x);
-    sp__free(&pot->allocator, x0);
     sp__free(&pot->allocator, f[0]);
     sp__free(&pot->allocator, f[1]);
     sp__free(&pot->allocator, phi);

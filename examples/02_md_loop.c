@@ -2,8 +2,8 @@
  *
  * What `splinepot md` does, written out to copy into an MD or Monte-Carlo
  * code: one neighbour list with a skin, rebuilt only when some atom has
- * moved more than half the skin since the last build (else its positions
- * are refreshed), one work space reused by every force call (no allocation
+ * moved more than half the skin since the last build (sp_nlist_stale; else
+ * its positions are refreshed), one work space reused by every force call (no allocation
  * in the loop), velocity-Verlet steps in LAMMPS metal units.
  *
  * Physics: Newton's equations m a = F = -dE/dx. Velocity Verlet
@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
     static const double frac[8][3] = {{0, 0, 0}, {0, .5, .5}, {.5, 0, .5}, {.5, .5, 0},
                                       {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
     const double a = 5.431, dt = 0.001, skin = 1.0, temp = 600.0, mass = sp_element_mass(14);
-    static double x[3 * N], v[3 * N], f[3 * N], xb[3 * N]; /* xb: positions at the last list build */
+    static double x[3 * N], v[3 * N], f[3 * N];
     double e0 = 0.0, vsum[3] = {0, 0, 0}, scale, ke, dev = 0.0;
     int type[N], i, j, k, b, d, n = 0, step, rebuilds = 0;
     sp_pot_t pot = {0};
@@ -91,7 +91,6 @@ int main(int argc, char **argv) {
         printf("neighbour list: %s\n", diag.msg);
         return 1;
     }
-    memcpy(xb, x, sizeof x);
     rebuilds = 1;
     memset(&out, 0, sizeof out);
     out.forces = f;
@@ -100,7 +99,6 @@ int main(int argc, char **argv) {
            pot.cutoff + skin, pot.cutoff, skin);
     printf(" step   E_pot (eV)     E_kin (eV)   E_total (eV)   T (K)  rebuilds\n");
     for (step = 0; step <= 1000; ++step) {
-        double moved2 = 0.0;
         ke = kinetic(v, mass);
         if (step == 0) e0 = out.energy + ke;
         if (fabs(out.energy + ke - e0) > dev) dev = fabs(out.energy + ke - e0);
@@ -114,18 +112,12 @@ int main(int argc, char **argv) {
             v[i] += 0.5 * dt * FTOA * f[i] / mass;
             x[i] += dt * v[i];
         }
-        /* the largest move since the list was built decides: rebuild, or refresh its positions */
-        for (i = 0; i < N; ++i) {
-            double m2 = 0.0;
-            for (d = 0; d < 3; ++d) m2 += (x[3 * i + d] - xb[3 * i + d]) * (x[3 * i + d] - xb[3 * i + d]);
-            if (m2 > moved2) moved2 = m2;
-        }
-        if (moved2 > 0.25 * skin * skin) {
+        /* an atom more than skin/2 from where the list was built: rebuild, else refresh its positions */
+        if (sp_nlist_stale(&nl, x, pot.cutoff)) {
             if ((r = sp_nlist_build(&nl, &cell, x, N, pot.cutoff + skin, &diag)) != SP_OK) {
                 printf("neighbour list: %s\n", diag.msg);
                 return 1;
             }
-            memcpy(xb, x, sizeof x);
             ++rebuilds;
         } else {
             sp_nlist_update(&nl, x);

@@ -68,9 +68,9 @@ int main(int argc, char **argv) {
     const double a0 = 5.43054567, dt = 0.001, skin = 1.0, temp = 300.0, p0 = 0.0, mass = sp_element_mass(14);
     const double kt = KB * temp, damp = 0.1, tau = 0.2, beta = 1.0 / 0.5; /* beta: 1 / (0.5 eV/A^3 = 80 GPa) */
     const double c1 = exp(-dt / damp), bar = 1.6021765e6;                 /* eV/A^3 in bar */
-    static double x[3 * N], v[3 * N], f[3 * N], xb[3 * N];                /* xb: build positions, mapped */
+    static double x[3 * N], v[3 * N], f[3 * N];
     double block[NBLOCK] = {0}, cnt[NBLOCK] = {0}, asum = 0.0, pmean = 0.0, se = 0.0, ke = 0.0, vol = 0.0, p = 0.0;
-    int type[N], i, d, step, rebuilds = 0, ns = 0;
+    int type[N], i, step, rebuilds = 0, ns = 0;
     sp_pot_t pot = {0};
     sp_nlist_t nl = {0};
     sp_work_t ws = {0};
@@ -90,7 +90,6 @@ int main(int argc, char **argv) {
         printf("neighbour list: %s\n", diag.msg);
         return 1;
     }
-    memcpy(xb, x, sizeof x);
     rebuilds = 1;
     memset(&out, 0, sizeof out);
     out.forces = f;
@@ -99,7 +98,7 @@ int main(int argc, char **argv) {
            tau, pot.cutoff + skin, pot.cutoff, skin);
     printf(" step   E_pot (eV)      V (A^3)      P (bar)   T (K)  rebuilds\n");
     for (step = 0;; ++step) {
-        double moved2 = 0.0, de, mu, m[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+        double de, mu, m[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
         /* the state after the step: kinetic energy, volume, instantaneous pressure */
         for (ke = 0.0, i = 0; i < 3 * N; ++i) ke += 0.5 * mass * v[i] * v[i] / FTOA;
         vol = cell.h[0] * cell.h[4] * cell.h[8];
@@ -114,13 +113,12 @@ int main(int argc, char **argv) {
             printf("%5d %14.6f %12.4f %12.1f %7.1f %6d\n", step, out.energy, vol, p * bar, ke / (1.5 * (N - 1) * KB),
                    rebuilds);
         if (step == NSTEP) break;
-        /* the barostat: the cell, positions (and the list's build positions) by mu, velocities by 1/mu */
+        /* the barostat: the cell and positions by mu, velocities by 1/mu, the list's images and build positions mapped */
         de = beta / tau * (p - p0 / bar + kt / vol) * dt + sqrt(2.0 * kt * beta * dt / (vol * tau)) * gauss();
         mu = exp(de / 3.0);
         for (i = 0; i < 9; ++i) cell.h[i] *= mu;
         for (i = 0; i < 3 * N; ++i) {
             x[i] *= mu;
-            xb[i] *= mu;
             v[i] /= mu;
         }
         m[0] = m[4] = m[8] = mu;
@@ -132,17 +130,11 @@ int main(int argc, char **argv) {
             v[i] = c1 * v[i] + sqrt((1.0 - c1 * c1) * kt * FTOA / mass) * gauss();
         }
         /* rebuild once an atom is half the remaining skin from its (mapped) build position */
-        for (i = 0; i < N; ++i) {
-            double m2 = 0.0;
-            for (d = 0; d < 3; ++d) m2 += (x[3 * i + d] - xb[3 * i + d]) * (x[3 * i + d] - xb[3 * i + d]);
-            if (m2 > moved2) moved2 = m2;
-        }
-        if (4.0 * moved2 > (nl.cutoff - pot.cutoff) * (nl.cutoff - pot.cutoff) || nl.cutoff <= pot.cutoff) {
+        if (sp_nlist_stale(&nl, x, pot.cutoff)) {
             if ((r = sp_nlist_build(&nl, &cell, x, N, pot.cutoff + skin, &diag)) != SP_OK) {
                 printf("neighbour list: %s\n", diag.msg);
                 return 1;
             }
-            memcpy(xb, x, sizeof x);
             ++rebuilds;
         } else {
             sp_nlist_update(&nl, x);

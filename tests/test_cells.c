@@ -568,6 +568,75 @@ static void check_deform(void) {
     sp_nlist_free(&nl);
 }
 
+/* sp_nlist_stale: lists of random cells (half of them then deformed by up
+   to 4 %), the atoms moved by random steps of up to the skin: it says
+   stale exactly when the largest move from the (mapped) build positions,
+   as the test computes it, exceeds half of nl.cutoff - rc; when it says
+   fresh, the list holds every pair brute force finds within rc of the
+   moved atoms. */
+static void check_stale(void) {
+    enum { NMAX = 16, CAP = 20000 };
+    static nb_t bf[CAP], nl_nb[CAP];
+    double pos[3 * NMAX], xm[3 * NMAX], xn[3 * NMAX];
+    sp_nlist_t nl;
+    int trial, nstale = 0, nfresh = 0, bad_flag = 0, bad_set = 0;
+    memset(&nl, 0, sizeof nl);
+    for (trial = 0; trial < 600; ++trial) {
+        sp_cell_t c, cm;
+        double rc, skin, m[9], dmax = 0.0, vol;
+        int n = 1 + (int)(urand() * NMAX), i, a, d, k, stale, expect;
+        sp_diag_t diag;
+        random_cell(&c, n, pos, &rc);
+        skin = 0.2 + 0.8 * urand();
+        if (sp_nlist_build(&nl, &c, pos, n, rc + skin, &diag) != SP_OK) continue;
+        for (a = 0; a < 9; ++a) m[a] = (a % 4 == 0) ? 1.0 : 0.0;
+        if (trial % 2) for (a = 0; a < 9; ++a) m[a] += 0.04 * (urand() - 0.5);
+        for (a = 0; a < 3 * n; a += 3)
+            for (d = 0; d < 3; ++d) xm[a + d] = pos[a] * m[d] + pos[a + 1] * m[3 + d] + pos[a + 2] * m[6 + d];
+        cm = c;
+        for (a = 0; a < 9; a += 3)
+            for (d = 0; d < 3; ++d) cm.h[a + d] = c.h[a] * m[d] + c.h[a + 1] * m[3 + d] + c.h[a + 2] * m[6 + d];
+        if (sp_cell_check(&cm, &vol) != SP_OK || sp_nlist_deform(&nl, m) != SP_OK) continue;
+        for (i = 0; i < n; ++i) { /* a step of up to the skin in a random direction */
+            double u[3], un = 0.0, len = skin * urand() * (trial % 3 ? 0.55 : 1.0);
+            for (d = 0; d < 3; ++d) {
+                u[d] = urand() - 0.5;
+                un += u[d] * u[d];
+            }
+            un = sqrt(un);
+            for (d = 0; d < 3; ++d) xn[3 * i + d] = xm[3 * i + d] + (un > 0 ? len * u[d] / un : 0.0);
+            if (un > 0 && len > dmax) dmax = len;
+        }
+        sp_nlist_update(&nl, xn);
+        stale = sp_nlist_stale(&nl, xn, rc);
+        expect = nl.cutoff < rc || dmax > 0.5 * (nl.cutoff - rc);
+        if (fabs(dmax - 0.5 * (nl.cutoff - rc)) < 1e-9) continue; /* on the edge: either answer */
+        if (stale != expect) ++bad_flag;
+        if (stale) { ++nstale; continue; }
+        ++nfresh;
+        for (i = 0; i < n; ++i) { /* fresh: brute force within rc is in the list */
+            int nbf = brute(&cm, xn, n, rc, i, bf, CAP), cnt = 0, b;
+            for (b = nl.first[i]; b < nl.first[i + 1]; ++b) {
+                const int g = nl.j[b];
+                double r2 = 0.0;
+                for (d = 0; d < 3; ++d) r2 += (nl.xe[3 * g + d] - nl.xe[3 * i + d]) * (nl.xe[3 * g + d] - nl.xe[3 * i + d]);
+                if (r2 < rc * rc && cnt < CAP) { nl_nb[cnt].j = nl.owner[g]; nl_nb[cnt].r = sqrt(r2); ++cnt; }
+            }
+            if (cnt != nbf) { ++bad_set; continue; }
+            qsort(bf, nbf, sizeof(nb_t), cmp_nb);
+            qsort(nl_nb, cnt, sizeof(nb_t), cmp_nb);
+            for (k = 0; k < cnt; ++k)
+                if (bf[k].j != nl_nb[k].j || fabs(bf[k].r - nl_nb[k].r) > 1e-9 * (1 + rc)) ++bad_set;
+        }
+    }
+    SP_CHECK(nstale > 100 && nfresh > 100);
+    SP_CHECK(bad_flag == 0);
+    SP_CHECK(bad_set == 0);
+    printf("sp_nlist_stale: %d stale and %d fresh lists after random moves (and deformations), as the largest move says "
+           "(%d wrong); fresh lists complete within the cutoff (%d atoms differ)\n", nstale, nfresh, bad_flag, bad_set);
+    sp_nlist_free(&nl);
+}
+
 int main(void) {
     enum { NMAX = 24, CAP = 200000 };
     static nb_t bf[CAP], nl_nb[CAP];
@@ -623,6 +692,7 @@ int main(void) {
     check_rdf_lammps();
     check_tool_msd();
     check_deform();
+    check_stale();
     SP_CHECK(bad_count == 0);
     SP_CHECK(bad_dist == 0);
     SP_CHECK(bad_rev == 0);

@@ -506,7 +506,7 @@ static int cmd_md(int argc, char **argv) {
     sp_diag_t diag;
     sp_result_t r;
     int *type = NULL, n, i, d, rebuilds = 0, ok = 1, devlist = gpu;
-    double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, *x0 = NULL, vol = 0.0, pint = 0.0, pt[9];
+    double *x = NULL, *v = NULL, *F = NULL, *mass = NULL, vol = 0.0, pint = 0.0, pt[9];
     rng_t rng;
     long step;
     out_file_t of;
@@ -554,11 +554,10 @@ static int cmd_md(int argc, char **argv) {
     memset(&diag, 0, sizeof diag);
     type = (int *)malloc((size_t)n * sizeof(int) + 1);
     x = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
-    x0 = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
     v = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
     F = (double *)malloc(3 * (size_t)n * sizeof(double) + 8);
     mass = (double *)malloc((size_t)n * sizeof(double) + 8);
-    if (!type || !x || !x0 || !v || !F || !mass) ok = !fail_msg("out of memory");
+    if (!type || !x || !v || !F || !mass) ok = !fail_msg("out of memory");
     if (ok) ok = map_types(&pot, xyz, fr.line[0], f, type);
     for (i = 0; ok && i < n; ++i) {
         mass[i] = sp_element_mass(f->z[i]);
@@ -615,14 +614,8 @@ static int cmd_md(int argc, char **argv) {
                         for (d = 0; d < 3; ++d) v[3 * i + d] = c1 * v[3 * i + d] + sd * rng_gauss(&rng);
                     }
                 }
-                for (i = 0; i < n; ++i) {
-                    double dd = 0.0;
-                    for (d = 0; d < 3; ++d) dd += (x[3 * i + d] - x0[3 * i + d]) * (x[3 * i + d] - x0[3 * i + d]);
-                    if (dd > dmax2) dmax2 = dd;
-                }
             }
-            if (step == 0 || 4.0 * dmax2 > skin * skin || (npt && (nl.cutoff <= pot.cutoff ||
-                4.0 * dmax2 > (nl.cutoff - pot.cutoff) * (nl.cutoff - pot.cutoff)))) {
+            if (step == 0 || (gpu ? 4.0 * dmax2 > skin * skin : sp_nlist_stale(&nl, x, pot.cutoff))) {
                 double tl = now_seconds();
                 r = SP_ERR_UNSUPPORTED;
                 if (devlist) { /* on the device, from its positions (x at step 0) */
@@ -642,7 +635,6 @@ static int cmd_md(int argc, char **argv) {
                     ok = 0;
                     break;
                 }
-                memcpy(x0, x, 3 * (size_t)n * sizeof(double));
                 ++rebuilds;
                 t_list += now_seconds() - tl;
             } else if (!gpu) {
@@ -728,7 +720,6 @@ static int cmd_md(int argc, char **argv) {
                             SP_EV_A3_TO_GPA / bulk / (pdamp_fs * 1e-3), dt, &rng, mm, mi);
                 map_rows(cell.h, 3, mm);
                 map_rows(x, n, mm);
-                map_rows(x0, n, mm);
                 map_rows(v, n, mi);
                 if ((r = sp_nlist_deform(&nl, mm)) != SP_OK) {
                     fprintf(stderr, "error: md step %ld: cell change: %s\n", step, sp_result_str(r));
@@ -761,7 +752,7 @@ static int cmd_md(int argc, char **argv) {
         }
         if (dump) ok = out_close(&of, ok);
     }
-    free(type); free(x); free(x0); free(v); free(F); free(mass);
+    free(type); free(x); free(v); free(F); free(mass);
     sp_cuda_sys_free(g);
     sp_work_free(&ws);
     sp_nlist_free(&nl);
@@ -774,23 +765,6 @@ static int cmd_md(int argc, char **argv) {
 
 /* Metropolis: accepts a change of dw (eV) at kT with probability min(1, exp(-dw / kT)) */
 static int metropolis(rng_t *rng, double dw, double kt) { return dw <= 0.0 || rng_uniform(rng) < exp(-dw / kt); }
-
-/* Whether list nl (after sp_nlist_update with x) still holds every pair
-   within rc: each atom within half the skin of its (mapped) build position. */
-static int list_fits(const sp_nlist_t *nl, const double *x, double rc) {
-    const double skin = nl->cutoff - rc;
-    int i, d;
-    if (!(skin >= 0.0)) return 0;
-    for (i = 0; i < nl->natoms; ++i) {
-        double dd = 0.0;
-        for (d = 0; d < 3; ++d) {
-            const double u = x[3 * i + d] + nl->shift[3 * i + d] - nl->x0[3 * i + d];
-            dd += u * u;
-        }
-        if (4.0 * dd > skin * skin) return 0;
-    }
-    return 1;
-}
 
 /* A trial that failed: its error line; returns 0 */
 static int mc_fail(long sweep, sp_result_t r, const sp_diag_t *diag) {
@@ -1011,7 +985,7 @@ static int cmd_mc(int argc, char **argv) {
             r = sp_nlist_deform(&nl, mm);
             if (r == SP_OK) {
                 sp_nlist_update(&nl, x);
-                if (!list_fits(&nl, x, pot.cutoff)) { /* the skin is used up: a new list on the scaled cell */
+                if (sp_nlist_stale(&nl, x, pot.cutoff)) { /* the skin is used up: a new list on the scaled cell */
                     sp_cell_t cn = cell;
                     for (i = 0; i < 9; ++i) cn.h[i] *= m;
                     r = sp_nlist_build(&nl, &cn, x, n, pot.cutoff + skin, &diag);
@@ -1041,7 +1015,7 @@ static int cmd_mc(int argc, char **argv) {
                 mm[0] = mm[4] = mm[8] = 1.0 / m;
                 r = sp_nlist_deform(&nl, mm);
                 if (r == SP_OK) sp_nlist_update(&nl, x);
-                if (r == SP_OK && !list_fits(&nl, x, pot.cutoff)) {
+                if (r == SP_OK && sp_nlist_stale(&nl, x, pot.cutoff)) {
                     r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag);
                     ++rebuilds;
                 }
@@ -3459,7 +3433,7 @@ static int demo_smeam(int argc, char **argv) {
     const char *potdir = opt_value(argc, argv, "--potentials");
     char path[2048];
     enum { NC = 4, N = 8 * NC * NC * NC, STEPS = 2000 };
-    static double pos[3 * N], v[3 * N], F[3 * N], x0[3 * N], mass[N];
+    static double pos[3 * N], v[3 * N], F[3 * N], mass[N];
     double cell[9], e, ep, em, worst = 0.0, e0 = 0.0, emax = 0.0, dt = 1e-3, t0, eq = 0.0;
     int type[N], pbc[3] = {1, 1, 1}, i, k, step, builds = 0;
     sp_pot_t pot;
@@ -3507,20 +3481,15 @@ static int demo_smeam(int argc, char **argv) {
     res.forces = F;
     t0 = now_seconds();
     for (step = 0; step <= STEPS; ++step) { /* velocity Verlet, 1 fs, 1 A skin */
-        double dmax2 = 0.0, ke;
+        double ke;
         if (step > 0)
-            for (i = 0; i < N; ++i) {
-                double d2 = 0.0;
+            for (i = 0; i < N; ++i)
                 for (k = 0; k < 3; ++k) {
                     v[3 * i + k] += 0.5 * dt * F[3 * i + k] / (mass[i] * MVV2E);
                     pos[3 * i + k] += dt * v[3 * i + k];
-                    d2 += (pos[3 * i + k] - x0[3 * i + k]) * (pos[3 * i + k] - x0[3 * i + k]);
                 }
-                if (d2 > dmax2) dmax2 = d2;
-            }
-        if (step == 0 || 4.0 * dmax2 > 1.0) {
+        if (step == 0 || sp_nlist_stale(&nl, pos, pot.cutoff)) {
             if (sp_nlist_build(&nl, &c, pos, N, pot.cutoff + 1.0, &diag) != SP_OK) return fail_msg(diag.msg);
-            memcpy(x0, pos, sizeof pos);
             ++builds;
         } else {
             sp_nlist_update(&nl, pos);
