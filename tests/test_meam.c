@@ -321,38 +321,38 @@ static void check_three_elements(void) {
     sp_pot_free(&p2);
 }
 
-/* Pressure of a 2x2x2 diamond Si crystal of volume V, no thermal motion (GPa). */
-static double diamond_pressure(const sp_pot_t *pot, double V) {
+/* Pressure of diamond Si at v A^3 per atom, atoms at rest (GPa). */
+static double diamond_pressure(const sp_pot_t *pot, double v) {
     double pos[64 * 3], e, w[9];
     int type[64] = {0};
     sp_cell_t c;
     sp_diag_t d;
-    sp_lattice_cell(SP_LATTICE_DIAMOND, cbrt(V / 8.0), 2, pos, &c);
+    sp_lattice_cell(SP_LATTICE_DIAMOND, cbrt(8.0 * v), 2, pos, &c);
     if (sp_pot_compute_once(pot, 64, pos, type, c.h, c.pbc, &e, NULL, NULL, w, &d) != SP_OK) return NAN;
-    return (w[0] + w[4] + w[8]) / (3.0 * V) * SP_EV_A3_TO_GPA;
+    return (w[0] + w[4] + w[8]) / (3.0 * 64.0 * v) * SP_EV_A3_TO_GPA;
 }
 
-/* The crystal at rest at the mean volume V of a run at 5 GPa has that
-   pressure (within the thermal pressure at 10 K, 0.1 GPa), and its bulk
-   modulus -V dP/dV (central differences) is kT <V> / <dV^2> of the run
-   (Bf) within 25 % (a few thousand independent volumes). */
-static void check_npt_volume(const sp_pot_t *pot, const char *what, double V, double Bf) {
-    const double Ps = diamond_pressure(pot, V);
-    const double Bs = -V * (diamond_pressure(pot, V * 1.002) - diamond_pressure(pot, V * 0.998)) / (0.004 * V);
-    printf("%s, 64 Si_1 at 10 K and 5 GPa: <V> %.4f A^3, the crystal at rest there %.4f GPa; bulk modulus from the "
-           "volume fluctuations %.2f GPa, from -V dP/dV %.2f GPa\n", what, V, Ps, Bf, Bs);
+/* The crystal at rest at the mean volume per atom v of a run at 5 GPa has
+   that pressure (within the thermal pressure at 10 K, 0.1 GPa), and its
+   bulk modulus -v dP/dv (central differences) is kT <V> / <dV^2> of the
+   run (Bf) within 25 % (a few thousand independent volumes). */
+static void check_npt_volume(const sp_pot_t *pot, const char *what, double v, double Bf) {
+    const double Ps = diamond_pressure(pot, v);
+    const double Bs = -(diamond_pressure(pot, v * 1.002) - diamond_pressure(pot, v * 0.998)) / 0.004;
+    printf("%s, 8 Si_1 at 10 K and 5 GPa: <V> %.5f A^3/atom, the crystal at rest there %.4f GPa; bulk modulus from "
+           "the volume fluctuations %.2f GPa, from -V dP/dV %.2f GPa\n", what, v, Ps, Bf, Bs);
     SP_CHECK(fabs(Ps - 5.0) < 0.1);
     SP_CHECK(fabs(Bf / Bs - 1.0) < 0.25);
 }
 
-/* `splinepot md --press` and `splinepot mc --press` ($SPLINEPOT) on 64
-   Si_1 atoms at 10 K and 5 GPa: md's mean pressure is the target, and the
+/* `splinepot md --press` and `splinepot mc --press` ($SPLINEPOT) on 8
+   Si_1 atoms (one cubic cell) at 10 K and 5 GPa: md's mean pressure is the target, and the
    mean volume and its fluctuations of both are those of the crystal at
    rest (check_npt_volume). */
 static void check_tool_npt(const char *potpath) {
     const char *tool = getenv("SPLINEPOT");
     char dir[64], path[256], cmd[4096], line[512];
-    double P = 0, P0 = 0, V = 0, Vc = 0, sd = 0, va = 0, Bf = 0, Bc = 0;
+    double P = 0, P0 = 0, V = 0, sd = 0, va = 0, vc = 0, Bf = 0, Bc = 0;
     int i, got = 0, gotc = 0;
     FILE *fp;
     sp_pot_t pot;
@@ -363,20 +363,20 @@ static void check_tool_npt(const char *potpath) {
     }
     strcpy(dir, "/tmp/splinepot_npt_XXXXXX");
     if (!mkdtemp(dir)) { SP_CHECK(0); return; }
-    snprintf(path, sizeof path, "%s/si64.xyz", dir);
+    snprintf(path, sizeof path, "%s/si8.xyz", dir);
     fp = fopen(path, "w");
     if (fp) {
-        double pos[64 * 3];
+        double pos[8 * 3];
         sp_cell_t c;
-        sp_lattice_cell(SP_LATTICE_DIAMOND, 5.431, 2, pos, &c);
-        fprintf(fp, "64\nLattice=\"%.4f 0 0 0 %.4f 0 0 0 %.4f\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n", c.h[0],
+        sp_lattice_cell(SP_LATTICE_DIAMOND, 5.431, 1, pos, &c);
+        fprintf(fp, "8\nLattice=\"%.4f 0 0 0 %.4f 0 0 0 %.4f\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n", c.h[0],
                 c.h[4], c.h[8]);
-        for (i = 0; i < 64; ++i) fprintf(fp, "Si %.6f %.6f %.6f\n", pos[3 * i], pos[3 * i + 1], pos[3 * i + 2]);
+        for (i = 0; i < 8; ++i) fprintf(fp, "Si %.6f %.6f %.6f\n", pos[3 * i], pos[3 * i + 1], pos[3 * i + 2]);
         fclose(fp);
     }
-    snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 20000 --temp 10 --thermostat --press 50000 --pdamp 50 "
-             "--bulk 70 --every 100000 --seed 1 > '%s/md.txt' && '%s' mc '%s' '%s' --sweeps 2000 --temp 10 "
-             "--press 50000 --step 0.01 --skin 0.5 --every 10000 --seed 1 > '%s/mc.txt'", tool, potpath, path, dir,
+    snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 40000 --temp 10 --thermostat --press 50000 --pdamp 50 "
+             "--bulk 70 --every 100000 --seed 1 > '%s/md.txt' && '%s' mc '%s' '%s' --sweeps 16000 --temp 10 "
+             "--press 50000 --step 0.01 --skin 0.5 --every 100000 --seed 1 > '%s/mc.txt'", tool, potpath, path, dir,
              tool, potpath, path, dir);
     SP_CHECK(system(cmd) == 0);
     snprintf(path, sizeof path, "%s/md.txt", dir);
@@ -390,7 +390,7 @@ static void check_tool_npt(const char *potpath) {
     fp = fopen(path, "r");
     while (fp && fgets(line, sizeof line, fp))
         if (sscanf(line, "volume (after the tuning, at %lf bar): %lf A^3 (std %lf), %lf A^3/atom, bulk modulus kT "
-                         "<V>/<dV^2> %lf GPa", &P0, &Vc, &sd, &va, &Bc) == 5)
+                         "<V>/<dV^2> %lf GPa", &P0, &V, &sd, &vc, &Bc) == 5)
             gotc = 1;
     if (fp) fclose(fp);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -399,9 +399,9 @@ static void check_tool_npt(const char *potpath) {
     memset(&pot, 0, sizeof pot);
     if (!got || !gotc || sp_pot_read_file(&pot, potpath, &d) != SP_OK) { SP_CHECK(0); return; }
     printf("splinepot md --press 50000: <P> %.1f bar\n", P);
-    SP_CHECK(fabs(P - 50000.0) < 500.0);
-    check_npt_volume(&pot, "splinepot md --press", V, Bf);
-    check_npt_volume(&pot, "splinepot mc --press", Vc, Bc);
+    SP_CHECK(fabs(P - 50000.0) < 1000.0);
+    check_npt_volume(&pot, "splinepot md --press", va, Bf);
+    check_npt_volume(&pot, "splinepot mc --press", vc, Bc);
     sp_pot_free(&pot);
 }
 
