@@ -375,7 +375,7 @@ static void check_tool_npt(const char *potpath) {
         fclose(fp);
     }
     snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 40000 --temp 10 --thermostat --press 50000 --pdamp 50 "
-             "--bulk 70 --every 100000 --seed 1 > '%s/md.txt' && '%s' mc '%s' '%s' --sweeps 16000 --temp 10 "
+             "--bulk 70 --every 100000 --seed 1 > '%s/md.txt' && '%s' mc '%s' '%s' --sweeps 8000 --temp 10 "
              "--press 50000 --step 0.01 --skin 0.5 --every 100000 --seed 1 > '%s/mc.txt'", tool, potpath, path, dir,
              tool, potpath, path, dir);
     SP_CHECK(system(cmd) == 0);
