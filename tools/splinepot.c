@@ -538,8 +538,8 @@ static int cmd_md(int argc, char **argv) {
         return 1;
     if (steps < 0 || !(dt_fs > 0) || temp < 0 || !(damp_fs > 0) || skin < 0 || every < 1)
         return fail_msg("md: --steps >= 0, --dt > 0, --temp >= 0, --damp > 0, --skin >= 0, --every >= 1");
-    if (npt && (!thermo || gpu || !(pdamp_fs > 0) || !(bulk > 0) || !(fabs(press) < 1e9)))
-        return fail_msg("md: --press needs --thermostat, no --gpu, --pdamp > 0, --bulk > 0 and a finite pressure");
+    if (npt && (!thermo || gpu || !(pdamp_fs >= 10.0 * dt_fs) || !(bulk > 0) || !(fabs(press) < 1e9)))
+        return fail_msg("md: --press needs --thermostat, no --gpu, --pdamp >= 10 --dt, --bulk > 0 and a finite pressure");
     if ((aniso || tri) && !npt) return fail_msg("md: --aniso and --tri go with --press");
     if (aniso && tri) return fail_msg("md: --aniso or --tri, not both");
     if (gpu && !gpu_ready()) return 1;
@@ -715,9 +715,16 @@ static int cmd_md(int argc, char **argv) {
                 }
             }
             if (npt && step < steps) { /* stochastic cell rescaling: h, x by m, v by m^-1 */
-                double mm[9], mi[9];
+                double mm[9], mi[9], dev = 0.0;
                 cell_strain(tri ? 2 : aniso, pt, pint, press / BAR_PER_EVA3, BOLTZ * temp, vol,
                             SP_EV_A3_TO_GPA / bulk / (pdamp_fs * 1e-3), dt, &rng, mm, mi);
+                for (i = 0; i < 9; ++i) dev = fmax(dev, fabs(mm[i] - (i % 4 == 0 ? 1.0 : 0.0)));
+                if (!(dev < 0.05)) { /* a stable barostat changes the cell by 1e-4 per step, not 5 % */
+                    fprintf(stderr, "error: md step %ld: the cell changed by %.3g in one step (pressure %.4g bar): "
+                            "the barostat is unstable; raise --pdamp or --bulk\n", step, dev, pint * BAR_PER_EVA3);
+                    ok = 0;
+                    break;
+                }
                 map_rows(cell.h, 3, mm);
                 map_rows(x, n, mm);
                 map_rows(v, n, mi);
