@@ -395,8 +395,8 @@ SP_API int sp_nlist_stale(const sp_nlist_t *nl, const double *pos, double cutoff
 /* 1 when the list may miss a pair within cutoff of the positions pos (3
    natoms): some atom is more than (nl->cutoff - cutoff) / 2 from where it
    was at the build (mapped by sp_nlist_deform since), or nl->cutoff <
-   cutoff; else 0 (every such pair is in the list). The rebuild test of an
-   MD or Monte-Carlo loop. O(natoms). */
+   cutoff, or nl or pos is NULL; else 0 (every such pair is in the list).
+   The rebuild test of an MD or Monte-Carlo loop. O(natoms). */
 
 SP_API sp_result_t sp_nlist_deform(sp_nlist_t *nl, const double *m);
 /* Follows an affine deformation of the cell, h -> h m (3x3 row-major, rows
@@ -2650,8 +2650,11 @@ SP_API void sp_nlist_move(sp_nlist_t *nl, int i, const double *x) {
 }
 
 SP_API int sp_nlist_stale(const sp_nlist_t *nl, const double *pos, double cutoff) {
-    const double skin = nl->cutoff - cutoff, lim = 0.25 * skin * skin;
+    double skin, lim;
     int i;
+    if (!nl || (nl->natoms > 0 && !pos)) return 1;
+    skin = nl->cutoff - cutoff;
+    lim = 0.25 * skin * skin;
     if (!(skin >= 0.0)) return 1;
     for (i = 0; i < nl->natoms; ++i) {
         const double *x = pos + 3 * (size_t)i, *s = nl->shift + 3 * (size_t)i, *b = nl->x0 + 3 * (size_t)i;

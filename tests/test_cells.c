@@ -629,6 +629,7 @@ static void check_stale(void) {
                 if (bf[k].j != nl_nb[k].j || fabs(bf[k].r - nl_nb[k].r) > 1e-9 * (1 + rc)) ++bad_set;
         }
     }
+    SP_CHECK(sp_nlist_stale(NULL, pos, 1.0) == 1);
     SP_CHECK(nstale > 100 && nfresh > 100);
     SP_CHECK(bad_flag == 0);
     SP_CHECK(bad_set == 0);
