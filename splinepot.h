@@ -1766,6 +1766,7 @@ typedef struct sp_frame_t {
     int *z;                 /* atomic numbers */
     double *forces;         /* 3*natoms or NULL */
     double *energies;       /* natoms or NULL */
+    double *velocities;     /* 3*natoms or NULL (A/ps; column vel, velo or velocities) */
     double energy;  int has_energy;
     double stress[9]; int has_stress;   /* eV/A^3, ASE sign */
     double virial[9]; int has_virial;   /* eV, LAMMPS sign */
@@ -1778,7 +1779,8 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
 /* Reads the next extended-XYZ frame starting at byte *io_pos (line *io_line)
    and advances both. Returns SP_ERR_RANGE at a clean end of input. Knows
    Lattice, pbc, energy, stress, virial, Properties species/pos/forces/energies
-   (other columns and keys are skipped; Z:I:1 is accepted instead of species). */
+   and velocities (vel, velo or velocities:R:3; other columns and keys are
+   skipped; Z:I:1 is accepted instead of species). */
 
 SP_API void sp_frame_free(sp_frame_t *f);
 
@@ -1808,7 +1810,7 @@ SP_API sp_result_t sp_uf3_write_table(const sp_pot_t *pot, int a, int b, int npo
 
 SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra);
 /* Writes one extended-XYZ frame with every number to 17 significant digits;
-   Properties lists species, pos and, when present, forces and energies. */
+   Properties lists species, pos and, when present, forces, energies and vel. */
 #endif
 
 /* ==================================================================
@@ -12848,6 +12850,7 @@ SP_API void sp_frame_free(sp_frame_t *f) {
     sp__free(&a, f->z);
     sp__free(&a, f->forces);
     sp__free(&a, f->energies);
+    sp__free(&a, f->velocities);
     sp__free(&a, f->comment_extra);
     memset(f, 0, sizeof *f);
     f->allocator = a;
@@ -12924,7 +12927,7 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
     size_t sl, p, extra_len = 0;
     long nat;
     sp__kv_t kv;
-    int col_species = -1, col_z = -1, col_pos = -1, col_forces = -1, col_energies = -1, ncol = 0;
+    int col_species = -1, col_z = -1, col_pos = -1, col_forces = -1, col_energies = -1, col_vel = -1, ncol = 0;
     int k, d, comment_line, has_pbc = 0;
     sp_result_t r;
     sp_allocator_t a;
@@ -13012,6 +13015,9 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
                         else if ((strcmp(name, "forces") == 0 || strcmp(name, "force") == 0) && typ == 'R' && cnt == 3)
                             col_forces = c0;
                         else if (strcmp(name, "energies") == 0 && typ == 'R' && cnt == 1) col_energies = c0;
+                        else if ((strcmp(name, "vel") == 0 || strcmp(name, "velo") == 0 ||
+                                  strcmp(name, "velocities") == 0) && typ == 'R' && cnt == 3)
+                            col_vel = c0;
                         c0 += (int)cnt;
                     }
                     ++field;
@@ -13041,6 +13047,9 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
         r = SP_ERR_NO_MEMORY; goto fail;
     }
     if (col_energies >= 0 && !(out->energies = (double *)sp__alloc(&a, (size_t)nat * sizeof(double)))) {
+        r = SP_ERR_NO_MEMORY; goto fail;
+    }
+    if (col_vel >= 0 && !(out->velocities = (double *)sp__alloc(&a, 3 * (size_t)nat * sizeof(double)))) {
         r = SP_ERR_NO_MEMORY; goto fail;
     }
     for (k = 0; k < nat; ++k) {
@@ -13076,6 +13085,9 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
             if ((r = sp__tok_double(&t, col_pos + d, &L, "position", &out->pos[3 * k + d], diag)) != SP_OK) goto fail;
             if (col_forces >= 0 &&
                 (r = sp__tok_double(&t, col_forces + d, &L, "force", &out->forces[3 * k + d], diag)) != SP_OK)
+                goto fail;
+            if (col_vel >= 0 &&
+                (r = sp__tok_double(&t, col_vel + d, &L, "velocity", &out->velocities[3 * k + d], diag)) != SP_OK)
                 goto fail;
         }
         if (col_energies >= 0 &&
@@ -13284,8 +13296,8 @@ SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra)
         sp__write_numbers(fp, "Lattice", f->cell, 9);
         fputc(' ', fp);
     }
-    fprintf(fp, "Properties=species:S:1:pos:R:3%s%s", f->forces ? ":forces:R:3" : "",
-            f->energies ? ":energies:R:1" : "");
+    fprintf(fp, "Properties=species:S:1:pos:R:3%s%s%s", f->forces ? ":forces:R:3" : "",
+            f->energies ? ":energies:R:1" : "", f->velocities ? ":vel:R:3" : "");
     if (f->has_energy) fprintf(fp, " energy=%.17g", f->energy);
     if (f->has_stress) sp__write_numbers(fp, "stress", f->stress, 9);
     if (f->has_virial) sp__write_numbers(fp, "virial", f->virial, 9);
@@ -13297,6 +13309,8 @@ SP_API void sp_xyz_write_frame(FILE *fp, const sp_frame_t *f, const char *extra)
         fprintf(fp, "%-2s %.17g %.17g %.17g", sp_element_symbol(f->z[k]), x[0], x[1], x[2]);
         if (f->forces) fprintf(fp, " %.17g %.17g %.17g", f->forces[3 * k], f->forces[3 * k + 1], f->forces[3 * k + 2]);
         if (f->energies) fprintf(fp, " %.17g", f->energies[k]);
+        if (f->velocities)
+            fprintf(fp, " %.17g %.17g %.17g", f->velocities[3 * k], f->velocities[3 * k + 1], f->velocities[3 * k + 2]);
         fputc('\n', fp);
     }
 }

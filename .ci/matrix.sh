@@ -212,6 +212,7 @@ valgrind_step() {
     vg_tool 0 "eval uf3" eval "$tmp/m.uf3" tests/data/lmp_Si_1.meam.spline.xyz -o "$tmp/e3.xyz"
     vg_tool 0 "md --thermostat" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 \
         --thermostat --every 5 --dump "$tmp/traj.xyz"
+    vg_tool 0 "md from a dumped frame (velocities)" md "$pots/Si_1.meam.spline" "$tmp/traj.xyz" --steps 5 --every 5
     vg_tool 0 "md --press" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 --thermostat \
         --press 0 --aniso --every 5
     vg_tool 0 "md --press --tri" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 --thermostat \

@@ -123,6 +123,23 @@ if md_run np1a 1 7 --press 20000 --pdamp 50; then
     else fail "md --press: the dumped cell does not change"; fi
 fi
 
+# md goes on from a dumped frame (positions, cell, velocities): 200 steps, then
+# 100 from the last frame, end where 300 steps in one run end
+if OMP_NUM_THREADS=1 "$SP" md "$POTS/Si_1.meam.spline" "$T/si512.xyz" --steps 200 --temp 900 --seed 4 --every 100 \
+        --dump "$T/part.traj" > /dev/null 2> "$T/part.stderr" &&
+    tail -n 514 "$T/part.traj" > "$T/part.xyz" &&
+    OMP_NUM_THREADS=1 "$SP" md "$POTS/Si_1.meam.spline" "$T/part.xyz" --steps 100 --every 100 > "$T/part2.log" 2>&1 &&
+    OMP_NUM_THREADS=1 "$SP" md "$POTS/Si_1.meam.spline" "$T/si512.xyz" --steps 300 --temp 900 --seed 4 --every 100 \
+        > "$T/whole.log" 2>&1; then
+    a=$(awk '$1 == "step" && $2 == 100 { print $4, $8 }' "$T/part2.log")
+    b=$(awk '$1 == "step" && $2 == 300 { print $4, $8 }' "$T/whole.log")
+    if [ -n "$a" ] && awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); d1 = x[1] - y[1]; d2 = x[2] - y[2];
+            exit !(d1 < 1e-8 && d1 > -1e-8 && d2 < 1e-8 && d2 > -1e-8) }'; then ok
+    else fail "md: 200 + 100 steps end at '$a', 300 steps at '$b'"; fi
+else
+    fail "md continuation failed: $(tail -n 1 "$T/part.stderr")"
+fi
+
 # mc: the same, and the energy summed from the accepted moves equal to a full evaluation
 mc_run() { # $1 tag, $2 threads
     OMP_NUM_THREADS=$2 "$SP" mc "$POTS/Si_1.meam.spline" "$T/si512.xyz" --sweeps 20 --temp 900 --seed 5 \

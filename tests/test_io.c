@@ -148,6 +148,41 @@ static void xyz_roundtrip(void) {
     SP_CHECK(sp_xyz_read_frame(txt, strlen(txt), &pos, &line, &f, &d) == SP_ERR_RANGE);
 }
 
+/* Velocities: the column vel (also velo, velocities) is read, written as
+   vel and read back to the bit; a frame without one has none. */
+static void xyz_velocities(void) {
+    static const char *const names[3] = {"vel", "velo", "velocities"};
+    int k;
+    for (k = 0; k < 3; ++k) {
+        char txt[512], out[4096];
+        sp_frame_t f, g;
+        sp_diag_t d;
+        size_t pos = 0, pos2 = 0, len;
+        int line = 0, line2 = 0;
+        FILE *fp;
+        snprintf(txt, sizeof txt,
+                 "2\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3:%s:R:3:tags:I:1 pbc=\"T T T\"\n"
+                 "Si 0 0 0 1.25 -3.5 0.1 7\nSi 1 1 1 0 2e-3 -0.30000000000000004 8\n", names[k]);
+        memset(&f, 0, sizeof f);
+        memset(&g, 0, sizeof g);
+        SP_CHECK(sp_xyz_read_frame(txt, strlen(txt), &pos, &line, &f, &d) == SP_OK);
+        SP_CHECK(f.velocities && f.velocities[1] == -3.5 && f.velocities[4] == 2e-3 &&
+                 f.velocities[5] == -0.30000000000000004 && !f.forces);
+        fp = tmpfile();
+        sp_xyz_write_frame(fp, &f, NULL);
+        len = (size_t)ftell(fp);
+        rewind(fp);
+        SP_CHECK(len < sizeof out && fread(out, 1, len, fp) == len);
+        fclose(fp);
+        out[len < sizeof out ? len : sizeof out - 1] = '\0';
+        SP_CHECK(strstr(out, ":vel:R:3") != NULL);
+        SP_CHECK(sp_xyz_read_frame(out, len, &pos2, &line2, &g, &d) == SP_OK);
+        SP_CHECK(g.velocities && memcmp(f.velocities, g.velocities, 6 * sizeof(double)) == 0);
+        sp_frame_free(&g);
+        sp_frame_free(&f);
+    }
+}
+
 static void xyz_expect(const char *txt, sp_result_t want, int want_line) {
     sp_frame_t f;
     sp_diag_t d;
@@ -175,6 +210,8 @@ static void xyz_broken(void) {
     xyz_expect("1\nLattice=\"1 0 0 0 1 0\" Properties=species:S:1:pos:R:3\nSi 0 0 0\n", SP_ERR_PARSE, 2);
     xyz_expect("1\nProperties=species:S:1:pos:R:3 energy=inf\nSi 0 0 0\n", SP_ERR_NOT_FINITE, 2);
     xyz_expect("1\nProperties=species:S:1:pos\nSi 0 0 0\n", SP_ERR_PARSE, 2);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3:vel:R:3\nSi 0 0 0 1 inf 0\n", SP_ERR_NOT_FINITE, 3);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3:vel:R:3\nSi 0 0 0 1 0\n", SP_ERR_PARSE, 3);
 }
 
 /* UF3: write -> read gives identical knots, coefficients and one-body energies,
@@ -329,6 +366,7 @@ int main(void) {
     broken_inputs();
     roundtrip_uf3();
     xyz_roundtrip();
+    xyz_velocities();
     xyz_broken();
     fuzz_regressions();
     return sp_test_finish();

@@ -515,7 +515,8 @@ static int cmd_md(int argc, char **argv) {
         fputs("usage: splinepot md POTENTIAL IN.xyz --steps N [--dt FS=1] [--temp K=300] [--seed S=1]\n"
               "       [--thermostat] [--damp FS=100] [--press BAR [--aniso|--tri] [--pdamp FS=1000] [--bulk GPA=100]]\n"
               "       [--skin A=1.0] [--every N=100] [--dump OUT.xyz] [--gpu]\n"
-              "  Velocity-Verlet NVE from the first frame (velocities drawn at --temp, seeded);\n"
+              "  Velocity-Verlet NVE from the first frame (its vel column, else velocities drawn at\n"
+              "  --temp, seeded; --dump frames carry vel, so a run can go on from one);\n"
               "  --thermostat adds a Langevin thermostat (BAOAB splitting) at --temp;\n"
               "  --press (with --thermostat, periodic cells) holds the pressure at BAR by isotropic\n"
               "  stochastic cell rescaling (Bernetti & Bussi 2020), relaxation time --pdamp for a\n"
@@ -567,17 +568,21 @@ static int cmd_md(int argc, char **argv) {
         double vc[3] = {0, 0, 0}, mt = 0.0, ke, s;
         memcpy(x, f->pos, 3 * (size_t)n * sizeof(double));
         rng.s = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 12345;
-        for (i = 0; i < n; ++i)
-            for (d = 0; d < 3; ++d) {
-                v[3 * i + d] = rng_gauss(&rng) * sqrt(BOLTZ * temp / (mass[i] * MVV2E));
-                vc[d] += mass[i] * v[3 * i + d];
-            }
-        for (i = 0; i < n; ++i) mt += mass[i];
-        for (i = 0; i < n; ++i)
-            for (d = 0; d < 3; ++d) v[3 * i + d] -= vc[d] / mt;
-        ke = kinetic(n, v, mass);
-        s = (n > 1 && ke > 0) ? sqrt(1.5 * (n - 1) * BOLTZ * temp / ke) : 0.0;
-        for (i = 0; i < 3 * n; ++i) v[i] *= s;
+        if (f->velocities) /* a run goes on from a dumped frame */
+            memcpy(v, f->velocities, 3 * (size_t)n * sizeof(double));
+        else {
+            for (i = 0; i < n; ++i)
+                for (d = 0; d < 3; ++d) {
+                    v[3 * i + d] = rng_gauss(&rng) * sqrt(BOLTZ * temp / (mass[i] * MVV2E));
+                    vc[d] += mass[i] * v[3 * i + d];
+                }
+            for (i = 0; i < n; ++i) mt += mass[i];
+            for (i = 0; i < n; ++i)
+                for (d = 0; d < 3; ++d) v[3 * i + d] -= vc[d] / mt;
+            ke = kinetic(n, v, mass);
+            s = (n > 1 && ke > 0) ? sqrt(1.5 * (n - 1) * BOLTZ * temp / ke) : 0.0;
+            for (i = 0; i < 3 * n; ++i) v[i] *= s;
+        }
         frame_cell(f, &cell);
         if (npt && !(cell.pbc[0] && cell.pbc[1] && cell.pbc[2] && cell_volume(cell.h) > 0))
             ok = !fail_msg("md: --press needs a cell periodic along a, b and c");
@@ -704,9 +709,10 @@ static int cmd_md(int argc, char **argv) {
                 if (dump) {
                     sp_frame_t o = *f;
                     memcpy(o.cell, cell.h, sizeof o.cell);
-                    if (gpu) sp_cuda_md_get(g, x, NULL, F);
+                    if (gpu) sp_cuda_md_get(g, x, v, F);
                     o.pos = x;
                     o.forces = F;
+                    o.velocities = v;
                     o.energies = NULL;
                     o.energy = res.energy;
                     o.has_energy = 1;
@@ -1063,6 +1069,7 @@ static int cmd_mc(int argc, char **argv) {
                 o.pos = x;
                 o.forces = NULL;
                 o.energies = NULL;
+                o.velocities = NULL;
                 o.energy = e;
                 o.has_energy = 1;
                 o.has_stress = o.has_virial = 0;
