@@ -440,6 +440,31 @@ static void check_rdf(void) {
     sp_nlist_free(&nl);
 }
 
+/* Atoms of nl whose entries within rc (at the list's xe) are not, as a
+   set of owners and distances, what brute force finds for the positions
+   pos in cell c. */
+static int list_vs_brute(const sp_nlist_t *nl, const sp_cell_t *c, const double *pos, int n, double rc) {
+    enum { CAP = 20000 };
+    static nb_t bf[CAP], ln[CAP];
+    int i, bad = 0;
+    for (i = 0; i < n; ++i) {
+        int nbf = brute(c, pos, n, rc, i, bf, CAP), cnt = 0, b, d, k, ok = 1;
+        for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
+            const int g = nl->j[b];
+            double r2 = 0.0;
+            for (d = 0; d < 3; ++d) r2 += (nl->xe[3 * g + d] - nl->xe[3 * i + d]) * (nl->xe[3 * g + d] - nl->xe[3 * i + d]);
+            if (r2 < rc * rc && cnt < CAP) { ln[cnt].j = nl->owner[g]; ln[cnt].r = sqrt(r2); ++cnt; }
+        }
+        if (cnt != nbf) { ++bad; continue; }
+        qsort(bf, nbf, sizeof(nb_t), cmp_nb);
+        qsort(ln, cnt, sizeof(nb_t), cmp_nb);
+        for (k = 0; k < cnt; ++k)
+            if (bf[k].j != ln[k].j || fabs(bf[k].r - ln[k].r) > 1e-9 * (1 + rc)) ok = 0;
+        bad += !ok;
+    }
+    return bad;
+}
+
 /* Smallest singular value of m by power iteration on (m m^T)^-1. */
 static double sigma_min(const double *m) {
     double a[9], b[9], v[3] = {1.0, 0.7, 0.3}, lam = 0.0, det;
@@ -474,8 +499,7 @@ static double sigma_min(const double *m) {
    iteration on (m m^T)^-1 for general ones); the shifts are whole periods of the
    new cell; the build positions are the mapped ones. */
 static void check_deform(void) {
-    enum { NMAX = 16, CAP = 20000 };
-    static nb_t bf[CAP], nl_nb[CAP];
+    enum { NMAX = 16 };
     double pos[3 * NMAX], xm[3 * NMAX], x0[3 * NMAX];
     sp_nlist_t nl;
     int trial, tried = 0, bad_set = 0, bad_cut = 0, bad_shift = 0, bad_x0 = 0, bad_err = 0;
@@ -483,7 +507,7 @@ static void check_deform(void) {
     for (trial = 0; trial < 400; ++trial) {
         sp_cell_t c, cm;
         double rc, m[9], rc_new, gi[9], vol;
-        int n = 1 + (int)(urand() * NMAX), i, a, d, k, kind = trial % 3;
+        int n = 1 + (int)(urand() * NMAX), i, a, d, kind = trial % 3;
         sp_diag_t diag;
         random_cell(&c, n, pos, &rc);
         if (sp_nlist_build(&nl, &c, pos, n, rc, &diag) != SP_OK) continue;
@@ -506,24 +530,12 @@ static void check_deform(void) {
             double s = fmin(fabs(m[0]), fmin(fabs(m[4]), fabs(m[8])));
             if (!(fabs(rc_new - s * rc) <= 1e-14 * rc)) ++bad_cut;
         } else if (!(fabs(rc_new - sigma_min(m) * rc) <= 1e-12 * rc)) ++bad_cut;
-        for (i = 0; i < n; ++i) {
-            int nbf = brute(&cm, xm, n, rc_new, i, bf, CAP), cnt = 0, b;
-            for (b = nl.first[i]; b < nl.first[i + 1]; ++b) {
-                const int g = nl.j[b];
-                double r2 = 0.0;
-                for (d = 0; d < 3; ++d) r2 += (nl.xe[3 * g + d] - nl.xe[3 * i + d]) * (nl.xe[3 * g + d] - nl.xe[3 * i + d]);
-                if (r2 < rc_new * rc_new && cnt < CAP) { nl_nb[cnt].j = nl.owner[g]; nl_nb[cnt].r = sqrt(r2); ++cnt; }
-            }
-            if (cnt != nbf) { ++bad_set; continue; }
-            qsort(bf, nbf, sizeof(nb_t), cmp_nb);
-            qsort(nl_nb, cnt, sizeof(nb_t), cmp_nb);
-            for (k = 0; k < cnt; ++k)
-                if (bf[k].j != nl_nb[k].j || fabs(bf[k].r - nl_nb[k].r) > 1e-9 * (1 + rc)) ++bad_set;
+        bad_set += list_vs_brute(&nl, &cm, xm, n, rc_new);
+        for (i = 0; i < n; ++i)
             for (d = 0; d < 3; ++d) {
                 const double x0m = x0[3 * i] * m[d] + x0[3 * i + 1] * m[3 + d] + x0[3 * i + 2] * m[6 + d];
                 if (fabs(nl.x0[3 * i + d] - x0m) > 1e-12 * (1 + fabs(x0m))) ++bad_x0;
             }
-        }
         /* shifts: whole periods of the new cell along its periodic directions */
         for (a = 0; a < 9; ++a) gi[a] = cm.h[a];
         {
@@ -575,8 +587,7 @@ static void check_deform(void) {
    fresh, the list holds every pair brute force finds within rc of the
    moved atoms. */
 static void check_stale(void) {
-    enum { NMAX = 16, CAP = 20000 };
-    static nb_t bf[CAP], nl_nb[CAP];
+    enum { NMAX = 16 };
     double pos[3 * NMAX], xm[3 * NMAX], xn[3 * NMAX];
     sp_nlist_t nl;
     int trial, nstale = 0, nfresh = 0, bad_flag = 0, bad_set = 0;
@@ -584,7 +595,7 @@ static void check_stale(void) {
     for (trial = 0; trial < 600; ++trial) {
         sp_cell_t c, cm;
         double rc, skin, m[9], dmax = 0.0, vol;
-        int n = 1 + (int)(urand() * NMAX), i, a, d, k, stale, expect;
+        int n = 1 + (int)(urand() * NMAX), i, a, d, stale, expect;
         sp_diag_t diag;
         random_cell(&c, n, pos, &rc);
         skin = 0.2 + 0.8 * urand();
@@ -614,20 +625,7 @@ static void check_stale(void) {
         if (stale != expect) ++bad_flag;
         if (stale) { ++nstale; continue; }
         ++nfresh;
-        for (i = 0; i < n; ++i) { /* fresh: brute force within rc is in the list */
-            int nbf = brute(&cm, xn, n, rc, i, bf, CAP), cnt = 0, b;
-            for (b = nl.first[i]; b < nl.first[i + 1]; ++b) {
-                const int g = nl.j[b];
-                double r2 = 0.0;
-                for (d = 0; d < 3; ++d) r2 += (nl.xe[3 * g + d] - nl.xe[3 * i + d]) * (nl.xe[3 * g + d] - nl.xe[3 * i + d]);
-                if (r2 < rc * rc && cnt < CAP) { nl_nb[cnt].j = nl.owner[g]; nl_nb[cnt].r = sqrt(r2); ++cnt; }
-            }
-            if (cnt != nbf) { ++bad_set; continue; }
-            qsort(bf, nbf, sizeof(nb_t), cmp_nb);
-            qsort(nl_nb, cnt, sizeof(nb_t), cmp_nb);
-            for (k = 0; k < cnt; ++k)
-                if (bf[k].j != nl_nb[k].j || fabs(bf[k].r - nl_nb[k].r) > 1e-9 * (1 + rc)) ++bad_set;
-        }
+        bad_set += list_vs_brute(&nl, &cm, xn, n, rc); /* fresh: brute force within rc is in the list */
     }
     SP_CHECK(sp_nlist_stale(NULL, pos, 1.0) == 1);
     SP_CHECK(nstale > 100 && nfresh > 100);
