@@ -428,18 +428,6 @@ static double rng_gauss(rng_t *r) {
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-/* v -> v m for n row vectors of 3 doubles. */
-static void map_rows(double *v, int n, const double *m) {
-    int a;
-    for (a = 0; a < n; ++a) {
-        double *x = v + 3 * (size_t)a;
-        const double x0 = x[0], x1 = x[1], x2 = x[2];
-        x[0] = x0 * m[0] + x1 * m[3] + x2 * m[6];
-        x[1] = x0 * m[1] + x1 * m[4] + x2 * m[7];
-        x[2] = x0 * m[2] + x1 * m[5] + x2 * m[8];
-    }
-}
-
 /* One step of stochastic cell rescaling (Bernetti & Bussi 2020): the map m
    of the cell (h -> h m, x -> x m) and its inverse mi (v -> v mi), from the
    instantaneous pressure pint or tensor pt (eV/A^3), target p0, kT, volume,
@@ -451,7 +439,6 @@ static void map_rows(double *v, int n, const double *m) {
    shear moves two components), m = I + e. */
 static void cell_strain(int mode, const double *pt, double pint, double p0, double kt, double vol, double bt,
                         double dt, rng_t *rng, double *m, double *mi) {
-    double det;
     int d, e;
     for (d = 0; d < 9; ++d) m[d] = 0.0;
     if (mode == 0) {
@@ -468,12 +455,7 @@ static void cell_strain(int mode, const double *pt, double pint, double p0, doub
                 m[3 * d + e] = m[3 * e + d] = (d == e ? 1.0 : 0.0) + de;
             }
     }
-    det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
-    for (d = 0; d < 3; ++d)
-        for (e = 0; e < 3; ++e) { /* cofactor of (e, d) over det */
-            const int r0 = (e + 1) % 3, r1 = (e + 2) % 3, c0 = (d + 1) % 3, c1 = (d + 2) % 3;
-            mi[3 * d + e] = (m[3 * r0 + c0] * m[3 * r1 + c1] - m[3 * r0 + c1] * m[3 * r1 + c0]) / det;
-        }
+    sp__inv3(m, sp__det3(m), mi);
 }
 
 static double kinetic(int n, const double *v, const double *mass) {
@@ -731,9 +713,9 @@ static int cmd_md(int argc, char **argv) {
                     ok = 0;
                     break;
                 }
-                map_rows(cell.h, 3, mm);
-                map_rows(x, n, mm);
-                map_rows(v, n, mi);
+                sp__map3(cell.h, 3, mm);
+                sp__map3(x, (size_t)n, mm);
+                sp__map3(v, (size_t)n, mi);
                 if ((r = sp_nlist_deform(&nl, mm)) != SP_OK) {
                     fprintf(stderr, "error: md step %ld: cell change: %s\n", step, sp_result_str(r));
                     ok = 0;
