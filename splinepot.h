@@ -401,14 +401,15 @@ SP_API int sp_nlist_stale(const sp_nlist_t *nl, const double *pos, double cutoff
 SP_API sp_result_t sp_nlist_deform(sp_nlist_t *nl, const double *m);
 /* Follows an affine deformation of the cell, h -> h m (3x3 row-major, rows
    of h the cell vectors), as a barostat or a Monte-Carlo volume move makes
-   it: the images' shifts, xe and the build positions are mapped x -> x m,
+   it: the images' shifts and the build positions are mapped x -> x m,
    and nl->cutoff becomes the radius within which the list still holds
    every pair of those mapped positions, its old value times the smallest
    singular value of m (less a rounding margin). The caller maps its
-   positions too and calls sp_nlist_update; the pairs stay those of the
-   last build, so sp_pot_compute refuses the list (SP_ERR_RANGE) once
-   nl->cutoff < pot->cutoff, and atoms may move up to (nl->cutoff - pot
-   cutoff) / 2 from the mapped build positions, as after a build. O(next).
+   positions too and calls sp_nlist_update (xe is stale until then); the
+   pairs stay those of the last build, so sp_pot_compute refuses the list
+   (SP_ERR_RANGE) once nl->cutoff < pot->cutoff, and atoms may move up to
+   (nl->cutoff - pot cutoff) / 2 from the mapped build positions, as after
+   a build. O(next).
    Errors: SP_ERR_BAD_ARG, SP_ERR_NOT_FINITE (m), SP_ERR_BAD_CELL (m
    singular); nl is unchanged on error. */
 
@@ -2692,7 +2693,6 @@ SP_API sp_result_t sp_nlist_deform(sp_nlist_t *nl, const double *m) {
         }
     if (sp_linalg_eigsym(3, mm, 3, w, work) != SP_OK || !(w[0] > 1e-12 * w[2])) return SP_ERR_BAD_CELL;
     sp__map3(nl->shift, (size_t)nl->next, m);
-    sp__map3(nl->xe, (size_t)nl->next, m);
     sp__map3(nl->x0, (size_t)nl->natoms, m);
     nl->cutoff *= sqrt(w[0] - 4e-16 * w[2]);
     return SP_OK;

@@ -428,6 +428,16 @@ static double rng_gauss(rng_t *r) {
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* Mean and standard deviation of the volumes summed in vsum (count, sum,
+   sum of squares) and the bulk modulus of their fluctuations, kT <V> /
+   <dV^2> in GPa (0 without fluctuations). */
+static double volume_stats(const double *vsum, double kt, double *mean, double *sd) {
+    const double vm = vsum[1] / vsum[0], var = vsum[2] / vsum[0] - vm * vm;
+    *mean = vm;
+    *sd = sqrt(var > 0 ? var : 0);
+    return var > 0 ? kt * vm / var * SP_EV_A3_TO_GPA : 0.0;
+}
+
 /* One step of stochastic cell rescaling (Bernetti & Bussi 2020): the map m
    of the cell (h -> h m, x -> x m) and its inverse mi (v -> v mi), from the
    instantaneous pressure pint or tensor pt (eV/A^3), target p0, kT, volume,
@@ -732,11 +742,10 @@ static int cmd_md(int argc, char **argv) {
             printf("energy drift after equilibration (from 10 %% of the run): %.3e eV/atom, max deviation %.3e eV/atom\n",
                    (etot - eq) / n, eq_dev / n);
             if (npt && vsum[0] > 1.0) {
-                const double vm = vsum[1] / vsum[0], var = vsum[2] / vsum[0] - vm * vm;
+                double vm, sd;
+                const double bf = volume_stats(vsum, BOLTZ * temp, &vm, &sd);
                 printf("pressure (from 10 %% of the run): %.2f bar (target %.2f), volume %.4f A^3 (std %.4f), "
-                       "%.6f A^3/atom, bulk modulus kT <V>/<dV^2> %.2f GPa\n",
-                       psum / vsum[0], press, vm, sqrt(var > 0 ? var : 0), vm / n,
-                       var > 0 ? BOLTZ * temp * vm / var * SP_EV_A3_TO_GPA : 0.0);
+                       "%.6f A^3/atom, bulk modulus kT <V>/<dV^2> %.2f GPa\n", psum / vsum[0], press, vm, sd, vm / n, bf);
                 printf("cell (from 10 %% of the run): |a| %.5f |b| %.5f |c| %.5f A, angles %.4f %.4f %.4f deg, "
                        "pressure xx %.2f yy %.2f zz %.2f bar\n", lsum[0] / vsum[0], lsum[1] / vsum[0], lsum[2] / vsum[0],
                        csum[0] / vsum[0], csum[1] / vsum[0], csum[2] / vsum[0], pdiag[0] / vsum[0], pdiag[1] / vsum[0],
@@ -973,7 +982,9 @@ static int cmd_mc(int argc, char **argv) {
         if (ok && npt) { /* a volume trial: atoms, cell and list scaled by mu, then one full evaluation */
             const double dl = vstep * (2.0 * rng_uniform(&rng) - 1.0), m = exp(dl / 3.0);
             double mm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0}, vn = vol * exp(dl);
+            sp_cell_t cn = cell; /* the scaled cell */
             int i;
+            for (i = 0; i < 9; ++i) cn.h[i] *= m;
             memcpy(xs, x, 3 * (size_t)n * sizeof(double));
             for (i = 0; i < 3 * n; ++i) x[i] *= m;
             mm[0] = mm[4] = mm[8] = m;
@@ -981,8 +992,6 @@ static int cmd_mc(int argc, char **argv) {
             if (r == SP_OK) {
                 sp_nlist_update(&nl, x);
                 if (sp_nlist_stale(&nl, x, pot.cutoff)) { /* the skin is used up: a new list on the scaled cell */
-                    sp_cell_t cn = cell;
-                    for (i = 0; i < 9; ++i) cn.h[i] *= m;
                     r = sp_nlist_build(&nl, &cn, x, n, pot.cutoff + skin, &diag);
                     ++rebuilds;
                 }
@@ -998,7 +1007,7 @@ static int cmd_mc(int argc, char **argv) {
             ++vwtry;
             if (metropolis(&rng, res.energy - e + press * (vn - vol) - (n + 1) * kt * dl, kt)) {
                 double *tmp = ea;
-                for (i = 0; i < 9; ++i) cell.h[i] *= m;
+                cell = cn;
                 vol = vn;
                 ea = eas;
                 eas = tmp;
@@ -1075,10 +1084,11 @@ static int cmd_mc(int argc, char **argv) {
                mean, neq + 1, sweeps, var > 0 ? sqrt(var) : 0.0, ntry ? (double)nacc / (double)ntry : 0.0, step);
         if (fswap > 0) printf("swaps: %ld accepted of %ld\n", sacc, stry);
         if (npt && vsum[0] > 1.0) {
-            const double vm = vsum[1] / vsum[0], vv = vsum[2] / vsum[0] - vm * vm;
+            double vm, sd;
+            const double bf = volume_stats(vsum, kt, &vm, &sd);
             printf("volume (after the tuning, at %.2f bar): %.4f A^3 (std %.4f), %.6f A^3/atom, bulk modulus kT <V>/<dV^2> "
-                   "%.2f GPa; volume trials: %ld accepted of %ld, step %.5f in ln V\n", press * BAR_PER_EVA3, vm,
-                   sqrt(vv > 0 ? vv : 0), vm / n, vv > 0 ? kt * vm / vv * SP_EV_A3_TO_GPA : 0.0, vacc, vtry, vstep);
+                   "%.2f GPa; volume trials: %ld accepted of %ld, step %.5f in ln V\n", press * BAR_PER_EVA3, vm, sd, vm / n,
+                   bf, vacc, vtry, vstep);
         }
         if (fret > 0) {
             int t, i;
