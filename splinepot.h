@@ -1568,13 +1568,17 @@ SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl,
  * of every triplet can be computed once per configuration. Energies and
  * forces for P parameter sets are then dense products with the parameter
  * matrix, evaluated in chunks of parameter sets with the parameter-set
- * index innermost (vectorised); U is evaluated per parameter set. One
- * element; phi, rho and f share the radial knots [rlo, rc], g has knots on
- * [-1, 1], U on [ulo, uhi]; all splines are clamped (LAMMPS's), so a
- * parameter vector is a meam/spline file (sp_smeam_layout_pot).
+ * index innermost (vectorised); U is evaluated per parameter set. Any number
+ * of elements: phi, rho and f share the radial knots [rlo, rc], g has knots
+ * on [-1, 1], U on [ulo, uhi] (or its element's own range); all splines are
+ * clamped (LAMMPS's), so a parameter vector is a meam/spline file
+ * (sp_smeam_layout_pot).
  *
- * Parameter vector (npar = 4 (nr + 2) + nu + 2): phi, rho, U, f, g in
- * LAMMPS order, each (y_0..y_{n-1}, d0, dN); U has nu knots, g ng = nr.
+ * Parameter vector, ne elements, np = ne (ne + 1) / 2 element pairs (the
+ * symmetric sp_pot_pair_index order), each spline (y_0..y_{n-1}, d0, dN) in
+ * the order of the LAMMPS file: phi x np, rho x ne, U x ne, f x ne, g x np;
+ * npar = (np + 2 ne)(nr + 2) + ne (nu + 2) + np (ng + 2). rho and f belong
+ * to the neighbour's element, U to the centre's, phi and g to the pair.
  */
 
 typedef struct sp_smeam_layout_t {
@@ -1583,16 +1587,20 @@ typedef struct sp_smeam_layout_t {
     int nu;                 /* knots of U */
     double ulo, uhi;        /* U knot range */
     int ng;                 /* knots of g on [-1, 1]; 0 -> nr */
+    int nelem;              /* elements; 0 -> 1 */
+    double urange[SP_MAX_ELEMENTS][2]; /* U knot range of each element; unset (hi <= lo) -> [ulo, uhi] */
 } sp_smeam_layout_t;
 
 typedef struct sp_smeam_sv_t {
     int natoms, nbonds, ntrip;
     int nr2, ng2;           /* basis lengths nr + 2, ng + 2 */
+    int nelem;              /* elements of the layout */
     double *s, *ds;         /* nbonds x nr2: radial basis and derivative */
     double *u;              /* nbonds x 4: unit vector, 1/r */
     int *centre;            /* nbonds: centre atom */
-    double *rho_sum;        /* natoms x nr2: sum over the atom's bonds of s(r) */
-    double *phi_sum;        /* nr2: half the sum over all bonds of s(r) */
+    int *atype, *btype;     /* natoms: element of each atom; nbonds: element of the bond's neighbour */
+    double *rho_sum;        /* natoms x nelem x nr2: sum over the atom's bonds to each element of s(r) */
+    double *phi_sum;        /* np x nr2: half the sum over all bonds of each element pair of s(r) */
     int *tj, *tk;           /* ntrip: the two bonds */
     double *sg, *dsg, *cs;  /* ntrip x ng2, ntrip x ng2, ntrip: angular basis, cos theta */
     int *first;             /* natoms + 1: bonds of each centre (contiguous) */
@@ -1604,8 +1612,9 @@ SP_API int sp_smeam_layout_npar(const sp_smeam_layout_t *lay);
 
 SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, const sp_config_t *cf,
                                      sp_diag_t *diag);
-/* Structure vectors of one configuration (all atoms of the layout's single
-   element). sv must be zeroed (allocator optional); free with sp_smeam_sv_free. */
+/* Structure vectors of one configuration (cf->type: each atom's element,
+   0..nelem-1; NULL with one element). sv must be zeroed (allocator
+   optional); free with sp_smeam_sv_free. */
 
 SP_API void sp_smeam_sv_free(sp_smeam_sv_t *sv);
 
@@ -1619,15 +1628,17 @@ SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layo
    parameter vectors theta (P x npar, row-major), as LAMMPS meam/spline
    computes them for the potential each vector describes. */
 
-SP_API sp_result_t sp_smeam_layout_pot(const sp_smeam_layout_t *lay, const double *theta, const char *element,
-                                       sp_pot_t *out);
-/* The meam/spline potential of one parameter vector (free with sp_pot_free). */
+SP_API sp_result_t sp_smeam_layout_pot(const sp_smeam_layout_t *lay, const double *theta,
+                                       const char *const *elements, sp_pot_t *out);
+/* The meam/spline potential of one parameter vector, for the layout's
+   elements named by elements[0..nelem-1] (free with sp_pot_free). */
 
 /* Variable projection (fit smeam): for fixed rho, f and g the energy and the
    forces are linear in the parameters of phi and U,
      E = e_phi . theta_phi + e_U . theta_U,   F = F_phi theta_phi + F_U theta_U,
    so a fit can solve for theta_phi and theta_U by linear least squares for
-   every (rho, f, g). F_phi and e_phi depend on the configuration only; e_U
+   every (rho, f, g). theta_phi holds every pair's phi (np (nr + 2) values,
+   the parameter vector's order), theta_U every element's U (ne (nu + 2)). F_phi and e_phi depend on the configuration only; e_U
    and F_U on the densities n_i and their derivatives, computed once per
    parameter set by sp_smeam_sv_density. */
 
@@ -1641,9 +1652,9 @@ SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_l
    of the density at the bond's centre i). Workspace as sp_smeam_sv_eval. */
 
 SP_API void sp_smeam_sv_phi_rows(const sp_smeam_sv_t *sv, double *out_energy_row, double *out_force_rows);
-/* The phi design: E_phi = out_energy_row . theta_phi (nr + 2 values) and
-   F_phi = out_force_rows theta_phi (3 natoms x (nr + 2), row 3 i + d is
-   component d of the force on atom i). Either pointer may be NULL. */
+/* The phi design: E_phi = out_energy_row . theta_phi (np (nr + 2) values)
+   and F_phi = out_force_rows theta_phi (3 natoms x np (nr + 2), row 3 i + d
+   is component d of the force on atom i). Either pointer may be NULL. */
 
 SP_API size_t sp_smeam_sv_u_rows_workspace_size(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay);
 /* Bytes of scratch sp_smeam_sv_u_rows needs: (natoms + nu + 2) (nu + 2) doubles. */
@@ -1652,12 +1663,12 @@ SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_la
                                       const double *dn, double *out_energy_row, double *out_force_rows, void *work,
                                       size_t work_bytes);
 /* The U design for given densities (nvals: natoms, dn: nbonds x 3, one
-   parameter set of sp_smeam_sv_density) and the U knots of lay (nu on
-   [ulo, uhi], clamped): sum_i U(n_i) - U(0) = out_energy_row . theta_U
-   (nu + 2 values) and the U part of the forces, out_force_rows theta_U
-   (3 natoms x (nu + 2); NULL: energy only, dn may be NULL). One pass over
+   parameter set of sp_smeam_sv_density) and the U knots of lay (nu on each
+   element's range, clamped): sum_i U(n_i) - U(0) = out_energy_row . theta_U
+   (ne (nu + 2) values) and the U part of the forces, out_force_rows theta_U
+   (3 natoms x ne (nu + 2); NULL: energy only, dn may be NULL). One pass over
    the bonds contracts dn with the per-atom vector s_U'(n_i) of all nu + 2
-   basis functions. Errors: SP_ERR_BAD_ARG (NULL, bad U knots),
+   basis functions of the atom's element. Errors: SP_ERR_BAD_ARG (NULL, bad U knots),
    SP_ERR_NOT_FINITE (a density), SP_ERR_WORKSPACE_TOO_SMALL. */
 
 /* ==================================================================
@@ -1867,7 +1878,8 @@ SP_API sp_result_t sp_cuda_sv_create(sp_cuda_sv_t **out, const sp_smeam_layout_t
                                      int nconf, const double *const *ref_forces, sp_diag_t *diag);
 /* Uploads the structure vectors sv[0..nconf-1] (built with lay) and, when
    ref_forces != NULL, reference forces ref_forces[c] (3 natoms_c doubles,
-   or NULL for a configuration without) for sp_cuda_sv_eval's force errors. */
+   or NULL for a configuration without) for sp_cuda_sv_eval's force errors.
+   One element (SP_ERR_UNSUPPORTED for a layout with more). */
 
 SP_API sp_result_t sp_cuda_sv_eval(sp_cuda_sv_t *g, int P, const double *theta, double *out_energy,
                                    double *out_forces, double *out_force_sse);
@@ -10182,16 +10194,65 @@ done:
  * >>sv       implementation
  * ================================================================== */
 
+/* Sizes of a layout and where its blocks start in a parameter vector. */
+typedef struct sp__smoff_t {
+    int ne, np, nr2, nu2, ng, ng2;
+    int rho, U, f, g, npar; /* phi starts at 0 */
+} sp__smoff_t;
+
+static sp__smoff_t sp__smeam_offsets(const sp_smeam_layout_t *lay) {
+    sp__smoff_t o;
+    o.ne = lay->nelem > 0 ? lay->nelem : 1;
+    o.np = o.ne * (o.ne + 1) / 2;
+    o.ng = lay->ng > 0 ? lay->ng : lay->nr;
+    o.nr2 = lay->nr + 2;
+    o.nu2 = lay->nu + 2;
+    o.ng2 = o.ng + 2;
+    o.rho = o.np * o.nr2;
+    o.U = o.rho + o.ne * o.nr2;
+    o.f = o.U + o.ne * o.nu2;
+    o.g = o.f + o.ne * o.nr2;
+    o.npar = o.g + o.np * o.ng2;
+    return o;
+}
+
+/* U knot range of element e */
+static void sp__smeam_urange(const sp_smeam_layout_t *lay, int e, double *lo, double *hi) {
+    const int own = lay->nelem > 1 && lay->urange[e][1] > lay->urange[e][0];
+    *lo = own ? lay->urange[e][0] : lay->ulo;
+    *hi = own ? lay->urange[e][1] : lay->uhi;
+}
+
+/* 1 for a usable layout: knot counts, finite ranges, 1..SP_MAX_ELEMENTS elements */
+static int sp__smeam_layout_ok(const sp_smeam_layout_t *lay) {
+    const int ng = lay->ng > 0 ? lay->ng : lay->nr;
+    int e;
+    if (lay->nr < 3 || ng < 3 || lay->nu < 2 || lay->nr > SP_SPLINE_MAX_KNOTS || ng > SP_SPLINE_MAX_KNOTS ||
+        lay->nu > SP_SPLINE_MAX_KNOTS || !(lay->rc > lay->rlo) || !sp__isfinite(lay->rc - lay->rlo) ||
+        lay->nelem < 0 || lay->nelem > SP_MAX_ELEMENTS)
+        return 0;
+    for (e = 0; e < (lay->nelem > 0 ? lay->nelem : 1); ++e) {
+        double lo, hi;
+        sp__smeam_urange(lay, e, &lo, &hi);
+        if (!(hi > lo) || !sp__isfinite(hi - lo)) return 0;
+    }
+    return 1;
+}
+
 SP_API int sp_smeam_layout_npar(const sp_smeam_layout_t *lay) {
-    int ng;
-    if (!lay) return 0;
-    ng = lay->ng > 0 ? lay->ng : lay->nr;
-    return 3 * (lay->nr + 2) + (lay->nu + 2) + (ng + 2);
+    if (!lay || lay->nelem < 0 || lay->nelem > SP_MAX_ELEMENTS) return 0;
+    return sp__smeam_offsets(lay).npar;
 }
 
 static void sp__uniform_knots(int n, double lo, double hi, double *x) {
     int k;
     for (k = 0; k < n; ++k) x[k] = (k == n - 1) ? hi : lo + (hi - lo) * k / (n - 1);
+}
+
+static void sp__smeam_uknots(const sp_smeam_layout_t *lay, int e, double *x) {
+    double lo, hi;
+    sp__smeam_urange(lay, e, &lo, &hi);
+    sp__uniform_knots(lay->nu, lo, hi, x);
 }
 
 SP_API void sp_smeam_sv_free(sp_smeam_sv_t *sv) {
@@ -10208,15 +10269,20 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
     sp_nlist_t nl;
     sp_result_t r;
     double xr[SP_SPLINE_MAX_KNOTS], xg[SP_SPLINE_MAX_KNOTS], *Mr = NULL, *Mg = NULL;
-    int ng, nr2, ng2, i, b, nb, nt, n;
+    int nr2, ng2, i, b, nb, nt, n, ne;
+    sp__smoff_t o;
     size_t bytes;
     char *mem;
     sp_allocator_t al;
     if (!sv || !lay || !cf || !cf->pos || cf->natoms < 1) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
-    ng = lay->ng > 0 ? lay->ng : lay->nr;
-    if (lay->nr < 3 || ng < 3 || lay->nu < 2 || lay->nr > SP_SPLINE_MAX_KNOTS || ng > SP_SPLINE_MAX_KNOTS ||
-        lay->nu > SP_SPLINE_MAX_KNOTS || !(lay->rc > lay->rlo) || !(lay->uhi > lay->ulo))
-        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad s-MEAM layout");
+    if (!sp__smeam_layout_ok(lay)) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad s-MEAM layout");
+    o = sp__smeam_offsets(lay);
+    ne = o.ne;
+    if (ne > 1 && !cf->type) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "%d elements but no atom types", ne);
+    for (i = 0; cf->type && i < cf->natoms; ++i)
+        if (cf->type[i] < 0 || cf->type[i] >= ne)
+            return sp__fail(diag, SP_ERR_UNKNOWN_ELEMENT, 0, "atom %d has type %d (the layout has %d elements)", i + 1,
+                            cf->type[i], ne);
     al = sv->allocator;
     memset(sv, 0, sizeof *sv);
     sv->allocator = al;
@@ -10232,11 +10298,11 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
         int d = nl.first[i + 1] - nl.first[i];
         nt += d * (d - 1) / 2;
     }
-    nr2 = lay->nr + 2;
-    ng2 = ng + 2;
-    bytes = sizeof(double) * ((size_t)nb * (2 * nr2 + 4) + (size_t)n * nr2 + nr2 + (size_t)nt * (2 * ng2 + 1) +
-                              (size_t)lay->nr * nr2 + (size_t)ng * ng2) +
-            sizeof(int) * ((size_t)nb * 2 + 2 * (size_t)nt + (size_t)n + 1) + 64;
+    nr2 = o.nr2;
+    ng2 = o.ng2;
+    bytes = sizeof(double) * ((size_t)nb * (2 * nr2 + 4) + (size_t)n * ne * nr2 + (size_t)o.np * nr2 +
+                              (size_t)nt * (2 * ng2 + 1) + (size_t)lay->nr * nr2 + (size_t)o.ng * ng2) +
+            sizeof(int) * ((size_t)nb * 3 + 2 * (size_t)nt + 2 * (size_t)n + 1) + 64;
     mem = (char *)sp__alloc(&al, bytes);
     if (!mem) {
         sp_nlist_free(&nl);
@@ -10247,46 +10313,54 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
     sv->ds = sv->s + (size_t)nb * nr2;
     sv->u = sv->ds + (size_t)nb * nr2;
     sv->rho_sum = sv->u + (size_t)nb * 4;
-    sv->phi_sum = sv->rho_sum + (size_t)n * nr2;
-    sv->sg = sv->phi_sum + nr2;
+    sv->phi_sum = sv->rho_sum + (size_t)n * ne * nr2;
+    sv->sg = sv->phi_sum + (size_t)o.np * nr2;
     sv->dsg = sv->sg + (size_t)nt * ng2;
     sv->cs = sv->dsg + (size_t)nt * ng2;
     Mr = sv->cs + nt;
     Mg = Mr + (size_t)lay->nr * nr2;
     /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
-    sv->centre = (int *)(Mg + (size_t)ng * ng2);
+    sv->centre = (int *)(Mg + (size_t)o.ng * ng2);
     sv->rev = sv->centre + nb;
-    sv->tj = sv->rev + nb;
+    sv->btype = sv->rev + nb;
+    sv->tj = sv->btype + nb;
     sv->tk = sv->tj + nt;
     sv->first = sv->tk + nt;
+    sv->atype = sv->first + n + 1;
     sv->natoms = n;
     sv->nbonds = nb;
     sv->ntrip = nt;
     sv->nr2 = nr2;
     sv->ng2 = ng2;
+    sv->nelem = ne;
     sp__uniform_knots(lay->nr, lay->rlo, lay->rc, xr);
-    sp__uniform_knots(ng, -1.0, 1.0, xg);
+    sp__uniform_knots(o.ng, -1.0, 1.0, xg);
     sp_spline_basis_matrix(lay->nr, xr, SP_SPLINE_CLAMPED, Mr);
-    sp_spline_basis_matrix(ng, xg, SP_SPLINE_CLAMPED, Mg);
-    memset(sv->rho_sum, 0, sizeof(double) * ((size_t)n * nr2 + nr2));
+    sp_spline_basis_matrix(o.ng, xg, SP_SPLINE_CLAMPED, Mg);
+    memset(sv->rho_sum, 0, sizeof(double) * ((size_t)n * ne * nr2 + (size_t)o.np * nr2));
     for (i = 0; i <= n; ++i) sv->first[i] = nl.first[i];
+    for (i = 0; i < n; ++i) sv->atype[i] = cf->type ? cf->type[i] : 0;
     for (i = 0; i < n; ++i)
         for (b = nl.first[i]; b < nl.first[i + 1]; ++b) {
             const double *xi = nl.xe + 3 * (size_t)i, *xj = nl.xe + 3 * (size_t)nl.j[b];
             double d[3] = {xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]};
             double rr = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
             double *sb = sv->s + (size_t)b * nr2;
+            const int tj = sv->atype[nl.owner[nl.j[b]]];
+            double *rs = sv->rho_sum + ((size_t)i * ne + tj) * nr2;
+            double *ps = sv->phi_sum + (size_t)sp_pot_pair_index(ne, sv->atype[i], tj) * nr2;
             int q;
             sv->centre[b] = i;
             sv->rev[b] = nl.rev[b];
+            sv->btype[b] = tj;
             sv->u[4 * (size_t)b] = d[0] / rr;
             sv->u[4 * (size_t)b + 1] = d[1] / rr;
             sv->u[4 * (size_t)b + 2] = d[2] / rr;
             sv->u[4 * (size_t)b + 3] = 1.0 / rr;
             sp_spline_basis(lay->nr, xr, SP_SPLINE_CLAMPED, Mr, rr, sb, sv->ds + (size_t)b * nr2);
             for (q = 0; q < nr2; ++q) {
-                sv->rho_sum[(size_t)i * nr2 + q] += sb[q];
-                sv->phi_sum[q] += 0.5 * sb[q];
+                rs[q] += sb[q];
+                ps[q] += 0.5 * sb[q];
             }
         }
     nt = 0;
@@ -10299,7 +10373,7 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
                 sv->tj[nt] = bj;
                 sv->tk[nt] = bk;
                 sv->cs[nt] = c;
-                sp_spline_basis(ng, xg, SP_SPLINE_CLAMPED, Mg, c, sv->sg + (size_t)nt * ng2, sv->dsg + (size_t)nt * ng2);
+                sp_spline_basis(o.ng, xg, SP_SPLINE_CLAMPED, Mg, c, sv->sg + (size_t)nt * ng2, sv->dsg + (size_t)nt * ng2);
                 ++nt;
             }
     }
@@ -10319,19 +10393,22 @@ SP_API size_t sp_smeam_sv_workspace_size(const sp_smeam_sv_t *sv, const sp_smeam
 static void sp__smeam_sv_density_chunk(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int pc,
                                        const double *T, double *fv, double *fd, double *pd, double *dn,
                                        double *nn, double *SP_RESTRICT gb, double *SP_RESTRICT gdb) {
-    const int nr2 = sv->nr2, ng2 = sv->ng2, nu2 = lay->nu + 2;
-    const int o_phi = 0, o_rho = nr2, o_f = 2 * nr2 + nu2, o_g = 3 * nr2 + nu2;
+    const sp__smoff_t o = sp__smeam_offsets(lay);
+    const int nr2 = sv->nr2, ng2 = sv->ng2, ne = o.ne;
     const int n = sv->natoms, nb = sv->nbonds, nt = sv->ntrip;
-    int p, q, b, t, i, d;
-    /* bonds: f, f', rho' (into dn), phi' */
+    int p, q, b, t, i, d, e;
+    /* bonds: f, f', rho' (into dn), phi' of the neighbour's element and the pair */
     for (b = 0; b < nb; ++b) {
         const double *sb = sv->s + (size_t)b * nr2, *db = sv->ds + (size_t)b * nr2, *ub = sv->u + 4 * (size_t)b;
+        const int tj = sv->btype[b], pq = ne == 1 ? 0 : sp_pot_pair_index(ne, sv->atype[sv->centre[b]], tj);
+        const double *Tf0 = T + (size_t)(o.f + tj * nr2) * pc, *Tr0 = T + (size_t)(o.rho + tj * nr2) * pc;
+        const double *Tp0 = T + (size_t)pq * nr2 * pc;
         double *SP_RESTRICT f1 = fv + (size_t)b * pc, *SP_RESTRICT f2 = fd + (size_t)b * pc;
         double *SP_RESTRICT f3 = pd + (size_t)b * pc, *SP_RESTRICT dx = dn + 3 * (size_t)b * pc;
         for (p = 0; p < pc; ++p) f1[p] = f2[p] = f3[p] = dx[p] = 0.0;
         for (q = 0; q < nr2; ++q) {
-            const double *SP_RESTRICT Tf = T + (size_t)(o_f + q) * pc, *SP_RESTRICT Tr = T + (size_t)(o_rho + q) * pc;
-            const double *SP_RESTRICT Tp = T + (size_t)(o_phi + q) * pc;
+            const double *SP_RESTRICT Tf = Tf0 + (size_t)q * pc, *SP_RESTRICT Tr = Tr0 + (size_t)q * pc;
+            const double *SP_RESTRICT Tp = Tp0 + (size_t)q * pc;
             const double s = sb[q], ds = db[q];
             for (p = 0; p < pc; ++p) {
                 f1[p] += s * Tf[p];
@@ -10347,20 +10424,24 @@ static void sp__smeam_sv_density_chunk(const sp_smeam_sv_t *sv, const sp_smeam_l
             dx[2 * (size_t)pc + p] = rp * ub[2];
         }
     }
-    /* atoms: n_i from rho */
+    /* atoms: n_i from rho of each neighbour element */
     for (i = 0; i < n; ++i) {
         double *SP_RESTRICT ni = nn + (size_t)i * pc;
         for (p = 0; p < pc; ++p) ni[p] = 0.0;
-        for (q = 0; q < nr2; ++q) {
-            const double s = sv->rho_sum[(size_t)i * nr2 + q], *SP_RESTRICT Tr = T + (size_t)(o_rho + q) * pc;
-            for (p = 0; p < pc; ++p) ni[p] += s * Tr[p];
-        }
+        for (e = 0; e < ne; ++e)
+            for (q = 0; q < nr2; ++q) {
+                const double s = sv->rho_sum[((size_t)i * ne + e) * nr2 + q];
+                const double *SP_RESTRICT Tr = T + (size_t)(o.rho + e * nr2 + q) * pc;
+                for (p = 0; p < pc; ++p) ni[p] += s * Tr[p];
+            }
     }
     /* triplets: f_j f_k g into n_i, and dn_i/dr_ij, dn_i/dr_ik */
     for (t = 0; t < nt; ++t) {
         const int bj = sv->tj[t], bk = sv->tk[t], i0 = sv->centre[bj];
         const double *uj = sv->u + 4 * (size_t)bj, *uk = sv->u + 4 * (size_t)bk, c = sv->cs[t];
         const double *sg = sv->sg + (size_t)t * ng2, *dsg = sv->dsg + (size_t)t * ng2;
+        const int pg = ne == 1 ? 0 : sp_pot_pair_index(ne, sv->btype[bj], sv->btype[bk]);
+        const double *Tg0 = T + (size_t)(o.g + pg * ng2) * pc;
         const double *SP_RESTRICT fj = fv + (size_t)bj * pc, *SP_RESTRICT fk = fv + (size_t)bk * pc;
         const double *SP_RESTRICT fdj = fd + (size_t)bj * pc, *SP_RESTRICT fdk = fd + (size_t)bk * pc;
         double *SP_RESTRICT ni = nn + (size_t)i0 * pc;
@@ -10372,7 +10453,7 @@ static void sp__smeam_sv_density_chunk(const sp_smeam_sv_t *sv, const sp_smeam_l
         }
         for (p = 0; p < pc; ++p) { gb[p] = 0.0; gdb[p] = 0.0; }
         for (q = 0; q < ng2; ++q) {
-            const double *SP_RESTRICT Tg = T + (size_t)(o_g + q) * pc;
+            const double *SP_RESTRICT Tg = Tg0 + (size_t)q * pc;
             const double a = sg[q], b2 = dsg[q];
             for (p = 0; p < pc; ++p) {
                 gb[p] += a * Tg[p];
@@ -10396,13 +10477,14 @@ static void sp__smeam_sv_density_chunk(const sp_smeam_sv_t *sv, const sp_smeam_l
 static sp_result_t sp__smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
                                      const double *theta, double *out_energy, double *out_forces, int chunk,
                                      void *work, size_t work_bytes) {
-    const int npar = sp_smeam_layout_npar(lay), nr2 = sv->nr2;
-    const int o_phi = 0, o_U = 2 * nr2;
+    const sp__smoff_t o = sp__smeam_offsets(lay);
+    const int npar = o.npar, nr2 = sv->nr2, ne = o.ne;
     const int n = sv->natoms, nb = sv->nbonds;
-    double xu[SP_SPLINE_MAX_KNOTS];
-    int p0;
+    double xu[SP_MAX_ELEMENTS][SP_SPLINE_MAX_KNOTS];
+    int p0, e;
     if (work_bytes < sp_smeam_sv_workspace_size(sv, lay, chunk) || !work) return SP_ERR_WORKSPACE_TOO_SMALL;
-    sp__uniform_knots(lay->nu, lay->ulo, lay->uhi, xu);
+    if (!sp__smeam_layout_ok(lay) || ne != sv->nelem || nr2 != lay->nr + 2 || sv->ng2 != o.ng2) return SP_ERR_BAD_ARG;
+    for (e = 0; e < ne; ++e) sp__smeam_uknots(lay, e, xu[e]);
     for (p0 = 0; p0 < P; p0 += chunk) {
         const int pc = (P - p0 < chunk) ? P - p0 : chunk;
         double *T = (double *)work;                /* npar x pc: parameters, set index innermost */
@@ -10423,23 +10505,28 @@ static sp_result_t sp__smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_lay
                 T[(size_t)q * pc + p] = v;
             }
         sp__smeam_sv_density_chunk(sv, lay, pc, T, fv, fd, pd, dn, nn, gb, gdb);
-        /* U per parameter set, and the energies */
+        /* U of each element per parameter set, and the energies */
         for (p = 0; p < pc; ++p) {
-            sp_spline_t U;
-            double y[SP_SPLINE_MAX_KNOTS], e = 0.0, u0;
-            for (q = 0; q < lay->nu; ++q) y[q] = T[(size_t)(o_U + q) * pc + p];
-            if (sp_spline_init(&U, lay->nu, xu, y, T[(size_t)(o_U + lay->nu) * pc + p],
-                               T[(size_t)(o_U + lay->nu + 1) * pc + p]) != SP_OK)
-                return SP_ERR_NOT_FINITE;
-            u0 = sp__spline_eval(&U, 0.0, NULL);
-            for (q = 0; q < nr2; ++q) e += sv->phi_sum[q] * T[(size_t)(o_phi + q) * pc + p];
+            sp_spline_t U[SP_MAX_ELEMENTS];
+            double e_tot = 0.0, u0[SP_MAX_ELEMENTS] = {0.0};
+            for (e = 0; e < ne; ++e) {
+                const double *Tu = T + (size_t)(o.U + e * o.nu2) * pc + p;
+                double y[SP_SPLINE_MAX_KNOTS];
+                for (q = 0; q < lay->nu; ++q) y[q] = Tu[(size_t)q * pc];
+                if (sp_spline_init(&U[e], lay->nu, xu[e], y, Tu[(size_t)lay->nu * pc], Tu[(size_t)(lay->nu + 1) * pc]) !=
+                    SP_OK)
+                    return SP_ERR_NOT_FINITE;
+                u0[e] = sp__spline_eval(&U[e], 0.0, NULL);
+            }
+            for (q = 0; q < o.np * nr2; ++q) e_tot += sv->phi_sum[q] * T[(size_t)q * pc + p];
             for (i = 0; i < n; ++i) {
+                const int ti = sv->atype[i];
                 double du;
-                eu[(size_t)i * pc + p] = sp__spline_eval(&U, nn[(size_t)i * pc + p], &du) - u0;
+                eu[(size_t)i * pc + p] = sp__spline_eval(&U[ti], nn[(size_t)i * pc + p], &du) - u0[ti];
                 dU[(size_t)i * pc + p] = du;
             }
-            for (i = 0; i < n; ++i) e += eu[(size_t)i * pc + p];
-            out_energy[p0 + p] = e;
+            for (i = 0; i < n; ++i) e_tot += eu[(size_t)i * pc + p];
+            out_energy[p0 + p] = e_tot;
         }
         if (!out_forces) continue;
         /* bond forces -dE_i/dr_ij = -(phi'/2 u + U'_i dn_i/dr_ij), then the gather */
@@ -10473,24 +10560,25 @@ SP_API sp_result_t sp_smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_layo
 SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int P,
                                        const double *theta, double *out_n, double *out_dn, int chunk, void *work,
                                        size_t work_bytes) {
-    int npar, nr2, nu2, n, nb, p0;
+    sp__smoff_t o;
+    int n, nb, p0;
     if (!sv || !lay || P < 0 || (P > 0 && (!theta || !out_n)) || chunk < 1) return SP_ERR_BAD_ARG;
     if (work_bytes < sp_smeam_sv_workspace_size(sv, lay, chunk) || !work) return SP_ERR_WORKSPACE_TOO_SMALL;
-    npar = sp_smeam_layout_npar(lay);
-    nr2 = sv->nr2;
-    nu2 = lay->nu + 2;
+    if (!sp__smeam_layout_ok(lay)) return SP_ERR_BAD_ARG;
+    o = sp__smeam_offsets(lay);
+    if (o.ne != sv->nelem || o.nr2 != sv->nr2 || o.ng2 != sv->ng2) return SP_ERR_BAD_ARG;
     n = sv->natoms;
     nb = sv->nbonds;
     for (p0 = 0; p0 < P; p0 += chunk) {
         const int pc = (P - p0 < chunk) ? P - p0 : chunk;
-        double *T = (double *)work, *fv = T + (size_t)npar * pc, *fd = fv + (size_t)nb * pc;
+        double *T = (double *)work, *fv = T + (size_t)o.npar * pc, *fd = fv + (size_t)nb * pc;
         double *pd = fd + (size_t)nb * pc, *dn = pd + (size_t)nb * pc, *nn = dn + 3 * (size_t)nb * pc;
         double *gb = nn + (size_t)n * pc, *gdb = gb + pc;
         int p, q, i, b;
         for (p = 0; p < pc; ++p)
-            for (q = 0; q < npar; ++q) {
-                const int used = (q >= nr2 && q < 2 * nr2) || q >= 2 * nr2 + nu2; /* rho, f, g */
-                const double v = used ? theta[(size_t)(p0 + p) * npar + q] : 0.0;
+            for (q = 0; q < o.npar; ++q) {
+                const int used = (q >= o.rho && q < o.U) || q >= o.f; /* rho, f, g */
+                const double v = used ? theta[(size_t)(p0 + p) * o.npar + q] : 0.0;
                 if (!sp__isfinite(v)) return SP_ERR_NOT_FINITE;
                 T[(size_t)q * pc + p] = v;
             }
@@ -10508,18 +10596,19 @@ SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_l
 }
 
 SP_API void sp_smeam_sv_phi_rows(const sp_smeam_sv_t *sv, double *out_energy_row, double *out_force_rows) {
-    const int nr2 = sv->nr2, n = sv->natoms;
+    const int nr2 = sv->nr2, n = sv->natoms, ne = sv->nelem, w = ne * (ne + 1) / 2 * nr2;
     int i, b, d, q;
     if (out_energy_row)
-        for (q = 0; q < nr2; ++q) out_energy_row[q] = sv->phi_sum[q];
+        for (q = 0; q < w; ++q) out_energy_row[q] = sv->phi_sum[q];
     if (!out_force_rows) return;
     /* F_i = sum over the bonds b of i of phi'(r_b) u_b (both bond directions together) */
-    memset(out_force_rows, 0, sizeof(double) * 3 * (size_t)n * nr2);
+    memset(out_force_rows, 0, sizeof(double) * 3 * (size_t)n * w);
     for (i = 0; i < n; ++i)
         for (b = sv->first[i]; b < sv->first[i + 1]; ++b) {
             const double *ds = sv->ds + (size_t)b * nr2, *ub = sv->u + 4 * (size_t)b;
+            const int off = sp_pot_pair_index(ne, sv->atype[i], sv->btype[b]) * nr2;
             for (d = 0; d < 3; ++d) {
-                double *row = out_force_rows + (3 * (size_t)i + d) * nr2;
+                double *row = out_force_rows + (3 * (size_t)i + d) * w + off;
                 for (q = 0; q < nr2; ++q) row[q] += ds[q] * ub[d];
             }
         }
@@ -10533,84 +10622,97 @@ SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_la
                                       const double *dn, double *out_energy_row, double *out_force_rows, void *work,
                                       size_t work_bytes) {
     double xu[SP_SPLINE_MAX_KNOTS], *M, *w, *s0, *ds0;
-    int nu2, n, i, b, d, k;
+    int nu2, n, ne, wu, i, b, d, k, e;
     if (!sv || !lay || !nvals || (out_force_rows && !dn)) return SP_ERR_BAD_ARG;
-    if (lay->nu < 2 || lay->nu > SP_SPLINE_MAX_KNOTS || !(lay->uhi > lay->ulo) || !sp__isfinite(lay->ulo) ||
-        !sp__isfinite(lay->uhi))
-        return SP_ERR_BAD_ARG;
+    if (!sp__smeam_layout_ok(lay) || sp__smeam_offsets(lay).ne != sv->nelem) return SP_ERR_BAD_ARG;
     if (!work || work_bytes < sp_smeam_sv_u_rows_workspace_size(sv, lay)) return SP_ERR_WORKSPACE_TOO_SMALL;
     nu2 = lay->nu + 2;
     n = sv->natoms;
+    ne = sv->nelem;
+    wu = ne * nu2;
     M = (double *)work;                       /* nu x nu2 */
     s0 = M + (size_t)lay->nu * nu2;           /* nu2: s(0) */
     ds0 = s0 + nu2;                           /* nu2: scratch */
-    w = ds0 + nu2;                            /* n x nu2: s'(n_i) */
-    sp__uniform_knots(lay->nu, lay->ulo, lay->uhi, xu);
-    if (sp_spline_basis_matrix(lay->nu, xu, SP_SPLINE_CLAMPED, M) != SP_OK) return SP_ERR_BAD_ARG;
-    sp_spline_basis(lay->nu, xu, SP_SPLINE_CLAMPED, M, 0.0, s0, ds0);
+    w = ds0 + nu2;                            /* n x nu2: s'(n_i) on the knots of i's element */
     for (i = 0; i < n; ++i)
         if (!sp__isfinite(nvals[i])) return SP_ERR_NOT_FINITE;
     if (out_energy_row)
-        for (k = 0; k < nu2; ++k) out_energy_row[k] = 0.0;
-    for (i = 0; i < n; ++i) {
-        double *wi = w + (size_t)i * nu2;
-        sp_spline_basis(lay->nu, xu, SP_SPLINE_CLAMPED, M, nvals[i], ds0, wi);
-        if (out_energy_row)
-            for (k = 0; k < nu2; ++k) out_energy_row[k] += ds0[k] - s0[k];
+        for (k = 0; k < wu; ++k) out_energy_row[k] = 0.0;
+    for (e = 0; e < ne; ++e) {
+        sp__smeam_uknots(lay, e, xu);
+        if (sp_spline_basis_matrix(lay->nu, xu, SP_SPLINE_CLAMPED, M) != SP_OK) return SP_ERR_BAD_ARG;
+        sp_spline_basis(lay->nu, xu, SP_SPLINE_CLAMPED, M, 0.0, s0, ds0);
+        for (i = 0; i < n; ++i) {
+            double *wi = w + (size_t)i * nu2;
+            if (sv->atype[i] != e) continue;
+            sp_spline_basis(lay->nu, xu, SP_SPLINE_CLAMPED, M, nvals[i], ds0, wi);
+            if (out_energy_row)
+                for (k = 0; k < nu2; ++k) out_energy_row[e * nu2 + k] += ds0[k] - s0[k];
+        }
     }
     if (!out_force_rows) return SP_OK;
     /* F_i = sum over the bonds b = (i, j) of U'(n_i) dn_i/dr_ij - U'(n_j) dn_j/dr_ji */
-    memset(out_force_rows, 0, sizeof(double) * 3 * (size_t)n * nu2);
+    memset(out_force_rows, 0, sizeof(double) * 3 * (size_t)n * wu);
     for (i = 0; i < n; ++i) {
         const double *wi = w + (size_t)i * nu2;
+        const int oi = sv->atype[i] * nu2;
         for (b = sv->first[i]; b < sv->first[i + 1]; ++b) {
-            const int rb = sv->rev[b];
+            const int rb = sv->rev[b], oj = sv->btype[b] * nu2;
             const double *wj = w + (size_t)sv->centre[rb] * nu2;
             for (d = 0; d < 3; ++d) {
                 const double a = dn[3 * (size_t)b + d], c = dn[3 * (size_t)rb + d];
-                double *SP_RESTRICT row = out_force_rows + (3 * (size_t)i + d) * nu2;
-                for (k = 0; k < nu2; ++k) row[k] += wi[k] * a - wj[k] * c;
+                double *SP_RESTRICT row = out_force_rows + (3 * (size_t)i + d) * wu;
+                for (k = 0; k < nu2; ++k) row[oi + k] += wi[k] * a;
+                for (k = 0; k < nu2; ++k) row[oj + k] -= wj[k] * c;
             }
         }
     }
     return SP_OK;
 }
 
-SP_API sp_result_t sp_smeam_layout_pot(const sp_smeam_layout_t *lay, const double *theta, const char *element,
-                                       sp_pot_t *out) {
-    int ng, k, nr2, nu2, nk[5];
+SP_API sp_result_t sp_smeam_layout_pot(const sp_smeam_layout_t *lay, const double *theta,
+                                       const char *const *elements, sp_pot_t *out) {
     double xr[SP_SPLINE_MAX_KNOTS], xg[SP_SPLINE_MAX_KNOTS], xu[SP_SPLINE_MAX_KNOTS];
-    const double *th[5];
+    sp__smoff_t o;
     sp_allocator_t al;
     sp_result_t r;
-    if (!lay || !theta || !out || !element || !sp_element_z(element)) return SP_ERR_BAD_ARG;
-    ng = lay->ng > 0 ? lay->ng : lay->nr;
-    nr2 = lay->nr + 2;
-    nu2 = lay->nu + 2;
-    nk[0] = nk[1] = nk[3] = lay->nr;
-    nk[2] = lay->nu;
-    nk[4] = ng;
+    int k, e, ns;
+    if (!lay || !theta || !out || !elements || !sp__smeam_layout_ok(lay)) return SP_ERR_BAD_ARG;
+    o = sp__smeam_offsets(lay);
+    for (e = 0; e < o.ne; ++e) {
+        int e2;
+        if (!elements[e] || !sp_element_z(elements[e])) return SP_ERR_BAD_ARG;
+        for (e2 = 0; e2 < e; ++e2)
+            if (strcmp(elements[e], elements[e2]) == 0) return SP_ERR_BAD_ARG;
+    }
+    ns = 2 * o.np + 3 * o.ne;
     al = out->allocator;
     memset(out, 0, sizeof *out);
     out->allocator = al;
     sp__uniform_knots(lay->nr, lay->rlo, lay->rc, xr);
-    sp__uniform_knots(ng, -1.0, 1.0, xg);
-    sp__uniform_knots(lay->nu, lay->ulo, lay->uhi, xu);
-    th[0] = theta; th[1] = theta + nr2; th[2] = theta + 2 * nr2; th[3] = theta + 2 * nr2 + nu2; th[4] = th[3] + nr2;
-    out->mem = sp__alloc(&out->allocator, 5 * sizeof(sp_spline_t));
+    sp__uniform_knots(o.ng, -1.0, 1.0, xg);
+    out->mem = sp__alloc(&out->allocator, (size_t)ns * sizeof(sp_spline_t));
     if (!out->mem) return SP_ERR_NO_MEMORY;
     out->kind = SP_POT_MEAM;
-    out->nelem = 1;
-    strcpy(out->elem[0], element);
+    out->nelem = o.ne;
+    for (e = 0; e < o.ne; ++e) snprintf(out->elem[e], sizeof out->elem[e], "%s", elements[e]);
     out->meam.phi = (sp_spline_t *)out->mem;
-    out->meam.rho = out->meam.phi + 1;
-    out->meam.U = out->meam.phi + 2;
-    out->meam.f = out->meam.phi + 3;
-    out->meam.g = out->meam.phi + 4;
+    out->meam.rho = out->meam.phi + o.np;
+    out->meam.U = out->meam.rho + o.ne;
+    out->meam.f = out->meam.U + o.ne;
+    out->meam.g = out->meam.f + o.ne;
     out->meam.new_format = 1;
-    for (k = 0; k < 5; ++k) {
-        const double *x = (k == 2) ? xu : (k == 4) ? xg : xr;
-        r = sp_spline_init(out->meam.phi + k, nk[k], x, th[k], th[k][nk[k]], th[k][nk[k] + 1]);
+    /* the splines lie in the parameter vector's order: phi, rho, U, f, g */
+    for (k = 0; k < ns; ++k) {
+        const int isU = k >= o.np + o.ne && k < o.np + 2 * o.ne, isg = k >= o.np + 3 * o.ne;
+        const int nk = isU ? lay->nu : isg ? o.ng : lay->nr;
+        const int start = k < o.np + o.ne ? k * o.nr2
+                          : isU           ? o.U + (k - o.np - o.ne) * o.nu2
+                          : !isg          ? o.f + (k - o.np - 2 * o.ne) * o.nr2
+                                          : o.g + (k - o.np - 3 * o.ne) * o.ng2;
+        const double *th = theta + start;
+        if (isU) sp__smeam_uknots(lay, k - o.np - o.ne, xu);
+        r = sp_spline_init(out->meam.phi + k, nk, isU ? xu : isg ? xg : xr, th, th[nk], th[nk + 1]);
         if (r != SP_OK) {
             sp_pot_free(out);
             return r;

@@ -1951,6 +1951,7 @@ extern "C" sp_result_t sp_cuda_sv_create(sp_cuda_sv_t **out, const sp_smeam_layo
     if (!out || !lay || !sv || nconf < 1) return spc_diag(diag, SP_ERR_BAD_ARG, "bad argument");
     ng = lay->ng > 0 ? lay->ng : lay->nr;
     if (lay->nu < 2 || lay->nu > SP_SPLINE_MAX_KNOTS) return spc_diag(diag, SP_ERR_BAD_ARG, "bad s-MEAM layout");
+    if (lay->nelem > 1) return spc_diag(diag, SP_ERR_UNSUPPORTED, "structure vectors on the GPU: one element only");
     for (c = 0; c < nconf; ++c)
         if (sv[c].nr2 != lay->nr + 2 || sv[c].ng2 != ng + 2 || sv[c].natoms < 1)
             return spc_diag(diag, SP_ERR_BAD_ARG, "configuration %d: structure vectors of another layout", c + 1);

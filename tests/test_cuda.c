@@ -205,7 +205,7 @@ static void check_pot(const char *what, const sp_pot_t *pot, int m, double a) {
 
 /* structure vectors: a 27- and a 64-atom configuration, P random parameter sets */
 static void check_sv(int P) {
-    sp_smeam_layout_t lay = {7, 2.0, 4.0, 7, -1.5, 1.5, 0};
+    sp_smeam_layout_t lay = {7, 2.0, 4.0, 7, -1.5, 1.5, 0, 1, {{0, 0}}};
     enum { NC = 2 };
     const int ms[NC] = {3, 4};
     double pos[NC][3 * 64], ref[NC][3 * 64], *theta, *Ec, *Eg, *Fc, *Fg, *Sg, emax = 0.0, fmax = 0.0, smax = 0.0;

@@ -4,8 +4,8 @@
 #   eval: 8000-atom diamond Si (Gaussian displacements, so forces are nonzero)
 #         with Si_1 (meam/spline), Si.b (meam/sw/spline) and a UF2,3 model,
 #         twice on 1 thread and on 2 and 8 threads: byte-identical output files.
-#   fit uf3, fit smeam (both methods, 5 generations): the model file on 1, 2
-#         and 8 threads: byte-identical.
+#   fit uf3, fit smeam (both methods, and a Ti-O fit, 5 generations): the
+#         model file on 1, 2 and 8 threads: byte-identical.
 #   props: the reports of Si_1 diamond (relaxations, elastic constants,
 #         surfaces; no vacancy: its band runs 1500 steps, and below 256 atoms
 #         a force call is serial anyway) and of Ti hcp (c/a search, surfaces) on 1, 2 and 8
@@ -89,6 +89,17 @@ if same_bytes model.uf3 fit uf3 --train "$T/train.xyz" --r2 1.5:5.0:16 --r3 1.5:
 fi
 same_bytes vp.meam.spline fit smeam --train "$T/train.xyz" --generations 5 --pop 8 -o @
 same_bytes full.meam.spline fit smeam --method full --train "$T/train.xyz" --generations 5 --pop 8 -o @
+# two elements: hcp Ti cells with every fifth atom O, labelled by TiO.meam.spline
+if [ -f "$POTS/TiO.meam.spline" ]; then
+    : > "$T/tio_train.xyz"
+    for s in 31 32 33; do
+        python3 tools/make_crystal.py hcp 2.95 2 1 2 --el Ti --c 4.68 --sigma 0.1 --seed $s -o "$T/h$s.xyz" &&
+        awk 'NR > 2 && NR % 5 == 0 { sub(/^Ti/, "O") } { print }' "$T/h$s.xyz" > "$T/ho$s.xyz" &&
+        "$SP" eval "$POTS/TiO.meam.spline" "$T/ho$s.xyz" -o "$T/hl$s.xyz" 2>/dev/null &&
+        cat "$T/hl$s.xyz" >> "$T/tio_train.xyz" || fail "labelling Ti-O cell $s"
+    done
+    same_bytes vp_tio.meam.spline fit smeam --train "$T/tio_train.xyz" --generations 5 --pop 8 -o @
+fi
 
 # md with the Langevin thermostat: stdout less timing lines, and the dumped trajectory
 md_run() { # $1 tag, $2 threads, $3 seed, then more options

@@ -10,10 +10,18 @@
      on every configuration): every +-delta perturbation along each
      parameter and random directions raises it, with a vanishing central
      difference, and the normal-equation loss equals the brute-force loss;
-   - densities of a chunked batch equal those of single sets; errors. */
+   - densities of a chunked batch equal those of single sets; errors;
+   - `splinepot fit smeam` ($SPLINEPOT) on Ti-O data labelled by
+     TiO.meam.spline: the model file it writes, read back and evaluated
+     with the per-element constants of its report, gives the report's
+     training errors (1e-6), which lie well below the spread of the data;
+     a test element missing from the training set and --method full with
+     two elements are refused. */
+#define _POSIX_C_SOURCE 200809L
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"
+#include <unistd.h>
 
 enum { NCONF = 3, NMAX = 40 };
 
@@ -30,6 +38,7 @@ static sp_smeam_layout_t L;
 static int nphi, nu2, m, npar, phimap[SP_SPLINE_MAX_KNOTS + 2];
 static double rho_fg[256];      /* the fixed rho, f, g part of theta */
 static double we, wf, *Pen;
+static const char *const mo[1] = {"Mo"};
 
 /* full parameter vector from the linear unknowns (phi free values, U, constant) */
 static void assemble(const double *lin, double *theta) {
@@ -47,7 +56,7 @@ static void direct(const double *lin, double *e, double *f) {
     int c, type[NMAX] = {0}, off = 0;
     assemble(lin, theta);
     memset(&pot, 0, sizeof pot);
-    SP_CHECK(sp_smeam_layout_pot(&L, theta, "Mo", &pot) == SP_OK);
+    SP_CHECK(sp_smeam_layout_pot(&L, theta, mo, &pot) == SP_OK);
     for (c = 0; c < NCONF; ++c) {
         double E;
         SP_CHECK(sp_pot_compute_once(&pot, C[c].cf.natoms, C[c].pos, type, C[c].cf.cell.h, C[c].cf.cell.pbc, &E,
@@ -89,8 +98,151 @@ static void fcc_cell(cfg_t *c) {
     c->cf.cell.pbc[0] = c->cf.cell.pbc[1] = c->cf.cell.pbc[2] = 1;
 }
 
+/* writes n_conf frames of 32-atom hcp Ti cells (a 2.85..3.05 A, c/a 1.59,
+   every eighth atom O, displaced by up to 0.12 A) labelled by pot to path;
+   extra_el: the element of atom 0 of the last frame instead (NULL: none).
+   Adds the sums of E/N, (E/N)^2, F, F^2 and the counts to st[0..5]. */
+static int write_tio_frames(const sp_pot_t *pot, const char *path, int nconf, int seed, const char *extra_el, double *st) {
+    static const int nc[3] = {2, 2, 2};
+    const int ti = sp_pot_find_element(pot, "Ti"), o = sp_pot_find_element(pot, "O");
+    FILE *fp = fopen(path, "w");
+    uint64_t rng = 977 + (uint64_t)seed;
+    int c, i, k;
+    if (!fp || ti < 0 || o < 0) {
+        if (fp) fclose(fp);
+        return 0;
+    }
+    for (c = 0; c < nconf; ++c) {
+        const double a = 2.85 + 0.2 * c / (nconf - 1);
+        double pos[32 * 3], F[32 * 3], E;
+        int type[32];
+        sp_cell_t cell;
+        sp_diag_t d;
+        sp_hcp_cell(a, 1.59 * a, nc, pos, &cell);
+        for (i = 0; i < 32; ++i) {
+            type[i] = i % 8 == 3 ? o : ti;
+            for (k = 0; k < 3; ++k) pos[3 * i + k] += 0.12 * (2 * tu_urand_s(&rng) - 1);
+        }
+        if (sp_pot_compute_once(pot, 32, pos, type, cell.h, cell.pbc, &E, F, NULL, NULL, &d) != SP_OK) {
+            fclose(fp);
+            return 0;
+        }
+        fprintf(fp, "32\nLattice=\"");
+        for (k = 0; k < 9; ++k) fprintf(fp, "%s%.17g", k ? " " : "", cell.h[k]);
+        fprintf(fp, "\" Properties=species:S:1:pos:R:3:forces:R:3 energy=%.17g pbc=\"T T T\"\n", E);
+        for (i = 0; i < 32; ++i) {
+            const char *el = (extra_el && c == nconf - 1 && i == 0) ? extra_el : type[i] == o ? "O" : "Ti";
+            fprintf(fp, "%s %.17g %.17g %.17g %.17g %.17g %.17g\n", el, pos[3 * i], pos[3 * i + 1], pos[3 * i + 2],
+                    F[3 * i], F[3 * i + 1], F[3 * i + 2]);
+        }
+        if (st) {
+            st[0] += E / 32;
+            st[1] += (E / 32) * (E / 32);
+            st[4] += 1;
+            for (k = 0; k < 96; ++k) st[2] += F[k], st[3] += F[k] * F[k];
+            st[5] += 96;
+        }
+    }
+    return fclose(fp) == 0;
+}
+
+/* runs cmd; 1 when its exit status is nonzero and the file errpath holds want */
+static int refused(const char *cmd, const char *errpath, const char *want) {
+    char line[512];
+    int found = 0;
+    FILE *fp;
+    if (system(cmd) == 0) return 0;
+    fp = fopen(errpath, "r");
+    while (fp && fgets(line, sizeof line, fp))
+        if (strstr(line, want)) found = 1;
+    if (fp) fclose(fp);
+    return found;
+}
+
+static void check_tool_two_elements(const char *potpath) {
+    const char *tool = getenv("SPLINEPOT");
+    char dir[64], tr[128], te[128], bad[128], model[128], rep[128], err[128], cmd[2048], line[1024];
+    double st[6] = {0, 0, 0, 0, 0, 0}, c_o = 0, c_ti = 0, rep_e = -1, rep_f = -1, se = 0, sf = 0, std_e, std_f;
+    int got_c = 0, got_el = 0, got_r = 0, nconf = 0, nf = 0, k, i;
+    sp_frame_t *fr = NULL;
+    sp_pot_t ref, fit;
+    sp_diag_t d;
+    FILE *fp;
+    if (!tool || access(tool, X_OK) != 0 || !tu_exists(potpath)) {
+        printf("splinepot fit smeam, two elements: skipped (no $SPLINEPOT or %s)\n", potpath);
+        return;
+    }
+    memset(&ref, 0, sizeof ref);
+    memset(&fit, 0, sizeof fit);
+    SP_CHECK(sp_pot_read_file(&ref, potpath, &d) == SP_OK);
+    strcpy(dir, "/tmp/splinepot_smfit_XXXXXX");
+    if (!mkdtemp(dir)) { SP_CHECK(0); sp_pot_free(&ref); return; }
+    snprintf(tr, sizeof tr, "%s/train.xyz", dir);
+    snprintf(te, sizeof te, "%s/test.xyz", dir);
+    snprintf(bad, sizeof bad, "%s/bad.xyz", dir);
+    snprintf(model, sizeof model, "%s/TiO.fit.meam.spline", dir);
+    snprintf(rep, sizeof rep, "%s/report.json", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    SP_CHECK(write_tio_frames(&ref, tr, 16, 1, NULL, st) && write_tio_frames(&ref, te, 4, 2, NULL, NULL) &&
+             write_tio_frames(&ref, bad, 2, 3, "Al", NULL));
+    std_e = sqrt(st[1] / st[4] - (st[0] / st[4]) * (st[0] / st[4]));
+    std_f = sqrt(st[3] / st[5] - (st[2] / st[5]) * (st[2] / st[5]));
+    snprintf(cmd, sizeof cmd, "'%s' fit smeam --train '%s' --test '%s' --rmin 1.7 --rcut 5.5 --knots 8 --pop 16 "
+             "--generations 100 --seed 1 -o '%s' --report '%s' > /dev/null 2> '%s'", tool, tr, te, model, rep, err);
+    SP_CHECK(system(cmd) == 0);
+    fp = fopen(rep, "r");
+    while (fp && fgets(line, sizeof line, fp)) {
+        const char *t = strstr(line, "\"train\": {");
+        if (sscanf(line, " \"energy_constant_eV_per_atom\": {\"O\": %lf, \"Ti\": %lf}", &c_o, &c_ti) == 2) got_c = 1;
+        if (strstr(line, "\"elements\": [\"O\", \"Ti\"]")) got_el = 1;
+        if (t && sscanf(t, "\"train\": {\"n_configs\": %*d, \"n_force_components\": %*d, \"energy_rmse_meV_per_atom\": %lf, "
+                           "\"force_rmse_eV_per_A\": %lf", &rep_e, &rep_f) == 2)
+            got_r = 1;
+    }
+    if (fp) fclose(fp);
+    SP_CHECK(got_c && got_el && got_r);
+    /* the written file, read back, with the report's constants */
+    SP_CHECK(sp_pot_read_file(&fit, model, &d) == SP_OK && fit.nelem == 2);
+    nconf = tu_read_frames(tr, &fr);
+    SP_CHECK(nconf == 16);
+    for (k = 0; k < nconf && fit.nelem == 2; ++k) {
+        double E, F[96], sh = 0.0;
+        int type[32];
+        for (i = 0; i < 32; ++i) {
+            type[i] = sp_pot_find_element(&fit, sp_element_symbol(fr[k].z[i]));
+            sh += fr[k].z[i] == 8 ? c_o : c_ti;
+        }
+        SP_CHECK(sp_pot_compute_once(&fit, 32, fr[k].pos, type, fr[k].cell, fr[k].pbc, &E, F, NULL, NULL, &d) == SP_OK);
+        se += pow(1000.0 * (E + sh - fr[k].energy) / 32, 2);
+        for (i = 0; i < 96; ++i, ++nf) sf += (F[i] - fr[k].forces[i]) * (F[i] - fr[k].forces[i]);
+    }
+    se = sqrt(se / nconf);
+    sf = sqrt(sf / nf);
+    printf("splinepot fit smeam, Ti-O (16 x 32 atoms from TiO.meam.spline, 100 generations): train RMSE %.3f meV/atom, "
+           "%.4f eV/A (report %.3f, %.4f; the data's spread %.1f meV/atom, %.3f eV/A)\n", se, sf, rep_e, rep_f,
+           1000 * std_e, std_f);
+    SP_CHECK(fabs(se - rep_e) <= 1e-6 * rep_e + 1e-9);
+    SP_CHECK(fabs(sf - rep_f) <= 1e-6 * rep_f + 1e-9);
+    SP_CHECK(se < 0.1 * 1000 * std_e);
+    SP_CHECK(sf < 0.5 * std_f);
+    /* refused: a test element the training set lacks; --method full with two elements */
+    snprintf(cmd, sizeof cmd, "'%s' fit smeam --train '%s' --test '%s' --generations 1 -o '%s.2' 2> '%s'", tool, tr, bad,
+             model, err);
+    SP_CHECK(refused(cmd, err, "element Al is not in the training set"));
+    snprintf(cmd, sizeof cmd, "'%s' fit smeam --method full --train '%s' --generations 1 -o '%s.2' 2> '%s'", tool, tr,
+             model, err);
+    SP_CHECK(refused(cmd, err, "one element only"));
+    snprintf(cmd, sizeof cmd, "%s.2", model);
+    SP_CHECK(!tu_exists(cmd)); /* no model file left behind */
+    tu_free_frames(fr, nconf);
+    sp_pot_free(&fit);
+    sp_pot_free(&ref);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+}
+
 int main(void) {
-    sp_smeam_layout_t lay0 = {6, 2.0, 4.2, 7, -1.0, 1.0, 6};
+    sp_smeam_layout_t lay0 = {6, 2.0, 4.2, 7, -1.0, 1.0, 6, 1, {{0, 0}}};
     const double *q0;
     double lo = HUGE_VAL, hi = -HUGE_VAL, *G, *b, *th, yy = 0.0, sse_ne, worst_e = 0.0, worst_f = 0.0;
     double *Er, *Fr, *FU, eU[SP_SPLINE_MAX_KNOTS + 2], ephi[SP_SPLINE_MAX_KNOTS + 2], *Fphi, lin[128];
@@ -126,7 +278,7 @@ int main(void) {
         t[L.nr - 1] = t[L.nr + 1] = t[nr2 + L.nr - 1] = t[nr2 + L.nr + 1] = 0.0;
         t[2 * nr2 + nu2 + L.nr - 1] = t[2 * nr2 + nu2 + L.nr + 1] = 0.0;
         memset(&pot, 0, sizeof pot);
-        SP_CHECK(sp_smeam_layout_pot(&L, t, "Mo", &pot) == SP_OK);
+        SP_CHECK(sp_smeam_layout_pot(&L, t, mo, &pot) == SP_OK);
         for (c = 0; c < NCONF; ++c) {
             C[c].cf.pos = C[c].pos;
             SP_CHECK(sp_pot_compute_once(&pot, C[c].cf.natoms, C[c].pos, type, C[c].cf.cell.h, C[c].cf.cell.pbc,
@@ -299,5 +451,10 @@ int main(void) {
         free(C[c].dn);
     }
     free(w); free(uw); free(sw); free(Er); free(Fr); free(FU); free(Fphi); free(G); free(b); free(th); free(Pen);
+    {
+        char pp[1024];
+        snprintf(pp, sizeof pp, "%s/TiO.meam.spline", tu_potdir());
+        check_tool_two_elements(pp);
+    }
     return sp_test_finish();
 }

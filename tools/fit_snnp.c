@@ -153,7 +153,7 @@ static int cmd_fit_snnp(int argc, char **argv) {
             ok = !fail_file(train_path, &diag, r);
         }
     }
-    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, 0.0, &rtr, &rte);
+    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, NULL, &rtr, &rte);
     if (ok) {
         static const char *const why[3] = {"all epochs", "early stopping", "time limit"};
         d = sp_snnp_fit_desc_defaults(&d);

@@ -1988,7 +1988,7 @@ static int bench_cells(int argc, char **argv) {
    parameter sets, energies and forces. */
 static int bench_structvec(int argc, char **argv) {
     long P, chunk;
-    sp_smeam_layout_t lay = {7, 2.0, 4.0, 7, -1.5, 1.5, 0};
+    sp_smeam_layout_t lay = {7, 2.0, 4.0, 7, -1.5, 1.5, 0, 1, {{0, 0}}};
     static const double bas[4][3] = {{0, 0, 0}, {.5, .5, 0}, {.5, 0, .5}, {0, .5, .5}};
     double pos[3 * 108], *theta, *E, *F, t0, t1, t2;
     sp_config_t cf;
@@ -2172,14 +2172,18 @@ static void fit_configs_free(const frames_t *tr, sp_config_t *cf, int **types) {
 }
 
 /* RMSE of a potential against the energies (per atom) and forces of frames */
-static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames_t *fr, double shift, rmse_t *out);
+static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames_t *fr, const double *shift,
+                             rmse_t *out);
 
 static int frames_rmse(const sp_pot_t *pot, const char *file, const frames_t *fr, rmse_t *out) {
-    return frames_rmse_shift(pot, file, fr, 0.0, out);
+    return frames_rmse_shift(pot, file, fr, NULL, out);
 }
 
-/* as frames_rmse, comparing E/N + shift with the reference energy per atom */
-static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames_t *fr, double shift, rmse_t *out) {
+/* as frames_rmse, comparing (E + sum over the atoms of the shift of their
+   element, the potential's order) / N with the reference energy per atom;
+   shift NULL: none */
+static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames_t *fr, const double *shift,
+                             rmse_t *out) {
     sp_nlist_t nl;
     sp_work_t ws;
     double se = 0.0, sf = 0.0;
@@ -2206,7 +2210,9 @@ static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames
             }
         }
         if (ok && f->has_energy) {
-            double de = 1000.0 * ((res.energy - f->energy) / f->natoms + shift);
+            double sh = 0.0, de;
+            for (a = 0; shift && a < f->natoms; ++a) sh += shift[type[a]];
+            de = 1000.0 * ((res.energy - f->energy) / f->natoms + sh / f->natoms);
             se += de * de;
             if (fabs(de) > out->e_max_meV) out->e_max_meV = fabs(de);
             ++out->nconf;
@@ -2241,9 +2247,9 @@ static void json_rmse(FILE *fp, const char *name, const rmse_t *r) {
 }
 
 /* a fitted model's errors on the training frames and (te->n > 0) the test
-   frames, energies per atom shifted by shift */
+   frames, shift: an energy per atom of each element added (NULL: none) */
 static int fit_rmse(const sp_pot_t *pot, const char *train_path, const frames_t *tr, const char *test_path,
-                    const frames_t *te, double shift, rmse_t *rtr, rmse_t *rte) {
+                    const frames_t *te, const double *shift, rmse_t *rtr, rmse_t *rte) {
     return frames_rmse_shift(pot, train_path, tr, shift, rtr) &&
            (te->n == 0 || frames_rmse_shift(pot, test_path, te, shift, rte));
 }
@@ -2328,7 +2334,7 @@ static int cmd_fit_uf3(int argc, char **argv) {
         r = sp_uf3_fit(&d, cf, tr.n, &pot, &info, &diag);
         if (r != SP_OK) ok = !fail_file(train_path, &diag, r);
     }
-    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, 0.0, &rtr, &rte);
+    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, NULL, &rtr, &rte);
     if (ok) {
         d = sp_uf3_fit_desc_defaults(&d);
         fprintf(stderr, "uf3 fit: %d coefficients, kappa %g, lambda_ridge %g, lambda_curv %g, %.1f s\n", info.n_params,
@@ -2363,6 +2369,18 @@ static int cmd_fit_uf3(int argc, char **argv) {
     return ok ? 0 : 1;
 }
 
+
+/* types of a frame's atoms as indices into the element list z (which holds
+   them all: collect_elements), and the count of each (cnt, zeroed first) */
+static void frame_types(const sp_frame_t *f, const int *z, int ne, int *type, int *cnt) {
+    int i, q;
+    for (q = 0; q < ne; ++q) cnt[q] = 0;
+    for (i = 0; i < f->natoms; ++i) {
+        for (q = 0; z[q] != f->z[i]; ++q) {}
+        type[i] = q;
+        ++cnt[q];
+    }
+}
 
 /* s-MEAM by CMA-ES over structure vectors (Vita & Trinkle 2021, sec. 3.3-3.4) */
 typedef struct smeam_fit_t {
@@ -2445,16 +2463,21 @@ static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out,
 /* --method full: CMA-ES over all free parameters (phi, rho, U, f, g) */
 /* Structure vectors of training frame k, adding E/N, (E/N)^2, F and F^2 to
    st[0..3] and the force components to *nforce; 0 after an error line. */
-static int smeam_sv_frame(const sp_frame_t *f, const sp_smeam_layout_t *lay, sp_smeam_sv_t *sv, const char *path,
-                          int k, double *st, long *nforce) {
+static int smeam_sv_frame(const sp_frame_t *f, const sp_smeam_layout_t *lay, const int *z, sp_smeam_sv_t *sv,
+                          const char *path, int k, double *st, long *nforce) {
     sp_config_t cf;
     sp_diag_t dg;
-    int a;
+    int a, cnt[SP_MAX_ELEMENTS], *type = (int *)malloc((size_t)f->natoms * sizeof(int)), r;
+    if (!type) return fail_msg("out of memory");
+    frame_types(f, z, lay->nelem > 0 ? lay->nelem : 1, type, cnt);
     memset(&cf, 0, sizeof cf);
     cf.natoms = f->natoms;
     cf.pos = f->pos;
+    cf.type = type;
     frame_cell(f, &cf.cell);
-    if (sp_smeam_sv_build(sv, lay, &cf, &dg) != SP_OK) {
+    r = sp_smeam_sv_build(sv, lay, &cf, &dg);
+    free(type);
+    if (r != SP_OK) {
         fprintf(stderr, "error: %s: frame %d: %s\n", path, k + 1, dg.msg);
         return 0;
     }
@@ -2468,16 +2491,48 @@ static int smeam_sv_frame(const sp_frame_t *f, const sp_smeam_layout_t *lay, sp_
     return 1;
 }
 
-/* the training frames (and, test_path not NULL, the test frames) of a
-   one-element s-MEAM fit: every training frame has an energy, every atom is
-   element *z. On failure nothing is left allocated. */
-static int smeam_read_sets(const char *train_path, const char *test_path, frames_t *tr, frames_t *te, int *z) {
-    int zs[SP_MAX_ELEMENTS], n, ok;
+/* the spline kind of parameter q of a layout's vector (0 phi, 1 rho, 2 U,
+   3 f, 4 g: sp_smeam_layout_t's order), and q's place within its spline */
+static int smeam_block(const sp_smeam_layout_t *lay, int q) {
+    const int ne = lay->nelem > 0 ? lay->nelem : 1, np = ne * (ne + 1) / 2, nr2 = lay->nr + 2, nu2 = lay->nu + 2;
+    const int bound[4] = {np * nr2, (np + ne) * nr2, (np + ne) * nr2 + ne * nu2, (np + 2 * ne) * nr2 + ne * nu2};
+    int k = 0;
+    while (k < 4 && q >= bound[k]) ++k;
+    return k;
+}
+
+static int smeam_block_offset(const sp_smeam_layout_t *lay, int q) {
+    const int ne = lay->nelem > 0 ? lay->nelem : 1, np = ne * (ne + 1) / 2, nr2 = lay->nr + 2, nu2 = lay->nu + 2;
+    const int ng2 = (lay->ng > 0 ? lay->ng : lay->nr) + 2;
+    switch (smeam_block(lay, q)) {
+    case 0: return q % nr2;
+    case 1: return (q - np * nr2) % nr2;
+    case 2: return (q - (np + ne) * nr2) % nu2;
+    case 3: return (q - (np + ne) * nr2 - ne * nu2) % nr2;
+    default: return (q - (np + 2 * ne) * nr2 - ne * nu2) % ng2;
+    }
+}
+
+/* the training frames (and, test_path not NULL, the test frames) of an
+   s-MEAM fit: every training frame has an energy; the elements of the
+   training frames, by atomic number, in z[0..*ne) (at most max_ne; test
+   frames hold no others). On failure nothing is left allocated. */
+static int smeam_read_sets(const char *train_path, const char *test_path, frames_t *tr, frames_t *te, int *z, int *ne,
+                           int max_ne) {
+    int zt[SP_MAX_ELEMENTS], n, nt, ok;
     if (!fit_read_sets(train_path, test_path, tr, te)) return 0;
     ok = fit_check_energies(tr, train_path);
-    n = ok ? collect_elements(tr, NULL, zs) : 0;
-    if (ok && (n < 0 || n > 1)) ok = !fail_msg("fit smeam: one element only");
-    *z = n == 1 ? zs[0] : 0;
+    n = ok ? collect_elements(tr, NULL, z) : 0;
+    if (ok && n < 0) ok = !fail_msg("fit smeam: too many elements (SP_MAX_ELEMENTS)");
+    if (ok && n > max_ne) ok = !fail_msg("fit smeam --method full: one element only (the default method fits several)");
+    nt = ok ? collect_elements(tr, te, zt) : 0;
+    if (ok && nt != n) { /* the first test element missing from the sorted training list */
+        int q = 0;
+        while (q < n && z[q] == zt[q]) ++q;
+        fprintf(stderr, "error: %s: element %s is not in the training set\n", test_path, sp_element_symbol(zt[q]));
+        ok = 0;
+    }
+    *ne = n;
     if (!ok) frames_free(tr), frames_free(te);
     return ok;
 }
@@ -2503,7 +2558,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     sp_cmaes_t es;
     sp_pot_t pot;
     rmse_t rtr, rte;
-    int k, ok = 1, z = 0, npar, q, gen = 0;
+    int k, ok = 1, z = 0, ne = 0, npar, q, gen = 0;
     double t0 = now_seconds(), best_shift = 0.0, *x0;
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath) {
         fputs("usage: splinepot fit smeam --method full --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
@@ -2528,7 +2583,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     if (knots < 3 || knots > 40 || !(rcut > rmin) || rmin <= 0 || !(kappa > 0 && kappa < 1) || pop < 0 || gens < 1)
         return fail_msg("fit smeam: bad settings (knots 3..40, rcut > rmin > 0, kappa in (0,1))");
     if (opt_flag(argc, argv, "--gpu") && !gpu_ready()) return 1;
-    if (!smeam_read_sets(train_path, test_path, &tr, &te, &z)) return 1;
+    if (!smeam_read_sets(train_path, test_path, &tr, &te, &z, &ne, 1)) return 1;
     memset(&lay, 0, sizeof lay);
     lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)knots; lay.ulo = ulo; lay.uhi = uhi; lay.ng = (int)knots;
     npar = sp_smeam_layout_npar(&lay);
@@ -2554,7 +2609,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
         size_t maxw = 0;
         for (k = 0; k < tr.n && ok; ++k) {
             const sp_frame_t *f = tr.f + k;
-            if (!smeam_sv_frame(f, &lay, &F.sv[k], train_path, k, st, &F.nforce)) {
+            if (!smeam_sv_frame(f, &lay, &z, &F.sv[k], train_path, k, st, &F.nforce)) {
                 ok = 0;
                 break;
             }
@@ -2656,10 +2711,11 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
                 sp_cmaes_stop(&es) == SP_CMAES_RUNNING ? "generation or time limit" : sp_cmaes_stop_str(sp_cmaes_stop(&es)), best);
         {
             const double *xb = sp_cmaes_best_x(&es);
+            const char *el = sp_element_symbol(z);
             double *theta = (double *)calloc((size_t)npar, sizeof(double));
             for (q = 0; q < F.nfree; ++q) theta[F.freemap[q]] = xb[q];
             memset(&pot, 0, sizeof pot);
-            ok = sp_smeam_layout_pot(&lay, theta, sp_element_symbol(z), &pot) == SP_OK;
+            ok = sp_smeam_layout_pot(&lay, theta, &el, &pot) == SP_OK;
             if (F.gpu_failed) ok = !fail_msg(sp_cuda_last_error());
             free(theta);
         }
@@ -2669,7 +2725,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     for (k = 0; k < tr.n; ++k) sp_smeam_sv_free(&F.sv[k]);
     free(F.sv); free(F.work); free(F.fbuf); free(F.E); free(F.sse); free(F.theta); free(F.freemap);
     sp_cuda_sv_free(F.gpu); free(F.gE); free(F.gS);
-    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, best_shift, &rtr, &rte);
+    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, &best_shift, &rtr, &rte);
     if (ok) {
         fprintf(stderr, "smeam fit: energies per atom offset by %.10f eV (add to the potential's energy per atom)\n", best_shift);
         print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
@@ -2702,51 +2758,57 @@ typedef struct smvp_t {
     sp_smeam_sv_t *sv;
     const frames_t *fr;
     int nconf, npar, nfree, *freemap, maxn, lambda_cap, chunk, nth;
-    int nphi, nlin;             /* linear unknowns: nphi of phi, nu + 2 of U, the constant */
-    int phimap[SP_SPLINE_MAX_KNOTS + 2]; /* phi parameter of each phi unknown */
+    int ne, npair;              /* elements, element pairs */
+    int nphi, nlin;             /* linear unknowns: nphi of phi, ne (nu + 2) of U, ne constants */
+    int *phimap;                /* phi parameter of each phi unknown (each pair's nr, in turn) */
     double kappa, std_e, std_f, mean_e, we, wf, lam_curv, lam_ridge, upad;
     long nforce;
     size_t *noff, *dnoff, *foff; /* per configuration: offsets into nbuf, dnbuf, fphi */
     double *nbuf, *dnbuf;        /* densities and their bond derivatives, chunk sets per configuration */
     double *ephi, *fphi;         /* phi energy rows per atom (nconf x nphi), force rows (3 natoms x nphi) */
+    double *frac;                /* nconf x ne: fraction of the atoms of each element */
     double *GFphi, *bFphi, yyF;  /* the candidate-independent force normal equations of phi */
-    double *theta, *lin, *ulo, *uhi, *rmse_e, *rmse_f; /* per candidate */
+    double *theta, *lin, *ulo, *uhi, *rmse_e, *rmse_f; /* per candidate (U ranges: ne each) */
     char *work, *lwork;
     size_t wbytes, lbytes;
 } smvp_t;
 
-/* linear part of candidate p (set pl of the current chunk): U knot range
-   from its densities, normal equations over the training set, solve;
-   returns the loss */
+/* linear part of candidate p (set pl of the current chunk): U knot range of
+   each element from its densities, normal equations over the training
+   set, solve; returns the loss */
 static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
     const sp_smeam_layout_t *L0 = F->lay;
-    const int m = F->nlin, nphi = F->nphi, nu2 = L0->nu + 2, oU = nphi, oc = nphi + nu2;
+    const int m = F->nlin, nphi = F->nphi, ne = F->ne, nu2 = L0->nu + 2, wu = ne * nu2, oU = nphi, oc = nphi + wu;
     sp_smeam_layout_t lay = *L0;
     /* cppcheck-suppress invalidPointerCast ; scratch is a malloc'd block carved into doubles */
     double *GE = (double *)scratch, *GF = GE + (size_t)m * m, *G = GF + (size_t)m * m, *P = G + (size_t)m * m;
     double *bE = P + (size_t)m * m, *bF = bE + m, *b = bF + m, *c = b + m, *x = c + m, *eU = x + m;
-    double *FU = eU + nu2;
-    char *uw = (char *)(FU + 3 * (size_t)F->maxn * nu2), *sw;
+    double *FU = eU + wu;
+    char *uw = (char *)(FU + 3 * (size_t)F->maxn * wu), *sw;
     size_t uwb = (size_t)(F->maxn + L0->nu + 2) * nu2 * sizeof(double), swb = sp_ridge_solve_workspace_size(m);
-    double lo = HUGE_VAL, hi = -HUGE_VAL, yyE = 0.0, sE, sF, tphi = 0.0, tU = 0.0;
+    double lo[SP_MAX_ELEMENTS], hi[SP_MAX_ELEMENTS], yyE = 0.0, sE, sF, tphi = 0.0, tU = 0.0;
     sp_ridge_solve_desc_t sd;
-    int cfi, i, j, r, k;
+    int cfi, i, j, r, k, e;
     sw = uw + ((uwb + 63) & ~(size_t)63);
+    for (e = 0; e < ne; ++e) lo[e] = HUGE_VAL, hi[e] = -HUGE_VAL;
     for (cfi = 0; cfi < F->nconf; ++cfi) {
-        const int n = F->sv[cfi].natoms;
+        const int n = F->sv[cfi].natoms, *ty = F->sv[cfi].atype;
         const double *nv = F->nbuf + F->noff[cfi] + (size_t)pl * n;
         for (i = 0; i < n; ++i) {
             if (!(nv[i] == nv[i])) return HUGE_VAL;
-            if (nv[i] < lo) lo = nv[i];
-            if (nv[i] > hi) hi = nv[i];
+            if (nv[i] < lo[ty[i]]) lo[ty[i]] = nv[i];
+            if (nv[i] > hi[ty[i]]) hi[ty[i]] = nv[i];
         }
     }
-    /* U knots on the densities' range, widened by upad of it on each side */
-    if (!(hi - lo > 1e-9 * (fabs(lo) + fabs(hi))) || !(hi - lo > 1e-200) || !sp__isfinite(hi - lo)) return HUGE_VAL;
-    lay.ulo = lo - F->upad * (hi - lo);
-    lay.uhi = hi + F->upad * (hi - lo);
-    F->ulo[p] = lay.ulo;
-    F->uhi[p] = lay.uhi;
+    /* U knots on each element's densities' range, widened by upad of it on each side */
+    for (e = 0; e < ne; ++e) {
+        const double d = hi[e] - lo[e];
+        if (!(d > 1e-9 * (fabs(lo[e]) + fabs(hi[e]))) || !(d > 1e-200) || !sp__isfinite(d)) return HUGE_VAL;
+        lay.urange[e][0] = F->ulo[(size_t)p * ne + e] = lo[e] - F->upad * d;
+        lay.urange[e][1] = F->uhi[(size_t)p * ne + e] = hi[e] + F->upad * d;
+    }
+    lay.ulo = lay.urange[0][0];
+    lay.uhi = lay.urange[0][1];
     memset(GE, 0, sizeof(double) * (size_t)m * m * 2);
     memset(bE, 0, sizeof(double) * 2 * (size_t)m);
     for (i = 0; i < nphi; ++i) { /* constant phi-phi force block */
@@ -2761,24 +2823,24 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
         const double *fp = F->fphi + F->foff[cfi], *ref = fr->forces;
         double y = fr->energy / n - F->mean_e;
         if (sp_smeam_sv_u_rows(&F->sv[cfi], &lay, nv, dn, eU, ref ? FU : NULL, uw, uwb) != SP_OK) return HUGE_VAL;
-        /* energy row per atom: (phi, U, constant) */
+        /* energy row per atom: (phi, U, the constant of each element times its fraction) */
         for (k = 0; k < nphi; ++k) x[k] = F->ephi[(size_t)cfi * nphi + k];
-        for (k = 0; k < nu2; ++k) x[oU + k] = eU[k] / n;
-        x[oc] = 1.0;
+        for (k = 0; k < wu; ++k) x[oU + k] = eU[k] / n;
+        for (e = 0; e < ne; ++e) x[oc + e] = F->frac[(size_t)cfi * ne + e];
         for (i = 0; i < m; ++i) {
             for (j = i; j < m; ++j) GE[(size_t)i * m + j] += x[i] * x[j];
             bE[i] += x[i] * y;
         }
         yyE += y * y;
         for (r = 0; ref && r < 3 * n; ++r) {
-            const double *fu = FU + (size_t)r * nu2, *fq = fp + (size_t)r * nphi, yr = ref[r];
+            const double *fu = FU + (size_t)r * wu, *fq = fp + (size_t)r * nphi, yr = ref[r];
             for (i = 0; i < nphi; ++i) {
                 double *g = GF + (size_t)i * m + oU;
-                for (k = 0; k < nu2; ++k) g[k] += fq[i] * fu[k];
+                for (k = 0; k < wu; ++k) g[k] += fq[i] * fu[k];
             }
-            for (i = 0; i < nu2; ++i) {
+            for (i = 0; i < wu; ++i) {
                 double *g = GF + (size_t)(oU + i) * m + oU;
-                for (k = i; k < nu2; ++k) g[k] += fu[i] * fu[k];
+                for (k = i; k < wu; ++k) g[k] += fu[i] * fu[k];
                 bF[oU + i] += fu[i] * yr;
             }
         }
@@ -2788,16 +2850,16 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
         b[i] = F->we * bE[i] + F->wf * bF[i];
     }
     /* penalties relative to the mean diagonal of each block: curvature of the
-       knot values of phi and U, a small ridge on all of their parameters */
+       knot values of every phi and U, a small ridge on all of their parameters */
     for (i = 0; i < nphi; ++i) tphi += G[(size_t)i * m + i];
-    for (i = 0; i < nu2; ++i) tU += G[(size_t)(oU + i) * m + oU + i];
+    for (i = 0; i < wu; ++i) tU += G[(size_t)(oU + i) * m + oU + i];
     tphi /= nphi;
-    tU /= nu2;
+    tU /= wu;
     memset(P, 0, sizeof(double) * (size_t)m * m);
-    sp_ridge_penalty_curvature(P, m, 0, L0->nr - 1, F->lam_curv * tphi);
-    sp_ridge_penalty_curvature(P, m, oU, L0->nu, F->lam_curv * tU);
+    for (k = 0; k < F->npair; ++k) sp_ridge_penalty_curvature(P, m, k * L0->nr, L0->nr - 1, F->lam_curv * tphi);
+    for (e = 0; e < ne; ++e) sp_ridge_penalty_curvature(P, m, oU + e * nu2, L0->nu, F->lam_curv * tU);
     sp_ridge_penalty_ridge(P, m, 0, nphi, F->lam_ridge * tphi);
-    sp_ridge_penalty_ridge(P, m, oU, nu2, F->lam_ridge * tU);
+    sp_ridge_penalty_ridge(P, m, oU, wu, F->lam_ridge * tU);
     memset(&sd, 0, sizeof sd);
     sd.P = P;
     sd = sp_ridge_solve_desc_defaults(&sd);
@@ -2824,8 +2886,8 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
 }
 
 static size_t smvp_scratch_bytes(const smvp_t *F) {
-    const int m = F->nlin, nu2 = F->lay->nu + 2;
-    size_t a = sizeof(double) * ((size_t)4 * m * m + 5 * (size_t)m + nu2 + 3 * (size_t)F->maxn * nu2);
+    const int m = F->nlin, nu2 = F->lay->nu + 2, wu = F->ne * nu2;
+    size_t a = sizeof(double) * ((size_t)4 * m * m + 5 * (size_t)m + wu + 3 * (size_t)F->maxn * wu);
     size_t u = (size_t)(F->maxn + F->lay->nu + 2) * nu2 * sizeof(double);
     return ((a + 63) & ~(size_t)63) + ((u + 63) & ~(size_t)63) + sp_ridge_solve_workspace_size(m) + 64;
 }
@@ -2872,12 +2934,12 @@ static void smvp_loss(smvp_t *F, const double *x, int lambda, double *out) {
 
 /* the full parameter vector of candidate p (nonlinear x, solved linear part) */
 static void smvp_assemble(const smvp_t *F, const double *x, const double *lin, double *theta) {
-    const int nr2 = F->lay->nr + 2, nu2 = F->lay->nu + 2;
+    const int oU = (F->npair + F->ne) * (F->lay->nr + 2), wu = F->ne * (F->lay->nu + 2);
     int q;
     memset(theta, 0, (size_t)F->npar * sizeof(double));
     for (q = 0; q < F->nfree; ++q) theta[F->freemap[q]] = x[q];
     for (q = 0; q < F->nphi; ++q) theta[F->phimap[q]] = lin[q];
-    for (q = 0; q < nu2; ++q) theta[2 * nr2 + q] = lin[F->nphi + q];
+    for (q = 0; q < wu; ++q) theta[oU + q] = lin[F->nphi + q];
 }
 
 static int cmd_fit_smeam(int argc, char **argv) {
@@ -2892,9 +2954,10 @@ static int cmd_fit_smeam(int argc, char **argv) {
     sp_cmaes_t es;
     sp_pot_t pot;
     rmse_t rtr, rte;
-    int k, ok = 1, z = 0, npar, q, gen = 0;
-    double t0 = now_seconds(), best_shift = 0.0, *x0 = NULL, *best_x = NULL, *best_lin = NULL;
-    double best = HUGE_VAL, best_e = 0, best_f = 0, best_ulo = -1.0, best_uhi = 1.0;
+    int k, ok = 1, z[SP_MAX_ELEMENTS], ne = 0, npar, q, e, gen = 0;
+    double t0 = now_seconds(), best_shift[SP_MAX_ELEMENTS], *x0 = NULL, *best_x = NULL, *best_lin = NULL;
+    double best = HUGE_VAL, best_e = 0, best_f = 0, best_ulo[SP_MAX_ELEMENTS], best_uhi[SP_MAX_ELEMENTS];
+    const char *names[SP_MAX_ELEMENTS];
     const char *method = opt_value(argc, argv, "--method");
     if (method && strcmp(method, "full") == 0) return cmd_fit_smeam_full(argc, argv);
     if (method && strcmp(method, "varpro") != 0) return fail_msg("fit smeam: --method is varpro or full");
@@ -2904,14 +2967,15 @@ static int cmd_fit_smeam(int argc, char **argv) {
               "       [--uknots N=10] [--pop P=24] [--generations G=100000] [--minutes M=50] [--sigma S=0.3]\n"
               "       [--kappa K=0.8] [--restarts N=9] [--upad A=0.0] [--curv C=1e-6] [--ridge R=1e-9]\n"
               "       [--seed S=1] [--method varpro|full] -o X.meam.spline [--report R.json]\n"
-              "  One element. rho, f: N knots on [rmin, rcut], zero with zero slope at rcut; g: N knots on\n"
-              "  [-1, 1]. Minimises kappa (RMSE_E/std_E)^2 + (1-kappa) (RMSE_F/std_F)^2 over the training\n"
-              "  set, energies per atom up to one constant (meam/spline has no one-body term; the report\n"
-              "  states it). Variable projection: CMA-ES (IPOP restarts, population doubling) searches\n"
-              "  rho, f and g; for each candidate phi (N knots, zero with zero slope at rcut), U and the\n"
-              "  constant are solved exactly by linear least squares with a curvature penalty C and a\n"
-              "  ridge R (relative to the data). U gets --uknots knots spanning the candidate's\n"
-              "  densities on the training set, widened by A times their range on each side.\n"
+              "  Any number of elements (those of the training set). rho, f: N knots on [rmin, rcut], zero\n"
+              "  with zero slope at rcut; g: N knots on [-1, 1]. Minimises kappa (RMSE_E/std_E)^2 +\n"
+              "  (1-kappa) (RMSE_F/std_F)^2 over the training set, energies up to one constant per atom of\n"
+              "  each element (meam/spline has no one-body term; the report states them). Variable\n"
+              "  projection: CMA-ES (IPOP restarts, population doubling) searches rho, f and g; for each\n"
+              "  candidate phi (N knots, zero with zero slope at rcut), U and the constants are solved\n"
+              "  exactly by linear least squares with a curvature penalty C and a ridge R (relative to the\n"
+              "  data). Each element's U gets --uknots knots spanning the candidate's densities of that\n"
+              "  element's atoms on the training set, widened by A times their range on each side.\n"
               "  Stops after M minutes (the final evaluation and output take a few seconds more).\n"
               "  --method full: the earlier CMA-ES over all parameters, with its own options and --gpu\n"
               "  (splinepot fit smeam --method full --help).\n",
@@ -2931,10 +2995,12 @@ static int cmd_fit_smeam(int argc, char **argv) {
         !(sigma0 > 0) || !(upad >= 0 && upad <= 10) || !(lam_curv >= 0) || !(lam_ridge > 0))
         return fail_msg("fit smeam: bad settings (knots and uknots 3..40, rcut > rmin > 0, kappa in (0,1), "
                         "pop 2..4096, restarts 0..12, sigma > 0, upad 0..10, curv >= 0, ridge > 0)");
-    if (!smeam_read_sets(train_path, test_path, &tr, &te, &z)) return 1;
+    if (!smeam_read_sets(train_path, test_path, &tr, &te, z, &ne, SP_MAX_ELEMENTS)) return 1;
     memset(&lay, 0, sizeof lay);
     lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)uknots; lay.ulo = -1.0; lay.uhi = 1.0; lay.ng = (int)knots;
+    lay.nelem = ne;
     npar = sp_smeam_layout_npar(&lay);
+    for (e = 0; e < ne; ++e) names[e] = sp_element_symbol(z[e]), best_shift[e] = 0.0;
     memset(&F, 0, sizeof F);
     memset(&pot, 0, sizeof pot);
     F.lay = &lay;
@@ -2945,50 +3011,49 @@ static int cmd_fit_smeam(int argc, char **argv) {
     F.lam_curv = lam_curv;
     F.lam_ridge = lam_ridge;
     F.upad = upad;
+    F.ne = ne;
+    F.npair = ne * (ne + 1) / 2;
     F.freemap = (int *)malloc((size_t)npar * sizeof(int));
-    {
-        const int nr2 = lay.nr + 2, nu2 = lay.nu + 2;
-        for (q = 0; q < npar; ++q) {
-            int blk, off;
-            if (q < nr2) { blk = 0; off = q; }
-            else if (q < 2 * nr2) { blk = 1; off = q - nr2; }
-            else if (q < 2 * nr2 + nu2) { blk = 2; off = q - 2 * nr2; }
-            else if (q < 3 * nr2 + nu2) { blk = 3; off = q - 2 * nr2 - nu2; }
-            else { blk = 4; off = 0; }
-            /* phi, rho, f: y_last and dN fixed at 0 */
-            if (blk <= 3 && blk != 2 && (off == lay.nr - 1 || off == lay.nr + 1)) continue;
-            if (blk == 0) F.phimap[F.nphi++] = q;      /* linear */
-            else if (blk != 2) F.freemap[F.nfree++] = q; /* rho, f, g: CMA-ES */
-        }
-        F.nlin = F.nphi + nu2 + 1;
+    F.phimap = (int *)malloc((size_t)npar * sizeof(int));
+    for (q = 0; F.freemap && F.phimap && q < npar; ++q) {
+        const int blk = smeam_block(&lay, q), off = smeam_block_offset(&lay, q);
+        /* phi, rho, f: y_last and dN fixed at 0 */
+        if (blk != 2 && blk != 4 && (off == lay.nr - 1 || off == lay.nr + 1)) continue;
+        if (blk == 0) F.phimap[F.nphi++] = q;      /* linear */
+        else if (blk != 2) F.freemap[F.nfree++] = q; /* rho, f, g: CMA-ES */
     }
+    F.nlin = F.nphi + ne * (lay.nu + 2) + ne;
     /* structure vectors, phi design and target statistics of the training set */
     F.sv = (sp_smeam_sv_t *)calloc((size_t)tr.n, sizeof(sp_smeam_sv_t));
     F.noff = (size_t *)calloc((size_t)tr.n * 3 + 3, sizeof(size_t));
     F.dnoff = F.noff + tr.n + 1;
     F.foff = F.dnoff + tr.n + 1;
     F.ephi = (double *)calloc((size_t)tr.n * F.nphi + 1, sizeof(double));
+    F.frac = (double *)calloc((size_t)tr.n * ne, sizeof(double));
     F.GFphi = (double *)calloc((size_t)F.nphi * F.nphi + F.nphi, sizeof(double));
     F.bFphi = F.GFphi + (size_t)F.nphi * F.nphi;
-    if (!F.sv || !F.noff || !F.ephi || !F.GFphi || !F.freemap) ok = !fail_msg("out of memory");
+    if (!F.sv || !F.noff || !F.ephi || !F.frac || !F.GFphi || !F.freemap || !F.phimap) ok = !fail_msg("out of memory");
     {
         double st[4] = {0, 0, 0, 0}; /* sums of E/N, (E/N)^2, F, F^2 */
         size_t maxw = 0, nn = 0, ndn = 0, nf = 0;
-        const int nr2 = lay.nr + 2;
+        const int wp = F.npair * (lay.nr + 2);
         for (k = 0; k < tr.n && ok; ++k) {
             const sp_frame_t *f = tr.f + k;
-            if (!smeam_sv_frame(f, &lay, &F.sv[k], train_path, k, st, &F.nforce)) {
+            int i;
+            if (!smeam_sv_frame(f, &lay, z, &F.sv[k], train_path, k, st, &F.nforce)) {
                 ok = 0;
                 break;
             }
+            for (i = 0; i < f->natoms; ++i) F.frac[(size_t)k * ne + F.sv[k].atype[i]] += 1.0 / f->natoms;
             if (f->natoms > F.maxn) F.maxn = f->natoms;
             F.foff[k] = nf;
             nf += (size_t)3 * f->natoms * F.nphi;
         }
         if (ok) {
-            double *row = (double *)malloc(3 * (size_t)F.maxn * nr2 * sizeof(double)), er[SP_SPLINE_MAX_KNOTS + 2];
+            double *row = (double *)malloc(3 * (size_t)F.maxn * wp * sizeof(double));
+            double *er = (double *)malloc((size_t)wp * sizeof(double));
             F.fphi = (double *)malloc((nf + 1) * sizeof(double));
-            if (!row || !F.fphi) ok = !fail_msg("out of memory");
+            if (!row || !er || !F.fphi) ok = !fail_msg("out of memory");
             for (k = 0; k < tr.n && ok; ++k) { /* phi rows (free columns) and its force normal equations */
                 const sp_frame_t *f = tr.f + k;
                 int r, i, j;
@@ -2996,7 +3061,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
                 for (i = 0; i < F.nphi; ++i) F.ephi[(size_t)k * F.nphi + i] = er[F.phimap[i]] / f->natoms;
                 for (r = 0; r < 3 * f->natoms; ++r) {
                     double *fq = F.fphi + F.foff[k] + (size_t)r * F.nphi;
-                    for (i = 0; i < F.nphi; ++i) fq[i] = row[(size_t)r * nr2 + F.phimap[i]];
+                    for (i = 0; i < F.nphi; ++i) fq[i] = row[(size_t)r * wp + F.phimap[i]];
                     if (!f->forces) continue;
                     for (i = 0; i < F.nphi; ++i) {
                         for (j = i; j < F.nphi; ++j) F.GFphi[(size_t)i * F.nphi + j] += fq[i] * fq[j];
@@ -3006,6 +3071,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
                 }
             }
             free(row);
+            free(er);
         }
         if (ok) {
             F.mean_e = st[0] / tr.n;
@@ -3024,9 +3090,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
             best_lin = (double *)calloc((size_t)F.nlin, sizeof(double));
             /* start: rho(r) = (1-t)^3, f(r) = (1-t)^2, t = (r - rmin)/(rcut - rmin); g = 1 */
             for (q = 0; x0 && q < F.nfree; ++q) {
-                const int idx = F.freemap[q], nr2b = lay.nr + 2, nu2 = lay.nu + 2;
-                const int blk = idx < 2 * nr2b ? 1 : idx < 3 * nr2b + nu2 ? 3 : 4;
-                const int off = idx - (blk == 1 ? nr2b : blk == 3 ? 2 * nr2b + nu2 : 3 * nr2b + nu2);
+                const int blk = smeam_block(&lay, F.freemap[q]), off = smeam_block_offset(&lay, F.freemap[q]);
                 const double pw = blk == 1 ? 3.0 : 2.0;
                 if (blk == 4) x0[q] = off < lay.ng ? 1.0 : 0.0;
                 else if (off < lay.nr) x0[q] = pow(1.0 - (double)off / (lay.nr - 1), pw);
@@ -3058,13 +3122,13 @@ static int cmd_fit_smeam(int argc, char **argv) {
                 F.dnbuf = (double *)malloc((ndn + 1) * sizeof(double));
                 F.theta = (double *)malloc((size_t)F.lambda_cap * npar * sizeof(double));
                 F.lin = (double *)malloc((size_t)F.lambda_cap * F.nlin * sizeof(double));
-                F.ulo = (double *)malloc((size_t)F.lambda_cap * 4 * sizeof(double));
+                F.ulo = (double *)malloc((size_t)F.lambda_cap * (2 * ne + 2) * sizeof(double));
                 if (!F.work || !F.lwork || !F.nbuf || !F.dnbuf || !F.theta || !F.lin || !F.ulo) {
                     ok = !fail_msg("out of memory (reduce --pop or --restarts)");
                     sp_cmaes_destroy(&es);
                 } else {
-                    F.uhi = F.ulo + F.lambda_cap;
-                    F.rmse_e = F.uhi + F.lambda_cap;
+                    F.uhi = F.ulo + (size_t)F.lambda_cap * ne;
+                    F.rmse_e = F.uhi + (size_t)F.lambda_cap * ne;
                     F.rmse_f = F.rmse_e + F.lambda_cap;
                 }
             }
@@ -3074,9 +3138,9 @@ static int cmd_fit_smeam(int argc, char **argv) {
     if (ok) {
         double *fv = (double *)malloc((size_t)F.lambda_cap * sizeof(double)), next_print = 0.0;
         int last_run = 0;
-        fprintf(stderr, "smeam fit: %d configurations, %d CMA-ES parameters (rho, f, g), %d linear (phi, U, constant), "
-                        "population %d (up to %d with restarts), sigma0 %g, %.1f s setup\n",
-                tr.n, F.nfree, F.nlin, cd.popsize, F.lambda_cap, sigma0, now_seconds() - t0);
+        fprintf(stderr, "smeam fit: %d configurations, %d element%s, %d CMA-ES parameters (rho, f, g), %d linear (phi, U, "
+                        "constants), population %d (up to %d with restarts), sigma0 %g, %.1f s setup\n",
+                tr.n, ne, ne > 1 ? "s" : "", F.nfree, F.nlin, cd.popsize, F.lambda_cap, sigma0, now_seconds() - t0);
         for (gen = 0; fv && gen < gens && sp_cmaes_stop(&es) == SP_CMAES_RUNNING; ++gen) {
             const double *popx;
             int lambda, p;
@@ -3085,7 +3149,8 @@ static int cmd_fit_smeam(int argc, char **argv) {
             for (p = 0; p < lambda; ++p)
                 if (fv[p] < best) {
                     best = fv[p]; best_e = F.rmse_e[p]; best_f = F.rmse_f[p];
-                    best_ulo = F.ulo[p]; best_uhi = F.uhi[p];
+                    memcpy(best_ulo, F.ulo + (size_t)p * ne, (size_t)ne * sizeof(double));
+                    memcpy(best_uhi, F.uhi + (size_t)p * ne, (size_t)ne * sizeof(double));
                     memcpy(best_x, popx + (size_t)p * F.nfree, (size_t)F.nfree * sizeof(double));
                     memcpy(best_lin, F.lin + (size_t)p * F.nlin, (size_t)F.nlin * sizeof(double));
                 }
@@ -3108,11 +3173,15 @@ static int cmd_fit_smeam(int argc, char **argv) {
         if (!ok) fprintf(stderr, "error: fit smeam: no candidate gave a finite loss\n");
         if (ok) {
             double *theta = (double *)calloc((size_t)npar, sizeof(double));
-            lay.ulo = best_ulo;
-            lay.uhi = best_uhi;
+            for (e = 0; e < ne; ++e) {
+                lay.urange[e][0] = best_ulo[e];
+                lay.urange[e][1] = best_uhi[e];
+                best_shift[e] = best_lin[F.nlin - ne + e] + F.mean_e;
+            }
+            lay.ulo = best_ulo[0];
+            lay.uhi = best_uhi[0];
             smvp_assemble(&F, best_x, best_lin, theta);
-            best_shift = best_lin[F.nlin - 1] + F.mean_e;
-            ok = sp_smeam_layout_pot(&lay, theta, sp_element_symbol(z), &pot) == SP_OK;
+            ok = theta && sp_smeam_layout_pot(&lay, theta, names, &pot) == SP_OK;
             free(theta);
         }
         free(fv);
@@ -3120,22 +3189,32 @@ static int cmd_fit_smeam(int argc, char **argv) {
     }
     for (k = 0; F.sv && k < tr.n; ++k) sp_smeam_sv_free(&F.sv[k]);
     free(F.sv); free(F.work); free(F.lwork); free(F.nbuf); free(F.dnbuf); free(F.theta); free(F.lin); free(F.ulo);
-    free(F.freemap); free(F.noff); free(F.ephi); free(F.fphi); free(F.GFphi); free(best_x); free(best_lin);
+    free(F.freemap); free(F.phimap); free(F.noff); free(F.ephi); free(F.frac); free(F.fphi); free(F.GFphi);
+    free(best_x); free(best_lin);
     if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, best_shift, &rtr, &rte);
     if (ok) {
-        fprintf(stderr, "smeam fit: energies per atom offset by %.10f eV (add to the potential's energy per atom); "
-                        "U knots on [%.6g, %.6g]\n", best_shift, lay.ulo, lay.uhi);
+        for (e = 0; e < ne; ++e)
+            fprintf(stderr, "smeam fit: %s: energy offset %.10f eV per atom (add it to the potential's energy for each %s "
+                            "atom); U knots on [%.6g, %.6g]\n", names[e], best_shift[e], names[e], best_ulo[e], best_uhi[e]);
+        if (ne > 2)
+            fprintf(stderr, "smeam fit: note: LAMMPS meam/spline indexes the pairs of 3 or more elements differently "
+                            "(FORMATS.md 1.3); it will not reproduce this potential\n");
         print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
         ok = write_model(&pot, outpath);
     }
     if (ok && report) {
         out_file_t of;
         if ((ok = out_open(&of, report))) {
-            fprintf(of.fp, "{\n  \"kind\": \"smeam\",\n  \"model\": \"%s\",\n  \"element\": \"%s\",\n", outpath, sp_element_symbol(z));
-            fprintf(of.fp, "  \"method\": \"variable projection: CMA-ES over rho, f, g; phi, U, constant by linear least squares\",\n");
-            fprintf(of.fp, "  \"knots\": %ld,\n  \"u_knots\": %ld,\n  \"u_range\": [%.17g, %.17g],\n  \"rmin\": %.17g,\n  \"rcut\": %.17g,\n  \"generations\": %d,\n",
-                    knots, uknots, lay.ulo, lay.uhi, rmin, rcut, gen);
-            fprintf(of.fp, "  \"energy_constant_eV_per_atom\": %.17g,\n", best_shift);
+            fprintf(of.fp, "{\n  \"kind\": \"smeam\",\n  \"model\": \"%s\",\n  \"elements\": [", outpath);
+            for (e = 0; e < ne; ++e) fprintf(of.fp, "%s\"%s\"", e ? ", " : "", names[e]);
+            fprintf(of.fp, "],\n  \"method\": \"variable projection: CMA-ES over rho, f, g; phi, U, constants by linear least squares\",\n");
+            fprintf(of.fp, "  \"knots\": %ld,\n  \"u_knots\": %ld,\n  \"rmin\": %.17g,\n  \"rcut\": %.17g,\n  \"generations\": %d,\n",
+                    knots, uknots, rmin, rcut, gen);
+            fprintf(of.fp, "  \"u_range\": {");
+            for (e = 0; e < ne; ++e) fprintf(of.fp, "%s\"%s\": [%.17g, %.17g]", e ? ", " : "", names[e], best_ulo[e], best_uhi[e]);
+            fprintf(of.fp, "},\n  \"energy_constant_eV_per_atom\": {");
+            for (e = 0; e < ne; ++e) fprintf(of.fp, "%s\"%s\": %.17g", e ? ", " : "", names[e], best_shift[e]);
+            fprintf(of.fp, "},\n");
             fprintf(of.fp, "  \"n_params\": %d,\n  \"n_params_cmaes\": %d,\n  \"n_params_linear\": %d,\n  \"seconds\": %.3f,\n",
                     F.nfree + F.nlin, F.nfree, F.nlin, now_seconds() - t0);
             json_rmse_end(of.fp, &rtr, te.n ? &rte : NULL);
@@ -3151,18 +3230,6 @@ static int cmd_fit_smeam(int argc, char **argv) {
 #include "fit_snnp.c"
 
 /* --------------------------------------------------------------------- rdf */
-
-/* types of a frame's atoms as indices into the element list z (which holds
-   them all: collect_elements), and the count of each (cnt, zeroed first) */
-static void frame_types(const sp_frame_t *f, const int *z, int ne, int *type, int *cnt) {
-    int i, q;
-    for (q = 0; q < ne; ++q) cnt[q] = 0;
-    for (i = 0; i < f->natoms; ++i) {
-        for (q = 0; z[q] != f->z[i]; ++q) {}
-        type[i] = q;
-        ++cnt[q];
-    }
-}
 
 /* g_ab(r) (acc) and the counts per a atom (accn, may be NULL), ne x ne x
    nbins, averaged over the frames of fr after the first skip; types from the
