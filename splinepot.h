@@ -1651,24 +1651,28 @@ SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_l
    (out_dn, P x nbonds x 3, the derivative with respect to the position of j
    of the density at the bond's centre i). Workspace as sp_smeam_sv_eval. */
 
-SP_API void sp_smeam_sv_phi_rows(const sp_smeam_sv_t *sv, double *out_energy_row, double *out_force_rows);
-/* The phi design: E_phi = out_energy_row . theta_phi (np (nr + 2) values)
-   and F_phi = out_force_rows theta_phi (3 natoms x np (nr + 2), row 3 i + d
-   is component d of the force on atom i). Either pointer may be NULL. */
+SP_API void sp_smeam_sv_phi_rows(const sp_smeam_sv_t *sv, double *out_energy_row, double *out_force_rows,
+                                 double *out_virial_rows);
+/* The phi design: E_phi = out_energy_row . theta_phi (np (nr + 2) values),
+   F_phi = out_force_rows theta_phi (3 natoms x np (nr + 2), row 3 i + d
+   is component d of the force on atom i) and the virial W_phi =
+   out_virial_rows theta_phi (9 x np (nr + 2), row 3 a + b is W_ab = sum
+   r_a F_b, sp_out_t's sign; the stress is -W / V). Any pointer may be NULL. */
 
 SP_API size_t sp_smeam_sv_u_rows_workspace_size(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay);
 /* Bytes of scratch sp_smeam_sv_u_rows needs: (natoms + nu + 2) (nu + 2) doubles. */
 
 SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, const double *nvals,
-                                      const double *dn, double *out_energy_row, double *out_force_rows, void *work,
-                                      size_t work_bytes);
+                                      const double *dn, double *out_energy_row, double *out_force_rows,
+                                      double *out_virial_rows, void *work, size_t work_bytes);
 /* The U design for given densities (nvals: natoms, dn: nbonds x 3, one
    parameter set of sp_smeam_sv_density) and the U knots of lay (nu on each
    element's range, clamped): sum_i U(n_i) - U(0) = out_energy_row . theta_U
    (ne (nu + 2) values) and the U part of the forces, out_force_rows theta_U
-   (3 natoms x ne (nu + 2); NULL: energy only, dn may be NULL). One pass over
-   the bonds contracts dn with the per-atom vector s_U'(n_i) of all nu + 2
-   basis functions of the atom's element. Errors: SP_ERR_BAD_ARG (NULL, bad U knots),
+   (3 natoms x ne (nu + 2)) and of the virial, out_virial_rows theta_U (9 x
+   ne (nu + 2), as sp_smeam_sv_phi_rows); either may be NULL, and dn too
+   when both are. One pass over the bonds contracts dn with the per-atom
+   vector s_U'(n_i) of all nu + 2 basis functions of the atom's element. Errors: SP_ERR_BAD_ARG (NULL, bad U knots),
    SP_ERR_NOT_FINITE (a density), SP_ERR_WORKSPACE_TOO_SMALL. */
 
 /* ==================================================================
@@ -10595,22 +10599,30 @@ SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_l
     return SP_OK;
 }
 
-SP_API void sp_smeam_sv_phi_rows(const sp_smeam_sv_t *sv, double *out_energy_row, double *out_force_rows) {
+SP_API void sp_smeam_sv_phi_rows(const sp_smeam_sv_t *sv, double *out_energy_row, double *out_force_rows,
+                                 double *out_virial_rows) {
     const int nr2 = sv->nr2, n = sv->natoms, ne = sv->nelem, w = ne * (ne + 1) / 2 * nr2;
-    int i, b, d, q;
+    int i, b, d, e, q;
     if (out_energy_row)
         for (q = 0; q < w; ++q) out_energy_row[q] = sv->phi_sum[q];
-    if (!out_force_rows) return;
-    /* F_i = sum over the bonds b of i of phi'(r_b) u_b (both bond directions together) */
-    memset(out_force_rows, 0, sizeof(double) * 3 * (size_t)n * w);
+    if (out_force_rows) memset(out_force_rows, 0, sizeof(double) * 3 * (size_t)n * w);
+    if (out_virial_rows) memset(out_virial_rows, 0, sizeof(double) * 9 * (size_t)w);
+    /* F_i = sum over the bonds b of i of phi'(r_b) u_b (both bond directions
+       together); W = -1/2 sum over all bonds of phi'(r_b) r_b u_b u_b^T */
     for (i = 0; i < n; ++i)
         for (b = sv->first[i]; b < sv->first[i + 1]; ++b) {
             const double *ds = sv->ds + (size_t)b * nr2, *ub = sv->u + 4 * (size_t)b;
             const int off = sp_pot_pair_index(ne, sv->atype[i], sv->btype[b]) * nr2;
-            for (d = 0; d < 3; ++d) {
+            for (d = 0; out_force_rows && d < 3; ++d) {
                 double *row = out_force_rows + (3 * (size_t)i + d) * w + off;
                 for (q = 0; q < nr2; ++q) row[q] += ds[q] * ub[d];
             }
+            for (d = 0; out_virial_rows && d < 3; ++d)
+                for (e = 0; e < 3; ++e) {
+                    const double c = -0.5 * ub[d] * ub[e] / ub[3];
+                    double *row = out_virial_rows + (size_t)(3 * d + e) * w + off;
+                    for (q = 0; q < nr2; ++q) row[q] += c * ds[q];
+                }
         }
 }
 
@@ -10619,11 +10631,11 @@ SP_API size_t sp_smeam_sv_u_rows_workspace_size(const sp_smeam_sv_t *sv, const s
 }
 
 SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, const double *nvals,
-                                      const double *dn, double *out_energy_row, double *out_force_rows, void *work,
-                                      size_t work_bytes) {
+                                      const double *dn, double *out_energy_row, double *out_force_rows,
+                                      double *out_virial_rows, void *work, size_t work_bytes) {
     double xu[SP_SPLINE_MAX_KNOTS], *M, *w, *s0, *ds0;
     int nu2, n, ne, wu, i, b, d, k, e;
-    if (!sv || !lay || !nvals || (out_force_rows && !dn)) return SP_ERR_BAD_ARG;
+    if (!sv || !lay || !nvals || ((out_force_rows || out_virial_rows) && !dn)) return SP_ERR_BAD_ARG;
     if (!sp__smeam_layout_ok(lay) || sp__smeam_offsets(lay).ne != sv->nelem) return SP_ERR_BAD_ARG;
     if (!work || work_bytes < sp_smeam_sv_u_rows_workspace_size(sv, lay)) return SP_ERR_WORKSPACE_TOO_SMALL;
     nu2 = lay->nu + 2;
@@ -10648,6 +10660,21 @@ SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_la
             sp_spline_basis(lay->nu, xu, SP_SPLINE_CLAMPED, M, nvals[i], ds0, wi);
             if (out_energy_row)
                 for (k = 0; k < nu2; ++k) out_energy_row[e * nu2 + k] += ds0[k] - s0[k];
+        }
+    }
+    if (out_virial_rows) { /* W = -sum_i U'(n_i) sum over the bonds b of i of r_b (dn_i/dr_b)^T */
+        memset(out_virial_rows, 0, sizeof(double) * 9 * (size_t)wu);
+        for (i = 0; i < n; ++i) {
+            const double *wi = w + (size_t)i * nu2;
+            const int oi = sv->atype[i] * nu2;
+            double t[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+            for (b = sv->first[i]; b < sv->first[i + 1]; ++b) {
+                const double *ub = sv->u + 4 * (size_t)b;
+                for (d = 0; d < 3; ++d)
+                    for (e = 0; e < 3; ++e) t[3 * d + e] -= ub[d] / ub[3] * dn[3 * (size_t)b + e];
+            }
+            for (d = 0; d < 9; ++d)
+                for (k = 0; k < nu2; ++k) out_virial_rows[(size_t)d * wu + oi + k] += t[d] * wi[k];
         }
     }
     if (!out_force_rows) return SP_OK;

@@ -21,22 +21,31 @@ static void random_theta(const sp_smeam_layout_t *lay, double *t) {
 }
 
 /* the variable-projection design of parameter set 0: E = ephi . theta_phi +
-   eU . theta_U and F = Fphi theta_phi + FU theta_U, with the densities of
-   sp_smeam_sv_density, equal sp_smeam_sv_eval's E[0] and F[0..3n) */
+   eU . theta_U, F = Fphi theta_phi + FU theta_U and W = Wphi theta_phi +
+   WU theta_U, with the densities of sp_smeam_sv_density, equal
+   sp_smeam_sv_eval's E[0] and F[0..3n) and the direct virial Wd */
 static void check_linear(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, const double *theta, const double *E,
-                         const double *F, void *w, size_t wb) {
+                         const double *F, const double *Wd, void *w, size_t wb) {
     const int ne = sv->nelem, np = ne * (ne + 1) / 2, nr2 = lay->nr + 2, nu2 = lay->nu + 2, n = sv->natoms;
     const int wp = np * nr2, wu = ne * nu2, oU = (np + ne) * nr2;
     double *nv = (double *)malloc((size_t)n * sizeof(double)), *dn = (double *)malloc(3 * (size_t)sv->nbonds * sizeof(double));
     double *ep = (double *)malloc((size_t)wp * sizeof(double)), *eu = (double *)malloc((size_t)wu * sizeof(double));
     double *Fp = (double *)malloc(3 * (size_t)n * wp * sizeof(double)), *Fu = (double *)malloc(3 * (size_t)n * wu * sizeof(double));
+    double *Wp = (double *)malloc(9 * (size_t)wp * sizeof(double)), *Wu = (double *)malloc(9 * (size_t)wu * sizeof(double));
     size_t ub = sp_smeam_sv_u_rows_workspace_size(sv, lay);
     void *uw = malloc(ub);
-    double e = 0.0, worst_f = 0.0;
+    double e = 0.0, worst_f = 0.0, worst_w = 0.0, wscale = 1.0;
     int k, r;
     SP_CHECK(sp_smeam_sv_density(sv, lay, 1, theta, nv, dn, 1, w, wb) == SP_OK);
-    sp_smeam_sv_phi_rows(sv, ep, Fp);
-    SP_CHECK(sp_smeam_sv_u_rows(sv, lay, nv, dn, eu, Fu, uw, ub) == SP_OK);
+    sp_smeam_sv_phi_rows(sv, ep, Fp, Wp);
+    SP_CHECK(sp_smeam_sv_u_rows(sv, lay, nv, dn, eu, Fu, Wu, uw, ub) == SP_OK);
+    for (r = 0; r < 9; ++r) {
+        double v = 0.0;
+        for (k = 0; k < wp; ++k) v += Wp[(size_t)r * wp + k] * theta[k];
+        for (k = 0; k < wu; ++k) v += Wu[(size_t)r * wu + k] * theta[oU + k];
+        if (fabs(v - Wd[r]) > worst_w) worst_w = fabs(v - Wd[r]);
+        if (fabs(Wd[r]) > wscale) wscale = fabs(Wd[r]);
+    }
     for (k = 0; k < wp; ++k) e += ep[k] * theta[k];
     for (k = 0; k < wu; ++k) e += eu[k] * theta[oU + k];
     for (r = 0; r < 3 * n; ++r) {
@@ -45,10 +54,12 @@ static void check_linear(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, 
         for (k = 0; k < wu; ++k) f += Fu[(size_t)r * wu + k] * theta[oU + k];
         if (fabs(f - F[r]) > worst_f) worst_f = fabs(f - F[r]);
     }
-    printf("  linear design (phi and U rows): rel dE %.2g, max |dF| %.2g\n", fabs(e - E[0]) / (fabs(E[0]) + 1.0), worst_f);
+    printf("  linear design (phi and U rows): rel dE %.2g, max |dF| %.2g, max |dW| / max |W| %.2g (max |W| %.3g eV)\n",
+           fabs(e - E[0]) / (fabs(E[0]) + 1.0), worst_f, worst_w / wscale, wscale);
     SP_CHECK(fabs(e - E[0]) <= 1e-10 * (fabs(E[0]) + 1.0));
     SP_CHECK(worst_f <= 1e-10);
-    free(nv); free(dn); free(ep); free(eu); free(Fp); free(Fu); free(uw);
+    SP_CHECK(worst_w <= 1e-12 * wscale);
+    free(nv); free(dn); free(ep); free(eu); free(Fp); free(Fu); free(Wp); free(Wu); free(uw);
 }
 
 static void check(const sp_config_t *cf0, const sp_smeam_layout_t *lay, int P, const char *what) {
@@ -61,7 +72,7 @@ static void check(const sp_config_t *cf0, const sp_smeam_layout_t *lay, int P, c
     double *theta = (double *)malloc((size_t)P * npar * sizeof(double));
     double *E = (double *)malloc((size_t)P * sizeof(double));
     double *F = (double *)malloc((size_t)P * 3 * n * sizeof(double));
-    double *Fd = (double *)malloc(3 * (size_t)n * sizeof(double));
+    double *Fd = (double *)malloc(3 * (size_t)n * sizeof(double)), Wd[9], W0[9];
     int *type = (int *)calloc((size_t)n, sizeof(int));
     size_t wb;
     void *w;
@@ -79,7 +90,8 @@ static void check(const sp_config_t *cf0, const sp_smeam_layout_t *lay, int P, c
         double e;
         memset(&pot, 0, sizeof pot);
         SP_CHECK(sp_smeam_layout_pot(lay, theta + (size_t)p * npar, names, &pot) == SP_OK);
-        SP_CHECK(sp_pot_compute_once(&pot, n, cf.pos, type, cf.cell.h, cf.cell.pbc, &e, Fd, NULL, NULL, &d) == SP_OK);
+        SP_CHECK(sp_pot_compute_once(&pot, n, cf.pos, type, cf.cell.h, cf.cell.pbc, &e, Fd, NULL, Wd, &d) == SP_OK);
+        if (p == 0) memcpy(W0, Wd, sizeof W0);
         if (fabs(E[p] - e) / (fabs(e) + 1.0) > worst_e) worst_e = fabs(E[p] - e) / (fabs(e) + 1.0);
         for (k = 0; k < 3 * n; ++k)
             if (fabs(F[(size_t)p * 3 * n + k] - Fd[k]) > worst_f) worst_f = fabs(F[(size_t)p * 3 * n + k] - Fd[k]);
@@ -90,7 +102,7 @@ static void check(const sp_config_t *cf0, const sp_smeam_layout_t *lay, int P, c
     SP_CHECK(worst_e <= 1e-10);
     SP_CHECK(worst_f <= 1e-10);
     SP_CHECK(sp_smeam_sv_eval(&sv, lay, P, theta, E, F, 7, w, wb - 100) == SP_ERR_WORKSPACE_TOO_SMALL);
-    check_linear(&sv, lay, theta, E, F, w, wb);
+    check_linear(&sv, lay, theta, E, F, W0, w, wb);
     sp_smeam_sv_free(&sv);
     if (ne > 1) { /* types missing or out of range */
         cf.type = NULL;

@@ -306,9 +306,19 @@ static void frame_cell(const sp_frame_t *f, sp_cell_t *c) {
     for (d = 0; d < 3; ++d) c->pbc[d] = f->pbc[d];
 }
 
+#define GPA_PER_EVA3 160.21766208 /* 1 eV/A^3 in GPa */
+
+/* the Voigt components xx yy zz yz xz xy of a row-major 3 x 3 tensor */
+static const int VOIGT[6] = {0, 4, 8, 5, 2, 1};
+
 static double cell_volume(const double *h) {
     return fabs(h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) +
                 h[2] * (h[3] * h[7] - h[4] * h[6]));
+}
+
+/* a frame with a reference stress in a cell periodic in all three directions */
+static int frame_has_stress(const sp_frame_t *f) {
+    return f->has_stress && f->has_cell && f->pbc[0] && f->pbc[1] && f->pbc[2] && cell_volume(f->cell) > 0.0;
 }
 
 /* -------------------------------------------------------------------- eval */
@@ -370,14 +380,19 @@ static int cmd_eval(int argc, char **argv) {
         }
         if (ok) {
             int a, full = f->pbc[0] && f->pbc[1] && f->pbc[2] && f->has_cell;
-            if (f->has_energy || f->forces) {
-                double fmax = 0.0;
+            if (f->has_energy || f->forces || (full && f->has_stress)) {
+                double fmax = 0.0, smax = 0.0;
                 if (f->forces)
                     for (a = 0; a < 3 * f->natoms; ++a)
                         if (fabs(forces[a] - f->forces[a]) > fmax) fmax = fabs(forces[a] - f->forces[a]);
+                for (a = 0; full && f->has_stress && a < 9; ++a) {
+                    const double ds = fabs(-res.virial[a] / cell_volume(f->cell) - f->stress[a]);
+                    if (ds > smax) smax = ds;
+                }
                 fprintf(stderr, "frame %d: %d atoms, E = %.12f eV", k + 1, f->natoms, res.energy);
                 if (f->has_energy) fprintf(stderr, ", dE vs file = %.3g eV", res.energy - f->energy);
                 if (f->forces) fprintf(stderr, ", max |dF| vs file = %.3g eV/A", fmax);
+                if (full && f->has_stress) fprintf(stderr, ", max |dstress| vs file = %.3g GPa", GPA_PER_EVA3 * smax);
                 fputc('\n', stderr);
             }
             o.energy = res.energy;
@@ -2094,8 +2109,8 @@ static int cmd_bench(int argc, char **argv) {
 
 typedef struct rmse_t {
     int nconf;
-    long nforce;
-    double e_meV, f_eVA, e_max_meV, f_max;
+    long nforce, nstress;     /* nstress: 6 per periodic frame with a reference stress */
+    double e_meV, f_eVA, e_max_meV, f_max, s_GPa, s_max_GPa;
 } rmse_t;
 
 /* element list of all frames, sorted by atomic number */
@@ -2186,7 +2201,7 @@ static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames
                              rmse_t *out) {
     sp_nlist_t nl;
     sp_work_t ws;
-    double se = 0.0, sf = 0.0;
+    double se = 0.0, sf = 0.0, ss = 0.0;
     int k, ok = 1;
     memset(&nl, 0, sizeof nl);
     memset(&ws, 0, sizeof ws);
@@ -2224,26 +2239,49 @@ static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames
                 if (fabs(df) > out->f_max) out->f_max = fabs(df);
                 ++out->nforce;
             }
+        if (ok && frame_has_stress(f)) {
+            /* the stress, ASE sign: -W/V */
+            const double v = cell_volume(f->cell);
+            for (a = 0; a < 6; ++a) {
+                const double ds = GPA_PER_EVA3 * (-res.virial[VOIGT[a]] / v - f->stress[VOIGT[a]]);
+                ss += ds * ds;
+                if (fabs(ds) > out->s_max_GPa) out->s_max_GPa = fabs(ds);
+                ++out->nstress;
+            }
+        }
         free(type);
         free(F);
     }
     out->e_meV = out->nconf ? sqrt(se / out->nconf) : 0.0;
     out->f_eVA = out->nforce ? sqrt(sf / out->nforce) : 0.0;
+    out->s_GPa = out->nstress ? sqrt(ss / out->nstress) : 0.0;
     sp_work_free(&ws);
     sp_nlist_free(&nl);
     return ok;
 }
 
+/* the errors table; a stress column when either set has reference stresses */
 static void print_rmse_table(FILE *fp, const rmse_t *train, const rmse_t *test) {
-    fprintf(fp, "             configs   energy RMSE (meV/atom)   force RMSE (eV/A)\n");
-    fprintf(fp, "  train  %10d   %22.4f   %17.5f\n", train->nconf, train->e_meV, train->f_eVA);
-    if (test) fprintf(fp, "  test   %10d   %22.4f   %17.5f\n", test->nconf, test->e_meV, test->f_eVA);
+    const int st = train->nstress > 0 || (test && test->nstress > 0);
+    int k;
+    fprintf(fp, "             configs   energy RMSE (meV/atom)   force RMSE (eV/A)%s\n", st ? "   stress RMSE (GPa)" : "");
+    for (k = 0; k < (test ? 2 : 1); ++k) {
+        const rmse_t *r = k ? test : train;
+        fprintf(fp, "  %-5s  %10d   %22.4f   %17.5f", k ? "test" : "train", r->nconf, r->e_meV, r->f_eVA);
+        if (st && r->nstress) fprintf(fp, "   %17.4f", r->s_GPa);
+        else if (st) fprintf(fp, "   %17s", "-");
+        fputc('\n', fp);
+    }
 }
 
 static void json_rmse(FILE *fp, const char *name, const rmse_t *r) {
     fprintf(fp, "  \"%s\": {\"n_configs\": %d, \"n_force_components\": %ld, \"energy_rmse_meV_per_atom\": %.10g, "
-                "\"force_rmse_eV_per_A\": %.10g, \"energy_max_abs_meV_per_atom\": %.10g, \"force_max_abs_eV_per_A\": %.10g}",
+                "\"force_rmse_eV_per_A\": %.10g, \"energy_max_abs_meV_per_atom\": %.10g, \"force_max_abs_eV_per_A\": %.10g",
             name, r->nconf, r->nforce, r->e_meV, r->f_eVA, r->e_max_meV, r->f_max);
+    if (r->nstress)
+        fprintf(fp, ", \"n_stress_components\": %ld, \"stress_rmse_GPa\": %.10g, \"stress_max_abs_GPa\": %.10g", r->nstress,
+                r->s_GPa, r->s_max_GPa);
+    fputc('}', fp);
 }
 
 /* a fitted model's errors on the training frames and (te->n > 0) the test
@@ -2761,14 +2799,16 @@ typedef struct smvp_t {
     int ne, npair;              /* elements, element pairs */
     int nphi, nlin;             /* linear unknowns: nphi of phi, ne (nu + 2) of U, ne constants */
     int *phimap;                /* phi parameter of each phi unknown (each pair's nr, in turn) */
-    double kappa, std_e, std_f, mean_e, we, wf, lam_curv, lam_ridge, upad;
-    long nforce;
+    double kappa, std_e, std_f, std_s, mean_e, we, wf, ws, lam_curv, lam_ridge, upad;
+    long nforce, nstress;
     size_t *noff, *dnoff, *foff; /* per configuration: offsets into nbuf, dnbuf, fphi */
     double *nbuf, *dnbuf;        /* densities and their bond derivatives, chunk sets per configuration */
     double *ephi, *fphi;         /* phi energy rows per atom (nconf x nphi), force rows (3 natoms x nphi) */
     double *frac;                /* nconf x ne: fraction of the atoms of each element */
     double *GFphi, *bFphi, yyF;  /* the candidate-independent force normal equations of phi */
-    double *theta, *lin, *ulo, *uhi, *rmse_e, *rmse_f; /* per candidate (U ranges: ne each) */
+    double *sphi;                /* nconf x 6 x nphi: phi stress rows (xx yy zz yz xz xy) of frames with a stress */
+    double *GSphi, *bSphi, yyS;  /* and their normal equations */
+    double *theta, *lin, *ulo, *uhi, *rmse_e, *rmse_f, *rmse_s; /* per candidate (U ranges: ne each) */
     char *work, *lwork;
     size_t wbytes, lbytes;
 } smvp_t;
@@ -2781,12 +2821,12 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
     const int m = F->nlin, nphi = F->nphi, ne = F->ne, nu2 = L0->nu + 2, wu = ne * nu2, oU = nphi, oc = nphi + wu;
     sp_smeam_layout_t lay = *L0;
     /* cppcheck-suppress invalidPointerCast ; scratch is a malloc'd block carved into doubles */
-    double *GE = (double *)scratch, *GF = GE + (size_t)m * m, *G = GF + (size_t)m * m, *P = G + (size_t)m * m;
-    double *bE = P + (size_t)m * m, *bF = bE + m, *b = bF + m, *c = b + m, *x = c + m, *eU = x + m;
-    double *FU = eU + wu;
+    double *GE = (double *)scratch, *GF = GE + (size_t)m * m, *GS = GF + (size_t)m * m, *G = GS + (size_t)m * m;
+    double *P = G + (size_t)m * m, *bE = P + (size_t)m * m, *bF = bE + m, *bS = bF + m, *b = bS + m, *c = b + m;
+    double *x = c + m, *eU = x + m, *sU = eU + wu, *WU = sU + wu, *FU = WU + 9 * (size_t)wu;
     char *uw = (char *)(FU + 3 * (size_t)F->maxn * wu), *sw;
     size_t uwb = (size_t)(F->maxn + L0->nu + 2) * nu2 * sizeof(double), swb = sp_ridge_solve_workspace_size(m);
-    double lo[SP_MAX_ELEMENTS], hi[SP_MAX_ELEMENTS], yyE = 0.0, sE, sF, tphi = 0.0, tU = 0.0;
+    double lo[SP_MAX_ELEMENTS], hi[SP_MAX_ELEMENTS], yyE = 0.0, sE, sF, sS, tphi = 0.0, tU = 0.0;
     sp_ridge_solve_desc_t sd;
     int cfi, i, j, r, k, e;
     sw = uw + ((uwb + 63) & ~(size_t)63);
@@ -2809,20 +2849,24 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
     }
     lay.ulo = lay.urange[0][0];
     lay.uhi = lay.urange[0][1];
-    memset(GE, 0, sizeof(double) * (size_t)m * m * 2);
-    memset(bE, 0, sizeof(double) * 2 * (size_t)m);
-    for (i = 0; i < nphi; ++i) { /* constant phi-phi force block */
+    memset(GE, 0, sizeof(double) * (size_t)m * m * 3);
+    memset(bE, 0, sizeof(double) * 3 * (size_t)m);
+    for (i = 0; i < nphi; ++i) { /* constant phi-phi force and stress blocks */
         for (j = i; j < nphi; ++j) GF[(size_t)i * m + j] = F->GFphi[(size_t)i * nphi + j];
         bF[i] = F->bFphi[i];
+        for (j = i; F->nstress && j < nphi; ++j) GS[(size_t)i * m + j] = F->GSphi[(size_t)i * nphi + j];
+        if (F->nstress) bS[i] = F->bSphi[i];
     }
     for (cfi = 0; cfi < F->nconf; ++cfi) {
         const sp_frame_t *fr = F->fr->f + cfi;
         const int n = fr->natoms;
         const double *nv = F->nbuf + F->noff[cfi] + (size_t)pl * n;
         const double *dn = F->dnbuf + F->dnoff[cfi] + (size_t)pl * 3 * F->sv[cfi].nbonds;
-        const double *fp = F->fphi + F->foff[cfi], *ref = fr->forces;
+        const double *fp = F->fphi + F->foff[cfi], *ref = fr->forces, *sp = F->sphi + (size_t)cfi * 6 * nphi;
+        const int str = F->nstress && frame_has_stress(fr);
         double y = fr->energy / n - F->mean_e;
-        if (sp_smeam_sv_u_rows(&F->sv[cfi], &lay, nv, dn, eU, ref ? FU : NULL, uw, uwb) != SP_OK) return HUGE_VAL;
+        if (sp_smeam_sv_u_rows(&F->sv[cfi], &lay, nv, dn, eU, ref ? FU : NULL, str ? WU : NULL, uw, uwb) != SP_OK)
+            return HUGE_VAL;
         /* energy row per atom: (phi, U, the constant of each element times its fraction) */
         for (k = 0; k < nphi; ++k) x[k] = F->ephi[(size_t)cfi * nphi + k];
         for (k = 0; k < wu; ++k) x[oU + k] = eU[k] / n;
@@ -2844,10 +2888,25 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
                 bF[oU + i] += fu[i] * yr;
             }
         }
+        for (r = 0; str && r < 6; ++r) { /* stress -W/V, Voigt order */
+            const double *wq = WU + (size_t)VOIGT[r] * wu, *sq = sp + (size_t)r * nphi, vol = cell_volume(fr->cell);
+            const double yr = fr->stress[VOIGT[r]];
+            for (k = 0; k < wu; ++k) sU[k] = -wq[k] / vol;
+            for (i = 0; i < nphi; ++i) {
+                double *g = GS + (size_t)i * m + oU;
+                for (k = 0; k < wu; ++k) g[k] += sq[i] * sU[k];
+            }
+            for (i = 0; i < wu; ++i) {
+                double *g = GS + (size_t)(oU + i) * m + oU;
+                for (k = i; k < wu; ++k) g[k] += sU[i] * sU[k];
+                bS[oU + i] += sU[i] * yr;
+            }
+        }
     }
     for (i = 0; i < m; ++i) {
-        for (j = i; j < m; ++j) G[(size_t)i * m + j] = F->we * GE[(size_t)i * m + j] + F->wf * GF[(size_t)i * m + j];
-        b[i] = F->we * bE[i] + F->wf * bF[i];
+        for (j = i; j < m; ++j)
+            G[(size_t)i * m + j] = F->we * GE[(size_t)i * m + j] + F->wf * GF[(size_t)i * m + j] + F->ws * GS[(size_t)i * m + j];
+        b[i] = F->we * bE[i] + F->wf * bF[i] + F->ws * bS[i];
     }
     /* penalties relative to the mean diagonal of each block: curvature of the
        knot values of every phi and U, a small ridge on all of their parameters */
@@ -2867,27 +2926,32 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
     /* residual sums of squares from the normal equations (upper triangles) */
     sE = yyE;
     sF = F->yyF;
+    sS = F->yyS;
     for (i = 0; i < m; ++i) {
-        double qe = 0.0, qf = 0.0;
+        double qe = 0.0, qf = 0.0, qs = 0.0;
         for (j = i; j < m; ++j) {
             const double f2 = (j == i) ? 1.0 : 2.0;
             qe += f2 * GE[(size_t)i * m + j] * c[j];
             qf += f2 * GF[(size_t)i * m + j] * c[j];
+            qs += f2 * GS[(size_t)i * m + j] * c[j];
         }
         sE += c[i] * (qe - 2.0 * bE[i]);
         sF += c[i] * (qf - 2.0 * bF[i]);
+        sS += c[i] * (qs - 2.0 * bS[i]);
     }
     if (sE < 0.0) sE = 0.0;
     if (sF < 0.0) sF = 0.0;
+    if (sS < 0.0) sS = 0.0;
     memcpy(F->lin + (size_t)p * m, c, (size_t)m * sizeof(double));
     F->rmse_e[p] = sqrt(sE / F->nconf);
     F->rmse_f[p] = F->nforce ? sqrt(sF / F->nforce) : 0.0;
-    return F->we * sE + F->wf * sF;
+    F->rmse_s[p] = F->nstress ? sqrt(sS / F->nstress) : 0.0;
+    return F->we * sE + F->wf * sF + F->ws * sS;
 }
 
 static size_t smvp_scratch_bytes(const smvp_t *F) {
     const int m = F->nlin, nu2 = F->lay->nu + 2, wu = F->ne * nu2;
-    size_t a = sizeof(double) * ((size_t)4 * m * m + 5 * (size_t)m + wu + 3 * (size_t)F->maxn * wu);
+    size_t a = sizeof(double) * ((size_t)5 * m * m + 7 * (size_t)m + 11 * (size_t)wu + 3 * (size_t)F->maxn * wu);
     size_t u = (size_t)(F->maxn + F->lay->nu + 2) * nu2 * sizeof(double);
     return ((a + 63) & ~(size_t)63) + ((u + 63) & ~(size_t)63) + sp_ridge_solve_workspace_size(m) + 64;
 }
@@ -2945,7 +3009,7 @@ static void smvp_assemble(const smvp_t *F, const double *x, const double *lin, d
 static int cmd_fit_smeam(int argc, char **argv) {
     const char *train_path = opt_value(argc, argv, "--train"), *test_path = opt_value(argc, argv, "--test");
     const char *outpath = opt_value(argc, argv, "-o"), *report = opt_value(argc, argv, "--report");
-    double rcut, rmin, sigma0, minutes, kappa, lam_curv, lam_ridge, upad;
+    double rcut, rmin, sigma0, minutes, kappa, lam_curv, lam_ridge, upad, stress_w;
     long knots, uknots, pop, gens, seed, restarts;
     frames_t tr, te;
     sp_smeam_layout_t lay;
@@ -2956,7 +3020,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
     rmse_t rtr, rte;
     int k, ok = 1, z[SP_MAX_ELEMENTS], ne = 0, npar, q, e, gen = 0;
     double t0 = now_seconds(), best_shift[SP_MAX_ELEMENTS], *x0 = NULL, *best_x = NULL, *best_lin = NULL;
-    double best = HUGE_VAL, best_e = 0, best_f = 0, best_ulo[SP_MAX_ELEMENTS], best_uhi[SP_MAX_ELEMENTS];
+    double best = HUGE_VAL, best_e = 0, best_f = 0, best_s = 0, best_ulo[SP_MAX_ELEMENTS], best_uhi[SP_MAX_ELEMENTS];
     const char *names[SP_MAX_ELEMENTS];
     const char *method = opt_value(argc, argv, "--method");
     if (method && strcmp(method, "full") == 0) return cmd_fit_smeam_full(argc, argv);
@@ -2965,11 +3029,12 @@ static int cmd_fit_smeam(int argc, char **argv) {
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath) {
         fputs("usage: splinepot fit smeam --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
               "       [--uknots N=10] [--pop P=24] [--generations G=100000] [--minutes M=50] [--sigma S=0.3]\n"
-              "       [--kappa K=0.8] [--restarts N=9] [--upad A=0.0] [--curv C=1e-6] [--ridge R=1e-9]\n"
+              "       [--kappa K=0.8] [--stress S=0] [--restarts N=9] [--upad A=0.0] [--curv C=1e-6] [--ridge R=1e-9]\n"
               "       [--seed S=1] [--method varpro|full] -o X.meam.spline [--report R.json]\n"
               "  Any number of elements (those of the training set). rho, f: N knots on [rmin, rcut], zero\n"
               "  with zero slope at rcut; g: N knots on [-1, 1]. Minimises kappa (RMSE_E/std_E)^2 +\n"
-              "  (1-kappa) (RMSE_F/std_F)^2 over the training set, energies up to one constant per atom of\n"
+              "  (1-kappa) (RMSE_F/std_F)^2 [+ S (RMSE_stress/std_stress)^2 over the frames with a stress,\n"
+              "  periodic cells] over the training set, energies up to one constant per atom of\n"
               "  each element (meam/spline has no one-body term; the report states them). Variable\n"
               "  projection: CMA-ES (IPOP restarts, population doubling) searches rho, f and g; for each\n"
               "  candidate phi (N knots, zero with zero slope at rcut), U and the constants are solved\n"
@@ -2988,13 +3053,15 @@ static int cmd_fit_smeam(int argc, char **argv) {
         !opt_double(argc, argv, "--minutes", 50.0, &minutes) || !opt_double(argc, argv, "--sigma", 0.3, &sigma0) ||
         !opt_double(argc, argv, "--kappa", 0.8, &kappa) || !opt_long(argc, argv, "--seed", 1, &seed) ||
         !opt_long(argc, argv, "--restarts", 9, &restarts) || !opt_double(argc, argv, "--upad", 0.0, &upad) ||
-        !opt_double(argc, argv, "--curv", 1e-6, &lam_curv) || !opt_double(argc, argv, "--ridge", 1e-9, &lam_ridge))
+        !opt_double(argc, argv, "--curv", 1e-6, &lam_curv) || !opt_double(argc, argv, "--ridge", 1e-9, &lam_ridge) ||
+        !opt_double(argc, argv, "--stress", 0.0, &stress_w))
         return 2;
     if (knots < 3 || knots > 40 || uknots < 3 || uknots > 40 || !(rcut > rmin) || rmin <= 0 ||
         !(kappa > 0 && kappa < 1) || pop < 2 || pop > 4096 || gens < 1 || restarts < 0 || restarts > 12 ||
-        !(sigma0 > 0) || !(upad >= 0 && upad <= 10) || !(lam_curv >= 0) || !(lam_ridge > 0))
+        !(sigma0 > 0) || !(upad >= 0 && upad <= 10) || !(lam_curv >= 0) || !(lam_ridge > 0) ||
+        !(stress_w >= 0 && stress_w <= 1e6))
         return fail_msg("fit smeam: bad settings (knots and uknots 3..40, rcut > rmin > 0, kappa in (0,1), "
-                        "pop 2..4096, restarts 0..12, sigma > 0, upad 0..10, curv >= 0, ridge > 0)");
+                        "pop 2..4096, restarts 0..12, sigma > 0, upad 0..10, curv >= 0, ridge > 0, stress 0..1e6)");
     if (!smeam_read_sets(train_path, test_path, &tr, &te, z, &ne, SP_MAX_ELEMENTS)) return 1;
     memset(&lay, 0, sizeof lay);
     lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)uknots; lay.ulo = -1.0; lay.uhi = 1.0; lay.ng = (int)knots;
@@ -3030,11 +3097,15 @@ static int cmd_fit_smeam(int argc, char **argv) {
     F.foff = F.dnoff + tr.n + 1;
     F.ephi = (double *)calloc((size_t)tr.n * F.nphi + 1, sizeof(double));
     F.frac = (double *)calloc((size_t)tr.n * ne, sizeof(double));
-    F.GFphi = (double *)calloc((size_t)F.nphi * F.nphi + F.nphi, sizeof(double));
+    F.sphi = (double *)calloc((size_t)tr.n * 6 * F.nphi + 1, sizeof(double));
+    F.GFphi = (double *)calloc(2 * ((size_t)F.nphi * F.nphi + F.nphi), sizeof(double));
     F.bFphi = F.GFphi + (size_t)F.nphi * F.nphi;
-    if (!F.sv || !F.noff || !F.ephi || !F.frac || !F.GFphi || !F.freemap || !F.phimap) ok = !fail_msg("out of memory");
+    F.GSphi = F.bFphi + F.nphi;
+    F.bSphi = F.GSphi + (size_t)F.nphi * F.nphi;
+    if (!F.sv || !F.noff || !F.ephi || !F.frac || !F.sphi || !F.GFphi || !F.freemap || !F.phimap)
+        ok = !fail_msg("out of memory");
     {
-        double st[4] = {0, 0, 0, 0}; /* sums of E/N, (E/N)^2, F, F^2 */
+        double st[4] = {0, 0, 0, 0}, ss[2] = {0, 0}; /* sums of E/N, (E/N)^2, F, F^2; stress, stress^2 */
         size_t maxw = 0, nn = 0, ndn = 0, nf = 0;
         const int wp = F.npair * (lay.nr + 2);
         for (k = 0; k < tr.n && ok; ++k) {
@@ -3051,13 +3122,26 @@ static int cmd_fit_smeam(int argc, char **argv) {
         }
         if (ok) {
             double *row = (double *)malloc(3 * (size_t)F.maxn * wp * sizeof(double));
-            double *er = (double *)malloc((size_t)wp * sizeof(double));
+            double *er = (double *)malloc((size_t)wp * 10 * sizeof(double)), *vr = er + wp;
             F.fphi = (double *)malloc((nf + 1) * sizeof(double));
             if (!row || !er || !F.fphi) ok = !fail_msg("out of memory");
             for (k = 0; k < tr.n && ok; ++k) { /* phi rows (free columns) and its force normal equations */
                 const sp_frame_t *f = tr.f + k;
                 int r, i, j;
-                sp_smeam_sv_phi_rows(&F.sv[k], er, row);
+                const int str = stress_w > 0 && frame_has_stress(f);
+                sp_smeam_sv_phi_rows(&F.sv[k], er, row, str ? vr : NULL);
+                for (r = 0; str && r < 6; ++r) { /* phi stress rows -W/V and their normal equations */
+                    double *sq = F.sphi + ((size_t)k * 6 + r) * F.nphi, y = f->stress[VOIGT[r]];
+                    for (i = 0; i < F.nphi; ++i) sq[i] = -vr[(size_t)VOIGT[r] * wp + F.phimap[i]] / cell_volume(f->cell);
+                    for (i = 0; i < F.nphi; ++i) {
+                        for (j = i; j < F.nphi; ++j) F.GSphi[(size_t)i * F.nphi + j] += sq[i] * sq[j];
+                        F.bSphi[i] += sq[i] * y;
+                    }
+                    F.yyS += y * y;
+                    ss[0] += y;
+                    ss[1] += y * y;
+                    ++F.nstress;
+                }
                 for (i = 0; i < F.nphi; ++i) F.ephi[(size_t)k * F.nphi + i] = er[F.phimap[i]] / f->natoms;
                 for (r = 0; r < 3 * f->natoms; ++r) {
                     double *fq = F.fphi + F.foff[k] + (size_t)r * F.nphi;
@@ -3078,6 +3162,13 @@ static int cmd_fit_smeam(int argc, char **argv) {
             smeam_target_std(st, tr.n, F.nforce, &F.std_e, &F.std_f);
             F.we = kappa / (tr.n * F.std_e * F.std_e);
             F.wf = F.nforce ? (1.0 - kappa) / (F.nforce * F.std_f * F.std_f) : 0.0;
+            if (stress_w > 0 && !F.nstress) ok = !fail_msg("fit smeam: --stress needs training frames with a stress= (periodic cells)");
+            if (F.nstress) {
+                const double ms = ss[0] / F.nstress;
+                F.std_s = sqrt(ss[1] / F.nstress - ms * ms);
+                if (!(F.std_s > 1e-12)) F.std_s = 1.0;
+                F.ws = stress_w / (F.nstress * F.std_s * F.std_s);
+            }
             memset(&cd, 0, sizeof cd);
             cd.dim = F.nfree;
             cd.sigma0 = sigma0;
@@ -3122,7 +3213,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
                 F.dnbuf = (double *)malloc((ndn + 1) * sizeof(double));
                 F.theta = (double *)malloc((size_t)F.lambda_cap * npar * sizeof(double));
                 F.lin = (double *)malloc((size_t)F.lambda_cap * F.nlin * sizeof(double));
-                F.ulo = (double *)malloc((size_t)F.lambda_cap * (2 * ne + 2) * sizeof(double));
+                F.ulo = (double *)malloc((size_t)F.lambda_cap * (2 * ne + 3) * sizeof(double));
                 if (!F.work || !F.lwork || !F.nbuf || !F.dnbuf || !F.theta || !F.lin || !F.ulo) {
                     ok = !fail_msg("out of memory (reduce --pop or --restarts)");
                     sp_cmaes_destroy(&es);
@@ -3130,6 +3221,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
                     F.uhi = F.ulo + (size_t)F.lambda_cap * ne;
                     F.rmse_e = F.uhi + (size_t)F.lambda_cap * ne;
                     F.rmse_f = F.rmse_e + F.lambda_cap;
+                    F.rmse_s = F.rmse_f + F.lambda_cap;
                 }
             }
             free(x0);
@@ -3148,7 +3240,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
             smvp_loss(&F, popx, lambda, fv);
             for (p = 0; p < lambda; ++p)
                 if (fv[p] < best) {
-                    best = fv[p]; best_e = F.rmse_e[p]; best_f = F.rmse_f[p];
+                    best = fv[p]; best_e = F.rmse_e[p]; best_f = F.rmse_f[p]; best_s = F.rmse_s[p];
                     memcpy(best_ulo, F.ulo + (size_t)p * ne, (size_t)ne * sizeof(double));
                     memcpy(best_uhi, F.uhi + (size_t)p * ne, (size_t)ne * sizeof(double));
                     memcpy(best_x, popx + (size_t)p * F.nfree, (size_t)F.nfree * sizeof(double));
@@ -3161,8 +3253,11 @@ static int cmd_fit_smeam(int argc, char **argv) {
                 last_run = es.run;
             }
             if (now_seconds() - t0 >= next_print) {
-                fprintf(stderr, "smeam fit: generation %d, %lld evaluations, best loss %.6g (train %.2f meV/atom, %.4f eV/A), sigma %.3g, %.0f s\n",
-                        gen + 1, (long long)es.evals, best, 1000 * best_e, best_f, es.sigma, now_seconds() - t0);
+                char sline[64] = "";
+                if (F.nstress) snprintf(sline, sizeof sline, ", %.3f GPa", GPA_PER_EVA3 * best_s);
+                fprintf(stderr, "smeam fit: generation %d, %lld evaluations, best loss %.6g (train %.2f meV/atom, %.4f eV/A%s), "
+                                "sigma %.3g, %.0f s\n", gen + 1, (long long)es.evals, best, 1000 * best_e, best_f, sline, es.sigma,
+                        now_seconds() - t0);
                 next_print = now_seconds() - t0 + 10.0;
             }
             if (now_seconds() - t0 > 60.0 * minutes) break;
@@ -3189,7 +3284,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
     }
     for (k = 0; F.sv && k < tr.n; ++k) sp_smeam_sv_free(&F.sv[k]);
     free(F.sv); free(F.work); free(F.lwork); free(F.nbuf); free(F.dnbuf); free(F.theta); free(F.lin); free(F.ulo);
-    free(F.freemap); free(F.phimap); free(F.noff); free(F.ephi); free(F.frac); free(F.fphi); free(F.GFphi);
+    free(F.freemap); free(F.phimap); free(F.noff); free(F.ephi); free(F.frac); free(F.sphi); free(F.fphi); free(F.GFphi);
     free(best_x); free(best_lin);
     if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, best_shift, &rtr, &rte);
     if (ok) {
@@ -3210,6 +3305,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
             fprintf(of.fp, "],\n  \"method\": \"variable projection: CMA-ES over rho, f, g; phi, U, constants by linear least squares\",\n");
             fprintf(of.fp, "  \"knots\": %ld,\n  \"u_knots\": %ld,\n  \"rmin\": %.17g,\n  \"rcut\": %.17g,\n  \"generations\": %d,\n",
                     knots, uknots, rmin, rcut, gen);
+            fprintf(of.fp, "  \"kappa\": %.17g,\n  \"stress_weight\": %.17g,\n", kappa, stress_w);
             fprintf(of.fp, "  \"u_range\": {");
             for (e = 0; e < ne; ++e) fprintf(of.fp, "%s\"%s\": [%.17g, %.17g]", e ? ", " : "", names[e], best_ulo[e], best_uhi[e]);
             fprintf(of.fp, "},\n  \"energy_constant_eV_per_atom\": {");
