@@ -340,6 +340,7 @@ typedef struct sp_config_t {
     double energy;         /* reference total energy (eV), for fitting */
     const double *forces;  /* reference forces (3*natoms, eV/A) or NULL */
     double weight;         /* weight in a fit; 0 means 1 */
+    const double *stress;  /* reference stress (9, eV/A^3, ASE sign: -W/V) or NULL; periodic cells */
 } sp_config_t;
 
 SP_API sp_result_t sp_cell_check(const sp_cell_t *c, double *out_volume);
@@ -1502,7 +1503,7 @@ SP_API sp_result_t sp_ridge_solve(sp_ridge_t *r, const sp_ridge_solve_desc_t *de
  * Fits the UF3 coefficients (Xie, Rupp & Hennig 2023, Eqs. 12-14) by
  * minimising
  *   kappa/n_E sum (dE/N)^2 / var(E/N) + (1-kappa)/n_F sum dF^2 / var(F)
- *   + lambda_curv |D c|^2 + lambda_ridge |c|^2
+ *   [+ S/n_S sum dstress^2 / var(stress)] + lambda_curv |D c|^2 + lambda_ridge |c|^2
  * over 1-, 2- and 3-body coefficients. Energies enter per atom. The last 3
  * coefficients of every axis are held at 0 (trailing trim 3: the potential
  * and its first two derivatives vanish at each cutoff), 3-body coefficients
@@ -1525,6 +1526,8 @@ typedef struct sp_uf3_fit_desc_t {
     double r3min, r3max;              /* 3-body r_ij, r_ik range; r_jk on [r3min, 2 r3max] */
     int n3;                           /* 3-body intervals (r_jk: 2 n3); 0: UF2 */
     double kappa;                     /* energy weight in (0, 1); 0 -> 0.5 */
+    double stress_weight;             /* S: adds S/n_S sum dstress^2 / var(stress) over the configurations
+                                         with a stress (6 components each); 0: none */
     double lambda_ridge;              /* ridge on 2-/3-body coefficients; 0 -> 1e-10, < 0 -> none */
     double lambda_curv;               /* curvature penalty; 0 -> 1e-6, < 0 -> none */
     void (*progress)(const char *line, void *user); /* optional progress lines */
@@ -1534,8 +1537,8 @@ typedef struct sp_uf3_fit_desc_t {
 
 typedef struct sp_uf3_fit_info_t {
     int n_params;                     /* fitted (free) coefficients */
-    int64_t n_energy_rows, n_force_rows;
-    double std_energy, std_force;     /* of the targets: eV/atom, eV/A */
+    int64_t n_energy_rows, n_force_rows, n_stress_rows;
+    double std_energy, std_force, std_stress; /* of the targets: eV/atom, eV/A, eV/A^3 */
     sp_ridge_info_t solve;            /* method, condition estimate, rank */
     double seconds_features, seconds_solve;
 } sp_uf3_fit_info_t;
@@ -1551,13 +1554,15 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
 
 SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl, const int *type,
                                    const int *col_of, double *out_energy_row, double *out_force_rows,
-                                   int p);
-/* The linear UF3 basis of one configuration: E = row . c and F = rows . c
+                                   double *out_virial_rows, int p);
+/* The linear UF3 basis of one configuration: E = row . c, F = rows . c and
+   the virial W = virial rows . c (sp_out_t's W_ab = sum r_a F_b, row 3 a + b)
    for the flat coefficient vector c whose column for each 1-, 2- and 3-body
    coefficient of the layout potential is col_of[k] (-1: not fitted; k runs
    over e1 (nelem), then each pair's nt-4 coefficients, then each trio's
-   L*M*N grid). out_energy_row (p) and out_force_rows (3*natoms x p) are
-   accumulated into (zero them first). */
+   L*M*N grid). out_energy_row (p), out_force_rows (3*natoms x p) and
+   out_virial_rows (9 x p) are accumulated into (zero them first); the
+   last two may be NULL. */
 
 /* ==================================================================
  * >>sv       S-MEAM STRUCTURE VECTORS (batched evaluation for fitting)
@@ -9800,7 +9805,7 @@ SP_API sp_result_t sp_ridge_solve(sp_ridge_t *r, const sp_ridge_solve_desc_t *de
 
 SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl, const int *type,
                                    const int *col_of, double *out_energy_row, double *out_force_rows,
-                                   int p) {
+                                   double *out_virial_rows, int p) {
     const sp_uf3_t *u;
     int ne, np, i, q, off2[SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2];
     size_t off3[SP_MAX_ELEMENTS * SP_MAX_ELEMENTS * (SP_MAX_ELEMENTS + 1) / 2], off;
@@ -9854,6 +9859,8 @@ SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl,
                             fo[(size_t)c * p + col] -= dbv[a] * uv[c];
                             fi[(size_t)c * p + col] += dbv[a] * uv[c];
                         }
+                    if (out_virial_rows) /* W = -r u u^T V2'(r) */
+                        for (c = 0; c < 9; ++c) out_virial_rows[(size_t)c * p + col] -= r * uv[c / 3] * uv[c % 3] * dbv[a];
                 }
             }
             if (u->has3 && r <= u->cut3 && nb < MAXB) {
@@ -9905,6 +9912,11 @@ SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl,
                             dm = dm_ * bn[c];
                             dn = lm * dbn[c];
                             out_energy_row[col] += v;
+                            if (out_virial_rows) /* W = -(r_ij u u^T dl + r_ik u u^T dm + r_jk u u^T dn) */
+                                for (e = 0; e < 9; ++e)
+                                    out_virial_rows[(size_t)e * p + col] -=
+                                        br[J] * bu[J][e / 3] * bu[J][e % 3] * dl + br[K] * bu[K][e / 3] * bu[K][e % 3] * dm +
+                                        rjk * ujk[e / 3] * ujk[e % 3] * dn;
                             if (!fJ) continue;
                             for (e = 0; e < 3; ++e) {
                                 /* F = -dE/dx: x_j moves r_ij (+u_ij) and r_jk (-u_jk) */
@@ -9974,25 +9986,27 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
     sp_uf3_fit_desc_t d;
     sp_pot_t lay;
     sp_uf3_fit_info_t info;
-    sp_ridge_t acc_e, acc_f;
+    sp_ridge_t acc_e, acc_f, acc_s;
     sp_ridge_desc_t rd;
     sp_ridge_solve_desc_t sd;
     sp_nlist_t nl;
     sp_result_t r = SP_OK;
     int ne, np, ntrio, k, p = 0, a, maxn = 0, *col = NULL, *row_start = NULL, *pcols = NULL;
     size_t nfull, q;
-    double *erow = NULL, *frows = NULL, *P = NULL, *c = NULL, *pvals = NULL, t0;
+    double *erow = NULL, *frows = NULL, *vrows = NULL, *P = NULL, *c = NULL, *pvals = NULL, t0;
     sp_allocator_t *al;
     if (!desc || !configs || nconfigs < 1 || !out_pot) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
     d = sp_uf3_fit_desc_defaults(desc);
     if (d.nelem < 1 || d.nelem > SP_MAX_ELEMENTS || d.n2 < 1 || !(d.r2max > d.r2min) || d.r2min < 0 ||
-        d.n3 < 0 || (d.n3 > 0 && !(d.r3max > d.r3min)) || !(d.kappa > 0.0 && d.kappa < 1.0))
-        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad fit settings (knot ranges, intervals, kappa in (0,1))");
+        d.n3 < 0 || (d.n3 > 0 && !(d.r3max > d.r3min)) || !(d.kappa > 0.0 && d.kappa < 1.0) ||
+        !(d.stress_weight >= 0.0 && d.stress_weight <= 1e6))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad fit settings (knot ranges, intervals, kappa in (0,1), stress weight)");
     memset(&info, 0, sizeof info);
     memset(&lay, 0, sizeof lay);
     memset(&nl, 0, sizeof nl);
     memset(&acc_e, 0, sizeof acc_e);
     memset(&acc_f, 0, sizeof acc_f);
+    memset(&acc_s, 0, sizeof acc_s);
     al = &d.allocator;
     nl.allocator = d.allocator;
     if ((r = sp__uf3_layout(&d, &lay, diag)) != SP_OK) return r;
@@ -10031,17 +10045,20 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
         if (configs[k].natoms > maxn) maxn = configs[k].natoms;
     erow = (double *)sp__alloc(al, (size_t)p * sizeof(double));
     frows = (double *)sp__alloc(al, 3 * (size_t)maxn * (size_t)p * sizeof(double) + 8);
-    if (!erow || !frows) { r = SP_ERR_NO_MEMORY; goto done; }
+    vrows = (double *)sp__alloc(al, 9 * (size_t)p * sizeof(double));
+    if (!erow || !frows || !vrows) { r = SP_ERR_NO_MEMORY; goto done; }
     memset(&rd, 0, sizeof rd);
     rd.p = p;
     rd.allocator = d.allocator;
-    if ((r = sp_ridge_create(&acc_e, &rd)) != SP_OK || (r = sp_ridge_create(&acc_f, &rd)) != SP_OK) goto done;
+    if ((r = sp_ridge_create(&acc_e, &rd)) != SP_OK || (r = sp_ridge_create(&acc_f, &rd)) != SP_OK ||
+        (d.stress_weight > 0.0 && (r = sp_ridge_create(&acc_s, &rd)) != SP_OK))
+        goto done;
     t0 = sp__now();
     for (k = 0; k < nconfigs; ++k) {
         const sp_config_t *cf = configs + k;
-        double w = cf->weight > 0.0 ? cf->weight : 1.0, ye, wrow;
+        double w = cf->weight > 0.0 ? cf->weight : 1.0, ye, wrow, vol = 0.0;
         sp_diag_t d2;
-        int n = cf->natoms;
+        int n = cf->natoms, str = 0;
         if (n < 1 || !cf->pos || !cf->type) {
             r = sp__fail(diag, SP_ERR_BAD_ARG, 0, "configuration %d has no atoms", k + 1);
             goto done;
@@ -10060,9 +10077,18 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
             sp__fail(diag, r, 0, "configuration %d: %s", k + 1, d2.msg);
             goto done;
         }
+        if (d.stress_weight > 0.0 && cf->stress && cf->cell.pbc[0] && cf->cell.pbc[1] && cf->cell.pbc[2]) {
+            str = sp_cell_check(&cf->cell, &vol) == SP_OK && vol > 0.0;
+            for (a = 0; str && a < 9; ++a)
+                if (!sp__isfinite(cf->stress[a])) {
+                    r = sp__fail(diag, SP_ERR_NOT_FINITE, 0, "configuration %d: a stress is not finite", k + 1);
+                    goto done;
+                }
+        }
         memset(erow, 0, (size_t)p * sizeof(double));
         if (cf->forces) memset(frows, 0, 3 * (size_t)n * (size_t)p * sizeof(double));
-        sp_uf3_features(&lay, &nl, cf->type, col, erow, cf->forces ? frows : NULL, p);
+        if (str) memset(vrows, 0, 9 * (size_t)p * sizeof(double));
+        sp_uf3_features(&lay, &nl, cf->type, col, erow, cf->forces ? frows : NULL, str ? vrows : NULL, p);
         /* energies per atom */
         for (a = 0; a < p; ++a) erow[a] /= n;
         ye = cf->energy / n;
@@ -10078,14 +10104,29 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
                 if ((r = sp_ridge_add_rows(&acc_f, 1, frows + (size_t)a * p, p, cf->forces + a, &wrow)) != SP_OK)
                     goto done;
         }
+        if (str) { /* stress -W/V: xx yy zz yz xz xy */
+            static const int voigt[6] = {0, 4, 8, 5, 2, 1};
+            for (a = 0; a < 6; ++a) {
+                double *row = vrows + (size_t)voigt[a] * p;
+                size_t j;
+                for (j = 0; j < (size_t)p; ++j) row[j] /= -vol;
+                if ((r = sp_ridge_add_rows(&acc_s, 1, row, p, cf->stress + voigt[a], &wrow)) != SP_OK) goto done;
+            }
+        }
         if ((k + 1) % 50 == 0 || k + 1 == nconfigs)
             sp__fit_progress(&d, "uf3 fit: features %d/%d (%.1f s)", k + 1, nconfigs, sp__now() - t0);
     }
     sp_ridge_flush(&acc_e);
     sp_ridge_flush(&acc_f);
+    if (acc_s.G) sp_ridge_flush(&acc_s);
     info.seconds_features = sp__now() - t0;
     info.n_energy_rows = acc_e.nrows;
     info.n_force_rows = acc_f.nrows;
+    info.n_stress_rows = acc_s.G ? acc_s.nrows : 0;
+    if (d.stress_weight > 0.0 && info.n_stress_rows == 0) {
+        r = sp__fail(diag, SP_ERR_BAD_ARG, 0, "a stress weight but no periodic configuration with a stress");
+        goto done;
+    }
     {
         /* kappa/n_E and (1-kappa)/n_F, each over the variance of its targets */
         double me = acc_e.ysum / acc_e.wsum, ve = acc_e.yty / acc_e.wsum - me * me, we, wf = 0.0;
@@ -10101,6 +10142,13 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
             we = 1.0 / ((double)acc_e.nrows * ve);
         }
         if ((r = sp_ridge_merge(&acc_e, we, &acc_f, wf)) != SP_OK) goto done;
+        if (info.n_stress_rows > 0) { /* S/n_S over the variance of the stresses */
+            double ms = acc_s.ysum / acc_s.wsum, vs = acc_s.yty / acc_s.wsum - ms * ms;
+            if (!(vs > 1e-30)) vs = 1.0;
+            info.std_stress = sqrt(vs);
+            if ((r = sp_ridge_merge(&acc_e, 1.0, &acc_s, d.stress_weight / ((double)acc_s.nrows * vs))) != SP_OK)
+                goto done;
+        }
     }
     /* penalties: ridge (tiny on e1), 2-body second differences, 3-body Laplacian */
     P = (double *)sp__alloc(al, (size_t)p * (size_t)p * sizeof(double));
@@ -10181,11 +10229,13 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
 done:
     sp_ridge_destroy(&acc_e);
     sp_ridge_destroy(&acc_f);
+    sp_ridge_destroy(&acc_s);
     sp_nlist_free(&nl);
     sp_pot_free(&lay);
     sp__free(al, col);
     sp__free(al, erow);
     sp__free(al, frows);
+    sp__free(al, vrows);
     sp__free(al, P);
     sp__free(al, c);
     sp__free(al, row_start);

@@ -159,7 +159,8 @@ static void check_extrapolation(void) {
     sp_pot_free(&pot);
 }
 
-/* E = row . c and F = rows . c for the flat vector of a random model */
+/* E = row . c, F = rows . c and W = virial rows . c for the flat vector of a
+   random model (3-body included) against sp_pot_compute */
 static void check_features(int nelem) {
     enum { N = 10 };
     int z[2] = {14, 32}, type[N], i, k, p = 0, *col;
@@ -170,7 +171,7 @@ static void check_features(int nelem) {
     sp_out_t out;
     sp_cell_t cell = {{7.0, 0, 0, 0.3, 6.8, 0, -0.2, 0.4, 7.2}, {1, 1, 0}};
     sp_diag_t d;
-    double *c, *row, *rows, worst = 0.0;
+    double *c, *row, *rows, *vrows, worst = 0.0, worst_w = 0.0, wmax = 0.0;
     size_t nf = 0;
     int np = nelem * (nelem + 1) / 2;
     random_model(&pot, nelem, z, 1);
@@ -181,6 +182,7 @@ static void check_features(int nelem) {
     c = (double *)malloc(nf * sizeof(double));
     row = (double *)calloc(nf, sizeof(double));
     rows = (double *)calloc(3 * N * nf, sizeof(double));
+    vrows = (double *)calloc(9 * nf, sizeof(double));
     for (k = 0; k < (int)nf; ++k) col[k] = p++;
     /* the flat vector of the model */
     k = 0;
@@ -203,7 +205,7 @@ static void check_features(int nelem) {
     SP_CHECK(sp_nlist_build(&nl, &cell, pos, N, pot.cutoff, &d) == SP_OK);
     SP_CHECK(sp_pot_compute(&pot, &nl, type, &ws, &out) == SP_OK);
     e = out.energy;
-    SP_CHECK(sp_uf3_features(&pot, &nl, type, col, row, rows, p) == SP_OK);
+    SP_CHECK(sp_uf3_features(&pot, &nl, type, col, row, rows, vrows, p) == SP_OK);
     {
         double ef = 0.0;
         for (k = 0; k < p; ++k) ef += row[k] * c[k];
@@ -214,9 +216,17 @@ static void check_features(int nelem) {
             if (fabs(fi - f[i]) > worst) worst = fabs(fi - f[i]);
         }
         SP_CHECK(worst < 1e-10);
-        printf("features, %d element(s): row.c - E = %.2g eV, max |rows.c - F| = %.2g eV/A\n", nelem, ef - e, worst);
+        for (i = 0; i < 9; ++i) {
+            double wi = 0.0;
+            for (k = 0; k < p; ++k) wi += vrows[(size_t)i * p + k] * c[k];
+            if (fabs(wi - out.virial[i]) > worst_w) worst_w = fabs(wi - out.virial[i]);
+            if (fabs(out.virial[i]) > wmax) wmax = fabs(out.virial[i]);
+        }
+        SP_CHECK(worst_w <= 1e-12 * wmax && wmax > 0.0);
+        printf("features, %d element(s): row.c - E = %.2g eV, max |rows.c - F| = %.2g eV/A, max |virial rows.c - W| = "
+               "%.2g eV (max |W| %.3g)\n", nelem, ef - e, worst, worst_w, wmax);
     }
-    free(col); free(c); free(row); free(rows);
+    free(col); free(c); free(row); free(rows); free(vrows);
     sp_work_free(&ws);
     sp_nlist_free(&nl);
     sp_pot_free(&pot);
@@ -430,6 +440,91 @@ static void check_move_errors(void) {
     sp_pot_free(&pot);
 }
 
+/* The stress term of sp_uf3_fit: UF2 with 5 knot intervals fitted to a
+   UF2 of 12 (not representable, so the fit has residuals) with stress
+   weights 0, 1 and 100. The training stress RMSE cannot rise when its
+   weight does (exact minimisers of L + w S); at 100 it must fall below half
+   of that at 0. Bad stresses: a stress weight without stresses, a NaN
+   stress, a negative weight. */
+static void check_stress_fit(void) {
+    enum { NC = 40, NA = 16 };
+    static double pos[NC][3 * NA], frc[NC][3 * NA], str[NC][9];
+    static int type[NA];
+    static const double weight[3] = {0.0, 1.0, 100.0};
+    int z[1] = {14}, k, i, run;
+    double rms[3] = {0, 0, 0};
+    sp_config_t cf[NC];
+    sp_pot_t ref;
+    sp_diag_t dg;
+    random_model(&ref, 1, z, 0);
+    for (k = 0; k < NC; ++k) {
+        const double a = 2.4 * (0.95 + 0.1 * tu_urand()), h = 2 * a;
+        double e, W[9], v = 1.0;
+        memset(&cf[k], 0, sizeof cf[k]);
+        for (i = 0; i < NA; ++i) { /* simple cubic 2x2x4 (16 atoms), strained along z, displaced */
+            pos[k][3 * i] = (i % 2) * a + 0.15 * (2 * tu_urand() - 1);
+            pos[k][3 * i + 1] = (i / 2 % 2) * a + 0.15 * (2 * tu_urand() - 1);
+            pos[k][3 * i + 2] = (i / 4) * a * (1.0 + 0.05 * (k % 5 - 2)) + 0.15 * (2 * tu_urand() - 1);
+        }
+        cf[k].natoms = NA;
+        cf[k].pos = pos[k];
+        cf[k].type = type;
+        cf[k].cell.h[0] = cf[k].cell.h[4] = h;
+        cf[k].cell.h[8] = 2 * h * (1.0 + 0.05 * (k % 5 - 2));
+        cf[k].cell.pbc[0] = cf[k].cell.pbc[1] = cf[k].cell.pbc[2] = 1;
+        SP_CHECK(sp_pot_compute_once(&ref, NA, pos[k], type, cf[k].cell.h, cf[k].cell.pbc, &e, frc[k], NULL, W, &dg) ==
+                 SP_OK);
+        SP_CHECK(sp_cell_check(&cf[k].cell, &v) == SP_OK);
+        for (i = 0; i < 9; ++i) str[k][i] = -W[i] / v;
+        cf[k].energy = e;
+        cf[k].forces = frc[k];
+        cf[k].stress = str[k];
+    }
+    for (run = 0; run < 3; ++run) {
+        sp_uf3_fit_desc_t d;
+        sp_uf3_fit_info_t info;
+        sp_pot_t pot;
+        long n = 0;
+        memset(&d, 0, sizeof d);
+        d.nelem = 1; d.z[0] = 14;
+        d.r2min = 1.5; d.r2max = 5.5; d.n2 = 5;
+        d.stress_weight = weight[run];
+        SP_CHECK(sp_uf3_fit(&d, cf, NC, &pot, &info, &dg) == SP_OK);
+        SP_CHECK(info.n_stress_rows == (run ? 6 * NC : 0));
+        for (k = 0; k < NC; ++k) {
+            static const int voigt[6] = {0, 4, 8, 5, 2, 1};
+            double e, W[9], v = 1.0;
+            SP_CHECK(sp_pot_compute_once(&pot, NA, pos[k], type, cf[k].cell.h, cf[k].cell.pbc, &e, NULL, NULL, W, &dg) ==
+                         SP_OK && sp_cell_check(&cf[k].cell, &v) == SP_OK);
+            for (i = 0; i < 6; ++i, ++n) rms[run] += pow(160.21766208 * (-W[voigt[i]] / v - str[k][voigt[i]]), 2);
+        }
+        rms[run] = sqrt(rms[run] / n);
+        sp_pot_free(&pot);
+    }
+    printf("UF2 (5 intervals) fitted to a UF2 of 12 (%d cells): training stress RMSE %.3f GPa, with stress weight 1 "
+           "%.3f GPa, 100 %.3f GPa\n", NC, rms[0], rms[1], rms[2]);
+    SP_CHECK(rms[1] <= rms[0] * (1 + 1e-9));
+    SP_CHECK(rms[2] <= rms[1] * (1 + 1e-9));
+    SP_CHECK(rms[2] < 0.5 * rms[0]);
+    {
+        sp_uf3_fit_desc_t d;
+        sp_uf3_fit_info_t info;
+        sp_pot_t pot;
+        memset(&d, 0, sizeof d);
+        d.nelem = 1; d.z[0] = 14;
+        d.r2min = 1.5; d.r2max = 5.5; d.n2 = 12;
+        d.stress_weight = 1.0;
+        for (k = 0; k < NC; ++k) cf[k].stress = NULL;
+        SP_CHECK(sp_uf3_fit(&d, cf, NC, &pot, &info, &dg) == SP_ERR_BAD_ARG && strstr(dg.msg, "stress"));
+        str[3][4] = NAN;
+        cf[3].stress = str[3];
+        SP_CHECK(sp_uf3_fit(&d, cf, NC, &pot, &info, &dg) == SP_ERR_NOT_FINITE && strstr(dg.msg, "configuration 4"));
+        d.stress_weight = -1.0;
+        SP_CHECK(sp_uf3_fit(&d, cf, NC, &pot, &info, &dg) == SP_ERR_BAD_ARG);
+    }
+    sp_pot_free(&ref);
+}
+
 int main(void) {
     check(1, 0);
     check(1, 1);
@@ -446,6 +541,7 @@ int main(void) {
     }
     check_lj_retrieval(1);
     check_lj_retrieval(0);
+    check_stress_fit();
     check_move_errors();
     return sp_test_finish();
 }

@@ -2175,6 +2175,7 @@ static int fit_configs(const frames_t *tr, const char *train_path, const int *z,
         frame_cell(f, &(*cf)[k].cell);
         (*cf)[k].energy = f->energy;
         (*cf)[k].forces = f->forces;
+        (*cf)[k].stress = frame_has_stress(f) ? f->stress : NULL;
     }
     return 1;
 }
@@ -2344,12 +2345,14 @@ static int cmd_fit_uf3(int argc, char **argv) {
     memset(&d, 0, sizeof d);
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath || !opt_value(argc, argv, "--r2")) {
         fputs("usage: splinepot fit uf3 --train A.xyz [--test B.xyz] --r2 RMIN:RCUT:N [--r3 RMIN:RCUT:N]\n"
-              "       [--lambda-ridge X=1e-10] [--lambda-curv X=1e-6] [--kappa K=0.5] -o MODEL [--report R.json]\n"
+              "       [--lambda-ridge X=1e-10] [--lambda-curv X=1e-6] [--kappa K=0.5] [--stress S=0] -o MODEL\n"
+              "       [--report R.json]\n"
               "  Fits UF2 (UF2,3 with --r3) by ridge regression to the energies and forces of A.xyz.\n"
               "  --r2: 2-body knots on [RMIN, RCUT], N intervals. --r3: r_ij, r_ik on [RMIN, RCUT] with N\n"
               "  intervals, r_jk on [RMIN, 2 RCUT] with 2N (as LAMMPS requires). MODEL: .uf3 (LAMMPS\n"
               "  pair_style uf3) or .json (uf3). Loss: kappa/n_E sum (dE/N)^2/var(E/N)\n"
-              "  + (1-kappa)/n_F sum dF^2/var(F) + lambda_curv |D c|^2 + lambda_ridge |c|^2.\n",
+              "  + (1-kappa)/n_F sum dF^2/var(F) [+ S/n_S sum dstress^2/var(stress) over the frames with\n"
+              "  a stress=, periodic cells] + lambda_curv |D c|^2 + lambda_ridge |c|^2.\n",
               train_path && outpath ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
@@ -2357,7 +2360,8 @@ static int cmd_fit_uf3(int argc, char **argv) {
     if (opt_value(argc, argv, "--r3") && parse_range("--r3", opt_value(argc, argv, "--r3"), &d.r3min, &d.r3max, &d.n3) != 1)
         return 2;
     if (!opt_double(argc, argv, "--lambda-ridge", 0.0, &d.lambda_ridge) ||
-        !opt_double(argc, argv, "--lambda-curv", 0.0, &d.lambda_curv) || !opt_double(argc, argv, "--kappa", 0.0, &d.kappa))
+        !opt_double(argc, argv, "--lambda-curv", 0.0, &d.lambda_curv) || !opt_double(argc, argv, "--kappa", 0.0, &d.kappa) ||
+        !opt_double(argc, argv, "--stress", 0.0, &d.stress_weight))
         return 2;
     if (!(sp__ends_with(outpath, ".uf3") || sp__ends_with(outpath, ".json")))
         return fail_msg("fit uf3: -o needs a .uf3 (LAMMPS) or .json (uf3) file name");
@@ -2375,8 +2379,9 @@ static int cmd_fit_uf3(int argc, char **argv) {
     if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, NULL, &rtr, &rte);
     if (ok) {
         d = sp_uf3_fit_desc_defaults(&d);
-        fprintf(stderr, "uf3 fit: %d coefficients, kappa %g, lambda_ridge %g, lambda_curv %g, %.1f s\n", info.n_params,
-                d.kappa, d.lambda_ridge, d.lambda_curv, now_seconds() - t0);
+        fprintf(stderr, "uf3 fit: %d coefficients, kappa %g, stress weight %g (%lld stress rows), lambda_ridge %g, "
+                        "lambda_curv %g, %.1f s\n", info.n_params, d.kappa, d.stress_weight, (long long)info.n_stress_rows,
+                d.lambda_ridge, d.lambda_curv, now_seconds() - t0);
         print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
         ok = write_model(&pot, outpath);
     }
@@ -2388,8 +2393,8 @@ static int cmd_fit_uf3(int argc, char **argv) {
             for (e = 0; e < d.nelem; ++e) fprintf(of.fp, "%s\"%s\"", e ? ", " : "", sp_element_symbol(d.z[e]));
             fprintf(of.fp, "],\n  \"r2\": [%.17g, %.17g, %d],\n", d.r2min, d.r2max, d.n2);
             if (d.n3) fprintf(of.fp, "  \"r3\": [%.17g, %.17g, %d],\n", d.r3min, d.r3max, d.n3);
-            fprintf(of.fp, "  \"kappa\": %.17g,\n  \"lambda_ridge\": %.17g,\n  \"lambda_curv\": %.17g,\n", d.kappa,
-                    d.lambda_ridge, d.lambda_curv);
+            fprintf(of.fp, "  \"kappa\": %.17g,\n  \"stress_weight\": %.17g,\n  \"lambda_ridge\": %.17g,\n  \"lambda_curv\": %.17g,\n",
+                    d.kappa, d.stress_weight, d.lambda_ridge, d.lambda_curv);
             fprintf(of.fp, "  \"one_body_eV\": {");
             for (e = 0; e < d.nelem; ++e) fprintf(of.fp, "%s\"%s\": %.17g", e ? ", " : "", sp_element_symbol(d.z[e]), pot.uf3.e1[e]);
             fprintf(of.fp, "},\n  \"n_params\": %d,\n  \"seconds\": %.3f,\n", info.n_params, now_seconds() - t0);
