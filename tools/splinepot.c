@@ -3127,9 +3127,9 @@ static int cmd_fit_smeam(int argc, char **argv) {
         }
         if (ok) {
             double *row = (double *)malloc(3 * (size_t)F.maxn * wp * sizeof(double));
-            double *er = (double *)malloc((size_t)wp * 10 * sizeof(double)), *vr = er + wp;
+            double *er = (double *)malloc((size_t)wp * sizeof(double)), *vr = (double *)malloc((size_t)wp * 9 * sizeof(double));
             F.fphi = (double *)malloc((nf + 1) * sizeof(double));
-            if (!row || !er || !F.fphi) ok = !fail_msg("out of memory");
+            if (!row || !er || !vr || !F.fphi) ok = !fail_msg("out of memory");
             for (k = 0; k < tr.n && ok; ++k) { /* phi rows (free columns) and its force normal equations */
                 const sp_frame_t *f = tr.f + k;
                 int r, i, j;
@@ -3161,6 +3161,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
             }
             free(row);
             free(er);
+            free(vr);
         }
         if (ok) {
             F.mean_e = st[0] / tr.n;
