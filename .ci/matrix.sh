@@ -210,9 +210,11 @@ valgrind_step() {
         -o "$tmp/m.uf3" --report "$tmp/r.json"
     vg_tool 0 "fit uf3 (json)" fit uf3 --train tests/data/lmp_Si_1.meam.spline.xyz --r2 1.5:5.0:12 -o "$tmp/m.json"
     vg_tool 0 "eval uf3" eval "$tmp/m.uf3" tests/data/lmp_Si_1.meam.spline.xyz -o "$tmp/e3.xyz"
-    vg_tool 0 "fit smeam (two elements)" fit smeam --train tests/data/lmp_TiO.meam.spline.xyz \
-        --test tests/data/lmp_TiO.meam.spline.xyz --generations 2 --pop 4 --knots 5 --uknots 5 -o "$tmp/tio.meam.spline" \
-        --report "$tmp/tio.json"
+    vg_tool 0 "fit smeam (two elements, stresses)" fit smeam --train tests/data/lmp_TiO.meam.spline.xyz \
+        --test tests/data/lmp_TiO.meam.spline.xyz --generations 2 --pop 4 --knots 5 --uknots 5 --stress 1 \
+        -o "$tmp/tio.meam.spline" --report "$tmp/tio.json"
+    vg_tool 0 "fit uf3 --stress" fit uf3 --train tests/data/lmp_Si_1.meam.spline.xyz --r2 1.5:5.0:12 --r3 1.5:3.8:4 \
+        --stress 1 -o "$tmp/ms.uf3"
     vg_tool 0 "md --thermostat" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 \
         --thermostat --every 5 --dump "$tmp/traj.xyz"
     vg_tool 0 "md from a dumped frame (velocities)" md "$pots/Si_1.meam.spline" "$tmp/traj.xyz" --steps 5 --every 5
