@@ -2601,7 +2601,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     sp_cmaes_t es;
     sp_pot_t pot;
     rmse_t rtr, rte;
-    int k, ok = 1, z = 0, ne = 0, npar, q, gen = 0;
+    int k, ok = 1, zs[SP_MAX_ELEMENTS] = {0}, z, ne = 0, npar, q, gen = 0;
     double t0 = now_seconds(), best_shift = 0.0, *x0;
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath) {
         fputs("usage: splinepot fit smeam --method full --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
@@ -2626,7 +2626,8 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     if (knots < 3 || knots > 40 || !(rcut > rmin) || rmin <= 0 || !(kappa > 0 && kappa < 1) || pop < 0 || gens < 1)
         return fail_msg("fit smeam: bad settings (knots 3..40, rcut > rmin > 0, kappa in (0,1))");
     if (opt_flag(argc, argv, "--gpu") && !gpu_ready()) return 1;
-    if (!smeam_read_sets(train_path, test_path, &tr, &te, &z, &ne, 1)) return 1;
+    if (!smeam_read_sets(train_path, test_path, &tr, &te, zs, &ne, 1)) return 1;
+    z = zs[0];
     memset(&lay, 0, sizeof lay);
     lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)knots; lay.ulo = ulo; lay.uhi = uhi; lay.ng = (int)knots;
     npar = sp_smeam_layout_npar(&lay);
