@@ -19,6 +19,7 @@
 #       from the accepted moves equals a full evaluation to 1e-8 eV; with
 #       --swaps on a Ti-O cell too, the O atoms kept in number; with
 #       --retypes at a high O chemical potential, O atoms gained.
+#   options: a misspelt option is named in a warning; no run above raises one.
 # The binary is $SPLINEPOT (default build/splinepot; `make test` passes $(B)).
 # Closes with "N passed, N failed" like the test programs (tests/run.sh).
 SP=${SPLINEPOT:-build/splinepot}
@@ -212,4 +213,12 @@ if [ -f "$POTS/TiO.meam.spline" ] && python3 tools/make_crystal.py hcp 2.95 4 4 
             END { exit !(c > 0 && o > 24 && d < 1e-8) }' "$T/sgc1.log"; then ok
     else fail "mc --retypes: $(grep '^changes of element:\|^energy check:' "$T/sgc1.log" | tr '\n' ' ')"; fi
 fi
+
+# an option the command never reads (a typo) is named in a warning; the runs above raised none
+if "$SP" eval "$POTS/Si_1.meam.spline" "$T/c21.xyz" -o "$T/typo.xyz" --stres 1 > /dev/null 2> "$T/typo.stderr" &&
+    grep -q "^warning: eval: option '--stres' was not used" "$T/typo.stderr"; then ok
+else fail "misspelt option: $(tail -n 1 "$T/typo.stderr")"; fi
+if grep -l 'was not used' "$T"/*.stderr | grep -v typo.stderr > "$T/unused.txt"; then
+    fail "unexpected unused-option warnings in $(tr '\n' ' ' < "$T/unused.txt")"
+else ok; fi
 finish

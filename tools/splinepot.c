@@ -146,18 +146,52 @@ static int out_close(out_file_t *o, int ok) {
 
 /* ------------------------------------------------------------- arguments */
 
+/* the command-line words a command has looked up as options (and their
+   values), so that main can name the ones it never asked for */
+enum { OPT_SEEN_MAX = 256 };
+static const char *opt_seen[OPT_SEEN_MAX];
+static int opt_nseen;
+
+static void opt_mark(const char *word) {
+    int k;
+    for (k = 0; k < opt_nseen; ++k)
+        if (opt_seen[k] == word) return;
+    if (opt_nseen < OPT_SEEN_MAX) opt_seen[opt_nseen++] = word;
+}
+
 static const char *opt_value(int argc, char **argv, const char *name) {
     int i;
     for (i = 0; i < argc - 1; ++i)
-        if (strcmp(argv[i], name) == 0) return argv[i + 1];
+        if (strcmp(argv[i], name) == 0) {
+            opt_mark(argv[i]);
+            opt_mark(argv[i + 1]);
+            return argv[i + 1];
+        }
     return NULL;
 }
 
 static int opt_flag(int argc, char **argv, const char *name) {
     int i;
     for (i = 0; i < argc; ++i)
-        if (strcmp(argv[i], name) == 0) return 1;
+        if (strcmp(argv[i], name) == 0) {
+            opt_mark(argv[i]);
+            return 1;
+        }
     return 0;
+}
+
+/* after a command that succeeded: a warning for each option word (-x, --xyz,
+   not a negative number) it never looked up, a misspelt or misplaced option */
+static void opt_warn_unused(int argc, char **argv, const char *cmd) {
+    int i, k;
+    for (i = 0; i < argc; ++i) {
+        const char *w = argv[i];
+        int seen = 0;
+        if (w[0] != '-' || w[1] == '\0' || (w[1] >= '0' && w[1] <= '9') || w[1] == '.') continue;
+        for (k = 0; k < opt_nseen; ++k)
+            if (opt_seen[k] == w) seen = 1;
+        if (!seen) fprintf(stderr, "warning: %s: option '%s' was not used (misspelt, or not an option of %s?)\n", cmd, w, cmd);
+    }
 }
 
 static int opt_double(int argc, char **argv, const char *name, double def, double *out) {
@@ -3838,19 +3872,26 @@ int main(int argc, char **argv) {
         fputs(usage_text, cmd ? stdout : stderr);
         return cmd ? 0 : 2;
     }
-    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
-    if (strcmp(cmd, "md") == 0) return cmd_md(argc - 2, argv + 2);
-    if (strcmp(cmd, "mc") == 0) return cmd_mc(argc - 2, argv + 2);
-    if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 2, argv + 2);
-    if (strcmp(cmd, "props") == 0) return cmd_props(argc - 2, argv + 2);
-    if (strcmp(cmd, "phonons") == 0) return cmd_phonons(argc - 2, argv + 2);
-    if (strcmp(cmd, "gsfe") == 0) return cmd_gsfe(argc - 2, argv + 2);
-    if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
-    if (strcmp(cmd, "fit") == 0) return cmd_fit(argc - 2, argv + 2);
-    if (strcmp(cmd, "demo") == 0) return cmd_demo(argc - 2, argv + 2);
-    if (strcmp(cmd, "filters") == 0) return cmd_filters(argc - 2, argv + 2);
-    if (strcmp(cmd, "rdf") == 0) return cmd_rdf(argc - 2, argv + 2);
-    if (strcmp(cmd, "msd") == 0) return cmd_msd(argc - 2, argv + 2);
+    {
+        static const struct {
+            const char *name;
+            int (*run)(int, char **);
+        } cmds[] = {{"eval", cmd_eval},       {"md", cmd_md},       {"mc", cmd_mc},       {"plot", cmd_plot},
+                    {"props", cmd_props},     {"phonons", cmd_phonons}, {"gsfe", cmd_gsfe}, {"bench", cmd_bench},
+                    {"fit", cmd_fit},         {"demo", cmd_demo},   {"filters", cmd_filters}, {"rdf", cmd_rdf},
+                    {"msd", cmd_msd}};
+        size_t k;
+        for (k = 0; k < sizeof cmds / sizeof cmds[0]; ++k)
+            if (strcmp(cmd, cmds[k].name) == 0) {
+                const int rc = cmds[k].run(argc - 2, argv + 2);
+                char label[64];
+                const int sub = argc > 2 && argv[2][0] != '-' &&
+                                (strcmp(cmd, "bench") == 0 || strcmp(cmd, "fit") == 0 || strcmp(cmd, "demo") == 0);
+                snprintf(label, sizeof label, "%s%s%.40s", cmd, sub ? " " : "", sub ? argv[2] : "");
+                if (rc == 0) opt_warn_unused(argc - 2 - sub, argv + 2 + sub, label);
+                return rc;
+            }
+    }
     fprintf(stderr, "error: unknown command '%s'\n%s", cmd, usage_text);
     return 2;
 }
