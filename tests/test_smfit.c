@@ -16,7 +16,8 @@
      with the per-element constants of its report, gives the report's
      training errors of energies, forces and stresses (1e-6), the first two
      well below the spread of the data; with --stress 1 the stress errors
-     fall below half of those of the fit without;
+     fall below half of those of the fit without (SP_TEST_QUICK, as in the
+     compiler matrix: 10 generations, the report-file agreement only);
      a test element missing from the training set and --method full with
      two elements are refused. */
 #define _POSIX_C_SOURCE 200809L
@@ -172,7 +173,7 @@ typedef struct fit_errors_t {
 } fit_errors_t;
 
 static int run_fit(const char *tool, const char *tr, const char *te, const char *model, const char *rep,
-                   const char *extra, fit_errors_t *out) {
+                   const char *extra, int generations, fit_errors_t *out) {
     char cmd[2048], line[1024];
     double c_o = 0, c_ti = 0, se = 0, sf = 0, ss = 0;
     int got_c = 0, got_el = 0, got_r = 0, nconf, nf = 0, k, i;
@@ -181,7 +182,8 @@ static int run_fit(const char *tool, const char *tr, const char *te, const char 
     sp_diag_t d;
     FILE *fp;
     snprintf(cmd, sizeof cmd, "'%s' fit smeam --train '%s' --test '%s' --rmin 1.7 --rcut 5.5 --knots 8 --pop 12 "
-             "--generations 50 --seed 1 %s -o '%s' --report '%s' > /dev/null 2>&1", tool, tr, te, extra, model, rep);
+             "--generations %d --seed 1 %s -o '%s' --report '%s' > /dev/null 2>&1", tool, tr, te, generations, extra, model,
+             rep);
     if (system(cmd) != 0) return 0;
     memset(out, 0, sizeof *out);
     fp = fopen(rep, "r");
@@ -230,6 +232,8 @@ static void check_tool_two_elements(const char *potpath) {
     char dir[64], tr[128], te[128], bad[128], model[128], rep[128], err[128], cmd[2048];
     double st[6] = {0, 0, 0, 0, 0, 0}, std_e, std_f;
     fit_errors_t r[2];
+    /* SP_TEST_QUICK (the compiler matrix): 10 generations, and only the report checked against the file */
+    const int quick = getenv("SP_TEST_QUICK") != NULL, gens = quick ? 10 : 50;
     int run, q;
     sp_pot_t ref;
     sp_diag_t d;
@@ -253,18 +257,19 @@ static void check_tool_two_elements(const char *potpath) {
     std_f = sqrt(st[3] / st[5] - (st[2] / st[5]) * (st[2] / st[5]));
     /* run 0: energies and forces; run 1: stresses too (--stress 1) */
     for (run = 0; run < 2; ++run) {
-        const int ok = run_fit(tool, tr, te, model, rep, run ? "--stress 1" : "", &r[run]);
+        const int ok = run_fit(tool, tr, te, model, rep, run ? "--stress 1" : "", gens, &r[run]);
         SP_CHECK(ok);
         if (!ok) continue;
-        printf("splinepot fit smeam%s, Ti-O (%d x 32 atoms from TiO.meam.spline, 50 generations): train RMSE %.3f "
+        printf("splinepot fit smeam%s, Ti-O (%d x 32 atoms from TiO.meam.spline, %d generations): train RMSE %.3f "
                "meV/atom, %.4f eV/A, %.3f GPa (report %.3f, %.4f, %.3f; the data's spread %.1f meV/atom, %.3f eV/A)\n",
-               run ? " --stress 1" : "", NTRAIN, r[run].file[0], r[run].file[1], r[run].file[2], r[run].rep[0], r[run].rep[1],
+               run ? " --stress 1" : "", NTRAIN, gens, r[run].file[0], r[run].file[1], r[run].file[2], r[run].rep[0], r[run].rep[1],
                r[run].rep[2], 1000 * std_e, std_f);
         for (q = 0; q < 3; ++q) SP_CHECK(fabs(r[run].file[q] - r[run].rep[q]) <= 1e-6 * r[run].rep[q] + 1e-9);
+        if (quick) continue;
         SP_CHECK(r[run].file[0] < (run ? 0.2 : 0.1) * 1000 * std_e);
         SP_CHECK(r[run].file[1] < (run ? 0.7 : 0.6) * std_f);
     }
-    SP_CHECK(r[1].file[2] < 0.5 * r[0].file[2]); /* fitting the stresses brings their errors down */
+    if (!quick) SP_CHECK(r[1].file[2] < 0.5 * r[0].file[2]); /* fitting the stresses brings their errors down */
     /* refused: a test element the training set lacks; --method full with two elements; --stress without stresses */
     snprintf(cmd, sizeof cmd, "'%s' fit smeam --train '%s' --test '%s' --generations 1 -o '%s.2' 2> '%s'", tool, tr, bad,
              model, err);
