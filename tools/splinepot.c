@@ -2853,6 +2853,22 @@ typedef struct smvp_t {
     size_t wbytes, lbytes;
 } smvp_t;
 
+/* one force or stress row (phi part ph, U part u, target y) into the upper
+   triangle of the normal equations G, b (m unknowns: nphi of phi, then wu
+   of U); its phi-phi block is constant and accumulated once, elsewhere */
+static void smvp_add_row(double *G, double *b, int m, int nphi, int wu, const double *ph, const double *u, double y) {
+    int i, k;
+    for (i = 0; i < nphi; ++i) {
+        double *g = G + (size_t)i * m + nphi;
+        for (k = 0; k < wu; ++k) g[k] += ph[i] * u[k];
+    }
+    for (i = 0; i < wu; ++i) {
+        double *g = G + (size_t)(nphi + i) * m + nphi;
+        for (k = i; k < wu; ++k) g[k] += u[i] * u[k];
+        b[nphi + i] += u[i] * y;
+    }
+}
+
 /* linear part of candidate p (set pl of the current chunk): U knot range of
    each element from its densities, normal equations over the training
    set, solve; returns the loss */
@@ -2916,31 +2932,12 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
             bE[i] += x[i] * y;
         }
         yyE += y * y;
-        for (r = 0; ref && r < 3 * n; ++r) {
-            const double *fu = FU + (size_t)r * wu, *fq = fp + (size_t)r * nphi, yr = ref[r];
-            for (i = 0; i < nphi; ++i) {
-                double *g = GF + (size_t)i * m + oU;
-                for (k = 0; k < wu; ++k) g[k] += fq[i] * fu[k];
-            }
-            for (i = 0; i < wu; ++i) {
-                double *g = GF + (size_t)(oU + i) * m + oU;
-                for (k = i; k < wu; ++k) g[k] += fu[i] * fu[k];
-                bF[oU + i] += fu[i] * yr;
-            }
-        }
+        for (r = 0; ref && r < 3 * n; ++r)
+            smvp_add_row(GF, bF, m, nphi, wu, fp + (size_t)r * nphi, FU + (size_t)r * wu, ref[r]);
         for (r = 0; str && r < 6; ++r) { /* stress -W/V, Voigt order */
-            const double *wq = WU + (size_t)VOIGT[r] * wu, *sq = sp + (size_t)r * nphi, vol = cell_volume(fr->cell);
-            const double yr = fr->stress[VOIGT[r]];
+            const double *wq = WU + (size_t)VOIGT[r] * wu, vol = cell_volume(fr->cell);
             for (k = 0; k < wu; ++k) sU[k] = -wq[k] / vol;
-            for (i = 0; i < nphi; ++i) {
-                double *g = GS + (size_t)i * m + oU;
-                for (k = 0; k < wu; ++k) g[k] += sq[i] * sU[k];
-            }
-            for (i = 0; i < wu; ++i) {
-                double *g = GS + (size_t)(oU + i) * m + oU;
-                for (k = i; k < wu; ++k) g[k] += sU[i] * sU[k];
-                bS[oU + i] += sU[i] * yr;
-            }
+            smvp_add_row(GS, bS, m, nphi, wu, sp + (size_t)r * nphi, sU, fr->stress[VOIGT[r]]);
         }
     }
     for (i = 0; i < m; ++i) {
