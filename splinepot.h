@@ -724,16 +724,19 @@ SP_API int sp_snnp_param_pinned(const sp_pot_t *pot, int k);
    model file requires to be 0 (the paper's pinned knot). */
 
 SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, double e_adj,
-                                    const double *f_adj, sp_work_t *ws, double *out_grad);
+                                    const double *f_adj, const double *w_adj, sp_work_t *ws, double *out_grad);
 /* Adds to out_grad (nparams) the gradient with respect to theta of
-       e_adj * E + sum_a f_adj[a] . F_a
-   (E the total energy, F_a = -dE/dx_a the forces, f_adj 3*natoms or NULL),
-   i.e. backpropagation of a loss whose derivatives with respect to the energy
-   and the forces are e_adj and f_adj. Forces enter through one directional
-   derivative: sum_a f_adj_a . F_a = -dE/de of E(x + e f_adj), so the cost is
-   about three energy evaluations whatever the number of parameters (forward
-   mode in positions, reverse mode in parameters). Single-threaded (callers
-   parallelise over configurations); deterministic. ws grows as needed. */
+       e_adj * E + sum_a f_adj[a] . F_a + sum_ab w_adj[3 a + b] W_ab
+   (E the total energy, F_a = -dE/dx_a the forces, W the virial of sp_out_t;
+   f_adj 3*natoms or NULL, w_adj 9 or NULL), i.e. backpropagation of a loss
+   whose derivatives with respect to the energy, the forces and the virial
+   are e_adj, f_adj and w_adj. Forces and virial enter through one
+   directional derivative: with every bond r_ij moved by
+   v_ij = f_adj_j - f_adj_i + w_adj^T r_ij, the two sums are -dE/de of
+   E(r + e v), so the cost is about three energy evaluations whatever the
+   number of parameters (forward mode in positions, reverse mode in
+   parameters). Single-threaded (callers parallelise over configurations);
+   deterministic. ws grows as needed. */
 
 SP_API sp_result_t sp_snnp_filters(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, sp_work_t *ws,
                                    double *out_g, double *out_dedg, double *out_energy);
@@ -1684,19 +1687,24 @@ SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_la
  * >>snnp     S-NNP TRAINING
  * ==================================================================
  * Fits every parameter of an s-NNP model (spline knots and slopes, network
- * weights, per-element energies e0) to energies and forces, without a
- * deep-learning framework, by minibatch Adam (AMSGrad by default) on
+ * weights, per-element energies e0) to energies, forces and stresses, without
+ * a deep-learning framework, by minibatch Adam (AMSGrad by default) on
  *
  *   L = w_E / n_c sum_c ((E_c - E_c^ref) / N_c)^2
- *     + w_F / n_F sum_(force components) (F - F^ref)^2  +  l2 sum (network weights)^2
+ *     + w_F / n_F sum_(force components) (F - F^ref)^2
+ *     + w_S / n_S sum_(stress components) (sigma - sigma^ref)^2  +  l2 sum (network weights)^2
  *
  * (Vita & Trinkle 2023, Appendix A: w_E 10, w_F 1, AMSGrad, step schedule; the
- * default w_E 100 balances the two terms better on the mlearn data).
- * Gradients are exact: for each configuration sp_pot_compute gives E and F,
- * then sp_snnp_backprop carries e_adj = dL/dE and f_adj = dL/dF back to the
- * parameters, so the force term costs one extra directional derivative per
- * configuration (forward mode in positions, reverse mode in parameters), not
- * one pass per parameter or per atom.
+ * default w_E 100 balances the two terms better on the mlearn data. The
+ * stress term is ours and off by default: n_S counts 6 Voigt components per
+ * configuration with a stress, sigma = -W/V in eV/A^3, ASE sign, as
+ * sp_config_t.stress.)
+ * Gradients are exact: for each configuration sp_pot_compute gives E, F and
+ * W, then sp_snnp_backprop carries e_adj = dL/dE, f_adj = dL/dF and
+ * w_adj = dL/dW back to the parameters, so the force and stress terms cost
+ * one extra directional derivative per configuration (forward mode in
+ * positions, reverse mode in parameters), not one pass per parameter or per
+ * atom.
  *
  * Recipe: a seeded split holds out val_fraction of the configurations for
  * early stopping (the parameters of the best validation loss are returned);
@@ -1732,6 +1740,7 @@ typedef struct sp_snnp_fit_desc_t {
     double milestones[4];         /* fractions of the epochs where lr *= gamma; default 0.5 0.75 0.9 (all 0) */
     double gamma;                 /* default 0.3 */
     double w_energy, w_force;     /* loss weights; defaults 100 and 1 (w_force < 0: no force term) */
+    double w_stress;              /* weight of the stress term (stress in eV/A^3); default 0: none */
     double l2;                    /* L2 on network weights (not biases); default 1e-6, < 0: none */
     double val_fraction;          /* held out for early stopping; default 0.1, < 0: none */
     int patience;                 /* epochs without a better validation loss before stopping; default epochs/3 */
@@ -1749,8 +1758,8 @@ typedef struct sp_snnp_fit_info_t {
     int n_train, n_val;           /* configurations used for gradients / for early stopping */
     int epochs, best_epoch;       /* epochs run; epoch whose parameters were returned (1-based) */
     int stop;                     /* 0 all epochs, 1 early stopping, 2 epochs cut by max_seconds */
-    double train_rmse_e, train_rmse_f; /* best epoch, during its minibatches: eV/atom, eV/A */
-    double val_rmse_e, val_rmse_f;     /* best epoch, validation set */
+    double train_rmse_e, train_rmse_f, train_rmse_s; /* best epoch, during its minibatches: eV/atom, eV/A, eV/A^3 */
+    double val_rmse_e, val_rmse_f, val_rmse_s;       /* best epoch, validation set */
     double val_loss;
     double seconds;
 } sp_snnp_fit_info_t;
@@ -2538,6 +2547,9 @@ SP_API double sp_bspline_eval(const sp_bspline_t *b, const double *c, double x, 
 /* ==================================================================
  * >>cells    implementation
  * ================================================================== */
+
+/* the 6 independent components of a symmetric 3x3 tensor (row-major): xx yy zz yz xz xy */
+static const int sp__voigt[6] = {0, 4, 8, 5, 2, 1};
 
 static double sp__det3(const double *h) {
     return h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) +
@@ -5709,8 +5721,8 @@ static SP__INLINE void sp__snnp_acc(double *c, size_t cs, double vb, double db, 
 /* Backpropagation of Phi_i = lam E_i - dE_i/de (x + e v) for centre i: power-form
    adjoints into cb3, cbg, cb2, cbs (table layout), network and e0 gradients into g. */
 SP__PRIVATE void sp__snnp_center_bp(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i, double lam,
-                                    const double *v, const sp__snnp_scr_t *Sp_, double *cb3, double *cbg, double *cb2,
-                                    double *cbs, double *g) {
+                                    const double *v, const double *sv, const sp__snnp_scr_t *Sp_, double *cb3, double *cbg,
+                                    double *cb2, double *cbs, double *g) {
     const sp_snnp_t *m = &pot->snnp;
     const sp_snnp_arch_t *A = &m->arch;
     const int n3 = A->n3, n2 = A->n2, ne = A->nelem, nin = m->nin, ti = ne == 1 ? 0 : type[i];
@@ -5722,12 +5734,19 @@ SP__PRIVATE void sp__snnp_center_bp(const sp_pot_t *pot, const sp_nlist_t *nl, c
     int nq, nb3, jj, kk, a, q;
     size_t T;
     nq = sp__snnp_bonds(m, nl, type, i, &S, NULL, &Gs, &nb3);
-    /* tangents: rd = dr/de, w = (v_j - v_i)/r, qq = rd/r */
+    /* tangents: rd = dr/de, w = (v_j - v_i + sv^T r_ij)/r, qq = rd/r */
     for (q = 0; q < nq; ++q) {
         double dv0 = 0.0, dv1 = 0.0, dv2 = 0.0;
         if (v) {
             const double *vj = v + 3 * (size_t)nl->owner[nl->j[S.bq[q]]], *vi = v + 3 * (size_t)i;
             dv0 = vj[0] - vi[0]; dv1 = vj[1] - vi[1]; dv2 = vj[2] - vi[2];
+        }
+        if (sv) {
+            const double *xi = nl->xe + 3 * (size_t)i, *xj = nl->xe + 3 * (size_t)nl->j[S.bq[q]];
+            const double rx = xj[0] - xi[0], ry = xj[1] - xi[1], rz = xj[2] - xi[2];
+            dv0 += sv[0] * rx + sv[3] * ry + sv[6] * rz;
+            dv1 += sv[1] * rx + sv[4] * ry + sv[7] * rz;
+            dv2 += sv[2] * rx + sv[5] * ry + sv[8] * rz;
         }
         S.rd[q] = S.ux[q] * dv0 + S.uy[q] * dv1 + S.uz[q] * dv2;
         S.wx[q] = dv0 * S.ir[q]; S.wy[q] = dv1 * S.ir[q]; S.wz[q] = dv2 * S.ir[q];
@@ -5862,7 +5881,7 @@ SP__PRIVATE void sp__snnp_center_bp(const sp_pot_t *pot, const sp_nlist_t *nl, c
 }
 
 SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, double e_adj,
-                                    const double *f_adj, sp_work_t *ws, double *out_grad) {
+                                    const double *f_adj, const double *w_adj, sp_work_t *ws, double *out_grad) {
     const sp_snnp_t *m;
     size_t scr, nc[4], tot, need;
     int i, maxdeg, fam, k;
@@ -5889,7 +5908,7 @@ SP_API sp_result_t sp_snnp_backprop(const sp_pot_t *pot, const sp_nlist_t *nl, c
     cb[3] = cb[2] + nc[2];
     memset(cb[0], 0, tot * sizeof(double));
     sp__snnp_scr(m, maxdeg, 1, (char *)(cb[0] + tot), &S);
-    for (i = 0; i < nl->natoms; ++i) sp__snnp_center_bp(pot, nl, type, i, e_adj, f_adj, &S, cb[0], cb[1], cb[2], cb[3], out_grad);
+    for (i = 0; i < nl->natoms; ++i) sp__snnp_center_bp(pot, nl, type, i, e_adj, f_adj, w_adj, &S, cb[0], cb[1], cb[2], cb[3], out_grad);
     /* power-form adjoints -> theta: grad_theta += J^T cbar, spline by spline */
     for (fam = 0; fam < 4; ++fam) {
         const int n = m->nk[fam], ns = sp__snnp_nspl(&m->arch, fam);
@@ -10105,12 +10124,11 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
                     goto done;
         }
         if (str) { /* stress -W/V: xx yy zz yz xz xy */
-            static const int voigt[6] = {0, 4, 8, 5, 2, 1};
             for (a = 0; a < 6; ++a) {
-                double *row = vrows + (size_t)voigt[a] * p;
+                double *row = vrows + (size_t)sp__voigt[a] * p;
                 size_t j;
                 for (j = 0; j < (size_t)p; ++j) row[j] /= -vol;
-                if ((r = sp_ridge_add_rows(&acc_s, 1, row, p, cf->stress + voigt[a], &wrow)) != SP_OK) goto done;
+                if ((r = sp_ridge_add_rows(&acc_s, 1, row, p, cf->stress + sp__voigt[a], &wrow)) != SP_OK) goto done;
             }
         }
         if ((k + 1) % 50 == 0 || k + 1 == nconfigs)
@@ -10922,15 +10940,17 @@ typedef struct sp__snnp_thr_t {
     double *F, *fadj;
 } sp__snnp_thr_t;
 
-/* E and F of configuration c into res (e, sum de^2, sum dF^2, force count);
+/* E, F and W of configuration c into res (SP__SNNP_NRES: e, sum de^2, sum dF^2,
+   force count, sum dsigma^2, stress count; the stress only where vol > 0);
    with grad != NULL also the gradient of
-   we/ne ((E - Eref)/N)^2 + wf/nf sum (F - Fref)^2 */
-SP__PRIVATE sp_result_t sp__snnp_eval_cf(const sp_pot_t *pot, const sp_config_t *cf, const sp_nlist_t *nl,
-                                         sp__snnp_thr_t *t, double we, double wf, double *res, double *grad) {
+   we/ne ((E - Eref)/N)^2 + wf/nf sum (F - Fref)^2 + ws/ns sum (sigma - sigma_ref)^2 */
+#define SP__SNNP_NRES 6
+SP__PRIVATE sp_result_t sp__snnp_eval_cf(const sp_pot_t *pot, const sp_config_t *cf, const sp_nlist_t *nl, double vol,
+                                         sp__snnp_thr_t *t, double we, double wf, double ws, double *res, double *grad) {
     sp_out_t o;
     sp_result_t r;
     int a, n = cf->natoms;
-    double de, sf = 0.0;
+    double de, sf = 0.0, ss = 0.0, wadj[9];
     memset(&o, 0, sizeof o);
     o.forces = t->F;
     r = sp_pot_compute(pot, nl, cf->type, &t->ws, &o);
@@ -10941,12 +10961,22 @@ SP__PRIVATE sp_result_t sp__snnp_eval_cf(const sp_pot_t *pot, const sp_config_t 
         sf += d * d;
         t->fadj[a] = 2.0 * wf * d;
     }
+    memset(wadj, 0, sizeof wadj);
+    for (a = 0; vol > 0.0 && a < 6; ++a) { /* sigma = -W/V */
+        const int v = sp__voigt[a];
+        const double d = -o.virial[v] / vol - cf->stress[v];
+        ss += d * d;
+        wadj[v] = -2.0 * ws * d / vol;
+    }
     res[0] = o.energy;
     res[1] = de * de;
     res[2] = sf;
     res[3] = cf->forces ? 3.0 * n : 0.0;
+    res[4] = ss;
+    res[5] = vol > 0.0 ? 6.0 : 0.0;
     if (!grad) return SP_OK;
-    return sp_snnp_backprop(pot, nl, cf->type, 2.0 * we * de / n, cf->forces && wf != 0.0 ? t->fadj : NULL, &t->wb, grad);
+    return sp_snnp_backprop(pot, nl, cf->type, 2.0 * we * de / n, cf->forces && wf != 0.0 ? t->fadj : NULL,
+                            vol > 0.0 && ws != 0.0 ? wadj : NULL, &t->wb, grad);
 }
 
 SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t *configs, int nconfigs,
@@ -10961,7 +10991,7 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
     int *order = NULL, *tr = NULL, *va = NULL, ntr = 0, nva = 0, nth = 1, c, k, e, maxn = 0, np, epoch, nfree = 0;
     unsigned char *freep = NULL;
     double *th = NULL, *best = NULL, *gbuf = NULL, *grad = NULL, *am = NULL, *av = NULL, *avmax = NULL, *lrs = NULL;
-    double *res = NULL, t0, best_loss = HUGE_VAL;
+    double *res = NULL, *vol = NULL, t0, best_loss = HUGE_VAL;
     uint64_t rng[4], sm;
     char line[512];
     double tstart;
@@ -10975,7 +11005,8 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
     if (!desc || !configs || nconfigs < 1 || !out_pot) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument to sp_snnp_fit");
     d = sp_snnp_fit_desc_defaults(desc);
     if (d.epochs < 1 || d.batch < 1 || !(d.lr > 0.0) || !(d.gamma > 0.0) || d.w_energy < 0.0 || !(d.beta1 >= 0.0 && d.beta1 < 1.0) ||
-        !(d.beta2 >= 0.0 && d.beta2 < 1.0) || !(d.val_fraction < 0.9) || !(d.init_scale > 0.0) || !(d.lr_spline > 0.0))
+        !(d.beta2 >= 0.0 && d.beta2 < 1.0) || !(d.val_fraction < 0.9) || !(d.init_scale > 0.0) || !(d.lr_spline > 0.0) ||
+        !(d.w_stress >= 0.0))
         return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad training settings (epochs, batch, lr, gamma, weights, betas, val_fraction)");
     if (d.w_force < 0.0) d.w_force = 0.0;
     if (d.l2 < 0.0) d.l2 = 0.0;
@@ -11010,7 +11041,7 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
     freep = (unsigned char *)sp__alloc(&al, (size_t)np);
     th = (double *)sp__alloc(&al, 8 * (size_t)np * sizeof(double));
     gbuf = (double *)sp__alloc(&al, (size_t)d.batch * np * sizeof(double));
-    res = (double *)sp__alloc(&al, 4 * (size_t)nconfigs * sizeof(double));
+    res = (double *)sp__alloc(&al, (SP__SNNP_NRES + 1) * (size_t)nconfigs * sizeof(double));
     if (!nl || !thr || !order || !freep || !th || !gbuf || !res) {
         r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory");
         goto done;
@@ -11023,18 +11054,32 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
         if (!thr[k].F) { r = sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory"); goto done; }
         thr[k].fadj = thr[k].F + 3 * (size_t)maxn;
     }
+    vol = res + SP__SNNP_NRES * (size_t)nconfigs;
     best = th + np; grad = th + 2 * (size_t)np; am = th + 3 * (size_t)np; av = th + 4 * (size_t)np;
     avmax = th + 5 * (size_t)np; lrs = th + 6 * (size_t)np;
     tr = order + nconfigs;
     va = order + 2 * (size_t)nconfigs;
     for (c = 0; c < nconfigs; ++c) {
+        const sp_config_t *cf = configs + c;
         nl[c].allocator = al;
-        r = sp_nlist_build(&nl[c], &configs[c].cell, configs[c].pos, configs[c].natoms, out_pot->cutoff, diag);
+        r = sp_nlist_build(&nl[c], &cf->cell, cf->pos, cf->natoms, out_pot->cutoff, diag);
         if (r != SP_OK) {
             char msg[256];
             snprintf(msg, sizeof msg, "%s", diag ? diag->msg : "");
             r = sp__fail(diag, r, 0, "configuration %d: %s", c + 1, msg);
             goto done;
+        }
+        /* the volume of a configuration whose stress is fitted, else 0 */
+        vol[c] = 0.0;
+        if (d.w_stress > 0.0 && cf->stress && cf->cell.pbc[0] && cf->cell.pbc[1] && cf->cell.pbc[2] &&
+            sp_cell_check(&cf->cell, &vol[c]) == SP_OK) {
+            for (k = 0; k < 9; ++k)
+                if (!sp__isfinite(cf->stress[k])) {
+                    r = sp__fail(diag, SP_ERR_NOT_FINITE, 0, "configuration %d: a stress is not finite", c + 1);
+                    goto done;
+                }
+        } else {
+            vol[c] = 0.0;
         }
     }
     /* seeded split */
@@ -11115,9 +11160,9 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
             memset(b, 0, sizeof b);
             for (c = 0; c < ntr; ++c) {
                 const sp_config_t *cf = configs + tr[c];
-                double frac[SP_MAX_ELEMENTS], rr[4];
+                double frac[SP_MAX_ELEMENTS], rr[SP__SNNP_NRES];
                 int p, q;
-                if ((r = sp__snnp_eval_cf(out_pot, cf, &nl[tr[c]], &thr[0], 0.0, 0.0, rr, NULL)) != SP_OK) {
+                if ((r = sp__snnp_eval_cf(out_pot, cf, &nl[tr[c]], 0.0, &thr[0], 0.0, 0.0, 0.0, rr, NULL)) != SP_OK) {
                     r = sp__fail(diag, r, 0, "configuration %d: initial model not finite", tr[c] + 1);
                     goto done;
                 }
@@ -11170,7 +11215,7 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
     memset(am, 0, 3 * (size_t)np * sizeof(double));
     memcpy(best, th, (size_t)np * sizeof(double));
     {
-        double s_e = 0.0, s_f = 0.0, nf = 0.0;
+        double s_e = 0.0, s_f = 0.0, nf = 0.0, s_s = 0.0, ns = 0.0;
         int step = 0;
         if (d.progress) {
             snprintf(line, sizeof line,
@@ -11186,7 +11231,7 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
         tloop = (double)clock() / CLOCKS_PER_SEC;
 #endif
         for (epoch = 0; epoch < total; ++epoch) {
-            double lr = d.lr, vl = 0.0, ve = 0.0, vf = 0.0, vnf = 0.0, now, te_e, te_f;
+            double lr = d.lr, vl = 0.0, ve = 0.0, vf = 0.0, vnf = 0.0, vs = 0.0, vns = 0.0, now, te_e, te_f, te_s;
             int b0, q, improved = 0;
             for (q = 0; q < 4; ++q)
                 if (d.milestones[q] > 0.0 && epoch >= (int)floor(d.milestones[q] * total + 0.5)) lr *= d.gamma;
@@ -11196,14 +11241,17 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
                 tr[c] = tr[j];
                 tr[j] = t;
             }
-            s_e = s_f = nf = 0.0;
+            s_e = s_f = nf = s_s = ns = 0.0;
             for (b0 = 0; b0 < ntr; b0 += d.batch) {
                 const int nb = ntr - b0 < d.batch ? ntr - b0 : d.batch;
-                double nfb = 0.0, bc1, bc2;
+                double nfb = 0.0, nsb = 0.0, bc1, bc2;
                 int bad = 0, kk;
-                for (k = 0; k < nb; ++k)
+                for (k = 0; k < nb; ++k) {
                     if (configs[tr[b0 + k]].forces) nfb += 3.0 * configs[tr[b0 + k]].natoms;
+                    if (vol[tr[b0 + k]] > 0.0) nsb += 6.0;
+                }
                 if (nfb == 0.0) nfb = 1.0;
+                if (nsb == 0.0) nsb = 1.0;
                 memset(gbuf, 0, (size_t)nb * np * sizeof(double));
 #ifdef SP__OMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
@@ -11214,9 +11262,10 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
 #ifdef SP__OMP
                     tid = omp_get_thread_num();
 #endif
-                    if (sp__snnp_eval_cf(out_pot, configs + cc, &nl[cc], &thr[tid], d.w_energy / nb, d.w_force / nfb,
-                                         res + 4 * (size_t)cc, gbuf + (size_t)kk * np) != SP_OK)
-                        res[4 * (size_t)cc] = HUGE_VAL;
+                    if (sp__snnp_eval_cf(out_pot, configs + cc, &nl[cc], vol[cc], &thr[tid], d.w_energy / nb,
+                                         d.w_force / nfb, d.w_stress / nsb, res + SP__SNNP_NRES * (size_t)cc,
+                                         gbuf + (size_t)kk * np) != SP_OK)
+                        res[SP__SNNP_NRES * (size_t)cc] = HUGE_VAL;
                 }
                 /* fixed-order reduction */
                 memcpy(grad, gbuf, (size_t)np * sizeof(double));
@@ -11226,11 +11275,13 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
                     for (p = 0; p < np; ++p) grad[p] += g[p];
                 }
                 for (k = 0; k < nb; ++k) {
-                    const double *rr = res + 4 * (size_t)tr[b0 + k];
+                    const double *rr = res + SP__SNNP_NRES * (size_t)tr[b0 + k];
                     if (!sp__isfinite(rr[0])) bad = 1;
                     s_e += rr[1];
                     s_f += rr[2];
                     nf += rr[3];
+                    s_s += rr[4];
+                    ns += rr[5];
                 }
                 for (e = 0; e < m->arch.nelem && m->arch.network && d.l2 > 0.0; ++e) {
                     int l;
@@ -11266,6 +11317,7 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
             }
             te_e = sqrt(s_e / ntr);
             te_f = nf > 0 ? sqrt(s_f / nf) : 0.0;
+            te_s = ns > 0 ? sqrt(s_s / ns) : 0.0;
             /* validation */
             if (nva > 0) {
                 int kk, bad = 0;
@@ -11277,23 +11329,26 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
 #ifdef SP__OMP
                     tid = omp_get_thread_num();
 #endif
-                    if (sp__snnp_eval_cf(out_pot, configs + va[kk], &nl[va[kk]], &thr[tid], 0.0, 0.0,
-                                         res + 4 * (size_t)va[kk], NULL) != SP_OK)
-                        res[4 * (size_t)va[kk]] = HUGE_VAL;
+                    if (sp__snnp_eval_cf(out_pot, configs + va[kk], &nl[va[kk]], vol[va[kk]], &thr[tid], 0.0, 0.0, 0.0,
+                                         res + SP__SNNP_NRES * (size_t)va[kk], NULL) != SP_OK)
+                        res[SP__SNNP_NRES * (size_t)va[kk]] = HUGE_VAL;
                 }
                 for (k = 0; k < nva; ++k) {
-                    const double *rr = res + 4 * (size_t)va[k];
+                    const double *rr = res + SP__SNNP_NRES * (size_t)va[k];
                     if (!sp__isfinite(rr[0])) bad = 1;
                     ve += rr[1];
                     vf += rr[2];
                     vnf += rr[3];
+                    vs += rr[4];
+                    vns += rr[5];
                 }
-                vl = d.w_energy * ve / nva + (vnf > 0 ? d.w_force * vf / vnf : 0.0);
+                vl = d.w_energy * ve / nva + (vnf > 0 ? d.w_force * vf / vnf : 0.0) + (vns > 0 ? d.w_stress * vs / vns : 0.0);
                 if (bad || !sp__isfinite(vl)) vl = HUGE_VAL;
                 ve = sqrt(ve / nva);
                 vf = vnf > 0 ? sqrt(vf / vnf) : 0.0;
+                vs = vns > 0 ? sqrt(vs / vns) : 0.0;
             } else {
-                vl = d.w_energy * te_e * te_e + d.w_force * te_f * te_f;
+                vl = d.w_energy * te_e * te_e + d.w_force * te_f * te_f + d.w_stress * te_s * te_s;
             }
             if (vl < best_loss || nva == 0) {
                 best_loss = vl;
@@ -11303,6 +11358,8 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
                 info.train_rmse_f = te_f;
                 info.val_rmse_e = ve;
                 info.val_rmse_f = vf;
+                info.train_rmse_s = te_s;
+                info.val_rmse_s = vs;
                 info.val_loss = vl;
                 improved = 1;
             }
@@ -11313,13 +11370,17 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
             now = (double)clock() / CLOCKS_PER_SEC;
 #endif
             if (d.progress) {
+                char str_tr[32] = "", str_va[32] = ""; /* stresses, when fitted */
+                if (ns > 0) snprintf(str_tr, sizeof str_tr, " %.3f GPa", SP_EV_A3_TO_GPA * te_s);
+                if (vns > 0) snprintf(str_va, sizeof str_va, " %.3f GPa", SP_EV_A3_TO_GPA * vs);
                 if (nva > 0)
                     snprintf(line, sizeof line,
-                             "snnp fit: epoch %d/%d lr %.2e train %.2f meV/atom %.4f eV/A val %.2f meV/atom %.4f eV/A%s %.1f s",
-                             epoch + 1, total, lr, 1000.0 * te_e, te_f, 1000.0 * ve, vf, improved ? " *" : "", now - t0);
+                             "snnp fit: epoch %d/%d lr %.2e train %.2f meV/atom %.4f eV/A%s val %.2f meV/atom %.4f eV/A%s%s %.1f s",
+                             epoch + 1, total, lr, 1000.0 * te_e, te_f, str_tr, 1000.0 * ve, vf, str_va, improved ? " *" : "",
+                             now - t0);
                 else
-                    snprintf(line, sizeof line, "snnp fit: epoch %d/%d lr %.2e train %.2f meV/atom %.4f eV/A %.1f s",
-                             epoch + 1, total, lr, 1000.0 * te_e, te_f, now - t0);
+                    snprintf(line, sizeof line, "snnp fit: epoch %d/%d lr %.2e train %.2f meV/atom %.4f eV/A%s %.1f s",
+                             epoch + 1, total, lr, 1000.0 * te_e, te_f, str_tr, now - t0);
                 d.progress(line, d.user);
             }
             if (nva > 0 && epoch + 1 - info.best_epoch >= d.patience) {

@@ -4,8 +4,9 @@
 #   eval: 8000-atom diamond Si (Gaussian displacements, so forces are nonzero)
 #         with Si_1 (meam/spline), Si.b (meam/sw/spline) and a UF2,3 model,
 #         twice on 1 thread and on 2 and 8 threads: byte-identical output files.
-#   fit uf3, fit smeam (both methods, and a Ti-O fit, 5 generations): the
-#         model file on 1, 2 and 8 threads: byte-identical.
+#   fit uf3, fit smeam (both methods, and a Ti-O fit, 5 generations), fit
+#         snnp (with its stress term): the model file on 1, 2 and 8 threads:
+#         byte-identical.
 #   props: the reports of Si_1 diamond (relaxations, elastic constants,
 #         surfaces; no vacancy: its band runs 1500 steps, and below 256 atoms
 #         a force call is serial anyway) and of Ti hcp (c/a search, surfaces) on 1, 2 and 8
@@ -88,6 +89,9 @@ cat "$T/l21.xyz" "$T/l22.xyz" "$T/l23.xyz" > "$T/train.xyz"
 if same_bytes model.uf3 fit uf3 --train "$T/train.xyz" --r2 1.5:5.0:16 --r3 1.5:3.8:6 -o @; then
     same_bytes uf3 eval "$T/1a.model.uf3" "$T/si8000.xyz" -o @ && nonzero_forces "$T/1a.uf3"
 fi
+# a small s-NNP, its stress term on (fit snnp's minibatches run in parallel)
+same_bytes snnp.model fit snnp --train "$T/train.xyz" --filters3 2 --filters2 2 --hidden 4 --epochs 12 --batch 3 \
+    --w-stress 0.01 -o @
 same_bytes vp.meam.spline fit smeam --train "$T/train.xyz" --generations 5 --pop 8 -o @
 same_bytes full.meam.spline fit smeam --method full --train "$T/train.xyz" --generations 5 --pop 8 -o @
 # two elements: hcp Ti cells with every fifth atom O, labelled by TiO.meam.spline

@@ -196,7 +196,19 @@ static double energy_of(const sp_pot_t *pot, int n, const double *pos, const int
     return e;
 }
 
-static double worst_mc = 0, worst_e_brute = 0, worst_f = 0, worst_w = 0, worst_ge = 0, worst_gf = 0, worst_x = 0, worst_dx = 0;
+/* the virial W of sp_pot_compute, contracted with wadj (9) */
+static double virial_dot(const sp_pot_t *pot, int n, const double *pos, const int *type, const double *h, const int *pbc,
+                         const double *wadj) {
+    double e = 0.0, w[9], s = 0.0;
+    sp_diag_t d;
+    int k;
+    if (sp_pot_compute_once(pot, n, pos, type, h, pbc, &e, NULL, NULL, w, &d) != SP_OK) printf("compute failed: %s\n", d.msg);
+    for (k = 0; k < 9; ++k) s += wadj[k] * w[k];
+    return s;
+}
+
+static double worst_mc = 0, worst_e_brute = 0, worst_f = 0, worst_w = 0, worst_ge = 0, worst_gf = 0, worst_gw = 0, worst_x = 0,
+              worst_dx = 0;
 static int n_models = 0;
 
 /* sp_snnp_filters: G_i against the image sum, E_i against the per-atom
@@ -259,7 +271,7 @@ static void check_model(int nelem, int opts) {
     sp_diag_t d;
     double pos[3 * N], f[3 * N], e, eb, ea[N], vir[9], sum = 0.0, fadj[3 * N];
     int type[N], i, k, a, b;
-    double *g1, *g2, *th, scale1 = 0, scale2 = 0, err1 = 0, err2 = 0;
+    double *g1, *g2, *g3, *th, scale1 = 0, scale2 = 0, scale3 = 0, err1 = 0, err2 = 0, err3 = 0, wadj[9];
     memset(&pot, 0, sizeof pot);
     memset(&d, 0, sizeof d);
     if (sp_snnp_create(&pot, &arch, &d) != SP_OK) {
@@ -323,7 +335,7 @@ static void check_model(int nelem, int opts) {
         if (w > worst_w) worst_w = w;
         SP_CHECK(w < 2e-5);
     }
-    /* parameter gradients of E and of L = fadj . F, against central differences, every parameter */
+    /* parameter gradients of E, of fadj . F and of wadj . W, against central differences, every parameter */
     {
         sp_nlist_t nl;
         sp_work_t ws;
@@ -331,45 +343,56 @@ static void check_model(int nelem, int opts) {
         int np = pot.snnp.nparams;
         g1 = (double *)calloc((size_t)np, sizeof(double));
         g2 = (double *)calloc((size_t)np, sizeof(double));
+        g3 = (double *)calloc((size_t)np, sizeof(double));
         th = (double *)malloc((size_t)np * sizeof(double));
         memcpy(th, pot.snnp.theta, (size_t)np * sizeof(double));
         for (k = 0; k < 3 * N; ++k) fadj[k] = urand2();
+        for (k = 0; k < 9; ++k) wadj[k] = urand2();
         memset(&nl, 0, sizeof nl);
         memset(&ws, 0, sizeof ws);
         memcpy(cell.h, h, sizeof cell_h);
         for (k = 0; k < 3; ++k) cell.pbc[k] = pbc[k];
         SP_CHECK(sp_nlist_build(&nl, &cell, pos, N, pot.cutoff, &d) == SP_OK);
         check_filters(&pot, &nl, type, &ws, N, pos, h, ea);
-        SP_CHECK(sp_snnp_backprop(&pot, &nl, type, 1.0, NULL, &ws, g1) == SP_OK);
-        SP_CHECK(sp_snnp_backprop(&pot, &nl, type, 0.0, fadj, &ws, g2) == SP_OK);
+        SP_CHECK(sp_snnp_backprop(&pot, &nl, type, 1.0, NULL, NULL, &ws, g1) == SP_OK);
+        SP_CHECK(sp_snnp_backprop(&pot, &nl, type, 0.0, fadj, NULL, &ws, g2) == SP_OK);
+        SP_CHECK(sp_snnp_backprop(&pot, &nl, type, 0.0, NULL, wadj, &ws, g3) == SP_OK);
         for (k = 0; k < np; ++k) {
-            double hh = 1e-6, ep, em, lp = 0, lm = 0, fp[3 * N], fm[3 * N], d1, d2;
+            double hh = 1e-6, ep, em, lp = 0, lm = 0, wp, wm, fp[3 * N], fm[3 * N], d1, d2, d3;
             int q;
             const double t0 = th[k];
             th[k] = t0 + hh; sp_snnp_set_params(&pot, th); ep = energy_of(&pot, N, pos, type, h, pbc, fp);
+            wp = virial_dot(&pot, N, pos, type, h, pbc, wadj);
             th[k] = t0 - hh; sp_snnp_set_params(&pot, th); em = energy_of(&pot, N, pos, type, h, pbc, fm);
+            wm = virial_dot(&pot, N, pos, type, h, pbc, wadj);
             th[k] = t0;
             for (q = 0; q < 3 * N; ++q) { lp += fadj[q] * fp[q]; lm += fadj[q] * fm[q]; }
             d1 = (ep - em) / (2 * hh);
             d2 = (lp - lm) / (2 * hh);
+            d3 = (wp - wm) / (2 * hh);
             if (fabs(d1) > scale1) scale1 = fabs(d1);
             if (fabs(d2) > scale2) scale2 = fabs(d2);
+            if (fabs(d3) > scale3) scale3 = fabs(d3);
             if (fabs(d1 - g1[k]) > err1) err1 = fabs(d1 - g1[k]);
             if (fabs(d2 - g2[k]) > err2) err2 = fabs(d2 - g2[k]);
+            if (fabs(d3 - g3[k]) > err3) err3 = fabs(d3 - g3[k]);
         }
         sp_snnp_set_params(&pot, th);
         err1 /= scale1 + 1e-300;
         err2 /= scale2 + 1e-300;
+        err3 /= scale3 + 1e-300;
         if (err1 > worst_ge) worst_ge = err1;
         if (err2 > worst_gf) worst_gf = err2;
-        if (err1 > 1e-7 || err2 > 1e-6)
-            printf("gradients (%d elements, options %d): relative error dE/dtheta %.2g, d(fadj.F)/dtheta %.2g\n", nelem,
-                   opts, err1, err2);
+        if (err3 > worst_gw) worst_gw = err3;
+        if (err1 > 1e-7 || err2 > 1e-6 || err3 > 1e-6)
+            printf("gradients (%d elements, options %d): relative error dE/dtheta %.2g, d(fadj.F)/dtheta %.2g, "
+                   "d(wadj.W)/dtheta %.2g\n", nelem, opts, err1, err2, err3);
         SP_CHECK(err1 < 1e-7);
         SP_CHECK(err2 < 1e-6);
+        SP_CHECK(err3 < 1e-6);
         sp_work_free(&ws);
         sp_nlist_free(&nl);
-        free(g1); free(g2); free(th);
+        free(g1); free(g2); free(g3); free(th);
     }
 #ifdef _OPENMP
     {
@@ -766,7 +789,7 @@ static void check_reader(void) {
 
 typedef struct fitdata_t {
     sp_config_t cf[12];
-    double pos[12][3 * 8], F[12][3 * 8];
+    double pos[12][3 * 8], F[12][3 * 8], stress[12][9];
     int type[12][8];
 } fitdata_t;
 
@@ -774,13 +797,15 @@ static void teacher_data(const sp_pot_t *teacher, fitdata_t *D, int nelem) {
     const int pbc[3] = {1, 1, 1};
     int c, i;
     for (c = 0; c < 12; ++c) {
-        double h[9] = {5.4, 0, 0, 0.2, 5.2, 0, -0.3, 0.1, 5.6}, e;
+        double h[9] = {5.4, 0, 0, 0.2, 5.2, 0, -0.3, 0.1, 5.6}, e, w[9], v;
         sp_diag_t d;
         h[0] += 0.05 * c;
         h[8] -= 0.03 * c;
+        v = h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) + h[2] * (h[3] * h[7] - h[4] * h[6]);
         for (i = 0; i < 8; ++i) D->type[c][i] = i % nelem;
         random_cell(8, D->pos[c], h, 2.0);
-        SP_CHECK(sp_pot_compute_once(teacher, 8, D->pos[c], D->type[c], h, pbc, &e, D->F[c], NULL, NULL, &d) == SP_OK);
+        SP_CHECK(sp_pot_compute_once(teacher, 8, D->pos[c], D->type[c], h, pbc, &e, D->F[c], NULL, w, &d) == SP_OK);
+        for (i = 0; i < 9; ++i) D->stress[c][i] = -w[i] / v; /* sp_config_t.stress: -W/V */
         memset(&D->cf[c], 0, sizeof D->cf[c]);
         D->cf[c].natoms = 8;
         D->cf[c].pos = D->pos[c];
@@ -789,20 +814,39 @@ static void teacher_data(const sp_pot_t *teacher, fitdata_t *D, int nelem) {
         for (i = 0; i < 3; ++i) D->cf[c].cell.pbc[i] = 1;
         D->cf[c].energy = e;
         D->cf[c].forces = D->F[c];
+        D->cf[c].stress = D->stress[c];
     }
+}
+
+/* RMSE of the 6 stress components of every configuration (eV/A^3), written out here */
+static double stress_rmse(const sp_pot_t *pot, const fitdata_t *D) {
+    static const int voigt[6] = {0, 4, 8, 5, 2, 1};
+    double s = 0.0;
+    int c, a;
+    for (c = 0; c < 12; ++c) {
+        const double *h = D->cf[c].cell.h;
+        const double v = h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) + h[2] * (h[3] * h[7] - h[4] * h[6]);
+        double e, w[9];
+        sp_diag_t d;
+        SP_CHECK(sp_pot_compute_once(pot, 8, D->pos[c], D->type[c], h, D->cf[c].cell.pbc, &e, NULL, NULL, w, &d) == SP_OK);
+        for (a = 0; a < 6; ++a) s += (-w[voigt[a]] / v - D->stress[c][voigt[a]]) * (-w[voigt[a]] / v - D->stress[c][voigt[a]]);
+    }
+    return sqrt(s / 72.0);
 }
 
 static void check_fit(int nelem) {
     sp_snnp_arch_t arch = small_arch(nelem, 1 | 8 | 16);
-    sp_pot_t teacher, s1, s2, s3;
+    sp_pot_t teacher, s1, s2, s3, s4;
     sp_snnp_fit_desc_t d;
-    sp_snnp_fit_info_t i1, i2, i3;
+    sp_snnp_fit_info_t i1, i2, i3, i4;
+    double rs0, rs1;
     sp_diag_t dg;
     fitdata_t *D = (fitdata_t *)malloc(sizeof(fitdata_t));
     memset(&teacher, 0, sizeof teacher);
     memset(&s1, 0, sizeof s1);
     memset(&s2, 0, sizeof s2);
     memset(&s3, 0, sizeof s3);
+    memset(&s4, 0, sizeof s4);
     SP_CHECK(sp_snnp_create(&teacher, &arch, &dg) == SP_OK);
     random_params(&teacher);
     { /* a gentler teacher: smaller filters */
@@ -841,12 +885,30 @@ static void check_fit(int nelem) {
     /* deterministic: the same bits for one and two threads */
     SP_CHECK(s1.snnp.nparams == s2.snnp.nparams &&
              memcmp(s1.snnp.theta, s2.snnp.theta, (size_t)s1.snnp.nparams * sizeof(double)) == 0);
+    /* the stress term: the same fit with a stress weight has a smaller stress error (computed here) */
+    rs0 = stress_rmse(&s1, D);
+    sp_pot_free(&s2);
+    d.w_stress = 1e4;
+    SP_CHECK(sp_snnp_fit(&d, D->cf, 12, &s2, &i4, &dg) == SP_OK);
+    rs1 = stress_rmse(&s2, D);
+    printf("fit (%d element%s): stress RMSE %.3g eV/A^3 without the stress term, %.3g with w_stress %g "
+           "(reported: train %.3g, validation %.3g)\n", nelem, nelem > 1 ? "s" : "", rs0, rs1, d.w_stress, i4.train_rmse_s,
+           i4.val_rmse_s);
+    SP_CHECK(rs1 < 0.5 * rs0);
+    SP_CHECK(i4.train_rmse_s > 0.0 && i4.val_rmse_s > 0.0 && i2.train_rmse_s == 0.0);
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+    SP_CHECK(sp_snnp_fit(&d, D->cf, 12, &s4, &i3, &dg) == SP_OK);
+    omp_set_num_threads(2);
+    SP_CHECK(memcmp(s4.snnp.theta, s2.snnp.theta, (size_t)s2.snnp.nparams * sizeof(double)) == 0);
+#endif
     /* starting from the teacher with a negligible step, the fit reproduces the data */
     d.init = &teacher;
     d.epochs = 2;
     d.lr = 1e-13;
     SP_CHECK(sp_snnp_fit(&d, D->cf, 12, &s3, &i3, &dg) == SP_OK);
     SP_CHECK(i3.val_rmse_e < 1e-9 && i3.val_rmse_f < 1e-9 && i3.train_rmse_f < 1e-9);
+    SP_CHECK(i3.val_rmse_s < 1e-12 && i3.train_rmse_s < 1e-12);
     /* pinned parameters stay 0, the slopes at the cutoffs stay 0 */
     {
         int k, ok = 1;
@@ -857,6 +919,7 @@ static void check_fit(int nelem) {
     sp_pot_free(&s1);
     sp_pot_free(&s2);
     sp_pot_free(&s3);
+    sp_pot_free(&s4);
     sp_pot_free(&teacher);
     free(D);
 }
@@ -883,7 +946,7 @@ int main(void) {
     printf("sp_snnp_filters: max |G - image sum|/(1+|G|) %.2g, max |dE/dG - central difference|/(1+|dE/dG|) %.2g\n",
            worst_x, worst_dx);
     printf("parameter gradients vs central differences (every parameter): max relative error dE/dtheta %.2g,"
-           " d(fadj.F)/dtheta %.2g\n", worst_ge, worst_gf);
+           " d(fadj.F)/dtheta %.2g, d(wadj.W)/dtheta %.2g\n", worst_ge, worst_gf, worst_gw);
     for (nelem = 1; nelem <= 3; ++nelem)
         for (opts = 0; opts < 64; opts += 5) check_roundtrip(nelem, opts | ((opts & 6) ? 16 : 0));
     check_reader();

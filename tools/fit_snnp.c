@@ -56,7 +56,7 @@ static int cmd_fit_snnp(int argc, char **argv) {
     rmse_t rtr, rte;
     int ok = 1, **types, nh;
     long n3, n2, kg, epochs, batch, patience, seed;
-    double minutes;
+    double minutes, w_stress;
     double t0 = now_seconds();
     memset(&d, 0, sizeof d);
     a = &d.arch;
@@ -81,6 +81,7 @@ static int cmd_fit_snnp(int argc, char **argv) {
               "  --epochs N [2000]  --batch N [8]  --lr X [2e-3]  --lr-spline X [3]  --adam (no AMSGrad)\n"
               "  --milestones F1,F2,.. [0.5,0.75,0.9]  --gamma X [0.3]   step schedule (fractions of epochs)\n"
               "  --w-energy X [100]  --w-force X [1]  --l2 X [1e-6]     loss weights (eV/atom, eV/A)\n"
+              "  --w-stress X [0]                        weight of the stress (GPa) of the frames with a stress=\n"
               "  --val-fraction X [0.1]  --patience N [epochs/3]         early stopping on a held-out split\n"
               "  --init-scale X [0.3 with skip, else 1]\n"
               "  --minutes M [50]   wall-time budget: fewer epochs (same schedule) when they would overrun it\n",
@@ -104,6 +105,7 @@ static int cmd_fit_snnp(int argc, char **argv) {
         !opt_double(argc, argv, "--lr", 2e-3, &d.lr) || !opt_double(argc, argv, "--lr-spline", 3.0, &d.lr_spline) ||
         !opt_double(argc, argv, "--gamma", 0.3, &d.gamma) || !opt_double(argc, argv, "--w-energy", 100.0, &d.w_energy) ||
         !opt_double(argc, argv, "--w-force", 1.0, &d.w_force) || !opt_double(argc, argv, "--l2", 1e-6, &d.l2) ||
+        !opt_double(argc, argv, "--w-stress", 0.0, &w_stress) ||
         !opt_double(argc, argv, "--val-fraction", 0.1, &d.val_fraction) || !opt_long(argc, argv, "--patience", 0, &patience) ||
         !opt_double(argc, argv, "--init-scale", 0.0, &d.init_scale) || !opt_double(argc, argv, "--minutes", 50.0, &minutes) ||
         !opt_long(argc, argv, "--seed", 1, &seed))
@@ -131,7 +133,9 @@ static int cmd_fit_snnp(int argc, char **argv) {
         }
         if (*p) return fail_msg("fit snnp: at most 4 milestones");
     }
-    if (epochs < 1 || batch < 1 || seed < 0 || !(minutes >= 0)) return fail_msg("fit snnp: bad --epochs, --batch, --seed or --minutes");
+    if (epochs < 1 || batch < 1 || seed < 0 || !(minutes >= 0) || !(w_stress >= 0 && w_stress <= 1e6))
+        return fail_msg("fit snnp: bad --epochs, --batch, --seed, --minutes or --w-stress (0..1e6)");
+    d.w_stress = w_stress * SP_EV_A3_TO_GPA * SP_EV_A3_TO_GPA; /* the library's stresses are in eV/A^3 */
     d.epochs = (int)epochs;
     d.batch = (int)batch;
     d.patience = (int)patience;
@@ -157,10 +161,12 @@ static int cmd_fit_snnp(int argc, char **argv) {
     if (ok) {
         static const char *const why[3] = {"all epochs", "early stopping", "time limit"};
         d = sp_snnp_fit_desc_defaults(&d);
-        fprintf(stderr, "snnp fit: %d parameters trained, %d epochs (%s), parameters of epoch %d "
-                        "(validation %.2f meV/atom, %.4f eV/A), %.1f s\n",
-                info.n_params, info.epochs, why[info.stop < 0 || info.stop > 2 ? 0 : info.stop], info.best_epoch,
-                1000.0 * info.val_rmse_e, info.val_rmse_f, now_seconds() - t0);
+        fprintf(stderr, "snnp fit: %d parameters trained, %d epochs (%s), parameters of epoch %d ", info.n_params,
+                info.epochs, why[info.stop < 0 || info.stop > 2 ? 0 : info.stop], info.best_epoch);
+        if (info.n_val == 0) fputs("(no validation set", stderr);
+        else fprintf(stderr, "(validation %.2f meV/atom, %.4f eV/A", 1000.0 * info.val_rmse_e, info.val_rmse_f);
+        if (info.n_val && info.val_rmse_s > 0) fprintf(stderr, ", %.3f GPa", SP_EV_A3_TO_GPA * info.val_rmse_s);
+        fprintf(stderr, "), %.1f s\n", now_seconds() - t0);
         print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
         ok = write_model(&pot, outpath);
     }
@@ -185,15 +191,18 @@ static int cmd_fit_snnp(int argc, char **argv) {
                     a->r3lo, a->r3hi, a->k3, a->kg, a->r2lo, a->r2hi, a->k2, a->rslo, a->rshi, a->ks, a->celu_alpha);
             fprintf(of.fp, "  \"training\": {\"epochs\": %d, \"batch\": %d, \"lr\": %.17g, \"lr_spline\": %.17g, \"amsgrad\": %s, "
                            "\"milestones\": [%.6g, %.6g, %.6g, %.6g], \"gamma\": %.17g,\n    \"w_energy\": %.17g, \"w_force\": %.17g, "
-                           "\"l2\": %.17g, \"val_fraction\": %.17g, \"patience\": %d, \"init_scale\": %.17g, \"seed\": %ld},\n",
+                           "\"w_stress\": %.17g, \"l2\": %.17g, \"val_fraction\": %.17g, \"patience\": %d, \"init_scale\": %.17g, "
+                           "\"seed\": %ld},\n",
                     d.epochs, d.batch, d.lr, d.lr_spline, d.amsgrad > 0 ? "true" : "false", d.milestones[0], d.milestones[1],
-                    d.milestones[2], d.milestones[3], d.gamma, d.w_energy, d.w_force, d.l2, d.val_fraction, d.patience,
-                    d.init_scale, seed);
+                    d.milestones[2], d.milestones[3], d.gamma, d.w_energy, d.w_force, w_stress, d.l2, d.val_fraction,
+                    d.patience, d.init_scale, seed);
             fprintf(of.fp, "  \"epochs_run\": %d,\n  \"best_epoch\": %d,\n  \"stopped_by\": \"%s\",\n", info.epochs, info.best_epoch,
                     why[info.stop < 0 || info.stop > 2 ? 0 : info.stop]);
             fprintf(of.fp, "  \"n_train\": %d,\n  \"n_validation\": %d,\n", info.n_train, info.n_val);
-            fprintf(of.fp, "  \"validation\": {\"energy_rmse_meV_per_atom\": %.10g, \"force_rmse_eV_per_A\": %.10g},\n",
+            fprintf(of.fp, "  \"validation\": {\"energy_rmse_meV_per_atom\": %.10g, \"force_rmse_eV_per_A\": %.10g",
                     1000.0 * info.val_rmse_e, info.val_rmse_f);
+            if (info.val_rmse_s > 0) fprintf(of.fp, ", \"stress_rmse_GPa\": %.10g", SP_EV_A3_TO_GPA * info.val_rmse_s);
+            fputs("},\n", of.fp);
             fprintf(of.fp, "  \"e0_eV\": {");
             for (e = 0; e < a->nelem; ++e)
                 fprintf(of.fp, "%s\"%s\": %.17g", e ? ", " : "", sp_element_symbol(a->z[e]), pot.snnp.theta[pot.snnp.off_e0 + e]);

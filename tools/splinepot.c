@@ -340,8 +340,6 @@ static void frame_cell(const sp_frame_t *f, sp_cell_t *c) {
     for (d = 0; d < 3; ++d) c->pbc[d] = f->pbc[d];
 }
 
-#define GPA_PER_EVA3 160.21766208 /* 1 eV/A^3 in GPa */
-
 /* the Voigt components xx yy zz yz xz xy of a row-major 3 x 3 tensor */
 static const int VOIGT[6] = {0, 4, 8, 5, 2, 1};
 
@@ -426,7 +424,7 @@ static int cmd_eval(int argc, char **argv) {
                 fprintf(stderr, "frame %d: %d atoms, E = %.12f eV", k + 1, f->natoms, res.energy);
                 if (f->has_energy) fprintf(stderr, ", dE vs file = %.3g eV", res.energy - f->energy);
                 if (f->forces) fprintf(stderr, ", max |dF| vs file = %.3g eV/A", fmax);
-                if (full && f->has_stress) fprintf(stderr, ", max |dstress| vs file = %.3g GPa", GPA_PER_EVA3 * smax);
+                if (full && f->has_stress) fprintf(stderr, ", max |dstress| vs file = %.3g GPa", SP_EV_A3_TO_GPA * smax);
                 fputc('\n', stderr);
             }
             o.energy = res.energy;
@@ -2278,7 +2276,7 @@ static int frames_rmse_shift(const sp_pot_t *pot, const char *file, const frames
             /* the stress, ASE sign: -W/V */
             const double v = cell_volume(f->cell);
             for (a = 0; a < 6; ++a) {
-                const double ds = GPA_PER_EVA3 * (-res.virial[VOIGT[a]] / v - f->stress[VOIGT[a]]);
+                const double ds = SP_EV_A3_TO_GPA * (-res.virial[VOIGT[a]] / v - f->stress[VOIGT[a]]);
                 ss += ds * ds;
                 if (fabs(ds) > out->s_max_GPa) out->s_max_GPa = fabs(ds);
                 ++out->nstress;
@@ -3292,7 +3290,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
             }
             if (now_seconds() - t0 >= next_print) {
                 char sline[64] = "";
-                if (F.nstress) snprintf(sline, sizeof sline, ", %.3f GPa", GPA_PER_EVA3 * best_s);
+                if (F.nstress) snprintf(sline, sizeof sline, ", %.3f GPa", SP_EV_A3_TO_GPA * best_s);
                 fprintf(stderr, "smeam fit: generation %d, %lld evaluations, best loss %.6g (train %.2f meV/atom, %.4f eV/A%s), "
                                 "sigma %.3g, %.0f s\n", gen + 1, (long long)es.evals, best, 1000 * best_e, best_f, sline, es.sigma,
                         now_seconds() - t0);
