@@ -224,6 +224,8 @@ valgrind_step() {
         --press 0 --tri --every 5
     vg_tool 0 "mc --press" mc "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --sweeps 3 --press 0 \
         --skin 0.3 --step 0.05 --vstep 0.05 --every 1
+    vg_tool 0 "mc --press --aniso" mc "$pots/Ti.meam.spline" tests/data/lmp_Ti.meam.spline.xyz --sweeps 2 --press 0 --aniso \
+        --skin 0.3 --step 0.05 --every 1
     vg_tool 0 "plot" plot "$pots/Si_1.meam.spline" -o "$tmp/p.svg"
     vg_tool 0 "rdf --ref" rdf "$tmp/traj.xyz" --ref "$tmp/traj.xyz" -o "$tmp/rdf.dat"
     vg_tool 1 "rdf (a frame not periodic)" rdf tests/data/lmp_Si_1.meam.spline.xyz

@@ -478,6 +478,21 @@ static double rng_gauss(rng_t *r) {
 /* Mean and standard deviation of the volumes summed in vsum (count, sum,
    sum of squares) and the bulk modulus of their fluctuations, kT <V> /
    <dV^2> in GPa (0 without fluctuations). */
+/* adds the lengths |a| |b| |c| (A) and the angles b^c, a^c, a^b (degrees) of cell h to lsum and asum */
+static void cell_shape_add(const double *h, double *lsum, double *asum) {
+    double len[3];
+    int d;
+    for (d = 0; d < 3; ++d) {
+        len[d] = sqrt(h[3 * d] * h[3 * d] + h[3 * d + 1] * h[3 * d + 1] + h[3 * d + 2] * h[3 * d + 2]);
+        lsum[d] += len[d];
+    }
+    for (d = 0; d < 3; ++d) {
+        const double *h1 = h + 3 * ((d + 1) % 3), *h2 = h + 3 * ((d + 2) % 3);
+        asum[d] += acos((h1[0] * h2[0] + h1[1] * h2[1] + h1[2] * h2[2]) / (len[(d + 1) % 3] * len[(d + 2) % 3])) *
+                   57.29577951308232;
+    }
+}
+
 static double volume_stats(const double *vsum, double kt, double *mean, double *sd) {
     const double vm = vsum[1] / vsum[0], var = vsum[2] / vsum[0] - vm * vm;
     *mean = vm;
@@ -712,7 +727,7 @@ static int cmd_md(int argc, char **argv) {
             if (step == steps / 10) eq = res.energy + ke;
             if (step >= steps / 10 && fabs(res.energy + ke - eq) > eq_dev) eq_dev = fabs(res.energy + ke - eq);
             if (npt) { /* instantaneous pressure, bar (LAMMPS: (2 K + tr W) / 3 V), and its tensor */
-                double kab[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0}, len[3];
+                double kab[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
                 int e;
                 vol = cell_volume(cell.h);
                 pint = (2.0 * ke + res.virial[0] + res.virial[4] + res.virial[8]) / (3.0 * vol);
@@ -727,17 +742,8 @@ static int cmd_md(int argc, char **argv) {
                     vsum[1] += vol;
                     vsum[2] += vol * vol;
                     psum += pint * BAR_PER_EVA3;
-                    for (d = 0; d < 3; ++d) {
-                        const double *hr = cell.h + 3 * d;
-                        len[d] = sqrt(hr[0] * hr[0] + hr[1] * hr[1] + hr[2] * hr[2]);
-                        pdiag[d] += pt[4 * d] * BAR_PER_EVA3;
-                        lsum[d] += len[d];
-                    }
-                    for (d = 0; d < 3; ++d) { /* angles: b^c, a^c, a^b */
-                        const double *h1 = cell.h + 3 * ((d + 1) % 3), *h2 = cell.h + 3 * ((d + 2) % 3);
-                        csum[d] += acos((h1[0] * h2[0] + h1[1] * h2[1] + h1[2] * h2[2]) /
-                                        (len[(d + 1) % 3] * len[(d + 2) % 3])) * 57.29577951308232;
-                    }
+                    for (d = 0; d < 3; ++d) pdiag[d] += pt[4 * d] * BAR_PER_EVA3;
+                    cell_shape_add(cell.h, lsum, csum);
                 }
             }
             if (step % every == 0 || step == steps) {
@@ -833,7 +839,8 @@ static int mc_fail(long sweep, sp_result_t r, const sp_diag_t *diag) {
    min(1, exp(-dW / kT)). With --press P, each sweep ends in a volume trial
    (N, P, T): ln V a uniform step, atoms and cell scaled, the list following
    (sp_nlist_deform), one full evaluation, dW = dE + P dV - (N + 1) kT
-   ln(V'/V). The steps are tuned towards half the trials accepted during the
+   ln(V'/V); with --aniso the step scales one Cartesian axis, x, y or z
+   at random (the same measure: V^N dV = V^(N+1) d ln L). The steps are tuned towards half the trials accepted during the
    first tenth of the sweeps, then held, so that the sampling after it is
    of the Boltzmann distribution. */
 static int cmd_mc(int argc, char **argv) {
@@ -845,7 +852,8 @@ static int cmd_mc(int argc, char **argv) {
     double temp, step, skin, kt, fswap, fret, mu[SP_MAX_ELEMENTS] = {0}, e, efull = 0.0, smax, sum = 0.0, sum2 = 0.0, t_trials = 0.0, t_full;
     double press, vstep, vol = 0.0, vsum[3] = {0, 0, 0};
     long vacc = 0, vtry = 0, vwacc = 0, vwtry = 0;
-    const int npt = opt_value(argc, argv, "--press") != NULL;
+    const int npt = opt_value(argc, argv, "--press") != NULL, aniso = opt_flag(argc, argv, "--aniso");
+    double lsum[3] = {0, 0, 0}, asum[3] = {0, 0, 0};
     sp_pot_t pot;
     frames_t fr;
     sp_frame_t *f;
@@ -861,7 +869,7 @@ static int cmd_mc(int argc, char **argv) {
     out_file_t of;
     if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
         fputs("usage: splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K=300] [--step A=0.1] [--seed S=1]\n"
-              "       [--skin A=1.0] [--swaps F=0] [--retypes F=0 --mu EL=EV,...] [--press BAR [--vstep L=0.01]]\n"
+              "       [--skin A=1.0] [--swaps F=0] [--retypes F=0 --mu EL=EV,...] [--press BAR [--vstep L=0.01] [--aniso]]\n"
               "       [--every N=10] [--dump OUT.xyz]\n"
               "  Metropolis Monte Carlo (N, V, T) from the first frame: sweeps of N single-atom trial\n"
               "  moves (uniform in a cube of half-width --step), each costed from the atoms that see\n"
@@ -870,7 +878,7 @@ static int cmd_mc(int argc, char **argv) {
               "  gives one atom another element (sp_pot_retype_energy), accepted on dE - (mu_new - mu_old)\n"
               "  with the chemical potentials --mu (eV; 0 for an element not named); --press: (N, P, T), each\n"
               "  sweep ends in a trial of the volume (a uniform step of at most --vstep in ln V, atoms and\n"
-              "  periodic cell scaled). The steps are tuned towards 50 % of the trials accepted in the first\n"
+              "  periodic cell scaled; --aniso: along x, y or z, one at random). The steps are tuned towards 50 % of the trials accepted in the first\n"
               "  10 % of the sweeps, then held. Prints sweep, energy, acceptance and step every N sweeps,\n"
               "  then the mean energy (and volume, with the bulk modulus of its fluctuations) after the tuning,\n"
               "  the running energy against a full evaluation and, last, 'perf: X us/trial'.\n",
@@ -885,6 +893,7 @@ static int cmd_mc(int argc, char **argv) {
         return 1;
     if (npt && !(fabs(press) < 1e9 && vstep > 0 && vstep < 0.5))
         return fail_msg("mc: --press needs a finite pressure and 0 < --vstep < 0.5");
+    if (aniso && !npt) return fail_msg("mc: --aniso needs --press");
     if (sweeps < 1 || !(temp > 0) || !(step > 0) || !(skin > 0) || every < 1 || !(fswap >= 0 && fret >= 0) ||
         !(fswap + fret <= 1))
         return fail_msg("mc: --sweeps >= 1, --temp > 0, --step > 0, --skin > 0, --every >= 1, "
@@ -1026,15 +1035,22 @@ static int cmd_mc(int argc, char **argv) {
                 ++wacc;
             }
         }
-        if (ok && npt) { /* a volume trial: atoms, cell and list scaled by mu, then one full evaluation */
-            const double dl = vstep * (2.0 * rng_uniform(&rng) - 1.0), m = exp(dl / 3.0);
+        if (ok && npt) { /* a volume trial: atoms, cell and list scaled by mm, then one full evaluation */
+            const double dl = vstep * (2.0 * rng_uniform(&rng) - 1.0), m = exp(aniso ? dl : dl / 3.0);
             double mm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0}, vn = vol * exp(dl);
             sp_cell_t cn = cell; /* the scaled cell */
             int i;
-            for (i = 0; i < 9; ++i) cn.h[i] *= m;
+            if (aniso) { /* one Cartesian axis */
+                int ax = (int)(rng_uniform(&rng) * 3.0);
+                if (ax > 2) ax = 2;
+                mm[0] = mm[4] = mm[8] = 1.0;
+                mm[4 * ax] = m;
+            } else {
+                mm[0] = mm[4] = mm[8] = m;
+            }
+            for (i = 0; i < 9; ++i) cn.h[i] *= mm[4 * (i % 3)];
             memcpy(xs, x, 3 * (size_t)n * sizeof(double));
-            for (i = 0; i < 3 * n; ++i) x[i] *= m;
-            mm[0] = mm[4] = mm[8] = m;
+            for (i = 0; i < 3 * n; ++i) x[i] *= mm[4 * (i % 3)];
             r = sp_nlist_deform(&nl, mm);
             if (r == SP_OK) {
                 sp_nlist_update(&nl, x);
@@ -1063,7 +1079,7 @@ static int cmd_mc(int argc, char **argv) {
                 ++vwacc;
             } else { /* back: the positions as they were, the list mapped back */
                 memcpy(x, xs, 3 * (size_t)n * sizeof(double));
-                mm[0] = mm[4] = mm[8] = 1.0 / m;
+                for (i = 0; i < 3; ++i) mm[4 * i] = 1.0 / mm[4 * i];
                 r = sp_nlist_deform(&nl, mm);
                 if (r == SP_OK) sp_nlist_update(&nl, x);
                 if (r == SP_OK && sp_nlist_stale(&nl, x, pot.cutoff)) {
@@ -1095,6 +1111,7 @@ static int cmd_mc(int argc, char **argv) {
             vsum[0] += 1.0;
             vsum[1] += vol;
             vsum[2] += vol * vol;
+            cell_shape_add(cell.h, lsum, asum);
         }
         if (sw % every == 0 || sw == sweeps) {
             printf("sweep %8ld  pe %.10f  accepted %.3f  step %.4f A", sw, e,
@@ -1136,6 +1153,8 @@ static int cmd_mc(int argc, char **argv) {
             printf("volume (after the tuning, at %.2f bar): %.4f A^3 (std %.4f), %.6f A^3/atom, bulk modulus kT <V>/<dV^2> "
                    "%.2f GPa; volume trials: %ld accepted of %ld, step %.5f in ln V\n", press * BAR_PER_EVA3, vm, sd, vm / n,
                    bf, vacc, vtry, vstep);
+            printf("cell (after the tuning): |a| %.5f |b| %.5f |c| %.5f A, angles %.4f %.4f %.4f deg\n", lsum[0] / vsum[0],
+                   lsum[1] / vsum[0], lsum[2] / vsum[0], asum[0] / vsum[0], asum[1] / vsum[0], asum[2] / vsum[0]);
         }
         if (fret > 0) {
             int t, i;
