@@ -339,7 +339,8 @@ typedef struct sp_config_t {
     sp_cell_t cell;
     double energy;         /* reference total energy (eV), for fitting */
     const double *forces;  /* reference forces (3*natoms, eV/A) or NULL */
-    double weight;         /* weight in a fit; 0 means 1 */
+    double weight;         /* weight in a fit (sp_uf3_fit: its rows times it; sp_snnp_fit: its loss terms
+                              times its square); 0 means 1 */
     const double *stress;  /* reference stress (9, eV/A^3, ASE sign: -W/V) or NULL; periodic cells */
 } sp_config_t;
 
@@ -1698,7 +1699,9 @@ SP_API sp_result_t sp_smeam_sv_u_rows(const sp_smeam_sv_t *sv, const sp_smeam_la
  * default w_E 100 balances the two terms better on the mlearn data. The
  * stress term is ours and off by default: n_S counts 6 Voigt components per
  * configuration with a stress, sigma = -W/V in eV/A^3, ASE sign, as
- * sp_config_t.stress.)
+ * sp_config_t.stress.) A configuration's sp_config_t.weight w multiplies its
+ * terms by w^2; the validation loss that picks the returned parameters is
+ * unweighted.
  * Gradients are exact: for each configuration sp_pot_compute gives E, F and
  * W, then sp_snnp_backprop carries e_adj = dL/dE, f_adj = dL/dF and
  * w_adj = dL/dW back to the parameters, so the force and stress terms cost
@@ -10943,7 +10946,8 @@ typedef struct sp__snnp_thr_t {
 /* E, F and W of configuration c into res (SP__SNNP_NRES: e, sum de^2, sum dF^2,
    force count, sum dsigma^2, stress count; the stress only where vol > 0);
    with grad != NULL also the gradient of
-   we/ne ((E - Eref)/N)^2 + wf/nf sum (F - Fref)^2 + ws/ns sum (sigma - sigma_ref)^2 */
+   w^2 (we/ne ((E - Eref)/N)^2 + wf/nf sum (F - Fref)^2 + ws/ns sum (sigma - sigma_ref)^2)
+   (w the configuration's weight) */
 #define SP__SNNP_NRES 6
 SP__PRIVATE sp_result_t sp__snnp_eval_cf(const sp_pot_t *pot, const sp_config_t *cf, const sp_nlist_t *nl, double vol,
                                          sp__snnp_thr_t *t, double we, double wf, double ws, double *res, double *grad) {
@@ -10951,6 +10955,11 @@ SP__PRIVATE sp_result_t sp__snnp_eval_cf(const sp_pot_t *pot, const sp_config_t 
     sp_result_t r;
     int a, n = cf->natoms;
     double de, sf = 0.0, ss = 0.0, wadj[9];
+    if (cf->weight > 0.0) { /* the configuration's weight, squared as on a row of a linear fit */
+        we *= cf->weight * cf->weight;
+        wf *= cf->weight * cf->weight;
+        ws *= cf->weight * cf->weight;
+    }
     memset(&o, 0, sizeof o);
     o.forces = t->F;
     r = sp_pot_compute(pot, nl, cf->type, &t->ws, &o);

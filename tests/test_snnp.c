@@ -909,6 +909,38 @@ static void check_fit(int nelem) {
     SP_CHECK(sp_snnp_fit(&d, D->cf, 12, &s3, &i3, &dg) == SP_OK);
     SP_CHECK(i3.val_rmse_e < 1e-9 && i3.val_rmse_f < 1e-9 && i3.train_rmse_f < 1e-9);
     SP_CHECK(i3.val_rmse_s < 1e-12 && i3.train_rmse_s < 1e-12);
+    /* weights: configuration 1 weighted sqrt 2 trains as configuration 1 given twice (full batches, from the
+       same start, no L2: the losses differ by the factor 13/12, which Adam does not see), and not as the
+       unweighted set */
+    {
+        sp_config_t cf13[13];
+        sp_pot_t pw[3];
+        double dab = 0.0, dac = 0.0;
+        int k;
+        memcpy(cf13, D->cf, sizeof D->cf);
+        cf13[12] = D->cf[0];
+        d.init = &s1;
+        d.lr = 1e-2;
+        d.epochs = 10;
+        d.w_stress = 0.0;
+        d.val_fraction = -1.0;
+        d.l2 = -1.0;
+        for (k = 0; k < 3; ++k) {
+            memset(&pw[k], 0, sizeof pw[k]);
+            D->cf[0].weight = k == 0 ? sqrt(2.0) : 0.0;
+            d.batch = k == 1 ? 13 : 12;
+            SP_CHECK(sp_snnp_fit(&d, k == 1 ? cf13 : D->cf, k == 1 ? 13 : 12, &pw[k], &i3, &dg) == SP_OK);
+        }
+        for (k = 0; k < s1.snnp.nparams; ++k) {
+            if (fabs(pw[0].snnp.theta[k] - pw[1].snnp.theta[k]) > dab) dab = fabs(pw[0].snnp.theta[k] - pw[1].snnp.theta[k]);
+            if (fabs(pw[0].snnp.theta[k] - pw[2].snnp.theta[k]) > dac) dac = fabs(pw[0].snnp.theta[k] - pw[2].snnp.theta[k]);
+        }
+        printf("fit (%d element%s): configuration 1 weighted sqrt 2 against given twice: parameters within %.2g; "
+               "against unweighted: %.2g\n", nelem, nelem > 1 ? "s" : "", dab, dac);
+        SP_CHECK(dab < 1e-3 * dac);
+        D->cf[0].weight = 0.0;
+        for (k = 0; k < 3; ++k) sp_pot_free(&pw[k]);
+    }
     /* pinned parameters stay 0, the slopes at the cutoffs stay 0 */
     {
         int k, ok = 1;
