@@ -85,9 +85,10 @@ $(B)/test_static: tests/test_static.c tests/static_b.c $(HDR) | $(B)
 test: tests
 	@SPLINEPOT=$(B)/splinepot ./tests/run.sh $(TESTS) $(TEST_SCRIPTS)
 
-# ASan + UBSan build of the same tests (separate directory; without OpenMP, so two run at a time)
+# ASan + UBSan build of the same tests (separate directory; without OpenMP, so two run at a time;
+# SP_TEST_QUICK: the long sweeps and fits take their subsets, the code paths stay the same)
 sanitize:
-	RUN_JOBS=2 $(MAKE) B=build/san OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	SP_TEST_QUICK=1 RUN_JOBS=2 $(MAKE) B=build/san OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all $(FP) $(WARN)" \
 	    LDLIBS="-lm -fsanitize=address,undefined" test
 
