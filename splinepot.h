@@ -11079,7 +11079,6 @@ SP_API sp_result_t sp_snnp_fit(const sp_snnp_fit_desc_t *desc, const sp_config_t
             goto done;
         }
         /* the volume of a configuration whose stress is fitted, else 0 */
-        vol[c] = 0.0;
         if (d.w_stress > 0.0 && cf->stress && cf->cell.pbc[0] && cf->cell.pbc[1] && cf->cell.pbc[2] &&
             sp_cell_check(&cf->cell, &vol[c]) == SP_OK) {
             for (k = 0; k < 9; ++k)
