@@ -793,6 +793,11 @@ typedef struct fitdata_t {
     int type[12][8];
 } fitdata_t;
 
+/* volume of the cell whose rows are h */
+static double cell_det(const double *h) {
+    return h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) + h[2] * (h[3] * h[7] - h[4] * h[6]);
+}
+
 static void teacher_data(const sp_pot_t *teacher, fitdata_t *D, int nelem) {
     const int pbc[3] = {1, 1, 1};
     int c, i;
@@ -801,7 +806,7 @@ static void teacher_data(const sp_pot_t *teacher, fitdata_t *D, int nelem) {
         sp_diag_t d;
         h[0] += 0.05 * c;
         h[8] -= 0.03 * c;
-        v = h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) + h[2] * (h[3] * h[7] - h[4] * h[6]);
+        v = cell_det(h);
         for (i = 0; i < 8; ++i) D->type[c][i] = i % nelem;
         random_cell(8, D->pos[c], h, 2.0);
         SP_CHECK(sp_pot_compute_once(teacher, 8, D->pos[c], D->type[c], h, pbc, &e, D->F[c], NULL, w, &d) == SP_OK);
@@ -825,11 +830,14 @@ static double stress_rmse(const sp_pot_t *pot, const fitdata_t *D) {
     int c, a;
     for (c = 0; c < 12; ++c) {
         const double *h = D->cf[c].cell.h;
-        const double v = h[0] * (h[4] * h[8] - h[5] * h[7]) - h[1] * (h[3] * h[8] - h[5] * h[6]) + h[2] * (h[3] * h[7] - h[4] * h[6]);
+        const double v = cell_det(h);
         double e, w[9];
         sp_diag_t d;
         SP_CHECK(sp_pot_compute_once(pot, 8, D->pos[c], D->type[c], h, D->cf[c].cell.pbc, &e, NULL, NULL, w, &d) == SP_OK);
-        for (a = 0; a < 6; ++a) s += (-w[voigt[a]] / v - D->stress[c][voigt[a]]) * (-w[voigt[a]] / v - D->stress[c][voigt[a]]);
+        for (a = 0; a < 6; ++a) {
+            const double ds = -w[voigt[a]] / v - D->stress[c][voigt[a]];
+            s += ds * ds;
+        }
     }
     return sqrt(s / 72.0);
 }
