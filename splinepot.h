@@ -339,8 +339,9 @@ typedef struct sp_config_t {
     sp_cell_t cell;
     double energy;         /* reference total energy (eV), for fitting */
     const double *forces;  /* reference forces (3*natoms, eV/A) or NULL */
-    double weight;         /* weight in a fit (sp_uf3_fit: its rows times it; sp_snnp_fit: its loss terms
-                              times its square); 0 means 1 */
+    double weight;         /* weight in a fit (sp_uf3_fit: its rows times it, and the normalisations count
+                              it as weight^2 configurations; sp_snnp_fit: its loss terms times its square):
+                              weight sqrt 2 is the configuration given twice; 0 means 1 */
     const double *stress;  /* reference stress (9, eV/A^3, ASE sign: -W/V) or NULL; periodic cells */
 } sp_config_t;
 
@@ -1803,7 +1804,8 @@ typedef struct sp_frame_t {
     double energy;  int has_energy;
     double stress[9]; int has_stress;   /* eV/A^3, ASE sign */
     double virial[9]; int has_virial;   /* eV, LAMMPS sign */
-    char *comment_extra;    /* other key=value pairs of the comment line, verbatim */
+    double weight; int has_weight;      /* weight= or config_weight= (> 0): sp_config_t.weight in a fit */
+    char *comment_extra;    /* other key=value pairs of the comment line (weight= too), verbatim */
     sp_allocator_t allocator;
 } sp_frame_t;
 
@@ -1811,8 +1813,9 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
                                      sp_frame_t *out, sp_diag_t *diag);
 /* Reads the next extended-XYZ frame starting at byte *io_pos (line *io_line)
    and advances both. Returns SP_ERR_RANGE at a clean end of input. Knows
-   Lattice, pbc, energy, stress, virial, Properties species/pos/forces/energies
-   and velocities (vel, velo or velocities:R:3; other columns and keys are
+   Lattice, pbc, energy, stress, virial, weight (or config_weight, MACE's name;
+   a finite number > 0), Properties species/pos/forces/energies and
+   velocities (vel, velo or velocities:R:3; other columns and keys are
    skipped; Z:I:1 is accepted instead of species). */
 
 SP_API void sp_frame_free(sp_frame_t *f);
@@ -10149,25 +10152,27 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
         goto done;
     }
     {
-        /* kappa/n_E and (1-kappa)/n_F, each over the variance of its targets */
+        /* kappa/n_E and (1-kappa)/n_F, each over the variance of its targets; with configuration
+           weights, n and the variances are weighted too (sums of w^2), so that a weight sqrt 2 is
+           the configuration given twice and only the weights' ratios matter */
         double me = acc_e.ysum / acc_e.wsum, ve = acc_e.yty / acc_e.wsum - me * me, we, wf = 0.0;
         if (!(ve > 1e-30)) ve = 1.0;
         info.std_energy = sqrt(ve);
-        we = d.kappa / ((double)acc_e.nrows * ve);
+        we = d.kappa / (acc_e.wsum * ve);
         if (acc_f.nrows > 0) {
             double mf = acc_f.ysum / acc_f.wsum, vf = acc_f.yty / acc_f.wsum - mf * mf;
             if (!(vf > 1e-30)) vf = 1.0;
             info.std_force = sqrt(vf);
-            wf = (1.0 - d.kappa) / ((double)acc_f.nrows * vf);
+            wf = (1.0 - d.kappa) / (acc_f.wsum * vf);
         } else {
-            we = 1.0 / ((double)acc_e.nrows * ve);
+            we = 1.0 / (acc_e.wsum * ve);
         }
         if ((r = sp_ridge_merge(&acc_e, we, &acc_f, wf)) != SP_OK) goto done;
         if (info.n_stress_rows > 0) { /* S/n_S over the variance of the stresses */
             double ms = acc_s.ysum / acc_s.wsum, vs = acc_s.yty / acc_s.wsum - ms * ms;
             if (!(vs > 1e-30)) vs = 1.0;
             info.std_stress = sqrt(vs);
-            if ((r = sp_ridge_merge(&acc_e, 1.0, &acc_s, d.stress_weight / ((double)acc_s.nrows * vs))) != SP_OK)
+            if ((r = sp_ridge_merge(&acc_e, 1.0, &acc_s, d.stress_weight / (acc_s.wsum * vs))) != SP_OK)
                 goto done;
         }
     }
@@ -13275,8 +13280,16 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
             if (field % 3 != 0) { r = sp__fail(diag, SP_ERR_PARSE, comment_line, "Properties= is incomplete"); goto fail; }
             ncol = c0;
         } else {
-            /* keep other keys verbatim: the token's span of the line */
+            /* keep other keys (and the weight, which an eval's output carries on) verbatim: the token's span */
             size_t start = (size_t)(kv.k - s), n0 = p - start;
+            if (sp__key_is(&kv, "weight") || sp__key_is(&kv, "config_weight")) {
+                if ((r = sp__kv_numbers(&kv, 1, &out->weight, comment_line, diag)) != SP_OK) goto fail;
+                if (!(out->weight > 0.0)) {
+                    r = sp__fail(diag, SP_ERR_PARSE, comment_line, "%.*s= must be > 0", kv.klen, kv.k);
+                    goto fail;
+                }
+                out->has_weight = 1;
+            }
             if (extra_len) out->comment_extra[extra_len++] = ' ';
             memcpy(out->comment_extra + extra_len, s + start, n0);
             extra_len += n0;

@@ -220,6 +220,9 @@ valgrind_step() {
     vg_tool 0 "fit smeam (two elements, stresses)" fit smeam --train tests/data/lmp_TiO.meam.spline.xyz \
         --test tests/data/lmp_TiO.meam.spline.xyz --generations 2 --pop 4 --knots 5 --uknots 5 --stress 1 \
         -o "$tmp/tio.meam.spline" --report "$tmp/tio.json"
+    sed '2s/$/ weight=1.5/' tests/data/lmp_TiO.meam.spline.xyz > "$tmp/tio_w.xyz"
+    vg_tool 0 "fit smeam (weight=)" fit smeam --train "$tmp/tio_w.xyz" --generations 2 --pop 4 --knots 5 --uknots 5 \
+        -o "$tmp/tio_w.meam.spline"
     vg_tool 0 "fit uf3 --stress" fit uf3 --train tests/data/lmp_Si_1.meam.spline.xyz --r2 1.5:5.0:12 --r3 1.5:3.8:4 \
         --stress 1 -o "$tmp/ms.uf3"
     vg_tool 0 "md --thermostat" md "$pots/Si_1.meam.spline" tests/data/lmp_Si_1.meam.spline.xyz --steps 20 \

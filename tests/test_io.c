@@ -183,6 +183,30 @@ static void xyz_velocities(void) {
     }
 }
 
+/* A frame's weight: weight= and config_weight= (MACE's name) are read, a
+   frame without one has none, and the key stays in comment_extra, so that
+   frames written back (eval's output) keep it. Bad weights: xyz_broken. */
+static void xyz_weights(void) {
+    static const char *const txt[3] = {
+        "1\nProperties=species:S:1:pos:R:3 energy=-1 weight=2.5 config_type=bulk\nSi 0 0 0\n",
+        "1\nProperties=species:S:1:pos:R:3 Config_Weight=0.125\nSi 0 0 0\n",
+        "1\nProperties=species:S:1:pos:R:3 energy=-1\nSi 0 0 0\n"};
+    static const double want[3] = {2.5, 0.125, 0.0};
+    int k;
+    for (k = 0; k < 3; ++k) {
+        sp_frame_t f;
+        sp_diag_t d;
+        size_t pos = 0;
+        int line = 0;
+        memset(&f, 0, sizeof f);
+        SP_CHECK(sp_xyz_read_frame(txt[k], strlen(txt[k]), &pos, &line, &f, &d) == SP_OK);
+        SP_CHECK(f.has_weight == (k < 2) && f.weight == want[k]);
+        SP_CHECK(f.comment_extra && (k == 2 || strstr(f.comment_extra, k ? "Config_Weight=0.125" : "weight=2.5")));
+        if (k == 0) SP_CHECK(strstr(f.comment_extra, "config_type=bulk") != NULL);
+        sp_frame_free(&f);
+    }
+}
+
 static void xyz_expect(const char *txt, sp_result_t want, int want_line) {
     sp_frame_t f;
     sp_diag_t d;
@@ -212,6 +236,10 @@ static void xyz_broken(void) {
     xyz_expect("1\nProperties=species:S:1:pos\nSi 0 0 0\n", SP_ERR_PARSE, 2);
     xyz_expect("1\nProperties=species:S:1:pos:R:3:vel:R:3\nSi 0 0 0 1 inf 0\n", SP_ERR_NOT_FINITE, 3);
     xyz_expect("1\nProperties=species:S:1:pos:R:3:vel:R:3\nSi 0 0 0 1 0\n", SP_ERR_PARSE, 3);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3 weight=0\nSi 0 0 0\n", SP_ERR_PARSE, 2);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3 weight=-2\nSi 0 0 0\n", SP_ERR_PARSE, 2);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3 config_weight=nan\nSi 0 0 0\n", SP_ERR_NOT_FINITE, 2);
+    xyz_expect("1\nProperties=species:S:1:pos:R:3 weight=\"1 2\"\nSi 0 0 0\n", SP_ERR_PARSE, 2);
 }
 
 /* UF3: write -> read gives identical knots, coefficients and one-body energies,
@@ -367,6 +395,7 @@ int main(void) {
     roundtrip_uf3();
     xyz_roundtrip();
     xyz_velocities();
+    xyz_weights();
     xyz_broken();
     fuzz_regressions();
     return sp_test_finish();

@@ -19,11 +19,14 @@
      fall below half of those of the fit without (SP_TEST_QUICK, as in the
      compiler matrix: 10 generations, the report-file agreement only);
      a test element missing from the training set and --method full with
-     two elements are refused. */
+     two elements are refused;
+   - weight= in the training file (fit smeam, fit uf3): a frame weighted
+     sqrt 2 fits as the frame given twice. */
 #define _POSIX_C_SOURCE 200809L
 #include "../splinepot.h"
 #include "sp_test.h"
 #include "test_util.h"
+#include <ctype.h>
 #include <unistd.h>
 
 enum { NCONF = 3, NMAX = 40, NTRAIN = 10 /* training frames of the tool's Ti-O fits */ };
@@ -287,6 +290,112 @@ static void check_tool_two_elements(const char *potpath) {
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
 }
 
+/* the whole of a text file (NUL-terminated; NULL if unreadable) */
+static char *slurp(const char *path) {
+    FILE *fp = fopen(path, "rb");
+    long n;
+    char *t = NULL;
+    if (!fp) return NULL;
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
+        (t = (char *)malloc((size_t)n + 1)) != NULL) {
+        if (fread(t, 1, (size_t)n, fp) != (size_t)n) { free(t); t = NULL; }
+        else t[n] = '\0';
+    }
+    fclose(fp);
+    return t;
+}
+
+/* the largest difference between the numbers of two model files, over the
+   largest magnitude in b; -1 if they do not hold the same count of numbers */
+static double numbers_differ(const char *pa, const char *pb) {
+    char *ta = slurp(pa), *tb = slurp(pb), *a = ta, *b = tb;
+    double worst = 0.0, big = 0.0;
+    int na = 0, nb = 0;
+    while (a && b) {
+        char *ea, *eb;
+        double x, y;
+        while (*a && !(isdigit((unsigned char)*a) || ((*a == '-' || *a == '.') && isdigit((unsigned char)a[1])))) ++a;
+        while (*b && !(isdigit((unsigned char)*b) || ((*b == '-' || *b == '.') && isdigit((unsigned char)b[1])))) ++b;
+        if (!*a || !*b) { na += *a != 0; nb += *b != 0; break; }
+        x = strtod(a, &ea);
+        y = strtod(b, &eb);
+        a = ea > a ? ea : a + 1;
+        b = eb > b ? eb : b + 1;
+        ++na, ++nb;
+        if (fabs(x - y) > worst) worst = fabs(x - y);
+        if (fabs(y) > big) big = fabs(y);
+    }
+    free(ta);
+    free(tb);
+    return (!ta || !tb || na != nb || na < 10) ? -1.0 : worst / big;
+}
+
+/* Frame weights (weight= in the training file) in `splinepot fit smeam` and
+   `fit uf3`: frame 1 weighted sqrt 2 fits as frame 1 given twice (the loss
+   and its normalisations count a frame w^2 times), against the same fit
+   without the weight as the control; --method full refuses weights. */
+static void check_tool_weights(const char *potpath) {
+    static const char *const fits[2] = {
+        "fit smeam --rmin 1.7 --rcut 5.5 --knots 6 --pop 8 --generations 8 --seed 3 --stress 1 -o '%s.meam.spline'",
+        "fit uf3 --r2 1.5:5.5:8 --r3 1.5:3.5:3 --stress 1 -o '%s.uf3'"};
+    static const char *const ext[2] = {"meam.spline", "uf3"}, *const name[2] = {"fit smeam", "fit uf3"};
+    const char *tool = getenv("SPLINEPOT");
+    char dir[64], path[3][128], cmd[2048], a[160], b[160], c[160], *base, *cut;
+    int q, v, k;
+    FILE *fp;
+    sp_pot_t ref;
+    sp_diag_t d;
+    if (!tool || access(tool, X_OK) != 0 || !tu_exists(potpath)) {
+        printf("splinepot fit smeam / uf3 with weights: skipped (no $SPLINEPOT or %s)\n", potpath);
+        return;
+    }
+    memset(&ref, 0, sizeof ref);
+    strcpy(dir, "/tmp/splinepot_weights_XXXXXX");
+    if (sp_pot_read_file(&ref, potpath, &d) != SP_OK || !mkdtemp(dir)) { SP_CHECK(0); sp_pot_free(&ref); return; }
+    for (v = 0; v < 3; ++v) snprintf(path[v], sizeof path[v], "%s/%s", dir, v == 0 ? "plain" : v == 1 ? "weighted" : "twice");
+    /* plain: 4 frames; weighted: frame 1's comment line with weight= sqrt 2; twice: frame 1, then all four */
+    snprintf(a, sizeof a, "%s.xyz", path[0]);
+    SP_CHECK(write_tio_frames(&ref, a, 4, 5, NULL, NULL));
+    base = slurp(a);
+    cut = base ? strchr(strchr(base, '\n') + 1, '\n') : NULL; /* end of frame 1's comment line */
+    for (k = 0, q = 0; base && base[k] && q < 34; ++k) q += base[k] == '\n';
+    SP_CHECK(base && cut && q == 34);
+    if (!base || !cut || q != 34) { free(base); sp_pot_free(&ref); return; }
+    snprintf(b, sizeof b, "%s.xyz", path[1]);
+    snprintf(c, sizeof c, "%s.xyz", path[2]);
+    SP_CHECK((fp = fopen(b, "w")) != NULL && fprintf(fp, "%.*s weight=1.4142135623730951%s", (int)(cut - base), base, cut) > 0 &&
+             fclose(fp) == 0);
+    SP_CHECK((fp = fopen(c, "w")) != NULL && fprintf(fp, "%.*s%s", k, base, base) > 0 && fclose(fp) == 0);
+    free(base);
+    for (q = 0; q < 2; ++q) {
+        double dw, d0;
+        int ok = 1;
+        for (v = 0; v < 3; ++v) {
+            int n = snprintf(cmd, sizeof cmd, "'%s' ", tool);
+            n += snprintf(cmd + n, sizeof cmd - (size_t)n, fits[q], path[v]);
+            snprintf(cmd + n, sizeof cmd - (size_t)n, " --train '%s.xyz' > /dev/null 2>&1", path[v]);
+            if (system(cmd) != 0) ok = 0;
+        }
+        SP_CHECK(ok);
+        snprintf(a, sizeof a, "%s.%s", path[0], ext[q]);
+        snprintf(b, sizeof b, "%s.%s", path[1], ext[q]);
+        snprintf(c, sizeof c, "%s.%s", path[2], ext[q]);
+        dw = numbers_differ(b, c);
+        d0 = numbers_differ(a, c);
+        printf("splinepot %s, Ti-O frame 1 weighted sqrt 2 against given twice: model numbers within %.2g (relative); "
+               "unweighted against twice: %.2g\n", name[q], dw, d0);
+        SP_CHECK(dw >= 0.0 && dw < 1e-7 && d0 > 1e-5);
+    }
+    /* --method full refuses a weighted frame (one element: the Si frames of tests/data) */
+    snprintf(cmd, sizeof cmd, "sed '2s/$/ weight=2/' tests/data/lmp_Si_1.meam.spline.xyz > '%s/si.xyz' && '%s' fit smeam "
+             "--method full --train '%s/si.xyz' --generations 1 -o '%s/si.meam.spline' 2> '%s/err.txt'", dir, tool, dir, dir, dir);
+    snprintf(a, sizeof a, "%s/err.txt", dir);
+    SP_CHECK(refused(cmd, a, "which fit smeam --method full does not take"));
+    sp_pot_free(&ref);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+}
+
 int main(void) {
     sp_smeam_layout_t lay0 = {6, 2.0, 4.2, 7, -1.0, 1.0, 6, 1, {{0, 0}}};
     const double *q0;
@@ -501,6 +610,7 @@ int main(void) {
         char pp[1024];
         snprintf(pp, sizeof pp, "%s/TiO.meam.spline", tu_potdir());
         check_tool_two_elements(pp);
+        check_tool_weights(pp);
     }
     return sp_test_finish();
 }

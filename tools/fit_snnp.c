@@ -65,6 +65,7 @@ static int cmd_fit_snnp(int argc, char **argv) {
               "       -o MODEL [--report R.json]\n"
               "  s-NNP (Vita & Trinkle 2023): n3 3-body filters f(r_ij) f(r_ik) g(cos theta), n2 2-body\n"
               "  filters rho(r_ij), fed to one network per element; the options of the paper's Eq. 10.\n"
+              "  A training frame's weight=W (or config_weight=W) multiplies its loss terms by W^2.\n"
               "architecture (defaults in brackets):\n"
               "  --filters3 N [8]  --filters2 N [4]        3-body and 2-body filters (network inputs)\n"
               "  --r3 LO:HI:N [1.5:4.25:10]                knots of f; HI is the 3-body cutoff\n"

@@ -353,6 +353,11 @@ static int frame_has_stress(const sp_frame_t *f) {
     return f->has_stress && f->has_cell && f->pbc[0] && f->pbc[1] && f->pbc[2] && cell_volume(f->cell) > 0.0;
 }
 
+/* the square of a frame's weight= (1 without one): the factor of its terms in a fit's loss */
+static double frame_weight2(const sp_frame_t *f) {
+    return f->has_weight ? f->weight * f->weight : 1.0;
+}
+
 /* -------------------------------------------------------------------- eval */
 
 static int cmd_eval(int argc, char **argv) {
@@ -2205,7 +2210,8 @@ static int fit_check_energies(const frames_t *tr, const char *train_path) {
 
 /* one sp_config_t per training frame, each of which must have an energy;
    atom types index z (which holds every element of the frames); *types
-   holds the per-frame type arrays. Free both with fit_configs_free. */
+   holds the per-frame type arrays; a frame's weight= becomes its weight.
+   Free both with fit_configs_free. */
 static int fit_configs(const frames_t *tr, const char *train_path, const int *z, sp_config_t **cf, int ***types) {
     int k, q, e;
     *cf = (sp_config_t *)calloc((size_t)tr->n + 1, sizeof(sp_config_t));
@@ -2227,6 +2233,7 @@ static int fit_configs(const frames_t *tr, const char *train_path, const int *z,
         (*cf)[k].energy = f->energy;
         (*cf)[k].forces = f->forces;
         (*cf)[k].stress = frame_has_stress(f) ? f->stress : NULL;
+        (*cf)[k].weight = f->has_weight ? f->weight : 0.0;
     }
     return 1;
 }
@@ -2403,7 +2410,8 @@ static int cmd_fit_uf3(int argc, char **argv) {
               "  intervals, r_jk on [RMIN, 2 RCUT] with 2N (as LAMMPS requires). MODEL: .uf3 (LAMMPS\n"
               "  pair_style uf3) or .json (uf3). Loss: kappa/n_E sum (dE/N)^2/var(E/N)\n"
               "  + (1-kappa)/n_F sum dF^2/var(F) [+ S/n_S sum dstress^2/var(stress) over the frames with\n"
-              "  a stress=, periodic cells] + lambda_curv |D c|^2 + lambda_ridge |c|^2.\n",
+              "  a stress=, periodic cells] + lambda_curv |D c|^2 + lambda_ridge |c|^2.\n"
+              "  A training frame's weight=W (or config_weight=W) in its comment line counts it W^2 times.\n",
               train_path && outpath ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
@@ -2556,11 +2564,14 @@ static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out,
 
 /* --method full: CMA-ES over all free parameters (phi, rho, U, f, g) */
 /* Structure vectors of training frame k, adding E/N, (E/N)^2, F and F^2 to
-   st[0..3] and the force components to *nforce; 0 after an error line. */
+   st[0..3], each times the frame's squared weight w2 (frame_weight2), w2 to
+   st[4] and to st[5] per force component, and the force components to
+   *nforce; 0 after an error line. */
 static int smeam_sv_frame(const sp_frame_t *f, const sp_smeam_layout_t *lay, const int *z, sp_smeam_sv_t *sv,
                           const char *path, int k, double *st, long *nforce) {
     sp_config_t cf;
     sp_diag_t dg;
+    const double w2 = frame_weight2(f);
     int a, cnt[SP_MAX_ELEMENTS], *type = (int *)malloc((size_t)f->natoms * sizeof(int)), r;
     if (!type) return fail_msg("out of memory");
     frame_types(f, z, lay->nelem > 0 ? lay->nelem : 1, type, cnt);
@@ -2575,11 +2586,13 @@ static int smeam_sv_frame(const sp_frame_t *f, const sp_smeam_layout_t *lay, con
         fprintf(stderr, "error: %s: frame %d: %s\n", path, k + 1, dg.msg);
         return 0;
     }
-    st[0] += f->energy / f->natoms;
-    st[1] += (f->energy / f->natoms) * (f->energy / f->natoms);
+    st[0] += w2 * (f->energy / f->natoms);
+    st[1] += w2 * (f->energy / f->natoms) * (f->energy / f->natoms);
+    st[4] += w2;
     for (a = 0; f->forces && a < 3 * f->natoms; ++a) {
-        st[2] += f->forces[a];
-        st[3] += f->forces[a] * f->forces[a];
+        st[2] += w2 * f->forces[a];
+        st[3] += w2 * f->forces[a] * f->forces[a];
+        st[5] += w2;
         ++*nforce;
     }
     return 1;
@@ -2631,11 +2644,11 @@ static int smeam_read_sets(const char *train_path, const char *test_path, frames
     return ok;
 }
 
-/* the spreads of the training energies per atom and force components from
-   smeam_sv_frame's sums st (E/N, (E/N)^2, F, F^2); 1 where one vanishes */
-static void smeam_target_std(const double *st, int nconf, long nforce, double *std_e, double *std_f) {
-    *std_e = sqrt(st[1] / nconf - (st[0] / nconf) * (st[0] / nconf));
-    *std_f = nforce ? sqrt(st[3] / nforce - (st[2] / nforce) * (st[2] / nforce)) : 1.0;
+/* the (weighted) spreads of the training energies per atom and force
+   components from smeam_sv_frame's sums st; 1 where one vanishes */
+static void smeam_target_std(const double *st, double *std_e, double *std_f) {
+    *std_e = sqrt(st[1] / st[4] - (st[0] / st[4]) * (st[0] / st[4]));
+    *std_f = st[5] > 0.0 ? sqrt(st[3] / st[5] - (st[2] / st[5]) * (st[2] / st[5])) : 1.0;
     if (!(*std_e > 1e-12)) *std_e = 1.0;
     if (!(*std_f > 1e-12)) *std_f = 1.0;
 }
@@ -2663,6 +2676,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
               "  kappa (RMSE_E/std_E)^2 + (1-kappa) (RMSE_F/std_F)^2 over the training set, energies per\n"
               "  atom up to one constant (meam/spline has no one-body term; the report states it).\n"
               "  The search starts from phi = 2 V2 of a UF2 fit to the same data (--init-zero: from 0).\n"
+              "  Training frames with a weight= are refused (the default method takes them).\n"
               "  --gpu: the population is evaluated on the GPU (build/splinepot_cuda).\n",
               train_path && outpath ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
@@ -2678,6 +2692,13 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
         return fail_msg("fit smeam: bad settings (knots 3..40, rcut > rmin > 0, kappa in (0,1))");
     if (opt_flag(argc, argv, "--gpu") && !gpu_ready()) return 1;
     if (!smeam_read_sets(train_path, test_path, &tr, &te, zs, &ne, 1)) return 1;
+    for (k = 0; k < tr.n; ++k)
+        if (tr.f[k].has_weight) {
+            fprintf(stderr, "error: %s:%d: frame %d has a weight=, which fit smeam --method full does not take "
+                            "(the default method does)\n", train_path, tr.line[k], k + 1);
+            frames_free(&tr), frames_free(&te);
+            return 1;
+        }
     z = zs[0];
     memset(&lay, 0, sizeof lay);
     lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)knots; lay.ulo = ulo; lay.uhi = uhi; lay.ng = (int)knots;
@@ -2700,7 +2721,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     /* structure vectors of the training set, and the target statistics */
     F.sv = (sp_smeam_sv_t *)calloc((size_t)tr.n, sizeof(sp_smeam_sv_t));
     {
-        double st[4] = {0, 0, 0, 0}; /* sums of E/N, (E/N)^2, F, F^2 */
+        double st[6] = {0, 0, 0, 0, 0, 0}; /* smeam_sv_frame's sums */
         size_t maxw = 0;
         for (k = 0; k < tr.n && ok; ++k) {
             const sp_frame_t *f = tr.f + k;
@@ -2711,7 +2732,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
             if (f->natoms > F.maxn) F.maxn = f->natoms;
         }
         if (ok) {
-            smeam_target_std(st, tr.n, F.nforce, &F.std_e, &F.std_f);
+            smeam_target_std(st, &F.std_e, &F.std_f);
             memset(&cd, 0, sizeof cd);
             cd.dim = F.nfree;
             cd.sigma0 = sigma0;
@@ -2858,6 +2879,7 @@ typedef struct smvp_t {
     int *phimap;                /* phi parameter of each phi unknown (each pair's nr, in turn) */
     double kappa, std_e, std_f, std_s, mean_e, we, wf, ws, lam_curv, lam_ridge, upad;
     long nforce, nstress;
+    double sw_e, sw_f, sw_s;     /* sums of the squared frame weights over the energies, force and stress components */
     size_t *noff, *dnoff, *foff; /* per configuration: offsets into nbuf, dnbuf, fphi */
     double *nbuf, *dnbuf;        /* densities and their bond derivatives, chunk sets per configuration */
     double *ephi, *fphi;         /* phi energy rows per atom (nconf x nphi), force rows (3 natoms x nphi) */
@@ -2870,19 +2892,23 @@ typedef struct smvp_t {
     size_t wbytes, lbytes;
 } smvp_t;
 
-/* one force or stress row (phi part ph, U part u, target y) into the upper
-   triangle of the normal equations G, b (m unknowns: nphi of phi, then wu
-   of U); its phi-phi block is constant and accumulated once, elsewhere */
-static void smvp_add_row(double *G, double *b, int m, int nphi, int wu, const double *ph, const double *u, double y) {
+/* one force or stress row (phi part ph, U part u, target y), its square
+   weighted by w2, into the upper triangle of the normal equations G, b (m
+   unknowns: nphi of phi, then wu of U); its phi-phi block is constant and
+   accumulated once, elsewhere */
+static void smvp_add_row(double *G, double *b, int m, int nphi, int wu, const double *ph, const double *u, double y,
+                         double w2) {
     int i, k;
     for (i = 0; i < nphi; ++i) {
         double *g = G + (size_t)i * m + nphi;
-        for (k = 0; k < wu; ++k) g[k] += ph[i] * u[k];
+        const double pw = w2 * ph[i];
+        for (k = 0; k < wu; ++k) g[k] += pw * u[k];
     }
     for (i = 0; i < wu; ++i) {
         double *g = G + (size_t)(nphi + i) * m + nphi;
-        for (k = i; k < wu; ++k) g[k] += u[i] * u[k];
-        b[nphi + i] += u[i] * y;
+        const double uw = w2 * u[i];
+        for (k = i; k < wu; ++k) g[k] += uw * u[k];
+        b[nphi + i] += uw * y;
     }
 }
 
@@ -2937,6 +2963,7 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
         const double *dn = F->dnbuf + F->dnoff[cfi] + (size_t)pl * 3 * F->sv[cfi].nbonds;
         const double *fp = F->fphi + F->foff[cfi], *ref = fr->forces, *sp = F->sphi + (size_t)cfi * 6 * nphi;
         const int str = F->nstress && frame_has_stress(fr);
+        const double w2 = frame_weight2(fr);
         double y = fr->energy / n - F->mean_e;
         if (sp_smeam_sv_u_rows(&F->sv[cfi], &lay, nv, dn, eU, ref ? FU : NULL, str ? WU : NULL, uw, uwb) != SP_OK)
             return HUGE_VAL;
@@ -2945,16 +2972,17 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
         for (k = 0; k < wu; ++k) x[oU + k] = eU[k] / n;
         for (e = 0; e < ne; ++e) x[oc + e] = F->frac[(size_t)cfi * ne + e];
         for (i = 0; i < m; ++i) {
-            for (j = i; j < m; ++j) GE[(size_t)i * m + j] += x[i] * x[j];
-            bE[i] += x[i] * y;
+            const double xw = w2 * x[i];
+            for (j = i; j < m; ++j) GE[(size_t)i * m + j] += xw * x[j];
+            bE[i] += xw * y;
         }
-        yyE += y * y;
+        yyE += w2 * y * y;
         for (r = 0; ref && r < 3 * n; ++r)
-            smvp_add_row(GF, bF, m, nphi, wu, fp + (size_t)r * nphi, FU + (size_t)r * wu, ref[r]);
+            smvp_add_row(GF, bF, m, nphi, wu, fp + (size_t)r * nphi, FU + (size_t)r * wu, ref[r], w2);
         for (r = 0; str && r < 6; ++r) { /* stress -W/V, Voigt order */
             const double *wq = WU + (size_t)VOIGT[r] * wu, vol = cell_volume(fr->cell);
             for (k = 0; k < wu; ++k) sU[k] = -wq[k] / vol;
-            smvp_add_row(GS, bS, m, nphi, wu, sp + (size_t)r * nphi, sU, fr->stress[VOIGT[r]]);
+            smvp_add_row(GS, bS, m, nphi, wu, sp + (size_t)r * nphi, sU, fr->stress[VOIGT[r]], w2);
         }
     }
     for (i = 0; i < m; ++i) {
@@ -2997,9 +3025,10 @@ static double smvp_solve(smvp_t *F, int pl, int p, char *scratch) {
     if (sF < 0.0) sF = 0.0;
     if (sS < 0.0) sS = 0.0;
     memcpy(F->lin + (size_t)p * m, c, (size_t)m * sizeof(double));
-    F->rmse_e[p] = sqrt(sE / F->nconf);
-    F->rmse_f[p] = F->nforce ? sqrt(sF / F->nforce) : 0.0;
-    F->rmse_s[p] = F->nstress ? sqrt(sS / F->nstress) : 0.0;
+    /* (weighted, with weight= frames) */
+    F->rmse_e[p] = sqrt(sE / F->sw_e);
+    F->rmse_f[p] = F->nforce ? sqrt(sF / F->sw_f) : 0.0;
+    F->rmse_s[p] = F->nstress ? sqrt(sS / F->sw_s) : 0.0;
     return F->we * sE + F->wf * sF + F->ws * sS;
 }
 
@@ -3096,6 +3125,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
               "  data). Each element's U gets --uknots knots spanning the candidate's densities of that\n"
               "  element's atoms on the training set, widened by A times their range on each side.\n"
               "  Stops after M minutes (the final evaluation and output take a few seconds more).\n"
+              "  A training frame's weight=W (or config_weight=W) in its comment line counts it W^2 times.\n"
               "  --method full: the earlier CMA-ES over all parameters, with its own options and --gpu\n"
               "  (splinepot fit smeam --method full --help).\n",
               train_path && outpath ? stdout : stderr);
@@ -3159,7 +3189,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
     if (!F.sv || !F.noff || !F.ephi || !F.frac || !F.sphi || !F.GFphi || !F.freemap || !F.phimap)
         ok = !fail_msg("out of memory");
     {
-        double st[4] = {0, 0, 0, 0}, ss[2] = {0, 0}; /* sums of E/N, (E/N)^2, F, F^2; stress, stress^2 */
+        double st[6] = {0, 0, 0, 0, 0, 0}, ss[2] = {0, 0}; /* smeam_sv_frame's sums; weighted stress, stress^2 */
         size_t maxw = 0, nn = 0, ndn = 0, nf = 0;
         const int wp = F.npair * (lay.nr + 2);
         for (k = 0; k < tr.n && ok; ++k) {
@@ -3183,17 +3213,20 @@ static int cmd_fit_smeam(int argc, char **argv) {
                 const sp_frame_t *f = tr.f + k;
                 int r, i, j;
                 const int str = stress_w > 0 && frame_has_stress(f);
+                const double w2 = frame_weight2(f);
                 sp_smeam_sv_phi_rows(&F.sv[k], er, row, str ? vr : NULL);
                 for (r = 0; str && r < 6; ++r) { /* phi stress rows -W/V and their normal equations */
                     double *sq = F.sphi + ((size_t)k * 6 + r) * F.nphi, y = f->stress[VOIGT[r]];
                     for (i = 0; i < F.nphi; ++i) sq[i] = -vr[(size_t)VOIGT[r] * wp + F.phimap[i]] / cell_volume(f->cell);
                     for (i = 0; i < F.nphi; ++i) {
-                        for (j = i; j < F.nphi; ++j) F.GSphi[(size_t)i * F.nphi + j] += sq[i] * sq[j];
-                        F.bSphi[i] += sq[i] * y;
+                        const double qw = w2 * sq[i];
+                        for (j = i; j < F.nphi; ++j) F.GSphi[(size_t)i * F.nphi + j] += qw * sq[j];
+                        F.bSphi[i] += qw * y;
                     }
-                    F.yyS += y * y;
-                    ss[0] += y;
-                    ss[1] += y * y;
+                    F.yyS += w2 * y * y;
+                    F.sw_s += w2;
+                    ss[0] += w2 * y;
+                    ss[1] += w2 * y * y;
                     ++F.nstress;
                 }
                 for (i = 0; i < F.nphi; ++i) F.ephi[(size_t)k * F.nphi + i] = er[F.phimap[i]] / f->natoms;
@@ -3202,10 +3235,11 @@ static int cmd_fit_smeam(int argc, char **argv) {
                     for (i = 0; i < F.nphi; ++i) fq[i] = row[(size_t)r * wp + F.phimap[i]];
                     if (!f->forces) continue;
                     for (i = 0; i < F.nphi; ++i) {
-                        for (j = i; j < F.nphi; ++j) F.GFphi[(size_t)i * F.nphi + j] += fq[i] * fq[j];
-                        F.bFphi[i] += fq[i] * f->forces[r];
+                        const double qw = w2 * fq[i];
+                        for (j = i; j < F.nphi; ++j) F.GFphi[(size_t)i * F.nphi + j] += qw * fq[j];
+                        F.bFphi[i] += qw * f->forces[r];
                     }
-                    F.yyF += f->forces[r] * f->forces[r];
+                    F.yyF += w2 * f->forces[r] * f->forces[r];
                 }
             }
             free(row);
@@ -3213,16 +3247,19 @@ static int cmd_fit_smeam(int argc, char **argv) {
             free(vr);
         }
         if (ok) {
-            F.mean_e = st[0] / tr.n;
-            smeam_target_std(st, tr.n, F.nforce, &F.std_e, &F.std_f);
-            F.we = kappa / (tr.n * F.std_e * F.std_e);
-            F.wf = F.nforce ? (1.0 - kappa) / (F.nforce * F.std_f * F.std_f) : 0.0;
+            /* weighted by the frames' weight= (so a weight sqrt 2 counts a frame twice) */
+            F.sw_e = st[4];
+            F.sw_f = st[5];
+            F.mean_e = st[0] / st[4];
+            smeam_target_std(st, &F.std_e, &F.std_f);
+            F.we = kappa / (st[4] * F.std_e * F.std_e);
+            F.wf = F.nforce ? (1.0 - kappa) / (st[5] * F.std_f * F.std_f) : 0.0;
             if (stress_w > 0 && !F.nstress) ok = !fail_msg("fit smeam: --stress needs training frames with a stress= (periodic cells)");
             if (F.nstress) {
-                const double ms = ss[0] / F.nstress;
-                F.std_s = sqrt(ss[1] / F.nstress - ms * ms);
+                const double ms = ss[0] / F.sw_s;
+                F.std_s = sqrt(ss[1] / F.sw_s - ms * ms);
                 if (!(F.std_s > 1e-12)) F.std_s = 1.0;
-                F.ws = stress_w / (F.nstress * F.std_s * F.std_s);
+                F.ws = stress_w / (F.sw_s * F.std_s * F.std_s);
             }
             memset(&cd, 0, sizeof cd);
             cd.dim = F.nfree;
