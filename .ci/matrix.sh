@@ -189,7 +189,7 @@ vg_tool() {
 
 valgrind_step() {
     local w0 c0 out tmp pots=${SPLINEPOT_POTENTIALS:-/usr/share/lammps/potentials}
-    echo "== valgrind memcheck (-O2 -g, OpenMP, 2 threads; logs: $M/valgrind/*.log)"
+    echo "== valgrind memcheck (-O2 -g1, OpenMP, 2 threads; logs: $M/valgrind/*.log)"
     command -v valgrind >/dev/null || { fail "valgrind not installed"; return; }
     mark; w0=$MARK_W; c0=$MARK_C
     # (-g1: the line tables the reports need, a quarter less compile time than -g; test_cpp and
@@ -236,6 +236,8 @@ valgrind_step() {
         --skin 0.3 --step 0.05 --vstep 0.05 --every 1
     vg_tool 0 "mc --press --aniso" mc "$pots/Ti.meam.spline" tests/data/lmp_Ti.meam.spline.xyz --sweeps 2 --press 0 --aniso \
         --skin 0.3 --step 0.05 --every 1
+    vg_tool 0 "mc --press --tri" mc "$pots/Ti.meam.spline" tests/data/lmp_Ti.meam.spline.xyz --sweeps 6 --press 0 --tri \
+        --skin 0.3 --step 0.05 --vstep 0.1 --every 1
     vg_tool 0 "plot" plot "$pots/Si_1.meam.spline" -o "$tmp/p.svg"
     vg_tool 0 "rdf --ref" rdf "$tmp/traj.xyz" --ref "$tmp/traj.xyz" -o "$tmp/rdf.dat"
     vg_tool 1 "rdf (a frame not periodic)" rdf tests/data/lmp_Si_1.meam.spline.xyz

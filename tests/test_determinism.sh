@@ -181,21 +181,26 @@ if mc_run mc1a 1; then
     if awk '/^energy check:/ { d = $(NF - 4); if (d < 0) d = -d; ok = d < 1e-8 && $(NF - 2) > 1 } END { exit !ok }' \
         "$T/mc1a.log"; then ok; else fail "mc: $(grep '^energy check:' "$T/mc1a.log")"; fi
 fi
-# mc at constant pressure: large volume steps and a thin skin, so lists are
-# rebuilt and mapped back; the same bits on 1 and 2 threads, volume trials
-# accepted, a cell that moves, the running energy that of a full evaluation
-for th in 1 2; do
-    OMP_NUM_THREADS=$th "$SP" mc "$POTS/Si_1.meam.spline" "$T/si512.xyz" --sweeps 20 --temp 900 --seed 3 --every 1 \
-        --skin 0.3 --step 0.05 --press 50000 --vstep 0.03 --dump "$T/mcp$th.traj" > "$T/mcp$th.raw" 2> "$T/mcp$th.stderr" ||
-        fail "mc --press on $th thread(s): $(tail -n 1 "$T/mcp$th.stderr")"
-    grep -v '^time:\|^perf:' "$T/mcp$th.raw" > "$T/mcp$th.log"
+# mc at constant pressure, isotropic and --tri (cell elements and tilts):
+# large steps and a thin skin, so lists are rebuilt and mapped back; the same
+# bits on 1 and 2 threads, cell trials accepted, a cell that moves, the
+# running energy that of a full evaluation
+for mode in iso tri; do
+    opt=; [ $mode = tri ] && opt=--tri
+    for th in 1 2; do
+        OMP_NUM_THREADS=$th "$SP" mc "$POTS/Si_1.meam.spline" "$T/si512.xyz" --sweeps 20 --temp 900 --seed 3 --every 1 \
+            --skin 0.3 --step 0.05 --press 50000 --vstep 0.03 $opt --dump "$T/mcp$th.traj" > "$T/mcp$th.raw" \
+            2> "$T/mcp$th.stderr" || fail "mc --press $opt on $th thread(s): $(tail -n 1 "$T/mcp$th.stderr")"
+        grep -v '^time:\|^perf:' "$T/mcp$th.raw" > "$T/mcp$th.log"
+    done
+    if cmp -s "$T/mcp1.log" "$T/mcp2.log" && cmp -s "$T/mcp1.traj" "$T/mcp2.traj"; then ok
+    else fail "mc --press $opt: 1 and 2 threads differ"; fi
+    if awk '/^volume / { for (i = 1; i < NF; ++i) if ($i == "trials:") a = $(i + 1) + 0 }
+            /^energy check:/ { d = $(NF - 4); if (d < 0) d = -d; b = $(NF - 2) }
+            END { exit !(a > 0 && d < 1e-8 && b > 1) }' "$T/mcp1.log" &&
+        [ "$(grep -o 'Lattice="[^"]*"' "$T/mcp1.traj" | sort -u | wc -l)" -gt 5 ]; then ok
+    else fail "mc --press $opt: $(grep '^volume \|^energy check:' "$T/mcp1.log" | tr '\n' ' ')"; fi
 done
-if cmp -s "$T/mcp1.log" "$T/mcp2.log" && cmp -s "$T/mcp1.traj" "$T/mcp2.traj"; then ok
-else fail "mc --press: 1 and 2 threads differ"; fi
-if awk '/^volume / { a = $(NF - 8) + 0 } /^energy check:/ { d = $(NF - 4); if (d < 0) d = -d; b = $(NF - 2) }
-        END { exit !(a > 0 && d < 1e-8 && b > 1) }' "$T/mcp1.log" &&
-    [ "$(grep -o 'Lattice="[^"]*"' "$T/mcp1.traj" | sort -u | wc -l)" -gt 5 ]; then ok
-else fail "mc --press: $(grep '^volume \|^energy check:' "$T/mcp1.log" | tr '\n' ' ')"; fi
 # mc with swaps: hcp Ti with every eighth atom O (TiO.meam.spline), on 1 and 2 threads
 if [ -f "$POTS/TiO.meam.spline" ] && python3 tools/make_crystal.py hcp 2.95 4 4 3 --el Ti --c 4.68 --sigma 0 -o "$T/ti.xyz"; then
     awk 'NR > 2 && NR % 8 == 0 { sub(/^Ti/, "O") } { print }' "$T/ti.xyz" > "$T/tio.xyz"

@@ -414,18 +414,23 @@ static void check_tool_npt(const char *potpath) {
 }
 
 /* `splinepot md --press 0 --aniso` and `--tri`, and `splinepot mc --press 0
-   --aniso` ($SPLINEPOT) on 16 atoms of hcp Ti (Ti.meam.spline) at 10 K,
-   started at c/a = 1.553 (and, for md --tri, in a cell sheared by 0.5, 0.3
-   and -0.2 A): the mean a, b / sqrt 3 and c are LAMMPS's zero-stress a0 and
+   --aniso` and `--tri` ($SPLINEPOT) on 16 atoms of hcp Ti (Ti.meam.spline)
+   at 10 K (mc --tri: 3 K, 12000 sweeps, as the tilts of 16 atoms fluctuate
+   by 0.2 degrees at 10 K), started at c/a = 1.553 (and, for the --tri
+   runs, in a cell sheared by 0.5, 0.3 and -0.2 A; mc's written with tilts
+   past half a cell length): the mean a, b / sqrt 3 and c are LAMMPS's zero-stress a0 and
    c0 (tests/data/lmp_props.txt) within 1e-3 (thermal expansion at 10 K and
-   sampling), and the mean cell angles 90 degrees within 0.05. Isotropic
+   sampling), and the mean cell angles 90 degrees within 0.05; mc --tri's
+   moduli from the fluctuations of its three shears are LAMMPS's relaxed C66
+   and C44 within 30 % (seeds 1-3: within 20 %, the sampling error of 16
+   atoms; clamped C66 is 50 % above relaxed). Isotropic
    scaling keeps the wrong c/a, 2.7 % off; --aniso keeps the shear. */
 static void check_tool_aniso(const char *potpath) {
     const char *tool = getenv("SPLINEPOT");
     const int nc[3] = {2, 1, 2};
     const double a = 2.93, c = 1.553 * a, b = sqrt(3.0) * a;
     char dir[64], path[256], cmd[4096], line[512], key[64], pf[128];
-    double a0 = 0, c0 = 0, val;
+    double a0 = 0, c0 = 0, c44 = 0, c66 = 0, val;
     int i, run;
     FILE *fp;
     if (!tool || access(tool, X_OK) != 0 || !tu_exists(potpath)) {
@@ -437,23 +442,30 @@ static void check_tool_aniso(const char *potpath) {
         if (sscanf(line, "%127s %63s %lf", pf, key, &val) == 3 && strcmp(pf, "Ti.meam.spline") == 0) {
             if (strcmp(key, "a0") == 0) a0 = val;
             if (strcmp(key, "c0") == 0) c0 = val;
+            if (strcmp(key, "c44") == 0) c44 = val;
+            if (strcmp(key, "c66") == 0) c66 = val;
         }
     if (fp) fclose(fp);
-    SP_CHECK(a0 > 0 && c0 > 0);
+    SP_CHECK(a0 > 0 && c0 > 0 && c44 > 0 && c66 > 0);
     strcpy(dir, "/tmp/splinepot_aniso_XXXXXX");
     if (!mkdtemp(dir)) { SP_CHECK(0); return; }
-    for (run = 0; run < 3; ++run) { /* md --aniso, md --tri, mc --aniso */
-        const double h[9] = {2 * a, 0, 0, run == 1 ? 0.5 : 0, b, 0, run == 1 ? 0.3 : 0, run == 1 ? -0.2 : 0, 2 * c};
-        const char *what = run == 0 ? "md --press 0 --aniso" : run == 1 ? "md --press 0 --tri" : "mc --press 0 --aniso";
-        double la = 0, lb = 0, lc = 0, ang[3] = {0, 0, 0}, pos[16 * 3];
-        int got = 0;
+    for (run = 0; run < 4; ++run) { /* md --aniso, md --tri, mc --aniso, mc --tri */
+        const int shear = run == 1 || run == 3;
+        const double h[9] = {2 * a, 0, 0, shear ? 0.5 : 0, b, 0, shear ? 0.3 : 0, shear ? -0.2 : 0, 2 * c};
+        const char *what = run == 0 ? "md --press 0 --aniso" : run == 1 ? "md --press 0 --tri" :
+                           run == 2 ? "mc --press 0 --aniso" : "mc --press 0 --tri";
+        double la = 0, lb = 0, lc = 0, ang[3] = {0, 0, 0}, pos[16 * 3], hl[9], gm[3] = {0, 0, 0};
+        int got = 0, got_g = 0;
         sp_cell_t cell;
         sp_hcp_cell(a, c, nc, pos, &cell);
+        /* the cell written: h, or for mc --tri the same lattice spanned by a, b + a, c - a + b (tilts past half
+           a cell length, which mc folds back) */
+        for (i = 0; i < 9; ++i) hl[i] = h[i] + (run == 3 && i >= 3 ? (i < 6 ? h[i - 3] : h[i - 3] - h[i - 6]) : 0.0);
         snprintf(path, sizeof path, "%s/ti16.xyz", dir);
         fp = fopen(path, "w");
         if (fp) {
             fprintf(fp, "16\nLattice=\"");
-            for (i = 0; i < 9; ++i) fprintf(fp, "%s%.6f", i ? " " : "", h[i]);
+            for (i = 0; i < 9; ++i) fprintf(fp, "%s%.6f", i ? " " : "", hl[i]);
             fprintf(fp, "\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n");
             for (i = 0; i < 16; ++i) { /* the same fractional coordinates in the (sheared) cell h */
                 const double f[3] = {pos[3 * i] / cell.h[0], pos[3 * i + 1] / cell.h[4], pos[3 * i + 2] / cell.h[8]};
@@ -466,8 +478,8 @@ static void check_tool_aniso(const char *potpath) {
             snprintf(cmd, sizeof cmd, "'%s' md '%s' '%s' --steps 8000 --temp 10 --thermostat --press 0 %s --pdamp 50 "
                      "--every 100000 --seed 1 > '%s/out.txt'", tool, potpath, path, run ? "--tri" : "--aniso", dir);
         else
-            snprintf(cmd, sizeof cmd, "'%s' mc '%s' '%s' --sweeps 6000 --temp 10 --press 0 --aniso --step 0.01 --skin 0.5 "
-                     "--every 100000 --seed 1 > '%s/out.txt'", tool, potpath, path, dir);
+            snprintf(cmd, sizeof cmd, "'%s' mc '%s' '%s' %s --press 0 --step 0.01 --skin 0.5 --every 100000 --seed 1 > '%s/out.txt'",
+                     tool, potpath, path, run == 3 ? "--sweeps 12000 --temp 3 --tri" : "--sweeps 6000 --temp 10 --aniso", dir);
         SP_CHECK(system(cmd) == 0);
         snprintf(path, sizeof path, "%s/out.txt", dir);
         fp = fopen(path, "r");
@@ -476,19 +488,47 @@ static void check_tool_aniso(const char *potpath) {
                                      : "cell (after the tuning): |a| %lf |b| %lf |c| %lf A, angles %lf %lf %lf deg",
                        &la, &lb, &lc, &ang[0], &ang[1], &ang[2]) == 6)
                 got = 1;
+            else if (sscanf(line, "shear moduli from the shear fluctuations, kT/(<V> <dg^2>): xy %lf, xz %lf, yz %lf",
+                            &gm[0], &gm[1], &gm[2]) == 3)
+                got_g = 1;
         if (fp) fclose(fp);
         SP_CHECK(got);
         la /= 2.0;
         lb /= sqrt(3.0);
         lc /= 2.0;
-        printf("splinepot %s, 16 Ti at 10 K from c/a 1.553%s: a %.5f, b/sqrt3 %.5f, c %.5f A, angles %.3f "
-               "%.3f %.3f (LAMMPS at rest: a0 %.5f, c0 %.5f)\n", what, run == 1 ? ", sheared" : "", la, lb, lc, ang[0],
+        printf("splinepot %s, 16 Ti at %d K from c/a 1.553%s: a %.5f, b/sqrt3 %.5f, c %.5f A, angles %.3f "
+               "%.3f %.3f (LAMMPS at rest: a0 %.5f, c0 %.5f)\n", what, run == 3 ? 3 : 10, run == 1 ? ", sheared" : run == 3 ? ", sheared, tilts past half" : "", la, lb, lc, ang[0],
                ang[1], ang[2], a0, c0);
         SP_CHECK(fabs(la / a0 - 1.0) < 1e-3);
         SP_CHECK(fabs(lb / a0 - 1.0) < 1e-3);
         SP_CHECK(fabs(lc / c0 - 1.0) < 1e-3);
         for (i = 0; i < 3; ++i) SP_CHECK(fabs(ang[i] - 90.0) < 0.05);
+        if (run == 3) { /* the tilts' fluctuations: 1/S66 = C66 (relaxed ions), 1/S55 = 1/S44 = C44 of hcp */
+            printf("  its shear fluctuations: xy %.1f, xz %.1f, yz %.1f GPa; LAMMPS's relaxed C66 %.1f, C44 %.1f GPa\n",
+                   gm[0], gm[1], gm[2], c66, c44);
+            SP_CHECK(got_g);
+            SP_CHECK(fabs(gm[0] / c66 - 1.0) < 0.3);
+            SP_CHECK(fabs(gm[1] / c44 - 1.0) < 0.3);
+            SP_CHECK(fabs(gm[2] / c44 - 1.0) < 0.3);
+        }
     }
+    /* mc --tri refuses a cell not in LAMMPS's form (a_y != 0), naming the file and its comment line */
+    snprintf(path, sizeof path, "%s/rot.xyz", dir);
+    fp = fopen(path, "w");
+    if (fp) {
+        fprintf(fp, "1\nLattice=\"3 0.5 0 0 3 0 0 0 3\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\nTi 0 0 0\n");
+        fclose(fp);
+    }
+    snprintf(cmd, sizeof cmd, "'%s' mc '%s' '%s' --sweeps 1 --press 0 --tri > /dev/null 2> '%s/err.txt'", tool, potpath, path, dir);
+    SP_CHECK(system(cmd) != 0);
+    snprintf(path, sizeof path, "%s/err.txt", dir);
+    fp = fopen(path, "r");
+    line[0] = '\0';
+    if (fp) {
+        if (!fgets(line, sizeof line, fp)) line[0] = '\0';
+        fclose(fp);
+    }
+    SP_CHECK(strstr(line, "rot.xyz:2: mc --tri needs the cell in LAMMPS's form") != NULL);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
 }

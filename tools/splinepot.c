@@ -480,9 +480,6 @@ static double rng_gauss(rng_t *r) {
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-/* Mean and standard deviation of the volumes summed in vsum (count, sum,
-   sum of squares) and the bulk modulus of their fluctuations, kT <V> /
-   <dV^2> in GPa (0 without fluctuations). */
 /* adds the lengths |a| |b| |c| (A) and the angles b^c, a^c, a^b (degrees) of cell h to lsum and asum */
 static void cell_shape_add(const double *h, double *lsum, double *asum) {
     double len[3];
@@ -498,6 +495,32 @@ static void cell_shape_add(const double *h, double *lsum, double *asum) {
     }
 }
 
+/* c = a b (3x3, row-major) */
+static void mat3_mul(const double *a, const double *b, double *c) {
+    int i, j;
+    for (i = 0; i < 3; ++i)
+        for (j = 0; j < 3; ++j) c[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
+}
+
+/* folds the tilts of a lower-triangular cell h (rows a, b, c) back into
+   [-1/2, 1/2] of the diagonal element each leans over, by lattice vectors:
+   c -= k b (c_y), c -= k a (c_x), b -= k a (b_x); the same periodic crystal.
+   Returns 1 when it changed h. */
+static int cell_fold(double *h) {
+    static const int tilt[3] = {7, 6, 3}, diag[3] = {4, 0, 0}, from[3] = {2, 2, 1}, by[3] = {1, 0, 0};
+    int q, d, changed = 0;
+    for (q = 0; q < 3; ++q) {
+        const double k = floor(h[tilt[q]] / h[diag[q]] + 0.5);
+        if (fabs(h[tilt[q]]) <= 0.5 * fabs(h[diag[q]]) || k == 0.0) continue;
+        for (d = 0; d < 3; ++d) h[3 * from[q] + d] -= k * h[3 * by[q] + d];
+        changed = 1;
+    }
+    return changed;
+}
+
+/* Mean and standard deviation of the volumes summed in vsum (count, sum,
+   sum of squares) and the bulk modulus of their fluctuations, kT <V> /
+   <dV^2> in GPa (0 without fluctuations). */
 static double volume_stats(const double *vsum, double kt, double *mean, double *sd) {
     const double vm = vsum[1] / vsum[0], var = vsum[2] / vsum[0] - vm * vm;
     *mean = vm;
@@ -845,9 +868,19 @@ static int mc_fail(long sweep, sp_result_t r, const sp_diag_t *diag) {
    (N, P, T): ln V a uniform step, atoms and cell scaled, the list following
    (sp_nlist_deform), one full evaluation, dW = dE + P dV - (N + 1) kT
    ln(V'/V); with --aniso the step scales one Cartesian axis, x, y or z
-   at random (the same measure: V^N dV = V^(N+1) d ln L). The steps are tuned towards half the trials accepted during the
-   first tenth of the sweeps, then held, so that the sampling after it is
-   of the Boltzmann distribution. */
+   at random (the same measure: V^N dV = V^(N+1) d ln L). With --tri the
+   cell is kept lower-triangular (a along x, b in the xy plane, LAMMPS's
+   form) and a trial changes one of its six elements, the atoms following
+   in fractional coordinates: a diagonal one by a uniform step in its log
+   (dV/V the same step, so the acceptance above), or a tilt b_x, c_x or c_y
+   by a uniform step times the diagonal element it leans over (b_y, c_z),
+   which no tilt trial changes, so the steps are symmetric and the volume
+   stays: dW = dE. That samples exp(-(E + PV)/kT) V^N over the six
+   elements, each with a flat measure; a tilt past half its diagonal
+   neighbour's length is folded back by a lattice vector (b - a, c - b,
+   c - a: the same crystal). The steps are tuned towards half the trials
+   accepted during the first tenth of the sweeps, then held, so that the
+   sampling after it is of the Boltzmann distribution. */
 static int cmd_mc(int argc, char **argv) {
     static const char *const withv[] = {"--sweeps", "--temp", "--step", "--seed", "--skin", "--every", "--dump",
                                         "--swaps", "--retypes", "--mu", "--press", "--vstep", NULL};
@@ -858,7 +891,8 @@ static int cmd_mc(int argc, char **argv) {
     double press, vstep, vol = 0.0, vsum[3] = {0, 0, 0};
     long vacc = 0, vtry = 0, vwacc = 0, vwtry = 0;
     const int npt = opt_value(argc, argv, "--press") != NULL, aniso = opt_flag(argc, argv, "--aniso");
-    double lsum[3] = {0, 0, 0}, asum[3] = {0, 0, 0};
+    const int tri = opt_flag(argc, argv, "--tri");
+    double lsum[3] = {0, 0, 0}, asum[3] = {0, 0, 0}, gsum[3][2] = {{0, 0}, {0, 0}, {0, 0}}; /* --tri: shears b_x/b_y, c_x/c_z, c_y/c_z */
     sp_pot_t pot;
     frames_t fr;
     sp_frame_t *f;
@@ -874,7 +908,7 @@ static int cmd_mc(int argc, char **argv) {
     out_file_t of;
     if (opt_flag(argc, argv, "--help") || !potfile || !xyz) {
         fputs("usage: splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K=300] [--step A=0.1] [--seed S=1]\n"
-              "       [--skin A=1.0] [--swaps F=0] [--retypes F=0 --mu EL=EV,...] [--press BAR [--vstep L=0.01] [--aniso]]\n"
+              "       [--skin A=1.0] [--swaps F=0] [--retypes F=0 --mu EL=EV,...] [--press BAR [--vstep L=0.01] [--aniso|--tri]]\n"
               "       [--every N=10] [--dump OUT.xyz]\n"
               "  Metropolis Monte Carlo (N, V, T) from the first frame: sweeps of N single-atom trial\n"
               "  moves (uniform in a cube of half-width --step), each costed from the atoms that see\n"
@@ -883,7 +917,9 @@ static int cmd_mc(int argc, char **argv) {
               "  gives one atom another element (sp_pot_retype_energy), accepted on dE - (mu_new - mu_old)\n"
               "  with the chemical potentials --mu (eV; 0 for an element not named); --press: (N, P, T), each\n"
               "  sweep ends in a trial of the volume (a uniform step of at most --vstep in ln V, atoms and\n"
-              "  periodic cell scaled; --aniso: along x, y or z, one at random). The steps are tuned towards 50 % of the trials accepted in the first\n"
+              "  periodic cell scaled; --aniso: along x, y or z, one at random; --tri: one element of the cell,\n"
+              "  a diagonal one or a tilt, in LAMMPS's form, a along x and b in the xy plane, so that shears\n"
+              "  relax too). The steps are tuned towards 50 % of the trials accepted in the first\n"
               "  10 % of the sweeps, then held. Prints sweep, energy, acceptance and step every N sweeps,\n"
               "  then the mean energy (and volume, with the bulk modulus of its fluctuations) after the tuning,\n"
               "  the running energy against a full evaluation and, last, 'perf: X us/trial'.\n",
@@ -898,7 +934,8 @@ static int cmd_mc(int argc, char **argv) {
         return 1;
     if (npt && !(fabs(press) < 1e9 && vstep > 0 && vstep < 0.5))
         return fail_msg("mc: --press needs a finite pressure and 0 < --vstep < 0.5");
-    if (aniso && !npt) return fail_msg("mc: --aniso needs --press");
+    if ((aniso || tri) && !npt) return fail_msg("mc: --aniso and --tri need --press");
+    if (aniso && tri) return fail_msg("mc: --aniso or --tri, not both");
     if (sweeps < 1 || !(temp > 0) || !(step > 0) || !(skin > 0) || every < 1 || !(fswap >= 0 && fret >= 0) ||
         !(fswap + fret <= 1))
         return fail_msg("mc: --sweeps >= 1, --temp > 0, --step > 0, --skin > 0, --every >= 1, "
@@ -966,6 +1003,11 @@ static int cmd_mc(int argc, char **argv) {
         vol = cell_volume(cell.h);
         if (npt && !(cell.pbc[0] && cell.pbc[1] && cell.pbc[2] && vol > 0))
             ok = !fail_msg("mc: --press needs a cell periodic along a, b and c");
+        if (ok && tri && !(cell.h[1] == 0.0 && cell.h[2] == 0.0 && cell.h[5] == 0.0)) {
+            fprintf(stderr, "error: %s:%d: mc --tri needs the cell in LAMMPS's form, a along x and b in the xy plane "
+                            "(Lattice a_y = a_z = b_z = 0)\n", xyz, fr.line[0] + 1);
+            ok = 0;
+        }
         rng.s = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 54321;
         res.energies = ea; /* kept up to date by sp_pot_move_accept: each trial evaluates the centres once */
         if ((r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag)) != SP_OK)
@@ -1040,22 +1082,38 @@ static int cmd_mc(int argc, char **argv) {
                 ++wacc;
             }
         }
-        if (ok && npt) { /* a volume trial: atoms, cell and list scaled by mm, then one full evaluation */
+        if (ok && npt) { /* a cell trial: atoms, cell and list mapped by mm, then one full evaluation */
             const double dl = vstep * (2.0 * rng_uniform(&rng) - 1.0), m = exp(aniso ? dl : dl / 3.0);
-            double mm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0}, vn = vol * exp(dl);
-            sp_cell_t cn = cell; /* the scaled cell */
+            double mm[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0}, mi[9], lnv = dl, vn;
+            sp_cell_t cn = cell; /* the changed cell */
             int i;
-            if (aniso) { /* one Cartesian axis */
-                int ax = (int)(rng_uniform(&rng) * 3.0);
-                if (ax > 2) ax = 2;
-                mm[0] = mm[4] = mm[8] = 1.0;
-                mm[4 * ax] = m;
-            } else {
-                mm[0] = mm[4] = mm[8] = m;
-            }
-            for (i = 0; i < 9; ++i) cn.h[i] *= mm[4 * (i % 3)];
             memcpy(xs, x, 3 * (size_t)n * sizeof(double));
-            for (i = 0; i < 3 * n; ++i) x[i] *= mm[4 * (i % 3)];
+            if (tri) { /* one element of the lower-triangular h; mm = h^-1 h', its inverse mi = h'^-1 h */
+                static const int elem[6] = {0, 4, 8, 3, 6, 7}, over[6] = {0, 4, 8, 4, 8, 8};
+                double hi[9], hni[9];
+                int k = (int)(rng_uniform(&rng) * 6.0);
+                if (k > 5) k = 5;
+                if (k < 3) cn.h[elem[k]] *= exp(dl);
+                else cn.h[elem[k]] += dl * cell.h[over[k]], lnv = 0.0;
+                sp__inv3(cell.h, sp__det3(cell.h), hi);
+                sp__inv3(cn.h, sp__det3(cn.h), hni);
+                mat3_mul(hi, cn.h, mm);
+                mat3_mul(hni, cell.h, mi);
+                sp__map3(x, (size_t)n, mm);
+            } else {
+                if (aniso) { /* one Cartesian axis */
+                    int ax = (int)(rng_uniform(&rng) * 3.0);
+                    if (ax > 2) ax = 2;
+                    mm[0] = mm[4] = mm[8] = 1.0;
+                    mm[4 * ax] = m;
+                } else {
+                    mm[0] = mm[4] = mm[8] = m;
+                }
+                for (i = 0; i < 9; ++i) cn.h[i] *= mm[4 * (i % 3)];
+                for (i = 0; i < 3 * n; ++i) x[i] *= mm[4 * (i % 3)];
+                for (i = 0; i < 9; ++i) mi[i] = i % 4 == 0 ? 1.0 / mm[i] : 0.0;
+            }
+            vn = vol * exp(lnv);
             r = sp_nlist_deform(&nl, mm);
             if (r == SP_OK) {
                 sp_nlist_update(&nl, x);
@@ -1073,7 +1131,7 @@ static int cmd_mc(int argc, char **argv) {
             }
             ++vtry;
             ++vwtry;
-            if (metropolis(&rng, res.energy - e + press * (vn - vol) - (n + 1) * kt * dl, kt)) {
+            if (metropolis(&rng, res.energy - e + press * (vn - vol) - (n + 1) * kt * lnv, kt)) {
                 double *tmp = ea;
                 cell = cn;
                 vol = vn;
@@ -1082,10 +1140,16 @@ static int cmd_mc(int argc, char **argv) {
                 e = res.energy;
                 ++vacc;
                 ++vwacc;
+                if (tri && cell_fold(cell.h)) { /* the same crystal, other cell vectors: a new list */
+                    if ((r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag)) != SP_OK) {
+                        ok = mc_fail(sw, r, &diag);
+                        break;
+                    }
+                    ++rebuilds;
+                }
             } else { /* back: the positions as they were, the list mapped back */
                 memcpy(x, xs, 3 * (size_t)n * sizeof(double));
-                for (i = 0; i < 3; ++i) mm[4 * i] = 1.0 / mm[4 * i];
-                r = sp_nlist_deform(&nl, mm);
+                r = sp_nlist_deform(&nl, mi);
                 if (r == SP_OK) sp_nlist_update(&nl, x);
                 if (r == SP_OK && sp_nlist_stale(&nl, x, pot.cutoff)) {
                     r = sp_nlist_build(&nl, &cell, x, n, pot.cutoff + skin, &diag);
@@ -1117,6 +1181,15 @@ static int cmd_mc(int argc, char **argv) {
             vsum[1] += vol;
             vsum[2] += vol * vol;
             cell_shape_add(cell.h, lsum, asum);
+            if (tri) {
+                static const int tilt[3] = {3, 6, 7}, over[3] = {4, 8, 8};
+                int q;
+                for (q = 0; q < 3; ++q) {
+                    const double g = cell.h[tilt[q]] / cell.h[over[q]];
+                    gsum[q][0] += g;
+                    gsum[q][1] += g * g;
+                }
+            }
         }
         if (sw % every == 0 || sw == sweeps) {
             printf("sweep %8ld  pe %.10f  accepted %.3f  step %.4f A", sw, e,
@@ -1156,10 +1229,20 @@ static int cmd_mc(int argc, char **argv) {
             double vm, sd;
             const double bf = volume_stats(vsum, kt, &vm, &sd);
             printf("volume (after the tuning, at %.2f bar): %.4f A^3 (std %.4f), %.6f A^3/atom, bulk modulus kT <V>/<dV^2> "
-                   "%.2f GPa; volume trials: %ld accepted of %ld, step %.5f in ln V\n", press * BAR_PER_EVA3, vm, sd, vm / n,
-                   bf, vacc, vtry, vstep);
+                   "%.2f GPa; %s trials: %ld accepted of %ld, step %.5f in %s\n", press * BAR_PER_EVA3, vm, sd, vm / n,
+                   bf, tri ? "cell" : "volume", vacc, vtry, vstep, tri ? "ln h_aa and h_ab / h_bb" : "ln V");
             printf("cell (after the tuning): |a| %.5f |b| %.5f |c| %.5f A, angles %.4f %.4f %.4f deg\n", lsum[0] / vsum[0],
                    lsum[1] / vsum[0], lsum[2] / vsum[0], asum[0] / vsum[0], asum[1] / vsum[0], asum[2] / vsum[0]);
+            if (tri) { /* <g^2> = kT S/V for the engineering shear g (S66, S55, S44 of the compliance) */
+                double gm[3];
+                int q;
+                for (q = 0; q < 3; ++q) {
+                    const double mg = gsum[q][0] / vsum[0], var = gsum[q][1] / vsum[0] - mg * mg;
+                    gm[q] = var > 0 ? kt / (vm * var) * SP_EV_A3_TO_GPA : 0.0;
+                }
+                printf("shear moduli from the shear fluctuations, kT/(<V> <dg^2>): xy %.2f, xz %.2f, yz %.2f GPa "
+                       "(1/S66, 1/S55, 1/S44)\n", gm[0], gm[1], gm[2]);
+            }
         }
         if (fret > 0) {
             int t, i;
