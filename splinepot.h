@@ -623,6 +623,9 @@ typedef struct sp_out_t {
     double *forces;       /* 3*natoms or NULL */
     double *energies;     /* natoms per-atom energies or NULL */
     double *virials;      /* 9*natoms per-atom virials (centre convention) or NULL */
+    const int *contributing; /* NULL, or natoms flags (sp_pot_compute only): an atom flagged 0 adds no energy
+                                (nor its forces and virial) but still feels the others', as the padding
+                                atoms of a simulator that hands its own ghosts in (the KIM API) */
 } sp_out_t;
 
 SP_API int sp_pot_pair_index(int nelem, int a, int b);
@@ -633,7 +636,9 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
 /* Energy, forces, virial (and optionally per-atom energies) for the atoms of
    a built and updated neighbour list (nl->cutoff >= pot->cutoff). type[i]
    in 0..pot->nelem-1 for the natoms local atoms. ws grows on first use (zero
-   it once); nothing is allocated when it is large enough. */
+   it once); nothing is allocated when it is large enough. With
+   out->contributing, the energy is the sum over the flagged atoms only and
+   the forces (on every atom) and virial are its derivatives. */
 
 SP_API sp_result_t sp_pot_compute_once(const sp_pot_t *pot, int natoms, const double *pos,
                                        const int *type, const double *cell, const int *pbc,
@@ -1954,7 +1959,7 @@ SP_API sp_result_t sp_cuda_sys_set_positions(sp_cuda_sys_t *g, const double *pos
 SP_API sp_result_t sp_cuda_sys_compute(sp_cuda_sys_t *g, sp_out_t *out);
 /* sp_pot_compute on the device: energy and virial; forces, per-atom
    energies and per-atom virials are copied back where out's pointers are
-   not NULL. */
+   not NULL. out->contributing is not taken (SP_ERR_UNSUPPORTED). */
 
 SP_API void sp_cuda_sys_free(sp_cuda_sys_t *g);
 
@@ -6055,6 +6060,31 @@ static double sp__pot_center(const sp_pot_t *pot, const sp_nlist_t *nl, const in
     return e;
 }
 
+/* UF3's centres put the whole pair force 2 V2'(r) u_ij on i (E_i's half and
+   E_j's). With contributing flags c, the pair adds (c_i + c_j)/2 of it: adds
+   scale V2'(r) u_ij to f for each neighbour j whose flag is want (a centre
+   flagged 0: want 1, scale 1, instead of its own force; one flagged 1: want 0,
+   scale -1, on top of it). */
+static void sp__uf3_pair_flagged(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, const int *c, int i,
+                                 int want, double scale, double *f) {
+    const int ne = pot->nelem, ti = type[i];
+    const double *xi = nl->xe + 3 * (size_t)i;
+    int b;
+    for (b = nl->first[i]; b < nl->first[i + 1]; ++b) {
+        const int g = nl->j[b], o = nl->owner[g];
+        const double *xg = nl->xe + 3 * (size_t)g;
+        const double dx = xg[0] - xi[0], dy = xg[1] - xi[1], dz = xg[2] - xi[2], r = sqrt(dx * dx + dy * dy + dz * dz);
+        const sp_uf3_pair_t *P = pot->uf3.pair + sp_pot_pair_index(ne, ti, type[o]);
+        double dv = 0.0, q;
+        if ((c[o] != 0) != want || !(r < P->cut) || !(r < pot->cutoff)) continue;
+        sp__uf3_pair_eval(P, r, &dv);
+        q = scale * dv / r;
+        f[0] += q * dx;
+        f[1] += q * dy;
+        f[2] += q * dz;
+    }
+}
+
 SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type,
                                   sp_work_t *ws, sp_out_t *out) {
     const int n = nl ? nl->natoms : 0;
@@ -6113,9 +6143,21 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
 #ifdef SP__OMP
 #pragma omp for schedule(dynamic, 32)
 #endif
-            for (ii = 0; ii < n; ++ii)
+            for (ii = 0; ii < n; ++ii) {
                 ea[ii] = sp__pot_center(pot, nl, type, ii, &bd, (char *)ws->scratch + (size_t)tid * per_thread, maxdeg,
                                         fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii, m1, m2, lst);
+                if (out->contributing && !out->contributing[ii]) { /* computed for UF3's list lst; its outputs dropped */
+                    double *f = fa + 3 * (size_t)ii;
+                    int a;
+                    ea[ii] = 0.0;
+                    f[0] = f[1] = f[2] = 0.0;
+                    for (a = 0; a < 9; ++a) va[9 * (size_t)ii + a] = 0.0;
+                    if (fb) memset(fb + 3 * (size_t)nl->first[ii], 0, 3 * sizeof(double) * (size_t)(nl->first[ii + 1] - nl->first[ii]));
+                    if (pot->kind == SP_POT_UF3) sp__uf3_pair_flagged(pot, nl, type, out->contributing, ii, 1, 1.0, f);
+                } else if (out->contributing && pot->kind == SP_POT_UF3) {
+                    sp__uf3_pair_flagged(pot, nl, type, out->contributing, ii, 0, -1.0, fa + 3 * (size_t)ii);
+                }
+            }
             /* gather: forces and per-atom virials from the per-bond slots */
 #ifdef SP__OMP
 #pragma omp for schedule(static)

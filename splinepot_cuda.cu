@@ -1556,6 +1556,7 @@ extern "C" sp_result_t sp_cuda_sys_compute(sp_cuda_sys_t *g, sp_out_t *out) {
     const size_t n = g ? (size_t)g->natoms : 0;
     sp_result_t r;
     if (!g || !out) return spc_diag(NULL, SP_ERR_BAD_ARG, "bad argument");
+    if (out->contributing) return spc_diag(NULL, SP_ERR_UNSUPPORTED, "contributing flags are not taken on the device");
     if ((r = spc_forces(g, 1)) != SP_OK) return r;
     SPC_TRY(cudaMemcpy(tot, g->d_tot, sizeof tot, cudaMemcpyDeviceToHost), "download of the totals");
     out->energy = tot[0];

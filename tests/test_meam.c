@@ -171,6 +171,12 @@ static void check_fd(const char *potpath, const char *xyzpath, int frame) {
             memcpy(cell.h, cellh, sizeof cell.h);
             memcpy(cell.pbc, f->pbc, sizeof cell.pbc);
             worst_mc = tu_check_moves(&pot, n, pos, type, &cell, 40, 0.11, 0.4, &rebuilds);
+            {
+                const double wc = tu_check_contributing(&pot, n, pos, type, &cell);
+                printf("%-28s frame %d: a third of the atoms not contributing: energy, forces (central differences), "
+                       "virial: %.2g\n", strrchr(xyzpath, '/') + 1, frame + 1, wc);
+                SP_CHECK(wc < 1e-9);
+            }
             if (pot.nelem > 1) {
                 const double w = tu_check_swaps(&pot, n, pos, type, &cell, 10, 0.4);
                 printf("%-28s frame %d: Monte-Carlo swaps and changes of element: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n",

@@ -207,7 +207,7 @@ static double virial_dot(const sp_pot_t *pot, int n, const double *pos, const in
     return s;
 }
 
-static double worst_mc = 0, worst_e_brute = 0, worst_f = 0, worst_w = 0, worst_ge = 0, worst_gf = 0, worst_gw = 0, worst_x = 0,
+static double worst_mc = 0, worst_contrib = 0, worst_e_brute = 0, worst_f = 0, worst_w = 0, worst_ge = 0, worst_gf = 0, worst_gw = 0, worst_x = 0,
               worst_dx = 0;
 static int n_models = 0;
 
@@ -293,6 +293,11 @@ static void check_model(int nelem, int opts) {
         memcpy(c.h, h, sizeof c.h);
         memcpy(c.pbc, pbc, sizeof c.pbc);
         w = tu_check_moves(&pot, N, pos, type, &c, 30, 0.14, 0.5, &rb);
+        {
+            const double wc = tu_check_contributing(&pot, N, pos, type, &c);
+            if (wc > worst_contrib) worst_contrib = wc;
+            SP_CHECK(wc < 1e-9);
+        }
         if (nelem > 1) {
             const double ws = tu_check_swaps(&pot, N, pos, type, &c, 6, 0.5);
             if (ws > w) w = ws;
@@ -983,6 +988,7 @@ int main(void) {
     printf("%d option combinations x elements: max |E - brute force|/(1+|E|) %.2g, max |F + dE/dx| %.2g eV/A,"
            " max |W + dE/de| %.2g eV\n", n_models, worst_e_brute, worst_f, worst_w);
     printf("Monte-Carlo moves, swaps and changes of element: max |dE - (E1 - E0)|/(1+|E0|) %.2g\n", worst_mc);
+    printf("a third of the atoms not contributing: energy, forces (central differences), virial: %.2g\n", worst_contrib);
     printf("sp_snnp_filters: max |G - image sum|/(1+|G|) %.2g, max |dE/dG - central difference|/(1+|dE/dG|) %.2g\n",
            worst_x, worst_dx);
     printf("parameter gradients vs central differences (every parameter): max relative error dE/dtheta %.2g,"

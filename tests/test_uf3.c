@@ -113,7 +113,15 @@ static void check(int nelem, int has3) {
         wm[0] = tu_check_moves(&pot, N, pos, type, &c, 80, 0.14, 0.5, &rb[0]);
         pot.uf3.fast = 0;
         wm[1] = tu_check_moves(&pot, N, pos, type, &c, 80, 0.14, 0.5, &rb[1]);
-        pot.uf3.fast = fast;
+        {
+            const double wc0 = tu_check_contributing(&pot, N, pos, type, &c);
+            double wc1;
+            pot.uf3.fast = fast;
+            wc1 = tu_check_contributing(&pot, N, pos, type, &c);
+            printf("  a third of the atoms not contributing: energy, forces (central differences), virial: %.2g "
+                   "(vectorised path: %s), %.2g (generic)\n", wc1, fast ? "yes" : "no", wc0);
+            SP_CHECK(wc0 < 1e-9 && wc1 < 1e-9);
+        }
         printf("  Monte-Carlo moves: max |dE - (E1 - E0)| / (1 + |E0|) %.2g (vectorised path: %s), %.2g (generic); "
                "%d, %d rebuilds\n", wm[0], fast ? "yes" : "no", wm[1], rb[0], rb[1]);
         SP_CHECK(wm[0] < 1e-12 && wm[1] < 1e-12);

@@ -68,6 +68,82 @@ TU_UNUSED static void tu_free_frames(sp_frame_t *f, int n) {
     free(f);
 }
 
+/* sp_out_t.contributing: a third of the atoms flagged 0, at random. The
+   flagged energy against the sum of the flagged atoms' energies of an
+   unflagged evaluation; every force component against central differences
+   (h 1e-5 A) of that energy; without periodic directions the virial against
+   sum_i x_i (x) F_i. Evaluated on the given cell (periodic or not) and on
+   the same atoms as a cluster. Returns the largest error, relative to 1 +
+   |E| (energy, virial) and to 1 + the largest force (forces, in units of
+   1e-4, the differences' precision), so that 1e-9 passes. */
+TU_UNUSED static double tu_check_contributing(const sp_pot_t *pot, int n, const double *pos, const int *type,
+                                              const sp_cell_t *cell0) {
+    double *x = (double *)malloc(3 * (size_t)n * sizeof(double)), *ea = (double *)malloc((size_t)n * sizeof(double));
+    double *f = (double *)malloc(3 * (size_t)n * sizeof(double)), worst = 0.0;
+    int *c = (int *)malloc((size_t)n * sizeof(int)), k, a, run;
+    uint64_t rng = 0x2545F4914F6CDD1DULL;
+    sp_nlist_t nl;
+    sp_work_t ws;
+    sp_diag_t d;
+    memset(&nl, 0, sizeof nl);
+    memset(&ws, 0, sizeof ws);
+    for (k = 0; k < n; ++k) c[k] = tu_urand_s(&rng) >= 1.0 / 3.0;
+    for (run = 0; run < 2; ++run) {
+        sp_cell_t cell = *cell0;
+        sp_out_t o;
+        double e_ref = 0.0, e0, fmax = 0.0, w[9];
+        if (run == 1) cell.pbc[0] = cell.pbc[1] = cell.pbc[2] = 0;
+        memcpy(x, pos, 3 * (size_t)n * sizeof(double));
+        memset(&o, 0, sizeof o);
+        o.energies = ea;
+        if (sp_nlist_build(&nl, &cell, x, n, pot->cutoff, &d) != SP_OK || sp_pot_compute(pot, &nl, type, &ws, &o) != SP_OK) {
+            worst = 1e300;
+            break;
+        }
+        for (k = 0; k < n; ++k) if (c[k]) e_ref += ea[k];
+        memset(&o, 0, sizeof o);
+        o.forces = f;
+        o.contributing = c;
+        if (sp_pot_compute(pot, &nl, type, &ws, &o) != SP_OK) { worst = 1e300; break; }
+        e0 = o.energy;
+        memcpy(w, o.virial, sizeof w);
+        if (fabs(e0 - e_ref) / (1.0 + fabs(e_ref)) > worst) worst = fabs(e0 - e_ref) / (1.0 + fabs(e_ref));
+        for (k = 0; k < 3 * n; ++k) if (fabs(f[k]) > fmax) fmax = fabs(f[k]);
+        if (run == 1) { /* a cluster: W_ab = sum_i x_ia F_ib */
+            for (a = 0; a < 9; ++a) {
+                double s = 0.0, r;
+                for (k = 0; k < n; ++k) s += x[3 * k + a / 3] * f[3 * k + a % 3];
+                r = fabs(s - w[a]) / (1.0 + fabs(e_ref));
+                if (r > worst) worst = r;
+            }
+        }
+        memset(&o, 0, sizeof o);
+        o.contributing = c;
+        for (k = 0; k < 3 * n; ++k) {
+            double ep, em, r;
+            const double keep = x[k];
+            x[k] = keep + 1e-5;
+            sp_nlist_update(&nl, x);
+            if (sp_nlist_stale(&nl, x, pot->cutoff)) sp_nlist_build(&nl, &cell, x, n, pot->cutoff, &d);
+            sp_pot_compute(pot, &nl, type, &ws, &o);
+            ep = o.energy;
+            x[k] = keep - 1e-5;
+            sp_nlist_update(&nl, x);
+            if (sp_nlist_stale(&nl, x, pot->cutoff)) sp_nlist_build(&nl, &cell, x, n, pot->cutoff, &d);
+            sp_pot_compute(pot, &nl, type, &ws, &o);
+            em = o.energy;
+            x[k] = keep;
+            r = fabs(-(ep - em) / 2e-5 - f[k]) / (1.0 + fmax) * 1e-4;
+            if (r > worst) worst = r;
+        }
+        sp_nlist_update(&nl, x);
+    }
+    sp_nlist_free(&nl);
+    sp_work_free(&ws);
+    free(x); free(ea); free(f); free(c);
+    return worst;
+}
+
 /* Monte-Carlo moves (sp_pot_move_energy, sp_nlist_move): ntrials random
    displacements of up to step per axis, every second one accepted. Each
    energy change against two full evaluations of fresh lists
