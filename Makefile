@@ -27,7 +27,7 @@ B       := build
 TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge $(B)/test_json $(B)/test_sv $(B)/test_lammps \
            $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp $(B)/test_uf3_fast $(B)/test_props
 # shell tests, run on $(B)/splinepot (they close with "N passed, N failed" too)
-TEST_SCRIPTS := tests/test_determinism.sh
+TEST_SCRIPTS := tests/test_determinism.sh tests/test_kim.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
 EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal $(B)/05_snnp_filters $(B)/06_monte_carlo \
@@ -89,13 +89,14 @@ test: tests
 # SP_TEST_QUICK: the long sweeps and fits take their subsets, the code paths stay the same).
 # -g1: line tables for the reports without the variable tracking that made every compile of the
 # header 35 s instead of 24. test_cpp, test_static and test_c11 are left out: they test how the
-# header compiles (the matrix builds those languages and standards), and test_c11 is test_meam.
+# header compiles (the matrix builds those languages and standards), and test_c11 is test_meam;
+# test_kim.sh too (LAMMPS runs the KIM driver it compiles itself).
 SAN_B     := build/san
 SAN_FLAGS := -O1 -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_TESTS := $(filter-out $(B)/test_cpp $(B)/test_static $(B)/test_c11,$(TESTS))
 SAN_MAKE  := $(MAKE) B=$(SAN_B) OPT="$(SAN_FLAGS)" CFLAGS="$(SAN_FLAGS) $(FP) $(WARN)" LDLIBS="-lm -fsanitize=address,undefined"
 sanitize:
-	+SP_TEST_QUICK=1 RUN_JOBS=2 $(SAN_MAKE) TESTS="$(subst $(B)/,$(SAN_B)/,$(SAN_TESTS))" test
+	+SP_TEST_QUICK=1 RUN_JOBS=2 $(SAN_MAKE) TESTS="$(subst $(B)/,$(SAN_B)/,$(SAN_TESTS))" TEST_SCRIPTS=tests/test_determinism.sh test
 
 # compilers x standards x -O x OpenMP, valgrind memcheck, cppcheck (.ci/matrix.sh; build/matrix/)
 matrix:
