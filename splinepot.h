@@ -6144,9 +6144,12 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
 #pragma omp for schedule(dynamic, 32)
 #endif
             for (ii = 0; ii < n; ++ii) {
-                ea[ii] = sp__pot_center(pot, nl, type, ii, &bd, (char *)ws->scratch + (size_t)tid * per_thread, maxdeg,
-                                        fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii, m1, m2, lst);
-                if (out->contributing && !out->contributing[ii]) { /* computed for UF3's list lst; its outputs dropped */
+                const int skip = out->contributing && !out->contributing[ii];
+                /* a centre flagged 0 is evaluated only for UF3's list lst (its outputs are dropped) */
+                if (!skip || lst)
+                    ea[ii] = sp__pot_center(pot, nl, type, ii, &bd, (char *)ws->scratch + (size_t)tid * per_thread,
+                                            maxdeg, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii, m1, m2, lst);
+                if (skip) {
                     double *f = fa + 3 * (size_t)ii;
                     int a;
                     ea[ii] = 0.0;
