@@ -13,7 +13,8 @@
 #                clang-c99-O0          clang   C99    -O0  -
 #                gxx-cxx11-O0-omp      g++     C++11  -O0  OpenMP
 #                clang-c11-O0-omp      clang   C11    -O0  OpenMP
-#              (-O3 here is -O3 -march=native, as the default build.)
+#              (-O3 here is -O3 -march=native, as the default build.) The
+#              examples are built in clang-c99-O0 only.
 #   valgrind   every test program (but test_c11, test_cpp, test_static) under memcheck (-O2 -g1, no -march=native:
 #              valgrind does not know AVX-512), OpenMP on 2 threads, and the
 #              splinepot tool on eval, fit uf3, md, plot, rdf, msd, filters and error paths; no
@@ -63,11 +64,13 @@ show_failures() {
     tail -n 1 "$1"
 }
 
-# one C build through the Makefile: NAME CC CXX STD OPT OMP
+# one C build through the Makefile: NAME CC CXX STD OPT OMP [TARGET=tests]
+# (the examples, which `make examples` builds and runs with gcc -O3, in one
+# clang variant: "all")
 c_build() {
-    local name=$1 cc=$2 cxx=$3 std=$4 opt=$5 omp=$6
+    local name=$1 cc=$2 cxx=$3 std=$4 opt=$5 omp=$6 target=${7:-tests}
     make -s -j"$J" B="$M/$name" CC="$cc" CXX="$cxx" OPT="$opt" \
-        CFLAGS="-std=$std $opt $FP $WARN $omp" all > "$M/$name.log" 2>&1
+        CFLAGS="-std=$std $opt $FP $WARN $omp" "$target" > "$M/$name.log" 2>&1
 }
 
 # every test program (and the tool) compiled as C++: NAME CXX STD OPT OMP
@@ -146,7 +149,7 @@ compilers() {
     # the long build first, so that the short ones hide behind test runs
     pipeline cxx clangxx-cxx17-O3 clang++ c++17 "-O3 -march=native" ""
     pipeline c gcc-c11-O0 gcc g++ c11 "-O0" ""
-    pipeline c clang-c99-O0 clang clang++ c99 "-O0" ""
+    pipeline c clang-c99-O0 clang clang++ c99 "-O0" "" all
     pipeline cxx gxx-cxx11-O0-omp g++ c++11 "-O0" -fopenmp
     pipeline c clang-c11-O0-omp clang clang++ c11 "-O0" -fopenmp
     pipeline finish

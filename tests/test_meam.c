@@ -429,13 +429,18 @@ static void check_tool_npt(const char *potpath) {
    sampling), and the mean cell angles 90 degrees within 0.05; mc --tri's
    moduli from the fluctuations of its three shears are LAMMPS's relaxed C66
    and C44 within 30 % (seeds 1-3: within 20 %, the sampling error of 16
-   atoms; clamped C66 is 50 % above relaxed). Isotropic
+   atoms; clamped C66 is 50 % above relaxed). Under SP_TEST_QUICK mc --tri
+   runs 4000 sweeps and its moduli are not checked (in 4000 sweeps some seeds
+   see b_x hop between 0 and a, the same crystal: the moduli then mean
+   nothing). Isotropic
    scaling keeps the wrong c/a, 2.7 % off; --aniso keeps the shear. */
 static void check_tool_aniso(const char *potpath) {
     const char *tool = getenv("SPLINEPOT");
     const int nc[3] = {2, 1, 2};
     const double a = 2.93, c = 1.553 * a, b = sqrt(3.0) * a;
     char dir[64], path[256], cmd[4096], line[512], key[64], pf[128];
+    /* SP_TEST_QUICK (the compiler matrix, sanitizers, valgrind): mc --tri 4000 sweeps, its shape only */
+    const int quick = getenv("SP_TEST_QUICK") != NULL;
     double a0 = 0, c0 = 0, c44 = 0, c66 = 0, val;
     int i, run;
     FILE *fp;
@@ -485,7 +490,8 @@ static void check_tool_aniso(const char *potpath) {
                      "--every 100000 --seed 1 > '%s/out.txt'", tool, potpath, path, run ? "--tri" : "--aniso", dir);
         else
             snprintf(cmd, sizeof cmd, "'%s' mc '%s' '%s' %s --press 0 --step 0.01 --skin 0.5 --every 100000 --seed 1 > '%s/out.txt'",
-                     tool, potpath, path, run == 3 ? "--sweeps 12000 --temp 3 --tri" : "--sweeps 6000 --temp 10 --aniso", dir);
+                     tool, potpath, path, run == 2 ? "--sweeps 6000 --temp 10 --aniso" :
+                     quick ? "--sweeps 4000 --temp 3 --tri" : "--sweeps 12000 --temp 3 --tri", dir);
         SP_CHECK(system(cmd) == 0);
         snprintf(path, sizeof path, "%s/out.txt", dir);
         fp = fopen(path, "r");
@@ -509,7 +515,7 @@ static void check_tool_aniso(const char *potpath) {
         SP_CHECK(fabs(lb / a0 - 1.0) < 1e-3);
         SP_CHECK(fabs(lc / c0 - 1.0) < 1e-3);
         for (i = 0; i < 3; ++i) SP_CHECK(fabs(ang[i] - 90.0) < 0.05);
-        if (run == 3) { /* the tilts' fluctuations: 1/S66 = C66 (relaxed ions), 1/S55 = 1/S44 = C44 of hcp */
+        if (run == 3 && !quick) { /* the tilts' fluctuations: 1/S66 = C66 (relaxed ions), 1/S55 = 1/S44 = C44 of hcp */
             printf("  its shear fluctuations: xy %.1f, xz %.1f, yz %.1f GPa; LAMMPS's relaxed C66 %.1f, C44 %.1f GPa\n",
                    gm[0], gm[1], gm[2], c66, c44);
             SP_CHECK(got_g);
