@@ -5,9 +5,11 @@
    simulators run it, in parallel where they are.
 
    The simulator hands in its contributing particles and, around them, the
-   padding particles (its ghosts) within the influence distance. Each call
-   builds splinepot's own list over all of them as a cluster and evaluates
-   with sp_out_t.contributing set to the simulator's flags: the energy is
+   padding particles (its ghosts) within the influence distance. The driver
+   lists all of them itself, as a cluster, with a skin of SPK_SKIN (the list
+   is kept while the particle count stays and no particle has moved half the
+   skin: valid whatever the simulator's numbering), and evaluates with
+   sp_out_t.contributing set to the simulator's flags: the energy is
    that of the contributing particles, the forces its derivatives on every
    particle (the simulator adds the padding ones back to their owners). The
    simulator's neighbour lists are not used (one is declared, as the API
@@ -36,6 +38,7 @@ typedef struct spk_buffer_t {
 int model_driver_create(KIM_ModelDriverCreate *const create, KIM_LengthUnit const length, KIM_EnergyUnit const energy,
                         KIM_ChargeUnit const charge, KIM_TemperatureUnit const temperature, KIM_TimeUnit const time);
 
+#define SPK_SKIN 0.3 /* A beyond the cutoff in splinepot's own list, which is kept while no particle moved half of it */
 #define SPK_LOG(obj, fn, msg) fn(obj, KIM_LOG_VERBOSITY_error, msg, __LINE__, __FILE__)
 
 static int spk_compute(KIM_ModelCompute const *const mc, KIM_ModelComputeArguments const *const ma) {
@@ -83,7 +86,10 @@ static int spk_compute(KIM_ModelCompute const *const mc, KIM_ModelComputeArgumen
     out.energies = penergy;
     out.virials = pvirial ? b->virials : NULL;
     out.contributing = contributing;
-    r = sp_nlist_build(&b->nl, &cell, x, n, b->cutoff, &d);
+    /* the list of the last call while no particle has moved half the skin from where it was built */
+    r = SP_OK;
+    if (n != b->nl.natoms || n == 0 || (sp_nlist_update(&b->nl, x), sp_nlist_stale(&b->nl, x, b->cutoff)))
+        r = sp_nlist_build(&b->nl, &cell, x, n, b->cutoff + SPK_SKIN, &d);
     if (r == SP_OK) r = sp_pot_compute(&b->pot, &b->nl, codes, &b->ws, &out);
     if (r != SP_OK) {
         char msg[300];
