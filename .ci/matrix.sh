@@ -293,7 +293,8 @@ cppcheck_step() {
     #    SPLINEPOT_IMPLEMENTATION define blanked (same line numbers), so each
     #    file is checked against the declarations instead of re-analysing
     #    the implementation 25 times
-    for f in splinepot.h tests/*.c tests/*.cpp tests/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c examples/*.c examples/*.h; do
+    for f in splinepot.h tests/*.c tests/*.cpp tests/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c tools/kim/*/*.c examples/*.c \
+             examples/*.h; do
         [ -f "$f" ] || continue
         mkdir -p "$d/src/$(dirname "$f")"
         sed 's/^#define SPLINEPOT_IMPLEMENTATION\b.*$//' "$f" > "$d/src/$f"
@@ -301,7 +302,8 @@ cppcheck_step() {
     # the Makefile's tests, the tool, and the tracked examples and fuzz harnesses
     srcs=$(for t in $TESTLIST; do case $t in test_c11|test_cpp) ;; test_static) echo tests/test_static.c tests/static_b.c ;;
            *) echo "tests/$t.c" ;; esac; done)
-    srcs="$srcs tools/splinepot.c $(git ls-files 'examples/*.c' 'tests/fuzz/fuzz_*.c' 2>/dev/null || ls examples/*.c tests/fuzz/fuzz_*.c)"
+    srcs="$srcs tools/splinepot.c $(git ls-files 'examples/*.c' 'tests/fuzz/fuzz_*.c' 'tools/kim/*/*.c' 2>/dev/null ||
+                                    ls examples/*.c tests/fuzz/fuzz_*.c tools/kim/*/*.c)"
     # (a -D again keeps cppcheck to one configuration)
     # shellcheck disable=SC2086
     (cd "$d/src" && "${CPPCHECK[@]}" -j "$J" --std=c99 -DSP_CPPCHECK_DECLS -I. $srcs) || rc=1
