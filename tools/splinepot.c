@@ -2575,6 +2575,7 @@ typedef struct smeam_fit_t {
     int nconf, npar, nfree, *freemap, maxn;
     double std_e, std_f, kappa;
     long nforce;
+    double sw_e, sw_f;         /* sums of the squared frame weights over the energies and force components */
     double *E, *sse, *theta;   /* nconf x lambda, nconf x lambda, lambda x npar */
     char *work;
     double *fbuf;
@@ -2625,18 +2626,19 @@ static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out,
             F->sse[(size_t)c * F->lambda_cap + pp] = ss;
         }
     }
-    for (p = 0; p < lambda; ++p) {
+    for (p = 0; p < lambda; ++p) { /* (each frame's terms times its squared weight= ) */
         double m = 0.0, se = 0.0, sf = 0.0, re, rf;
         for (c = 0; c < F->nconf; ++c)
-            m += (F->E[(size_t)c * F->lambda_cap + p] - F->fr->f[c].energy) / F->fr->f[c].natoms;
-        m /= F->nconf;
+            m += frame_weight2(F->fr->f + c) * ((F->E[(size_t)c * F->lambda_cap + p] - F->fr->f[c].energy) / F->fr->f[c].natoms);
+        m /= F->sw_e;
         for (c = 0; c < F->nconf; ++c) {
+            const double w2 = frame_weight2(F->fr->f + c);
             double d = (F->E[(size_t)c * F->lambda_cap + p] - F->fr->f[c].energy) / F->fr->f[c].natoms - m;
-            se += d * d;
-            sf += F->sse[(size_t)c * F->lambda_cap + p];
+            se += w2 * d * d;
+            sf += w2 * F->sse[(size_t)c * F->lambda_cap + p];
         }
-        re = sqrt(se / F->nconf);
-        rf = F->nforce ? sqrt(sf / F->nforce) : 0.0;
+        re = sqrt(se / F->sw_e);
+        rf = F->nforce ? sqrt(sf / F->sw_f) : 0.0;
         out[p] = F->kappa * (re / F->std_e) * (re / F->std_e) + (1.0 - F->kappa) * (rf / F->std_f) * (rf / F->std_f);
         if (!(out[p] == out[p])) out[p] = HUGE_VAL;
         if (rmse_e) rmse_e[p] = re;
@@ -2759,7 +2761,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
               "  kappa (RMSE_E/std_E)^2 + (1-kappa) (RMSE_F/std_F)^2 over the training set, energies per\n"
               "  atom up to one constant (meam/spline has no one-body term; the report states it).\n"
               "  The search starts from phi = 2 V2 of a UF2 fit to the same data (--init-zero: from 0).\n"
-              "  Training frames with a weight= are refused (the default method takes them).\n"
+              "  A training frame's weight=W (or config_weight=W) in its comment line counts it W^2 times.\n"
               "  --gpu: the population is evaluated on the GPU (build/splinepot_cuda).\n",
               train_path && outpath ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
@@ -2775,13 +2777,6 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
         return fail_msg("fit smeam: bad settings (knots 3..40, rcut > rmin > 0, kappa in (0,1))");
     if (opt_flag(argc, argv, "--gpu") && !gpu_ready()) return 1;
     if (!smeam_read_sets(train_path, test_path, &tr, &te, zs, &ne, 1)) return 1;
-    for (k = 0; k < tr.n; ++k)
-        if (tr.f[k].has_weight) {
-            fprintf(stderr, "error: %s:%d: frame %d has a weight=, which fit smeam --method full does not take "
-                            "(the default method does)\n", train_path, tr.line[k], k + 1);
-            frames_free(&tr), frames_free(&te);
-            return 1;
-        }
     z = zs[0];
     memset(&lay, 0, sizeof lay);
     lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)knots; lay.ulo = ulo; lay.uhi = uhi; lay.ng = (int)knots;
@@ -2816,6 +2811,8 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
         }
         if (ok) {
             smeam_target_std(st, &F.std_e, &F.std_f);
+            F.sw_e = st[4];
+            F.sw_f = st[5];
             memset(&cd, 0, sizeof cd);
             cd.dim = F.nfree;
             cd.sigma0 = sigma0;
