@@ -502,6 +502,11 @@ static void mat3_mul(const double *a, const double *b, double *c) {
         for (j = 0; j < 3; ++j) c[3 * i + j] = a[3 * i] * b[j] + a[3 * i + 1] * b[3 + j] + a[3 * i + 2] * b[6 + j];
 }
 
+/* the tilts b_x, c_x, c_y of a lower-triangular cell h (rows a, b, c) and
+   the diagonal element each leans over (b_y, c_z, c_z): mc --tri's moves and
+   shear statistics */
+static const int cell_tilt[3] = {3, 6, 7}, cell_tilt_over[3] = {4, 8, 8};
+
 /* folds the tilts of a lower-triangular cell h (rows a, b, c) back into
    [-1/2, 1/2] of the diagonal element each leans over, by lattice vectors:
    c -= k b (c_y), c -= k a (c_x), b -= k a (b_x); the same periodic crystal.
@@ -1089,12 +1094,11 @@ static int cmd_mc(int argc, char **argv) {
             int i;
             memcpy(xs, x, 3 * (size_t)n * sizeof(double));
             if (tri) { /* one element of the lower-triangular h; mm = h^-1 h', its inverse mi = h'^-1 h */
-                static const int elem[6] = {0, 4, 8, 3, 6, 7}, over[6] = {0, 4, 8, 4, 8, 8};
                 double hi[9], hni[9];
                 int k = (int)(rng_uniform(&rng) * 6.0);
                 if (k > 5) k = 5;
-                if (k < 3) cn.h[elem[k]] *= exp(dl);
-                else cn.h[elem[k]] += dl * cell.h[over[k]], lnv = 0.0;
+                if (k < 3) cn.h[4 * k] *= exp(dl);
+                else cn.h[cell_tilt[k - 3]] += dl * cell.h[cell_tilt_over[k - 3]], lnv = 0.0;
                 sp__inv3(cell.h, sp__det3(cell.h), hi);
                 sp__inv3(cn.h, sp__det3(cn.h), hni);
                 mat3_mul(hi, cn.h, mm);
@@ -1182,10 +1186,9 @@ static int cmd_mc(int argc, char **argv) {
             vsum[2] += vol * vol;
             cell_shape_add(cell.h, lsum, asum);
             if (tri) {
-                static const int tilt[3] = {3, 6, 7}, over[3] = {4, 8, 8};
                 int q;
                 for (q = 0; q < 3; ++q) {
-                    const double g = cell.h[tilt[q]] / cell.h[over[q]];
+                    const double g = cell.h[cell_tilt[q]] / cell.h[cell_tilt_over[q]];
                     gsum[q][0] += g;
                     gsum[q][1] += g * g;
                 }
