@@ -7,6 +7,7 @@
 #   make cuda     the CUDA layer with nvcc (when present): build/splinepot_cuda and
 #                 build/cuda/test_cuda (GPU against CPU; skips without a device)
 #   make bench    benchmarks (neighbour lists; see README for the others)
+#   make python   build/libsplinepot_py.so for tools/python/splinepot.py (ctypes, ASE calculator)
 CC      ?= cc
 CXX     ?= c++
 NVCC    ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
@@ -27,7 +28,7 @@ B       := build
 TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge $(B)/test_json $(B)/test_sv $(B)/test_lammps \
            $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp $(B)/test_uf3_fast $(B)/test_props
 # shell tests, run on $(B)/splinepot (they close with "N passed, N failed" too)
-TEST_SCRIPTS := tests/test_determinism.sh tests/test_kim.sh
+TEST_SCRIPTS := tests/test_determinism.sh tests/test_kim.sh tests/test_python.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
 EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal $(B)/05_snnp_filters $(B)/06_monte_carlo \
@@ -35,9 +36,10 @@ EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal 
 
 all: tests $(EXAMPLES)
 
-# what `make test` runs: the tool and the test programs (the examples are
-# built by `make` and run by `make examples`)
-tests: $(B)/splinepot $(TESTS)
+# what `make test` runs: the tool, the test programs and the library of the
+# Python layer (the examples are built by `make` and run by `make examples`)
+PYLIB   := $(B)/libsplinepot_py.so
+tests: $(B)/splinepot $(TESTS) $(PYLIB)
 
 $(B)/0%: examples/0%.c splinepot.h examples/sw_silicon.h examples/sw_cells.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) -I. $< -o $@ $(LDLIBS)
@@ -56,6 +58,12 @@ $(B):
 
 $(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c tools/fit_snnp.c splinepot.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) $< -o $@ $(LDLIBS) -ldl
+
+# the shared library tools/python/splinepot.py loads
+$(B)/libsplinepot_py.so: tools/python/splinepot_py.c splinepot.h | $(B)
+	$(CC) -std=c99 $(CFLAGS) -fPIC -shared $< -o $@ $(LDLIBS)
+
+python: $(PYLIB)
 
 # The implementation compiled once (tests/sp_impl.c), for the test programs
 # that use only the public API. The others compile it themselves: test_uf3
@@ -90,13 +98,13 @@ test: tests
 # -g1: line tables for the reports without the variable tracking that made every compile of the
 # header 35 s instead of 24. test_cpp, test_static and test_c11 are left out: they test how the
 # header compiles (the matrix builds those languages and standards), and test_c11 is test_meam;
-# test_kim.sh too (LAMMPS runs the KIM driver it compiles itself).
+# test_kim.sh and test_python.sh too (LAMMPS and Python load code built outside this build).
 SAN_B     := build/san
 SAN_FLAGS := -O1 -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_TESTS := $(filter-out $(B)/test_cpp $(B)/test_static $(B)/test_c11,$(TESTS))
 SAN_MAKE  := $(MAKE) B=$(SAN_B) OPT="$(SAN_FLAGS)" CFLAGS="$(SAN_FLAGS) $(FP) $(WARN)" LDLIBS="-lm -fsanitize=address,undefined"
 sanitize:
-	+SP_TEST_QUICK=1 RUN_JOBS=2 $(SAN_MAKE) TESTS="$(subst $(B)/,$(SAN_B)/,$(SAN_TESTS))" TEST_SCRIPTS=tests/test_determinism.sh test
+	+SP_TEST_QUICK=1 RUN_JOBS=2 $(SAN_MAKE) TESTS="$(subst $(B)/,$(SAN_B)/,$(SAN_TESTS))" TEST_SCRIPTS=tests/test_determinism.sh PYLIB= test
 
 # compilers x standards x -O x OpenMP, valgrind memcheck, cppcheck (.ci/matrix.sh; build/matrix/)
 matrix:
@@ -153,4 +161,4 @@ $(B)/splinepot_cuda: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c t
 clean:
 	rm -rf build
 
-.PHONY: all tests test sanitize demo bench cuda cuda-build clean examples fuzz-regressions matrix list-tests list-linked
+.PHONY: all tests test sanitize demo bench python cuda cuda-build clean examples fuzz-regressions matrix list-tests list-linked

@@ -64,12 +64,13 @@ show_failures() {
     tail -n 1 "$1"
 }
 
-# one C build through the Makefile: NAME CC CXX STD OPT OMP [TARGET=tests]
+# one C build through the Makefile: NAME CC CXX STD OPT OMP [TARGET=tests] (not the Python
+# layer's library: the same header, and tests/test_python.sh runs in `make test` only)
 # (the examples, which `make examples` builds and runs with gcc -O3, in one
 # clang variant: "all")
 c_build() {
     local name=$1 cc=$2 cxx=$3 std=$4 opt=$5 omp=$6 target=${7:-tests}
-    make -s -j"$J" B="$M/$name" CC="$cc" CXX="$cxx" OPT="$opt" \
+    make -s -j"$J" B="$M/$name" CC="$cc" CXX="$cxx" OPT="$opt" PYLIB= \
         CFLAGS="-std=$std $opt $FP $WARN $omp" "$target" > "$M/$name.log" 2>&1
 }
 
@@ -293,8 +294,8 @@ cppcheck_step() {
     #    SPLINEPOT_IMPLEMENTATION define blanked (same line numbers), so each
     #    file is checked against the declarations instead of re-analysing
     #    the implementation 25 times
-    for f in splinepot.h tests/*.c tests/*.cpp tests/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c tools/kim/*/*.c examples/*.c \
-             examples/*.h; do
+    for f in splinepot.h tests/*.c tests/*.cpp tests/*.h tests/fuzz/*.c tests/fuzz/*.h tools/*.c tools/kim/*/*.c tools/python/*.c \
+             examples/*.c examples/*.h; do
         [ -f "$f" ] || continue
         mkdir -p "$d/src/$(dirname "$f")"
         sed 's/^#define SPLINEPOT_IMPLEMENTATION\b.*$//' "$f" > "$d/src/$f"
@@ -302,8 +303,9 @@ cppcheck_step() {
     # the Makefile's tests, the tool, and the tracked examples and fuzz harnesses
     srcs=$(for t in $TESTLIST; do case $t in test_c11|test_cpp) ;; test_static) echo tests/test_static.c tests/static_b.c ;;
            *) echo "tests/$t.c" ;; esac; done)
-    srcs="$srcs tools/splinepot.c $(git ls-files 'examples/*.c' 'tests/fuzz/fuzz_*.c' 'tools/kim/*/*.c' 2>/dev/null ||
-                                    ls examples/*.c tests/fuzz/fuzz_*.c tools/kim/*/*.c)"
+    srcs="$srcs tools/splinepot.c $(git ls-files 'examples/*.c' 'tests/fuzz/fuzz_*.c' 'tools/kim/*/*.c' \
+                                    'tools/python/*.c' 2>/dev/null ||
+                                    ls examples/*.c tests/fuzz/fuzz_*.c tools/kim/*/*.c tools/python/*.c)"
     # (a -D again keeps cppcheck to one configuration)
     # shellcheck disable=SC2086
     (cd "$d/src" && "${CPPCHECK[@]}" -j "$J" --std=c99 -DSP_CPPCHECK_DECLS -I. $srcs) || rc=1
