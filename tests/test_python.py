@@ -11,13 +11,17 @@
   - ASE molecular dynamics (200 steps of velocity Verlet) with the list kept
     over a 0.3 A skin against the same run rebuilding it at every call, and
     the energy it conserves; then per-atom stresses summed against the stress.
+  - One potential shared by 4 threads, frames of several cells in turn, against LAMMPS.
   - Errors: unknown element, truncated file (file and line), missing file,
     NaN position, overlapping atoms, degenerate cell; the calculator still
-    works after each.
+    works after each; copies and pickles get their own handle.
 Prints "N passed, N failed" last. argv[1]: the LAMMPS potentials directory.
 """
 
+import copy
+from concurrent.futures import ThreadPoolExecutor
 import os
+import pickle
 import sys
 
 import numpy as np
@@ -82,6 +86,23 @@ def lammps_frames():
             nframes += 1
     print(f"LAMMPS, {nframes} frames of 6 files: energy {worst[0]:.2g} relative, forces {worst[1]:.2g} eV/A, "
           f"per-atom {worst[2]:.2g} eV, stress {worst[3]:.2g} eV/A^3")
+
+
+def threads():
+    """One Potential shared by 4 Python threads (ctypes lets them run at once), frames of different cells
+    and sizes in turn: each energy still LAMMPS's."""
+    pot = Potential(os.path.join(POTS, "TiO.meam.spline"))
+    frames = read(os.path.join("tests", "data", "lmp_TiO.meam.spline.xyz"), ":")
+
+    def job(k):
+        a = frames[k % len(frames)]
+        e = pot.compute(a.positions, pot.types(a.get_chemical_symbols()), a.cell.array, a.pbc)["energy"]
+        return abs(e - a.get_potential_energy()) / max(1.0, abs(a.get_potential_energy()))
+
+    with ThreadPoolExecutor(4) as ex:
+        worst = max(ex.map(job, range(64)))
+    check(worst <= 1e-13, f"threads sharing a potential: energy differs from LAMMPS by {worst:.3g} relative")
+    print(f"4 threads, one potential, 64 frames: energy {worst:.2g} relative to LAMMPS")
 
 
 def finite_differences():
@@ -189,10 +210,27 @@ def errors():
     ref = bulk("Si", "diamond", a=5.431, cubic=True)
     ref.calc = SplinePot(si)
     check(any_el.get_potential_energy() == ref.get_potential_energy(), "a nameless file and another symbol")
+    # copies and pickles open the file again (never two owners of one handle); a closed potential refuses
+    calc = SplinePot(si)
+    ref.calc = calc
+    e_ref = ref.get_potential_energy()
+    twin = copy.deepcopy(calc)
+    back = pickle.loads(pickle.dumps(calc.potential))
+    check(twin.potential._h.value != calc.potential._h.value and back._h.value != calc.potential._h.value,
+          "a copy or a pickle shares the handle")
+    again = ref.copy()
+    again.calc = twin
+    check(again.get_potential_energy() == e_ref, "a deep copy of the calculator gives another energy")
+    check(back.compute(ref.positions, back.types(ref.get_chemical_symbols()), ref.cell, True)["energy"] == e_ref,
+          "an unpickled potential gives another energy")
+    back.close()
+    raises(lambda: back.compute(ref.positions, [0] * len(ref), ref.cell, True), splinepot.ERR_BAD_ARG, "closed",
+           "a closed potential")
     print("errors: unknown element, NaN, overlap, degenerate cell, truncated and missing files, bad skin")
 
 
 lammps_frames()
+threads()
 finite_differences()
 dynamics()
 errors()

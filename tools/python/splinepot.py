@@ -25,6 +25,7 @@ repository's build/ beside this file.
 
 import ctypes
 import os
+import threading
 
 import numpy as np
 
@@ -90,6 +91,7 @@ class Potential:
         if code != 0:
             raise SplinepotError(code, err.value.decode(errors="replace"))
         self._lib, self._h = lib, handle
+        self._lock = threading.Lock()  # one call at a time: the handle keeps one list and workspace
         self.path = str(path)
         self.skin = float(skin)
         self.kind = KINDS.get(lib.spy_kind(handle), "unknown")
@@ -98,8 +100,9 @@ class Potential:
 
     def close(self):
         if getattr(self, "_h", None):
-            self._lib.spy_close(self._h)
-            self._h = None
+            with self._lock:
+                self._lib.spy_close(self._h)
+                self._h = None
 
     def __del__(self):
         self.close()
@@ -109,6 +112,11 @@ class Potential:
 
     def __exit__(self, *exc):
         self.close()
+
+    def __reduce__(self):
+        """copies and pickles (multiprocessing, copy.deepcopy of a calculator) open the file again: a handle
+        is never shared by two objects"""
+        return (Potential, (self.path, self.skin))
 
     def __repr__(self):
         return f"Potential({self.path!r}, kind={self.kind!r}, elements={self.elements}, cutoff={self.cutoff:g})"
@@ -132,8 +140,6 @@ class Potential:
         """Energy (eV), virial (3x3, W = sum r (x) F, LAMMPS sign) and forces (n x 3, eV/A), with per-atom
         energies (n) and virials (n x 3 x 3) when asked, as a dict. cell: rows a, b, c (zero rows are
         fine along open directions); pbc: one flag or three."""
-        if not self._h:
-            raise SplinepotError(ERR_BAD_ARG, "the potential is closed")
         pos = np.ascontiguousarray(positions, dtype=np.float64).reshape(-1, 3)
         n = len(pos)
         typ = np.ascontiguousarray(types, dtype=np.int32).reshape(-1)
@@ -148,8 +154,11 @@ class Potential:
         ea = np.zeros(n) if energies else None
         va = np.zeros((n, 3, 3)) if virials else None
         err = ctypes.create_string_buffer(_ERRLEN)
-        code = self._lib.spy_compute(self._h, n, pos.reshape(-1), typ, h.reshape(-1), flags, ctypes.byref(e), w,
-                                     _out(f), _out(ea), _out(va), err, _ERRLEN)
+        with self._lock:
+            if not self._h:
+                raise SplinepotError(ERR_BAD_ARG, "the potential is closed")
+            code = self._lib.spy_compute(self._h, n, pos.reshape(-1), typ, h.reshape(-1), flags, ctypes.byref(e), w,
+                                         _out(f), _out(ea), _out(va), err, _ERRLEN)
         if code != 0:
             raise SplinepotError(code, err.value.decode(errors="replace"))
         res = {"energy": e.value, "virial": w.reshape(3, 3), "forces": f}
