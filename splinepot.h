@@ -1820,8 +1820,8 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
    and advances both. Returns SP_ERR_RANGE at a clean end of input. Knows
    Lattice, pbc, energy, stress, virial, weight (or config_weight, MACE's name;
    a finite number > 0), Properties species/pos/forces/energies and
-   velocities (vel, velo or velocities:R:3; other columns and keys are
-   skipped; Z:I:1 is accepted instead of species). */
+   velocities (vel, velo or velocities:R:3; other columns, any number of
+   them, and keys are skipped; Z:I:1 is accepted instead of species). */
 
 SP_API void sp_frame_free(sp_frame_t *f);
 
@@ -11550,6 +11550,28 @@ static void sp__split(const char *s, size_t len, int strip_comment, sp__toks_t *
     }
 }
 
+/* sp__split keeping only the tokens of the columns want[0..nw) (increasing,
+   nw <= SP__MAXTOK): t->p[q], t->len[q] are those of column want[q] (len 0
+   past the line's end); t->n counts every token of the line, however many. */
+static void sp__split_pick(const char *s, size_t len, const int *want, int nw, sp__toks_t *t) {
+    size_t i = 0;
+    int q = 0;
+    for (t->n = 0; q < nw; ++q) t->len[q] = 0, t->p[q] = s;
+    q = 0;
+    while (i < len) {
+        size_t a;
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v')) ++i;
+        if (i >= len) break;
+        a = i;
+        while (i < len && !(s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v')) ++i;
+        if (q < nw && want[q] == t->n) {
+            t->p[q] = s + a;
+            t->len[q++] = (int)(i - a);
+        }
+        ++t->n;
+    }
+}
+
 /* Next line with at least one token after stripping '#' comments (the
    LAMMPS potential-file reader skips blank and comment-only lines). */
 static int sp__next_content(sp__lines_t *L, sp__toks_t *t) {
@@ -11888,7 +11910,11 @@ static sp_result_t sp__read_uf3(sp_pot_t *pot, sp__lines_t *L, sp_diag_t *diag) 
         for (a = 0; a < t.n; ++a) {
             double v = 0.0;
             sp_result_t rr;
-            if (a >= SP__MAXTOK) { r = sp__fail(diag, SP_ERR_PARSE, L->line, "more than %d numbers on one line", SP__MAXTOK); goto done; }
+            if (a == SP__MAXTOK) { /* a long line (knots, coefficients): its next SP__MAXTOK tokens */
+                const char *rest = t.p[a - 1] + t.len[a - 1];
+                sp__split(rest, (size_t)(s + sl - rest), 0, &t);
+                a = 0;
+            }
             if (nnum == capnum) {
                 size_t nc = capnum ? 2 * capnum : 4096;
                 double *nn = (double *)sp__alloc(&pot->allocator, nc * sizeof(double));
@@ -12908,12 +12934,16 @@ SP__PRIVATE sp_result_t sp__snnp_nums(sp__lines_t *L, int count, double *out, co
     while (got < count) {
         if (!sp__next_content(L, &t))
             return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends after %d of the %d numbers of %s", got, count, what);
-        if (t.n > SP__MAXTOK)
-            return sp__fail(diag, SP_ERR_PARSE, L->line, "more than %d numbers on one line", SP__MAXTOK);
         if (got + t.n > count)
             return sp__fail(diag, SP_ERR_PARSE, L->line, "%s has %d numbers, this line brings %d more", what, count,
                             got + t.n - count);
         for (k = 0; k < t.n; ++k) {
+            if (k == SP__MAXTOK) { /* a long line: its next SP__MAXTOK tokens */
+                const char *rest = t.p[k - 1] + t.len[k - 1], *end = L->s + L->len;
+                const char *nl = (const char *)memchr(rest, '\n', (size_t)(end - rest));
+                sp__split(rest, (size_t)((nl ? nl : end) - rest), 1, &t);
+                k = 0;
+            }
             if ((r = sp__tok_double(&t, k, L, what, out + got, diag)) != SP_OK) return r;
             if (fabs(out[got]) > 1e100)
                 return sp__fail(diag, SP_ERR_RANGE, L->line, "%s: %.3g is beyond 1e100", what, out[got]);
@@ -13226,7 +13256,7 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
     long nat;
     sp__kv_t kv;
     int col_species = -1, col_z = -1, col_pos = -1, col_forces = -1, col_energies = -1, col_vel = -1, ncol = 0;
-    int k, d, comment_line, has_pbc = 0;
+    int k, d, comment_line, has_pbc = 0, want[11], nw = 0;
     sp_result_t r;
     sp_allocator_t a;
     if (!out || !io_pos || !io_line || (!text && len)) return SP_ERR_BAD_ARG;
@@ -13302,7 +13332,7 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
                         typ = fl == 1 ? fp[0] : '?';
                     } else {
                         long cnt;
-                        if (!sp__parse_int(fp, fl, &cnt) || cnt < 1 || cnt > 64 ||
+                        if (!sp__parse_int(fp, fl, &cnt) || cnt < 1 || cnt > 100000 - c0 ||
                             !(typ == 'S' || typ == 'R' || typ == 'I' || typ == 'L')) {
                             r = sp__fail(diag, SP_ERR_PARSE, comment_line, "bad Properties= entry '%s'", name);
                             goto fail;
@@ -13348,6 +13378,23 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
         r = sp__fail(diag, SP_ERR_PARSE, comment_line, "Properties= lacks species (or Z) and pos");
         goto fail;
     }
+    { /* the columns read, in line order; each col_ becomes its place among them (any number of
+         other columns is passed over) */
+        int *const cols[6] = {&col_species, &col_z, &col_pos, &col_forces, &col_energies, &col_vel};
+        static const int width[6] = {1, 1, 3, 3, 1, 3};
+        int c, q;
+        for (q = 0; q < 6; ++q)
+            for (c = 0; *cols[q] >= 0 && c < width[q]; ++c) {
+                int w = nw++; /* insertion in order */
+                for (; w > 0 && want[w - 1] > *cols[q] + c; --w) want[w] = want[w - 1];
+                want[w] = *cols[q] + c;
+            }
+        for (q = 0; q < 6; ++q)
+            if (*cols[q] >= 0) {
+                for (c = 0; want[c] != *cols[q]; ++c) {}
+                *cols[q] = c;
+            }
+    }
     if (!has_pbc) out->pbc[0] = out->pbc[1] = out->pbc[2] = out->has_cell;
     if (col_forces >= 0 && !(out->forces = (double *)sp__alloc(&a, 3 * (size_t)nat * sizeof(double)))) {
         r = SP_ERR_NO_MEMORY; goto fail;
@@ -13363,8 +13410,8 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
             r = sp__fail(diag, SP_ERR_PARSE, L.line, "file ends after %d of %ld atom lines", k, nat);
             goto fail;
         }
-        sp__split(s, sl, 0, &t);
-        if (t.n != ncol || t.n > SP__MAXTOK) {
+        sp__split_pick(s, sl, want, nw, &t);
+        if (t.n != ncol) {
             r = sp__fail(diag, SP_ERR_PARSE, L.line, "expected %d columns, found %d", ncol, t.n);
             goto fail;
         }

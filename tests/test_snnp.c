@@ -681,6 +681,41 @@ static void check_roundtrip(int nelem, int opts) {
     sp_pot_free(&back);
 }
 
+/* Numbers wrap freely, lines of any length included: a model with 64-knot
+   radial splines and a 40 x 30 hidden layer, every run of number lines
+   joined into one line (66 and up to 1200 numbers), reads back to the bit. */
+static void check_long_lines(void) {
+    sp_snnp_arch_t arch = small_arch(1, 16);
+    sp_pot_t pot, back;
+    sp_diag_t d;
+    size_t len, k;
+    char *text;
+    arch.n3 = 40;
+    arch.width[0] = 30;
+    arch.k3 = arch.k2 = 64;
+    memset(&pot, 0, sizeof pot);
+    memset(&back, 0, sizeof back);
+    SP_CHECK(sp_snnp_create(&pot, &arch, &d) == SP_OK);
+    random_params(&pot);
+    text = write_to_string(&pot, &len);
+    SP_CHECK(text != NULL);
+    if (!text) { sp_pot_free(&pot); return; }
+    for (k = 1; k + 1 < len; ++k) /* a newline between two lines of numbers becomes a space */
+        if (text[k] == '\n' && strchr("-0123456789.", text[k + 1])) {
+            size_t b = k;
+            while (b > 0 && text[b - 1] != '\n') --b;
+            if (strchr("-0123456789.", text[b])) text[k] = ' ';
+        }
+    SP_CHECK(strlen(text) == len);
+    SP_CHECK(sp_pot_read(&back, text, len, "long.snnp", &d) == SP_OK);
+    if (back.kind != SP_POT_SNNP) printf("long lines: line %d: %s\n", d.line, d.msg);
+    SP_CHECK(back.kind == SP_POT_SNNP && back.snnp.nparams == pot.snnp.nparams &&
+             memcmp(back.snnp.theta, pot.snnp.theta, (size_t)pot.snnp.nparams * sizeof(double)) == 0);
+    free(text);
+    sp_pot_free(&pot);
+    sp_pot_free(&back);
+}
+
 static const char *tiny_model =
     "splinepot-snnp 1\n"          /* 1 */
     "elements 1 Mo\n"             /* 2 */
@@ -995,6 +1030,7 @@ int main(void) {
            " d(fadj.F)/dtheta %.2g, d(wadj.W)/dtheta %.2g\n", worst_ge, worst_gf, worst_gw);
     for (nelem = 1; nelem <= 3; ++nelem)
         for (opts = 0; opts < 64; opts += 5) check_roundtrip(nelem, opts | ((opts & 6) ? 16 : 0));
+    check_long_lines();
     check_reader();
     check_fit(1);
     check_fit(2);
