@@ -1,5 +1,6 @@
 /* LAMMPS reads what splinepot writes: meam/spline (old and multi-element),
-   meam/sw/spline, and UF2 exported as pair_style table. Runs the system lmp
+   meam/sw/spline, and UF2 exported as pair_style table (the library call and
+   `splinepot convert`, whose printed LAMMPS lines are used as they are). Runs the system lmp
    (Debian package lammps) on frames of tests/data, one run each (under
    SP_TEST_QUICK, set by the hardening matrix and valgrind, the first and
    the last frame of each file); skipped without it. */
@@ -153,6 +154,77 @@ static void check_table(void) {
     sp_pot_free(&pot);
 }
 
+/* `splinepot convert` of a two-element UF2 fitted by the tool (Ti-O frames) to
+   a table file, run by LAMMPS with the pair_style and pair_coeff lines the
+   tool prints; LAMMPS's energy plus the one-body energies it prints against
+   our evaluation of the model */
+static void check_convert_table(void) {
+    const char *tool = getenv("SPLINEPOT");
+    const char *xyz = "tests/data/lmp_TiO.meam.spline.xyz";
+    char cmd[8192], path[512], line[512], lines[2048] = "", cwd[256];
+    double e1[2] = {0, 0}, worst_e = 0, worst_f = 0;
+    int nf, k, a, nc = 0, nlines = 0;
+    sp_pot_t pot;
+    sp_frame_t *fr;
+    sp_diag_t d;
+    FILE *fp;
+    char toolabs[512];
+    if (!tool || access(tool, X_OK) != 0 || !getcwd(cwd, sizeof cwd)) {
+        SP_SKIP("no $SPLINEPOT: convert to a table not run");
+        return;
+    }
+    snprintf(toolabs, sizeof toolabs, "%s%s%s", tool[0] == '/' ? "" : cwd, tool[0] == '/' ? "" : "/", tool);
+    tool = toolabs; /* the commands below run in the scratch directory */
+    snprintf(cmd, sizeof cmd, "'%s' fit uf3 --train %s --r2 1.5:5.5:16 -o %s/tio.uf3 > /dev/null 2>&1 && "
+             "'%s' convert %s/tio.uf3 %s/tio.table > %s/convert.out", tool, xyz, dir, tool, dir, dir, dir);
+    SP_CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/convert.out", dir);
+    fp = fopen(path, "r");
+    while (fp && fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "pair_", 5) == 0 && strlen(lines) + strlen(line) < sizeof lines) strcat(lines, line), ++nlines;
+        if (strstr(line, "one-body")) {
+            const char *q = strstr(line, "per atom, O ");
+            SP_CHECK(q && sscanf(q, "per atom, O %lf, Ti %lf", &e1[0], &e1[1]) == 2);
+        }
+    }
+    if (fp) fclose(fp);
+    SP_CHECK(nlines == 4); /* pair_style and the three pairs O-O, O-Ti, Ti-Ti */
+    /* uf3 -> JSON -> uf3 gives the same file; what has no form in the target is refused, no file left */
+    snprintf(cmd, sizeof cmd, "cd %s && '%s' convert tio.uf3 tio.json > /dev/null && '%s' convert tio.json tio2.uf3 > /dev/null "
+             "&& cmp -s tio.uf3 tio2.uf3", dir, tool, tool);
+    SP_CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "cd %s && '%s' fit uf3 --train '%s/%s' --r2 1.5:5.5:8 --r3 1.5:3.5:2 -o tio3.uf3 > /dev/null 2>&1 "
+             "&& ! '%s' convert tio3.uf3 bad.table 2> err1 && grep -q '3-body terms has no pair_style table form' err1 "
+             "&& ! '%s' convert '%s/TiO.meam.spline' bad.uf3 2> err2 && grep -q 'meam/spline potential cannot be written' err2 "
+             "&& ! '%s' convert tio.uf3 bad.table --rlo 9 2> err3 && grep -q 'not below the O-O cutoff' err3 "
+             "&& ! ls bad.* > /dev/null 2>&1", dir, tool, cwd, xyz, tool, tool, tu_potdir(), tool);
+    SP_CHECK(system(cmd) == 0);
+    snprintf(path, sizeof path, "%s/tio.uf3", dir);
+    memset(&pot, 0, sizeof pot);
+    if (nlines != 4 || sp_pot_read_file(&pot, path, &d) != SP_OK || pot.nelem != 2) { SP_CHECK(0); sp_pot_free(&pot); return; }
+    nf = tu_read_frames(xyz, &fr);
+    for (k = 0; k < nf; ++k) {
+        int *type = (int *)malloc((size_t)fr[k].natoms * sizeof(int));
+        double *fl = (double *)malloc(3 * (size_t)fr[k].natoms * sizeof(double));
+        double *fo = (double *)malloc(3 * (size_t)fr[k].natoms * sizeof(double)), el, eo;
+        if (!use_frame(k, nf)) { free(type); free(fl); free(fo); continue; }
+        ++nc;
+        for (a = 0; a < fr[k].natoms; ++a) type[a] = sp_pot_find_element(&pot, sp_element_symbol(fr[k].z[a]));
+        SP_CHECK(run_lammps(fr + k, type, 2, lines, &el, fl));
+        SP_CHECK(sp_pot_compute_once(&pot, fr[k].natoms, fr[k].pos, type, fr[k].cell, fr[k].pbc, &eo, fo, NULL, NULL, &d) == SP_OK);
+        for (a = 0; a < fr[k].natoms; ++a) el += e1[type[a]];
+        if (fabs(el - eo) > worst_e) worst_e = fabs(el - eo);
+        for (a = 0; a < 3 * fr[k].natoms; ++a)
+            if (fabs(fl[a] - fo[a]) > worst_f) worst_f = fabs(fl[a] - fo[a]);
+        free(type); free(fl); free(fo);
+    }
+    printf("LAMMPS pair_style table on `splinepot convert` of a Ti-O UF2, %d frames (periodic, slab, cluster): "
+           "max |dE| %.2g eV, max |dF| %.2g eV/A\n", nc, worst_e, worst_f);
+    SP_CHECK(nc > 0 && worst_e <= 1e-6 && worst_f <= 1e-5); /* a fitted UF2 is less smooth than check_table's */
+    tu_free_frames(fr, nf);
+    sp_pot_free(&pot);
+}
+
 int main(void) {
     char cmd[512];
     if (system("command -v lmp > /dev/null 2>&1") != 0) {
@@ -165,6 +237,7 @@ int main(void) {
     check_written("TiO.meam.spline", "tests/data/lmp_TiO.meam.spline.xyz", "meam/spline", "Ti O", 1e-12, 1e-10);
     check_written("Si.b.meam.sw.spline", "tests/data/lmp_Si.b.meam.sw.spline.xyz", "meam/sw/spline", "Si", 1e-12, 1e-10);
     check_table();
+    check_convert_table();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
     return sp_test_finish();

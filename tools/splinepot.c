@@ -6,6 +6,7 @@
  *   splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K] [--step A] [--seed S] [--skin A]
  *                [--swaps F] [--retypes F --mu EL=EV,...] [--every N] [--dump OUT.xyz]
  *   splinepot plot MODEL -o FILE.svg
+ *   splinepot convert IN OUT [--points N] [--rlo R]
  *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]
  *   splinepot phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]
  *   splinepot gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]
@@ -53,6 +54,8 @@ static const char *usage_text =
     "      the mean energy and, last, 'perf: X us/trial'\n"
     "  plot MODEL -o FILE.svg\n"
     "      draws the splines of a potential as SVG\n"
+    "  convert IN OUT [--points N] [--rlo R]\n"
+    "      the potential in OUT's format: .json, .uf3 (UF3), .table (UF2 for LAMMPS pair_style table)\n"
     "  props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]\n"
     "      lattice constant(s), elastic constants, EOS, vacancy, surfaces of a crystal\n"
     "  phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]\n"
@@ -318,6 +321,16 @@ static int load_potential(const char *path, sp_pot_t *pot) {
     if (r != SP_OK) return fail_file(path, &diag, r), 0;
     warn_file(path, &diag);
     return 1;
+}
+
+/* writes a potential to path (format from the extension), via a temporary file */
+static int write_model(const sp_pot_t *pot, const char *path) {
+    out_file_t of;
+    sp_result_t r;
+    if (!out_open(&of, path)) return 0;
+    r = sp__ends_with(path, ".json") ? sp_pot_write_json(pot, of.fp) : sp_pot_write(pot, of.fp);
+    if (r != SP_OK) fprintf(stderr, "error: %s: %s\n", path, sp_result_str(r));
+    return out_close(&of, r == SP_OK);
 }
 
 /* types of a frame's atoms in the potential; 0 with an error message */
@@ -1534,6 +1547,86 @@ static int cmd_plot(int argc, char **argv) {
     return out_close(&of, 1) ? 0 : 1;
 }
 
+/* splinepot convert IN OUT: the potential IN written in the format of OUT's
+   extension; a UF2 model also as a LAMMPS pair_style table, with the
+   LAMMPS lines that use it printed */
+static int cmd_convert(int argc, char **argv) {
+    static const char *const withv[] = {"--points", "--rlo", NULL};
+    const char *in = positional(argc, argv, 0, withv), *outpath = positional(argc, argv, 1, withv);
+    const char *const kinds[5] = {"", "meam/spline", "meam/sw/spline", "UF3", "s-NNP"};
+    long points;
+    double rlo;
+    sp_pot_t pot;
+    out_file_t of;
+    sp_result_t r = SP_OK;
+    int table, json, a, b, ok;
+    if (opt_flag(argc, argv, "--help") || !in || !outpath) {
+        fputs("usage: splinepot convert IN OUT [--points N=20000] [--rlo R]\n"
+              "  Writes the potential IN in the format OUT's name ends with:\n"
+              "    .json             uf3 JSON model (UF3)\n"
+              "    .uf3              LAMMPS pair_style uf3 (UF3)\n"
+              "    .table            LAMMPS pair_style table, one section per element pair (UF3 without\n"
+              "                      3-body terms), N points from R (default: the pair's first knot) to\n"
+              "                      its cutoff; prints the pair_style and pair_coeff lines to use\n"
+              "    anything else     the potential's own format (meam/spline, meam/sw/spline, s-NNP)\n",
+              in && outpath ? stdout : stderr);
+        return in && outpath ? 0 : 2;
+    }
+    if (!opt_long(argc, argv, "--points", 20000, &points) || !opt_double(argc, argv, "--rlo", 0.0, &rlo)) return 2;
+    if (points < 2 || points > 10000000 || rlo < 0.0) return fail_msg("convert: --points 2..1e7, --rlo >= 0");
+    if (!load_potential(in, &pot)) return 1;
+    table = sp__ends_with(outpath, ".table");
+    json = sp__ends_with(outpath, ".json");
+    if ((table || json || sp__ends_with(outpath, ".uf3")) && pot.kind != SP_POT_UF3) {
+        fprintf(stderr, "error: %s: a %s potential cannot be written as %s\n", in, kinds[pot.kind],
+                table ? "a table" : json ? "uf3 JSON" : "a LAMMPS uf3 file");
+        return sp_pot_free(&pot), 1;
+    }
+    if (table && pot.uf3.has3) {
+        fprintf(stderr, "error: %s: a UF3 model with 3-body terms has no pair_style table form (UF2 only)\n", in);
+        return sp_pot_free(&pot), 1;
+    }
+    if (!table) {
+        ok = write_model(&pot, outpath);
+        if (ok) printf("%s: %s potential, %d element(s), written to %s\n", in, kinds[pot.kind], pot.nelem, outpath);
+        sp_pot_free(&pot);
+        return ok ? 0 : 1;
+    }
+    for (a = 0; a < pot.nelem; ++a) /* a first knot at or below rlo: the pair cannot start there */
+        for (b = a; b < pot.nelem; ++b) {
+            const sp_uf3_pair_t *P = pot.uf3.pair + sp_pot_pair_index(pot.nelem, a, b);
+            if (rlo > 0.0 && !(rlo < P->cut)) {
+                fprintf(stderr, "error: --rlo %g is not below the %s-%s cutoff %g\n", rlo, pot.elem[a], pot.elem[b], P->cut);
+                return sp_pot_free(&pot), 1;
+            }
+        }
+    if (!out_open(&of, outpath)) return sp_pot_free(&pot), 1;
+    for (a = 0; a < pot.nelem && r == SP_OK; ++a)
+        for (b = a; b < pot.nelem && r == SP_OK; ++b) {
+            const sp_uf3_pair_t *P = pot.uf3.pair + sp_pot_pair_index(pot.nelem, a, b);
+            char key[16];
+            snprintf(key, sizeof key, "%s_%s", pot.elem[a], pot.elem[b]);
+            r = sp_uf3_write_table(&pot, a, b, (int)points, rlo > 0.0 ? rlo : P->t[0], of.fp, key);
+            if (r == SP_OK) fputc('\n', of.fp);
+        }
+    if (r != SP_OK) fprintf(stderr, "error: %s: %s\n", outpath, sp_result_str(r));
+    ok = out_close(&of, r == SP_OK);
+    if (ok) {
+        printf("# LAMMPS, atom types in this order:");
+        for (a = 0; a < pot.nelem; ++a) printf(" %s", pot.elem[a]);
+        printf("\npair_style table spline %ld\n", points);
+        for (a = 0; a < pot.nelem; ++a)
+            for (b = a; b < pot.nelem; ++b)
+                printf("pair_coeff %d %d %s %s_%s %.17g\n", a + 1, b + 1, outpath, pot.elem[a], pot.elem[b],
+                       pot.uf3.pair[sp_pot_pair_index(pot.nelem, a, b)].cut);
+        printf("# the one-body energies are not in the table: add, per atom,");
+        for (a = 0; a < pot.nelem; ++a) printf(" %s %.17g%s", pot.elem[a], pot.uf3.e1[a], a + 1 < pot.nelem ? "," : "");
+        printf(" eV to LAMMPS's energy\n");
+    }
+    sp_pot_free(&pot);
+    return ok ? 0 : 1;
+}
+
 /* ------------------------------------------------------------------- props */
 
 /* s as a JSON string */
@@ -2463,15 +2556,6 @@ static void fit_progress(const char *line, void *user) {
     fprintf(stderr, "%s\n", line);
 }
 
-/* writes a potential to path (format from the extension), via a temporary file */
-static int write_model(const sp_pot_t *pot, const char *path) {
-    out_file_t of;
-    sp_result_t r;
-    if (!out_open(&of, path)) return 0;
-    r = sp__ends_with(path, ".json") ? sp_pot_write_json(pot, of.fp) : sp_pot_write(pot, of.fp);
-    if (r != SP_OK) fprintf(stderr, "error: %s: %s\n", path, sp_result_str(r));
-    return out_close(&of, r == SP_OK);
-}
 
 static int cmd_fit_uf3(int argc, char **argv) {
     const char *train_path = opt_value(argc, argv, "--train"), *test_path = opt_value(argc, argv, "--test");
@@ -4011,7 +4095,7 @@ int main(int argc, char **argv) {
             const char *name;
             int (*run)(int, char **);
         } cmds[] = {{"eval", cmd_eval},       {"md", cmd_md},       {"mc", cmd_mc},       {"plot", cmd_plot},
-                    {"props", cmd_props},     {"phonons", cmd_phonons}, {"gsfe", cmd_gsfe}, {"bench", cmd_bench},
+                    {"convert", cmd_convert}, {"props", cmd_props},     {"phonons", cmd_phonons}, {"gsfe", cmd_gsfe}, {"bench", cmd_bench},
                     {"fit", cmd_fit},         {"demo", cmd_demo},   {"filters", cmd_filters}, {"rdf", cmd_rdf},
                     {"msd", cmd_msd}};
         size_t k;
