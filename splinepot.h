@@ -10121,8 +10121,12 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
     rd.p = p;
     rd.allocator = d.allocator;
     if ((r = sp_ridge_create(&acc_e, &rd)) != SP_OK || (r = sp_ridge_create(&acc_f, &rd)) != SP_OK ||
-        (d.stress_weight > 0.0 && (r = sp_ridge_create(&acc_s, &rd)) != SP_OK))
+        (d.stress_weight > 0.0 && (r = sp_ridge_create(&acc_s, &rd)) != SP_OK)) {
+        if (r == SP_ERR_NO_MEMORY) /* p x p normal equations, one set per row kind */
+            sp__fail(diag, r, 0, "out of memory: the normal equations of %d coefficients take %.3g GB each", p,
+                     8.0 * (double)p * (double)p / 1e9);
         goto done;
+    }
     t0 = sp__now();
     for (k = 0; k < nconfigs; ++k) {
         const sp_config_t *cf = configs + k;
