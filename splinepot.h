@@ -11663,7 +11663,7 @@ static sp_result_t sp__read_meam_spline(sp__lines_t *L, int skip_flag_line, sp_s
         return sp__fail(diag, SP_ERR_PARSE, L->line, "knot count '%.*s' is not an integer",
                         t.len[0] > 40 ? 40 : t.len[0], t.p[0]);
     if (n < 2 || n > SP_SPLINE_MAX_KNOTS)
-        return sp__fail(diag, SP_ERR_PARSE, L->line, "knot count %ld outside 2..%d", n, SP_SPLINE_MAX_KNOTS);
+        return sp__fail(diag, SP_ERR_PARSE, L->line, "knot count %ld outside 2..%d (more: compile with -DSP_SPLINE_MAX_KNOTS=N)", n, SP_SPLINE_MAX_KNOTS);
     if (!sp__next_content(L, &t))
         return sp__fail(diag, SP_ERR_PARSE, L->line, "file ends where 'd0 dN' is expected");
     if ((r = sp__tok_double(&t, 0, L, "first derivative d0", &d0, diag)) != SP_OK) return r;
