@@ -44,7 +44,7 @@ tests: $(B)/splinepot $(TESTS) $(PYLIB)
 $(B)/0%: examples/0%.c splinepot.h examples/sw_silicon.h examples/sw_cells.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) -I. $< -o $@ $(LDLIBS)
 
-examples: $(EXAMPLES)
+examples: $(EXAMPLES) $(PYLIB)
 	./$(B)/01_meam_forces
 	./$(B)/02_md_loop
 	./$(B)/03_uf3_fit
@@ -52,6 +52,9 @@ examples: $(EXAMPLES)
 	./$(B)/05_snnp_filters
 	./$(B)/06_monte_carlo
 	./$(B)/07_npt
+	@py=$$(for p in python3 /usr/bin/python3; do $$p -c 'import numpy, ase' 2>/dev/null && echo $$p && break; done); \
+	if [ -n "$$py" ]; then echo "$$py examples/08_ase.py"; SPLINEPOT=$(B)/splinepot SPLINEPOT_LIB=$(PYLIB) $$py examples/08_ase.py; \
+	else echo "examples/08_ase.py: skipped (no python3 with numpy and ASE)"; fi
 
 $(B):
 	mkdir -p $(B)
