@@ -1520,7 +1520,8 @@ SP_API sp_result_t sp_ridge_solve(sp_ridge_t *r, const sp_ridge_solve_desc_t *de
  * with equal neighbour elements are symmetric in (l, m), D is the second
  * difference along 2-body coefficients and the discrete Laplacian on the
  * 3-body grid. Rows are streamed into the normal equations (memory ~ p^2,
- * not rows x p); the solve is sp_ridge_solve.
+ * not rows x p); the solve is sp_ridge_solve. sp_uf3_cv picks lambda_curv
+ * by K-fold cross-validation from the same rows, computed once.
  *
  *     sp_uf3_fit_desc_t d = {0};
  *     d.nelem = 1; d.z[0] = 14; d.r2min = 1.5; d.r2max = 3.8; d.n2 = 24;
@@ -1561,6 +1562,33 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
    configurations and writes it to out_pot (free with sp_pot_free).
    Errors: SP_ERR_BAD_ARG (desc), SP_ERR_BAD_CELL/SP_ERR_OVERLAP/... from a
    configuration (diag names it), SP_ERR_NO_MEMORY, SP_ERR_SINGULAR. */
+
+#define SP_UF3_CV_MAX 32 /* curvature penalties one cross-validation compares, at most */
+
+typedef struct sp_uf3_cv_t {
+    int folds, nlambda;
+    double lambda_curv[SP_UF3_CV_MAX];
+    double rmse_energy[SP_UF3_CV_MAX];  /* held-out, eV/atom (weighted as the fit weights rows) */
+    double rmse_force[SP_UF3_CV_MAX];   /* eV/A */
+    double rmse_stress[SP_UF3_CV_MAX];  /* eV/A^3 (0 without a stress weight) */
+    double loss[SP_UF3_CV_MAX];         /* kappa RMSE_E^2/var_E + (1-kappa) RMSE_F^2/var_F (+ S RMSE_S^2/var_S),
+                                           the variances of the whole set */
+    int best;                           /* the penalty of the smallest loss */
+} sp_uf3_cv_t;
+
+SP_API sp_result_t sp_uf3_cv(const sp_uf3_fit_desc_t *desc, const sp_config_t *configs, int nconfigs, int folds,
+                             int nlambda, const double *lambda_curv, sp_uf3_cv_t *out, sp_diag_t *diag);
+/* K-fold cross-validation of sp_uf3_fit over curvature penalties: the
+   configurations in folds by index (k in fold k % folds); for each fold and
+   penalty, the fit of the other folds (exactly sp_uf3_fit of those
+   configurations with desc and that lambda_curv, up to rounding) predicts
+   the fold's energies, forces and stresses. The rows are computed once:
+   each fold's normal equations are kept, the others' summed, and the
+   held-out errors come from the held-out fold's normal equations
+   (sp_ridge_sse), so the cost is one fit's features plus folds x nlambda
+   solves, with 3 (folds + 1) p x p matrices in memory. Errors: those of
+   sp_uf3_fit, SP_ERR_BAD_ARG (folds outside 2..nconfigs, nlambda outside
+   1..SP_UF3_CV_MAX, a penalty < 0). */
 
 SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl, const int *type,
                                    const int *col_of, double *out_energy_row, double *out_force_rows,
@@ -10051,50 +10079,31 @@ static sp_result_t sp__uf3_layout(const sp_uf3_fit_desc_t *d, sp_pot_t *pot, sp_
     return sp_uf3_finish(pot, diag);
 }
 
-SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *configs, int nconfigs,
-                              sp_pot_t *out_pot, sp_uf3_fit_info_t *out_info, sp_diag_t *diag) {
-    sp_uf3_fit_desc_t d;
-    sp_pot_t lay;
-    sp_uf3_fit_info_t info;
-    sp_ridge_t acc_e, acc_f, acc_s;
-    sp_ridge_desc_t rd;
-    sp_ridge_solve_desc_t sd;
-    sp_nlist_t nl;
-    sp_result_t r = SP_OK;
-    int ne, np, ntrio, k, p = 0, a, maxn = 0, *col = NULL, *row_start = NULL, *pcols = NULL;
+/* The flat coefficient vector of a fit: the layout potential lay (knots,
+   no coefficients) and the column of each of its coefficients in
+   sp_uf3_features' order (col, -1 where trimmed or, for a trio with equal
+   neighbour elements, the column of its mirror), *p columns in all. */
+static sp_result_t sp__uf3_fit_columns(const sp_uf3_fit_desc_t *d, sp_pot_t *lay, int **out_col, int *out_p,
+                                       sp_diag_t *diag) {
+    const sp_allocator_t *al = &d->allocator;
+    int ne = d->nelem, np, ntrio, k, a, p = 0, *col;
     size_t nfull, q;
-    double *erow = NULL, *frows = NULL, *vrows = NULL, *P = NULL, *c = NULL, *pvals = NULL, t0;
-    sp_allocator_t *al;
-    if (!desc || !configs || nconfigs < 1 || !out_pot) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
-    d = sp_uf3_fit_desc_defaults(desc);
-    if (d.nelem < 1 || d.nelem > SP_MAX_ELEMENTS || d.n2 < 1 || !(d.r2max > d.r2min) || d.r2min < 0 ||
-        d.n3 < 0 || (d.n3 > 0 && !(d.r3max > d.r3min)) || !(d.kappa > 0.0 && d.kappa < 1.0) ||
-        !(d.stress_weight >= 0.0 && d.stress_weight <= 1e6))
-        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad fit settings (knot ranges, intervals, kappa in (0,1), stress weight)");
-    memset(&info, 0, sizeof info);
-    memset(&lay, 0, sizeof lay);
-    memset(&nl, 0, sizeof nl);
-    memset(&acc_e, 0, sizeof acc_e);
-    memset(&acc_f, 0, sizeof acc_f);
-    memset(&acc_s, 0, sizeof acc_s);
-    al = &d.allocator;
-    nl.allocator = d.allocator;
-    if ((r = sp__uf3_layout(&d, &lay, diag)) != SP_OK) return r;
-    ne = d.nelem;
+    sp_result_t r;
+    if ((r = sp__uf3_layout(d, lay, diag)) != SP_OK) return r;
     np = ne * (ne + 1) / 2;
-    ntrio = lay.uf3.has3 ? ne * np : 0;
+    ntrio = lay->uf3.has3 ? ne * np : 0;
     /* columns: e1, free 2-body (all but the last 3), free 3-body (l <= m for equal neighbours) */
     nfull = (size_t)ne;
-    for (k = 0; k < np; ++k) nfull += (size_t)lay.uf3.pair[k].nt - 4;
-    for (k = 0; k < ntrio; ++k) nfull += (size_t)lay.uf3.trio[k].L * lay.uf3.trio[k].M * lay.uf3.trio[k].N;
+    for (k = 0; k < np; ++k) nfull += (size_t)lay->uf3.pair[k].nt - 4;
+    for (k = 0; k < ntrio; ++k) nfull += (size_t)lay->uf3.trio[k].L * lay->uf3.trio[k].M * lay->uf3.trio[k].N;
     col = (int *)sp__alloc(al, nfull * sizeof(int));
-    if (!col) { r = SP_ERR_NO_MEMORY; goto done; }
+    if (!col) return SP_ERR_NO_MEMORY;
     q = 0;
     for (k = 0; k < ne; ++k) col[q++] = p++;
     for (k = 0; k < np; ++k)
-        for (a = 0; a < lay.uf3.pair[k].nt - 4; ++a) col[q++] = (a < lay.uf3.pair[k].nt - 7) ? p++ : -1;
+        for (a = 0; a < lay->uf3.pair[k].nt - 4; ++a) col[q++] = (a < lay->uf3.pair[k].nt - 7) ? p++ : -1;
     for (k = 0; k < ntrio; ++k) {
-        const sp_uf3_trio_t *T = lay.uf3.trio + k;
+        const sp_uf3_trio_t *T = lay->uf3.trio + k;
         int l, m, n, na, nbb, sym;
         size_t base = q;
         sp__pair_elements(ne, k % np, &na, &nbb); /* the trio's neighbour elements */
@@ -10109,27 +10118,36 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
                 }
         q += (size_t)T->L * T->M * T->N;
     }
-    info.n_params = p;
-    sp__fit_progress(&d, "uf3 fit: %d configurations, %d coefficients (%s)", nconfigs, p, ntrio ? "UF2,3" : "UF2");
+    *out_col = col;
+    *out_p = p;
+    return SP_OK;
+}
+
+/* The energy (per atom), force and stress rows of the configurations, each
+   weighted by its weight squared, into the accumulators of its fold:
+   configuration k into acc[3 (k % folds)] (energies), + 1 (forces), + 2
+   (stresses; only with a stress weight and a periodic cell with a stress).
+   *seconds: the time it took. */
+static sp_result_t sp__uf3_fit_rows(const sp_uf3_fit_desc_t *d, const sp_pot_t *lay, const int *col, int p,
+                                    const sp_config_t *configs, int nconfigs, int folds, sp_ridge_t *acc,
+                                    double *seconds, sp_diag_t *diag) {
+    const sp_allocator_t *al = &d->allocator;
+    const int ne = d->nelem;
+    double *erow, *frows, *vrows, t0 = sp__now();
+    int k, a, maxn = 0;
+    sp_nlist_t nl;
+    sp_result_t r = SP_OK;
+    memset(&nl, 0, sizeof nl);
+    nl.allocator = d->allocator;
     for (k = 0; k < nconfigs; ++k)
         if (configs[k].natoms > maxn) maxn = configs[k].natoms;
     erow = (double *)sp__alloc(al, (size_t)p * sizeof(double));
     frows = (double *)sp__alloc(al, 3 * (size_t)maxn * (size_t)p * sizeof(double) + 8);
     vrows = (double *)sp__alloc(al, 9 * (size_t)p * sizeof(double));
     if (!erow || !frows || !vrows) { r = SP_ERR_NO_MEMORY; goto done; }
-    memset(&rd, 0, sizeof rd);
-    rd.p = p;
-    rd.allocator = d.allocator;
-    if ((r = sp_ridge_create(&acc_e, &rd)) != SP_OK || (r = sp_ridge_create(&acc_f, &rd)) != SP_OK ||
-        (d.stress_weight > 0.0 && (r = sp_ridge_create(&acc_s, &rd)) != SP_OK)) {
-        if (r == SP_ERR_NO_MEMORY) /* p x p normal equations, one set per row kind */
-            sp__fail(diag, r, 0, "out of memory: the normal equations of %d coefficients take %.3g GB each", p,
-                     8.0 * (double)p * (double)p / 1e9);
-        goto done;
-    }
-    t0 = sp__now();
     for (k = 0; k < nconfigs; ++k) {
         const sp_config_t *cf = configs + k;
+        sp_ridge_t *A = acc + 3 * (k % folds);
         double w = cf->weight > 0.0 ? cf->weight : 1.0, ye, wrow, vol = 0.0;
         sp_diag_t d2;
         int n = cf->natoms, str = 0;
@@ -10146,12 +10164,12 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
             r = sp__fail(diag, SP_ERR_NOT_FINITE, 0, "configuration %d: energy is not finite", k + 1);
             goto done;
         }
-        r = sp_nlist_build(&nl, &cf->cell, cf->pos, n, lay.cutoff, &d2);
+        r = sp_nlist_build(&nl, &cf->cell, cf->pos, n, lay->cutoff, &d2);
         if (r != SP_OK) {
             sp__fail(diag, r, 0, "configuration %d: %s", k + 1, d2.msg);
             goto done;
         }
-        if (d.stress_weight > 0.0 && cf->stress && cf->cell.pbc[0] && cf->cell.pbc[1] && cf->cell.pbc[2]) {
+        if (d->stress_weight > 0.0 && cf->stress && cf->cell.pbc[0] && cf->cell.pbc[1] && cf->cell.pbc[2]) {
             str = sp_cell_check(&cf->cell, &vol) == SP_OK && vol > 0.0;
             for (a = 0; str && a < 9; ++a)
                 if (!sp__isfinite(cf->stress[a])) {
@@ -10162,12 +10180,12 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
         memset(erow, 0, (size_t)p * sizeof(double));
         if (cf->forces) memset(frows, 0, 3 * (size_t)n * (size_t)p * sizeof(double));
         if (str) memset(vrows, 0, 9 * (size_t)p * sizeof(double));
-        sp_uf3_features(&lay, &nl, cf->type, col, erow, cf->forces ? frows : NULL, str ? vrows : NULL, p);
+        sp_uf3_features(lay, &nl, cf->type, col, erow, cf->forces ? frows : NULL, str ? vrows : NULL, p);
         /* energies per atom */
         for (a = 0; a < p; ++a) erow[a] /= n;
         ye = cf->energy / n;
         wrow = w * w;
-        if ((r = sp_ridge_add_rows(&acc_e, 1, erow, p, &ye, &wrow)) != SP_OK) goto done;
+        if ((r = sp_ridge_add_rows(A, 1, erow, p, &ye, &wrow)) != SP_OK) goto done;
         if (cf->forces) {
             for (a = 0; a < 3 * n; ++a)
                 if (!sp__isfinite(cf->forces[a])) {
@@ -10175,7 +10193,7 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
                     goto done;
                 }
             for (a = 0; a < 3 * n; ++a)
-                if ((r = sp_ridge_add_rows(&acc_f, 1, frows + (size_t)a * p, p, cf->forces + a, &wrow)) != SP_OK)
+                if ((r = sp_ridge_add_rows(A + 1, 1, frows + (size_t)a * p, p, cf->forces + a, &wrow)) != SP_OK)
                     goto done;
         }
         if (str) { /* stress -W/V: xx yy zz yz xz xy */
@@ -10183,106 +10201,191 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
                 double *row = vrows + (size_t)sp__voigt[a] * p;
                 size_t j;
                 for (j = 0; j < (size_t)p; ++j) row[j] /= -vol;
-                if ((r = sp_ridge_add_rows(&acc_s, 1, row, p, cf->stress + sp__voigt[a], &wrow)) != SP_OK) goto done;
+                if ((r = sp_ridge_add_rows(A + 2, 1, row, p, cf->stress + sp__voigt[a], &wrow)) != SP_OK) goto done;
             }
         }
         if ((k + 1) % 50 == 0 || k + 1 == nconfigs)
-            sp__fit_progress(&d, "uf3 fit: features %d/%d (%.1f s)", k + 1, nconfigs, sp__now() - t0);
+            sp__fit_progress(d, "uf3 fit: features %d/%d (%.1f s)", k + 1, nconfigs, sp__now() - t0);
     }
-    sp_ridge_flush(&acc_e);
-    sp_ridge_flush(&acc_f);
-    if (acc_s.G) sp_ridge_flush(&acc_s);
-    info.seconds_features = sp__now() - t0;
-    info.n_energy_rows = acc_e.nrows;
-    info.n_force_rows = acc_f.nrows;
-    info.n_stress_rows = acc_s.G ? acc_s.nrows : 0;
+    for (k = 0; k < 3 * folds; ++k)
+        if (acc[k].G) sp_ridge_flush(acc + k);
+done:
+    *seconds = sp__now() - t0;
+    sp_nlist_free(&nl);
+    sp__free(al, erow);
+    sp__free(al, frows);
+    sp__free(al, vrows);
+    return r;
+}
+
+/* The weights that make one objective of the energy, force and stress rows
+   (e, f, s; s->G NULL: no stresses): kappa/n_E and (1-kappa)/n_F, each over
+   the variance of its targets, and S/n_S over that of the stresses; with
+   configuration weights, n and the variances are weighted too (sums of
+   w^2), so that a weight sqrt 2 is the configuration given twice and only
+   the weights' ratios matter. The standard deviations go to info. */
+static void sp__uf3_fit_scales(const sp_uf3_fit_desc_t *d, const sp_ridge_t *e, const sp_ridge_t *f,
+                               const sp_ridge_t *s, double *we, double *wf, double *ws, sp_uf3_fit_info_t *info) {
+    double me = e->ysum / e->wsum, ve = e->yty / e->wsum - me * me;
+    if (!(ve > 1e-30)) ve = 1.0;
+    info->std_energy = sqrt(ve);
+    *we = d->kappa / (e->wsum * ve);
+    *wf = 0.0;
+    *ws = 0.0;
+    if (f->nrows > 0) {
+        double mf = f->ysum / f->wsum, vf = f->yty / f->wsum - mf * mf;
+        if (!(vf > 1e-30)) vf = 1.0;
+        info->std_force = sqrt(vf);
+        *wf = (1.0 - d->kappa) / (f->wsum * vf);
+    } else {
+        *we = 1.0 / (e->wsum * ve);
+    }
+    if (s->G && s->nrows > 0) {
+        double ms = s->ysum / s->wsum, vs = s->yty / s->wsum - ms * ms;
+        if (!(vs > 1e-30)) vs = 1.0;
+        info->std_stress = sqrt(vs);
+        *ws = d->stress_weight / (s->wsum * vs);
+    }
+}
+
+/* The penalty matrix P (p x p, set here): ridge (tiny on e1), 2-body second
+   differences and 3-body Laplacians with curvature weight lambda_curv. */
+static sp_result_t sp__uf3_fit_penalty(const sp_uf3_fit_desc_t *d, const sp_pot_t *lay, const int *col, int p,
+                                       double lambda_curv, double *P) {
+    const sp_allocator_t *al = &d->allocator;
+    const int ne = d->nelem, np = ne * (ne + 1) / 2, ntrio = lay->uf3.has3 ? ne * np : 0;
+    int k, *row_start = NULL, *pcols = NULL;
+    double *pvals = NULL;
+    size_t q;
+    sp_result_t r = SP_OK;
+    memset(P, 0, (size_t)p * (size_t)p * sizeof(double));
+    sp_ridge_penalty_ridge(P, p, 0, ne, 1e-16);
+    if (d->lambda_ridge > 0.0) sp_ridge_penalty_ridge(P, p, ne, p - ne, d->lambda_ridge);
+    if (!(lambda_curv > 0.0)) return SP_OK;
+    {
+        int c0 = ne;
+        for (k = 0; k < np; ++k) {
+            int nfree = lay->uf3.pair[k].nt - 7;
+            sp_ridge_penalty_curvature(P, p, c0, nfree, lambda_curv);
+            c0 += nfree;
+        }
+    }
+    q = (size_t)ne;
+    for (k = 0; k < np; ++k) q += (size_t)lay->uf3.pair[k].nt - 4;
+    for (k = 0; k < ntrio; ++k) {
+        const sp_uf3_trio_t *T = lay->uf3.trio + k;
+        size_t ng = (size_t)T->L * T->M * T->N, nrows = 0, nent = 0;
+        int l, m, n;
+        row_start = (int *)sp__alloc(al, (ng + 1) * sizeof(int));
+        pcols = (int *)sp__alloc(al, 7 * ng * sizeof(int));
+        pvals = (double *)sp__alloc(al, 7 * ng * sizeof(double));
+        if (!row_start || !pcols || !pvals) { r = SP_ERR_NO_MEMORY; break; }
+        for (l = 0; l < T->L; ++l)
+            for (m = 0; m < T->M; ++m)
+                for (n = 0; n < T->N; ++n) {
+                    static const int nbr[6][3] = {{1, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, -1, 0}, {0, 0, 1}, {0, 0, -1}};
+                    int cc = col[q + ((size_t)l * T->M + m) * T->N + n], e, cnt = 0;
+                    size_t start = nent;
+                    if (cc < 0) continue;
+                    row_start[nrows] = (int)nent;
+                    pcols[nent] = cc;
+                    pvals[nent++] = 0.0;
+                    for (e = 0; e < 6; ++e) {
+                        int l2 = l + nbr[e][0], m2 = m + nbr[e][1], n2 = n + nbr[e][2], c2;
+                        if (l2 < 0 || m2 < 0 || n2 < 0 || l2 >= T->L || m2 >= T->M || n2 >= T->N) continue;
+                        ++cnt;
+                        c2 = col[q + ((size_t)l2 * T->M + m2) * T->N + n2];
+                        if (c2 < 0) continue; /* trimmed: held at 0 */
+                        pcols[nent] = c2;
+                        pvals[nent++] = 1.0;
+                    }
+                    pvals[start] = -(double)cnt;
+                    ++nrows;
+                }
+        row_start[nrows] = (int)nent;
+        sp_ridge_penalty_rows(P, p, (int)nrows, row_start, pcols, pvals, lambda_curv);
+        sp__free(al, row_start); row_start = NULL;
+        sp__free(al, pcols); pcols = NULL;
+        sp__free(al, pvals); pvals = NULL;
+        q += ng;
+    }
+    sp__free(al, row_start);
+    sp__free(al, pcols);
+    sp__free(al, pvals);
+    return r;
+}
+
+/* 3 folds accumulators of p unknowns (the stress ones only with a stress weight) */
+static sp_result_t sp__uf3_fit_accs(const sp_uf3_fit_desc_t *d, int p, int folds, sp_ridge_t *acc, sp_diag_t *diag) {
+    sp_ridge_desc_t rd;
+    sp_result_t r = SP_OK;
+    int k;
+    memset(&rd, 0, sizeof rd);
+    rd.p = p;
+    rd.allocator = d->allocator;
+    for (k = 0; k < 3 * folds && r == SP_OK; ++k)
+        if (k % 3 < 2 || d->stress_weight > 0.0) r = sp_ridge_create(acc + k, &rd);
+    if (r == SP_ERR_NO_MEMORY) /* p x p normal equations, one set per row kind and fold */
+        sp__fail(diag, r, 0, "out of memory: the normal equations of %d coefficients take %.3g GB each", p,
+                 8.0 * (double)p * (double)p / 1e9);
+    return r;
+}
+
+/* desc with defaults, checked */
+static sp_result_t sp__uf3_fit_desc(const sp_uf3_fit_desc_t *desc, sp_uf3_fit_desc_t *d, sp_diag_t *diag) {
+    *d = sp_uf3_fit_desc_defaults(desc);
+    if (d->nelem < 1 || d->nelem > SP_MAX_ELEMENTS || d->n2 < 1 || !(d->r2max > d->r2min) || d->r2min < 0 ||
+        d->n3 < 0 || (d->n3 > 0 && !(d->r3max > d->r3min)) || !(d->kappa > 0.0 && d->kappa < 1.0) ||
+        !(d->stress_weight >= 0.0 && d->stress_weight <= 1e6))
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad fit settings (knot ranges, intervals, kappa in (0,1), stress weight)");
+    return SP_OK;
+}
+
+SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *configs, int nconfigs,
+                              sp_pot_t *out_pot, sp_uf3_fit_info_t *out_info, sp_diag_t *diag) {
+    sp_uf3_fit_desc_t d;
+    sp_pot_t lay;
+    sp_uf3_fit_info_t info;
+    sp_ridge_t acc[3];
+    sp_ridge_solve_desc_t sd;
+    sp_result_t r = SP_OK;
+    int ne, np, ntrio, k, a, p = 0, *col = NULL;
+    size_t q;
+    double *P = NULL, *c = NULL, t0, we, wf, ws;
+    sp_allocator_t *al;
+    if (!desc || !configs || nconfigs < 1 || !out_pot) return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
+    if ((r = sp__uf3_fit_desc(desc, &d, diag)) != SP_OK) return r;
+    memset(&info, 0, sizeof info);
+    memset(&lay, 0, sizeof lay);
+    memset(acc, 0, sizeof acc);
+    al = &d.allocator;
+    if ((r = sp__uf3_fit_columns(&d, &lay, &col, &p, diag)) != SP_OK) goto done;
+    ne = d.nelem;
+    np = ne * (ne + 1) / 2;
+    ntrio = lay.uf3.has3 ? ne * np : 0;
+    info.n_params = p;
+    sp__fit_progress(&d, "uf3 fit: %d configurations, %d coefficients (%s)", nconfigs, p, ntrio ? "UF2,3" : "UF2");
+    if ((r = sp__uf3_fit_accs(&d, p, 1, acc, diag)) != SP_OK) goto done;
+    if ((r = sp__uf3_fit_rows(&d, &lay, col, p, configs, nconfigs, 1, acc, &info.seconds_features, diag)) != SP_OK)
+        goto done;
+    info.n_energy_rows = acc[0].nrows;
+    info.n_force_rows = acc[1].nrows;
+    info.n_stress_rows = acc[2].G ? acc[2].nrows : 0;
     if (d.stress_weight > 0.0 && info.n_stress_rows == 0) {
         r = sp__fail(diag, SP_ERR_BAD_ARG, 0, "a stress weight but no periodic configuration with a stress");
         goto done;
     }
-    {
-        /* kappa/n_E and (1-kappa)/n_F, each over the variance of its targets; with configuration
-           weights, n and the variances are weighted too (sums of w^2), so that a weight sqrt 2 is
-           the configuration given twice and only the weights' ratios matter */
-        double me = acc_e.ysum / acc_e.wsum, ve = acc_e.yty / acc_e.wsum - me * me, we, wf = 0.0;
-        if (!(ve > 1e-30)) ve = 1.0;
-        info.std_energy = sqrt(ve);
-        we = d.kappa / (acc_e.wsum * ve);
-        if (acc_f.nrows > 0) {
-            double mf = acc_f.ysum / acc_f.wsum, vf = acc_f.yty / acc_f.wsum - mf * mf;
-            if (!(vf > 1e-30)) vf = 1.0;
-            info.std_force = sqrt(vf);
-            wf = (1.0 - d.kappa) / (acc_f.wsum * vf);
-        } else {
-            we = 1.0 / (acc_e.wsum * ve);
-        }
-        if ((r = sp_ridge_merge(&acc_e, we, &acc_f, wf)) != SP_OK) goto done;
-        if (info.n_stress_rows > 0) { /* S/n_S over the variance of the stresses */
-            double ms = acc_s.ysum / acc_s.wsum, vs = acc_s.yty / acc_s.wsum - ms * ms;
-            if (!(vs > 1e-30)) vs = 1.0;
-            info.std_stress = sqrt(vs);
-            if ((r = sp_ridge_merge(&acc_e, 1.0, &acc_s, d.stress_weight / (acc_s.wsum * vs))) != SP_OK)
-                goto done;
-        }
-    }
-    /* penalties: ridge (tiny on e1), 2-body second differences, 3-body Laplacian */
+    sp__uf3_fit_scales(&d, acc, acc + 1, acc + 2, &we, &wf, &ws, &info);
+    if ((r = sp_ridge_merge(acc, we, acc + 1, wf)) != SP_OK) goto done;
+    if (info.n_stress_rows > 0 && (r = sp_ridge_merge(acc, 1.0, acc + 2, ws)) != SP_OK) goto done;
     P = (double *)sp__alloc(al, (size_t)p * (size_t)p * sizeof(double));
     c = (double *)sp__alloc(al, (size_t)p * sizeof(double));
     if (!P || !c) { r = SP_ERR_NO_MEMORY; goto done; }
-    memset(P, 0, (size_t)p * (size_t)p * sizeof(double));
-    sp_ridge_penalty_ridge(P, p, 0, ne, 1e-16);
-    if (d.lambda_ridge > 0.0) sp_ridge_penalty_ridge(P, p, ne, p - ne, d.lambda_ridge);
-    if (d.lambda_curv > 0.0) {
-        int c0 = ne;
-        for (k = 0; k < np; ++k) {
-            int nfree = lay.uf3.pair[k].nt - 7;
-            sp_ridge_penalty_curvature(P, p, c0, nfree, d.lambda_curv);
-            c0 += nfree;
-        }
-        q = (size_t)ne;
-        for (k = 0; k < np; ++k) q += (size_t)lay.uf3.pair[k].nt - 4;
-        for (k = 0; k < ntrio; ++k) {
-            const sp_uf3_trio_t *T = lay.uf3.trio + k;
-            size_t ng = (size_t)T->L * T->M * T->N, nrows = 0, nent = 0;
-            int l, m, n;
-            row_start = (int *)sp__alloc(al, (ng + 1) * sizeof(int));
-            pcols = (int *)sp__alloc(al, 7 * ng * sizeof(int));
-            pvals = (double *)sp__alloc(al, 7 * ng * sizeof(double));
-            if (!row_start || !pcols || !pvals) { r = SP_ERR_NO_MEMORY; goto done; }
-            for (l = 0; l < T->L; ++l)
-                for (m = 0; m < T->M; ++m)
-                    for (n = 0; n < T->N; ++n) {
-                        static const int nbr[6][3] = {{1, 0, 0}, {-1, 0, 0}, {0, 1, 0}, {0, -1, 0}, {0, 0, 1}, {0, 0, -1}};
-                        int cc = col[q + ((size_t)l * T->M + m) * T->N + n], e, cnt = 0;
-                        size_t start = nent;
-                        if (cc < 0) continue;
-                        row_start[nrows] = (int)nent;
-                        pcols[nent] = cc;
-                        pvals[nent++] = 0.0;
-                        for (e = 0; e < 6; ++e) {
-                            int l2 = l + nbr[e][0], m2 = m + nbr[e][1], n2 = n + nbr[e][2], c2;
-                            if (l2 < 0 || m2 < 0 || n2 < 0 || l2 >= T->L || m2 >= T->M || n2 >= T->N) continue;
-                            ++cnt;
-                            c2 = col[q + ((size_t)l2 * T->M + m2) * T->N + n2];
-                            if (c2 < 0) continue; /* trimmed: held at 0 */
-                            pcols[nent] = c2;
-                            pvals[nent++] = 1.0;
-                        }
-                        pvals[start] = -(double)cnt;
-                        ++nrows;
-                    }
-            row_start[nrows] = (int)nent;
-            sp_ridge_penalty_rows(P, p, (int)nrows, row_start, pcols, pvals, d.lambda_curv);
-            sp__free(al, row_start); row_start = NULL;
-            sp__free(al, pcols); pcols = NULL;
-            sp__free(al, pvals); pvals = NULL;
-            q += ng;
-        }
-    }
+    if ((r = sp__uf3_fit_penalty(&d, &lay, col, p, d.lambda_curv, P)) != SP_OK) goto done;
     t0 = sp__now();
     sd = sp_ridge_solve_desc_defaults(NULL);
     sd.P = P;
-    r = sp_ridge_solve(&acc_e, &sd, c, &info.solve);
+    r = sp_ridge_solve(acc, &sd, c, &info.solve);
     info.seconds_solve = sp__now() - t0;
     if (r != SP_OK) { sp__fail(diag, r, 0, "ridge solve failed: %s", sp_result_str(r)); goto done; }
     sp__fit_progress(&d, "uf3 fit: solved in %.2f s (%s, condition ~%.2g, rank %d)", info.seconds_solve,
@@ -10302,20 +10405,124 @@ SP_API sp_result_t sp_uf3_fit(const sp_uf3_fit_desc_t *desc, const sp_config_t *
     memset(&lay, 0, sizeof lay);
     if (out_info) *out_info = info;
 done:
-    sp_ridge_destroy(&acc_e);
-    sp_ridge_destroy(&acc_f);
-    sp_ridge_destroy(&acc_s);
-    sp_nlist_free(&nl);
+    for (k = 0; k < 3; ++k) sp_ridge_destroy(acc + k);
     sp_pot_free(&lay);
     sp__free(al, col);
-    sp__free(al, erow);
-    sp__free(al, frows);
-    sp__free(al, vrows);
     sp__free(al, P);
     sp__free(al, c);
-    sp__free(al, row_start);
-    sp__free(al, pcols);
-    sp__free(al, pvals);
+    return r;
+}
+
+SP_API sp_result_t sp_uf3_cv(const sp_uf3_fit_desc_t *desc, const sp_config_t *configs, int nconfigs, int folds,
+                             int nlambda, const double *lambda_curv, sp_uf3_cv_t *out, sp_diag_t *diag) {
+    sp_uf3_fit_desc_t d;
+    sp_pot_t lay;
+    sp_uf3_fit_info_t info;
+    sp_ridge_t *acc = NULL, T[3];
+    sp_ridge_solve_desc_t sd;
+    sp_result_t r = SP_OK;
+    int k, f, l, g, p = 0, *col = NULL;
+    double *P = NULL, *c = NULL, sse[3][SP_UF3_CV_MAX], wsum[3] = {0, 0, 0}, var[3] = {1, 1, 1}, seconds;
+    void *work = NULL;
+    size_t wbytes;
+    sp_allocator_t *al;
+    if (!desc || !configs || !out || !lambda_curv || nconfigs < 1)
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "bad argument");
+    if (folds < 2 || folds > nconfigs || nlambda < 1 || nlambda > SP_UF3_CV_MAX)
+        return sp__fail(diag, SP_ERR_BAD_ARG, 0, "cross-validation needs 2..%d folds (a configuration in each) "
+                        "and 1..%d curvature penalties", nconfigs, SP_UF3_CV_MAX);
+    for (l = 0; l < nlambda; ++l)
+        if (!(lambda_curv[l] >= 0.0 && lambda_curv[l] < 1e30))
+            return sp__fail(diag, SP_ERR_BAD_ARG, 0, "curvature penalty %d is not finite and >= 0", l + 1);
+    if ((r = sp__uf3_fit_desc(desc, &d, diag)) != SP_OK) return r;
+    memset(out, 0, sizeof *out);
+    memset(&lay, 0, sizeof lay);
+    memset(&info, 0, sizeof info);
+    memset(T, 0, sizeof T);
+    memset(sse, 0, sizeof sse);
+    al = &d.allocator;
+    if ((r = sp__uf3_fit_columns(&d, &lay, &col, &p, diag)) != SP_OK) goto done;
+    sp__fit_progress(&d, "uf3 cv: %d configurations in %d folds, %d coefficients, %d curvature penalties", nconfigs,
+                     folds, p, nlambda);
+    acc = (sp_ridge_t *)sp__alloc(al, 3 * (size_t)folds * sizeof(sp_ridge_t));
+    if (!acc) { r = SP_ERR_NO_MEMORY; goto done; }
+    memset(acc, 0, 3 * (size_t)folds * sizeof(sp_ridge_t));
+    if ((r = sp__uf3_fit_accs(&d, p, folds, acc, diag)) != SP_OK || (r = sp__uf3_fit_accs(&d, p, 1, T, diag)) != SP_OK)
+        goto done;
+    if ((r = sp__uf3_fit_rows(&d, &lay, col, p, configs, nconfigs, folds, acc, &seconds, diag)) != SP_OK) goto done;
+    /* the whole set's sums: the variances of the loss */
+    for (f = 0; f < folds; ++f)
+        for (k = 0; k < 3; ++k)
+            if (acc[3 * f + k].G && (r = sp_ridge_merge(T + k, 1.0, acc + 3 * f + k, 1.0)) != SP_OK) goto done;
+    if (d.stress_weight > 0.0 && T[2].nrows == 0) {
+        r = sp__fail(diag, SP_ERR_BAD_ARG, 0, "a stress weight but no periodic configuration with a stress");
+        goto done;
+    }
+    for (k = 0; k < 3; ++k)
+        if (T[k].G && T[k].nrows > 0) {
+            const double m = T[k].ysum / T[k].wsum, v = T[k].yty / T[k].wsum - m * m;
+            wsum[k] = T[k].wsum;
+            var[k] = v > 1e-30 ? v : 1.0;
+        }
+    P = (double *)sp__alloc(al, (size_t)p * (size_t)p * sizeof(double));
+    c = (double *)sp__alloc(al, (size_t)p * sizeof(double));
+    wbytes = sp_ridge_solve_workspace_size(p);
+    work = sp__alloc(al, wbytes);
+    if (!P || !c || !work) { r = SP_ERR_NO_MEMORY; goto done; }
+    sd = sp_ridge_solve_desc_defaults(NULL);
+    sd.P = P;
+    for (f = 0; f < folds; ++f) {
+        double we, wf, ws;
+        /* the other folds, weighted as sp_uf3_fit would weight those configurations alone */
+        for (k = 0; k < 3; ++k)
+            if (T[k].G) sp_ridge_reset(T + k);
+        for (g = 0; g < folds; ++g)
+            for (k = 0; k < 3 && g != f; ++k)
+                if (T[k].G && (r = sp_ridge_merge(T + k, 1.0, acc + 3 * g + k, 1.0)) != SP_OK) goto done;
+        if (d.stress_weight > 0.0 && T[2].nrows == 0) {
+            r = sp__fail(diag, SP_ERR_BAD_ARG, 0, "fold %d: the other folds hold no configuration with a stress", f + 1);
+            goto done;
+        }
+        sp__uf3_fit_scales(&d, T, T + 1, T + 2, &we, &wf, &ws, &info);
+        if ((r = sp_ridge_merge(T, we, T + 1, wf)) != SP_OK) goto done;
+        if (T[2].G && (r = sp_ridge_merge(T, 1.0, T + 2, ws)) != SP_OK) goto done;
+        for (l = 0; l < nlambda; ++l) {
+            if ((r = sp__uf3_fit_penalty(&d, &lay, col, p, lambda_curv[l], P)) != SP_OK ||
+                (r = sp_ridge_solve_gram(p, T[0].G, p, T[0].b, &sd, c, NULL, work, wbytes)) != SP_OK) {
+                sp__fail(diag, r, 0, "fold %d, curvature penalty %g: %s", f + 1, lambda_curv[l], sp_result_str(r));
+                goto done;
+            }
+            for (k = 0; k < 3; ++k)
+                if (acc[3 * f + k].G) sse[k][l] += sp_ridge_sse(acc + 3 * f + k, c);
+        }
+        sp__fit_progress(&d, "uf3 cv: fold %d/%d done", f + 1, folds);
+    }
+    out->folds = folds;
+    out->nlambda = nlambda;
+    out->best = 0;
+    for (l = 0; l < nlambda; ++l) {
+        double loss;
+        out->lambda_curv[l] = lambda_curv[l];
+        out->rmse_energy[l] = wsum[0] > 0.0 ? sqrt((sse[0][l] > 0.0 ? sse[0][l] : 0.0) / wsum[0]) : 0.0;
+        out->rmse_force[l] = wsum[1] > 0.0 ? sqrt((sse[1][l] > 0.0 ? sse[1][l] : 0.0) / wsum[1]) : 0.0;
+        out->rmse_stress[l] = wsum[2] > 0.0 ? sqrt((sse[2][l] > 0.0 ? sse[2][l] : 0.0) / wsum[2]) : 0.0;
+        loss = wsum[1] > 0.0 ? d.kappa * out->rmse_energy[l] * out->rmse_energy[l] / var[0] +
+                                   (1.0 - d.kappa) * out->rmse_force[l] * out->rmse_force[l] / var[1]
+                             : out->rmse_energy[l] * out->rmse_energy[l] / var[0];
+        if (wsum[2] > 0.0) loss += d.stress_weight * out->rmse_stress[l] * out->rmse_stress[l] / var[2];
+        out->loss[l] = loss;
+        if (loss < out->loss[out->best]) out->best = l;
+    }
+done:
+    if (acc)
+        for (k = 0; k < 3 * folds; ++k) sp_ridge_destroy(acc + k);
+    for (k = 0; k < 3; ++k) sp_ridge_destroy(T + k);
+    sp__free(al, acc);
+    sp_pot_free(&lay);
+    sp__free(al, col);
+    sp__free(al, P);
+    sp__free(al, c);
+    sp__free(al, work);
     return r;
 }
 

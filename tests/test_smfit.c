@@ -18,10 +18,13 @@
      well below the spread of the data; with --stress 1 the stress errors
      fall below half of those of the fit without (SP_TEST_QUICK, as in the
      compiler matrix: 10 generations, the report-file agreement only);
-     a test element missing from the training set and --method full with
-     two elements are refused;
+     a test element missing from the training set and --stress without
+     stresses are refused;
    - weight= in the training file (fit smeam, both methods, fit uf3): a
-     frame weighted sqrt 2 fits as the frame given twice. */
+     frame weighted sqrt 2 fits as the frame given twice;
+   - fit uf3 --cv: the report's chosen penalty is that of the smallest
+     held-out loss and the model is that of --lambda-curv with it (sp_uf3_cv
+     itself is checked against refits in test_uf3). */
 #define _POSIX_C_SOURCE 200809L
 #include "../splinepot.h"
 #include "sp_test.h"
@@ -303,6 +306,62 @@ static char *slurp(const char *path) {
     }
     fclose(fp);
     return t;
+}
+
+/* fit uf3 --cv: the report lists the held-out losses, "chosen" is the
+   penalty of the smallest, and the model is byte for byte the fit with
+   --lambda-curv set to it; --cv-curv alone and too many folds are refused */
+static void check_tool_cv(void) {
+    const char *tool = getenv("SPLINEPOT"), *xyz = "tests/data/lmp_TiO.meam.spline.xyz";
+    char dir[64], cmd[2048], *rep, *m1, *m2;
+    double lam[3], loss[3], chosen = -1.0;
+    int k, best = 0, got = 0;
+    if (!tool || access(tool, X_OK) != 0 || !tu_exists(xyz)) {
+        printf("splinepot fit uf3 --cv: skipped (no $SPLINEPOT or %s)\n", xyz);
+        return;
+    }
+    strcpy(dir, "/tmp/splinepot_cv_XXXXXX");
+    if (!mkdtemp(dir)) { SP_CHECK(0); return; }
+    snprintf(cmd, sizeof cmd, "'%s' fit uf3 --train %s --r2 1.5:5.5:12 --cv 4 --cv-curv 1e-7,1e-4,1e-1 -o %s/a.uf3 "
+             "--report %s/a.json > /dev/null 2>&1", tool, xyz, dir, dir);
+    SP_CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "%s/a.json", dir);
+    rep = slurp(cmd);
+    if (rep) {
+        static const char head[] = "\"cv\": {\"folds\": 4, \"lambda_curv\": [";
+        const char *c = strstr(rep, head), *l = c ? strstr(c, "\"loss\": [") : NULL;
+        const char *ch = c ? strstr(c, "\"chosen\": ") : NULL;
+        got = c && l && ch && sscanf(c + sizeof head - 1, "%lf, %lf, %lf", &lam[0], &lam[1], &lam[2]) == 3 &&
+              sscanf(l + 9, "%lf, %lf, %lf", &loss[0], &loss[1], &loss[2]) == 3 && sscanf(ch + 10, "%lf", &chosen) == 1;
+    }
+    SP_CHECK(got);
+    for (k = 1; got && k < 3; ++k)
+        if (loss[k] < loss[best]) best = k;
+    SP_CHECK(got && chosen == lam[best] && lam[0] == 1e-7 && lam[2] == 1e-1);
+    snprintf(cmd, sizeof cmd, "'%s' fit uf3 --train %s --r2 1.5:5.5:12 --lambda-curv %.17g -o %s/b.uf3 > /dev/null 2>&1",
+             tool, xyz, chosen, dir);
+    SP_CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "%s/a.uf3", dir);
+    m1 = slurp(cmd);
+    snprintf(cmd, sizeof cmd, "%s/b.uf3", dir);
+    m2 = slurp(cmd);
+    SP_CHECK(m1 && m2 && strcmp(m1, m2) == 0);
+    printf("splinepot fit uf3 --cv 4, Ti-O frames: held-out losses %.4g, %.4g, %.4g for lambda_curv 1e-7, 1e-4, 1e-1; "
+           "chosen %g, the model that of --lambda-curv %g\n", loss[0], loss[1], loss[2], chosen, chosen);
+    snprintf(cmd, sizeof cmd, "'%s' fit uf3 --train %s --r2 1.5:5.5:12 --cv-curv 1e-4 -o %s/c.uf3 2> %s/err", tool, xyz,
+             dir, dir);
+    {
+        char err[128];
+        snprintf(err, sizeof err, "%s/err", dir);
+        SP_CHECK(refused(cmd, err, "--cv-curv needs --cv K"));
+        snprintf(cmd, sizeof cmd, "'%s' fit uf3 --train %s --r2 1.5:5.5:12 --cv 9 -o %s/c.uf3 2> %s/err", tool, xyz, dir, dir);
+        SP_CHECK(refused(cmd, err, "cross-validation needs 2..8 folds"));
+        snprintf(cmd, sizeof cmd, "%s/c.uf3", dir);
+        SP_CHECK(!tu_exists(cmd));
+    }
+    free(rep); free(m1); free(m2);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("could not remove %s\n", dir);
 }
 
 /* the largest difference between the numbers of two model files, over the
@@ -623,5 +682,6 @@ int main(void) {
         check_tool_two_elements(pp);
         check_tool_weights(pp);
     }
+    check_tool_cv();
     return sp_test_finish();
 }

@@ -1,7 +1,8 @@
 /* >>pot (UF3): energies against an independent brute-force evaluation
    (O(N^2) over periodic images, de Boor basis), forces against finite
    differences, the virial against the strain derivative, 1 and 2 elements,
-   thread-count determinism. */
+   thread-count determinism; fits (LJ and SW retrieval, stresses) and their
+   K-fold cross-validation against refits of the folds. */
 #define SPLINEPOT_IMPLEMENTATION
 #include "../splinepot.h"
 #include "sp_test.h"
@@ -533,6 +534,103 @@ static void check_stress_fit(void) {
     sp_pot_free(&ref);
 }
 
+/* sp_uf3_cv against brute force: for each fold and curvature penalty,
+   sp_uf3_fit of the other configurations, evaluated on the held-out ones
+   with sp_pot_compute_once; two elements, UF2,3, forces, stresses with a
+   stress weight, configuration weights. The held-out RMSEs must agree (the
+   CV takes them from normal equations: cancellation, so 1e-6 relative). */
+static void check_cv(void) {
+    enum { NC = 15, NA = 12, FOLDS = 3, NL = 3 };
+    static double pos[NC][3 * NA], frc[NC][3 * NA], str[NC][9];
+    static int type[NA];
+    static const double lam[NL] = {1e-8, 1e-4, 1e-1};
+    int z[2] = {14, 32}, k, i, f, l;
+    double worst = 0.0;
+    sp_config_t cf[NC], sub[NC];
+    sp_pot_t ref;
+    sp_diag_t dg;
+    sp_uf3_fit_desc_t d;
+    sp_uf3_cv_t cv;
+    random_model(&ref, 2, z, 1);
+    for (i = 0; i < NA; ++i) type[i] = i % 3 == 0;
+    for (k = 0; k < NC; ++k) {
+        const double a = 2.5 * (0.95 + 0.1 * tu_urand());
+        double e, W[9], v = 1.0;
+        memset(&cf[k], 0, sizeof cf[k]);
+        for (i = 0; i < NA; ++i) { /* simple cubic 2x2x3, displaced */
+            pos[k][3 * i] = (i % 2) * a + 0.2 * (2 * tu_urand() - 1);
+            pos[k][3 * i + 1] = (i / 2 % 2) * a + 0.2 * (2 * tu_urand() - 1);
+            pos[k][3 * i + 2] = (i / 4) * a + 0.2 * (2 * tu_urand() - 1);
+        }
+        cf[k].natoms = NA;
+        cf[k].pos = pos[k];
+        cf[k].type = type;
+        cf[k].cell.h[0] = cf[k].cell.h[4] = 2 * a;
+        cf[k].cell.h[8] = 3 * a;
+        cf[k].cell.pbc[0] = cf[k].cell.pbc[1] = cf[k].cell.pbc[2] = 1;
+        SP_CHECK(sp_pot_compute_once(&ref, NA, pos[k], type, cf[k].cell.h, cf[k].cell.pbc, &e, frc[k], NULL, W, &dg) ==
+                 SP_OK && sp_cell_check(&cf[k].cell, &v) == SP_OK);
+        for (i = 0; i < 9; ++i) str[k][i] = -W[i] / v;
+        cf[k].energy = e + 0.01 * NA * (2 * tu_urand() - 1); /* noise: the penalty matters */
+        cf[k].forces = frc[k];
+        cf[k].stress = str[k];
+        cf[k].weight = k % 4 == 1 ? 2.0 : 0.0;
+    }
+    memset(&d, 0, sizeof d);
+    d.nelem = 2; d.z[0] = 14; d.z[1] = 32;
+    d.r2min = 1.5; d.r2max = 5.0; d.n2 = 8;
+    d.r3min = 1.5; d.r3max = 3.5; d.n3 = 3;
+    d.stress_weight = 0.5;
+    SP_CHECK(sp_uf3_cv(&d, cf, NC, FOLDS, NL, lam, &cv, &dg) == SP_OK);
+    for (l = 0; l < NL; ++l) {
+        double se = 0, sf = 0, ss = 0, we = 0, wf = 0, ws = 0, rm[3];
+        for (f = 0; f < FOLDS; ++f) {
+            sp_pot_t pot;
+            sp_uf3_fit_info_t info;
+            int n = 0;
+            for (k = 0; k < NC; ++k)
+                if (k % FOLDS != f) sub[n++] = cf[k];
+            d.lambda_curv = lam[l];
+            SP_CHECK(sp_uf3_fit(&d, sub, n, &pot, &info, &dg) == SP_OK);
+            for (k = f; k < NC; k += FOLDS) {
+                const double w2 = cf[k].weight > 0.0 ? cf[k].weight * cf[k].weight : 1.0;
+                double e, F[3 * NA], W[9], v = 1.0;
+                SP_CHECK(sp_pot_compute_once(&pot, NA, pos[k], type, cf[k].cell.h, cf[k].cell.pbc, &e, F, NULL, W, &dg) ==
+                         SP_OK && sp_cell_check(&cf[k].cell, &v) == SP_OK);
+                se += w2 * pow((e - cf[k].energy) / NA, 2);
+                we += w2;
+                for (i = 0; i < 3 * NA; ++i) sf += w2 * pow(F[i] - frc[k][i], 2), wf += w2;
+                for (i = 0; i < 6; ++i) {
+                    static const int voigt[6] = {0, 4, 8, 5, 2, 1};
+                    ss += w2 * pow(-W[voigt[i]] / v - str[k][voigt[i]], 2);
+                    ws += w2;
+                }
+            }
+            sp_pot_free(&pot);
+        }
+        rm[0] = sqrt(se / we);
+        rm[1] = sqrt(sf / wf);
+        rm[2] = sqrt(ss / ws);
+        worst = fmax(worst, fabs(cv.rmse_energy[l] - rm[0]) / rm[0]);
+        worst = fmax(worst, fabs(cv.rmse_force[l] - rm[1]) / rm[1]);
+        worst = fmax(worst, fabs(cv.rmse_stress[l] - rm[2]) / rm[2]);
+        printf("  lambda_curv %g: held-out RMSE %.4f meV/atom, %.4f eV/A, %.4f GPa (refits: %.4f, %.4f, %.4f)\n", lam[l],
+               1000 * cv.rmse_energy[l], cv.rmse_force[l], 160.21766208 * cv.rmse_stress[l], 1000 * rm[0], rm[1],
+               160.21766208 * rm[2]);
+    }
+    printf("sp_uf3_cv (2 elements, UF2,3, stresses, weights; %d folds, %d penalties) against refits: %.2g relative; "
+           "best penalty %g\n", FOLDS, NL, worst, cv.lambda_curv[cv.best]);
+    SP_CHECK(worst <= 1e-6);
+    for (l = 0; l < NL; ++l) SP_CHECK(cv.loss[cv.best] <= cv.loss[l]);
+    SP_CHECK(sp_uf3_cv(&d, cf, NC, 1, NL, lam, &cv, &dg) == SP_ERR_BAD_ARG && strstr(dg.msg, "folds"));
+    SP_CHECK(sp_uf3_cv(&d, cf, 2, 3, NL, lam, &cv, &dg) == SP_ERR_BAD_ARG);
+    {
+        const double bad[1] = {-1.0};
+        SP_CHECK(sp_uf3_cv(&d, cf, NC, FOLDS, 1, bad, &cv, &dg) == SP_ERR_BAD_ARG && strstr(dg.msg, "penalty 1"));
+    }
+    sp_pot_free(&ref);
+}
+
 int main(void) {
     check(1, 0);
     check(1, 1);
@@ -550,6 +648,7 @@ int main(void) {
     check_lj_retrieval(1);
     check_lj_retrieval(0);
     check_stress_fit();
+    check_cv();
     check_move_errors();
     return sp_test_finish();
 }

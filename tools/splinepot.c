@@ -2568,20 +2568,25 @@ static int cmd_fit_uf3(int argc, char **argv) {
     sp_diag_t diag;
     sp_result_t r;
     rmse_t rtr, rte;
-    int ok = 1, **types;
-    double t0 = now_seconds();
+    sp_uf3_cv_t cv;
+    int ok = 1, **types, folds = 0, nlam = 0;
+    double t0 = now_seconds(), lam[SP_UF3_CV_MAX];
     memset(&d, 0, sizeof d);
+    memset(&cv, 0, sizeof cv);
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath || !opt_value(argc, argv, "--r2")) {
         fputs("usage: splinepot fit uf3 --train A.xyz [--test B.xyz] --r2 RMIN:RCUT:N [--r3 RMIN:RCUT:N]\n"
-              "       [--lambda-ridge X=1e-10] [--lambda-curv X=1e-6] [--kappa K=0.5] [--stress S=0] -o MODEL\n"
-              "       [--report R.json]\n"
+              "       [--lambda-ridge X=1e-10] [--lambda-curv X=1e-6] [--kappa K=0.5] [--stress S=0]\n"
+              "       [--cv K [--cv-curv L1,L2,...]] -o MODEL [--report R.json]\n"
               "  Fits UF2 (UF2,3 with --r3) by ridge regression to the energies and forces of A.xyz.\n"
               "  --r2: 2-body knots on [RMIN, RCUT], N intervals. --r3: r_ij, r_ik on [RMIN, RCUT] with N\n"
               "  intervals, r_jk on [RMIN, 2 RCUT] with 2N (as LAMMPS requires). MODEL: .uf3 (LAMMPS\n"
               "  pair_style uf3) or .json (uf3). Loss: kappa/n_E sum (dE/N)^2/var(E/N)\n"
               "  + (1-kappa)/n_F sum dF^2/var(F) [+ S/n_S sum dstress^2/var(stress) over the frames with\n"
               "  a stress=, periodic cells] + lambda_curv |D c|^2 + lambda_ridge |c|^2.\n"
-              "  A training frame's weight=W (or config_weight=W) in its comment line counts it W^2 times.\n",
+              "  A training frame's weight=W (or config_weight=W) in its comment line counts it W^2 times.\n"
+              "  --cv K: lambda_curv chosen by K-fold cross-validation over the training frames (frame k\n"
+              "  in fold k mod K) among --cv-curv (default 1e-9,1e-8,...,1e-2): the smallest held-out\n"
+              "  loss wins, and the model is fitted to every training frame with it.\n",
               train_path && outpath ? stdout : stderr);
         return opt_flag(argc, argv, "--help") ? 0 : 2;
     }
@@ -2592,6 +2597,30 @@ static int cmd_fit_uf3(int argc, char **argv) {
         !opt_double(argc, argv, "--lambda-curv", 0.0, &d.lambda_curv) || !opt_double(argc, argv, "--kappa", 0.0, &d.kappa) ||
         !opt_double(argc, argv, "--stress", 0.0, &d.stress_weight))
         return 2;
+    if (opt_value(argc, argv, "--cv")) {
+        long kf;
+        const char *list = opt_value(argc, argv, "--cv-curv");
+        if (!opt_long(argc, argv, "--cv", 0, &kf)) return 2;
+        if (kf < 2 || kf > 1000) return fail_msg("fit uf3: --cv needs 2..1000 folds");
+        folds = (int)kf;
+        if (!list) {
+            for (nlam = 0; nlam < 8; ++nlam) lam[nlam] = pow(10.0, nlam - 9.0);
+        } else {
+            char *end;
+            const char *q = list;
+            for (;;) {
+                if (nlam == SP_UF3_CV_MAX) return fail_msg("fit uf3: --cv-curv takes at most 32 values");
+                lam[nlam] = strtod(q, &end);
+                if (end == q || !(lam[nlam] >= 0.0 && lam[nlam] < 1e30) || (*end && *end != ','))
+                    return fail_msg("fit uf3: --cv-curv needs numbers >= 0 separated by commas");
+                ++nlam;
+                if (!*end) break;
+                q = end + 1;
+            }
+        }
+    } else if (opt_value(argc, argv, "--cv-curv")) {
+        return fail_msg("fit uf3: --cv-curv needs --cv K");
+    }
     if (!(sp__ends_with(outpath, ".uf3") || sp__ends_with(outpath, ".json")))
         return fail_msg("fit uf3: -o needs a .uf3 (LAMMPS) or .json (uf3) file name");
     if (!fit_read_sets(train_path, test_path, &tr, &te)) return 1;
@@ -2601,6 +2630,20 @@ static int cmd_fit_uf3(int argc, char **argv) {
     ok = fit_configs(&tr, train_path, d.z, &cf, &types);
     memset(&pot, 0, sizeof pot);
     memset(&diag, 0, sizeof diag);
+    if (ok && folds) {
+        int l;
+        r = sp_uf3_cv(&d, cf, tr.n, folds, nlam, lam, &cv, &diag);
+        if (r != SP_OK) ok = !fail_file(train_path, &diag, r);
+        for (l = 0; ok && l < nlam; ++l) {
+            fprintf(stderr, "uf3 cv: lambda_curv %-8.3g held-out %10.4f meV/atom %9.5f eV/A", cv.lambda_curv[l],
+                    1000 * cv.rmse_energy[l], cv.rmse_force[l]);
+            if (d.stress_weight > 0.0) fprintf(stderr, " %9.4f GPa", SP_EV_A3_TO_GPA * cv.rmse_stress[l]);
+            fprintf(stderr, " loss %.6g%s\n", cv.loss[l], l == cv.best ? "  <- chosen" : "");
+        }
+        if (ok) d.lambda_curv = cv.lambda_curv[cv.best];
+        if (ok && (cv.best == 0 || cv.best == nlam - 1) && nlam > 1)
+            fprintf(stderr, "uf3 cv: the chosen lambda_curv is at the end of the range: widen --cv-curv\n");
+    }
     if (ok) {
         r = sp_uf3_fit(&d, cf, tr.n, &pot, &info, &diag);
         if (r != SP_OK) ok = !fail_file(train_path, &diag, r);
@@ -2630,6 +2673,22 @@ static int cmd_fit_uf3(int argc, char **argv) {
             fprintf(of.fp, "  \"seconds_features\": %.3f,\n  \"seconds_solve\": %.3f,\n", info.seconds_features, info.seconds_solve);
             fprintf(of.fp, "  \"solve\": {\"method\": \"%s\", \"condition_estimate\": %.6g, \"rank\": %d},\n",
                     info.solve.method == SP_RIDGE_CHOLESKY ? "cholesky" : "eigen", info.solve.cond, info.solve.rank);
+            if (folds) {
+                int l;
+                fprintf(of.fp, "  \"cv\": {\"folds\": %d, \"lambda_curv\": [", folds);
+                for (l = 0; l < nlam; ++l) fprintf(of.fp, "%s%.17g", l ? ", " : "", cv.lambda_curv[l]);
+                fputs("], \"energy_rmse_meV_per_atom\": [", of.fp);
+                for (l = 0; l < nlam; ++l) fprintf(of.fp, "%s%.17g", l ? ", " : "", 1000 * cv.rmse_energy[l]);
+                fputs("], \"force_rmse_eV_per_A\": [", of.fp);
+                for (l = 0; l < nlam; ++l) fprintf(of.fp, "%s%.17g", l ? ", " : "", cv.rmse_force[l]);
+                if (d.stress_weight > 0.0) {
+                    fputs("], \"stress_rmse_GPa\": [", of.fp);
+                    for (l = 0; l < nlam; ++l) fprintf(of.fp, "%s%.17g", l ? ", " : "", SP_EV_A3_TO_GPA * cv.rmse_stress[l]);
+                }
+                fputs("], \"loss\": [", of.fp);
+                for (l = 0; l < nlam; ++l) fprintf(of.fp, "%s%.17g", l ? ", " : "", cv.loss[l]);
+                fprintf(of.fp, "], \"chosen\": %.17g},\n", cv.lambda_curv[cv.best]);
+            }
             json_rmse_end(of.fp, &rtr, te.n ? &rte : NULL);
             ok = out_close(&of, 1);
         }
