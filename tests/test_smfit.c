@@ -314,7 +314,7 @@ static char *slurp(const char *path) {
 static void check_tool_cv(void) {
     const char *tool = getenv("SPLINEPOT"), *xyz = "tests/data/lmp_TiO.meam.spline.xyz";
     char dir[64], cmd[2048], *rep, *m1, *m2;
-    double lam[3], loss[3], chosen = -1.0;
+    double lam[3] = {0, 0, 0}, loss[3] = {0, 0, 0}, chosen = -1.0;
     int k, best = 0, got = 0;
     if (!tool || access(tool, X_OK) != 0 || !tu_exists(xyz)) {
         printf("splinepot fit uf3 --cv: skipped (no $SPLINEPOT or %s)\n", xyz);
