@@ -226,6 +226,11 @@ def errors():
     back.close()
     raises(lambda: back.compute(ref.positions, [0] * len(ref), ref.cell, True), splinepot.ERR_BAD_ARG, "closed",
            "a closed potential")
+    # an open cluster with no cell at all: the Si trimer of FORMATS.md (1.4), LAMMPS's energy to the bit
+    trimer = Atoms("Si3", positions=[[0, 0, 0], [2.35, 0, 0], [0.7, 2.1, 0.3]])
+    trimer.calc = SplinePot(si)
+    check(trimer.get_potential_energy() == -5.845431565516754,
+          f"Si trimer without a cell: {trimer.get_potential_energy()!r}, LAMMPS -5.845431565516754")
     print("errors: unknown element, NaN, overlap, degenerate cell, truncated and missing files, bad skin")
 
 
