@@ -70,8 +70,10 @@ static int run_lammps(const sp_frame_t *f, const int *type, int ntypes, const ch
     return ok;
 }
 
-/* writes pot with sp_pot_write, runs LAMMPS with it and compares with our evaluation */
-static void check_written(const char *orig, const char *xyz, const char *style, const char *elems, double etol, double ftol) {
+/* writes pot with sp_pot_write (or takes the file `given`, written from it by the tool), runs
+   LAMMPS with it and compares with our evaluation of the original */
+static void check_written(const char *orig, const char *given, const char *xyz, const char *style, const char *elems,
+                          double etol, double ftol) {
     char src[512], dst[512], lines[1024];
     sp_pot_t pot;
     sp_frame_t *fr;
@@ -83,10 +85,14 @@ static void check_written(const char *orig, const char *xyz, const char *style, 
     memset(&pot, 0, sizeof pot);
     memset(&d, 0, sizeof d);
     if (sp_pot_read_file(&pot, src, &d) != SP_OK) { SP_SKIP("LAMMPS potential files not installed"); return; }
-    snprintf(dst, sizeof dst, "%s/written.%s", dir, strchr(orig, '.') + 1);
-    fp = fopen(dst, "w");
-    SP_CHECK(sp_pot_write(&pot, fp) == SP_OK);
-    fclose(fp);
+    if (given) {
+        snprintf(dst, sizeof dst, "%s", given);
+    } else {
+        snprintf(dst, sizeof dst, "%s/written.%s", dir, strchr(orig, '.') + 1);
+        fp = fopen(dst, "w");
+        SP_CHECK(sp_pot_write(&pot, fp) == SP_OK);
+        fclose(fp);
+    }
     snprintf(lines, sizeof lines, "pair_style %s\npair_coeff * * %s %s", style, dst, elems);
     nf = tu_read_frames(xyz, &fr);
     for (k = 0; k < nf; ++k) {
@@ -233,11 +239,23 @@ int main(void) {
     }
     strcpy(dir, "/tmp/splinepot_lmp_XXXXXX");
     if (!mkdtemp(dir)) { SP_CHECK(0); return sp_test_finish(); }
-    check_written("Si_1.meam.spline", "tests/data/lmp_Si_1.meam.spline.xyz", "meam/spline", "Si", 1e-12, 1e-10);
-    check_written("TiO.meam.spline", "tests/data/lmp_TiO.meam.spline.xyz", "meam/spline", "Ti O", 1e-12, 1e-10);
-    check_written("Si.b.meam.sw.spline", "tests/data/lmp_Si.b.meam.sw.spline.xyz", "meam/sw/spline", "Si", 1e-12, 1e-10);
+    check_written("Si_1.meam.spline", NULL, "tests/data/lmp_Si_1.meam.spline.xyz", "meam/spline", "Si", 1e-12, 1e-10);
+    check_written("TiO.meam.spline", NULL, "tests/data/lmp_TiO.meam.spline.xyz", "meam/spline", "Ti O", 1e-12, 1e-10);
+    check_written("Si.b.meam.sw.spline", NULL, "tests/data/lmp_Si.b.meam.sw.spline.xyz", "meam/sw/spline", "Si", 1e-12,
+                  1e-10);
     check_table();
     check_convert_table();
+    {   /* the old format given a name by `splinepot convert --element`: the multi-element format */
+        const char *tool = getenv("SPLINEPOT");
+        char cmd2[4096], named[300];
+        snprintf(named, sizeof named, "%s/Si_named.meam.spline", dir);
+        snprintf(cmd2, sizeof cmd2, "'%s' convert '%s/Si_1.meam.spline' '%s' --element Si > /dev/null && grep -q "
+                 "'^meam/spline 1 Si$' '%s'", tool ? tool : "build/splinepot", tu_potdir(), named, named);
+        if (tool && system(cmd2) == 0)
+            check_written("Si_1.meam.spline", named, "tests/data/lmp_Si_1.meam.spline.xyz", "meam/spline", "Si", 1e-12, 1e-10);
+        else if (tool) SP_CHECK(0);
+        else SP_SKIP("no $SPLINEPOT: convert --element not run");
+    }
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);
     return sp_test_finish();

@@ -6,7 +6,7 @@
  *   splinepot mc POTENTIAL IN.xyz --sweeps N [--temp K] [--step A] [--seed S] [--skin A]
  *                [--swaps F] [--retypes F --mu EL=EV,...] [--every N] [--dump OUT.xyz]
  *   splinepot plot MODEL -o FILE.svg
- *   splinepot convert IN OUT [--points N] [--rlo R]
+ *   splinepot convert IN OUT [--points N] [--rlo R] [--element X]
  *   splinepot props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]
  *   splinepot phonons POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [-o BANDS.dat] [--svg B.svg]
  *   splinepot gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]
@@ -54,7 +54,7 @@ static const char *usage_text =
     "      the mean energy and, last, 'perf: X us/trial'\n"
     "  plot MODEL -o FILE.svg\n"
     "      draws the splines of a potential as SVG\n"
-    "  convert IN OUT [--points N] [--rlo R]\n"
+    "  convert IN OUT [--points N] [--rlo R] [--element X]\n"
     "      the potential in OUT's format: .json, .uf3 (UF3), .table (UF2 for LAMMPS pair_style table)\n"
     "  props POTENTIAL --lattice sc|bcc|fcc|diamond|hcp [--element X] [-o R.json]\n"
     "      lattice constant(s), elastic constants, EOS, vacancy, surfaces of a crystal\n"
@@ -1551,8 +1551,9 @@ static int cmd_plot(int argc, char **argv) {
    extension; a UF2 model also as a LAMMPS pair_style table, with the
    LAMMPS lines that use it printed */
 static int cmd_convert(int argc, char **argv) {
-    static const char *const withv[] = {"--points", "--rlo", NULL};
+    static const char *const withv[] = {"--points", "--rlo", "--element", NULL};
     const char *in = positional(argc, argv, 0, withv), *outpath = positional(argc, argv, 1, withv);
+    const char *el = opt_value(argc, argv, "--element");
     const char *const kinds[5] = {"", "meam/spline", "meam/sw/spline", "UF3", "s-NNP"};
     long points;
     double rlo;
@@ -1561,20 +1562,29 @@ static int cmd_convert(int argc, char **argv) {
     sp_result_t r = SP_OK;
     int table, json, a, b, ok;
     if (opt_flag(argc, argv, "--help") || !in || !outpath) {
-        fputs("usage: splinepot convert IN OUT [--points N=20000] [--rlo R]\n"
+        fputs("usage: splinepot convert IN OUT [--points N=20000] [--rlo R] [--element X]\n"
               "  Writes the potential IN in the format OUT's name ends with:\n"
               "    .json             uf3 JSON model (UF3)\n"
               "    .uf3              LAMMPS pair_style uf3 (UF3)\n"
               "    .table            LAMMPS pair_style table, one section per element pair (UF3 without\n"
               "                      3-body terms), N points from R (default: the pair's first knot) to\n"
               "                      its cutoff; prints the pair_style and pair_coeff lines to use\n"
-              "    anything else     the potential's own format (meam/spline, meam/sw/spline, s-NNP)\n",
+              "    anything else     the potential's own format (meam/spline, meam/sw/spline, s-NNP)\n"
+              "  --element X names the element of a file that names none (the old meam/spline format):\n"
+              "  the output is then a meam/spline file in the multi-element format, naming it.\n",
               in && outpath ? stdout : stderr);
         return in && outpath ? 0 : 2;
     }
     if (!opt_long(argc, argv, "--points", 20000, &points) || !opt_double(argc, argv, "--rlo", 0.0, &rlo)) return 2;
     if (points < 2 || points > 10000000 || rlo < 0.0) return fail_msg("convert: --points 2..1e7, --rlo >= 0");
     if (!load_potential(in, &pot)) return 1;
+    if (el && (pot.kind != SP_POT_MEAM || pot.nelem != 1 || pot.elem[0][0] || !sp_element_z(el) || strlen(el) > 3)) {
+        if (!sp_element_z(el) || strlen(el) > 3) fprintf(stderr, "error: --element: unknown element '%s'\n", el);
+        else fprintf(stderr, "error: %s: --element is for a meam/spline file that names no element; this one is a %s "
+                             "potential of %s\n", in, kinds[pot.kind], pot.nelem == 1 ? pot.elem[0] : "several elements");
+        return sp_pot_free(&pot), 1;
+    }
+    if (el) snprintf(pot.elem[0], sizeof pot.elem[0], "%s", el);
     table = sp__ends_with(outpath, ".table");
     json = sp__ends_with(outpath, ".json");
     if ((table || json || sp__ends_with(outpath, ".uf3")) && pot.kind != SP_POT_UF3) {
