@@ -630,6 +630,15 @@ static char *write_to_string(const sp_pot_t *pot, size_t *len) {
     return buf;
 }
 
+/* a model of this architecture with random parameters in pot, and its file text (NULL on failure) */
+static char *random_model_text(sp_pot_t *pot, const sp_snnp_arch_t *arch, size_t *len) {
+    sp_diag_t d;
+    memset(pot, 0, sizeof *pot);
+    SP_CHECK(sp_snnp_create(pot, arch, &d) == SP_OK);
+    random_params(pot);
+    return write_to_string(pot, len);
+}
+
 static void check_roundtrip(int nelem, int opts) {
     enum { N = 7 };
     const double *h = cell_h;
@@ -641,13 +650,10 @@ static void check_roundtrip(int nelem, int opts) {
     int type[N], i;
     size_t len;
     char *text;
-    memset(&pot, 0, sizeof pot);
     memset(&back, 0, sizeof back);
-    SP_CHECK(sp_snnp_create(&pot, &arch, &d) == SP_OK);
-    random_params(&pot);
-    text = write_to_string(&pot, &len);
+    text = random_model_text(&pot, &arch, &len);
     SP_CHECK(text != NULL);
-    if (!text) return;
+    if (!text) { sp_pot_free(&pot); return; }
     memset(&d, 0, sizeof d);
     SP_CHECK(sp_pot_read(&back, text, len, "model.snnp", &d) == SP_OK);
     if (back.kind != SP_POT_SNNP) {
@@ -693,11 +699,8 @@ static void check_long_lines(void) {
     arch.n3 = 40;
     arch.width[0] = 30;
     arch.k3 = arch.k2 = 64;
-    memset(&pot, 0, sizeof pot);
     memset(&back, 0, sizeof back);
-    SP_CHECK(sp_snnp_create(&pot, &arch, &d) == SP_OK);
-    random_params(&pot);
-    text = write_to_string(&pot, &len);
+    text = random_model_text(&pot, &arch, &len);
     SP_CHECK(text != NULL);
     if (!text) { sp_pot_free(&pot); return; }
     for (k = 1; k + 1 < len; ++k) /* a newline between two lines of numbers becomes a space */
