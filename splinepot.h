@@ -5022,6 +5022,25 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
     return e;
 }
 
+/* The gather list of centre i alone, as sp__uf3_center_fast lists it (the
+   same distances, bit for bit): the reverse entries of its entries within
+   m1, then -1 if any entry is left out. For a centre whose energy is not
+   wanted (sp_out_t.contributing 0): the others' forces on it still need it. */
+static void sp__uf3_gather_list(const sp_nlist_t *nl, int i, double m1, int *SP_RESTRICT lst) {
+    const int b0 = nl->first[i], n = nl->first[i + 1] - b0;
+    const double *SP_RESTRICT xe = nl->xe;
+    const double xi0 = xe[3 * (size_t)i], xi1 = xe[3 * (size_t)i + 1], xi2 = xe[3 * (size_t)i + 2];
+    int q, nm = 0;
+    for (q = 0; q < n; ++q) {
+        const int g = nl->j[b0 + q];
+        const double ax = xe[3 * (size_t)g] - xi0, ay = xe[3 * (size_t)g + 1] - xi1, az = xe[3 * (size_t)g + 2] - xi2;
+        const double r = sqrt(ax * ax + ay * ay + az * az); /* sp__uf3_vsqrt's correctly rounded root */
+        lst[b0 + nm] = nl->rev[b0 + q];
+        nm += !(r > m1);
+    }
+    if (nm < n) lst[b0 + nm] = -1;
+}
+
 static double sp__uf3_center_fast(const sp_pot_t *pot, const sp_nlist_t *nl, const int *type, int i, void *scratch,
                                   int maxdeg, double *SP_RESTRICT fb, double *SP_RESTRICT fdir,
                                   double *SP_RESTRICT wdir, double m1, double m2, int *SP_RESTRICT lst) {
@@ -6173,10 +6192,12 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
 #endif
             for (ii = 0; ii < n; ++ii) {
                 const int skip = out->contributing && !out->contributing[ii];
-                /* a centre flagged 0 is evaluated only for UF3's list lst (its outputs are dropped) */
-                if (!skip || lst)
+                /* a centre flagged 0 is not evaluated; UF3's vectorised path still lists its gather */
+                if (!skip)
                     ea[ii] = sp__pot_center(pot, nl, type, ii, &bd, (char *)ws->scratch + (size_t)tid * per_thread,
                                             maxdeg, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii, m1, m2, lst);
+                else if (lst)
+                    sp__uf3_gather_list(nl, ii, m1, lst);
                 if (skip) {
                     double *f = fa + 3 * (size_t)ii;
                     int a;
