@@ -6191,23 +6191,20 @@ SP_API sp_result_t sp_pot_compute(const sp_pot_t *pot, const sp_nlist_t *nl, con
 #pragma omp for schedule(dynamic, 32)
 #endif
             for (ii = 0; ii < n; ++ii) {
-                const int skip = out->contributing && !out->contributing[ii];
-                /* a centre flagged 0 is not evaluated; UF3's vectorised path still lists its gather */
-                if (!skip)
+                if (!out->contributing || out->contributing[ii]) {
                     ea[ii] = sp__pot_center(pot, nl, type, ii, &bd, (char *)ws->scratch + (size_t)tid * per_thread,
                                             maxdeg, fb, fa + 3 * (size_t)ii, va + 9 * (size_t)ii, m1, m2, lst);
-                else if (lst)
-                    sp__uf3_gather_list(nl, ii, m1, lst);
-                if (skip) {
+                    if (out->contributing && pot->kind == SP_POT_UF3)
+                        sp__uf3_pair_flagged(pot, nl, type, out->contributing, ii, 0, -1.0, fa + 3 * (size_t)ii);
+                } else { /* flagged 0: not evaluated; UF3's vectorised path still lists its gather */
                     double *f = fa + 3 * (size_t)ii;
                     int a;
+                    if (lst) sp__uf3_gather_list(nl, ii, m1, lst);
                     ea[ii] = 0.0;
                     f[0] = f[1] = f[2] = 0.0;
                     for (a = 0; a < 9; ++a) va[9 * (size_t)ii + a] = 0.0;
                     if (fb) memset(fb + 3 * (size_t)nl->first[ii], 0, 3 * sizeof(double) * (size_t)(nl->first[ii + 1] - nl->first[ii]));
                     if (pot->kind == SP_POT_UF3) sp__uf3_pair_flagged(pot, nl, type, out->contributing, ii, 1, 1.0, f);
-                } else if (out->contributing && pot->kind == SP_POT_UF3) {
-                    sp__uf3_pair_flagged(pot, nl, type, out->contributing, ii, 0, -1.0, fa + 3 * (size_t)ii);
                 }
             }
             /* gather: forces and per-atom virials from the per-bond slots */
@@ -10239,6 +10236,12 @@ done:
     return r;
 }
 
+/* The (weighted) variance of an accumulator's targets; 1 where it vanishes */
+static double sp__uf3_fit_var(const sp_ridge_t *r) {
+    const double m = r->ysum / r->wsum, v = r->yty / r->wsum - m * m;
+    return v > 1e-30 ? v : 1.0;
+}
+
 /* The weights that make one objective of the energy, force and stress rows
    (e, f, s; s->G NULL: no stresses): kappa/n_E and (1-kappa)/n_F, each over
    the variance of its targets, and S/n_S over that of the stresses; with
@@ -10247,23 +10250,20 @@ done:
    the weights' ratios matter. The standard deviations go to info. */
 static void sp__uf3_fit_scales(const sp_uf3_fit_desc_t *d, const sp_ridge_t *e, const sp_ridge_t *f,
                                const sp_ridge_t *s, double *we, double *wf, double *ws, sp_uf3_fit_info_t *info) {
-    double me = e->ysum / e->wsum, ve = e->yty / e->wsum - me * me;
-    if (!(ve > 1e-30)) ve = 1.0;
+    const double ve = sp__uf3_fit_var(e);
     info->std_energy = sqrt(ve);
     *we = d->kappa / (e->wsum * ve);
     *wf = 0.0;
     *ws = 0.0;
     if (f->nrows > 0) {
-        double mf = f->ysum / f->wsum, vf = f->yty / f->wsum - mf * mf;
-        if (!(vf > 1e-30)) vf = 1.0;
+        const double vf = sp__uf3_fit_var(f);
         info->std_force = sqrt(vf);
         *wf = (1.0 - d->kappa) / (f->wsum * vf);
     } else {
         *we = 1.0 / (e->wsum * ve);
     }
     if (s->G && s->nrows > 0) {
-        double ms = s->ysum / s->wsum, vs = s->yty / s->wsum - ms * ms;
-        if (!(vs > 1e-30)) vs = 1.0;
+        const double vs = sp__uf3_fit_var(s);
         info->std_stress = sqrt(vs);
         *ws = d->stress_weight / (s->wsum * vs);
     }
@@ -10481,9 +10481,8 @@ SP_API sp_result_t sp_uf3_cv(const sp_uf3_fit_desc_t *desc, const sp_config_t *c
     }
     for (k = 0; k < 3; ++k)
         if (T[k].G && T[k].nrows > 0) {
-            const double m = T[k].ysum / T[k].wsum, v = T[k].yty / T[k].wsum - m * m;
             wsum[k] = T[k].wsum;
-            var[k] = v > 1e-30 ? v : 1.0;
+            var[k] = sp__uf3_fit_var(T + k);
         }
     P = (double *)sp__alloc(al, (size_t)p * (size_t)p * sizeof(double));
     c = (double *)sp__alloc(al, (size_t)p * sizeof(double));
@@ -11762,9 +11761,16 @@ typedef struct sp__toks_t {
     int len[SP__MAXTOK];
 } sp__toks_t;
 
-/* Splits at white space, stopping at '#' when strip_comment is set. */
-static void sp__split(const char *s, size_t len, int strip_comment, sp__toks_t *t) {
+/* Splits at white space, stopping at '#' when strip_comment is set; t->n
+   counts every token of the line. want NULL: the first SP__MAXTOK tokens go
+   to t->p, t->len; else only those of the columns want[0..nw) (increasing,
+   nw <= SP__MAXTOK): t->p[q], t->len[q] for column want[q] (len 0 past the
+   line's end). */
+static void sp__split_cols(const char *s, size_t len, int strip_comment, const int *want, int nw, sp__toks_t *t) {
     size_t i = 0;
+    int q;
+    for (q = 0; q < nw; ++q) t->len[q] = 0, t->p[q] = s;
+    q = 0;
     t->n = 0;
     while (i < len) {
         size_t a;
@@ -11774,34 +11780,23 @@ static void sp__split(const char *s, size_t len, int strip_comment, sp__toks_t *
         while (i < len && !(s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v') &&
                !(strip_comment && s[i] == '#'))
             ++i;
-        if (t->n < SP__MAXTOK) {
-            t->p[t->n] = s + a;
-            t->len[t->n] = (int)(i - a);
-        }
-        ++t->n;
-    }
-}
-
-/* sp__split keeping only the tokens of the columns want[0..nw) (increasing,
-   nw <= SP__MAXTOK): t->p[q], t->len[q] are those of column want[q] (len 0
-   past the line's end); t->n counts every token of the line, however many. */
-static void sp__split_pick(const char *s, size_t len, const int *want, int nw, sp__toks_t *t) {
-    size_t i = 0;
-    int q = 0;
-    for (t->n = 0; q < nw; ++q) t->len[q] = 0, t->p[q] = s;
-    q = 0;
-    while (i < len) {
-        size_t a;
-        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v')) ++i;
-        if (i >= len) break;
-        a = i;
-        while (i < len && !(s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v')) ++i;
-        if (q < nw && want[q] == t->n) {
+        if (want ? q < nw && want[q] == t->n : t->n < SP__MAXTOK) {
             t->p[q] = s + a;
             t->len[q++] = (int)(i - a);
         }
         ++t->n;
     }
+}
+
+static void sp__split(const char *s, size_t len, int strip_comment, sp__toks_t *t) {
+    sp__split_cols(s, len, strip_comment, NULL, 0, t);
+}
+
+/* A line split by sp__split into more than SP__MAXTOK tokens: its next
+   SP__MAXTOK, those after the last held, up to end (t->n: those left). */
+static void sp__split_on(sp__toks_t *t, const char *end, int strip_comment) {
+    const char *rest = t->p[SP__MAXTOK - 1] + t->len[SP__MAXTOK - 1];
+    sp__split(rest, (size_t)(end - rest), strip_comment, t);
 }
 
 /* Next line with at least one token after stripping '#' comments (the
@@ -12142,9 +12137,8 @@ static sp_result_t sp__read_uf3(sp_pot_t *pot, sp__lines_t *L, sp_diag_t *diag) 
         for (a = 0; a < t.n; ++a) {
             double v = 0.0;
             sp_result_t rr;
-            if (a == SP__MAXTOK) { /* a long line (knots, coefficients): its next SP__MAXTOK tokens */
-                const char *rest = t.p[a - 1] + t.len[a - 1];
-                sp__split(rest, (size_t)(s + sl - rest), 0, &t);
+            if (a == SP__MAXTOK) { /* a long line (knots, coefficients) */
+                sp__split_on(&t, s + sl, 0);
                 a = 0;
             }
             if (nnum == capnum) {
@@ -13170,10 +13164,9 @@ SP__PRIVATE sp_result_t sp__snnp_nums(sp__lines_t *L, int count, double *out, co
             return sp__fail(diag, SP_ERR_PARSE, L->line, "%s has %d numbers, this line brings %d more", what, count,
                             got + t.n - count);
         for (k = 0; k < t.n; ++k) {
-            if (k == SP__MAXTOK) { /* a long line: its next SP__MAXTOK tokens */
-                const char *rest = t.p[k - 1] + t.len[k - 1], *end = L->s + L->len;
-                const char *nl = (const char *)memchr(rest, '\n', (size_t)(end - rest));
-                sp__split(rest, (size_t)((nl ? nl : end) - rest), 1, &t);
+            if (k == SP__MAXTOK) { /* a long line: it ends at the next newline */
+                const char *end = L->s + L->len, *nl = (const char *)memchr(t.p[k - 1], '\n', (size_t)(end - t.p[k - 1]));
+                sp__split_on(&t, nl ? nl : end, 1);
                 k = 0;
             }
             if ((r = sp__tok_double(&t, k, L, what, out + got, diag)) != SP_OK) return r;
@@ -13642,7 +13635,7 @@ SP_API sp_result_t sp_xyz_read_frame(const char *text, size_t len, size_t *io_po
             r = sp__fail(diag, SP_ERR_PARSE, L.line, "file ends after %d of %ld atom lines", k, nat);
             goto fail;
         }
-        sp__split_pick(s, sl, want, nw, &t);
+        sp__split_cols(s, sl, 0, want, nw, &t);
         if (t.n != ncol) {
             r = sp__fail(diag, SP_ERR_PARSE, L.line, "expected %d columns, found %d", ncol, t.n);
             goto fail;

@@ -19,6 +19,7 @@ Prints "N passed, N failed" last. argv[1]: the LAMMPS potentials directory.
 """
 
 import copy
+import ctypes
 from concurrent.futures import ThreadPoolExecutor
 import os
 import pickle
@@ -198,7 +199,7 @@ def errors():
     raises(lambda: Potential(cut), 6, cut, "missing file")
     raises(lambda: Potential(si, skin=-1.0), splinepot.ERR_BAD_ARG, "skin", "negative skin")
     lib = splinepot._library()
-    lib.sp_result_str.restype = __import__("ctypes").c_char_p
+    lib.sp_result_str.restype = ctypes.c_char_p
     names = {c: lib.sp_result_str(c).decode() for c in (1, 4, 5, 6, 11, 12, 13)}
     check(names == {1: "bad argument", 4: "non-finite number", 5: "parse error", 6: "input/output error",
                     11: "unknown element", 12: "degenerate cell", 13: "overlapping atoms"},

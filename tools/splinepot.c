@@ -1578,10 +1578,13 @@ static int cmd_convert(int argc, char **argv) {
     if (!opt_long(argc, argv, "--points", 20000, &points) || !opt_double(argc, argv, "--rlo", 0.0, &rlo)) return 2;
     if (points < 2 || points > 10000000 || rlo < 0.0) return fail_msg("convert: --points 2..1e7, --rlo >= 0");
     if (!load_potential(in, &pot)) return 1;
-    if (el && (pot.kind != SP_POT_MEAM || pot.nelem != 1 || pot.elem[0][0] || !sp_element_z(el) || strlen(el) > 3)) {
-        if (!sp_element_z(el) || strlen(el) > 3) fprintf(stderr, "error: --element: unknown element '%s'\n", el);
-        else fprintf(stderr, "error: %s: --element is for a meam/spline file that names no element; this one is a %s "
-                             "potential of %s\n", in, kinds[pot.kind], pot.nelem == 1 ? pot.elem[0] : "several elements");
+    if (el && (!sp_element_z(el) || strlen(el) > 3)) {
+        fprintf(stderr, "error: --element: unknown element '%s'\n", el);
+        return sp_pot_free(&pot), 1;
+    }
+    if (el && (pot.kind != SP_POT_MEAM || pot.nelem != 1 || pot.elem[0][0])) {
+        fprintf(stderr, "error: %s: --element is for a meam/spline file that names no element; this one is a %s "
+                        "potential of %s\n", in, kinds[pot.kind], pot.nelem == 1 ? pot.elem[0] : "several elements");
         return sp_pot_free(&pot), 1;
     }
     if (el) snprintf(pot.elem[0], sizeof pot.elem[0], "%s", el);
@@ -1602,7 +1605,7 @@ static int cmd_convert(int argc, char **argv) {
         sp_pot_free(&pot);
         return ok ? 0 : 1;
     }
-    for (a = 0; a < pot.nelem; ++a) /* a first knot at or below rlo: the pair cannot start there */
+    for (a = 0; a < pot.nelem; ++a) /* --rlo past a pair's cutoff: said before any file is opened */
         for (b = a; b < pot.nelem; ++b) {
             const sp_uf3_pair_t *P = pot.uf3.pair + sp_pot_pair_index(pot.nelem, a, b);
             if (rlo > 0.0 && !(rlo < P->cut)) {
