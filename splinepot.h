@@ -876,6 +876,11 @@ SP_API int sp_hcp_cell(double a, double c, const int *n, double *pos, sp_cell_t 
    at the origin): returns the number of atoms (0 for a bad size) and, when
    pos and cell are not NULL, fills them (periodic cell). */
 
+SP_API int sp_lattice_cells(sp_lattice_t lattice, double a, double c, const int *n, double *pos, sp_cell_t *cell);
+/* n[0] x n[1] x n[2] conventional cells of any lattice: the cubic cell of
+   side a (c unused), or hcp's orthorhombic cell of sp_hcp_cell (c its
+   height); the count and fill of sp_lattice_cell. */
+
 typedef struct sp_props_opts_t {
     double a_guess;   /* start of the lattice-constant search (A); 0: scan the energy per atom */
     double c_a_guess; /* hcp: start of the c/a search (1 .. 2.5); 0: the ideal sqrt(8/3) */
@@ -7130,20 +7135,24 @@ static int sp__ortho_cells(const double *L, const double *basis, int nb, const i
 }
 
 SP_API int sp_lattice_cell(sp_lattice_t lattice, double a, int n, double *pos, sp_cell_t *cell) {
-    const double *basis, L[3] = {a, a, a};
     const int ns[3] = {n, n, n};
-    double nn;
-    const int nb = sp__lattice_basis(lattice, &basis, &nn);
-    return nb == 0 ? 0 : sp__ortho_cells(L, basis, nb, ns, pos, cell);
+    return lattice == SP_LATTICE_HCP ? 0 : sp_lattice_cells(lattice, a, 0.0, ns, pos, cell);
 }
 
 /* hcp in its orthorhombic cell (a, a sqrt 3, c): A plane at z = 0, B at c/2 */
 static const double sp__hcp_basis[4][3] = {{0, 0, 0}, {.5, .5, 0}, {.5, 1.0 / 6.0, .5}, {0, 2.0 / 3.0, .5}};
 
 SP_API int sp_hcp_cell(double a, double c, const int *n, double *pos, sp_cell_t *cell) {
-    const double L[3] = {a, a * 1.7320508075688772, c};
-    if (!n || !(a > 0.0 && a < 1e6 && c > 0.0 && c < 1e6)) return 0;
-    return sp__ortho_cells(L, &sp__hcp_basis[0][0], 4, n, pos, cell);
+    return sp_lattice_cells(SP_LATTICE_HCP, a, c, n, pos, cell);
+}
+
+SP_API int sp_lattice_cells(sp_lattice_t lattice, double a, double c, const int *n, double *pos, sp_cell_t *cell) {
+    const double L[3] = {a, lattice == SP_LATTICE_HCP ? a * 1.7320508075688772 : a, lattice == SP_LATTICE_HCP ? c : a};
+    const double *basis = &sp__hcp_basis[0][0];
+    double nn;
+    const int nb = lattice == SP_LATTICE_HCP ? 4 : sp__lattice_basis(lattice, &basis, &nn);
+    if (!n || nb == 0 || !(a > 0.0 && a < 1e6 && L[2] > 0.0 && L[2] < 1e6)) return 0;
+    return sp__ortho_cells(L, basis, nb, n, pos, cell);
 }
 
 /* (Re)allocates positions and types of n atoms of one type; 0 when out of memory. */

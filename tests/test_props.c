@@ -163,6 +163,33 @@ static void test_lattices(void) {
         SP_CHECK_NEAR(dmin, 3.0 * nnd[L], 1e-14, 0);
         SP_CHECK(cnt == n * nnc[L]);
     }
+    /* 3 x 2 x 2 cells of every lattice, hcp (ideal c/a) too: shells by brute force */
+    for (L = 1; L <= 5; ++L) {
+        static const int ns[3] = {3, 2, 2};
+        const double a = 3.0, c = 3.0 * 1.6329931618554521;
+        double pos[3 * 8 * 12], dmin = 1e9;
+        sp_cell_t cell;
+        const int n = sp_lattice_cells((sp_lattice_t)L, a, c, ns, pos, &cell), want = L == 5 ? 12 : nnc[L];
+        int i, j, t, cnt = 0;
+        SP_CHECK(n == 12 * (L == 5 ? 4 : nbs[L]) && sp_lattice_cells((sp_lattice_t)L, a, c, ns, NULL, NULL) == n);
+        SP_CHECK(cell.h[0] == 3.0 * a && cell.h[4] == 2.0 * (L == 5 ? a * sqrt(3.0) : a) &&
+                 cell.h[8] == 2.0 * (L == 5 ? c : a) && cell.pbc[0] == 1);
+        for (i = 0; i < n; ++i)
+            for (j = 0; j < n; ++j)
+                for (t = 0; t < 27; ++t) {
+                    const double d[3] = {pos[3 * j] - pos[3 * i] + cell.h[0] * (t % 3 - 1),
+                                         pos[3 * j + 1] - pos[3 * i + 1] + cell.h[4] * (t / 3 % 3 - 1),
+                                         pos[3 * j + 2] - pos[3 * i + 2] + cell.h[8] * (t / 9 - 1)};
+                    const double r = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+                    if (r == 0.0) continue;
+                    if (r < dmin - 1e-9) { dmin = r; cnt = 0; }
+                    if (fabs(r - dmin) < 1e-9) ++cnt;
+                }
+        SP_CHECK_NEAR(dmin, L == 5 ? a : a * nnd[L], 1e-14, 0);
+        SP_CHECK(cnt == n * want);
+    }
+    SP_CHECK(sp_lattice_cells(SP_LATTICE_HCP, 3.0, 0.0, nbs + 1, NULL, NULL) == 0);
+    SP_CHECK(sp_lattice_cells(SP_LATTICE_BCC, -1.0, 0.0, nbs + 1, NULL, NULL) == 0);
 }
 
 /* pair potential on fcc and bcc: a0, E0, C11 = C12 + ..., Cauchy C12 = C44,
