@@ -583,6 +583,24 @@ static double kinetic(int n, const double *v, const double *mass) {
     return ke * MVV2E;
 }
 
+/* Velocities (A/ps) drawn at temperature temp, without centre-of-mass
+   motion, scaled to exactly temp over 3 (n - 1) degrees of freedom. */
+static void thermal_velocities(int n, const double *mass, double temp, rng_t *rng, double *v) {
+    double vc[3] = {0, 0, 0}, mt = 0.0, ke, s;
+    int i, d;
+    for (i = 0; i < n; ++i)
+        for (d = 0; d < 3; ++d) {
+            v[3 * i + d] = rng_gauss(rng) * sqrt(BOLTZ * temp / (mass[i] * MVV2E));
+            vc[d] += mass[i] * v[3 * i + d];
+        }
+    for (i = 0; i < n; ++i) mt += mass[i];
+    for (i = 0; i < n; ++i)
+        for (d = 0; d < 3; ++d) v[3 * i + d] -= vc[d] / mt;
+    ke = kinetic(n, v, mass);
+    s = (n > 1 && ke > 0) ? sqrt(1.5 * (n - 1) * BOLTZ * temp / ke) : 0.0;
+    for (i = 0; i < 3 * n; ++i) v[i] *= s;
+}
+
 static int cmd_md(int argc, char **argv) {
     static const char *const withv[] = {"--steps", "--dt", "--temp", "--seed", "--damp", "--skin",
                                         "--every", "--dump", "--press", "--pdamp", "--bulk", NULL};
@@ -665,24 +683,12 @@ static int cmd_md(int argc, char **argv) {
         if (!(mass[i] > 0)) ok = !fail_msg("md: atom without a known mass");
     }
     if (ok) {
-        double vc[3] = {0, 0, 0}, mt = 0.0, ke, s;
         memcpy(x, f->pos, 3 * (size_t)n * sizeof(double));
         rng.s = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 12345;
         if (f->velocities) /* a run goes on from a dumped frame */
             memcpy(v, f->velocities, 3 * (size_t)n * sizeof(double));
-        else {
-            for (i = 0; i < n; ++i)
-                for (d = 0; d < 3; ++d) {
-                    v[3 * i + d] = rng_gauss(&rng) * sqrt(BOLTZ * temp / (mass[i] * MVV2E));
-                    vc[d] += mass[i] * v[3 * i + d];
-                }
-            for (i = 0; i < n; ++i) mt += mass[i];
-            for (i = 0; i < n; ++i)
-                for (d = 0; d < 3; ++d) v[3 * i + d] -= vc[d] / mt;
-            ke = kinetic(n, v, mass);
-            s = (n > 1 && ke > 0) ? sqrt(1.5 * (n - 1) * BOLTZ * temp / ke) : 0.0;
-            for (i = 0; i < 3 * n; ++i) v[i] *= s;
-        }
+        else
+            thermal_velocities(n, mass, temp, &rng, v);
         frame_cell(f, &cell);
         if (npt && !(cell.pbc[0] && cell.pbc[1] && cell.pbc[2] && cell_volume(cell.h) > 0))
             ok = !fail_msg("md: --press needs a cell periodic along a, b and c");
