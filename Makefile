@@ -28,7 +28,7 @@ B       := build
 TESTS   := $(B)/test_spline $(B)/test_bspline $(B)/test_cells $(B)/test_meam $(B)/test_io $(B)/test_cmaes $(B)/test_uf3 $(B)/test_ridge $(B)/test_json $(B)/test_sv $(B)/test_lammps \
            $(B)/test_cpp $(B)/test_static $(B)/test_c11 $(B)/test_cuda $(B)/test_smfit $(B)/test_snnp $(B)/test_uf3_fast $(B)/test_props
 # shell tests, run on $(B)/splinepot (they close with "N passed, N failed" too)
-TEST_SCRIPTS := tests/test_determinism.sh tests/test_kim.sh tests/test_python.sh
+TEST_SCRIPTS := tests/test_determinism.sh tests/test_melt.sh tests/test_kim.sh tests/test_python.sh
 HDR     := splinepot.h tests/sp_test.h tests/test_util.h tests/uf3_ref.h
 
 EXAMPLES := $(B)/01_meam_forces $(B)/02_md_loop $(B)/03_uf3_fit $(B)/04_crystal $(B)/05_snnp_filters $(B)/06_monte_carlo \
@@ -59,7 +59,7 @@ examples: $(EXAMPLES) $(PYLIB)
 $(B):
 	mkdir -p $(B)
 
-$(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c tools/fit_snnp.c splinepot.h | $(B)
+$(B)/splinepot: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c tools/fit_snnp.c tools/melt.c splinepot.h | $(B)
 	$(CC) -std=c99 $(CFLAGS) $< -o $@ $(LDLIBS) -ldl
 
 # the shared library tools/python/splinepot.py loads

@@ -62,6 +62,8 @@ static const char *usage_text =
     "      phonon dispersion along a high-symmetry path\n"
     "  gsfe POTENTIAL --lattice sc|bcc|fcc|diamond [--plane P --slip H,K,L] [-o CURVE.dat]\n"
     "      generalized stacking-fault energy curve\n"
+    "  melt POTENTIAL --lattice sc|bcc|fcc|diamond|hcp --temp K [--cells NX,NY,NZ] [--hold K]\n"
+    "      melting point by solid-liquid coexistence (NPH), or which phase grows at --hold K\n"
     "  rdf TRAJ.xyz [--rmax R] [--bins N] [--skip K] [--ref REF.xyz] [-o RDF.dat]\n"
     "      partial radial distribution functions and coordination numbers of a trajectory\n"
     "  msd TRAJ.xyz [--dt PS] [-o MSD.dat]\n"
@@ -3661,6 +3663,7 @@ static int cmd_fit_smeam(int argc, char **argv) {
 }
 
 #include "fit_snnp.c"
+#include "melt.c"
 
 /* --------------------------------------------------------------------- rdf */
 
@@ -4173,7 +4176,7 @@ int main(int argc, char **argv) {
             const char *name;
             int (*run)(int, char **);
         } cmds[] = {{"eval", cmd_eval},       {"md", cmd_md},       {"mc", cmd_mc},       {"plot", cmd_plot},
-                    {"convert", cmd_convert}, {"props", cmd_props},     {"phonons", cmd_phonons}, {"gsfe", cmd_gsfe}, {"bench", cmd_bench},
+                    {"convert", cmd_convert}, {"props", cmd_props},     {"phonons", cmd_phonons}, {"gsfe", cmd_gsfe}, {"melt", cmd_melt}, {"bench", cmd_bench},
                     {"fit", cmd_fit},         {"demo", cmd_demo},   {"filters", cmd_filters}, {"rdf", cmd_rdf},
                     {"msd", cmd_msd}};
         size_t k;

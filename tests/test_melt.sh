@@ -1,0 +1,89 @@
+#!/bin/sh
+# splinepot melt (two-phase coexistence) on Lennard-Jones argon, whose melting
+# point is known independently of this code: a UF2 model is fitted to the
+# LAMMPS lj/cut frames of tests/data/lmp_LJ_Ar.xyz (eps 0.0104 eV, sigma
+# 3.4 A, cut at 2.5 sigma), fcc, 8 x 4 x 4 cells (512 atoms), 2 fs steps.
+#   - the NPH melting point lies in 0.62 .. 0.76 eps/k (75 .. 92 K): the
+#     zero-pressure melting point of the full LJ potential is 0.694 eps/k
+#     (Mastny, de Pablo, J. Chem. Phys. 127, 104504 (2007)); cut at 2.5 sigma
+#     it is lower, 0.62-0.65 (truncated and shifted); the band takes in both
+#     and a 512-atom cell's scatter;
+#   - NPH conserves K + U + sum p^2/2W + P0 V to 2e-5 eV/atom over its run
+#     (the energy scale is eps = 0.0104 eV), and the mean pressure is the
+#     target's to 150 bar;
+#   - the closest approach of two atoms is between 2.6 and 3.4 A (at the
+#     hottest, 300 K, V_LJ(r) = 10 kT at 2.8 A; neighbours at 3.75 A);
+#   - --hold: at 65 K (0.54 eps/k) the crystal grows, at 105 K (0.87) it melts;
+#   - --dump writes the three stage ends; the JSON report names its fields;
+#   - bad options, a --hot that leaves the crystal standing and a --temp that
+#     melts it before any liquid is made are errors naming the cause, and leave
+#     no report behind.
+# The binary is $SPLINEPOT (default build/splinepot). Closes with
+# "N passed, N failed" like the test programs (tests/run.sh).
+SP=${SPLINEPOT:-build/splinepot}
+passed=0; failed=0
+ok()   { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "$0: $*"; }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+
+if [ ! -x "$SP" ]; then fail "no $SP"; finish; fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/sp_melt.XXXXXX") || { fail "mktemp"; finish; }
+trap 'rm -rf "$T"' EXIT
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+
+"$SP" fit uf3 --train tests/data/lmp_LJ_Ar.xyz --r2 2.6:8.5:30 -o "$T/lj.uf3" > "$T/fit.log" 2>&1 ||
+    { fail "fit uf3 on the LJ frames: $(tail -n 1 "$T/fit.log")"; finish; }
+# melt on the LJ model: fcc 8 x 4 x 4, 2 fs steps, the arguments added
+lj() {
+    "$SP" melt "$T/lj.uf3" --lattice fcc --a 5.3 --bulk 3 --dt 2 --cells 8,4,4 --settle 1000 --every 5000 "$@"
+}
+
+# a number from a JSON report: $1 file, $2 key (the first number after it)
+num() { sed -n "s/^ *\"$2\": \\[*\\([-0-9.eE+]*\\).*/\\1/p" "$1"; }
+# is $1 within [$2, $3]?
+within() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x != "" && x + 0 >= lo && x + 0 <= hi) }'; }
+
+# the melting point by NPH coexistence
+if lj --equil 5000 --melt 10000 --hot 300 --temp 92 --nph 20000 --tries 3 --dump "$T/d.xyz" -o "$T/nph.json" \
+    > "$T/nph.log" 2> "$T/nph.err"; then
+    tm=$(num "$T/nph.json" melting_point_K); dh=$(num "$T/nph.json" nph_conserved_max_change_eV_per_atom)
+    p=$(num "$T/nph.json" pressure_bar)
+    if within "$tm" 75 92; then ok; else fail "LJ melting point $tm K, not in 75 .. 92 K"; fi
+    if within "$dh" -2e-5 2e-5; then ok; else fail "NPH conserved quantity changed by $dh eV/atom"; fi
+    if within "$p" -150 150; then ok; else fail "NPH mean pressure $p bar, target 0"; fi
+    rc=$(num "$T/nph.json" closest_pair_A) # LJ at 300 K and below: V(r) = 10 kT at 2.8 A, nearest neighbours 3.75 A
+    if within "$rc" 2.6 3.4; then ok; else fail "closest approach $rc A, not in 2.6 .. 3.4 A"; fi
+    awk -v t="$tm" -v dh="$dh" -v p="$p" 'BEGIN { printf "LJ argon: melting point %.1f K (%.3f eps/k), NPH change %.1e eV/atom, mean P %.1f bar\n", t, t / 120.69, dh, p }'
+    if [ "$(grep -c '^512$' "$T/d.xyz")" -eq 3 ] && [ "$(grep -c 'Lattice=.*vel:R:3' "$T/d.xyz")" -eq 3 ]; then ok
+    else fail "--dump: not 3 frames of 512 atoms with cell and velocities"; fi
+    for k in model lattice natoms a temp_start_K pressure_target_bar error_K solid_fraction; do
+        grep -q "\"$k\":" "$T/nph.json" || fail "report lacks \"$k\""
+    done
+    ok
+else
+    fail "melt (NPH) failed: $(tail -n 1 "$T/nph.err")"
+fi
+
+# --hold below and above: the crystal grows, then melts
+for h in 65:grows 105:melts; do
+    lj --equil 5000 --melt 10000 --hot 300 --temp 85 --nph 10000 --hold "${h%:*}" -o "$T/hold.json" > "$T/hold.log" 2>&1
+    if grep -q "the crystal ${h#*:}" "$T/hold.log" && [ -n "$(num "$T/hold.json" hold_mean_K)" ]; then ok
+    else fail "--hold ${h%:*}: expected the crystal to ${h#*:}: $(tail -n 2 "$T/hold.log" | head -n 1)"; fi
+done
+
+# errors: a message naming the cause, a nonzero status, no report
+expect_error() {
+    msg=$1; shift
+    rm -f "$T/bad.json"
+    if "$@" -o "$T/bad.json" > "$T/bad.log" 2>&1; then fail "$*: no error"
+    elif ! grep -q -- "$msg" "$T/bad.log"; then fail "$*: no \"$msg\" in: $(tail -n 1 "$T/bad.log")"
+    elif [ -e "$T/bad.json" ]; then fail "$*: a report left behind"
+    else ok; fi
+}
+expect_error "usage: splinepot melt" "$SP" melt "$T/lj.uf3" --lattice fcc
+expect_error "NX >= 2" "$SP" melt "$T/lj.uf3" --lattice fcc --a 5.3 --temp 80 --cells 1,4,4
+expect_error "hot > --temp" "$SP" melt "$T/lj.uf3" --lattice fcc --a 5.3 --temp 80 --hot 70
+expect_error "lattice must be" "$SP" melt "$T/lj.uf3" --lattice bct --a 5.3 --temp 80
+expect_error "did not melt" lj --temp 60 --hot 70 --equil 500 --melt 1000
+expect_error "melted at" lj --temp 300 --hot 400 --equil 3000
+finish
