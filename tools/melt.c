@@ -269,13 +269,13 @@ static int cmd_melt(int argc, char **argv) {
     const char *cells = opt_value(argc, argv, "--cells"), *dump = opt_value(argc, argv, "--dump");
     const char *report = opt_value(argc, argv, "-o");
     double a = 0.0, ca = 0.0, t0, hot, press, dt_fs, damp, pdamp, bulk, skin, hold, t_end = 0.0;
-    long nequil, nmelt, nsettle, nnph, tries, seed, every;
+    long nequil, nmelt, nsettle, nnph, tries, seed, every, steps_all = 0;
     int nc[3] = {16, 8, 8}, L, typ, ok = 1, i, try_;
     sp_pot_t pot;
     sp_frame_t proto;
     melt_t M;
     out_file_t of, orep;
-    double sum[3] = {0, 0, 0}, block[10], psum = 0.0, hdrift = 0.0, f_start = 0.0, f_end = 0.0, wall;
+    double bsum[10], bcnt[10], psum = 0.0, hdrift = 0.0, f_start = 0.0, f_end = 0.0, t_err = 0.0, p_end = 0.0, wall;
     const int help = opt_flag(argc, argv, "--help");
     if (help || !model || !lat || !opt_value(argc, argv, "--temp")) {
         fputs("usage: splinepot melt POTENTIAL --lattice sc|bcc|fcc|diamond|hcp --temp K [--element X]\n"
@@ -369,12 +369,12 @@ static int cmd_melt(int argc, char **argv) {
     for (try_ = 0; ok && try_ < tries; ++try_) {
         const double c1 = exp(-dt_fs / damp), bt = SP_EV_A3_TO_GPA / bulk / (pdamp * 1e-3), p0 = press / BAR_PER_EVA3;
         const double w = (M.n + 1) * BOLTZ * t0 * (pdamp * 1e-3) * (pdamp * 1e-3);
-        double p[3] = {0, 0, 0}, h0 = 0.0, tsum = 0.0, lmean[3] = {0, 0, 0};
+        double p[3] = {0, 0, 0}, h0 = 0.0, lmean[3] = {0, 0, 0};
         long s;
-        int nb = 0;
         sp_lattice_cells((sp_lattice_t)L, a, ca * a, nc, M.x, &M.cell);
         M.rng.s = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 12345 + (uint64_t)try_;
         M.built = 0;
+        steps_all += M.step; /* the tries before */
         M.step = 0;
         thermal_velocities(M.n, M.mass, t0, &M.rng, M.v);
         memset(M.held, 0, (size_t)M.n * sizeof(int));
@@ -427,8 +427,9 @@ static int cmd_melt(int argc, char **argv) {
         /* C: NPH (or --hold: constant temperature and pressure) */
         f_start = melt_solid(&M);
         h0 = M.res.energy + M.ke + p0 * cell_volume(M.cell.h);
-        hdrift = 0.0;
-        sum[0] = sum[1] = sum[2] = psum = 0.0;
+        hdrift = psum = 0.0;
+        memset(bsum, 0, sizeof bsum);
+        memset(bcnt, 0, sizeof bcnt);
         for (s = 0; ok && s < nnph; ++s) {
             double tk;
             ok = hold > 0 ? melt_langevin(&M, hold, c1, bt, p0) : melt_nph(&M, p0, w, p);
@@ -441,30 +442,25 @@ static int cmd_melt(int argc, char **argv) {
             }
             if (s >= nnph / 2) { /* the second half, in 10 blocks */
                 const long k = (s - nnph / 2) * 10 / (nnph - nnph / 2);
-                if (k != nb) {
-                    block[nb] = tsum / sum[2];
-                    nb = (int)k;
-                    tsum = sum[2] = 0.0;
-                }
-                tsum += tk;
-                sum[2] += 1.0;
-                sum[0] += tk;
-                sum[1] += 1.0;
+                bsum[k] += tk;
+                bcnt[k] += 1.0;
                 psum += (M.pt[0] + M.pt[4] + M.pt[8]) / 3.0 * BAR_PER_EVA3;
             }
             if (M.step % every == 0 || s == nnph - 1) melt_line(&M, hold > 0 ? "hold" : "nph", tk);
         }
         if (!ok) break;
-        block[nb] = tsum / sum[2];
         if (dump) melt_dump(&M, &proto, of.fp);
         f_end = melt_solid(&M);
-        t_end = sum[0] / sum[1];
-        {
-            double bm = 0.0, bv = 0.0;
+        { /* the mean and the standard error of the 10 block means */
+            double bm = 0.0, bv = 0.0, nall = 0.0;
             int k;
-            for (k = 0; k < 10; ++k) bm += block[k] / 10.0;
-            for (k = 0; k < 10; ++k) bv += (block[k] - bm) * (block[k] - bm) / 9.0;
-            sum[2] = sqrt(bv / 10.0);
+            for (k = 0; k < 10; ++k) bm += bsum[k] / bcnt[k] / 10.0;
+            for (k = 0; k < 10; ++k) bv += (bsum[k] / bcnt[k] - bm) * (bsum[k] / bcnt[k] - bm) / 9.0;
+            t_end = 0.0;
+            for (k = 0; k < 10; ++k) t_end += bsum[k], nall += bcnt[k];
+            t_end /= nall;
+            t_err = sqrt(bv / 10.0);
+            p_end = psum / nall;
         }
         if (hold > 0) break;
         if (f_end > 0.1 && f_end < 0.9) break;
@@ -478,14 +474,14 @@ static int cmd_melt(int argc, char **argv) {
     if (ok && hold > 0)
         printf("hold at %.1f K: solid fraction %.2f -> %.2f: the crystal %s (mean T %.1f K, P %.1f bar)\n", hold, f_start,
                f_end, f_end > f_start ? "grows: below the melting point" : f_end < f_start ? "melts: above the melting point" : "neither grows nor melts",
-               t_end, psum / sum[1]);
+               t_end, p_end);
     else if (ok) {
         printf("NPH: conserved quantity K + U + p^2/2W + P0 V: largest change %.3e eV/atom\n", hdrift / M.n);
         printf("melting point: %.1f K +- %.1f (10-block standard error), pressure %.1f bar (target %.1f), "
-               "solid fraction %.2f -> %.2f\n", t_end, sum[2], psum / sum[1], press, f_start, f_end);
+               "solid fraction %.2f -> %.2f\n", t_end, t_err, p_end, press, f_start, f_end);
     }
     if (ok) printf("closest two atoms came: %.3f A (a model fitted to crystals may not hold there)\n", sqrt(M.rmin));
-    if (ok) printf("perf: %.4f us/atom-step\n", 1e6 * (now_seconds() - wall) / ((double)M.n * (double)M.step));
+    if (ok) printf("perf: %.4f us/atom-step, %d list builds\n", 1e6 * (now_seconds() - wall) / ((double)M.n * (double)(steps_all + M.step)), M.rebuilds);
     if (ok && report && out_open(&orep, report)) {
         fprintf(orep.fp, "{\n  \"model\": ");
         json_string(orep.fp, model);
@@ -493,7 +489,7 @@ static int cmd_melt(int argc, char **argv) {
                 "  \"pressure_target_bar\": %.17g,\n  \"%s\": %.17g,\n  \"error_K\": %.17g,\n  \"pressure_bar\": %.17g,\n"
                 "  \"solid_fraction\": [%.4f, %.4f],\n  \"nph_conserved_max_change_eV_per_atom\": %.6g,\n"
                 "  \"closest_pair_A\": %.17g\n}\n",
-                lat, M.n, a, t0, press, hold > 0 ? "hold_mean_K" : "melting_point_K", t_end, sum[2], psum / sum[1],
+                lat, M.n, a, t0, press, hold > 0 ? "hold_mean_K" : "melting_point_K", t_end, t_err, p_end,
                 f_start, f_end, hold > 0 ? 0.0 : hdrift / M.n, sqrt(M.rmin));
         ok = out_close(&orep, 1);
     } else if (report && ok) {
