@@ -15,6 +15,7 @@
 #     hottest, 300 K, V_LJ(r) = 10 kT at 2.8 A; neighbours at 3.75 A);
 #   - --hold: at 65 K (0.54 eps/k) the crystal grows, at 105 K (0.87) it melts;
 #   - --dump writes the three stage ends; the JSON report names its fields;
+#   - a short --hold run prints the same on 1 and 2 threads;
 #   - bad options, a --hot that leaves the crystal standing and a --temp that
 #     melts it before any liquid is made are errors naming the cause, and leave
 #     no report behind.
@@ -70,6 +71,13 @@ for h in 65:grows 105:melts; do
     if grep -q "the crystal ${h#*:}" "$T/hold.log" && [ -n "$(num "$T/hold.json" hold_mean_K)" ]; then ok
     else fail "--hold ${h%:*}: expected the crystal to ${h#*:}: $(tail -n 2 "$T/hold.log" | head -n 1)"; fi
 done
+
+# the same bits on 1 and 2 threads (stdout less the timing line)
+for th in 1 2; do
+    OMP_NUM_THREADS=$th lj --equil 1000 --melt 2000 --hot 300 --temp 85 --nph 1000 --hold 85 --every 500 2>&1 |
+        grep -v '^perf:' > "$T/th$th.log"
+done
+if [ -s "$T/th1.log" ] && cmp -s "$T/th1.log" "$T/th2.log"; then ok; else fail "--hold run differs on 1 and 2 threads"; fi
 
 # errors: a message naming the cause, a nonzero status, no report
 expect_error() {
