@@ -18,7 +18,7 @@
 #   - a short --hold run prints the same on 1 and 2 threads;
 #   - bad options, a --hot that leaves the crystal standing and a --temp that
 #     melts it before any liquid is made are errors naming the cause, and leave
-#     no report behind.
+#     no report behind (with --tries, the latter tries again lower first).
 # The binary is $SPLINEPOT (default build/splinepot). Closes with
 # "N passed, N failed" like the test programs (tests/run.sh).
 SP=${SPLINEPOT:-build/splinepot}
@@ -94,4 +94,5 @@ expect_error "hot > --temp" "$SP" melt "$T/lj.uf3" --lattice fcc --a 5.3 --temp 
 expect_error "lattice must be" "$SP" melt "$T/lj.uf3" --lattice bct --a 5.3 --temp 80
 expect_error "did not melt" lj --temp 60 --hot 70 --equil 500 --melt 1000
 expect_error "melted at" lj --temp 300 --hot 400 --equil 3000
+expect_error "again 8 % lower" lj --temp 300 --hot 400 --equil 3000 --tries 2
 finish

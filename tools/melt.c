@@ -296,9 +296,9 @@ static int cmd_melt(int argc, char **argv) {
               "  --hold K: the last stage at constant K and pressure instead, to see whether the\n"
               "  crystal grows (K below the melting point) or melts (above).\n"
               "  The half that did not melt by the end of its time at --hot is an error (raise --hot);\n"
-              "  so is a crystal that melts at --temp before any liquid is made. Too hot a liquid\n"
-              "  brings atoms closer than a model fitted to crystals knows: the closest approach is\n"
-              "  printed at the end.\n"
+              "  so is a crystal that melts at --temp before any liquid is made (with --tries, it\n"
+              "  starts again 8 % lower). Too hot a liquid brings atoms closer than a model fitted\n"
+              "  to crystals knows: the closest approach is printed at the end.\n"
               "  --dump: the cell at the end of each stage (with vel, so md can go on from it).\n",
               help ? stdout : stderr);
         return help ? 0 : 2;
@@ -395,10 +395,14 @@ static int cmd_melt(int argc, char **argv) {
             if (ok) melt_pressure(&M);
         }
         if (ok && dump) melt_dump(&M, &proto, of.fp);
-        if (ok && melt_solid(&M) < 0.75) {
-            fprintf(stderr, "error: melt: the crystal melted at %.1f K before any liquid was made (solid fraction "
-                    "%.2f): --temp is far above the melting point\n", t0, melt_solid(&M));
-            ok = 0;
+        if (ok && melt_solid(&M) < 0.75) { /* far above the melting point: a try ending all liquid */
+            fprintf(stderr, "%s: melt: the crystal melted at %.1f K before any liquid was made (solid fraction %.2f): "
+                    "--temp is far above the melting point%s\n", try_ + 1 < tries ? "warning" : "error", t0,
+                    melt_solid(&M), try_ + 1 < tries ? "; again 8 % lower" : "");
+            t0 *= 0.92;
+            hot = fmax(hot, 1.2 * t0);
+            ok = try_ + 1 < tries;
+            continue;
         }
         /* B: the half at x >= Lx/2 melted and cooled back, the rest held */
         for (i = 0; ok && i < M.n; ++i) { /* held atoms keep their velocities, to go on with in stage C */
