@@ -33,7 +33,7 @@
 #
 #   bench/melt_lammps.sh MODEL.uf3 --a A --temp T0 [--hot TH=1.5*T0]
 #       [--cells NX,NY,NZ=16,8,8] [--equil N=40000] [--melt N=80000]
-#       [--nph N=200000] [--seed S=1] [--element W] [--mass 183.84] [--rlo R=0.3]
+#       [--nph N=200000] [--seed S=1] [--element W] [--mass 183.84] [--rlo R=0.3] [--kim]
 # --rlo: the table starts at R (splinepot convert --rlo), below the model's
 # first knot, where V2 continues its first cubic piece as in splinepot and
 # LAMMPS pair_style uf3: a hot liquid brings pairs far below a first knot at
@@ -41,19 +41,26 @@
 # A in splinepot), which a table starting there stops with "Pair distance <
 # table inner cutoff".  If the upper half is still crystal when NPH starts
 # (solid fraction ~1 at the start), it did not melt: raise --hot.
+# --kim: any model splinepot reads (a UF2,3 too), run in LAMMPS by
+# splinepot's KIM driver (tools/kim/install.sh, into a scratch collection;
+# `kim init` + `kim interactions`) instead of as a table: the forces are
+# splinepot's, the dynamics, thermostat, barostat and order parameter
+# LAMMPS's and this script's.  Needs LAMMPS with the KIM package,
+# kim-api-collections-management and cmake.
 # Needs lmp (LAMMPS with pair_style table; Debian: apt-get install lammps) and
 # python3 with numpy.  Serial, one process.  Last line:
 #   lammps melting point: T_MEAN K +- T_ERR (block standard error), P_MEAN bar, solid fraction START -> END
 set -euo pipefail
 
-usage() { sed -n '/^#   bench\/melt_lammps.sh/,/--rlo R/p' "$0" | sed 's/^# \{0,3\}//' >&2; exit 2; }
+usage() { sed -n '/^#   bench\/melt_lammps.sh/,/--rlo R=0.3\] \[--kim\]/p' "$0" | sed 's/^# \{0,3\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 model=$1; shift
 [ -f "$model" ] || { echo "melt_lammps: no such model: $model" >&2; exit 2; }
 model=$(cd "$(dirname "$model")" && pwd)/$(basename "$model")
 
-a=; t0=; th=; cells=16,8,8; nequil=40000; nmelt=80000; nnph=200000; seed=1; element=W; mass=183.84; rlo=0.3
+a=; t0=; th=; cells=16,8,8; nequil=40000; nmelt=80000; nnph=200000; seed=1; element=W; mass=183.84; rlo=0.3; kim=0
 while [ $# -gt 0 ]; do
+    [ "$1" = --kim ] && { kim=1; shift; continue; }
     [ $# -ge 2 ] || usage
     case $1 in
         --a) a=$2 ;;
@@ -71,7 +78,7 @@ while [ $# -gt 0 ]; do
     esac
     shift 2
 done
-[ -n "$a" ] && [ -n "$t0" ] || usage
+if [ -z "$a" ] || [ -z "$t0" ]; then usage; fi
 [ -n "$th" ] || th=$(awk -v t="$t0" 'BEGIN { printf "%.6g", 1.5 * t }')
 IFS=, read -r nx ny nz <<< "$cells"
 [ -n "$nz" ] || usage
@@ -82,21 +89,38 @@ make -s build/splinepot
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# the model as a LAMMPS table, and the pair_style / pair_coeff lines to use it
-./build/splinepot convert "$model" "$work/pot.table" --rlo "$rlo" > "$work/convert.txt"
-pair_style=$(grep '^pair_style' "$work/convert.txt")
-pair_coeff=$(grep '^pair_coeff' "$work/convert.txt")
-if ! grep -q "atom types in this order: $element\$" "$work/convert.txt"; then
-    echo "melt_lammps: the model is not a one-element $element model:" >&2
-    cat "$work/convert.txt" >&2
-    exit 1
+if [ "$kim" = 1 ]; then
+    # the model through splinepot's KIM driver, in a collection of its own
+    lmp -h 2>/dev/null | grep 'KIM' > /dev/null || { echo "melt_lammps: LAMMPS without the KIM package" >&2; exit 1; }
+    mkdir -p "$work/md" "$work/pm" "$work/sm"
+    export KIM_API_MODEL_DRIVERS_DIR="$work/md" KIM_API_PORTABLE_MODELS_DIR="$work/pm" KIM_API_SIMULATOR_MODELS_DIR="$work/sm"
+    kim_model=splinepot_melt__MO_000000000000_000
+    if ! tools/kim/install.sh --collection environment --name "$kim_model" "$model" \
+            > "$work/install.log" 2>&1; then
+        tail -n 20 "$work/install.log" >&2
+        exit 1
+    fi
+    units="kim init $kim_model metal"
+    pair_style="kim interactions $element"
+    pair_coeff=
+else
+    # the model as a LAMMPS table, and the pair_style / pair_coeff lines to use it
+    ./build/splinepot convert "$model" "$work/pot.table" --rlo "$rlo" > "$work/convert.txt"
+    units="units metal"
+    pair_style=$(grep '^pair_style' "$work/convert.txt")
+    pair_coeff=$(grep '^pair_coeff' "$work/convert.txt")
+    if ! grep -q "atom types in this order: $element\$" "$work/convert.txt"; then
+        echo "melt_lammps: the model is not a one-element $element model:" >&2
+        cat "$work/convert.txt" >&2
+        exit 1
+    fi
 fi
 half1=$((nmelt / 2)); half2=$((nmelt - half1))
 
 cat > "$work/in.melt" <<EOF
 # Two-phase coexistence melting point, written by bench/melt_lammps.sh
 # model $model, $element, bcc a = $a A, ${nx}x${ny}x${nz} cells
-units           metal
+$units
 atom_style      atomic
 boundary        p p p
 lattice         bcc $a
@@ -152,7 +176,7 @@ run             $nnph
 write_dump      all custom $work/nph_end.dump id x y z modify sort id
 EOF
 
-echo "lammps: $(grep '^pair_style' "$work/in.melt"), $((2 * nx * ny * nz)) atoms, T0 $t0 K, hot $th K, steps $nequil + $nmelt + $nnph"
+echo "lammps: $pair_style, $((2 * nx * ny * nz)) atoms, T0 $t0 K, hot $th K, steps $nequil + $nmelt + $nnph"
 start=$(date +%s)
 if ! lmp -in "$work/in.melt" -log "$work/log.lammps" -screen none -nocite; then
     tail -n 30 "$work/log.lammps" >&2
