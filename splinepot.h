@@ -6321,7 +6321,9 @@ static sp_result_t sp__trial_begin(const sp_pot_t *pot, const sp_nlist_t *nl, sp
     T->maxdeg = 0;
     T->ns = 0;
     for (q = 0; q < na; ++q)
+        /* cppcheck-suppress objectIndex ; a is the address of one int only where na = 1 */
         for (b = nl->first[a[q]] - 1; b < nl->first[a[q] + 1]; ++b) {
+            /* cppcheck-suppress objectIndex ; as above */
             const int c = b < nl->first[a[q]] ? a[q] : nl->owner[nl->j[b]];
             const int d = nl->first[c + 1] - nl->first[c];
             T->maxdeg = d > T->maxdeg ? d : T->maxdeg;
