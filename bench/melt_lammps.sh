@@ -178,7 +178,7 @@ EOF
 
 echo "lammps: $pair_style, $((2 * nx * ny * nz)) atoms, T0 $t0 K, hot $th K, steps $nequil + $nmelt + $nnph"
 start=$(date +%s)
-if ! lmp -in "$work/in.melt" -log "$work/log.lammps" -screen none -nocite; then
+if ! (cd "$work" && lmp -in in.melt -log log.lammps -screen none -nocite); then # kim.log lands there too
     tail -n 30 "$work/log.lammps" >&2
     exit 1
 fi
