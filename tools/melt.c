@@ -369,7 +369,7 @@ static int cmd_melt(int argc, char **argv) {
     for (try_ = 0; ok && try_ < tries; ++try_) {
         const double c1 = exp(-dt_fs / damp), bt = SP_EV_A3_TO_GPA / bulk / (pdamp * 1e-3), p0 = press / BAR_PER_EVA3;
         const double w = (M.n + 1) * BOLTZ * t0 * (pdamp * 1e-3) * (pdamp * 1e-3);
-        double p[3] = {0, 0, 0}, h0 = 0.0, lmean[3] = {0, 0, 0};
+        double p[3] = {0, 0, 0}, h0 = 0.0, lmean[3] = {0, 0, 0}, fs = 1.0; /* fs: a solid fraction on the way */
         long s;
         sp_lattice_cells((sp_lattice_t)L, a, ca * a, nc, M.x, &M.cell);
         M.rng.s = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 12345 + (uint64_t)try_;
@@ -395,10 +395,11 @@ static int cmd_melt(int argc, char **argv) {
             if (ok) melt_pressure(&M);
         }
         if (ok && dump) melt_dump(&M, &proto, of.fp);
-        if (ok && melt_solid(&M) < 0.75) { /* far above the melting point: a try ending all liquid */
+        if (ok) fs = melt_solid(&M);
+        if (ok && fs < 0.75) { /* far above the melting point: a try ending all liquid */
             fprintf(stderr, "%s: melt: the crystal melted at %.1f K before any liquid was made (solid fraction %.2f): "
                     "--temp is far above the melting point%s\n", try_ + 1 < tries ? "warning" : "error", t0,
-                    melt_solid(&M), try_ + 1 < tries ? "; again 8 % lower" : "");
+                    fs, try_ + 1 < tries ? "; again 8 % lower" : "");
             t0 *= 0.92;
             hot = fmax(hot, 1.2 * t0);
             ok = try_ + 1 < tries;
@@ -413,9 +414,9 @@ static int cmd_melt(int argc, char **argv) {
             const double tt = s < nmelt / 2 ? hot : hot + (t0 - hot) * (double)(s - nmelt / 2 + 1) / (double)(nmelt - nmelt / 2);
             ok = melt_langevin(&M, tt, c1, 0.0, 0.0);
             if (ok && (M.step % every == 0 || s == nmelt - 1)) melt_line(&M, "melt", melt_temp(&M));
-            if (ok && s == nmelt / 2 - 1 && melt_solid(&M) > 0.75) { /* the end of the time at --hot */
+            if (ok && s == nmelt / 2 - 1 && (fs = melt_solid(&M)) > 0.75) { /* the end of the time at --hot */
                 fprintf(stderr, "error: melt: the half at x >= Lx/2 did not melt at --hot %.1f K (solid fraction "
-                        "%.2f, 0.5 expected): raise --hot\n", hot, melt_solid(&M));
+                        "%.2f, 0.5 expected): raise --hot\n", hot, fs);
                 ok = 0;
             }
         }
