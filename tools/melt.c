@@ -94,6 +94,9 @@ static double melt_pressure(melt_t *M) {
     return M->ke;
 }
 
+/* the temperature of all atoms from M->ke (K) */
+static double melt_tall(const melt_t *M) { return 2.0 * M->ke / (3.0 * (M->n - 1) * BOLTZ); }
+
 /* the temperature of the atoms not held (K) */
 static double melt_temp(const melt_t *M) {
     double ke = 0.0;
@@ -386,7 +389,7 @@ static int cmd_melt(int argc, char **argv) {
             ok = melt_langevin(&M, t0, c1, bt, p0);
             if (ok && s >= nequil / 2)
                 for (i = 0; i < 3; ++i) lmean[i] += M.cell.h[4 * i] / (double)(nequil - nequil / 2);
-            if (ok && (M.step % every == 0 || s == nequil - 1)) melt_line(&M, "equil", 2.0 * M.ke / (3.0 * (M.n - 1) * BOLTZ));
+            if (ok && (M.step % every == 0 || s == nequil - 1)) melt_line(&M, "equil", melt_tall(&M));
         }
         if (ok && nequil > 0) { /* the cell of the mean lengths, not the last one, which is a fluctuation */
             double m[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -426,7 +429,7 @@ static int cmd_melt(int argc, char **argv) {
         /* the pressure of the fixed cell relaxed at t0, so that the NPH cell does not ring */
         for (s = 0; ok && s < nsettle; ++s) {
             ok = melt_langevin(&M, t0, c1, bt, p0);
-            if (ok && (M.step % every == 0 || s == nsettle - 1)) melt_line(&M, "settle", 2.0 * M.ke / (3.0 * (M.n - 1) * BOLTZ));
+            if (ok && (M.step % every == 0 || s == nsettle - 1)) melt_line(&M, "settle", melt_tall(&M));
         }
         if (!ok) break;
         /* C: NPH (or --hold: constant temperature and pressure) */
@@ -439,7 +442,7 @@ static int cmd_melt(int argc, char **argv) {
             double tk;
             ok = hold > 0 ? melt_langevin(&M, hold, c1, bt, p0) : melt_nph(&M, p0, w, p);
             if (!ok) break;
-            tk = 2.0 * M.ke / (3.0 * (M.n - 1) * BOLTZ);
+            tk = melt_tall(&M);
             if (hold == 0) {
                 const double hh = M.res.energy + M.ke + (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / (2.0 * w) +
                                   p0 * cell_volume(M.cell.h) - h0;
