@@ -101,13 +101,23 @@ cxx_build() {
     ! grep -q 'BUILD FAILED' "$M/$name.log"
 }
 
+# the Makefile's test programs, the slow ones first (they run two at a time, and a
+# slow one started last would run alone), but the ones named: slow_first EXCLUDED...
+slow_first() {
+    local t
+    for t in test_props test_uf3_fast test_lammps test_cells test_uf3 test_json test_snnp test_meam $TESTLIST; do
+        case " $TESTLIST " in *" $t "*) case " $* " in *" $t "*) ;; *) echo "$t" ;; esac ;; esac
+    done | awk '!seen[$0]++'
+}
+
 # the tests of a built variant, but test_c11 (test_meam again: the variant's
-# -std wins) and, without OpenMP, the determinism script; status in NAME.rc
+# -std wins) and, without OpenMP, the determinism script (with OpenMP, first: it
+# is the longest); two at a time; status in NAME.rc
 variant_tests() {
     local name=$1 d=$M/$1 t progs=()
-    for t in $TESTLIST; do [ "$t" != test_c11 ] && [ -x "$d/$t" ] && progs+=("$d/$t"); done
     case $name in *-omp) progs+=(tests/test_determinism.sh) ;; esac
-    SPLINEPOT=$d/splinepot ./tests/run.sh "${progs[@]}" >> "$M/$name.log" 2>&1
+    for t in $(slow_first test_c11); do [ -x "$d/$t" ] && progs+=("$d/$t"); done
+    RUN_JOBS=$J SPLINEPOT=$d/splinepot ./tests/run.sh "${progs[@]}" >> "$M/$name.log" 2>&1
     echo $? > "$M/$name.rc"
 }
 
@@ -198,8 +208,9 @@ valgrind_step() {
     mark; w0=$MARK_W; c0=$MARK_C
     # (-g1: the line tables the reports need, a quarter less compile time than -g; test_cpp and
     # test_static, which test how the header compiles, are left out with test_c11)
+    # shellcheck disable=SC2046  # (one word per program)
     if ! make -s -j"$J" B="$M/valgrind" OPT="-O2 -g1" CFLAGS="-std=c99 -O2 -g1 $FP $WARN -fopenmp" "$M/valgrind/splinepot" \
-            $(for t in $TESTLIST; do case $t in test_c11|test_cpp|test_static) ;; *) echo "$M/valgrind/$t" ;; esac; done) \
+            $(slow_first test_c11 test_cpp test_static | sed "s|^|$M/valgrind/|") \
             > "$M/valgrind.log" 2>&1; then
         tail -n 30 "$M/valgrind.log"; fail "valgrind: build"; return
     fi
@@ -207,10 +218,7 @@ valgrind_step() {
     rm -f "$M"/valgrind/*.log
     # two at a time, the slow ones first
     # (test_c11 is test_meam again here: -std=c99 wins)
-    out=$(for t in test_props test_uf3_fast test_cells test_lammps test_json test_snnp test_uf3 test_meam; do
-              case " $TESTLIST " in *" $t "*) echo "$t" ;; esac
-          done; for t in $TESTLIST; do case $t in test_c11|test_cpp|test_static) ;; *) echo "$t" ;; esac; done)
-    out=$(printf '%s\n' "$out" | awk '!seen[$0]++' | sed "s|^|$M/valgrind/|" | xargs -P "$J" -n 1 bash "$SELF" __vg_one)
+    out=$(slow_first test_c11 test_cpp test_static | sed "s|^|$M/valgrind/|" | xargs -P "$J" -n 1 bash "$SELF" __vg_one)
     printf '%s\n' "$out"
     if printf '%s\n' "$out" | grep -q '^  FAIL'; then fail "valgrind: test programs"; fi
     tmp=$M/valgrind/tool
