@@ -125,21 +125,10 @@ static int melt_map(melt_t *M, const double *m, const double *mi) {
    rescaling of x, y and z (md --press --aniso) towards p0 (eV/A^3). */
 static int melt_langevin(melt_t *M, double temp, double c1, double bt, double p0) {
     const double dt = M->dt;
-    int i, d;
-    for (i = 0; i < M->n; ++i) {
-        const double inv_m = 1.0 / (M->mass[i] * MVV2E), sd = sqrt((1.0 - c1 * c1) * BOLTZ * temp * inv_m);
-        if (M->held && M->held[i]) continue;
-        for (d = 0; d < 3; ++d) {
-            double *v = M->v + 3 * i + d;
-            *v += 0.5 * dt * M->F[3 * i + d] * inv_m;
-            M->x[3 * i + d] += dt * *v;
-            *v = c1 * *v + sd * rng_gauss(&M->rng);
-        }
-    }
+    md_kick_drift(M->n, M->mass, M->F, M->held, dt, c1, temp, &M->rng, M->x, M->v);
     ++M->step;
     if (!melt_forces(M)) return 0;
-    for (i = 0; i < M->n; ++i)
-        for (d = 0; d < 3 && !(M->held && M->held[i]); ++d) M->v[3 * i + d] += 0.5 * dt * M->F[3 * i + d] / (M->mass[i] * MVV2E);
+    md_kick(M->n, M->mass, M->F, M->held, dt, M->v);
     melt_pressure(M);
     if (bt > 0) {
         const double vol = cell_volume(M->cell.h);

@@ -603,6 +603,37 @@ static void thermal_velocities(int n, const double *mass, double temp, rng_t *rn
     for (i = 0; i < 3 * n; ++i) v[i] *= s;
 }
 
+/* The first half of a velocity-Verlet step: half kick, drift; then, given an
+   rng, BAOAB's O step (Langevin friction c1 = exp(-dt / damp), noise at temp).
+   Atoms with held[i] set (held may be NULL) stand still, velocities kept. */
+static void md_kick_drift(int n, const double *mass, const double *F, const int *held, double dt, double c1,
+                          double temp, rng_t *rng, double *x, double *v) {
+    int i, d;
+    for (i = 0; i < n; ++i) {
+        const double inv_m = 1.0 / (mass[i] * MVV2E);
+        if (held && held[i]) continue;
+        for (d = 0; d < 3; ++d) {
+            v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
+            x[3 * i + d] += dt * v[3 * i + d];
+        }
+    }
+    for (i = 0; rng && i < n; ++i) { /* BAOAB: the O step between the two position halves is folded here */
+        const double sd = sqrt((1.0 - c1 * c1) * BOLTZ * temp / (mass[i] * MVV2E));
+        if (held && held[i]) continue;
+        for (d = 0; d < 3; ++d) v[3 * i + d] = c1 * v[3 * i + d] + sd * rng_gauss(rng);
+    }
+}
+
+/* The second half kick of a velocity-Verlet step, held atoms left out */
+static void md_kick(int n, const double *mass, const double *F, const int *held, double dt, double *v) {
+    int i, d;
+    for (i = 0; i < n; ++i) {
+        const double inv_m = 1.0 / (mass[i] * MVV2E);
+        if (held && held[i]) continue;
+        for (d = 0; d < 3; ++d) v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
+    }
+}
+
 static int cmd_md(int argc, char **argv) {
     static const char *const withv[] = {"--steps", "--dt", "--temp", "--seed", "--damp", "--skin",
                                         "--every", "--dump", "--press", "--pdamp", "--bulk", NULL};
@@ -714,19 +745,7 @@ static int cmd_md(int argc, char **argv) {
                     break;
                 }
             } else if (step > 0) {
-                for (i = 0; i < n; ++i) {
-                    double inv_m = 1.0 / (mass[i] * MVV2E);
-                    for (d = 0; d < 3; ++d) {
-                        v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
-                        x[3 * i + d] += dt * v[3 * i + d];
-                    }
-                }
-                if (thermo) { /* BAOAB: the O step between the two position halves is folded here */
-                    for (i = 0; i < n; ++i) {
-                        double sd = sqrt((1.0 - c1 * c1) * BOLTZ * temp / (mass[i] * MVV2E));
-                        for (d = 0; d < 3; ++d) v[3 * i + d] = c1 * v[3 * i + d] + sd * rng_gauss(&rng);
-                    }
-                }
+                md_kick_drift(n, mass, F, NULL, dt, c1, temp, thermo ? &rng : NULL, x, v);
             }
             if (step == 0 || (gpu ? 4.0 * dmax2 > skin * skin : sp_nlist_stale(&nl, x, pot.cutoff))) {
                 double tl = now_seconds();
@@ -764,11 +783,7 @@ static int cmd_md(int argc, char **argv) {
                 ok = 0;
                 break;
             }
-            if (step > 0 && !gpu)
-                for (i = 0; i < n; ++i) {
-                    double inv_m = 1.0 / (mass[i] * MVV2E);
-                    for (d = 0; d < 3; ++d) v[3 * i + d] += 0.5 * dt * F[3 * i + d] * inv_m;
-                }
+            if (step > 0 && !gpu) md_kick(n, mass, F, NULL, dt, v);
             if (!gpu) ke = kinetic(n, v, mass);
             else if (sp_cuda_md_kick(g, step > 0 ? dt : 0.0, &ke) != SP_OK) {
                 fprintf(stderr, "error: md step %ld: %s\n", step, sp_cuda_last_error());
