@@ -74,12 +74,24 @@ for h in 65:grows 105:melts; do
     else fail "--hold ${h%:*}: expected the crystal to ${h#*:}: $(tail -n 2 "$T/hold.log" | head -n 1)"; fi
 done
 
-# the same bits on 1 and 2 threads (stdout less the timing line)
+# the same bits on 1 and 2 threads (stdout less the timing line), seed 2
+short() { lj --equil 1000 --melt 2000 --hot 400 --temp 85 --nph 1000 --hold 85 "$@"; }
 for th in 1 2; do
-    OMP_NUM_THREADS=$th lj --equil 1000 --melt 2000 --hot 300 --temp 85 --nph 1000 --hold 85 --every 500 2>&1 |
-        grep -v '^perf:' > "$T/th$th.log"
+    OMP_NUM_THREADS=$th short --seed 2 -o "$T/th$th.json" 2>&1 | grep -v '^perf:' > "$T/th$th.log"
 done
-if [ -s "$T/th1.log" ] && cmp -s "$T/th1.log" "$T/th2.log"; then ok; else fail "--hold run differs on 1 and 2 threads"; fi
+if [ -s "$T/th1.json" ] && cmp -s "$T/th1.log" "$T/th2.log"; then ok; else fail "--hold run differs on 1 and 2 threads"; fi
+
+# --runs 2 --seed 1: its second run is the seed-2 run above, and the result their mean with the
+# standard error of two (|a - b| / 2)
+short --runs 2 --seed 1 -o "$T/runs.json" > "$T/runs.log" 2>&1
+t2=$(num "$T/th1.json" hold_mean_K)
+tm=$(sed -n 's/.*"hold_mean_K": \([-0-9.eE+]*\).*/\1/p' "$T/runs.json" | tr '\n' ' ')
+if awk -v t="$tm" -v t2="$t2" -v e="$(num "$T/runs.json" error_K)" \
+        'BEGIN { n = split(t, x, " "); m = x[1]; a = x[2]; b = x[3]; d = a - b; if (d < 0) d = -d
+                 exit !(n == 3 && b == t2 && a != b && m - (a + b) / 2 < 1e-9 && (a + b) / 2 - m < 1e-9 &&
+                        e - d / 2 < 1e-9 && d / 2 - e < 1e-9) }' &&
+    grep -q 'standard error of the runs' "$T/runs.json"; then ok
+else fail "--runs 2: mean, runs: $tm K, error $(num "$T/runs.json" error_K); the seed-2 run alone $t2 K"; fi
 
 # errors: a message naming the cause, a nonzero status, no report
 expect_error() {

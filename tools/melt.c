@@ -34,7 +34,19 @@
    below the first knot).
    --hold T replaces stage C by constant-pressure dynamics at T (stage A's),
    and reports whether the crystal grows or melts: below the melting point
-   the solid fraction rises, above it falls. */
+   the solid fraction rises, above it falls.
+   The 10-block error of one run is the noise of its temperature only; where
+   the interface settles, and so how much latent heat went where, differs
+   from run to run by more in a small cell (LJ, 512 atoms: 76-83 K over
+   seeds, each +-0.3-0.5 K). --runs N repeats A-C with seeds S .. S+N-1
+   (run r is the run --seed S+r alone) and reports their mean and standard
+   error. */
+
+/* one run's result */
+typedef struct melt_run_t {
+    long seed;
+    double t0, temp, err, press, f_start, f_end, hdrift;
+} melt_run_t;
 
 typedef struct melt_t {
     sp_pot_t *pot;
@@ -255,14 +267,15 @@ static void melt_dump(const melt_t *M, const sp_frame_t *proto, FILE *fp) {
 static int cmd_melt(int argc, char **argv) {
     static const char *const withv[] = {"--lattice", "--element", "--a", "--c-a", "--cells", "--temp", "--hot",
                                         "--press", "--dt", "--equil", "--melt", "--settle", "--nph", "--hold", "--tries",
-                                        "--seed", "--skin", "--every", "--damp", "--pdamp", "--bulk", "--dump",
+                                        "--runs", "--seed", "--skin", "--every", "--damp", "--pdamp", "--bulk", "--dump",
                                         "-o", NULL};
     const char *model = positional(argc, argv, 0, withv), *lat = opt_value(argc, argv, "--lattice");
     const char *cells = opt_value(argc, argv, "--cells"), *dump = opt_value(argc, argv, "--dump");
     const char *report = opt_value(argc, argv, "-o");
-    double a = 0.0, ca = 0.0, t0, hot, press, dt_fs, damp, pdamp, bulk, skin, hold, t_end = 0.0;
-    long nequil, nmelt, nsettle, nnph, tries, seed, every, steps_all = 0;
-    int nc[3] = {16, 8, 8}, L, typ, ok = 1, i, try_;
+    double a = 0.0, ca = 0.0, t0, hot, t0_arg, hot_arg, press, dt_fs, damp, pdamp, bulk, skin, hold, t_end = 0.0;
+    long nequil, nmelt, nsettle, nnph, tries, runs, seed, every, steps_all = 0;
+    int nc[3] = {16, 8, 8}, L, typ, ok = 1, i, try_, run, nrun = 0;
+    melt_run_t R[100];
     sp_pot_t pot;
     sp_frame_t proto;
     melt_t M;
@@ -273,7 +286,7 @@ static int cmd_melt(int argc, char **argv) {
         fputs("usage: splinepot melt POTENTIAL --lattice sc|bcc|fcc|diamond|hcp --temp K [--element X]\n"
               "       [--a A] [--c-a Q] [--cells NX,NY,NZ=16,8,8] [--hot K=1.5 T] [--press BAR=0] [--dt FS=1]\n"
               "       [--equil N=40000] [--melt N=80000] [--settle N=2000] [--nph N=200000] [--hold K]\n"
-              "       [--tries N=1] [--seed S=1] [--skin A=1] [--every N=1000] [--damp FS=100] [--pdamp FS=1000]\n"
+              "       [--tries N=1] [--runs N=1] [--seed S=1] [--skin A=1] [--every N=1000] [--damp FS=100] [--pdamp FS=1000]\n"
               "       [--bulk GPA=100] [--dump OUT.xyz] [-o R.json]\n"
               "  The melting point by two-phase coexistence (the UF3 paper's protocol): the crystal at\n"
               "  --temp and --press (Langevin, cell rescaled along x, y, z) for --equil steps; the half\n"
@@ -284,7 +297,9 @@ static int cmd_melt(int argc, char **argv) {
               "  half is the melting point (with a 10-block standard error). Prints the solid\n"
               "  fraction (x slabs whose in-plane order is crystalline) as it goes; a cell that ends\n"
               "  all liquid or all solid gives no melting point: with --tries N it starts again 8 %\n"
-              "  lower or higher.\n"
+              "  lower or higher. The 10-block error is that of one run's temperature; where the\n"
+              "  interfaces settle differs from run to run by more in a small cell: --runs N\n"
+              "  repeats it all with seeds S .. S+N-1 and reports the mean and its standard error.\n"
               "  --hold K: the last stage at constant K and pressure instead, to see whether the\n"
               "  crystal grows (K below the melting point) or melts (above).\n"
               "  The half that did not melt by the end of its time at --hot is an error (raise --hot);\n"
@@ -299,7 +314,8 @@ static int cmd_melt(int argc, char **argv) {
         !opt_double(argc, argv, "--press", 0.0, &press) || !opt_double(argc, argv, "--dt", 1.0, &dt_fs) ||
         !opt_long(argc, argv, "--equil", 40000, &nequil) || !opt_long(argc, argv, "--melt", 80000, &nmelt) ||
         !opt_long(argc, argv, "--settle", 2000, &nsettle) || !opt_long(argc, argv, "--nph", 200000, &nnph) || !opt_double(argc, argv, "--hold", 0.0, &hold) ||
-        !opt_long(argc, argv, "--tries", 1, &tries) || !opt_long(argc, argv, "--seed", 1, &seed) ||
+        !opt_long(argc, argv, "--tries", 1, &tries) || !opt_long(argc, argv, "--runs", 1, &runs) ||
+        !opt_long(argc, argv, "--seed", 1, &seed) ||
         !opt_double(argc, argv, "--skin", 1.0, &skin) || !opt_long(argc, argv, "--every", 1000, &every) ||
         !opt_double(argc, argv, "--damp", 100.0, &damp) || !opt_double(argc, argv, "--pdamp", 1000.0, &pdamp) ||
         !opt_double(argc, argv, "--bulk", 100.0, &bulk) || !opt_double(argc, argv, "--a", 0.0, &a) ||
@@ -308,10 +324,10 @@ static int cmd_melt(int argc, char **argv) {
     if (cells && (sscanf(cells, "%d,%d,%d", &nc[0], &nc[1], &nc[2]) != 3 || nc[0] < 2 || nc[1] < 1 || nc[2] < 1))
         return fail_msg("melt: --cells NX,NY,NZ, NX >= 2 (the interface normal is x)");
     if (!(t0 > 0 && t0 < 1e5) || !(hot > t0 && hot < 1e6) || !(dt_fs > 0) || nequil < 0 || nmelt < 2 || nsettle < 0 || nnph < 20 ||
-        hold < 0 || tries < 1 || tries > 20 || !(skin >= 0) || every < 1 || !(damp > 0) || !(pdamp >= 10.0 * dt_fs) ||
+        hold < 0 || tries < 1 || tries > 20 || runs < 1 || runs > 100 || !(skin >= 0) || every < 1 || !(damp > 0) || !(pdamp >= 10.0 * dt_fs) ||
         !(bulk > 0) || !(fabs(press) < 1e9))
         return fail_msg("melt: --temp > 0, --hot > --temp, --dt > 0, --equil >= 0, --melt >= 2, --nph >= 20, --hold >= 0, "
-                        "--tries 1..20, --skin >= 0, --every >= 1, --damp > 0, --pdamp >= 10 --dt, --bulk > 0");
+                        "--tries 1..20, --runs 1..100, --skin >= 0, --every >= 1, --damp > 0, --pdamp >= 10 --dt, --bulk > 0");
     if (!(L = lattice_arg(lat, 1))) return 1;
     if (!potential_element(model, opt_value(argc, argv, "--element"), &pot, &typ)) return 1;
     if (!zero_stress(model, &pot, typ, L, &a, &ca)) return sp_pot_free(&pot), 1;
@@ -357,125 +373,175 @@ static int cmd_melt(int argc, char **argv) {
     if (ok && dump && !out_open(&of, dump)) ok = 0;
     if (ok) printf("melt: %d atoms (%d x %d x %d cells, a = %.6f A), reflection (0 %d %d) of the supercell\n", M.n, nc[0],
                    nc[1], nc[2], a, M.kq[0], M.kq[1]);
+    t0_arg = t0;
+    hot_arg = hot;
     wall = now_seconds();
-    for (try_ = 0; ok && try_ < tries; ++try_) {
-        const double c1 = exp(-dt_fs / damp), bt = SP_EV_A3_TO_GPA / bulk / (pdamp * 1e-3), p0 = press / BAR_PER_EVA3;
-        const double w = (M.n + 1) * BOLTZ * t0 * (pdamp * 1e-3) * (pdamp * 1e-3);
-        double p[3] = {0, 0, 0}, h0 = 0.0, lmean[3] = {0, 0, 0}, fs = 1.0; /* fs: a solid fraction on the way */
-        long s;
-        sp_lattice_cells((sp_lattice_t)L, a, ca * a, nc, M.x, &M.cell);
-        M.rng.s = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 12345 + (uint64_t)try_;
-        M.built = 0;
-        steps_all += M.step; /* the tries before */
-        M.step = 0;
-        thermal_velocities(M.n, M.mass, t0, &M.rng, M.v);
-        memset(M.held, 0, (size_t)M.n * sizeof(int));
-        ok = melt_forces(&M);
-        if (ok) melt_pressure(&M);
-        printf("melt: try %d at %.1f K\n", try_ + 1, t0);
-        /* A: the crystal at t0 and the pressure */
-        for (s = 0; ok && s < nequil; ++s) {
-            ok = melt_langevin(&M, t0, c1, bt, p0);
-            if (ok && s >= nequil / 2)
-                for (i = 0; i < 3; ++i) lmean[i] += M.cell.h[4 * i] / (double)(nequil - nequil / 2);
-            if (ok && (M.step % every == 0 || s == nequil - 1)) melt_line(&M, "equil", melt_tall(&M));
-        }
-        if (ok && nequil > 0) { /* the cell of the mean lengths, not the last one, which is a fluctuation */
-            double m[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-            for (i = 0; i < 3; ++i) m[4 * i] = lmean[i] / M.cell.h[4 * i];
-            ok = melt_map(&M, m, NULL) && melt_forces(&M);
+    for (run = 0; ok && run < runs; ++run) {
+        t0 = t0_arg;
+        hot = hot_arg;
+        if (runs > 1) printf("melt: run %d of %ld (seed %ld)\n", run + 1, runs, seed + run);
+        for (try_ = 0; ok && try_ < tries; ++try_) {
+            const double c1 = exp(-dt_fs / damp), bt = SP_EV_A3_TO_GPA / bulk / (pdamp * 1e-3), p0 = press / BAR_PER_EVA3;
+            const double w = (M.n + 1) * BOLTZ * t0 * (pdamp * 1e-3) * (pdamp * 1e-3);
+            double p[3] = {0, 0, 0}, h0 = 0.0, lmean[3] = {0, 0, 0}, fs = 1.0; /* fs: a solid fraction on the way */
+            long s;
+            sp_lattice_cells((sp_lattice_t)L, a, ca * a, nc, M.x, &M.cell);
+            M.rng.s = (uint64_t)(seed + run) * 0x9E3779B97F4A7C15ULL + 12345 + (uint64_t)try_;
+            M.built = 0;
+            steps_all += M.step; /* the tries before */
+            M.step = 0;
+            thermal_velocities(M.n, M.mass, t0, &M.rng, M.v);
+            memset(M.held, 0, (size_t)M.n * sizeof(int));
+            ok = melt_forces(&M);
             if (ok) melt_pressure(&M);
-        }
-        if (ok && dump) melt_dump(&M, &proto, of.fp);
-        if (ok) fs = melt_solid(&M);
-        if (ok && fs < 0.75) { /* far above the melting point: a try ending all liquid */
-            fprintf(stderr, "%s: melt: the crystal melted at %.1f K before any liquid was made (solid fraction %.2f): "
-                    "--temp is far above the melting point%s\n", try_ + 1 < tries ? "warning" : "error", t0,
-                    fs, try_ + 1 < tries ? "; again 8 % lower" : "");
-            t0 *= 0.92;
+            printf("melt: try %d at %.1f K\n", try_ + 1, t0);
+            /* A: the crystal at t0 and the pressure */
+            for (s = 0; ok && s < nequil; ++s) {
+                ok = melt_langevin(&M, t0, c1, bt, p0);
+                if (ok && s >= nequil / 2)
+                    for (i = 0; i < 3; ++i) lmean[i] += M.cell.h[4 * i] / (double)(nequil - nequil / 2);
+                if (ok && (M.step % every == 0 || s == nequil - 1)) melt_line(&M, "equil", melt_tall(&M));
+            }
+            if (ok && nequil > 0) { /* the cell of the mean lengths, not the last one, which is a fluctuation */
+                double m[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+                for (i = 0; i < 3; ++i) m[4 * i] = lmean[i] / M.cell.h[4 * i];
+                ok = melt_map(&M, m, NULL) && melt_forces(&M);
+                if (ok) melt_pressure(&M);
+            }
+            if (ok && dump) melt_dump(&M, &proto, of.fp);
+            if (ok) fs = melt_solid(&M);
+            if (ok && fs < 0.75) { /* far above the melting point: a try ending all liquid */
+                fprintf(stderr, "%s: melt: the crystal melted at %.1f K before any liquid was made (solid fraction %.2f): "
+                        "--temp is far above the melting point%s\n", try_ + 1 < tries ? "warning" : "error", t0,
+                        fs, try_ + 1 < tries ? "; again 8 % lower" : "");
+                t0 *= 0.92;
+                hot = fmax(hot, 1.2 * t0);
+                ok = try_ + 1 < tries;
+                continue;
+            }
+            /* B: the half at x >= Lx/2 melted and cooled back, the rest held */
+            for (i = 0; ok && i < M.n; ++i) { /* held atoms keep their velocities, to go on with in stage C */
+                const double sx = M.x[3 * i] / M.cell.h[0];
+                M.held[i] = sx - floor(sx) < 0.5;
+            }
+            for (s = 0; ok && s < nmelt; ++s) {
+                const double tt = s < nmelt / 2 ? hot : hot + (t0 - hot) * (double)(s - nmelt / 2 + 1) / (double)(nmelt - nmelt / 2);
+                ok = melt_langevin(&M, tt, c1, 0.0, 0.0);
+                if (ok && (M.step % every == 0 || s == nmelt - 1)) melt_line(&M, "melt", melt_temp(&M));
+                if (ok && s == nmelt / 2 - 1 && (fs = melt_solid(&M)) > 0.75) { /* the end of the time at --hot */
+                    fprintf(stderr, "error: melt: the half at x >= Lx/2 did not melt at --hot %.1f K (solid fraction "
+                            "%.2f, 0.5 expected): raise --hot\n", hot, fs);
+                    ok = 0;
+                }
+            }
+            if (ok && dump) melt_dump(&M, &proto, of.fp);
+            if (!ok) break;
+            memset(M.held, 0, (size_t)M.n * sizeof(int));
+            /* the pressure of the fixed cell relaxed at t0, so that the NPH cell does not ring */
+            for (s = 0; ok && s < nsettle; ++s) {
+                ok = melt_langevin(&M, t0, c1, bt, p0);
+                if (ok && (M.step % every == 0 || s == nsettle - 1)) melt_line(&M, "settle", melt_tall(&M));
+            }
+            if (!ok) break;
+            /* C: NPH (or --hold: constant temperature and pressure) */
+            f_start = melt_solid(&M);
+            h0 = M.res.energy + M.ke + p0 * cell_volume(M.cell.h);
+            hdrift = psum = 0.0;
+            memset(bsum, 0, sizeof bsum);
+            memset(bcnt, 0, sizeof bcnt);
+            for (s = 0; ok && s < nnph; ++s) {
+                double tk;
+                ok = hold > 0 ? melt_langevin(&M, hold, c1, bt, p0) : melt_nph(&M, p0, w, p);
+                if (!ok) break;
+                tk = melt_tall(&M);
+                if (hold == 0) {
+                    const double hh = M.res.energy + M.ke + (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / (2.0 * w) +
+                                      p0 * cell_volume(M.cell.h) - h0;
+                    if (fabs(hh) > fabs(hdrift)) hdrift = hh;
+                }
+                if (s >= nnph / 2) { /* the second half, in 10 blocks */
+                    const long k = (s - nnph / 2) * 10 / (nnph - nnph / 2);
+                    bsum[k] += tk;
+                    bcnt[k] += 1.0;
+                    psum += (M.pt[0] + M.pt[4] + M.pt[8]) / 3.0 * BAR_PER_EVA3;
+                }
+                if (M.step % every == 0 || s == nnph - 1) melt_line(&M, hold > 0 ? "hold" : "nph", tk);
+            }
+            if (!ok) break;
+            if (dump) melt_dump(&M, &proto, of.fp);
+            f_end = melt_solid(&M);
+            { /* the mean and the standard error of the 10 block means */
+                double bm = 0.0, bv = 0.0, nall = 0.0;
+                int k;
+                for (k = 0; k < 10; ++k) bm += bsum[k] / bcnt[k] / 10.0;
+                for (k = 0; k < 10; ++k) bv += (bsum[k] / bcnt[k] - bm) * (bsum[k] / bcnt[k] - bm) / 9.0;
+                t_end = 0.0;
+                for (k = 0; k < 10; ++k) t_end += bsum[k], nall += bcnt[k];
+                t_end /= nall;
+                t_err = sqrt(bv / 10.0);
+                p_end = psum / nall;
+            }
+            if (hold > 0) break;
+            if (f_end > 0.1 && f_end < 0.9) break;
+            fprintf(stderr, "melt: try %d at %.1f K ended %s (solid fraction %.2f, %.1f K)%s\n", try_ + 1, t0,
+                    f_end <= 0.1 ? "all liquid" : "all solid", f_end, t_end,
+                    try_ + 1 < tries ? "; again" : "");
+            t0 *= f_end <= 0.1 ? 0.92 : 1.08;
             hot = fmax(hot, 1.2 * t0);
-            ok = try_ + 1 < tries;
+        }
+        if (!ok) break;
+        if (try_ == tries) { /* no break: every try ended all solid or all liquid */
+            if (runs == 1) ok = !fail_msg("melt: no coexistence: no melting point (try another --temp, or --tries)");
+            else fprintf(stderr, "warning: melt: run %d (seed %ld): no coexistence in %ld tries: left out\n", run + 1, seed + run, tries);
             continue;
         }
-        /* B: the half at x >= Lx/2 melted and cooled back, the rest held */
-        for (i = 0; ok && i < M.n; ++i) { /* held atoms keep their velocities, to go on with in stage C */
-            const double sx = M.x[3 * i] / M.cell.h[0];
-            M.held[i] = sx - floor(sx) < 0.5;
+        R[nrun].seed = seed + run;
+        R[nrun].t0 = t0;
+        R[nrun].temp = t_end;
+        R[nrun].err = t_err;
+        R[nrun].press = p_end;
+        R[nrun].f_start = f_start;
+        R[nrun].f_end = f_end;
+        R[nrun++].hdrift = hold > 0 ? 0.0 : hdrift / M.n;
+        if (hold > 0)
+            printf("hold at %.1f K: solid fraction %.2f -> %.2f: the crystal %s (mean T %.1f K, P %.1f bar)\n", hold,
+                   f_start, f_end, f_end > f_start ? "grows: below the melting point" : f_end < f_start ? "melts: above the melting point" : "neither grows nor melts",
+                   t_end, p_end);
+        else {
+            printf("NPH: conserved quantity K + U + p^2/2W + P0 V: largest change %.3e eV/atom\n", hdrift / M.n);
+            printf("melting point: %.1f K +- %.1f (10-block standard error), pressure %.1f bar (target %.1f), "
+                   "solid fraction %.2f -> %.2f\n", t_end, t_err, p_end, press, f_start, f_end);
         }
-        for (s = 0; ok && s < nmelt; ++s) {
-            const double tt = s < nmelt / 2 ? hot : hot + (t0 - hot) * (double)(s - nmelt / 2 + 1) / (double)(nmelt - nmelt / 2);
-            ok = melt_langevin(&M, tt, c1, 0.0, 0.0);
-            if (ok && (M.step % every == 0 || s == nmelt - 1)) melt_line(&M, "melt", melt_temp(&M));
-            if (ok && s == nmelt / 2 - 1 && (fs = melt_solid(&M)) > 0.75) { /* the end of the time at --hot */
-                fprintf(stderr, "error: melt: the half at x >= Lx/2 did not melt at --hot %.1f K (solid fraction "
-                        "%.2f, 0.5 expected): raise --hot\n", hot, fs);
-                ok = 0;
-            }
-        }
-        if (ok && dump) melt_dump(&M, &proto, of.fp);
-        if (!ok) break;
-        memset(M.held, 0, (size_t)M.n * sizeof(int));
-        /* the pressure of the fixed cell relaxed at t0, so that the NPH cell does not ring */
-        for (s = 0; ok && s < nsettle; ++s) {
-            ok = melt_langevin(&M, t0, c1, bt, p0);
-            if (ok && (M.step % every == 0 || s == nsettle - 1)) melt_line(&M, "settle", melt_tall(&M));
-        }
-        if (!ok) break;
-        /* C: NPH (or --hold: constant temperature and pressure) */
-        f_start = melt_solid(&M);
-        h0 = M.res.energy + M.ke + p0 * cell_volume(M.cell.h);
-        hdrift = psum = 0.0;
-        memset(bsum, 0, sizeof bsum);
-        memset(bcnt, 0, sizeof bcnt);
-        for (s = 0; ok && s < nnph; ++s) {
-            double tk;
-            ok = hold > 0 ? melt_langevin(&M, hold, c1, bt, p0) : melt_nph(&M, p0, w, p);
-            if (!ok) break;
-            tk = melt_tall(&M);
-            if (hold == 0) {
-                const double hh = M.res.energy + M.ke + (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / (2.0 * w) +
-                                  p0 * cell_volume(M.cell.h) - h0;
-                if (fabs(hh) > fabs(hdrift)) hdrift = hh;
-            }
-            if (s >= nnph / 2) { /* the second half, in 10 blocks */
-                const long k = (s - nnph / 2) * 10 / (nnph - nnph / 2);
-                bsum[k] += tk;
-                bcnt[k] += 1.0;
-                psum += (M.pt[0] + M.pt[4] + M.pt[8]) / 3.0 * BAR_PER_EVA3;
-            }
-            if (M.step % every == 0 || s == nnph - 1) melt_line(&M, hold > 0 ? "hold" : "nph", tk);
-        }
-        if (!ok) break;
-        if (dump) melt_dump(&M, &proto, of.fp);
-        f_end = melt_solid(&M);
-        { /* the mean and the standard error of the 10 block means */
-            double bm = 0.0, bv = 0.0, nall = 0.0;
-            int k;
-            for (k = 0; k < 10; ++k) bm += bsum[k] / bcnt[k] / 10.0;
-            for (k = 0; k < 10; ++k) bv += (bsum[k] / bcnt[k] - bm) * (bsum[k] / bcnt[k] - bm) / 9.0;
-            t_end = 0.0;
-            for (k = 0; k < 10; ++k) t_end += bsum[k], nall += bcnt[k];
-            t_end /= nall;
-            t_err = sqrt(bv / 10.0);
-            p_end = psum / nall;
-        }
-        if (hold > 0) break;
-        if (f_end > 0.1 && f_end < 0.9) break;
-        fprintf(stderr, "melt: try %d at %.1f K ended %s (solid fraction %.2f, %.1f K)%s\n", try_ + 1, t0,
-                f_end <= 0.1 ? "all liquid" : "all solid", f_end, t_end,
-                try_ + 1 < tries ? "; again" : "");
-        t0 *= f_end <= 0.1 ? 0.92 : 1.08;
-        hot = fmax(hot, 1.2 * t0);
-        if (try_ + 1 == tries) ok = !fail_msg("melt: no coexistence: no melting point (try another --temp, or --tries)");
     }
-    if (ok && hold > 0)
-        printf("hold at %.1f K: solid fraction %.2f -> %.2f: the crystal %s (mean T %.1f K, P %.1f bar)\n", hold, f_start,
-               f_end, f_end > f_start ? "grows: below the melting point" : f_end < f_start ? "melts: above the melting point" : "neither grows nor melts",
-               t_end, p_end);
-    else if (ok) {
-        printf("NPH: conserved quantity K + U + p^2/2W + P0 V: largest change %.3e eV/atom\n", hdrift / M.n);
-        printf("melting point: %.1f K +- %.1f (10-block standard error), pressure %.1f bar (target %.1f), "
-               "solid fraction %.2f -> %.2f\n", t_end, t_err, p_end, press, f_start, f_end);
+    if (ok && nrun == 0) ok = !fail_msg("melt: no run reached coexistence: no melting point (try another --temp, or --tries)");
+    if (ok) { /* over the runs: the mean, and (two or more) the standard error of the runs' results */
+        double mt = 0.0, vt = 0.0, mf0 = 0.0, mf1 = 0.0, mp = 0.0, dh = 0.0;
+        int grew = 0, melted = 0;
+        for (run = 0; run < nrun; ++run) {
+            mt += R[run].temp / nrun;
+            mp += R[run].press / nrun;
+            mf0 += R[run].f_start / nrun;
+            mf1 += R[run].f_end / nrun;
+            if (fabs(R[run].hdrift) > fabs(dh)) dh = R[run].hdrift;
+            grew += R[run].f_end > R[run].f_start;
+            melted += R[run].f_end < R[run].f_start;
+        }
+        for (run = 0; run < nrun; ++run) vt += (R[run].temp - mt) * (R[run].temp - mt);
+        t_end = mt;
+        t_err = nrun > 1 ? sqrt(vt / (nrun - 1) / nrun) : R[0].err;
+        p_end = mp;
+        f_start = mf0;
+        f_end = mf1;
+        hdrift = dh;
+        if (runs > 1 && hold > 0)
+            printf("hold at %.1f K, %d runs: the crystal grew in %d, melted in %d; mean T %.1f K +- %.1f\n", hold, nrun,
+                   grew, melted, t_end, t_err);
+        else if (runs > 1) {
+            printf("melting point over %d of %ld runs: %.1f K +- %.1f (%s):", nrun, runs, t_end, t_err,
+                   nrun > 1 ? "standard error of the runs" : "10-block standard error of the one run");
+            for (run = 0; run < nrun; ++run) printf(" %.1f (seed %ld)", R[run].temp, R[run].seed);
+            printf("\n");
+        }
     }
     if (ok) printf("closest two atoms came: %.3f A (a model fitted to crystals may not hold there)\n", sqrt(M.rmin));
     if (ok) printf("perf: %.4f us/atom-step, %d list builds\n", 1e6 * (now_seconds() - wall) / ((double)M.n * (double)(steps_all + M.step)), M.rebuilds);
@@ -485,9 +551,16 @@ static int cmd_melt(int argc, char **argv) {
         fprintf(orep.fp, ",\n  \"lattice\": \"%s\",\n  \"natoms\": %d,\n  \"a\": %.17g,\n  \"temp_start_K\": %.17g,\n"
                 "  \"pressure_target_bar\": %.17g,\n  \"%s\": %.17g,\n  \"error_K\": %.17g,\n  \"pressure_bar\": %.17g,\n"
                 "  \"solid_fraction\": [%.4f, %.4f],\n  \"nph_conserved_max_change_eV_per_atom\": %.6g,\n"
-                "  \"closest_pair_A\": %.17g\n}\n",
-                lat, M.n, a, t0, press, hold > 0 ? "hold_mean_K" : "melting_point_K", t_end, t_err, p_end,
-                f_start, f_end, hold > 0 ? 0.0 : hdrift / M.n, sqrt(M.rmin));
+                "  \"closest_pair_A\": %.17g,\n  \"error_of\": \"%s\",\n  \"runs_without_coexistence\": %ld,\n  \"runs\": [",
+                lat, M.n, a, R[nrun - 1].t0, press, hold > 0 ? "hold_mean_K" : "melting_point_K", t_end, t_err, p_end,
+                f_start, f_end, hdrift, sqrt(M.rmin),
+                nrun > 1 ? "standard error of the runs' results" : "10-block standard error of the run", runs - nrun);
+        for (run = 0; run < nrun; ++run)
+            fprintf(orep.fp, "%s\n    {\"seed\": %ld, \"temp_start_K\": %.17g, \"%s\": %.17g, \"error_K\": %.17g, "
+                    "\"pressure_bar\": %.17g, \"solid_fraction\": [%.4f, %.4f]}", run ? "," : "", R[run].seed, R[run].t0,
+                    hold > 0 ? "hold_mean_K" : "melting_point_K", R[run].temp, R[run].err, R[run].press, R[run].f_start,
+                    R[run].f_end);
+        fprintf(orep.fp, "\n  ]\n}\n");
         ok = out_close(&orep, 1);
     } else if (report && ok) {
         ok = 0;
