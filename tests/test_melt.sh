@@ -3,7 +3,7 @@
 # point is known independently of this code: a UF2 model is fitted to the
 # LAMMPS lj/cut frames of tests/data/lmp_LJ_Ar.xyz (eps 0.0104 eV, sigma
 # 3.4 A, cut at 2.5 sigma), fcc, 8 x 4 x 4 cells (512 atoms), 2 fs steps.
-#   - the NPH melting point lies in 0.62 .. 0.76 eps/k (75 .. 92 K): the
+#   - the NPH melting point lies in 0.58 .. 0.76 eps/k (70 .. 92 K): the
 #     zero-pressure melting point of the full LJ potential is 0.694 eps/k
 #     (Mastny, de Pablo, J. Chem. Phys. 127, 104504 (2007)); cut at 2.5 sigma
 #     it is lower, 0.62-0.65 (truncated and shifted); the band takes in both
@@ -15,10 +15,18 @@
 #     hottest, 300 K, V_LJ(r) = 10 kT at 2.8 A; neighbours at 3.75 A);
 #   - --hold: at 65 K (0.54 eps/k) the crystal grows, at 105 K (0.87) it melts;
 #   - --dump writes the three stage ends; the JSON report names its fields;
-#   - a short --hold run prints the same on 1 and 2 threads;
+#   - a short --hold run prints the same on 1 and 2 threads, and --runs 2
+#     repeats it as its second run, the mean and standard error of the two;
+#   - --cell with the fcc cell as a file is the same run as --lattice fcc;
+#     with an L1_2 Ar3Kr cell and a two-element model of the same LJ (the
+#     frames relabelled), the dump has 128 Kr and 384 Ar per frame, and
+#     after the equilibration each species has the temperature (the masses
+#     are per atom: Kr's twice Ar's);
 #   - bad options, a --hot that leaves the crystal standing and a --temp that
 #     melts it before any liquid is made are errors naming the cause, and leave
-#     no report behind (with --tries, the latter tries again lower first).
+#     no report behind (with --tries, the latter tries again lower first);
+#     so are --cell files not periodic, not orthogonal, with an element the
+#     model lacks, or whose atoms share no in-plane reflection.
 # The binary is $SPLINEPOT (default build/splinepot). Closes with
 # "N passed, N failed" like the test programs (tests/run.sh).
 SP=${SPLINEPOT:-build/splinepot}
@@ -93,6 +101,38 @@ if awk -v t="$tm" -v t2="$t2" -v e="$(num "$T/runs.json" error_K)" \
     grep -q 'standard error of the runs' "$T/runs.json"; then ok
 else fail "--runs 2: mean, runs: $tm K, error $(num "$T/runs.json" error_K); the seed-2 run alone $t2 K"; fi
 
+# --cell: the fcc cell as a file, the same bits as --lattice fcc --a 5.3 (2.65 = 5.3 / 2 exactly)
+cellf() { # FILE SPECIES-AT-ORIGIN: four atoms of fcc, a = 5.3, the first of the given species
+    printf '4\nLattice="5.3 0 0 0 5.3 0 0 0 5.3" Properties=species:S:1:pos:R:3 pbc="T T T"\n' > "$1"
+    printf '%s 0 0 0\nAr 0 2.65 2.65\nAr 2.65 0 2.65\nAr 2.65 2.65 0\n' "$2" >> "$1"
+}
+cellf "$T/fcc.xyz" Ar
+"$SP" melt "$T/lj.uf3" --cell "$T/fcc.xyz" --bulk 3 --dt 2 --cells 8,4,4 --settle 1000 --every 5000 --equil 1000 \
+    --melt 2000 --hot 400 --temp 85 --nph 1000 --hold 85 --seed 2 2>&1 | grep -v '^perf:' > "$T/cell.log"
+if [ -s "$T/cell.log" ] && diff "$T/th1.log" "$T/cell.log" | grep -c '^[<>]' | grep -qx 2 &&
+    grep -q '^melt: 512 atoms (8 x 4 x 4 cells of .*fcc.xyz' "$T/cell.log"; then ok
+else fail "--cell fcc.xyz: not the run of --lattice fcc: $(diff "$T/th1.log" "$T/cell.log" | head -n 4)"; fi
+
+# --cell, two elements: L1_2 Ar3Kr, a model fitted to the frames with every second atom Kr
+awk '/^Ar /{ if (++n % 2 == 0) sub(/^Ar/, "Kr") } { print }' tests/data/lmp_LJ_Ar.xyz > "$T/bin.xyz"
+cellf "$T/l12.xyz" Kr
+if "$SP" fit uf3 --train "$T/bin.xyz" --r2 2.6:8.5:30 -o "$T/bin.uf3" > "$T/fitb.log" 2>&1 &&
+    "$SP" melt "$T/bin.uf3" --cell "$T/l12.xyz" --bulk 3 --dt 2 --cells 8,4,4 --settle 500 --every 5000 --equil 2000 \
+        --melt 2000 --hot 400 --temp 85 --nph 500 --hold 85 --dump "$T/bin_d.xyz" -o "$T/bin.json" > "$T/bin.log" 2>&1; then
+    # per species T = sum m v^2 / (3 N k), from the first frame (the end of the equilibration at 85 K)
+    tt=$(awk 'NR == 1 { n = $1 } NR > 2 && NR <= n + 2 { m = $1 == "Kr" ? 83.798 : 39.948
+                  s[$1] += m * ($8 * $8 + $9 * $9 + $10 * $10); c[$1]++ }
+              END { printf "%d %d %.2f %.2f", c["Kr"], c["Ar"], s["Kr"] * 1.0364269e-4 / (3 * c["Kr"] * 8.617333e-5),
+                            s["Ar"] * 1.0364269e-4 / (3 * c["Ar"] * 8.617333e-5) }' "$T/bin_d.xyz")
+    set -- $tt
+    if [ "$(grep -c '^Kr ' "$T/bin_d.xyz")" -eq 384 ] && [ "$(grep -c '^Ar ' "$T/bin_d.xyz")" -eq 1152 ] &&
+        [ "$1" = 128 ] && [ "$2" = 384 ] && within "$3" 65 105 && within "$4" 72 98 && grep -q '"cell_file":' "$T/bin.json"
+    then ok; echo "L1_2 Ar3Kr after equilibration at 85 K: T(Kr) $3 K (128 atoms), T(Ar) $4 K (384)"
+    else fail "--cell L1_2: atoms Kr, Ar $1 $2 (128, 384), T $3 $4 K (85); dump $(grep -c '^Kr ' "$T/bin_d.xyz") Kr"; fi
+else
+    fail "--cell L1_2 Ar3Kr: $(tail -n 1 "$T/fitb.log") / $(tail -n 1 "$T/bin.log")"
+fi
+
 # errors: a message naming the cause, a nonzero status, no report
 expect_error() {
     msg=$1; shift
@@ -109,4 +149,12 @@ expect_error "lattice must be" "$SP" melt "$T/lj.uf3" --lattice bct --a 5.3 --te
 expect_error "did not melt" lj --temp 60 --hot 70 --equil 500 --melt 1000
 expect_error "melted at" lj --temp 300 --hot 400 --equil 3000
 expect_error "again 8 % lower" lj --temp 300 --hot 400 --equil 3000 --tries 2
+printf '1\nLattice="5.3 0 0 0 5.3 0 0 0 5.3" Properties=species:S:1:pos:R:3 pbc="T T F"\nAr 0 0 0\n' > "$T/c1.xyz"
+printf '1\nLattice="5.3 0 0 0.5 5.3 0 0 0 5.3" Properties=species:S:1:pos:R:3\nAr 0 0 0\n' > "$T/c2.xyz"
+printf '2\nLattice="5.3 0 0 0 5.3 0 0 0 5.3" Properties=species:S:1:pos:R:3\nAr 0 0 0\nAr 0.3 1.1 2.2\n' > "$T/c3.xyz"
+expect_error "c1.xyz:2: melt --cell: the cell must be periodic" "$SP" melt "$T/lj.uf3" --cell "$T/c1.xyz" --temp 80
+expect_error "c2.xyz:2: melt --cell: the cell must be orthogonal" "$SP" melt "$T/lj.uf3" --cell "$T/c2.xyz" --temp 80
+expect_error "l12.xyz:3: atom 1: element Kr is not in the potential" "$SP" melt "$T/lj.uf3" --cell "$T/l12.xyz" --temp 80
+expect_error "c3.xyz: melt --cell: no in-plane reflection" "$SP" melt "$T/lj.uf3" --cell "$T/c3.xyz" --temp 80
+expect_error "usage: splinepot melt" "$SP" melt "$T/lj.uf3" --cell "$T/fcc.xyz" --lattice fcc --temp 80
 finish

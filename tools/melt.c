@@ -28,6 +28,10 @@
    psi = |<exp(2 pi i (k NY s_y + l NZ s_z))>| over the slab's atoms at
    fractional coordinates s: near 1 in a crystal (0.8-0.9 close to melting),
    near 1/sqrt(atoms) in a liquid; solid when psi > 1/2.
+   --cell FILE.xyz gives the crystal instead of --lattice: any orthogonal
+   periodic cell of any elements (an L1_2 or B2 alloy, a compound), repeated
+   NX x NY x NZ times; a reflection every atom of it scatters in phase
+   measures the order, and the masses are the atoms' own.
    The closest two atoms came over the run is reported: a model fitted to
    crystals knows nothing of pairs much closer than their neighbours, which
    a liquid made too hot brings (a UF2 continues its first cubic piece
@@ -264,17 +268,53 @@ static void melt_dump(const melt_t *M, const sp_frame_t *proto, FILE *fp) {
     sp_xyz_write_frame(fp, &o, NULL);
 }
 
+/* --cell: the first frame of an extended XYZ file, periodic and orthogonal,
+   as a basis: nb atoms at fractions u of the sides, their potential types
+   and elements (nb = 0 after an error message naming the file and line) */
+static int melt_cell_file(const char *path, const sp_pot_t *pot, double *side, double **u, int **type, int **z) {
+    frames_t fr;
+    const sp_frame_t *f;
+    int nb = 0, i, d, ok;
+    if (!read_frames(path, &fr)) return 0;
+    f = &fr.f[0];
+    ok = f->has_cell && f->pbc[0] && f->pbc[1] && f->pbc[2];
+    for (d = 0; d < 3; ++d) side[d] = ok ? f->cell[4 * d] : 0.0;
+    if (!ok) fprintf(stderr, "error: %s:%d: melt --cell: the cell must be periodic in x, y and z\n", path, fr.line[0] + 1);
+    else if (f->cell[1] != 0 || f->cell[2] != 0 || f->cell[3] != 0 || f->cell[5] != 0 || f->cell[6] != 0 || f->cell[7] != 0 ||
+             !(side[0] > 0 && side[1] > 0 && side[2] > 0 && side[0] < 1e6 && side[1] < 1e6 && side[2] < 1e6))
+        ok = 0, fprintf(stderr, "error: %s:%d: melt --cell: the cell must be orthogonal, its sides along x, y and z "
+                        "(x is the interface normal)\n", path, fr.line[0] + 1);
+    *u = ok ? (double *)malloc(3 * (size_t)f->natoms * sizeof(double)) : NULL;
+    *type = ok ? (int *)malloc((size_t)f->natoms * sizeof(int)) : NULL;
+    *z = ok ? (int *)malloc((size_t)f->natoms * sizeof(int)) : NULL;
+    if (ok && (!*u || !*type || !*z)) ok = !fail_msg("out of memory");
+    if (ok && map_types(pot, path, fr.line[0], f, *type)) {
+        for (i = 0; i < f->natoms; ++i) {
+            for (d = 0; d < 3; ++d) {
+                const double w = f->pos[3 * i + d] / side[d];
+                (*u)[3 * i + d] = w - floor(w);
+            }
+            (*z)[i] = f->z[i];
+        }
+        nb = f->natoms;
+    }
+    if (!nb) free(*u), free(*type), free(*z), *u = NULL, *type = NULL, *z = NULL;
+    frames_free(&fr);
+    return nb;
+}
+
 static int cmd_melt(int argc, char **argv) {
-    static const char *const withv[] = {"--lattice", "--element", "--a", "--c-a", "--cells", "--temp", "--hot",
+    static const char *const withv[] = {"--lattice", "--cell", "--element", "--a", "--c-a", "--cells", "--temp", "--hot",
                                         "--press", "--dt", "--equil", "--melt", "--settle", "--nph", "--hold", "--tries",
                                         "--runs", "--seed", "--skin", "--every", "--damp", "--pdamp", "--bulk", "--dump",
                                         "-o", NULL};
     const char *model = positional(argc, argv, 0, withv), *lat = opt_value(argc, argv, "--lattice");
     const char *cells = opt_value(argc, argv, "--cells"), *dump = opt_value(argc, argv, "--dump");
-    const char *report = opt_value(argc, argv, "-o");
+    const char *report = opt_value(argc, argv, "-o"), *cellf = opt_value(argc, argv, "--cell");
     double a = 0.0, ca = 0.0, t0, hot, t0_arg, hot_arg, press, dt_fs, damp, pdamp, bulk, skin, hold, t_end = 0.0;
     long nequil, nmelt, nsettle, nnph, tries, runs, seed, every, steps_all = 0;
-    int nc[3] = {16, 8, 8}, L, typ, ok = 1, i, try_, run, nrun = 0;
+    int nc[3] = {16, 8, 8}, L = 0, typ = 0, ok = 1, i, try_, run, nrun = 0, nb = 0, *btype = NULL, *bz = NULL;
+    double side[3], *u = NULL; /* the basis: nb atoms at fractions u of the cell's sides */
     melt_run_t R[100];
     sp_pot_t pot;
     sp_frame_t proto;
@@ -282,8 +322,8 @@ static int cmd_melt(int argc, char **argv) {
     out_file_t of, orep;
     double bsum[10], bcnt[10], psum = 0.0, hdrift = 0.0, f_start = 0.0, f_end = 0.0, t_err = 0.0, p_end = 0.0, wall;
     const int help = opt_flag(argc, argv, "--help");
-    if (help || !model || !lat || !opt_value(argc, argv, "--temp")) {
-        fputs("usage: splinepot melt POTENTIAL --lattice sc|bcc|fcc|diamond|hcp --temp K [--element X]\n"
+    if (help || !model || !lat == !cellf || !opt_value(argc, argv, "--temp")) {
+        fputs("usage: splinepot melt POTENTIAL (--lattice sc|bcc|fcc|diamond|hcp | --cell CELL.xyz) --temp K [--element X]\n"
               "       [--a A] [--c-a Q] [--cells NX,NY,NZ=16,8,8] [--hot K=1.5 T] [--press BAR=0] [--dt FS=1]\n"
               "       [--equil N=40000] [--melt N=80000] [--settle N=2000] [--nph N=200000] [--hold K]\n"
               "       [--tries N=1] [--runs N=1] [--seed S=1] [--skin A=1] [--every N=1000] [--damp FS=100] [--pdamp FS=1000]\n"
@@ -306,6 +346,8 @@ static int cmd_melt(int argc, char **argv) {
               "  so is a crystal that melts at --temp before any liquid is made (with --tries, it\n"
               "  starts again 8 % lower). Too hot a liquid brings atoms closer than a model fitted\n"
               "  to crystals knows: the closest approach is printed at the end.\n"
+              "  --cell: instead of --lattice, any crystal, of any elements: the first frame of an\n"
+              "  extended XYZ file, periodic, its cell orthogonal, repeated NX x NY x NZ times.\n"
               "  --dump: the cell at the end of each stage (with vel, so md can go on from it).\n",
               help ? stdout : stderr);
         return help ? 0 : 2;
@@ -328,9 +370,27 @@ static int cmd_melt(int argc, char **argv) {
         !(bulk > 0) || !(fabs(press) < 1e9))
         return fail_msg("melt: --temp > 0, --hot > --temp, --dt > 0, --equil >= 0, --melt >= 2, --nph >= 20, --hold >= 0, "
                         "--tries 1..20, --runs 1..100, --skin >= 0, --every >= 1, --damp > 0, --pdamp >= 10 --dt, --bulk > 0");
-    if (!(L = lattice_arg(lat, 1))) return 1;
-    if (!potential_element(model, opt_value(argc, argv, "--element"), &pot, &typ)) return 1;
-    if (!zero_stress(model, &pot, typ, L, &a, &ca)) return sp_pot_free(&pot), 1;
+    if (cellf) {
+        if (!load_potential(model, &pot)) return 1;
+        if (!(nb = melt_cell_file(cellf, &pot, side, &u, &btype, &bz))) return sp_pot_free(&pot), 1;
+    } else {
+        static const int one[3] = {1, 1, 1};
+        sp_cell_t c1;
+        const char *el;
+        if (!(L = lattice_arg(lat, 1))) return 1;
+        if (!potential_element(model, opt_value(argc, argv, "--element"), &pot, &typ)) return 1;
+        if (!zero_stress(model, &pot, typ, L, &a, &ca)) return sp_pot_free(&pot), 1;
+        el = pot.elem[typ][0] ? pot.elem[typ] : opt_value(argc, argv, "--element");
+        nb = sp_lattice_cells((sp_lattice_t)L, a, ca * a, one, NULL, NULL);
+        u = (double *)malloc(3 * (size_t)nb * sizeof(double));
+        btype = (int *)malloc((size_t)nb * sizeof(int));
+        bz = (int *)malloc((size_t)nb * sizeof(int));
+        if (!u || !btype || !bz) return free(u), free(btype), free(bz), sp_pot_free(&pot), fail_msg("out of memory");
+        sp_lattice_cells((sp_lattice_t)L, a, ca * a, one, u, &c1);
+        for (i = 0; i < 3; ++i) side[i] = c1.h[4 * i];
+        for (i = 0; i < 3 * nb; ++i) u[i] /= side[i % 3];
+        for (i = 0; i < nb; ++i) btype[i] = typ, bz[i] = el ? sp_element_z(el) : 0;
+    }
     memset(&M, 0, sizeof M);
     M.rmin = HUGE_VAL;
     memset(&proto, 0, sizeof proto);
@@ -338,41 +398,39 @@ static int cmd_melt(int argc, char **argv) {
     M.skin = skin;
     M.dt = dt_fs * 1e-3;
     M.nslab = nc[0];
-    M.n = sp_lattice_cells((sp_lattice_t)L, a, ca * a, nc, NULL, NULL);
-    if (M.n < 2) return sp_pot_free(&pot), fail_msg("melt: no crystal of that size");
-    M.type = (int *)malloc((size_t)M.n * sizeof(int));
+    M.n = sp__ortho_cells(side, u, nb, nc, NULL, NULL);
+    if (M.n < 2) ok = !fail_msg("melt: no crystal of that size");
+    M.type = ok ? (int *)malloc((size_t)M.n * sizeof(int)) : NULL;
     M.held = (int *)malloc((size_t)M.n * sizeof(int));
     M.x = (double *)malloc(3 * (size_t)M.n * sizeof(double));
     M.v = (double *)malloc(3 * (size_t)M.n * sizeof(double));
     M.F = (double *)malloc(3 * (size_t)M.n * sizeof(double));
     M.mass = (double *)malloc((size_t)M.n * sizeof(double));
     proto.z = (int *)malloc((size_t)M.n * sizeof(int));
-    if (!M.type || !M.held || !M.x || !M.v || !M.F || !M.mass || !proto.z) ok = !fail_msg("out of memory");
-    if (ok) { /* the reflection from one cell's basis */
-        static const int one[3] = {1, 1, 1};
-        const char *el = pot.elem[typ][0] ? pot.elem[typ] : opt_value(argc, argv, "--element");
-        double u[3 * 8];
-        sp_cell_t c1;
-        const int nb = sp_lattice_cells((sp_lattice_t)L, a, ca * a, one, u, &c1);
-        const double side[3] = {c1.h[0], c1.h[4], c1.h[8]};
-        for (i = 0; i < nb; ++i) {
-            u[3 * i] /= side[0];
-            u[3 * i + 1] /= side[1];
-            u[3 * i + 2] /= side[2];
-        }
+    if (ok && (!M.type || !M.held || !M.x || !M.v || !M.F || !M.mass || !proto.z)) ok = !fail_msg("out of memory");
+    if (ok) { /* the reflection from one cell's basis; the atoms' types and masses, cell by cell */
         melt_reflection(u, nb, side, nc, M.kq);
-        for (i = 0; i < M.n; ++i) {
-            M.type[i] = typ;
-            proto.z[i] = el ? sp_element_z(el) : 0;
-            M.mass[i] = sp_element_mass(proto.z[i]);
+        if (M.kq[0] == 0 && M.kq[1] == 0) { /* (only a --cell file can lack one) */
+            fprintf(stderr, "error: %s: melt --cell: no in-plane reflection (0 k l), k, l <= 6, in which all atoms of the "
+                    "cell scatter in phase: give a crystal's conventional cell\n", cellf ? cellf : lat);
+            ok = 0;
         }
-        if (!(M.mass[0] > 0)) ok = !fail_msg("melt: no mass: the potential names no known element (give --element X)");
+        for (i = 0; i < M.n; ++i) {
+            M.type[i] = btype[i % nb];
+            proto.z[i] = bz[i % nb];
+            M.mass[i] = sp_element_mass(proto.z[i]);
+            if (ok && !(M.mass[i] > 0)) ok = !fail_msg("melt: no mass: the potential names no known element (give --element X)");
+        }
     }
     proto.natoms = M.n;
     proto.pbc[0] = proto.pbc[1] = proto.pbc[2] = proto.has_cell = 1;
     if (ok && dump && !out_open(&of, dump)) ok = 0;
-    if (ok) printf("melt: %d atoms (%d x %d x %d cells, a = %.6f A), reflection (0 %d %d) of the supercell\n", M.n, nc[0],
-                   nc[1], nc[2], a, M.kq[0], M.kq[1]);
+    if (ok && cellf)
+        printf("melt: %d atoms (%d x %d x %d cells of %s, %.6f x %.6f x %.6f A), reflection (0 %d %d) of the supercell\n",
+               M.n, nc[0], nc[1], nc[2], cellf, side[0], side[1], side[2], M.kq[0], M.kq[1]);
+    else if (ok)
+        printf("melt: %d atoms (%d x %d x %d cells, a = %.6f A), reflection (0 %d %d) of the supercell\n", M.n, nc[0],
+               nc[1], nc[2], a, M.kq[0], M.kq[1]);
     t0_arg = t0;
     hot_arg = hot;
     wall = now_seconds();
@@ -385,7 +443,8 @@ static int cmd_melt(int argc, char **argv) {
             const double w = (M.n + 1) * BOLTZ * t0 * (pdamp * 1e-3) * (pdamp * 1e-3);
             double p[3] = {0, 0, 0}, h0 = 0.0, lmean[3] = {0, 0, 0}, fs = 1.0; /* fs: a solid fraction on the way */
             long s;
-            sp_lattice_cells((sp_lattice_t)L, a, ca * a, nc, M.x, &M.cell);
+            if (cellf) sp__ortho_cells(side, u, nb, nc, M.x, &M.cell);
+            else sp_lattice_cells((sp_lattice_t)L, a, ca * a, nc, M.x, &M.cell);
             M.rng.s = (uint64_t)(seed + run) * 0x9E3779B97F4A7C15ULL + 12345 + (uint64_t)try_;
             M.built = 0;
             steps_all += M.step; /* the tries before */
@@ -548,11 +607,18 @@ static int cmd_melt(int argc, char **argv) {
     if (ok && report && out_open(&orep, report)) {
         fprintf(orep.fp, "{\n  \"model\": ");
         json_string(orep.fp, model);
-        fprintf(orep.fp, ",\n  \"lattice\": \"%s\",\n  \"natoms\": %d,\n  \"a\": %.17g,\n  \"temp_start_K\": %.17g,\n"
+        if (cellf) {
+            fprintf(orep.fp, ",\n  \"cell_file\": ");
+            json_string(orep.fp, cellf);
+            fprintf(orep.fp, ",\n  \"cell_A\": [%.17g, %.17g, %.17g]", side[0], side[1], side[2]);
+        } else {
+            fprintf(orep.fp, ",\n  \"lattice\": \"%s\",\n  \"a\": %.17g", lat, a);
+        }
+        fprintf(orep.fp, ",\n  \"natoms\": %d,\n  \"temp_start_K\": %.17g,\n"
                 "  \"pressure_target_bar\": %.17g,\n  \"%s\": %.17g,\n  \"error_K\": %.17g,\n  \"pressure_bar\": %.17g,\n"
                 "  \"solid_fraction\": [%.4f, %.4f],\n  \"nph_conserved_max_change_eV_per_atom\": %.6g,\n"
                 "  \"closest_pair_A\": %.17g,\n  \"error_of\": \"%s\",\n  \"runs_without_coexistence\": %ld,\n  \"runs\": [",
-                lat, M.n, a, R[nrun - 1].t0, press, hold > 0 ? "hold_mean_K" : "melting_point_K", t_end, t_err, p_end,
+                M.n, R[nrun - 1].t0, press, hold > 0 ? "hold_mean_K" : "melting_point_K", t_end, t_err, p_end,
                 f_start, f_end, hdrift, sqrt(M.rmin),
                 nrun > 1 ? "standard error of the runs' results" : "10-block standard error of the run", runs - nrun);
         for (run = 0; run < nrun; ++run)
@@ -566,6 +632,7 @@ static int cmd_melt(int argc, char **argv) {
         ok = 0;
     }
     if (dump) ok = out_close(&of, ok) && ok;
+    free(u); free(btype); free(bz);
     free(M.type); free(M.held); free(M.x); free(M.v); free(M.F); free(M.mass); free(proto.z);
     sp_work_free(&M.ws);
     sp_nlist_free(&M.nl);
