@@ -273,6 +273,11 @@ valgrind_step() {
     vg_tool 1 "phonons (no element, no mass)" phonons "$pots/Si_1.meam.spline" --lattice diamond
     vg_tool 0 "gsfe" gsfe "$pots/Si_1.meam.spline" --lattice diamond --points 4 -o "$tmp/gsfe.dat"
     vg_tool 1 "eval (missing file)" eval "$pots/Si_1.meam.spline" "$tmp/does_not_exist.xyz"
+    # melt --cell: the file read, its types mapped, then the error (a run of melt is minutes under valgrind)
+    printf '2\nLattice="5.43 0 0 0 5.43 0 0 0 5.43" Properties=species:S:1:pos:R:3\nSi 0 0 0\nSi 0.3 1.1 2.2\n' > "$tmp/c.xyz"
+    vg_tool 1 "melt --cell (no common reflection)" melt "$pots/Si_1.meam.spline" --cell "$tmp/c.xyz" --temp 1500
+    sed 's/^Si 0 0 0/Ti 0 0 0/' "$tmp/c.xyz" > "$tmp/c2.xyz"
+    vg_tool 1 "melt --cell (element not in the model)" melt "$pots/TiO.meam.spline" --cell "$tmp/c2.xyz" --temp 1500
     took "$w0" "$c0"; echo "valgrind: $TOOK"
 }
 
