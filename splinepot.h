@@ -4693,29 +4693,50 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
     for (l = 0; l < W; ++l)
         ae[l] = afx[l] = afy[l] = afz[l] = axx[l] = axy[l] = axz[l] = ayy[l] = ayz[l] = azz[l] = 0.0;
 #if defined(SP__UF3_AVX512)
-    if (single && u->pair[0].nint <= 32) {
-        /* the same lanes with AVX-512: the power form (at most 32 intervals) held in
-           registers, looked up by two-table permutes instead of gathers */
+    if (!single || u->pair[0].nint <= 32) {
+        /* the same lanes with AVX-512. One element: the power form (at most 32
+           intervals) held in registers, looked up by two-table permutes instead of
+           gathers; several: each lane's pair parameters permuted from the per-type
+           values by its neighbour's type, its coefficients gathered */
         const double *SP_RESTRICT vt = u->pair[0].vt;
-        const __m512d t0 = _mm512_set1_pd(et0[0]), ih = _mm512_set1_pd(eih[0]), km = _mm512_set1_pd(ekm[0]);
-        const __m512d cut = _mm512_set1_pd(ecut[0]), zero = _mm512_setzero_pd(), two = _mm512_set1_pd(2.0);
-        const __m512d three = _mm512_set1_pd(3.0);
-        __m512d tb[5][4], sa[10];
+        const __m512d zero = _mm512_setzero_pd(), two = _mm512_set1_pd(2.0), three = _mm512_set1_pd(3.0);
+        __m512d tb[5][4], sa[10], pv[4];
+        __m512i poff = _mm512_setzero_si512();
         int c;
-        for (c = 0; c < 5; ++c)
-            for (a = 0; a < 4; ++a) tb[c][a] = _mm512_loadu_pd(vt + 32 * c + 8 * a);
+        if (single) {
+            for (c = 0; c < 5; ++c)
+                for (a = 0; a < 4; ++a) tb[c][a] = _mm512_loadu_pd(vt + 32 * c + 8 * a);
+        } else {
+            for (a = ne; a < SP_MAX_ELEMENTS; ++a) et0[a] = eih[a] = ekm[a] = ecut[a] = 0.0, eoff[a] = 0;
+            poff = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)eoff));
+        }
+        pv[0] = _mm512_loadu_pd(et0); pv[1] = _mm512_loadu_pd(eih); pv[2] = _mm512_loadu_pd(ekm); pv[3] = _mm512_loadu_pd(ecut);
         for (c = 0; c < 10; ++c) sa[c] = zero;
         for (q = 0; q < npad; q += W) {
             const __m512d r = _mm512_loadu_pd(rs + q), ivq = _mm512_loadu_pd(iv + q);
             const __m512d ex = _mm512_loadu_pd(dx + q), ey = _mm512_loadu_pd(dy + q), ez = _mm512_loadu_pd(dz + q);
-            const __m512d f = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(r, t0), ih), zero), km);
-            const __m512i k = _mm512_cvtepi32_epi64(_mm512_cvttpd_epi32(f));
-            const __mmask8 hi = _mm512_test_epi64_mask(k, _mm512_set1_epi64(16));
-            const __mmask8 in = _mm512_cmp_pd_mask(r, cut, _CMP_LT_OQ);
-            __m512d co[5], x, v, d, w;
-            for (c = 0; c < 5; ++c)
-                co[c] = _mm512_mask_blend_pd(hi, _mm512_permutex2var_pd(tb[c][0], k, tb[c][1]),
-                                             _mm512_permutex2var_pd(tb[c][2], k, tb[c][3]));
+            __m512d co[5], t0, ih, km, cut, f, x, v, d, w;
+            __m512i k, ty = _mm512_setzero_si512();
+            __mmask8 in;
+            if (single) {
+                t0 = _mm512_set1_pd(et0[0]); ih = _mm512_set1_pd(eih[0]); km = _mm512_set1_pd(ekm[0]); cut = _mm512_set1_pd(ecut[0]);
+            } else {
+                ty = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(pt + q)));
+                t0 = _mm512_permutexvar_pd(ty, pv[0]); ih = _mm512_permutexvar_pd(ty, pv[1]);
+                km = _mm512_permutexvar_pd(ty, pv[2]); cut = _mm512_permutexvar_pd(ty, pv[3]);
+            }
+            f = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(r, t0), ih), zero), km);
+            k = _mm512_cvtepi32_epi64(_mm512_cvttpd_epi32(f));
+            in = _mm512_cmp_pd_mask(r, cut, _CMP_LT_OQ);
+            if (single) {
+                const __mmask8 hi = _mm512_test_epi64_mask(k, _mm512_set1_epi64(16));
+                for (c = 0; c < 5; ++c)
+                    co[c] = _mm512_mask_blend_pd(hi, _mm512_permutex2var_pd(tb[c][0], k, tb[c][1]),
+                                                 _mm512_permutex2var_pd(tb[c][2], k, tb[c][3]));
+            } else { /* poly index off + 5 k */
+                k = _mm512_add_epi64(_mm512_permutexvar_epi64(ty, poff), _mm512_add_epi64(_mm512_slli_epi64(k, 2), k));
+                for (c = 0; c < 5; ++c) co[c] = _mm512_i64gather_pd(k, poly + c, 8);
+            }
             x = _mm512_sub_pd(r, co[0]);
             v = _mm512_add_pd(co[1], _mm512_mul_pd(x, _mm512_add_pd(co[2], _mm512_mul_pd(x, _mm512_add_pd(
                                                                         co[3], _mm512_mul_pd(x, co[4]))))));
