@@ -2056,10 +2056,12 @@ SP_API sp_result_t sp_cuda_md_get(sp_cuda_sys_t *g, double *pos, double *vel, do
 #define SP__PRIVATE static __attribute__((unused))
 #define SP_RESTRICT __restrict__
 #define SP__INLINE inline __attribute__((always_inline))
+#define SP__NOINLINE __attribute__((noinline))
 #else
 #define SP__PRIVATE static
 #define SP_RESTRICT
 #define SP__INLINE
+#define SP__NOINLINE
 #endif
 
 #if defined(_OPENMP) && !defined(SP_NO_OPENMP)
@@ -4625,6 +4627,87 @@ static SP__INLINE void sp__uf3_vtrio_s(const double *SP_RESTRICT s, const double
     sp__v8_hsum3(SP__V8_MUL(al, bn), SP__V8_MUL(ac, dbn), SP__V8_MUL(ac, bn), out4);
 }
 
+/* One row's trio coefficients contracted with bond j's basis bj (4 values,
+   4 derivatives) over one of the l and m axes: S[r][c] = sum_b B_b cj[r rs + b bs + c]
+   into s, the same with B'_b into s + nr ns, for nr rows along the other
+   axis and ns (a multiple of 8) n-columns; cj points at the first row's
+   coefficient at j's interval and the first column (reads up to 7 past a row:
+   T->c is padded). Over l: rs = N, bs = M N; over m: rs = M N, bs = N. */
+static SP__INLINE void sp__uf3_contract(const double *SP_RESTRICT cj, size_t rs, size_t bs, const double *SP_RESTRICT bj,
+                                        int nr, int ns, double *SP_RESTRICT s) {
+    const sp__v8 l0 = sp__v8_splat(bj[0]), l1 = sp__v8_splat(bj[1]), l2 = sp__v8_splat(bj[2]);
+    const sp__v8 l3 = sp__v8_splat(bj[3]), d0 = sp__v8_splat(bj[4]), d1 = sp__v8_splat(bj[5]);
+    const sp__v8 d2 = sp__v8_splat(bj[6]), d3 = sp__v8_splat(bj[7]);
+    double *SP_RESTRICT s2 = s + (size_t)nr * ns;
+    int mr, c;
+    for (mr = 0; mr < nr; ++mr) {
+        const double *SP_RESTRICT cr = cj + (size_t)mr * rs;
+        for (c = 0; c < ns; c += SP__UF3_LANES) {
+            const sp__v8 c0 = sp__v8_load(cr + c), c1 = sp__v8_load(cr + bs + c);
+            const sp__v8 c2 = sp__v8_load(cr + 2 * bs + c), c3 = sp__v8_load(cr + 3 * bs + c);
+            sp__v8_store(s + (size_t)mr * ns + c, SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(l0, c0), SP__V8_MUL(l1, c1)),
+                                                             SP__V8_ADD(SP__V8_MUL(l2, c2), SP__V8_MUL(l3, c3))));
+            sp__v8_store(s2 + (size_t)mr * ns + c, SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(d0, c0), SP__V8_MUL(d1, c1)),
+                                                              SP__V8_ADD(SP__V8_MUL(d2, c2), SP__V8_MUL(d3, c3))));
+        }
+    }
+}
+
+/* Several elements (sp__uf3_center_fast): the triplets (j, k > j) of bond j's row,
+   element b of k by element b, whose count makes it worth it, contracted with
+   j's basis as for one element: j's bond is on the l axis when b is not below
+   j's element, else on the m axis, and the rows then run along l, k's axis
+   (the same results in the same order: no exchange of ends as per triplet).
+   Writes their 4 results each to ph, their n-intervals to tk, ctr[b] = 1 for
+   the elements done. Not inlined: in sp__uf3_center_fast it made the
+   one-element path slower. */
+SP__NOINLINE static void sp__uf3_row_contract(const sp_uf3_trio_t *T0, int ne, const int *SP_RESTRICT bt, const int *SP_RESTRICT bl0,
+                                 int jj, int m, int *SP_RESTRICT tk, const double *SP_RESTRICT wr,
+                                 const double *SP_RESTRICT bj, const double *SP_RESTRICT wms, double *SP_RESTRICT s3,
+                                 double *SP_RESTRICT ph, int *SP_RESTRICT ctr) {
+    enum { W = SP__UF3_LANES };
+    const int lj = bl0[jj];
+    int b, t;
+    for (b = 0; b < ne; ++b) {
+        const sp_uf3_trio_t *T = T0 + sp_pot_pair_index(ne, bt[jj], b);
+        const size_t N = (size_t)T->N, MN = (size_t)T->M * N;
+        int cnt = 0, mlo = 0, mhi = 0, nlo = 0, nhi = 0, nr, ns;
+        for (t = 0; t < m; ++t) {
+            const int kk = jj + 1 + t;
+            int n0;
+            if (bt[kk] != b) continue;
+            n0 = tk[t] = sp__uf3_vinterval(&T->bs[2], wr[t]);
+            if (cnt++ == 0) {
+                mlo = mhi = bl0[kk];
+                nlo = nhi = n0;
+            }
+            mlo = bl0[kk] < mlo ? bl0[kk] : mlo;
+            mhi = bl0[kk] > mhi ? bl0[kk] : mhi;
+            nlo = n0 < nlo ? n0 : nlo;
+            nhi = n0 > nhi ? n0 : nhi;
+        }
+        nr = mhi + 4 - mlo;
+        ns = (nhi + 4 - nlo + W - 1) / W * W;
+        if (cnt < 4 || !(14 * nr * (ns / W) < 34 * cnt - 40)) continue;
+        if (b >= bt[jj]) sp__uf3_contract(T->c + ((size_t)lj * T->M + (size_t)mlo) * N + nlo, N, MN, bj, nr, ns, s3);
+        else sp__uf3_contract(T->c + ((size_t)mlo * T->M + (size_t)lj) * N + nlo, MN, N, bj, nr, ns, s3);
+        for (t = 0; t < m; ++t) {
+            const int kk = jj + 1 + t, n0 = tk[t];
+            const double rjk = wr[t];
+            double *SP_RESTRICT o = ph + 4 * t;
+            const size_t off = (size_t)(bl0[kk] - mlo) * ns + (size_t)(n0 - nlo);
+            if (bt[kk] != b) continue;
+            if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) {
+                o[0] = o[1] = o[2] = o[3] = 0.0;
+                continue;
+            }
+            sp__uf3_vtrio_s(s3 + off, s3 + (size_t)nr * ns + off, (size_t)ns, wms + 32 * (size_t)kk,
+                            sp__uf3_vbasis_k(T->vtab[2], rjk, n0), o);
+        }
+        ctr[b] = 1;
+    }
+}
+
 /* Per-thread scratch of sp__uf3_center_fast, doubles, cap a multiple of 8:
    entries dx dy dz r 1/r | bonds bx by bz 1/r sd gx gy gz | basis 8 and
    wm 32 per bond | one row's results, 4 per triplet (2 cap unused) | then, for up to
@@ -4921,6 +5004,8 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
                 const double *SP_RESTRICT wr = tr + rb, *SP_RESTRICT wi = ti_ + rb;
                 const int lj = bl0[jj];
                 double sj = 0.0, hx = 0.0, hy = 0.0, hz = 0.0;
+                int ctr[SP_MAX_ELEMENTS], b; /* several elements: k of element b contracted */
+                for (b = 0; !single && b < ne; ++b) ctr[b] = 0;
                 if (single && m >= 4) {
                     /* many triplets in the row: contract over l once, for the m rows and n
                        columns the row's triplets reach, if that is cheaper (8-wide operations:
@@ -4934,6 +5019,8 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
                     }
                     ns = (nhi + 4 - nlo + W - 1) / W * W;
                     if (14 * nr * (ns / W) < 34 * m - 40) {
+                        /* (sp__uf3_contract over l, written out: called here, the whole
+                           one-element path ran 5 % slower) */
                         const size_t N = (size_t)T->N, MN = (size_t)T->M * N;
                         const sp__v8 l0 = sp__v8_splat(bj[0]), l1 = sp__v8_splat(bj[1]), l2 = sp__v8_splat(bj[2]);
                         const sp__v8 l3 = sp__v8_splat(bj[3]), d0 = sp__v8_splat(bj[4]), d1 = sp__v8_splat(bj[5]);
@@ -4967,6 +5054,7 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
                         goto row_done;
                     }
                 }
+                if (!single && m >= 4) sp__uf3_row_contract(T0, ne, bt, bl0, jj, m, tk + rb, wr, bj, wms, s3, ph, ctr);
                 /* per triplet (dV/dr_ij, V, dV/dr_jk, dV/dr_ik) into ph[4 t..] */
                 for (t = 0; t < m; ++t) {
                     const int kk = k0 + t;
@@ -4974,6 +5062,7 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
                     const sp_uf3_trio_t *T;
                     double *SP_RESTRICT o = ph + 4 * t;
                     int n0;
+                    if (!single && ctr[bt[kk]]) continue; /* contracted above */
                     if (single) {
                         T = T0;
                         n0 = tk[rb + t];
