@@ -382,6 +382,7 @@ static int cmd_melt(int argc, char **argv) {
         if (!zero_stress(model, &pot, typ, L, &a, &ca)) return sp_pot_free(&pot), 1;
         el = pot.elem[typ][0] ? pot.elem[typ] : opt_value(argc, argv, "--element");
         nb = sp_lattice_cells((sp_lattice_t)L, a, ca * a, one, NULL, NULL);
+        if (nb < 1) return sp_pot_free(&pot), fail_msg("melt: no crystal of that size");
         u = (double *)malloc(3 * (size_t)nb * sizeof(double));
         btype = (int *)malloc((size_t)nb * sizeof(int));
         bz = (int *)malloc((size_t)nb * sizeof(int));
