@@ -4658,8 +4658,8 @@ static SP__INLINE void sp__uf3_contract(const double *SP_RESTRICT cj, size_t rs,
    j's basis as for one element: j's bond is on the l axis when b is not below
    j's element, else on the m axis, and the rows then run along l, k's axis
    (the same results in the same order: no exchange of ends as per triplet).
-   Writes their 4 results each to ph, their n-intervals to tk, ctr[b] = 1 for
-   the elements done. Not inlined: in sp__uf3_center_fast it made the
+   Writes their 4 results each to ph, every triplet's n-interval to tk (the
+   per-triplet path reads them), ctr[b] = 1 for the elements done. Not inlined: in sp__uf3_center_fast it made the
    one-element path slower. */
 SP__NOINLINE static void sp__uf3_row_contract(const sp_uf3_trio_t *T0, int ne, const int *SP_RESTRICT bt, const int *SP_RESTRICT bl0,
                                  int jj, int m, int *SP_RESTRICT tk, const double *SP_RESTRICT wr,
@@ -5068,7 +5068,7 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
                         n0 = tk[rb + t];
                     } else {
                         T = T0 + sp_pot_pair_index(ne, bt[jj], bt[kk]);
-                        n0 = sp__uf3_vinterval(&T->bs[2], rjk);
+                        n0 = m >= 4 ? tk[rb + t] : sp__uf3_vinterval(&T->bs[2], rjk); /* (row_contract's, every k) */
                     }
                     if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) {
                         o[0] = o[1] = o[2] = o[3] = 0.0;
