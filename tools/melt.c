@@ -49,7 +49,7 @@
 /* one run's result */
 typedef struct melt_run_t {
     long seed;
-    double t0, temp, err, press, f_start, f_end, hdrift;
+    double t0, temp, err, press, f_start, f_end, hdrift; /* hdrift: eV/atom */
 } melt_run_t;
 
 typedef struct melt_t {
@@ -515,8 +515,8 @@ static int cmd_melt(int argc, char **argv) {
                 if (!ok) break;
                 tk = melt_tall(&M);
                 if (hold == 0) {
-                    const double hh = M.res.energy + M.ke + (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / (2.0 * w) +
-                                      p0 * cell_volume(M.cell.h) - h0;
+                    const double hh = (M.res.energy + M.ke + (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / (2.0 * w) +
+                                       p0 * cell_volume(M.cell.h) - h0) / M.n; /* per atom */
                     if (fabs(hh) > fabs(hdrift)) hdrift = hh;
                 }
                 if (s >= nnph / 2) { /* the second half, in 10 blocks */
@@ -562,13 +562,13 @@ static int cmd_melt(int argc, char **argv) {
         R[nrun].press = p_end;
         R[nrun].f_start = f_start;
         R[nrun].f_end = f_end;
-        R[nrun++].hdrift = hold > 0 ? 0.0 : hdrift / M.n;
+        R[nrun++].hdrift = hdrift; /* (0 with --hold) */
         if (hold > 0)
             printf("hold at %.1f K: solid fraction %.2f -> %.2f: the crystal %s (mean T %.1f K, P %.1f bar)\n", hold,
                    f_start, f_end, f_end > f_start ? "grows: below the melting point" : f_end < f_start ? "melts: above the melting point" : "neither grows nor melts",
                    t_end, p_end);
         else {
-            printf("NPH: conserved quantity K + U + p^2/2W + P0 V: largest change %.3e eV/atom\n", hdrift / M.n);
+            printf("NPH: conserved quantity K + U + p^2/2W + P0 V: largest change %.3e eV/atom\n", hdrift);
             printf("melting point: %.1f K +- %.1f (10-block standard error), pressure %.1f bar (target %.1f), "
                    "solid fraction %.2f -> %.2f\n", t_end, t_err, p_end, press, f_start, f_end);
         }
