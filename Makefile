@@ -4,8 +4,9 @@
 #   make test     builds and runs every test; last line "N passed, N failed"
 #   make sanitize the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make matrix   gcc/clang, C99/C11/C++, -O0/-O3, OpenMP on/off; valgrind; cppcheck
-#   make cuda     the CUDA layer with nvcc (when present): build/splinepot_cuda and
-#                 build/cuda/test_cuda (GPU against CPU; skips without a device)
+#   make cuda     the CUDA layer with nvcc (when present): build/splinepot_cuda,
+#                 build/cuda/test_cuda (GPU against CPU; skips without a device) and
+#                 build/cuda/test_cuda_host (the structure-vector kernels' code on the CPU)
 #   make bench    benchmarks (neighbour lists; see README for the others)
 #   make python   build/libsplinepot_py.so for tools/python/splinepot.py (ctypes, ASE calculator)
 CC      ?= cc
@@ -133,7 +134,8 @@ bench: $(B)/splinepot
 
 cuda:
 	@if [ -x "$(NVCC)" ]; then \
-	    $(MAKE) --no-print-directory $(B)/test_cpp_nvcc cuda-build && ./$(B)/test_cpp_nvcc && ./$(B)/cuda/test_cuda; \
+	    $(MAKE) --no-print-directory $(B)/test_cpp_nvcc cuda-build && ./$(B)/test_cpp_nvcc && ./$(B)/cuda/test_cuda_host && \
+	    ./$(B)/cuda/test_cuda; \
 	else echo "nvcc not found: CUDA layer skipped"; fi
 
 # the header's implementation compiled by nvcc as CUDA C++ host code
@@ -142,7 +144,7 @@ $(B)/test_cpp_nvcc: tests/test_cpp.cpp $(HDR) | $(B)
 
 # the CUDA layer: splinepot_cuda.cu with nvcc, the C side with -DSPLINEPOT_CUDA, linked by nvcc
 NVLINK  := $(CUDA_ARCH) $(if $(OMP),-Xcompiler $(OMP))
-cuda-build: $(B)/splinepot_cuda $(B)/cuda/test_cuda
+cuda-build: $(B)/splinepot_cuda $(B)/cuda/test_cuda $(B)/cuda/test_cuda_host
 
 $(B)/cuda:
 	mkdir -p $(B)/cuda
@@ -156,6 +158,11 @@ $(B)/cuda/sp_impl.o: tests/sp_impl.c splinepot.h | $(B)/cuda
 $(B)/cuda/test_cuda: tests/test_cuda.c $(HDR) $(B)/cuda/sp_impl.o $(B)/cuda/splinepot_cuda.o | $(B)/cuda
 	$(CC) -std=c99 $(CFLAGS) -DSPLINEPOT_CUDA -c $< -o $(B)/cuda/test_cuda.o
 	$(NVCC) $(NVLINK) $(B)/cuda/test_cuda.o $(B)/cuda/sp_impl.o $(B)/cuda/splinepot_cuda.o -o $@ $(LDLIBS)
+
+# the .cu included whole, its kernels as PTX only (never run: no SASS to build)
+$(B)/cuda/test_cuda_host: tests/test_cuda_host.cu splinepot_cuda.cu $(HDR) $(B)/cuda/sp_impl.o | $(B)/cuda
+	$(NVCC) -O2 -std=c++14 -fmad=false -gencode arch=compute_80,code=compute_80 $(if $(OMP),-Xcompiler $(OMP)) \
+	    $< $(B)/cuda/sp_impl.o -o $@ $(LDLIBS)
 
 $(B)/splinepot_cuda: tools/splinepot.c tools/bench_cmaes.c tools/bench_ridge.c tools/fit_snnp.c splinepot.h $(B)/cuda/splinepot_cuda.o | $(B)/cuda
 	$(CC) -std=c99 $(CFLAGS) -DSPLINEPOT_CUDA -c $< -o $(B)/cuda/splinepot.o

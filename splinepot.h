@@ -1941,7 +1941,7 @@ SP_API sp_result_t sp_cuda_sv_create(sp_cuda_sv_t **out, const sp_smeam_layout_t
 /* Uploads the structure vectors sv[0..nconf-1] (built with lay) and, when
    ref_forces != NULL, reference forces ref_forces[c] (3 natoms_c doubles,
    or NULL for a configuration without) for sp_cuda_sv_eval's force errors.
-   One element (SP_ERR_UNSUPPORTED for a layout with more). */
+   Any number of elements (the layout's; each sv built with it). */
 
 SP_API sp_result_t sp_cuda_sv_eval(sp_cuda_sv_t *g, int P, const double *theta, double *out_energy,
                                    double *out_forces, double *out_force_sse);

@@ -18,14 +18,21 @@
  *     parameter set p; every per-bond/per-atom intermediate is stored as
  *     [item][p] (p innermost), so a warp's loads and stores are coalesced and
  *     the structure-vector entries (the same for all p) are broadcasts. This is
- *     sp_smeam_sv_eval with chunk = P, term for term:
+ *     sp_smeam_sv_eval with chunk = P, term for term, for any number of
+ *     elements (rho and f of the neighbour's element, U of the centre's, phi
+ *     and g of the pair; per-element U knot ranges):
  *       k_sv_bonds   f, f', phi', rho' u per bond      reads 2 nr2 (bcast), writes 6 doubles/bond/set
  *       k_sv_trip    n_i and dn_i/dr_ij per centre: the triplets of a centre are
  *                    walked (bj, bk > bj) with n_i and dn_ij in registers;
  *                    per triplet 2 loads (f_k, f'_k) + 3 read-modify-writes (dn_k)
  *                    = 64 B/triplet/set (g's ng2 parameters stay in L1)
- *       k_sv_energy  U spline built per set (thread), U(n_i), energies
- *       k_sv_force   bond forces, gather in list order, optional |F - F_ref|^2
+ *       k_sv_U       each element's U spline built per set (thread)
+ *       k_sv_energy  U(n_i), energies
+ *       k_sv_bforce, k_sv_gather, k_sv_sse  bond forces, gather in list
+ *                    order, optional |F - F_ref|^2
+ *     Each kernel's body is a __host__ __device__ function, and spc_sv_run
+ *     lists the launches once: tests/test_cuda_host.cu runs the same code as
+ *     loops on the CPU (no device needed; the same bits as sp_smeam_sv_eval).
  *     Bandwidth bound, 108-atom Si-like cell (1.7e3 bonds, 1.3e4 triplets),
  *     P = 10 000: ~64 B x 1.3e4 x 1e4 = 8.3 GB (triplets) + ~1.5 GB (bonds,
  *     gather) ~ 10 GB -> ~3 ms at 3.3 TB/s (H100 HBM3), well under 20 ms;
@@ -182,7 +189,7 @@ static sp_result_t spc_need_device(sp_diag_t *d) {
 /* ------------------------------------------- device splines (>>spline, >>bspline) */
 
 /* sp__spline_eval, operation for operation */
-__device__ __forceinline__ double spc_spline(const sp_spline_t *__restrict__ s, double x, double *deriv) {
+__host__ __device__ __forceinline__ double spc_spline(const sp_spline_t *__restrict__ s, double x, double *deriv) {
     const double *g;
     double a, b, v;
     int k;
@@ -319,7 +326,7 @@ __device__ __forceinline__ double spc_trio(const sp_uf3_trio_t *__restrict__ T, 
     return v;
 }
 
-__device__ __forceinline__ int spc_pair_index(int nelem, int a, int b) {
+__host__ __device__ __forceinline__ int spc_pair_index(int nelem, int a, int b) {
     if (a > b) { int t = a; a = b; b = t; }
     return a * nelem - a * (a - 1) / 2 + (b - a);
 }
@@ -1708,7 +1715,10 @@ extern "C" sp_result_t sp_cuda_md_get(sp_cuda_sys_t *g, double *pos, double *vel
 /* One thread per (parameter set p, item): items are bonds, atoms or
    configurations of the whole training set; blockIdx.x = p block + npb * item
    (no grid-dimension limits). An atom's n_i and the dn of its bonds belong to
-   that atom's thread only, so no two threads write the same value. */
+   that atom's thread only, so no two threads write the same value. Each
+   kernel's body is a __host__ __device__ function of (K, p, item), so
+   tests/test_cuda_host.cu runs the same code on the CPU (spc_sv_run with a
+   loop for a launch) where there is no device. */
 
 struct spc_svc { /* one configuration's place in the packed arrays */
     int n, nb;
@@ -1716,41 +1726,43 @@ struct spc_svc { /* one configuration's place in the packed arrays */
 };
 
 struct spc_svk {
-    int P, npb, npar, nr2, ng2, nu, o_phi, o_rho, o_U, o_f, o_g;
+    int P, npb, npar, ne, nr2, ng2, nu, nu2, o_rho, o_U, o_f, o_g; /* phi at 0 */
     const spc_svc *conf;
     const double *s, *ds, *u, *rho_sum, *phi_sum, *sg, *dsg, *cs, *ref, *xu;
     const int *first;  /* per config n + 1 entries, at oa + c */
     const int *tfirst; /* per atom: first triplet (within its configuration) */
     const int *rev;    /* per bond, within its configuration */
     const int *aconf, *batom; /* configuration of each atom, global centre atom of each bond */
+    const int *atype, *btype; /* element of each atom, of each bond's neighbour */
     const double *T;                 /* npar x P */
     double *fv, *fd, *pd, *dn, *nn, *dU; /* [item][p] */
-    sp_spline_t *U;                  /* P */
-    double *u0;                      /* P */
+    sp_spline_t *U;                  /* ne x P: U of element e for set p at e P + p */
+    double *u0;                      /* ne x P: U(0), as U */
     double *E, *F, *sse;             /* [c P + p]; forces per config P x 3n; [c P + p] */
 };
 
+#ifdef __CUDA_ARCH__
+#define SPC_LDG(p) __ldg(p)
+#else
+#define SPC_LDG(p) (*(p))
+#endif
 #define SPC_SV_THREADS 64
-#define SPC_SV_ITEM(K, p, item)                                        \
-    const long item = blockIdx.x / (K).npb;                            \
-    const int p = (int)(blockIdx.x % (K).npb) * blockDim.x + threadIdx.x; \
-    const long P = (K).P;                                              \
-    if (p >= (K).P) return
 
-/* f, f', phi', rho' u of bond gb (the CPU's bond loop) */
-__global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_bonds(spc_svk K) {
-    SPC_SV_ITEM(K, p, gb);
+/* f, f', phi' of the pair, rho' u of bond gb (the CPU's bond loop) */
+__host__ __device__ __forceinline__ void spc_sv_bonds(const spc_svk &K, int p, long gb) {
+    const long P = K.P;
     const double *sb = K.s + gb * K.nr2, *db = K.ds + gb * K.nr2, *ub = K.u + 4 * gb;
+    const int tj = K.btype[gb], pq = K.ne == 1 ? 0 : spc_pair_index(K.ne, K.atype[K.batom[gb]], tj);
+    const double *Tf = K.T + (K.o_f + tj * K.nr2) * P + p, *Tr = K.T + (K.o_rho + tj * K.nr2) * P + p;
+    const double *Tp = K.T + (long)pq * K.nr2 * P + p;
     double f1 = 0.0, f2 = 0.0, f3 = 0.0, dx = 0.0;
     int q;
     for (q = 0; q < K.nr2; ++q) {
-        const double Tf = K.T[(K.o_f + q) * P + p], Tr = K.T[(K.o_rho + q) * P + p];
-        const double Tp = K.T[(K.o_phi + q) * P + p];
-        const double s = __ldg(sb + q), ds = __ldg(db + q);
-        f1 += s * Tf;
-        f2 += ds * Tf;
-        f3 += ds * Tp;
-        dx += ds * Tr;
+        const double s = SPC_LDG(sb + q), ds = SPC_LDG(db + q);
+        f1 += s * Tf[q * P];
+        f2 += ds * Tf[q * P];
+        f3 += ds * Tp[q * P];
+        dx += ds * Tr[q * P];
     }
     K.fv[gb * P + p] = f1;
     K.fd[gb * P + p] = f2;
@@ -1760,27 +1772,32 @@ __global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_bonds(spc_svk K) {
     K.dn[(3 * gb + 2) * P + p] = dx * ub[2];
 }
 
-/* n_i (rho part, then the triplets in order) and dn_i/dr_ij of atom ga; the
-   triplets are (bj, bk > bj) in list order, dn of bj kept in registers */
-__global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_trip(spc_svk K) {
-    SPC_SV_ITEM(K, p, ga);
+/* n_i (rho of each neighbour element, then the triplets in order) and
+   dn_i/dr_ij of atom ga; the triplets are (bj, bk > bj) in list order, dn
+   of bj kept in registers */
+__host__ __device__ __forceinline__ void spc_sv_trip(const spc_svk &K, int p, long ga) {
+    const long P = K.P;
     const int c = K.aconf[ga];
     const spc_svc C = K.conf[c];
     const int i = (int)(ga - C.oa);
     const int *first = K.first + C.oa + c;
+    const double *rs = K.rho_sum + ga * K.ne * K.nr2;
     long t = C.ot + K.tfirst[ga];
     double ni = 0.0;
     int bj, bk, q;
-    for (q = 0; q < K.nr2; ++q) ni += __ldg(K.rho_sum + ga * K.nr2 + q) * K.T[(K.o_rho + q) * P + p];
+    for (q = 0; q < K.ne * K.nr2; ++q) ni += SPC_LDG(rs + q) * K.T[(K.o_rho + q) * P + p];
     for (bj = first[i]; bj < first[i + 1]; ++bj) {
         const long gj = C.ob + bj;
         const double *uj = K.u + 4 * gj;
         const double fj = K.fv[gj * P + p], fdj = K.fd[gj * P + p];
+        const int ej = K.btype[gj];
         double dj0 = K.dn[(3 * gj) * P + p], dj1 = K.dn[(3 * gj + 1) * P + p], dj2 = K.dn[(3 * gj + 2) * P + p];
         for (bk = bj + 1; bk < first[i + 1]; ++bk, ++t) {
             const long gk = C.ob + bk;
-            const double *uk = K.u + 4 * gk, cs = __ldg(K.cs + t);
+            const double *uk = K.u + 4 * gk, cs = SPC_LDG(K.cs + t);
             const double *sg = K.sg + t * K.ng2, *dsg = K.dsg + t * K.ng2;
+            const int pg = K.ne == 1 ? 0 : spc_pair_index(K.ne, ej, K.btype[gk]);
+            const double *Tg = K.T + (K.o_g + pg * K.ng2) * P + p;
             double cj[3], ck[3], g = 0.0, gd = 0.0;
             int d;
             for (d = 0; d < 3; ++d) {
@@ -1788,9 +1805,9 @@ __global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_trip(spc_svk K) {
                 ck[d] = (uj[d] - cs * uk[d]) * uk[3];
             }
             for (q = 0; q < K.ng2; ++q) {
-                const double Tg = K.T[(K.o_g + q) * P + p];
-                g += __ldg(sg + q) * Tg;
-                gd += __ldg(dsg + q) * Tg;
+                const double tg = Tg[q * P];
+                g += SPC_LDG(sg + q) * tg;
+                gd += SPC_LDG(dsg + q) * tg;
             }
             {
                 const double fk = K.fv[gk * P + p], fdk = K.fd[gk * P + p], ff = fj * fk;
@@ -1811,18 +1828,17 @@ __global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_trip(spc_svk K) {
     K.nn[ga * P + p] = ni;
 }
 
-/* the clamped U spline of each parameter set (sp_spline_init) and U(0) */
-__global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_U(spc_svk K) {
-    SPC_SV_ITEM(K, p, unused);
+/* the clamped U spline of element e for parameter set p (sp_spline_init) and U(0) */
+__host__ __device__ __forceinline__ void spc_sv_U(const spc_svk &K, int p, long e) {
+    const long P = K.P;
     const int n = K.nu;
     double y[SP_SPLINE_MAX_KNOTS], y2[SP_SPLINE_MAX_KNOTS], u[SP_SPLINE_MAX_KNOTS], qn, un, sig, pp, p0, pN, d;
-    const double *x = K.xu;
-    sp_spline_t *s = K.U + p;
+    const double *x = K.xu + e * n, *Tu = K.T + (K.o_U + e * K.nu2) * P + p;
+    sp_spline_t *s = K.U + e * P + p;
     int i, k;
-    (void)unused;
-    for (i = 0; i < n; ++i) y[i] = K.T[(K.o_U + i) * P + p];
-    p0 = K.T[(K.o_U + n) * P + p];
-    pN = K.T[(K.o_U + n + 1) * P + p];
+    for (i = 0; i < n; ++i) y[i] = Tu[i * P];
+    p0 = Tu[n * P];
+    pN = Tu[(n + 1) * P];
     /* sp__spline_y2, clamped */
     y2[0] = -0.5;
     u[0] = (3.0 / (x[1] - x[0])) * ((y[1] - y[0]) / (x[1] - x[0]) - p0);
@@ -1856,20 +1872,20 @@ __global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_U(spc_svk K) {
     s->yN = y[n - 1];
     s->d0 = p0;
     s->dN = pN;
-    K.u0[p] = spc_spline(s, 0.0, &d);
+    K.u0[e * P + p] = spc_spline(s, 0.0, &d);
 }
 
-/* energy of configuration c: phi, then U(n_i) - U(0) in atom order; U'(n_i) */
-__global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_energy(spc_svk K) {
-    SPC_SV_ITEM(K, p, c);
+/* energy of configuration c: phi of every pair, then U(n_i) - U(0) in atom order; U'(n_i) */
+__host__ __device__ __forceinline__ void spc_sv_energy(const spc_svk &K, int p, long c) {
+    const long P = K.P;
     const spc_svc C = K.conf[c];
-    const sp_spline_t *U = K.U + p;
-    const double u0 = K.u0[p];
+    const int w = K.ne * (K.ne + 1) / 2 * K.nr2;
     double e = 0.0;
     int i, q;
-    for (q = 0; q < K.nr2; ++q) e += __ldg(K.phi_sum + c * K.nr2 + q) * K.T[(K.o_phi + q) * P + p];
+    for (q = 0; q < w; ++q) e += SPC_LDG(K.phi_sum + c * w + q) * K.T[q * P + p];
     for (i = 0; i < C.n; ++i) {
-        double du, eu = spc_spline(U, K.nn[(C.oa + i) * P + p], &du) - u0;
+        const long ti = K.atype[C.oa + i];
+        double du, eu = spc_spline(K.U + ti * P + p, K.nn[(C.oa + i) * P + p], &du) - K.u0[ti * P + p];
         K.dU[(C.oa + i) * P + p] = du;
         e += eu;
     }
@@ -1877,8 +1893,8 @@ __global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_energy(spc_svk K) {
 }
 
 /* bond force -dE_i/dr_ij = -(phi'/2 u + U'_i dn_i/dr_ij), in place of dn */
-__global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_bforce(spc_svk K) {
-    SPC_SV_ITEM(K, p, gb);
+__host__ __device__ __forceinline__ void spc_sv_bforce(const spc_svk &K, int p, long gb) {
+    const long P = K.P;
     const double du = K.dU[(long)K.batom[gb] * P + p], ph = K.pd[gb * P + p];
     int d;
     for (d = 0; d < 3; ++d) {
@@ -1888,8 +1904,8 @@ __global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_bforce(spc_svk K) {
 }
 
 /* forces of atom ga: the gather in list order */
-__global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_gather(spc_svk K) {
-    SPC_SV_ITEM(K, p, ga);
+__host__ __device__ __forceinline__ void spc_sv_gather(const spc_svk &K, int p, long ga) {
+    const long P = K.P;
     const int c = K.aconf[ga];
     const spc_svc C = K.conf[c];
     const int i = (int)(ga - C.oa);
@@ -1904,8 +1920,8 @@ __global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_gather(spc_svk K) {
 }
 
 /* sum over the atoms of configuration c of |F - F_ref|^2, in atom order */
-__global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_sse(spc_svk K) {
-    SPC_SV_ITEM(K, p, c);
+__host__ __device__ __forceinline__ void spc_sv_sse(const spc_svk &K, int p, long c) {
+    const long P = K.P;
     const spc_svc C = K.conf[c];
     const double *f = K.F + 3 * C.oa * P + (long)p * 3 * C.n;
     double ss = 0.0;
@@ -1917,12 +1933,151 @@ __global__ void __launch_bounds__(SPC_SV_THREADS) k_sv_sse(spc_svk K) {
     K.sse[c * P + p] = ss;
 }
 
-struct sp_cuda_sv_t {
-    spc_svk K;
-    int nconf, capP;
+#define SPC_SV_KERNEL(name)                                                                 \
+    __global__ void __launch_bounds__(SPC_SV_THREADS) k_##name(spc_svk K) {               \
+        const long item = blockIdx.x / K.npb;                                               \
+        const int p = (int)(blockIdx.x % K.npb) * blockDim.x + threadIdx.x;                 \
+        if (p < K.P) spc_##name(K, p, item);                                                \
+    }
+SPC_SV_KERNEL(sv_bonds)
+SPC_SV_KERNEL(sv_trip)
+SPC_SV_KERNEL(sv_U)
+SPC_SV_KERNEL(sv_energy)
+SPC_SV_KERNEL(sv_bforce)
+SPC_SV_KERNEL(sv_gather)
+SPC_SV_KERNEL(sv_sse)
+
+typedef void (*spc_sv_kernel)(spc_svk);
+typedef void (*spc_sv_body)(const spc_svk &, int, long);
+
+/* The packed training set on the host: the arrays spc_svk points to. */
+struct spc_svpack {
+    spc_svk K; /* sizes and offsets; pointers unset */
+    int nconf;
     long n_tot, nb_tot;
+    std::vector<spc_svc> conf;
+    std::vector<double> s, ds, u, rho, phi, sg, dsg, cs, ref, xu;
+    std::vector<int> first, tfirst, rev, aconf, batom, atype, btype;
+};
+
+/* The kernels of one evaluation, in order: launch(kernel, body, items). */
+template <class Launch>
+static void spc_sv_run(const spc_svpack &h, int forces, int force_sse, Launch launch) {
+    launch(k_sv_bonds, spc_sv_bonds, h.nb_tot);
+    launch(k_sv_trip, spc_sv_trip, h.n_tot);
+    launch(k_sv_U, spc_sv_U, (long)h.K.ne);
+    launch(k_sv_energy, spc_sv_energy, (long)h.nconf);
+    if (!forces && !force_sse) return;
+    launch(k_sv_bforce, spc_sv_bforce, h.nb_tot);
+    launch(k_sv_gather, spc_sv_gather, h.n_tot);
+    if (force_sse) launch(k_sv_sse, spc_sv_sse, (long)h.nconf);
+}
+
+/* f(&K.x, vector) for each of spc_svk's arrays of the training set and its vector in h */
+template <class F> static void spc_sv_arrays(spc_svpack &h, F f) {
+    spc_svk &K = h.K;
+    f(&K.conf, h.conf); f(&K.s, h.s); f(&K.ds, h.ds); f(&K.u, h.u); f(&K.rho_sum, h.rho); f(&K.phi_sum, h.phi);
+    f(&K.sg, h.sg); f(&K.dsg, h.dsg); f(&K.cs, h.cs); f(&K.ref, h.ref); f(&K.xu, h.xu); f(&K.first, h.first);
+    f(&K.tfirst, h.tfirst); f(&K.rev, h.rev); f(&K.aconf, h.aconf); f(&K.batom, h.batom); f(&K.atype, h.atype);
+    f(&K.btype, h.btype);
+}
+
+/* sv[0..nconf) and the reference forces packed into h (host only) */
+static sp_result_t spc_sv_pack(spc_svpack *h, const sp_smeam_layout_t *lay, const sp_smeam_sv_t *sv, int nconf,
+                               const double *const *ref_forces, sp_diag_t *diag) {
+    spc_svk &K = h->K;
+    const int ne = lay->nelem > 0 ? lay->nelem : 1, np = ne * (ne + 1) / 2, ng = lay->ng > 0 ? lay->ng : lay->nr;
+    const int nr2 = lay->nr + 2, ng2 = ng + 2, nu2 = lay->nu + 2;
+    long ob = 0, oa = 0, ot = 0, oref = 0;
+    int c, i, e;
+    if (lay->nu < 2 || lay->nu > SP_SPLINE_MAX_KNOTS || ne > SP_MAX_ELEMENTS)
+        return spc_diag(diag, SP_ERR_BAD_ARG, "bad s-MEAM layout");
+    for (c = 0; c < nconf; ++c)
+        if (sv[c].nr2 != nr2 || sv[c].ng2 != ng2 || sv[c].nelem != ne || sv[c].natoms < 1)
+            return spc_diag(diag, SP_ERR_BAD_ARG, "configuration %d: structure vectors of another layout", c + 1);
+    memset(&K, 0, sizeof K);
+    K.ne = ne; K.nr2 = nr2; K.ng2 = ng2; K.nu = lay->nu; K.nu2 = nu2;
+    K.o_rho = np * nr2; K.o_U = K.o_rho + ne * nr2; K.o_f = K.o_U + ne * nu2; K.o_g = K.o_f + ne * nr2;
+    K.npar = K.o_g + np * ng2;
+    h->nconf = nconf;
+    h->conf.resize(nconf);
+    h->xu.resize((size_t)ne * lay->nu);
+    for (e = 0; e < ne; ++e) { /* sp__smeam_uknots */
+        const int own = ne > 1 && lay->urange[e][1] > lay->urange[e][0];
+        const double lo = own ? lay->urange[e][0] : lay->ulo, hi = own ? lay->urange[e][1] : lay->uhi;
+        if (!(hi > lo)) return spc_diag(diag, SP_ERR_BAD_ARG, "bad s-MEAM layout");
+        for (i = 0; i < lay->nu; ++i)
+            h->xu[(size_t)e * lay->nu + i] = (i == lay->nu - 1) ? hi : lo + (hi - lo) * i / (lay->nu - 1);
+    }
+    for (c = 0; c < nconf; ++c) {
+        const sp_smeam_sv_t *v = sv + c;
+        const int n = v->natoms, nb = v->nbonds;
+        int t = 0;
+        spc_svc &C = h->conf[c];
+        C.n = n; C.nb = nb; C.ob = ob; C.oa = oa; C.ot = ot;
+        C.oref = (ref_forces && ref_forces[c]) ? oref : -1;
+        if (ref_forces && ref_forces[c]) {
+            h->ref.insert(h->ref.end(), ref_forces[c], ref_forces[c] + 3 * (size_t)n);
+            oref += 3 * (long)n;
+        }
+        h->s.insert(h->s.end(), v->s, v->s + (size_t)nb * nr2);
+        h->ds.insert(h->ds.end(), v->ds, v->ds + (size_t)nb * nr2);
+        h->u.insert(h->u.end(), v->u, v->u + 4 * (size_t)nb);
+        h->rho.insert(h->rho.end(), v->rho_sum, v->rho_sum + (size_t)n * ne * nr2);
+        h->phi.insert(h->phi.end(), v->phi_sum, v->phi_sum + (size_t)np * nr2);
+        h->sg.insert(h->sg.end(), v->sg, v->sg + (size_t)v->ntrip * ng2);
+        h->dsg.insert(h->dsg.end(), v->dsg, v->dsg + (size_t)v->ntrip * ng2);
+        h->cs.insert(h->cs.end(), v->cs, v->cs + v->ntrip);
+        h->first.insert(h->first.end(), v->first, v->first + n + 1);
+        h->rev.insert(h->rev.end(), v->rev, v->rev + nb);
+        h->atype.insert(h->atype.end(), v->atype, v->atype + n);
+        h->btype.insert(h->btype.end(), v->btype, v->btype + nb);
+        for (i = 0; i < n; ++i) {
+            const int d = v->first[i + 1] - v->first[i];
+            int b;
+            h->tfirst.push_back(t);
+            t += d * (d - 1) / 2;
+            h->aconf.push_back(c);
+            for (b = v->first[i]; b < v->first[i + 1]; ++b) h->batom.push_back((int)(oa + i));
+        }
+        if (t != v->ntrip || (long)h->batom.size() != ob + nb)
+            return spc_diag(diag, SP_ERR_BAD_ARG, "configuration %d: inconsistent structure vectors", c + 1);
+        for (i = 0; i < n; ++i)
+            if (v->atype[i] < 0 || v->atype[i] >= ne)
+                return spc_diag(diag, SP_ERR_BAD_ARG, "configuration %d: atom %d of no element of the layout", c + 1, i + 1);
+        ob += nb; oa += n; ot += v->ntrip;
+    }
+    h->n_tot = oa;
+    h->nb_tot = ob;
+    if (h->ref.empty()) h->ref.push_back(0.0);
+    return SP_OK;
+}
+
+/* theta (P x npar, row-major) as T (npar x P, set index innermost) */
+static sp_result_t spc_sv_params(int P, int npar, const double *theta, std::vector<double> &T) {
+    T.resize((size_t)P * npar);
+    for (int p = 0; p < P; ++p)
+        for (int q = 0; q < npar; ++q) {
+            const double v = theta[(size_t)p * npar + q];
+            if (!spc_finite(v)) return spc_diag(NULL, SP_ERR_NOT_FINITE, "parameter set %d: not finite", p + 1);
+            T[(size_t)q * P + p] = v;
+        }
+    return SP_OK;
+}
+
+/* per-set scratch of spc_svk: doubles per parameter set of each array, in
+   the order fv, fd, pd, dn, nn, dU, u0, E, F, sse (T and U apart) */
+static void spc_sv_scratch_sizes(const spc_svpack &h, size_t *per) {
+    const size_t nb = (size_t)h.nb_tot, na = (size_t)h.n_tot, nc = (size_t)h.nconf;
+    const size_t v[] = {nb, nb, nb, 3 * nb, na, na, (size_t)h.K.ne, nc, 3 * na, nc};
+    memcpy(per, v, sizeof v);
+}
+
+struct sp_cuda_sv_t {
+    spc_svpack h;
+    int capP;
     std::vector<void *> blocks; /* fixed device arrays */
-    double *d_T, *d_fv, *d_fd, *d_pd, *d_dn, *d_nn, *d_dU, *d_u0, *d_E, *d_F, *d_sse;
+    double *d_T, *d_scr[10];    /* d_scr: spc_sv_scratch_sizes's arrays */
     sp_spline_t *d_U;
     std::vector<double> hT;
 };
@@ -1930,8 +2085,9 @@ struct sp_cuda_sv_t {
 extern "C" void sp_cuda_sv_free(sp_cuda_sv_t *g) {
     if (!g) return;
     for (size_t k = 0; k < g->blocks.size(); ++k) cudaFree(g->blocks[k]);
-    void *p[] = {g->d_T, g->d_fv, g->d_fd, g->d_pd, g->d_dn, g->d_nn, g->d_dU, g->d_u0, g->d_E, g->d_F, g->d_sse, g->d_U};
-    for (size_t k = 0; k < sizeof p / sizeof p[0]; ++k) cudaFree(p[k]);
+    for (int k = 0; k < 10; ++k) cudaFree(g->d_scr[k]);
+    cudaFree(g->d_T);
+    cudaFree(g->d_U);
     delete g;
 }
 
@@ -1947,86 +2103,22 @@ extern "C" sp_result_t sp_cuda_sv_create(sp_cuda_sv_t **out, const sp_smeam_layo
                                          int nconf, const double *const *ref_forces, sp_diag_t *diag) {
     sp_cuda_sv_t *g;
     sp_result_t r;
-    int c, i, ng;
     if (out) *out = NULL;
-    if (!out || !lay || !sv || nconf < 1) return spc_diag(diag, SP_ERR_BAD_ARG, "bad argument");
-    ng = lay->ng > 0 ? lay->ng : lay->nr;
-    if (lay->nu < 2 || lay->nu > SP_SPLINE_MAX_KNOTS) return spc_diag(diag, SP_ERR_BAD_ARG, "bad s-MEAM layout");
-    if (lay->nelem > 1) return spc_diag(diag, SP_ERR_UNSUPPORTED, "structure vectors on the GPU: one element only");
-    for (c = 0; c < nconf; ++c)
-        if (sv[c].nr2 != lay->nr + 2 || sv[c].ng2 != ng + 2 || sv[c].natoms < 1)
-            return spc_diag(diag, SP_ERR_BAD_ARG, "configuration %d: structure vectors of another layout", c + 1);
-    if ((r = spc_need_device(diag)) != SP_OK) return r;
+    if (!out || !lay || !sv || nconf < 1 || lay->nelem < 0) return spc_diag(diag, SP_ERR_BAD_ARG, "bad argument");
     g = new sp_cuda_sv_t();
-    memset(&g->K, 0, sizeof g->K);
-    g->nconf = nconf;
-    {
-        spc_svk &K = g->K;
-        const int nr2 = lay->nr + 2, ng2 = ng + 2, nu2 = lay->nu + 2;
-        std::vector<spc_svc> conf(nconf);
-        std::vector<double> s, ds, u, rho, phi, sg, dsg, cs, ref, xu(lay->nu);
-        std::vector<int> first, tfirst, rev, aconf, batom;
-        long ob = 0, oa = 0, ot = 0, oref = 0;
-        K.nr2 = nr2; K.ng2 = ng2; K.nu = lay->nu;
-        K.o_phi = 0; K.o_rho = nr2; K.o_U = 2 * nr2; K.o_f = 2 * nr2 + nu2; K.o_g = 3 * nr2 + nu2;
-        K.npar = 3 * nr2 + nu2 + ng2;
-        for (i = 0; i < lay->nu; ++i) /* sp__uniform_knots */
-            xu[i] = (i == lay->nu - 1) ? lay->uhi : lay->ulo + (lay->uhi - lay->ulo) * i / (lay->nu - 1);
-        for (c = 0; c < nconf; ++c) {
-            const sp_smeam_sv_t *v = sv + c;
-            const int n = v->natoms, nb = v->nbonds;
-            int t = 0;
-            conf[c].n = n; conf[c].nb = nb; conf[c].ob = ob; conf[c].oa = oa; conf[c].ot = ot;
-            conf[c].oref = (ref_forces && ref_forces[c]) ? oref : -1;
-            if (ref_forces && ref_forces[c]) {
-                ref.insert(ref.end(), ref_forces[c], ref_forces[c] + 3 * (size_t)n);
-                oref += 3 * (long)n;
-            }
-            s.insert(s.end(), v->s, v->s + (size_t)nb * nr2);
-            ds.insert(ds.end(), v->ds, v->ds + (size_t)nb * nr2);
-            u.insert(u.end(), v->u, v->u + 4 * (size_t)nb);
-            rho.insert(rho.end(), v->rho_sum, v->rho_sum + (size_t)n * nr2);
-            phi.insert(phi.end(), v->phi_sum, v->phi_sum + nr2);
-            sg.insert(sg.end(), v->sg, v->sg + (size_t)v->ntrip * ng2);
-            dsg.insert(dsg.end(), v->dsg, v->dsg + (size_t)v->ntrip * ng2);
-            cs.insert(cs.end(), v->cs, v->cs + v->ntrip);
-            first.insert(first.end(), v->first, v->first + n + 1);
-            rev.insert(rev.end(), v->rev, v->rev + nb);
-            for (i = 0; i < n; ++i) {
-                const int d = v->first[i + 1] - v->first[i];
-                int b;
-                tfirst.push_back(t);
-                t += d * (d - 1) / 2;
-                aconf.push_back(c);
-                for (b = v->first[i]; b < v->first[i + 1]; ++b) batom.push_back((int)(oa + i));
-            }
-            if (t != v->ntrip || (int)batom.size() != ob + nb) {
-                delete g;
-                return spc_diag(diag, SP_ERR_BAD_ARG, "configuration %d: inconsistent structure vectors", c + 1);
-            }
-            ob += nb; oa += n; ot += v->ntrip;
-        }
-        g->n_tot = oa;
-        g->nb_tot = ob;
-        if (ref.empty()) ref.push_back(0.0);
-        r = SP_OK;
-        if (r == SP_OK) r = spc_sv_put(g, &K.conf, conf);
-        if (r == SP_OK) r = spc_sv_put(g, &K.s, s);
-        if (r == SP_OK) r = spc_sv_put(g, &K.ds, ds);
-        if (r == SP_OK) r = spc_sv_put(g, &K.u, u);
-        if (r == SP_OK) r = spc_sv_put(g, &K.rho_sum, rho);
-        if (r == SP_OK) r = spc_sv_put(g, &K.phi_sum, phi);
-        if (r == SP_OK) r = spc_sv_put(g, &K.sg, sg);
-        if (r == SP_OK) r = spc_sv_put(g, &K.dsg, dsg);
-        if (r == SP_OK) r = spc_sv_put(g, &K.cs, cs);
-        if (r == SP_OK) r = spc_sv_put(g, &K.ref, ref);
-        if (r == SP_OK) r = spc_sv_put(g, &K.xu, xu);
-        if (r == SP_OK) r = spc_sv_put(g, &K.first, first);
-        if (r == SP_OK) r = spc_sv_put(g, &K.tfirst, tfirst);
-        if (r == SP_OK) r = spc_sv_put(g, &K.rev, rev);
-        if (r == SP_OK) r = spc_sv_put(g, &K.aconf, aconf);
-        if (r == SP_OK) r = spc_sv_put(g, &K.batom, batom);
+    g->capP = 0;
+    g->d_T = NULL;
+    g->d_U = NULL;
+    for (int k = 0; k < 10; ++k) g->d_scr[k] = NULL;
+    r = spc_sv_pack(&g->h, lay, sv, nconf, ref_forces, diag);
+    if (r == SP_OK) r = spc_need_device(diag);
+    if (r != SP_OK) {
+        delete g;
+        return r;
     }
+    spc_sv_arrays(g->h, [g, &r](auto dst, const auto &v) {
+        if (r == SP_OK) r = spc_sv_put(g, dst, v);
+    });
     if (r != SP_OK) {
         spc_diag(diag, r, "%s", spc_err);
         sp_cuda_sv_free(g);
@@ -2036,63 +2128,50 @@ extern "C" sp_result_t sp_cuda_sv_create(sp_cuda_sv_t **out, const sp_smeam_layo
     return SP_OK;
 }
 
-static void spc_launch_sv(void (*k)(spc_svk), const spc_svk &K, long items) {
-    k<<<(unsigned)(K.npb * items), SPC_SV_THREADS>>>(K);
-}
-
 extern "C" sp_result_t sp_cuda_sv_eval(sp_cuda_sv_t *g, int P, const double *theta, double *out_energy,
                                        double *out_forces, double *out_force_sse) {
-    int p, q;
+    size_t per[10];
+    sp_result_t r;
     if (!g || P < 0 || (P > 0 && (!theta || !out_energy))) return spc_diag(NULL, SP_ERR_BAD_ARG, "bad argument");
-    spc_svk &K = g->K;
+    spc_svpack &h = g->h;
+    spc_svk &K = h.K;
     if (P == 0) return SP_OK;
+    spc_sv_scratch_sizes(h, per);
     if (P > g->capP) { /* per-set scratch */
-        const size_t nb = (size_t)g->nb_tot, na = (size_t)g->n_tot, nc = (size_t)g->nconf;
-        double **d[] = {&g->d_T, &g->d_fv, &g->d_fd, &g->d_pd, &g->d_dn, &g->d_nn, &g->d_dU, &g->d_u0, &g->d_E,
-                        &g->d_F, &g->d_sse};
-        const size_t per[] = {(size_t)K.npar, nb, nb, nb, 3 * nb, na, na, 1, nc, 3 * na, nc};
-        for (size_t k = 0; k < sizeof per / sizeof per[0]; ++k) {
-            cudaFree(*d[k]);
-            *d[k] = NULL;
+        for (int k = 0; k < 10; ++k) {
+            cudaFree(g->d_scr[k]);
+            g->d_scr[k] = NULL;
         }
+        cudaFree(g->d_T);
         cudaFree(g->d_U);
+        g->d_T = NULL;
         g->d_U = NULL;
         g->capP = 0;
-        for (size_t k = 0; k < sizeof per / sizeof per[0]; ++k)
-            SPC_TRY(cudaMalloc((void **)d[k], per[k] * (size_t)P * sizeof(double)), "cudaMalloc (per-set scratch)");
-        SPC_TRY(cudaMalloc((void **)&g->d_U, (size_t)P * sizeof(sp_spline_t)), "cudaMalloc (U splines)");
+        for (int k = 0; k < 10; ++k)
+            SPC_TRY(cudaMalloc((void **)&g->d_scr[k], per[k] * (size_t)P * sizeof(double)), "cudaMalloc (per-set scratch)");
+        SPC_TRY(cudaMalloc((void **)&g->d_T, (size_t)K.npar * P * sizeof(double)), "cudaMalloc (parameters)");
+        SPC_TRY(cudaMalloc((void **)&g->d_U, (size_t)K.ne * P * sizeof(sp_spline_t)), "cudaMalloc (U splines)");
         g->capP = P;
     }
-    g->hT.resize((size_t)P * K.npar);
-    for (p = 0; p < P; ++p)
-        for (q = 0; q < K.npar; ++q) {
-            const double v = theta[(size_t)p * K.npar + q];
-            if (!spc_finite(v)) return spc_diag(NULL, SP_ERR_NOT_FINITE, "parameter set %d: not finite", p + 1);
-            g->hT[(size_t)q * P + p] = v;
-        }
+    if ((r = spc_sv_params(P, K.npar, theta, g->hT)) != SP_OK) return r;
     SPC_TRY(cudaMemcpy(g->d_T, g->hT.data(), g->hT.size() * sizeof(double), cudaMemcpyHostToDevice),
             "upload of the parameters");
     K.P = P;
     K.npb = (P + SPC_SV_THREADS - 1) / SPC_SV_THREADS;
-    K.T = g->d_T; K.fv = g->d_fv; K.fd = g->d_fd; K.pd = g->d_pd; K.dn = g->d_dn; K.nn = g->d_nn; K.dU = g->d_dU;
-    K.U = g->d_U; K.u0 = g->d_u0; K.E = g->d_E; K.F = g->d_F; K.sse = g->d_sse;
-    spc_launch_sv(k_sv_bonds, K, g->nb_tot);
-    spc_launch_sv(k_sv_trip, K, g->n_tot);
-    spc_launch_sv(k_sv_U, K, 1);
-    spc_launch_sv(k_sv_energy, K, g->nconf);
-    if (out_forces || out_force_sse) {
-        spc_launch_sv(k_sv_bforce, K, g->nb_tot);
-        spc_launch_sv(k_sv_gather, K, g->n_tot);
-        if (out_force_sse) spc_launch_sv(k_sv_sse, K, g->nconf);
-    }
+    K.T = g->d_T; K.U = g->d_U;
+    K.fv = g->d_scr[0]; K.fd = g->d_scr[1]; K.pd = g->d_scr[2]; K.dn = g->d_scr[3]; K.nn = g->d_scr[4];
+    K.dU = g->d_scr[5]; K.u0 = g->d_scr[6]; K.E = g->d_scr[7]; K.F = g->d_scr[8]; K.sse = g->d_scr[9];
+    spc_sv_run(h, out_forces != NULL, out_force_sse != NULL, [&K](spc_sv_kernel k, spc_sv_body, long items) {
+        k<<<(unsigned)(K.npb * items), SPC_SV_THREADS>>>(K);
+    });
     SPC_TRY(cudaGetLastError(), "structure-vector kernels");
-    SPC_TRY(cudaMemcpy(out_energy, g->d_E, (size_t)g->nconf * P * sizeof(double), cudaMemcpyDeviceToHost),
+    SPC_TRY(cudaMemcpy(out_energy, K.E, (size_t)h.nconf * P * sizeof(double), cudaMemcpyDeviceToHost),
             "download of the energies");
     if (out_forces)
-        SPC_TRY(cudaMemcpy(out_forces, g->d_F, 3 * (size_t)g->n_tot * P * sizeof(double), cudaMemcpyDeviceToHost),
+        SPC_TRY(cudaMemcpy(out_forces, K.F, 3 * (size_t)h.n_tot * P * sizeof(double), cudaMemcpyDeviceToHost),
                 "download of the forces");
     if (out_force_sse)
-        SPC_TRY(cudaMemcpy(out_force_sse, g->d_sse, (size_t)g->nconf * P * sizeof(double), cudaMemcpyDeviceToHost),
+        SPC_TRY(cudaMemcpy(out_force_sse, K.sse, (size_t)h.nconf * P * sizeof(double), cudaMemcpyDeviceToHost),
                 "download of the force errors");
     return SP_OK;
 }

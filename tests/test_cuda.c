@@ -3,7 +3,7 @@
    (1 and 3 elements, meam/sw/spline, the LAMMPS files when installed), on
    CPU-built and device-built neighbour lists (the device's pairs against
    sp_nlist_build's, as sets per atom), structure vectors of a CMA-ES
-   population, velocity-Verlet steps (with device list rebuilds). Energies
+   population (1 and 3 elements), velocity-Verlet steps (with device list rebuilds). Energies
    within 1e-12 relative, forces within 1e-10 eV/A, and the same bits on a
    second evaluation. Without a device (or without CUDA) it prints
    "skipped: ..." and checks the error codes. */
@@ -81,23 +81,6 @@ static int random_meam(sp_pot_t *pot, int ne, int sw) {
            pot->kind == (sw ? SP_POT_MEAM_SW : SP_POT_MEAM);
 }
 
-/* n atoms on a jittered grid of spacing a in a sheared periodic cell */
-static void random_config(int m, double a, double *pos, double *h) {
-    int x, y, z, n = 0;
-    memset(h, 0, 9 * sizeof(double));
-    h[0] = m * a; h[3] = 0.3 * a; h[4] = m * a; h[6] = -0.2 * a; h[7] = 0.25 * a; h[8] = m * a;
-    for (x = 0; x < m; ++x)
-        for (y = 0; y < m; ++y)
-            for (z = 0; z < m; ++z, ++n) {
-                double f[3];
-                int d;
-                f[0] = (x + 0.3 * (tu_urand() - 0.5)) / m;
-                f[1] = (y + 0.3 * (tu_urand() - 0.5)) / m;
-                f[2] = (z + 0.3 * (tu_urand() - 0.5)) / m;
-                for (d = 0; d < 3; ++d) pos[3 * n + d] = f[0] * h[d] + f[1] * h[3 + d] + f[2] * h[6 + d];
-            }
-}
-
 static double maxabs_diff(const double *a, const double *b, size_t n) {
     double m = 0.0;
     size_t k;
@@ -129,7 +112,7 @@ static void compare_out(const char *what, int n, size_t pairs, const sp_out_t *o
     free(f2);
 }
 
-/* a random configuration of m^3 atoms (random_config) with types drawn from
+/* a random configuration of m^3 atoms (tu_jittered_cell) with types drawn from
    0..nelem-1, and room for the CPU's and the GPU's forces and energies */
 typedef struct sys_case_t {
     int n, *type;
@@ -147,7 +130,7 @@ static void case_make(sys_case_t *c, const sp_pot_t *pot, int m, double a) {
     c->ec = (double *)malloc(n * sizeof(double));
     c->eg = (double *)malloc(n * sizeof(double));
     c->type = (int *)malloc(n * sizeof(int));
-    random_config(m, a, c->pos, c->cell.h);
+    tu_jittered_cell(m, a, c->pos, c->cell.h);
     c->cell.pbc[0] = c->cell.pbc[1] = c->cell.pbc[2] = 1;
     for (i = 0; i < c->n; ++i) c->type[i] = (int)(tu_urand() * pot->nelem) % pot->nelem;
 }
@@ -203,12 +186,13 @@ static void check_pot(const char *what, const sp_pot_t *pot, int m, double a) {
     case_free(&c);
 }
 
-/* structure vectors: a 27- and a 64-atom configuration, P random parameter sets */
-static void check_sv(int P) {
-    sp_smeam_layout_t lay = {7, 2.0, 4.0, 7, -1.5, 1.5, 0, 1, {{0, 0}}};
+/* structure vectors: a 27- and a 64-atom configuration of the layout's
+   elements (random types), P random parameter sets */
+static void check_sv(const char *what, sp_smeam_layout_t lay, int P) {
     enum { NC = 2 };
-    const int ms[NC] = {3, 4};
+    const int ms[NC] = {3, 4}, ne = lay.nelem > 0 ? lay.nelem : 1;
     double pos[NC][3 * 64], ref[NC][3 * 64], *theta, *Ec, *Eg, *Fc, *Fg, *Sg, emax = 0.0, fmax = 0.0, smax = 0.0;
+    int type[NC][64];
     const double *refp[NC];
     sp_smeam_sv_t sv[NC];
     sp_config_t cf[NC];
@@ -221,9 +205,11 @@ static void check_sv(int P) {
         memset(&cf[c], 0, sizeof cf[c]);
         memset(&sv[c], 0, sizeof sv[c]);
         cf[c].natoms = ms[c] * ms[c] * ms[c];
-        random_config(ms[c], 2.45, pos[c], cf[c].cell.h);
+        tu_jittered_cell(ms[c], 2.45, pos[c], cf[c].cell.h);
         cf[c].pos = pos[c];
         cf[c].cell.pbc[0] = cf[c].cell.pbc[1] = cf[c].cell.pbc[2] = 1;
+        for (k = 0; k < cf[c].natoms; ++k) type[c][k] = (int)(tu_urand() * ne);
+        cf[c].type = type[c];
         for (k = 0; k < 3 * cf[c].natoms; ++k) ref[c][k] = 2 * tu_urand() - 1;
         refp[c] = ref[c];
         SP_CHECK(sp_smeam_sv_build(&sv[c], &lay, &cf[c], &d) == SP_OK);
@@ -260,8 +246,8 @@ static void check_sv(int P) {
         SP_CHECK(emax <= ETOL);
         SP_CHECK(fmax <= FTOL);
         SP_CHECK(smax <= ETOL);
-        printf("structure vectors: %d configurations, %d sets: max rel dE %.2e, max |dF| %.2e, max rel dSSE %.2e\n", NC,
-               P, emax, fmax, smax);
+        printf("structure vectors, %s: %d configurations, %d sets: max rel dE %.2e, max |dF| %.2e, max rel dSSE %.2e\n",
+               what, NC, P, emax, fmax, smax);
         SP_CHECK(sp_cuda_sv_eval(g, 3, theta, Eg, NULL, NULL) == SP_OK); /* smaller population, energies only */
         SP_CHECK_NEAR(Eg[P > 3 ? 1 : 0], Ec[P > 3 ? 1 : 0], ETOL, 0.0);
         theta[5] = NAN;
@@ -413,7 +399,7 @@ static void check_md(const sp_pot_t *pot, int m, int dev) {
     memset(&nl, 0, sizeof nl);
     memset(&ws, 0, sizeof ws);
     memset(&o, 0, sizeof o);
-    random_config(m, 2.6, x, cell.h);
+    tu_jittered_cell(m, 2.6, x, cell.h);
     cell.pbc[0] = cell.pbc[1] = cell.pbc[2] = 1;
     for (i = 0; i < N; ++i) {
         type[i] = 0;
@@ -557,7 +543,12 @@ int main(void) {
     check_file("Si_1.meam.spline", 6, 2.35);
     check_file("TiO.meam.spline", 5, 2.5);
     check_file("Ti.meam.sw.spline", 5, 2.6);
-    check_sv(37);
-    check_sv(200);
+    {
+        const sp_smeam_layout_t one = {7, 2.0, 4.0, 7, -1.5, 1.5, 0, 1, {{0, 0}}};
+        const sp_smeam_layout_t three = {7, 2.0, 4.0, 5, -1.5, 1.5, 5, 3, {{-1.0, 1.0}, {0, 0}, {-0.5, 2.5}}};
+        check_sv("1 element", one, 37);
+        check_sv("1 element", one, 200);
+        check_sv("3 elements", three, 70);
+    }
     return sp_test_finish();
 }

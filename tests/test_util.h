@@ -18,6 +18,23 @@ TU_UNUSED static double tu_urand_s(uint64_t *s) { /* xorshift64* in [0,1) */
 }
 TU_UNUSED static double tu_urand(void) { return tu_urand_s(&tu_rng); }
 
+/* m^3 atoms on a jittered grid of spacing a in a sheared periodic cell (h: 9 doubles, rows the cell vectors) */
+TU_UNUSED static void tu_jittered_cell(int m, double a, double *pos, double *h) {
+    int x, y, z, n = 0;
+    memset(h, 0, 9 * sizeof(double));
+    h[0] = m * a; h[3] = 0.3 * a; h[4] = m * a; h[6] = -0.2 * a; h[7] = 0.25 * a; h[8] = m * a;
+    for (x = 0; x < m; ++x)
+        for (y = 0; y < m; ++y)
+            for (z = 0; z < m; ++z, ++n) {
+                double f[3];
+                int d;
+                f[0] = (x + 0.3 * (tu_urand() - 0.5)) / m;
+                f[1] = (y + 0.3 * (tu_urand() - 0.5)) / m;
+                f[2] = (z + 0.3 * (tu_urand() - 0.5)) / m;
+                for (d = 0; d < 3; ++d) pos[3 * n + d] = f[0] * h[d] + f[1] * h[3 + d] + f[2] * h[6 + d];
+            }
+}
+
 /* ../shared/reference (or $SPLINEPOT_SHARED/reference) and the LAMMPS potentials */
 TU_UNUSED static const char *tu_shared(void) {
     const char *s = getenv("SPLINEPOT_SHARED");
