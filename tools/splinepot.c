@@ -2767,9 +2767,49 @@ typedef struct smeam_fit_t {
     sp_cuda_sv_t *gpu;         /* --gpu: the structure vectors on the device */
     double *gE, *gS;           /* nconf x lambda from the device */
     int gpu_failed;
+    int ne;                    /* elements */
+    double *frac;              /* nconf x ne: each frame's fraction of atoms of each element */
+    double ldl[SP_MAX_ELEMENTS * SP_MAX_ELEMENTS]; /* sum over the frames of w2 frac frac^T, ldl_factor'ed */
 } smeam_fit_t;
 
-/* loss of lambda free-parameter vectors x (lambda x nfree) */
+/* In place, the LDL^T factors of the symmetric positive semi-definite n x n
+   matrix a (L below the diagonal, D on it). A pivot below 1e-10 of a's
+   largest diagonal (a direction the matrix does not determine) is replaced
+   by that diagonal, so ldl_solve gives it a negligible share. */
+static void ldl_factor(double *a, int n) {
+    double big = 0.0;
+    int i, j, k;
+    for (i = 0; i < n; ++i)
+        if (a[i * n + i] > big) big = a[i * n + i];
+    for (j = 0; j < n; ++j) {
+        double d = a[j * n + j];
+        for (k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k] * a[k * n + k];
+        if (!(d > 1e-10 * big)) d = big > 0.0 ? big : 1.0;
+        a[j * n + j] = d;
+        for (i = j + 1; i < n; ++i) {
+            double v = a[i * n + j];
+            for (k = 0; k < j; ++k) v -= a[i * n + k] * a[j * n + k] * a[k * n + k];
+            a[i * n + j] = v / d;
+        }
+    }
+}
+
+/* x = A^-1 b for ldl_factor's factors of A (n = 1: x = b / A exactly) */
+static void ldl_solve(const double *f, int n, const double *b, double *x) {
+    int i, k;
+    for (i = 0; i < n; ++i) {
+        double v = b[i];
+        for (k = 0; k < i; ++k) v -= f[i * n + k] * x[k];
+        x[i] = v;
+    }
+    for (i = 0; i < n; ++i) x[i] /= f[i * n + i];
+    for (i = n - 1; i >= 0; --i)
+        for (k = i + 1; k < n; ++k) x[i] -= f[k * n + i] * x[k];
+}
+
+/* loss of lambda free-parameter vectors x (lambda x nfree); the energy
+   constants per atom of each element (shift, lambda x ne) are the weighted
+   least-squares ones of each vector */
 static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out, double *rmse_e, double *rmse_f,
                        double *shift) {
     int p, c, q;
@@ -2809,13 +2849,18 @@ static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out,
         }
     }
     for (p = 0; p < lambda; ++p) { /* (each frame's terms times its squared weight= ) */
-        double m = 0.0, se = 0.0, sf = 0.0, re, rf;
-        for (c = 0; c < F->nconf; ++c)
-            m += frame_weight2(F->fr->f + c) * ((F->E[(size_t)c * F->lambda_cap + p] - F->fr->f[c].energy) / F->fr->f[c].natoms);
-        m /= F->sw_e;
+        double b[SP_MAX_ELEMENTS] = {0.0}, m[SP_MAX_ELEMENTS], se = 0.0, sf = 0.0, re, rf;
+        int e;
         for (c = 0; c < F->nconf; ++c) {
             const double w2 = frame_weight2(F->fr->f + c);
-            double d = (F->E[(size_t)c * F->lambda_cap + p] - F->fr->f[c].energy) / F->fr->f[c].natoms - m;
+            const double d = (F->E[(size_t)c * F->lambda_cap + p] - F->fr->f[c].energy) / F->fr->f[c].natoms;
+            for (e = 0; e < F->ne; ++e) b[e] += w2 * F->frac[(size_t)c * F->ne + e] * d;
+        }
+        ldl_solve(F->ldl, F->ne, b, m);
+        for (c = 0; c < F->nconf; ++c) {
+            const double w2 = frame_weight2(F->fr->f + c);
+            double d = (F->E[(size_t)c * F->lambda_cap + p] - F->fr->f[c].energy) / F->fr->f[c].natoms;
+            for (e = 0; e < F->ne; ++e) d -= F->frac[(size_t)c * F->ne + e] * m[e];
             se += w2 * d * d;
             sf += w2 * F->sse[(size_t)c * F->lambda_cap + p];
         }
@@ -2825,7 +2870,7 @@ static void smeam_loss(smeam_fit_t *F, const double *x, int lambda, double *out,
         if (!(out[p] == out[p])) out[p] = HUGE_VAL;
         if (rmse_e) rmse_e[p] = re;
         if (rmse_f) rmse_f[p] = rf;
-        if (shift) shift[p] = -m;
+        for (e = 0; shift && e < F->ne; ++e) shift[(size_t)p * F->ne + e] = -m[e];
     }
 }
 
@@ -2920,6 +2965,37 @@ static void smeam_target_std(const double *st, double *std_e, double *std_f) {
     if (!(*std_f > 1e-12)) *std_f = 1.0;
 }
 
+/* an s-MEAM fit's energy constants (and U knot ranges, ulo != NULL) per
+   element, and the LAMMPS caveat for three or more elements, on stderr */
+static void smeam_print_offsets(const char *const *names, int ne, const double *shift, const double *ulo,
+                                const double *uhi) {
+    int e;
+    for (e = 0; e < ne; ++e) {
+        fprintf(stderr, "smeam fit: %s: energy offset %.10f eV per atom (add it to the potential's energy for each %s atom)",
+                names[e], shift[e], names[e]);
+        if (ulo) fprintf(stderr, "; U knots on [%.6g, %.6g]", ulo[e], uhi[e]);
+        fputc('\n', stderr);
+    }
+    if (ne > 2)
+        fprintf(stderr, "smeam fit: note: LAMMPS meam/spline indexes the pairs of 3 or more elements differently "
+                        "(FORMATS.md 1.3); it will not reproduce this potential\n");
+}
+
+/* the first lines of an s-MEAM fit's report: kind, model, elements */
+static void smeam_json_head(FILE *fp, const char *model, const char *const *names, int ne) {
+    int e;
+    fprintf(fp, "{\n  \"kind\": \"smeam\",\n  \"model\": \"%s\",\n  \"elements\": [", model);
+    for (e = 0; e < ne; ++e) fprintf(fp, "%s\"%s\"", e ? ", " : "", names[e]);
+    fprintf(fp, "],\n");
+}
+
+static void smeam_json_constants(FILE *fp, const char *const *names, int ne, const double *shift) {
+    int e;
+    fprintf(fp, "  \"energy_constant_eV_per_atom\": {");
+    for (e = 0; e < ne; ++e) fprintf(fp, "%s\"%s\": %.17g", e ? ", " : "", names[e], shift[e]);
+    fprintf(fp, "},\n");
+}
+
 static int cmd_fit_smeam_full(int argc, char **argv) {
     const char *train_path = opt_value(argc, argv, "--train"), *test_path = opt_value(argc, argv, "--test");
     const char *outpath = opt_value(argc, argv, "-o"), *report = opt_value(argc, argv, "--report");
@@ -2932,16 +3008,18 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     sp_cmaes_t es;
     sp_pot_t pot;
     rmse_t rtr, rte;
-    int k, ok = 1, zs[SP_MAX_ELEMENTS] = {0}, z, ne = 0, npar, q, gen = 0;
-    double t0 = now_seconds(), best_shift = 0.0, *x0;
+    int k, ok = 1, zs[SP_MAX_ELEMENTS] = {0}, ne = 0, npar, q, e, gen = 0;
+    double t0 = now_seconds(), best_shift[SP_MAX_ELEMENTS] = {0.0}, *x0;
+    const char *names[SP_MAX_ELEMENTS];
     if (opt_flag(argc, argv, "--help") || !train_path || !outpath) {
         fputs("usage: splinepot fit smeam --method full --train A.xyz [--test B.xyz] [--rcut R=5.2] [--rmin R=2.0] [--knots N=7]\n"
               "       [--pop P] [--generations G=100000] [--minutes M=45] [--sigma S=0.3] [--kappa K=0.5]\n"
               "       [--seed S=1] [--init-zero] [--gpu] -o X.meam.spline [--report R.json]\n"
-              "  One element. phi, rho, f: N knots on [rmin, rcut], zero with zero slope at rcut;\n"
-              "  U: N knots on [-1, 1]; g: N knots on [-1, 1]. CMA-ES minimises\n"
-              "  kappa (RMSE_E/std_E)^2 + (1-kappa) (RMSE_F/std_F)^2 over the training set, energies per\n"
-              "  atom up to one constant (meam/spline has no one-body term; the report states it).\n"
+              "  Any number of elements (those of the training set). phi, rho, f: N knots on [rmin, rcut],\n"
+              "  zero with zero slope at rcut; U: N knots on [-1, 1]; g: N knots on [-1, 1]. CMA-ES minimises\n"
+              "  kappa (RMSE_E/std_E)^2 + (1-kappa) (RMSE_F/std_F)^2 over the training set, energies up to\n"
+              "  one constant per atom of each element, the least-squares ones of each candidate\n"
+              "  (meam/spline has no one-body term; the report states them).\n"
               "  The search starts from phi = 2 V2 of a UF2 fit to the same data (--init-zero: from 0).\n"
               "  A training frame's weight=W (or config_weight=W) in its comment line counts it W^2 times.\n"
               "  --gpu: the population is evaluated on the GPU (build/splinepot_cuda).\n",
@@ -2958,10 +3036,11 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     if (knots < 3 || knots > 40 || !(rcut > rmin) || rmin <= 0 || !(kappa > 0 && kappa < 1) || pop < 0 || gens < 1)
         return fail_msg("fit smeam: bad settings (knots 3..40, rcut > rmin > 0, kappa in (0,1))");
     if (opt_flag(argc, argv, "--gpu") && !gpu_ready()) return 1;
-    if (!smeam_read_sets(train_path, test_path, &tr, &te, zs, &ne, 1)) return 1;
-    z = zs[0];
+    if (!smeam_read_sets(train_path, test_path, &tr, &te, zs, &ne, SP_MAX_ELEMENTS)) return 1;
+    for (e = 0; e < ne; ++e) names[e] = sp_element_symbol(zs[e]);
     memset(&lay, 0, sizeof lay);
     lay.nr = (int)knots; lay.rlo = rmin; lay.rc = rcut; lay.nu = (int)knots; lay.ulo = ulo; lay.uhi = uhi; lay.ng = (int)knots;
+    lay.nelem = ne;
     npar = sp_smeam_layout_npar(&lay);
     memset(&F, 0, sizeof F);
     F.lay = &lay;
@@ -2969,29 +3048,36 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     F.nconf = tr.n;
     F.npar = npar;
     F.kappa = kappa;
+    F.ne = ne;
     F.freemap = (int *)malloc((size_t)npar * sizeof(int));
-    for (q = 0; q < npar; ++q) { /* phi, rho, f: y_last and dN fixed at 0 */
-        int nr2 = lay.nr + 2, nu2 = lay.nu + 2, blk = -1, off = 0;
-        if (q < nr2) { blk = 0; off = q; }
-        else if (q < 2 * nr2) { blk = 1; off = q - nr2; }
-        else if (q >= 2 * nr2 + nu2 && q < 3 * nr2 + nu2) { blk = 3; off = q - 2 * nr2 - nu2; }
-        if (blk >= 0 && (off == lay.nr - 1 || off == lay.nr + 1)) continue;
+    for (q = 0; F.freemap && q < npar; ++q) { /* phi, rho, f: y_last and dN fixed at 0 */
+        const int blk = smeam_block(&lay, q), off = smeam_block_offset(&lay, q);
+        if (blk != 2 && blk != 4 && (off == lay.nr - 1 || off == lay.nr + 1)) continue;
         F.freemap[F.nfree++] = q;
     }
     /* structure vectors of the training set, and the target statistics */
     F.sv = (sp_smeam_sv_t *)calloc((size_t)tr.n, sizeof(sp_smeam_sv_t));
+    F.frac = (double *)calloc((size_t)tr.n * ne, sizeof(double));
+    if (!F.freemap || !F.sv || !F.frac) ok = !fail_msg("out of memory");
     {
         double st[6] = {0, 0, 0, 0, 0, 0}; /* smeam_sv_frame's sums */
         size_t maxw = 0;
         for (k = 0; k < tr.n && ok; ++k) {
             const sp_frame_t *f = tr.f + k;
-            if (!smeam_sv_frame(f, &lay, &z, &F.sv[k], train_path, k, st, &F.nforce)) {
+            int i, a, b2;
+            if (!smeam_sv_frame(f, &lay, zs, &F.sv[k], train_path, k, st, &F.nforce)) {
                 ok = 0;
                 break;
             }
             if (f->natoms > F.maxn) F.maxn = f->natoms;
+            for (i = 0; i < f->natoms; ++i) F.frac[(size_t)k * ne + F.sv[k].atype[i]] += 1.0; /* counts, */
+            for (a = 0; a < ne; ++a) F.frac[(size_t)k * ne + a] /= f->natoms;                  /* then fractions */
+            for (a = 0; a < ne; ++a)
+                for (b2 = 0; b2 < ne; ++b2)
+                    F.ldl[a * ne + b2] += frame_weight2(f) * F.frac[(size_t)k * ne + a] * F.frac[(size_t)k * ne + b2];
         }
         if (ok) {
+            ldl_factor(F.ldl, ne);
             smeam_target_std(st, &F.std_e, &F.std_f);
             F.sw_e = st[4];
             F.sw_f = st[5];
@@ -3011,17 +3097,19 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
                 sp_pot_t up;
                 sp_diag_t ug;
                 memset(&ud, 0, sizeof ud);
-                ud.nelem = 1; ud.z[0] = z; ud.r2min = rmin; ud.r2max = rcut; ud.n2 = 3 * (int)knots;
+                ud.nelem = ne; ud.r2min = rmin; ud.r2max = rcut; ud.n2 = 3 * (int)knots;
+                for (e = 0; e < ne; ++e) ud.z[e] = zs[e];
                 memset(&up, 0, sizeof up);
-                if (fit_configs(&tr, train_path, &z, &ucf, &ut) && sp_uf3_fit(&ud, ucf, tr.n, &up, &ui, &ug) == SP_OK) {
-                    for (q = 0; q < F.nfree; ++q) {
-                        int idx = F.freemap[q];
-                        if (idx < lay.nr) { /* phi knot values */
-                            double r = (idx == lay.nr - 1) ? rcut : rmin + (rcut - rmin) * idx / (lay.nr - 1), d;
-                            x0[q] = 2.0 * sp__uf3_pair_eval(up.uf3.pair, r, &d);
-                        } else if (idx == lay.nr) { /* phi d0 */
-                            double d;
-                            sp__uf3_pair_eval(up.uf3.pair, rmin, &d);
+                if (fit_configs(&tr, train_path, zs, &ucf, &ut) && sp_uf3_fit(&ud, ucf, tr.n, &up, &ui, &ug) == SP_OK) {
+                    for (q = 0; q < F.nfree; ++q) { /* phi of each pair (the same pair order as UF3's) */
+                        const int idx = F.freemap[q], off = smeam_block_offset(&lay, idx);
+                        const sp_uf3_pair_t *V2 = up.uf3.pair + idx / (lay.nr + 2);
+                        double d;
+                        if (smeam_block(&lay, idx) != 0 || off > lay.nr) continue;
+                        if (off < lay.nr) /* knot values */
+                            x0[q] = 2.0 * sp__uf3_pair_eval(V2, off == lay.nr - 1 ? rcut : rmin + (rcut - rmin) * off / (lay.nr - 1), &d);
+                        else { /* d0 */
+                            sp__uf3_pair_eval(V2, rmin, &d);
                             x0[q] = 2.0 * d;
                         }
                     }
@@ -3065,7 +3153,7 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
     }
     if (ok) {
         double *fv = (double *)malloc((size_t)F.lambda_cap * sizeof(double)), *re = (double *)malloc((size_t)F.lambda_cap * sizeof(double));
-        double *rf = (double *)malloc((size_t)F.lambda_cap * sizeof(double)), *sh = (double *)malloc((size_t)F.lambda_cap * sizeof(double));
+        double *rf = (double *)malloc((size_t)F.lambda_cap * sizeof(double)), *sh = (double *)malloc((size_t)F.lambda_cap * ne * sizeof(double));
         double best = HUGE_VAL, best_e = 0, best_f = 0, next_print = 0.0;
         fprintf(stderr, "smeam fit: %d configurations, %d free parameters, population %d, sigma0 %g, %.1f s setup\n",
                 tr.n, F.nfree, F.lambda_cap, sigma0, now_seconds() - t0);
@@ -3076,7 +3164,10 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
             smeam_loss(&F, popx, lambda, fv, re, rf, sh);
             if (F.gpu_failed) break;
             for (p = 0; p < lambda; ++p)
-                if (fv[p] < best) { best = fv[p]; best_e = re[p]; best_f = rf[p]; best_shift = sh[p]; }
+                if (fv[p] < best) {
+                    best = fv[p]; best_e = re[p]; best_f = rf[p];
+                    memcpy(best_shift, sh + (size_t)p * ne, (size_t)ne * sizeof(double));
+                }
             sp_cmaes_tell(&es, fv);
             if (now_seconds() - t0 >= next_print) {
                 fprintf(stderr, "smeam fit: generation %d, %lld evaluations, best loss %.6g (train %.2f meV/atom, %.4f eV/A), sigma %.3g, %.0f s\n",
@@ -3089,11 +3180,10 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
                 sp_cmaes_stop(&es) == SP_CMAES_RUNNING ? "generation or time limit" : sp_cmaes_stop_str(sp_cmaes_stop(&es)), best);
         {
             const double *xb = sp_cmaes_best_x(&es);
-            const char *el = sp_element_symbol(z);
             double *theta = (double *)calloc((size_t)npar, sizeof(double));
             for (q = 0; q < F.nfree; ++q) theta[F.freemap[q]] = xb[q];
             memset(&pot, 0, sizeof pot);
-            ok = sp_smeam_layout_pot(&lay, theta, &el, &pot) == SP_OK;
+            ok = sp_smeam_layout_pot(&lay, theta, names, &pot) == SP_OK;
             if (F.gpu_failed) ok = !fail_msg(sp_cuda_last_error());
             free(theta);
         }
@@ -3101,20 +3191,21 @@ static int cmd_fit_smeam_full(int argc, char **argv) {
         sp_cmaes_destroy(&es);
     }
     for (k = 0; k < tr.n; ++k) sp_smeam_sv_free(&F.sv[k]);
-    free(F.sv); free(F.work); free(F.fbuf); free(F.E); free(F.sse); free(F.theta); free(F.freemap);
+    free(F.sv); free(F.work); free(F.fbuf); free(F.E); free(F.sse); free(F.theta); free(F.freemap); free(F.frac);
     sp_cuda_sv_free(F.gpu); free(F.gE); free(F.gS);
-    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, &best_shift, &rtr, &rte);
+    if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, best_shift, &rtr, &rte);
     if (ok) {
-        fprintf(stderr, "smeam fit: energies per atom offset by %.10f eV (add to the potential's energy per atom)\n", best_shift);
+        smeam_print_offsets(names, ne, best_shift, NULL, NULL);
         print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
         ok = write_model(&pot, outpath);
     }
     if (ok && report) {
         out_file_t of;
         if ((ok = out_open(&of, report))) {
-            fprintf(of.fp, "{\n  \"kind\": \"smeam\",\n  \"model\": \"%s\",\n  \"element\": \"%s\",\n", outpath, sp_element_symbol(z));
+            smeam_json_head(of.fp, outpath, names, ne);
+            fprintf(of.fp, "  \"method\": \"CMA-ES over all parameters; energy constants by least squares\",\n");
             fprintf(of.fp, "  \"knots\": %ld,\n  \"rmin\": %.17g,\n  \"rcut\": %.17g,\n  \"generations\": %d,\n", knots, rmin, rcut, gen);
-            fprintf(of.fp, "  \"energy_constant_eV_per_atom\": %.17g,\n", best_shift);
+            smeam_json_constants(of.fp, names, ne, best_shift);
             fprintf(of.fp, "  \"n_params\": %d,\n  \"seconds\": %.3f,\n", F.nfree, now_seconds() - t0);
             json_rmse_end(of.fp, &rtr, te.n ? &rte : NULL);
             ok = out_close(&of, 1);
@@ -3642,29 +3733,22 @@ static int cmd_fit_smeam(int argc, char **argv) {
     free(best_x); free(best_lin);
     if (ok) ok = fit_rmse(&pot, train_path, &tr, test_path, &te, best_shift, &rtr, &rte);
     if (ok) {
-        for (e = 0; e < ne; ++e)
-            fprintf(stderr, "smeam fit: %s: energy offset %.10f eV per atom (add it to the potential's energy for each %s "
-                            "atom); U knots on [%.6g, %.6g]\n", names[e], best_shift[e], names[e], best_ulo[e], best_uhi[e]);
-        if (ne > 2)
-            fprintf(stderr, "smeam fit: note: LAMMPS meam/spline indexes the pairs of 3 or more elements differently "
-                            "(FORMATS.md 1.3); it will not reproduce this potential\n");
+        smeam_print_offsets(names, ne, best_shift, best_ulo, best_uhi);
         print_rmse_table(stdout, &rtr, te.n ? &rte : NULL);
         ok = write_model(&pot, outpath);
     }
     if (ok && report) {
         out_file_t of;
         if ((ok = out_open(&of, report))) {
-            fprintf(of.fp, "{\n  \"kind\": \"smeam\",\n  \"model\": \"%s\",\n  \"elements\": [", outpath);
-            for (e = 0; e < ne; ++e) fprintf(of.fp, "%s\"%s\"", e ? ", " : "", names[e]);
-            fprintf(of.fp, "],\n  \"method\": \"variable projection: CMA-ES over rho, f, g; phi, U, constants by linear least squares\",\n");
+            smeam_json_head(of.fp, outpath, names, ne);
+            fprintf(of.fp, "  \"method\": \"variable projection: CMA-ES over rho, f, g; phi, U, constants by linear least squares\",\n");
             fprintf(of.fp, "  \"knots\": %ld,\n  \"u_knots\": %ld,\n  \"rmin\": %.17g,\n  \"rcut\": %.17g,\n  \"generations\": %d,\n",
                     knots, uknots, rmin, rcut, gen);
             fprintf(of.fp, "  \"kappa\": %.17g,\n  \"stress_weight\": %.17g,\n", kappa, stress_w);
             fprintf(of.fp, "  \"u_range\": {");
             for (e = 0; e < ne; ++e) fprintf(of.fp, "%s\"%s\": [%.17g, %.17g]", e ? ", " : "", names[e], best_ulo[e], best_uhi[e]);
-            fprintf(of.fp, "},\n  \"energy_constant_eV_per_atom\": {");
-            for (e = 0; e < ne; ++e) fprintf(of.fp, "%s\"%s\": %.17g", e ? ", " : "", names[e], best_shift[e]);
             fprintf(of.fp, "},\n");
+            smeam_json_constants(of.fp, names, ne, best_shift);
             fprintf(of.fp, "  \"n_params\": %d,\n  \"n_params_cmaes\": %d,\n  \"n_params_linear\": %d,\n  \"seconds\": %.3f,\n",
                     F.nfree + F.nlin, F.nfree, F.nlin, now_seconds() - t0);
             json_rmse_end(of.fp, &rtr, te.n ? &rte : NULL);
