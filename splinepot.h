@@ -4653,58 +4653,59 @@ static SP__INLINE void sp__uf3_contract(const double *SP_RESTRICT cj, size_t rs,
     }
 }
 
-/* Several elements (sp__uf3_center_fast): the triplets (j, k > j) of bond j's row,
-   element b of k by element b, whose count makes it worth it, contracted with
-   j's basis as for one element: j's bond is on the l axis when b is not below
-   j's element, else on the m axis, and the rows then run along l, k's axis
-   (the same results in the same order: no exchange of ends as per triplet).
-   Writes their 4 results each to ph, every triplet's n-interval to tk (the
-   per-triplet path reads them), ctr[b] = 1 for the elements done. Not inlined: in sp__uf3_center_fast it made the
-   one-element path slower. */
-SP__NOINLINE static void sp__uf3_row_contract(const sp_uf3_trio_t *T0, int ne, const int *SP_RESTRICT bt, const int *SP_RESTRICT bl0,
-                                 int jj, int m, int *SP_RESTRICT tk, const double *SP_RESTRICT wr,
-                                 const double *SP_RESTRICT bj, const double *SP_RESTRICT wms, double *SP_RESTRICT s3,
-                                 double *SP_RESTRICT ph, int *SP_RESTRICT ctr) {
+/* Several elements (sp__uf3_center_fast; the 3-body bonds grouped by element,
+   gs[b] the first of element b, smn and smx the least and greatest l-interval
+   from each bond to the end of its group): the triplets (j, k > j) of bond j's
+   row, of j's element a, group by group. k's element is never below a, so j is
+   on the trio's l axis, as for one element. A group with enough triplets is
+   contracted with j's basis over l once (the rule of the one-element path),
+   the others go triplet by triplet. Writes each triplet's n-interval to tk
+   and its 4 results to ph. Not inlined: in sp__uf3_center_fast the
+   contraction made the one-element path slower. */
+SP__NOINLINE static void sp__uf3_row_groups(const sp_uf3_trio_t *T0, int ne, const int *SP_RESTRICT gs,
+                                            const int *SP_RESTRICT bl0, const int *SP_RESTRICT smn,
+                                            const int *SP_RESTRICT smx, int jj, int a, int *SP_RESTRICT tk,
+                                            const double *SP_RESTRICT wr, const double *SP_RESTRICT bj,
+                                            const double *SP_RESTRICT wms, double *SP_RESTRICT s3,
+                                            double *SP_RESTRICT ph) {
     enum { W = SP__UF3_LANES };
-    const int lj = bl0[jj];
+    const int k0 = jj + 1, lj = bl0[jj];
     int b, t;
-    for (b = 0; b < ne; ++b) {
-        const sp_uf3_trio_t *T = T0 + sp_pot_pair_index(ne, bt[jj], b);
+    for (b = a; b < ne; ++b) {
+        const sp_uf3_trio_t *T = T0 + sp_pot_pair_index(ne, a, b);
+        const sp_bspline_t *bsn = &T->bs[2];
+        const int ks = b == a ? k0 : gs[b], t0 = ks - k0, t1 = gs[b + 1] - k0, cnt = t1 - t0;
         const size_t N = (size_t)T->N, MN = (size_t)T->M * N;
-        int cnt = 0, mlo = 0, mhi = 0, nlo = 0, nhi = 0, nr, ns;
-        for (t = 0; t < m; ++t) {
-            const int kk = jj + 1 + t;
-            int n0;
-            if (bt[kk] != b) continue;
-            n0 = tk[t] = sp__uf3_vinterval(&T->bs[2], wr[t]);
-            if (cnt++ == 0) {
-                mlo = mhi = bl0[kk];
-                nlo = nhi = n0;
-            }
-            mlo = bl0[kk] < mlo ? bl0[kk] : mlo;
-            mhi = bl0[kk] > mhi ? bl0[kk] : mhi;
+        int nlo, nhi, nr = 0, ns = 0, mlo = 0, use = 0;
+        if (cnt <= 0) continue;
+        nlo = nhi = tk[t0] = sp__uf3_vinterval(bsn, wr[t0]);
+        for (t = t0 + 1; t < t1; ++t) {
+            const int n0 = tk[t] = sp__uf3_vinterval(bsn, wr[t]);
             nlo = n0 < nlo ? n0 : nlo;
             nhi = n0 > nhi ? n0 : nhi;
         }
-        nr = mhi + 4 - mlo;
-        ns = (nhi + 4 - nlo + W - 1) / W * W;
-        if (cnt < 4 || !(14 * nr * (ns / W) < 34 * cnt - 40)) continue;
-        if (b >= bt[jj]) sp__uf3_contract(T->c + ((size_t)lj * T->M + (size_t)mlo) * N + nlo, N, MN, bj, nr, ns, s3);
-        else sp__uf3_contract(T->c + ((size_t)mlo * T->M + (size_t)lj) * N + nlo, MN, N, bj, nr, ns, s3);
-        for (t = 0; t < m; ++t) {
-            const int kk = jj + 1 + t, n0 = tk[t];
+        if (cnt >= 4) {
+            mlo = smn[ks];
+            nr = smx[ks] + 4 - mlo;
+            ns = (nhi + 4 - nlo + W - 1) / W * W;
+            use = 14 * nr * (ns / W) < 34 * cnt - 40;
+        }
+        if (use) sp__uf3_contract(T->c + ((size_t)lj * T->M + (size_t)mlo) * N + nlo, N, MN, bj, nr, ns, s3);
+        for (t = t0; t < t1; ++t) {
+            const int kk = k0 + t, n0 = tk[t];
             const double rjk = wr[t];
             double *SP_RESTRICT o = ph + 4 * t;
-            const size_t off = (size_t)(bl0[kk] - mlo) * ns + (size_t)(n0 - nlo);
-            if (bt[kk] != b) continue;
-            if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) {
+            if (rjk < bsn->t0 || rjk > bsn->t1) {
                 o[0] = o[1] = o[2] = o[3] = 0.0;
                 continue;
             }
-            sp__uf3_vtrio_s(s3 + off, s3 + (size_t)nr * ns + off, (size_t)ns, wms + 32 * (size_t)kk,
-                            sp__uf3_vbasis_k(T->vtab[2], rjk, n0), o);
+            if (use) {
+                const size_t off = (size_t)(bl0[kk] - mlo) * ns + (size_t)(n0 - nlo);
+                sp__uf3_vtrio_s(s3 + off, s3 + (size_t)nr * ns + off, (size_t)ns, wms + 32 * (size_t)kk,
+                                sp__uf3_vbasis_k(T->vtab[2], rjk, n0), o);
+            } else
+                sp__uf3_vtrio(T, lj, bj, bl0[kk], wms + 32 * (size_t)kk, sp__uf3_vbasis_k(T->vtab[2], rjk, n0), n0, o);
         }
-        ctr[b] = 1;
     }
 }
 
@@ -4901,7 +4902,7 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
         int *SP_RESTRICT zl = pt + 4 * cap, *SP_RESTRICT smn = pt + 5 * cap, *SP_RESTRICT smx = pt + 6 * cap;
         int *SP_RESTRICT tk = pt + 7 * cap;
         const sp_bspline_t *bsn = &T0->bs[2];
-        int jj0 = 0;
+        int jj0 = 0, gs[SP_MAX_ELEMENTS + 1];
         int nb = 0, nz = 0, nm = 0, jj, t;
         /* the 3-body bonds; the entries within m2 that are not (their Fb slot gets a zero);
            the reverse entries of those within m1, listed for the gather in lst */
@@ -4938,6 +4939,16 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
             nm += !(r > m1);
         }
         if (nm < n) lst[b0 + nm] = -1;
+        if (!single) { /* several elements: the 3-body bonds grouped by element, in list order within each */
+            int c[SP_MAX_ELEMENTS + 1] = {0}, b;
+            for (jj = 0; jj < nb; ++jj) {
+                tk[jj] = idx[jj];
+                ++c[pt[idx[jj]] + 1];
+            }
+            for (b = 0; b < ne; ++b) c[b + 1] += c[b];
+            for (b = 0; b <= ne; ++b) gs[b] = c[b];
+            for (jj = 0; jj < nb; ++jj) idx[c[pt[tk[jj]]]++] = tk[jj];
+        }
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
         for (jj = 0; jj < nb; ++jj) __builtin_prefetch(fb + 3 * (size_t)(b0 + idx[jj]), 1, 3); /* written below */
 #endif
@@ -4964,6 +4975,11 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
                 smn[jj] = bl0[jj + 1] < smn[jj + 1] ? bl0[jj + 1] : smn[jj + 1];
                 smx[jj] = bl0[jj + 1] > smx[jj + 1] ? bl0[jj + 1] : smx[jj + 1];
             }
+        }
+        for (jj = nb - 1; !single && jj >= 0; --jj) { /* several: from each bond to the end of its group */
+            const int last = jj == nb - 1 || bt[jj + 1] != bt[jj];
+            smn[jj] = last || bl0[jj] < smn[jj + 1] ? bl0[jj] : smn[jj + 1];
+            smx[jj] = last || bl0[jj] > smx[jj + 1] ? bl0[jj] : smx[jj + 1];
         }
         while (jj0 < nb) {
             /* a chunk of rows jj0..jj1-1 whose triplets fit in tcap; triplet (jj, k0 + t) at rb + t */
@@ -4999,14 +5015,16 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
             }
             for (jj = jj0, rb = 0; jj < jj1; rb += nb - 1 - jj++) {
                 const int k0 = jj + 1, m = nb - k0;
-                const double *SP_RESTRICT bj = bas + 8 * jj, *SP_RESTRICT wj = wms + 32 * (size_t)jj;
+                const double *SP_RESTRICT bj = bas + 8 * jj;
                 const double *SP_RESTRICT wx = tx + rb, *SP_RESTRICT wy = ty + rb, *SP_RESTRICT wz = tz + rb;
                 const double *SP_RESTRICT wr = tr + rb, *SP_RESTRICT wi = ti_ + rb;
                 const int lj = bl0[jj];
                 double sj = 0.0, hx = 0.0, hy = 0.0, hz = 0.0;
-                int ctr[SP_MAX_ELEMENTS], b; /* several elements: k of element b contracted */
-                for (b = 0; !single && b < ne; ++b) ctr[b] = 0;
-                if (single && m >= 4) {
+                if (!single) {
+                    sp__uf3_row_groups(T0, ne, gs, bl0, smn, smx, jj, bt[jj], tk + rb, wr, bj, wms, s3, ph);
+                    goto row_done;
+                }
+                if (m >= 4) {
                     /* many triplets in the row: contract over l once, for the m rows and n
                        columns the row's triplets reach, if that is cheaper (8-wide operations:
                        14 per row and 8 columns, against 34 per triplet saved) */
@@ -5054,34 +5072,17 @@ static SP__INLINE double sp__uf3_center_fast_t(const sp_pot_t *pot, const sp_nli
                         goto row_done;
                     }
                 }
-                if (!single && m >= 4) sp__uf3_row_contract(T0, ne, bt, bl0, jj, m, tk + rb, wr, bj, wms, s3, ph, ctr);
                 /* per triplet (dV/dr_ij, V, dV/dr_jk, dV/dr_ik) into ph[4 t..] */
                 for (t = 0; t < m; ++t) {
-                    const int kk = k0 + t;
+                    const int kk = k0 + t, n0 = tk[rb + t];
                     const double rjk = wr[t];
-                    const sp_uf3_trio_t *T;
                     double *SP_RESTRICT o = ph + 4 * t;
-                    int n0;
-                    if (!single && ctr[bt[kk]]) continue; /* contracted above */
-                    if (single) {
-                        T = T0;
-                        n0 = tk[rb + t];
-                    } else {
-                        T = T0 + sp_pot_pair_index(ne, bt[jj], bt[kk]);
-                        n0 = m >= 4 ? tk[rb + t] : sp__uf3_vinterval(&T->bs[2], rjk); /* (row_contract's, every k) */
-                    }
-                    if (rjk < T->bs[2].t0 || rjk > T->bs[2].t1) {
+                    if (rjk < T0->bs[2].t0 || rjk > T0->bs[2].t1) {
                         o[0] = o[1] = o[2] = o[3] = 0.0;
                         continue;
                     }
-                    if (single || bt[kk] >= bt[jj]) {
-                        sp__uf3_vtrio(T, lj, bj, bl0[kk], wms + 32 * (size_t)kk, sp__uf3_vbasis_k(T->vtab[2], rjk, n0),
-                                      n0, o);
-                    } else { /* l is the neighbour of lower atomic number: k */
-                        double d;
-                        sp__uf3_vtrio(T, bl0[kk], bas + 8 * kk, lj, wj, sp__uf3_vbasis_k(T->vtab[2], rjk, n0), n0, o);
-                        d = o[0]; o[0] = o[3]; o[3] = d;
-                    }
+                    sp__uf3_vtrio(T0, lj, bj, bl0[kk], wms + 32 * (size_t)kk, sp__uf3_vbasis_k(T0->vtab[2], rjk, n0), n0,
+                                  o);
                 }
             row_done:
                 /* F_j += -dV/dr_ij u_ij + dV/dr_jk u_jk, F_k += -dV/dr_ik u_ik - dV/dr_jk u_jk

@@ -4,7 +4,7 @@
    de Boor basis), forces against finite differences, the virial against the
    strain derivative, and all of energy, forces, per-atom energies and
    per-atom virials against the generic path (pot->uf3.fast = 0, itself
-   checked in test_uf3.c). Covered: one and two elements; pairs with
+   checked in test_uf3.c). Covered: one, two and three elements; pairs with
    different knots and cutoffs (per-lane pair parameters) and with more than
    32 knot intervals (no register table); trios with different n knots and
    swapped l/m neighbours; a 3-body cutoff as large as the pair cutoff (many
@@ -23,12 +23,12 @@
 
 typedef struct spec_t {
     int nelem, has3;
-    double r2lo[3], r2hi[3];  /* per pair */
-    int n2[3];
+    double r2lo[6], r2hi[6];  /* per pair */
+    int n2[6];
     double r3lo, r3hi;        /* l and m knots, shared by every trio */
     int n3;
-    double r3nhi[6];          /* last n knot per trio (first r3lo) */
-    int n3n[6];
+    double r3nhi[18];         /* last n knot per trio (first r3lo) */
+    int n3n[18];
     int nonuniform2, differentlm;
 } spec_t;
 
@@ -36,7 +36,7 @@ typedef struct spec_t {
    zero at the end; V3 random, trailing planes zero, symmetric in l, m for
    equal neighbour elements */
 static void make_model(sp_pot_t *pot, const spec_t *sp) {
-    int z[2] = {14, 32}, nt2[3], nt3[3 * 6], np = sp->nelem * (sp->nelem + 1) / 2, k, a;
+    int z[3] = {14, 32, 50}, nt2[6], nt3[3 * 18], np = sp->nelem * (sp->nelem + 1) / 2, k, a;
     sp_diag_t d;
     for (k = 0; k < np; ++k) nt2[k] = sp->n2[k] + 7;
     for (k = 0; k < sp->nelem * np; ++k) {
@@ -57,7 +57,8 @@ static void make_model(sp_pot_t *pot, const spec_t *sp) {
     for (k = 0; sp->has3 && k < sp->nelem * np; ++k) {
         sp_uf3_trio_t *T = pot->uf3.trio + k;
         size_t n = (size_t)T->L * T->M * T->N, q;
-        int l, m, nn, sym = sp->nelem == 1 || k % np != 1; /* equal neighbour elements */
+        int l, m, nn, sym = 0;
+        for (a = 0; a < sp->nelem; ++a) sym |= sp_pot_pair_index(sp->nelem, a, a) == k % np; /* equal neighbour elements */
         sp_bspline_knots_uniform(sp->r3lo, sp->r3hi, sp->n3, T->t[0]);
         sp_bspline_knots_uniform(sp->r3lo, sp->r3hi + (sp->differentlm && k == 1 ? 0.25 : 0.0), sp->n3, T->t[1]);
         sp_bspline_knots_uniform(sp->r3lo, sp->r3nhi[k], sp->n3n[k], T->t[2]);
@@ -261,5 +262,12 @@ int main(void) {
     run_case("UF2,3, 2 elements, non-uniform V2", &s, 0, 1, 0.0, 0);
     s.nonuniform2 = 0; s.differentlm = 1;
     run_case("UF2,3, 2 elements, trios' l/m knots differ", &s, 0, 1, 0.0, 0);
+    /* three elements, 3-body cutoff = pair cutoff: each row's triplets by element of k, contracted or not */
+    memset(&s, 0, sizeof s);
+    s.nelem = 3; s.has3 = 1;
+    for (k = 0; k < 6; ++k) { s.r2lo[k] = 1.5 - 0.05 * k; s.r2hi[k] = 5.5 - 0.1 * k; s.n2[k] = 20 + 2 * k; }
+    s.r3lo = 1.5; s.r3hi = 5.5; s.n3 = 10;
+    for (k = 0; k < 18; ++k) { s.r3nhi[k] = 11.0 - 0.1 * k; s.n3n[k] = 20 - k % 4; }
+    run_case("UF2,3, 3 elements, 3-body to 5.5", &s, 1, 1, 0.0, 0);
     return sp_test_finish();
 }
