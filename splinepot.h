@@ -1614,13 +1614,17 @@ SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl,
  * spline parameters theta = (y_0..y_{n-1}, d0, dN) of each spline, so the
  * basis vectors s(r), s'(r) of every bond and s(cos theta), s'(cos theta)
  * of every triplet can be computed once per configuration. Energies and
- * forces for P parameter sets are then dense products with the parameter
- * matrix, evaluated in chunks of parameter sets with the parameter-set
- * index innermost (vectorised); U is evaluated per parameter set. Any number
- * of elements: phi, rho and f share the radial knots [rlo, rc], g has knots
- * on [-1, 1], U on [ulo, uhi] (or its element's own range); all splines are
- * clamped (LAMMPS's), so a parameter vector is a meam/spline file
- * (sp_smeam_layout_pot).
+ * forces for P parameter sets are then evaluated in chunks of parameter sets
+ * with the parameter-set index innermost (vectorised): the phi energy and the
+ * rho part of each density are dense products of summed basis vectors with
+ * the parameter matrix; rho, f, g and phi' per bond and triplet are taken
+ * from the segment the distance or cos theta falls in (4 parameter rows,
+ * after one tridiagonal solve per spline and set; the same function as the
+ * dense product, in 4 terms instead of n + 2); U is evaluated per parameter
+ * set. Any number of elements: phi, rho and f share the radial knots
+ * [rlo, rc], g has knots on [-1, 1], U on [ulo, uhi] (or its element's own
+ * range); all splines are clamped (LAMMPS's), so a parameter vector is a
+ * meam/spline file (sp_smeam_layout_pot).
  *
  * Parameter vector, ne elements, np = ne (ne + 1) / 2 element pairs (the
  * symmetric sp_pot_pair_index order), each spline (y_0..y_{n-1}, d0, dN) in
@@ -10862,41 +10866,110 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
 SP_API size_t sp_smeam_sv_workspace_size(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int chunk) {
     size_t npar = (size_t)sp_smeam_layout_npar(lay);
     if (chunk < 1) chunk = 1;
-    return sizeof(double) * (size_t)chunk * (7 * (size_t)sv->nbonds + 3 * (size_t)sv->natoms + npar + 2) + 64;
+    return sizeof(double) * (size_t)chunk * (6 * (size_t)sv->nbonds + 3 * (size_t)sv->natoms + 2 * npar) + 64;
+}
+
+/* Where x falls on a clamped spline of n uniform knots xk (sp__spline_eval's
+   cases and arithmetic): its value is sum_a cv[a] R_a and its derivative
+   sum_a cd[a] R_a, R_a the parameter row r[a] of the spline (y_0..y_{n-1},
+   d0, dN) or, z[a] = 1, the row r[a] of its z_k = y''_k / (6 h). */
+typedef struct sp__smseg_t {
+    int r[4], z[4];
+    double cv[4], cd[4];
+} sp__smseg_t;
+
+static void sp__smeam_seg(double x, const double *xk, int n, sp__smseg_t *g) {
+    const double h = (xk[n - 1] - xk[0]) / (n - 1), hsq = h * h, xs = xk[n - 1] - xk[0];
+    int a;
+    x -= xk[0];
+    for (a = 0; a < 4; ++a) {
+        g->z[a] = a >= 2;
+        g->cv[a] = g->cd[a] = 0.0;
+    }
+    if (x <= 0.0 || !(x < xs)) { /* linear beyond the ends: y0 + d0 x, yN + dN (x - xs) */
+        const int lo = x <= 0.0;
+        g->r[0] = g->r[2] = g->r[3] = lo ? 0 : n - 1;
+        g->r[1] = lo ? n : n + 1;
+        g->z[2] = g->z[3] = 0;
+        g->cv[0] = 1.0;
+        g->cv[1] = lo ? x : x - xs;
+        g->cd[1] = 1.0;
+    } else {
+        int k = (int)(x * (1.0 / h));
+        double d, b;
+        if (k > n - 2) k = n - 2;
+        d = (xk[k + 1] - xk[0]) - x; /* sp__spline_eval's a */
+        b = h - d;
+        g->r[0] = g->r[2] = k;
+        g->r[1] = g->r[3] = k + 1;
+        g->cv[0] = d / h;
+        g->cv[1] = 1.0 - d / h;
+        g->cv[2] = (d * d - hsq) * d;
+        g->cv[3] = (b * b - hsq) * b;
+        g->cd[0] = -1.0 / h;
+        g->cd[1] = 1.0 / h;
+        g->cd[2] = -(3.0 * d * d - hsq);
+        g->cd[3] = 3.0 * b * b - hsq;
+    }
+}
+
+/* z_k = y''_k / (6 h) of the clamped splines of n knots x whose parameters
+   start at rows q0, q0 + n + 2, ... (nspl of them) of T (npar x pc), into the
+   same rows of Z */
+static void sp__smeam_sv_z(const double *T, double *Z, int pc, int q0, int nspl, int n, const double *x) {
+    const double h6 = (x[n - 1] - x[0]) / (n - 1) * 6.0;
+    double y[SP_SPLINE_MAX_KNOTS], y2[SP_SPLINE_MAX_KNOTS];
+    int sp, p, k;
+    for (sp = 0; sp < nspl; ++sp) {
+        const size_t q = (size_t)q0 + (size_t)sp * (n + 2);
+        for (p = 0; p < pc; ++p) {
+            for (k = 0; k < n; ++k) y[k] = T[(q + k) * pc + p];
+            sp__spline_y2(n, x, y, SP_SPLINE_CLAMPED, T[(q + n) * pc + p], T[(q + n + 1) * pc + p], y2);
+            for (k = 0; k < n; ++k) Z[(q + k) * pc + p] = y2[k] / h6;
+        }
+    }
 }
 
 /* One chunk of pc parameter sets (T: npar x pc, set index innermost): the
    per-bond f, f', phi' and dn_i/dr_ij (dn: nb x 3 x pc), and n_i (nn: n x pc).
-   gb, gdb: pc doubles of scratch. */
+   The splines of rho, f, g and phi' are evaluated by segments (per set the
+   z_k of sp__smeam_sv_z in Z, npar x pc scratch; per bond or triplet the 4
+   rows and weights of sp__smeam_seg), which is the same function as the
+   products with the dense bases s, s' (4 terms instead of nr + 2 or ng + 2). */
 static void sp__smeam_sv_density_chunk(const sp_smeam_sv_t *sv, const sp_smeam_layout_t *lay, int pc,
                                        const double *T, double *fv, double *fd, double *pd, double *dn,
-                                       double *nn, double *SP_RESTRICT gb, double *SP_RESTRICT gdb) {
+                                       double *nn, double *SP_RESTRICT Z) {
     const sp__smoff_t o = sp__smeam_offsets(lay);
-    const int nr2 = sv->nr2, ng2 = sv->ng2, ne = o.ne;
+    const int nr2 = sv->nr2, ne = o.ne;
     const int n = sv->natoms, nb = sv->nbonds, nt = sv->ntrip;
+    double xr[SP_SPLINE_MAX_KNOTS], xg[SP_SPLINE_MAX_KNOTS];
     int p, q, b, t, i, d, e;
+    sp__uniform_knots(lay->nr, lay->rlo, lay->rc, xr);
+    sp__uniform_knots(o.ng, -1.0, 1.0, xg);
+    sp__smeam_sv_z(T, Z, pc, 0, o.np + ne, lay->nr, xr); /* phi, rho */
+    sp__smeam_sv_z(T, Z, pc, o.f, ne, lay->nr, xr);
+    sp__smeam_sv_z(T, Z, pc, o.g, o.np, o.ng, xg);
     /* bonds: f, f', rho' (into dn), phi' of the neighbour's element and the pair */
     for (b = 0; b < nb; ++b) {
-        const double *sb = sv->s + (size_t)b * nr2, *db = sv->ds + (size_t)b * nr2, *ub = sv->u + 4 * (size_t)b;
+        const double *ub = sv->u + 4 * (size_t)b;
         const int tj = sv->btype[b], pq = ne == 1 ? 0 : sp_pot_pair_index(ne, sv->atype[sv->centre[b]], tj);
-        const double *Tf0 = T + (size_t)(o.f + tj * nr2) * pc, *Tr0 = T + (size_t)(o.rho + tj * nr2) * pc;
-        const double *Tp0 = T + (size_t)pq * nr2 * pc;
+        const size_t of = (size_t)(o.f + tj * nr2), orh = (size_t)(o.rho + tj * nr2), op = (size_t)pq * nr2;
         double *SP_RESTRICT f1 = fv + (size_t)b * pc, *SP_RESTRICT f2 = fd + (size_t)b * pc;
         double *SP_RESTRICT f3 = pd + (size_t)b * pc, *SP_RESTRICT dx = dn + 3 * (size_t)b * pc;
-        for (p = 0; p < pc; ++p) f1[p] = f2[p] = f3[p] = dx[p] = 0.0;
-        for (q = 0; q < nr2; ++q) {
-            const double *SP_RESTRICT Tf = Tf0 + (size_t)q * pc, *SP_RESTRICT Tr = Tr0 + (size_t)q * pc;
-            const double *SP_RESTRICT Tp = Tp0 + (size_t)q * pc;
-            const double s = sb[q], ds = db[q];
-            for (p = 0; p < pc; ++p) {
-                f1[p] += s * Tf[p];
-                f2[p] += ds * Tf[p];
-                f3[p] += ds * Tp[p];
-                dx[p] += ds * Tr[p]; /* rho'(r), times u below */
-            }
+        const double *SP_RESTRICT F[4], *SP_RESTRICT R[4], *SP_RESTRICT H[4];
+        sp__smseg_t g;
+        sp__smeam_seg(1.0 / ub[3], xr, lay->nr, &g);
+        for (q = 0; q < 4; ++q) {
+            const double *B = g.z[q] ? Z : T;
+            F[q] = B + (of + g.r[q]) * pc;
+            R[q] = B + (orh + g.r[q]) * pc;
+            H[q] = B + (op + g.r[q]) * pc;
         }
         for (p = 0; p < pc; ++p) {
-            const double rp = dx[p];
+            const double rp = g.cd[0] * R[0][p] + g.cd[1] * R[1][p] + g.cd[2] * R[2][p] + g.cd[3] * R[3][p]; /* rho'(r) */
+            f1[p] = g.cv[0] * F[0][p] + g.cv[1] * F[1][p] + g.cv[2] * F[2][p] + g.cv[3] * F[3][p];
+            f2[p] = g.cd[0] * F[0][p] + g.cd[1] * F[1][p] + g.cd[2] * F[2][p] + g.cd[3] * F[3][p];
+            f3[p] = g.cd[0] * H[0][p] + g.cd[1] * H[1][p] + g.cd[2] * H[2][p] + g.cd[3] * H[3][p];
             dx[p] = rp * ub[0];
             dx[pc + p] = rp * ub[1];
             dx[2 * (size_t)pc + p] = rp * ub[2];
@@ -10917,9 +10990,10 @@ static void sp__smeam_sv_density_chunk(const sp_smeam_sv_t *sv, const sp_smeam_l
     for (t = 0; t < nt; ++t) {
         const int bj = sv->tj[t], bk = sv->tk[t], i0 = sv->centre[bj];
         const double *uj = sv->u + 4 * (size_t)bj, *uk = sv->u + 4 * (size_t)bk, c = sv->cs[t];
-        const double *sg = sv->sg + (size_t)t * ng2, *dsg = sv->dsg + (size_t)t * ng2;
         const int pg = ne == 1 ? 0 : sp_pot_pair_index(ne, sv->btype[bj], sv->btype[bk]);
-        const double *Tg0 = T + (size_t)(o.g + pg * ng2) * pc;
+        const size_t og = (size_t)(o.g + pg * o.ng2);
+        const double *SP_RESTRICT G[4];
+        sp__smseg_t sg;
         const double *SP_RESTRICT fj = fv + (size_t)bj * pc, *SP_RESTRICT fk = fv + (size_t)bk * pc;
         const double *SP_RESTRICT fdj = fd + (size_t)bj * pc, *SP_RESTRICT fdk = fd + (size_t)bk * pc;
         double *SP_RESTRICT ni = nn + (size_t)i0 * pc;
@@ -10929,18 +11003,13 @@ static void sp__smeam_sv_density_chunk(const sp_smeam_sv_t *sv, const sp_smeam_l
             cj[d] = (uk[d] - c * uj[d]) * uj[3];
             ck[d] = (uj[d] - c * uk[d]) * uk[3];
         }
-        for (p = 0; p < pc; ++p) { gb[p] = 0.0; gdb[p] = 0.0; }
-        for (q = 0; q < ng2; ++q) {
-            const double *SP_RESTRICT Tg = Tg0 + (size_t)q * pc;
-            const double a = sg[q], b2 = dsg[q];
-            for (p = 0; p < pc; ++p) {
-                gb[p] += a * Tg[p];
-                gdb[p] += b2 * Tg[p];
-            }
-        }
+        sp__smeam_seg(c, xg, o.ng, &sg);
+        for (q = 0; q < 4; ++q) G[q] = (sg.z[q] ? Z : T) + (og + sg.r[q]) * pc;
         for (p = 0; p < pc; ++p) {
-            const double g = gb[p], ff = fj[p] * fk[p];
-            const double a1 = fdj[p] * fk[p] * g, a2 = ff * gdb[p], a3 = fj[p] * fdk[p] * g;
+            const double g = sg.cv[0] * G[0][p] + sg.cv[1] * G[1][p] + sg.cv[2] * G[2][p] + sg.cv[3] * G[3][p];
+            const double gd = sg.cd[0] * G[0][p] + sg.cd[1] * G[1][p] + sg.cd[2] * G[2][p] + sg.cd[3] * G[3][p];
+            const double ff = fj[p] * fk[p];
+            const double a1 = fdj[p] * fk[p] * g, a2 = ff * gd, a3 = fj[p] * fdk[p] * g;
             ni[p] += ff * g;
             dj[p] += a1 * uj[0] + a2 * cj[0];
             dj[pc + p] += a1 * uj[1] + a2 * cj[1];
@@ -10973,8 +11042,7 @@ static sp_result_t sp__smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_lay
         double *nn = dn + 3 * (size_t)nb * pc;     /* n x pc: n_i */
         double *dU = nn + (size_t)n * pc;          /* n x pc: U'(n_i) */
         double *eu = dU + (size_t)n * pc;          /* n x pc: U(n_i) - U(0) */
-        double *SP_RESTRICT gb = eu + (size_t)n * pc; /* pc: g of one triplet */
-        double *SP_RESTRICT gdb = gb + pc;            /* pc: g' of one triplet */
+        double *SP_RESTRICT Z = eu + (size_t)n * pc;  /* npar x pc: the splines' z_k */
         int p, q, b, i, d;
         for (p = 0; p < pc; ++p)
             for (q = 0; q < npar; ++q) {
@@ -10982,7 +11050,7 @@ static sp_result_t sp__smeam_sv_eval(const sp_smeam_sv_t *sv, const sp_smeam_lay
                 if (!sp__isfinite(v)) return SP_ERR_NOT_FINITE;
                 T[(size_t)q * pc + p] = v;
             }
-        sp__smeam_sv_density_chunk(sv, lay, pc, T, fv, fd, pd, dn, nn, gb, gdb);
+        sp__smeam_sv_density_chunk(sv, lay, pc, T, fv, fd, pd, dn, nn, Z);
         /* U of each element per parameter set, and the energies */
         for (p = 0; p < pc; ++p) {
             sp_spline_t U[SP_MAX_ELEMENTS];
@@ -11051,7 +11119,7 @@ SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_l
         const int pc = (P - p0 < chunk) ? P - p0 : chunk;
         double *T = (double *)work, *fv = T + (size_t)o.npar * pc, *fd = fv + (size_t)nb * pc;
         double *pd = fd + (size_t)nb * pc, *dn = pd + (size_t)nb * pc, *nn = dn + 3 * (size_t)nb * pc;
-        double *gb = nn + (size_t)n * pc, *gdb = gb + pc;
+        double *Z = nn + (size_t)n * pc;
         int p, q, i, b;
         for (p = 0; p < pc; ++p)
             for (q = 0; q < o.npar; ++q) {
@@ -11060,7 +11128,7 @@ SP_API sp_result_t sp_smeam_sv_density(const sp_smeam_sv_t *sv, const sp_smeam_l
                 if (!sp__isfinite(v)) return SP_ERR_NOT_FINITE;
                 T[(size_t)q * pc + p] = v;
             }
-        sp__smeam_sv_density_chunk(sv, lay, pc, T, fv, fd, pd, dn, nn, gb, gdb);
+        sp__smeam_sv_density_chunk(sv, lay, pc, T, fv, fd, pd, dn, nn, Z);
         for (p = 0; p < pc; ++p) {
             double *on = out_n + (size_t)(p0 + p) * n;
             for (i = 0; i < n; ++i) on[i] = nn[(size_t)i * pc + p];

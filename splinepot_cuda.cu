@@ -17,15 +17,17 @@
  *     Per CMA-ES generation only P x npar parameters go up. One thread per
  *     parameter set p; every per-bond/per-atom intermediate is stored as
  *     [item][p] (p innermost), so a warp's loads and stores are coalesced and
- *     the structure-vector entries (the same for all p) are broadcasts. This is
+ *     the per-item geometry (the same for all p) is a broadcast. This is
  *     sp_smeam_sv_eval with chunk = P, term for term, for any number of
  *     elements (rho and f of the neighbour's element, U of the centre's, phi
  *     and g of the pair; per-element U knot ranges):
- *       k_sv_bonds   f, f', phi', rho' u per bond      reads 2 nr2 (bcast), writes 6 doubles/bond/set
+ *       k_sv_z       z_k = y''_k / (6 h) of the rho, f, g, phi splines per set
+ *       k_sv_bonds   f, f', phi', rho' u per bond: each spline by its segment
+ *                    at r (4 parameter rows), writes 6 doubles/bond/set
  *       k_sv_trip    n_i and dn_i/dr_ij per centre: the triplets of a centre are
  *                    walked (bj, bk > bj) with n_i and dn_ij in registers;
  *                    per triplet 2 loads (f_k, f'_k) + 3 read-modify-writes (dn_k)
- *                    = 64 B/triplet/set (g's ng2 parameters stay in L1)
+ *                    = 64 B/triplet/set (g's segment rows stay in L1)
  *       k_sv_U       each element's U spline built per set (thread)
  *       k_sv_energy  U(n_i), energies
  *       k_sv_bforce, k_sv_gather, k_sv_sse  bond forces, gather in list
@@ -1726,15 +1728,16 @@ struct spc_svc { /* one configuration's place in the packed arrays */
 };
 
 struct spc_svk {
-    int P, npb, npar, ne, nr2, ng2, nu, nu2, o_rho, o_U, o_f, o_g; /* phi at 0 */
+    int P, npb, npar, ne, nr, ng, nr2, ng2, nu, nu2, o_rho, o_U, o_f, o_g; /* phi at 0 */
     const spc_svc *conf;
-    const double *s, *ds, *u, *rho_sum, *phi_sum, *sg, *dsg, *cs, *ref, *xu;
+    const double *u, *rho_sum, *phi_sum, *cs, *ref, *xu, *xr, *xg; /* xr, xg: knots of the radial splines, of g */
     const int *first;  /* per config n + 1 entries, at oa + c */
     const int *tfirst; /* per atom: first triplet (within its configuration) */
     const int *rev;    /* per bond, within its configuration */
     const int *aconf, *batom; /* configuration of each atom, global centre atom of each bond */
     const int *atype, *btype; /* element of each atom, of each bond's neighbour */
     const double *T;                 /* npar x P */
+    double *Z;                       /* npar x P: z_k = y''_k / (6 h) of the rho, f, g, phi splines (T's rows) */
     double *fv, *fd, *pd, *dn, *nn, *dU; /* [item][p] */
     sp_spline_t *U;                  /* ne x P: U of element e for set p at e P + p */
     double *u0;                      /* ne x P: U(0), as U */
@@ -1748,25 +1751,98 @@ struct spc_svk {
 #endif
 #define SPC_SV_THREADS 64
 
+/* sp__smeam_seg: where x falls on a clamped spline of n uniform knots xk,
+   the 4 parameter rows (of T, or of Z where z) and the weights of its value
+   and derivative */
+struct spc_seg {
+    int r[4], z[4];
+    double cv[4], cd[4];
+};
+
+__host__ __device__ __forceinline__ void spc_sv_seg(double x, const double *xk, int n, spc_seg *g) {
+    const double h = (xk[n - 1] - xk[0]) / (n - 1), hsq = h * h, xs = xk[n - 1] - xk[0];
+    int a;
+    x -= xk[0];
+    for (a = 0; a < 4; ++a) {
+        g->z[a] = a >= 2;
+        g->cv[a] = g->cd[a] = 0.0;
+    }
+    if (x <= 0.0 || !(x < xs)) {
+        const int lo = x <= 0.0;
+        g->r[0] = g->r[2] = g->r[3] = lo ? 0 : n - 1;
+        g->r[1] = lo ? n : n + 1;
+        g->z[2] = g->z[3] = 0;
+        g->cv[0] = 1.0;
+        g->cv[1] = lo ? x : x - xs;
+        g->cd[1] = 1.0;
+    } else {
+        int k = (int)(x * (1.0 / h));
+        double d, b;
+        if (k > n - 2) k = n - 2;
+        d = (xk[k + 1] - xk[0]) - x;
+        b = h - d;
+        g->r[0] = g->r[2] = k;
+        g->r[1] = g->r[3] = k + 1;
+        g->cv[0] = d / h;
+        g->cv[1] = 1.0 - d / h;
+        g->cv[2] = (d * d - hsq) * d;
+        g->cv[3] = (b * b - hsq) * b;
+        g->cd[0] = -1.0 / h;
+        g->cd[1] = 1.0 / h;
+        g->cd[2] = -(3.0 * d * d - hsq);
+        g->cd[3] = 3.0 * b * b - hsq;
+    }
+}
+
+/* sum_a c[a] row_a[p] of one spline whose parameters start at row q */
+__host__ __device__ __forceinline__ double spc_sv_dot(const spc_svk &K, const spc_seg &g, const double *c, long q,
+                                                      int p) {
+    const long P = K.P;
+    const double *B0 = g.z[0] ? K.Z : K.T, *B1 = g.z[1] ? K.Z : K.T, *B2 = g.z[2] ? K.Z : K.T, *B3 = g.z[3] ? K.Z : K.T;
+    return c[0] * B0[(q + g.r[0]) * P + p] + c[1] * B1[(q + g.r[1]) * P + p] + c[2] * B2[(q + g.r[2]) * P + p] +
+           c[3] * B3[(q + g.r[3]) * P + p];
+}
+
+/* the z_k of spline s for parameter set p (sp__smeam_sv_z): phi and rho (np +
+   ne splines from row 0), f (ne from o_f), g (np from o_g) */
+__host__ __device__ __forceinline__ void spc_sv_z(const spc_svk &K, int p, long s) {
+    const long P = K.P;
+    const int np = K.ne * (K.ne + 1) / 2, rad = s < np + 2 * K.ne, n = rad ? K.nr : K.ng;
+    const long q = s < np + K.ne ? s * K.nr2 : (rad ? K.o_f + (s - np - K.ne) * K.nr2 : K.o_g + (s - np - 2 * K.ne) * K.ng2);
+    const double *x = rad ? K.xr : K.xg, *Tq = K.T + q * P + p;
+    const double h6 = (x[n - 1] - x[0]) / (n - 1) * 6.0;
+    double y[SP_SPLINE_MAX_KNOTS], y2[SP_SPLINE_MAX_KNOTS], u[SP_SPLINE_MAX_KNOTS], qn, un, sig, pp;
+    int i, k;
+    for (i = 0; i < n; ++i) y[i] = Tq[i * P];
+    /* sp__spline_y2, clamped */
+    y2[0] = -0.5;
+    u[0] = (3.0 / (x[1] - x[0])) * ((y[1] - y[0]) / (x[1] - x[0]) - Tq[n * P]);
+    for (i = 1; i < n - 1; ++i) {
+        sig = (x[i] - x[i - 1]) / (x[i + 1] - x[i - 1]);
+        pp = sig * y2[i - 1] + 2.0;
+        y2[i] = (sig - 1.0) / pp;
+        u[i] = (y[i + 1] - y[i]) / (x[i + 1] - x[i]) - (y[i] - y[i - 1]) / (x[i] - x[i - 1]);
+        u[i] = (6.0 * u[i] / (x[i + 1] - x[i - 1]) - sig * u[i - 1]) / pp;
+    }
+    qn = 0.5;
+    un = (3.0 / (x[n - 1] - x[n - 2])) * (Tq[(n + 1) * P] - (y[n - 1] - y[n - 2]) / (x[n - 1] - x[n - 2]));
+    y2[n - 1] = (un - qn * u[n - 2]) / (qn * y2[n - 2] + 1.0);
+    for (k = n - 2; k >= 0; --k) y2[k] = y2[k] * y2[k + 1] + u[k];
+    for (k = 0; k < n; ++k) K.Z[(q + k) * P + p] = y2[k] / h6;
+}
+
 /* f, f', phi' of the pair, rho' u of bond gb (the CPU's bond loop) */
 __host__ __device__ __forceinline__ void spc_sv_bonds(const spc_svk &K, int p, long gb) {
     const long P = K.P;
-    const double *sb = K.s + gb * K.nr2, *db = K.ds + gb * K.nr2, *ub = K.u + 4 * gb;
+    const double *ub = K.u + 4 * gb;
     const int tj = K.btype[gb], pq = K.ne == 1 ? 0 : spc_pair_index(K.ne, K.atype[K.batom[gb]], tj);
-    const double *Tf = K.T + (K.o_f + tj * K.nr2) * P + p, *Tr = K.T + (K.o_rho + tj * K.nr2) * P + p;
-    const double *Tp = K.T + (long)pq * K.nr2 * P + p;
-    double f1 = 0.0, f2 = 0.0, f3 = 0.0, dx = 0.0;
-    int q;
-    for (q = 0; q < K.nr2; ++q) {
-        const double s = SPC_LDG(sb + q), ds = SPC_LDG(db + q);
-        f1 += s * Tf[q * P];
-        f2 += ds * Tf[q * P];
-        f3 += ds * Tp[q * P];
-        dx += ds * Tr[q * P];
-    }
-    K.fv[gb * P + p] = f1;
-    K.fd[gb * P + p] = f2;
-    K.pd[gb * P + p] = f3;
+    spc_seg g;
+    double dx;
+    spc_sv_seg(1.0 / ub[3], K.xr, K.nr, &g);
+    dx = spc_sv_dot(K, g, g.cd, K.o_rho + tj * K.nr2, p); /* rho'(r) */
+    K.fv[gb * P + p] = spc_sv_dot(K, g, g.cv, K.o_f + tj * K.nr2, p);
+    K.fd[gb * P + p] = spc_sv_dot(K, g, g.cd, K.o_f + tj * K.nr2, p);
+    K.pd[gb * P + p] = spc_sv_dot(K, g, g.cd, (long)pq * K.nr2, p);
     K.dn[(3 * gb) * P + p] = dx * ub[0];
     K.dn[(3 * gb + 1) * P + p] = dx * ub[1];
     K.dn[(3 * gb + 2) * P + p] = dx * ub[2];
@@ -1795,20 +1871,17 @@ __host__ __device__ __forceinline__ void spc_sv_trip(const spc_svk &K, int p, lo
         for (bk = bj + 1; bk < first[i + 1]; ++bk, ++t) {
             const long gk = C.ob + bk;
             const double *uk = K.u + 4 * gk, cs = SPC_LDG(K.cs + t);
-            const double *sg = K.sg + t * K.ng2, *dsg = K.dsg + t * K.ng2;
             const int pg = K.ne == 1 ? 0 : spc_pair_index(K.ne, ej, K.btype[gk]);
-            const double *Tg = K.T + (K.o_g + pg * K.ng2) * P + p;
-            double cj[3], ck[3], g = 0.0, gd = 0.0;
+            double cj[3], ck[3], g, gd;
+            spc_seg sgm;
             int d;
             for (d = 0; d < 3; ++d) {
                 cj[d] = (uk[d] - cs * uj[d]) * uj[3];
                 ck[d] = (uj[d] - cs * uk[d]) * uk[3];
             }
-            for (q = 0; q < K.ng2; ++q) {
-                const double tg = Tg[q * P];
-                g += SPC_LDG(sg + q) * tg;
-                gd += SPC_LDG(dsg + q) * tg;
-            }
+            spc_sv_seg(cs, K.xg, K.ng, &sgm);
+            g = spc_sv_dot(K, sgm, sgm.cv, K.o_g + pg * K.ng2, p);
+            gd = spc_sv_dot(K, sgm, sgm.cd, K.o_g + pg * K.ng2, p);
             {
                 const double fk = K.fv[gk * P + p], fdk = K.fd[gk * P + p], ff = fj * fk;
                 const double a1 = fdj * fk * g, a2 = ff * gd, a3 = fj * fdk * g;
@@ -1939,6 +2012,7 @@ __host__ __device__ __forceinline__ void spc_sv_sse(const spc_svk &K, int p, lon
         const int p = (int)(blockIdx.x % K.npb) * blockDim.x + threadIdx.x;                 \
         if (p < K.P) spc_##name(K, p, item);                                                \
     }
+SPC_SV_KERNEL(sv_z)
 SPC_SV_KERNEL(sv_bonds)
 SPC_SV_KERNEL(sv_trip)
 SPC_SV_KERNEL(sv_U)
@@ -1956,13 +2030,14 @@ struct spc_svpack {
     int nconf;
     long n_tot, nb_tot;
     std::vector<spc_svc> conf;
-    std::vector<double> s, ds, u, rho, phi, sg, dsg, cs, ref, xu;
+    std::vector<double> u, rho, phi, cs, ref, xu, xr, xg;
     std::vector<int> first, tfirst, rev, aconf, batom, atype, btype;
 };
 
 /* The kernels of one evaluation, in order: launch(kernel, body, items). */
 template <class Launch>
 static void spc_sv_run(const spc_svpack &h, int forces, int force_sse, Launch launch) {
+    launch(k_sv_z, spc_sv_z, (long)(h.K.ne * (h.K.ne + 1) + 2 * h.K.ne)); /* np + ne, ne, np splines */
     launch(k_sv_bonds, spc_sv_bonds, h.nb_tot);
     launch(k_sv_trip, spc_sv_trip, h.n_tot);
     launch(k_sv_U, spc_sv_U, (long)h.K.ne);
@@ -1976,8 +2051,8 @@ static void spc_sv_run(const spc_svpack &h, int forces, int force_sse, Launch la
 /* f(&K.x, vector) for each of spc_svk's arrays of the training set and its vector in h */
 template <class F> static void spc_sv_arrays(spc_svpack &h, F f) {
     spc_svk &K = h.K;
-    f(&K.conf, h.conf); f(&K.s, h.s); f(&K.ds, h.ds); f(&K.u, h.u); f(&K.rho_sum, h.rho); f(&K.phi_sum, h.phi);
-    f(&K.sg, h.sg); f(&K.dsg, h.dsg); f(&K.cs, h.cs); f(&K.ref, h.ref); f(&K.xu, h.xu); f(&K.first, h.first);
+    f(&K.conf, h.conf); f(&K.u, h.u); f(&K.rho_sum, h.rho); f(&K.phi_sum, h.phi); f(&K.xr, h.xr); f(&K.xg, h.xg);
+    f(&K.cs, h.cs); f(&K.ref, h.ref); f(&K.xu, h.xu); f(&K.first, h.first);
     f(&K.tfirst, h.tfirst); f(&K.rev, h.rev); f(&K.aconf, h.aconf); f(&K.batom, h.batom); f(&K.atype, h.atype);
     f(&K.btype, h.btype);
 }
@@ -1996,12 +2071,17 @@ static sp_result_t spc_sv_pack(spc_svpack *h, const sp_smeam_layout_t *lay, cons
         if (sv[c].nr2 != nr2 || sv[c].ng2 != ng2 || sv[c].nelem != ne || sv[c].natoms < 1)
             return spc_diag(diag, SP_ERR_BAD_ARG, "configuration %d: structure vectors of another layout", c + 1);
     memset(&K, 0, sizeof K);
-    K.ne = ne; K.nr2 = nr2; K.ng2 = ng2; K.nu = lay->nu; K.nu2 = nu2;
+    K.ne = ne; K.nr = lay->nr; K.ng = ng; K.nr2 = nr2; K.ng2 = ng2; K.nu = lay->nu; K.nu2 = nu2;
     K.o_rho = np * nr2; K.o_U = K.o_rho + ne * nr2; K.o_f = K.o_U + ne * nu2; K.o_g = K.o_f + ne * nr2;
     K.npar = K.o_g + np * ng2;
     h->nconf = nconf;
     h->conf.resize(nconf);
     h->xu.resize((size_t)ne * lay->nu);
+    h->xr.resize(lay->nr);
+    h->xg.resize(ng);
+    for (i = 0; i < lay->nr; ++i) /* sp__uniform_knots */
+        h->xr[i] = (i == lay->nr - 1) ? lay->rc : lay->rlo + (lay->rc - lay->rlo) * i / (lay->nr - 1);
+    for (i = 0; i < ng; ++i) h->xg[i] = (i == ng - 1) ? 1.0 : -1.0 + 2.0 * i / (ng - 1);
     for (e = 0; e < ne; ++e) { /* sp__smeam_uknots */
         const int own = ne > 1 && lay->urange[e][1] > lay->urange[e][0];
         const double lo = own ? lay->urange[e][0] : lay->ulo, hi = own ? lay->urange[e][1] : lay->uhi;
@@ -2020,13 +2100,9 @@ static sp_result_t spc_sv_pack(spc_svpack *h, const sp_smeam_layout_t *lay, cons
             h->ref.insert(h->ref.end(), ref_forces[c], ref_forces[c] + 3 * (size_t)n);
             oref += 3 * (long)n;
         }
-        h->s.insert(h->s.end(), v->s, v->s + (size_t)nb * nr2);
-        h->ds.insert(h->ds.end(), v->ds, v->ds + (size_t)nb * nr2);
         h->u.insert(h->u.end(), v->u, v->u + 4 * (size_t)nb);
         h->rho.insert(h->rho.end(), v->rho_sum, v->rho_sum + (size_t)n * ne * nr2);
         h->phi.insert(h->phi.end(), v->phi_sum, v->phi_sum + (size_t)np * nr2);
-        h->sg.insert(h->sg.end(), v->sg, v->sg + (size_t)v->ntrip * ng2);
-        h->dsg.insert(h->dsg.end(), v->dsg, v->dsg + (size_t)v->ntrip * ng2);
         h->cs.insert(h->cs.end(), v->cs, v->cs + v->ntrip);
         h->first.insert(h->first.end(), v->first, v->first + n + 1);
         h->rev.insert(h->rev.end(), v->rev, v->rev + nb);
@@ -2066,18 +2142,25 @@ static sp_result_t spc_sv_params(int P, int npar, const double *theta, std::vect
 }
 
 /* per-set scratch of spc_svk: doubles per parameter set of each array, in
-   the order fv, fd, pd, dn, nn, dU, u0, E, F, sse (T and U apart) */
+   the order fv, fd, pd, dn, nn, dU, u0, E, F, sse, Z (T and U apart) */
+#define SPC_SV_NSCR 11
 static void spc_sv_scratch_sizes(const spc_svpack &h, size_t *per) {
     const size_t nb = (size_t)h.nb_tot, na = (size_t)h.n_tot, nc = (size_t)h.nconf;
-    const size_t v[] = {nb, nb, nb, 3 * nb, na, na, (size_t)h.K.ne, nc, 3 * na, nc};
+    const size_t v[SPC_SV_NSCR] = {nb, nb, nb, 3 * nb, na, na, (size_t)h.K.ne, nc, 3 * na, nc, (size_t)h.K.npar};
     memcpy(per, v, sizeof v);
+}
+
+/* K's per-set arrays at scr[0..SPC_SV_NSCR) (spc_sv_scratch_sizes's order) */
+static void spc_sv_set_scratch(spc_svk &K, double *const *scr) {
+    K.fv = scr[0]; K.fd = scr[1]; K.pd = scr[2]; K.dn = scr[3]; K.nn = scr[4]; K.dU = scr[5]; K.u0 = scr[6];
+    K.E = scr[7]; K.F = scr[8]; K.sse = scr[9]; K.Z = scr[10];
 }
 
 struct sp_cuda_sv_t {
     spc_svpack h;
     int capP;
     std::vector<void *> blocks; /* fixed device arrays */
-    double *d_T, *d_scr[10];    /* d_scr: spc_sv_scratch_sizes's arrays */
+    double *d_T, *d_scr[SPC_SV_NSCR]; /* d_scr: spc_sv_scratch_sizes's arrays */
     sp_spline_t *d_U;
     std::vector<double> hT;
 };
@@ -2085,7 +2168,7 @@ struct sp_cuda_sv_t {
 extern "C" void sp_cuda_sv_free(sp_cuda_sv_t *g) {
     if (!g) return;
     for (size_t k = 0; k < g->blocks.size(); ++k) cudaFree(g->blocks[k]);
-    for (int k = 0; k < 10; ++k) cudaFree(g->d_scr[k]);
+    for (int k = 0; k < SPC_SV_NSCR; ++k) cudaFree(g->d_scr[k]);
     cudaFree(g->d_T);
     cudaFree(g->d_U);
     delete g;
@@ -2109,7 +2192,7 @@ extern "C" sp_result_t sp_cuda_sv_create(sp_cuda_sv_t **out, const sp_smeam_layo
     g->capP = 0;
     g->d_T = NULL;
     g->d_U = NULL;
-    for (int k = 0; k < 10; ++k) g->d_scr[k] = NULL;
+    for (int k = 0; k < SPC_SV_NSCR; ++k) g->d_scr[k] = NULL;
     r = spc_sv_pack(&g->h, lay, sv, nconf, ref_forces, diag);
     if (r == SP_OK) r = spc_need_device(diag);
     if (r != SP_OK) {
@@ -2130,7 +2213,7 @@ extern "C" sp_result_t sp_cuda_sv_create(sp_cuda_sv_t **out, const sp_smeam_layo
 
 extern "C" sp_result_t sp_cuda_sv_eval(sp_cuda_sv_t *g, int P, const double *theta, double *out_energy,
                                        double *out_forces, double *out_force_sse) {
-    size_t per[10];
+    size_t per[SPC_SV_NSCR];
     sp_result_t r;
     if (!g || P < 0 || (P > 0 && (!theta || !out_energy))) return spc_diag(NULL, SP_ERR_BAD_ARG, "bad argument");
     spc_svpack &h = g->h;
@@ -2138,7 +2221,7 @@ extern "C" sp_result_t sp_cuda_sv_eval(sp_cuda_sv_t *g, int P, const double *the
     if (P == 0) return SP_OK;
     spc_sv_scratch_sizes(h, per);
     if (P > g->capP) { /* per-set scratch */
-        for (int k = 0; k < 10; ++k) {
+        for (int k = 0; k < SPC_SV_NSCR; ++k) {
             cudaFree(g->d_scr[k]);
             g->d_scr[k] = NULL;
         }
@@ -2147,7 +2230,7 @@ extern "C" sp_result_t sp_cuda_sv_eval(sp_cuda_sv_t *g, int P, const double *the
         g->d_T = NULL;
         g->d_U = NULL;
         g->capP = 0;
-        for (int k = 0; k < 10; ++k)
+        for (int k = 0; k < SPC_SV_NSCR; ++k)
             SPC_TRY(cudaMalloc((void **)&g->d_scr[k], per[k] * (size_t)P * sizeof(double)), "cudaMalloc (per-set scratch)");
         SPC_TRY(cudaMalloc((void **)&g->d_T, (size_t)K.npar * P * sizeof(double)), "cudaMalloc (parameters)");
         SPC_TRY(cudaMalloc((void **)&g->d_U, (size_t)K.ne * P * sizeof(sp_spline_t)), "cudaMalloc (U splines)");
@@ -2159,8 +2242,7 @@ extern "C" sp_result_t sp_cuda_sv_eval(sp_cuda_sv_t *g, int P, const double *the
     K.P = P;
     K.npb = (P + SPC_SV_THREADS - 1) / SPC_SV_THREADS;
     K.T = g->d_T; K.U = g->d_U;
-    K.fv = g->d_scr[0]; K.fd = g->d_scr[1]; K.pd = g->d_scr[2]; K.dn = g->d_scr[3]; K.nn = g->d_scr[4];
-    K.dU = g->d_scr[5]; K.u0 = g->d_scr[6]; K.E = g->d_scr[7]; K.F = g->d_scr[8]; K.sse = g->d_scr[9];
+    spc_sv_set_scratch(K, g->d_scr);
     spc_sv_run(h, out_forces != NULL, out_force_sse != NULL, [&K](spc_sv_kernel k, spc_sv_body, long items) {
         k<<<(unsigned)(K.npb * items), SPC_SV_THREADS>>>(K);
     });

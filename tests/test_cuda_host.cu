@@ -19,18 +19,21 @@
 static void host_eval(spc_svpack &h, int P, const double *theta, std::vector<double> &E, std::vector<double> &F,
                       std::vector<double> &S) {
     spc_svk &K = h.K;
-    std::vector<double> T, scr[10];
+    std::vector<double> T, scr[SPC_SV_NSCR];
     std::vector<sp_spline_t> U((size_t)K.ne * P);
-    size_t per[10];
+    double *sp[SPC_SV_NSCR];
+    size_t per[SPC_SV_NSCR];
     int k;
     spc_sv_scratch_sizes(h, per);
-    for (k = 0; k < 10; ++k) scr[k].assign(per[k] * (size_t)P, NAN);
+    for (k = 0; k < SPC_SV_NSCR; ++k) {
+        scr[k].assign(per[k] * (size_t)P, NAN);
+        sp[k] = scr[k].data();
+    }
     SP_CHECK(spc_sv_params(P, K.npar, theta, T) == SP_OK);
     spc_sv_arrays(h, [](auto dst, const auto &v) { *dst = v.data(); });
     K.P = P;
     K.T = T.data(); K.U = U.data();
-    K.fv = scr[0].data(); K.fd = scr[1].data(); K.pd = scr[2].data(); K.dn = scr[3].data(); K.nn = scr[4].data();
-    K.dU = scr[5].data(); K.u0 = scr[6].data(); K.E = scr[7].data(); K.F = scr[8].data(); K.sse = scr[9].data();
+    spc_sv_set_scratch(K, sp);
     spc_sv_run(h, 1, 1, [&K](spc_sv_kernel, spc_sv_body body, long items) {
         for (long it = 0; it < items; ++it)
             for (int p = 0; p < K.P; ++p) body(K, p, it);
