@@ -1612,19 +1612,20 @@ SP_API sp_result_t sp_uf3_features(const sp_pot_t *layout, const sp_nlist_t *nl,
  * ==================================================================
  * Vita & Trinkle (2021), sec. 3.4: an s-MEAM potential is linear in its
  * spline parameters theta = (y_0..y_{n-1}, d0, dN) of each spline, so the
- * basis vectors s(r), s'(r) of every bond and s(cos theta), s'(cos theta)
- * of every triplet can be computed once per configuration. Energies and
- * forces for P parameter sets are then evaluated in chunks of parameter sets
- * with the parameter-set index innermost (vectorised): the phi energy and the
- * rho part of each density are dense products of summed basis vectors with
- * the parameter matrix; rho, f, g and phi' per bond and triplet are taken
- * from the segment the distance or cos theta falls in (4 parameter rows,
- * after one tridiagonal solve per spline and set; the same function as the
- * dense product, in 4 terms instead of n + 2); U is evaluated per parameter
- * set. Any number of elements: phi, rho and f share the radial knots
- * [rlo, rc], g has knots on [-1, 1], U on [ulo, uhi] (or its element's own
- * range); all splines are clamped (LAMMPS's), so a parameter vector is a
- * meam/spline file (sp_smeam_layout_pot).
+ * basis vectors s(r), s'(r) of every bond (and their sums per atom and per
+ * element pair) can be computed once per configuration, with each triplet's
+ * cos theta. Energies and forces for P parameter sets are then evaluated in
+ * chunks of parameter sets with the parameter-set index innermost
+ * (vectorised): the phi energy and the rho part of each density are dense
+ * products of summed basis vectors with the parameter matrix; rho, f, g and
+ * phi' per bond and triplet are taken from the segment the distance or
+ * cos theta falls in (4 parameter rows, after one tridiagonal solve per
+ * spline and set; the same function as the dense product, in 4 terms
+ * instead of n + 2); U is evaluated per parameter set. Any number of
+ * elements: phi, rho and f share the radial knots [rlo, rc], g has knots on
+ * [-1, 1], U on [ulo, uhi] (or its element's own range); all splines are
+ * clamped (LAMMPS's), so a parameter vector is a meam/spline file
+ * (sp_smeam_layout_pot).
  *
  * Parameter vector, ne elements, np = ne (ne + 1) / 2 element pairs (the
  * symmetric sp_pot_pair_index order), each spline (y_0..y_{n-1}, d0, dN) in
@@ -1654,7 +1655,7 @@ typedef struct sp_smeam_sv_t {
     double *rho_sum;        /* natoms x nelem x nr2: sum over the atom's bonds to each element of s(r) */
     double *phi_sum;        /* np x nr2: half the sum over all bonds of each element pair of s(r) */
     int *tj, *tk;           /* ntrip: the two bonds */
-    double *sg, *dsg, *cs;  /* ntrip x ng2, ntrip x ng2, ntrip: angular basis, cos theta */
+    double *cs;             /* ntrip: cos theta (g is evaluated on its segment: no angular basis is stored) */
     int *first;             /* natoms + 1: bonds of each centre (contiguous) */
     int *rev;               /* nbonds: reverse bond */
     sp_allocator_t allocator;
@@ -10750,7 +10751,7 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
                                      sp_diag_t *diag) {
     sp_nlist_t nl;
     sp_result_t r;
-    double xr[SP_SPLINE_MAX_KNOTS], xg[SP_SPLINE_MAX_KNOTS], *Mr = NULL, *Mg = NULL;
+    double xr[SP_SPLINE_MAX_KNOTS], *Mr = NULL;
     int nr2, ng2, i, b, nb, nt, n, ne;
     sp__smoff_t o;
     size_t bytes;
@@ -10782,8 +10783,8 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
     }
     nr2 = o.nr2;
     ng2 = o.ng2;
-    bytes = sizeof(double) * ((size_t)nb * (2 * nr2 + 4) + (size_t)n * ne * nr2 + (size_t)o.np * nr2 +
-                              (size_t)nt * (2 * ng2 + 1) + (size_t)lay->nr * nr2 + (size_t)o.ng * ng2) +
+    bytes = sizeof(double) * ((size_t)nb * (2 * nr2 + 4) + (size_t)n * ne * nr2 + (size_t)o.np * nr2 + (size_t)nt +
+                              (size_t)lay->nr * nr2) +
             sizeof(int) * ((size_t)nb * 3 + 2 * (size_t)nt + 2 * (size_t)n + 1) + 64;
     mem = (char *)sp__alloc(&al, bytes);
     if (!mem) {
@@ -10796,13 +10797,10 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
     sv->u = sv->ds + (size_t)nb * nr2;
     sv->rho_sum = sv->u + (size_t)nb * 4;
     sv->phi_sum = sv->rho_sum + (size_t)n * ne * nr2;
-    sv->sg = sv->phi_sum + (size_t)o.np * nr2;
-    sv->dsg = sv->sg + (size_t)nt * ng2;
-    sv->cs = sv->dsg + (size_t)nt * ng2;
+    sv->cs = sv->phi_sum + (size_t)o.np * nr2;
     Mr = sv->cs + nt;
-    Mg = Mr + (size_t)lay->nr * nr2;
     /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
-    sv->centre = (int *)(Mg + (size_t)o.ng * ng2);
+    sv->centre = (int *)(Mr + (size_t)lay->nr * nr2);
     sv->rev = sv->centre + nb;
     sv->btype = sv->rev + nb;
     sv->tj = sv->btype + nb;
@@ -10816,9 +10814,7 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
     sv->ng2 = ng2;
     sv->nelem = ne;
     sp__uniform_knots(lay->nr, lay->rlo, lay->rc, xr);
-    sp__uniform_knots(o.ng, -1.0, 1.0, xg);
     sp_spline_basis_matrix(lay->nr, xr, SP_SPLINE_CLAMPED, Mr);
-    sp_spline_basis_matrix(o.ng, xg, SP_SPLINE_CLAMPED, Mg);
     memset(sv->rho_sum, 0, sizeof(double) * ((size_t)n * ne * nr2 + (size_t)o.np * nr2));
     for (i = 0; i <= n; ++i) sv->first[i] = nl.first[i];
     for (i = 0; i < n; ++i) sv->atype[i] = cf->type ? cf->type[i] : 0;
@@ -10855,7 +10851,6 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
                 sv->tj[nt] = bj;
                 sv->tk[nt] = bk;
                 sv->cs[nt] = c;
-                sp_spline_basis(o.ng, xg, SP_SPLINE_CLAMPED, Mg, c, sv->sg + (size_t)nt * ng2, sv->dsg + (size_t)nt * ng2);
                 ++nt;
             }
     }
