@@ -1751,9 +1751,30 @@ struct spc_svk {
 #endif
 #define SPC_SV_THREADS 64
 
-/* sp__smeam_seg: where x falls on a clamped spline of n uniform knots xk,
-   the 4 parameter rows (of T, or of Z where z) and the weights of its value
-   and derivative */
+/* sp__spline_y2 for clamped splines (end slopes p0, pN), operation for operation */
+__host__ __device__ __forceinline__ void spc_spline_y2(int n, const double *x, const double *y, double p0, double pN,
+                                                       double *y2) {
+    double u[SP_SPLINE_MAX_KNOTS], qn, un, sig, pp;
+    int i, k;
+    y2[0] = -0.5;
+    u[0] = (3.0 / (x[1] - x[0])) * ((y[1] - y[0]) / (x[1] - x[0]) - p0);
+    for (i = 1; i < n - 1; ++i) {
+        sig = (x[i] - x[i - 1]) / (x[i + 1] - x[i - 1]);
+        pp = sig * y2[i - 1] + 2.0;
+        y2[i] = (sig - 1.0) / pp;
+        u[i] = (y[i + 1] - y[i]) / (x[i + 1] - x[i]) - (y[i] - y[i - 1]) / (x[i] - x[i - 1]);
+        u[i] = (6.0 * u[i] / (x[i + 1] - x[i - 1]) - sig * u[i - 1]) / pp;
+    }
+    qn = 0.5;
+    un = (3.0 / (x[n - 1] - x[n - 2])) * (pN - (y[n - 1] - y[n - 2]) / (x[n - 1] - x[n - 2]));
+    y2[n - 1] = (un - qn * u[n - 2]) / (qn * y2[n - 2] + 1.0);
+    for (k = n - 2; k >= 0; --k) y2[k] = y2[k] * y2[k + 1] + u[k];
+}
+
+/* sp__smeam_seg, operation for operation (a device copy: the header's static
+   functions are host code): where x falls on a clamped spline of n uniform
+   knots xk, the 4 parameter rows (of T, or of Z where z) and the weights of
+   its value and derivative */
 struct spc_seg {
     int r[4], z[4];
     double cv[4], cd[4];
@@ -1811,23 +1832,10 @@ __host__ __device__ __forceinline__ void spc_sv_z(const spc_svk &K, int p, long 
     const long q = s < np + K.ne ? s * K.nr2 : (rad ? K.o_f + (s - np - K.ne) * K.nr2 : K.o_g + (s - np - 2 * K.ne) * K.ng2);
     const double *x = rad ? K.xr : K.xg, *Tq = K.T + q * P + p;
     const double h6 = (x[n - 1] - x[0]) / (n - 1) * 6.0;
-    double y[SP_SPLINE_MAX_KNOTS], y2[SP_SPLINE_MAX_KNOTS], u[SP_SPLINE_MAX_KNOTS], qn, un, sig, pp;
+    double y[SP_SPLINE_MAX_KNOTS], y2[SP_SPLINE_MAX_KNOTS];
     int i, k;
     for (i = 0; i < n; ++i) y[i] = Tq[i * P];
-    /* sp__spline_y2, clamped */
-    y2[0] = -0.5;
-    u[0] = (3.0 / (x[1] - x[0])) * ((y[1] - y[0]) / (x[1] - x[0]) - Tq[n * P]);
-    for (i = 1; i < n - 1; ++i) {
-        sig = (x[i] - x[i - 1]) / (x[i + 1] - x[i - 1]);
-        pp = sig * y2[i - 1] + 2.0;
-        y2[i] = (sig - 1.0) / pp;
-        u[i] = (y[i + 1] - y[i]) / (x[i + 1] - x[i]) - (y[i] - y[i - 1]) / (x[i] - x[i - 1]);
-        u[i] = (6.0 * u[i] / (x[i + 1] - x[i - 1]) - sig * u[i - 1]) / pp;
-    }
-    qn = 0.5;
-    un = (3.0 / (x[n - 1] - x[n - 2])) * (Tq[(n + 1) * P] - (y[n - 1] - y[n - 2]) / (x[n - 1] - x[n - 2]));
-    y2[n - 1] = (un - qn * u[n - 2]) / (qn * y2[n - 2] + 1.0);
-    for (k = n - 2; k >= 0; --k) y2[k] = y2[k] * y2[k + 1] + u[k];
+    spc_spline_y2(n, x, y, Tq[n * P], Tq[(n + 1) * P], y2);
     for (k = 0; k < n; ++k) K.Z[(q + k) * P + p] = y2[k] / h6;
 }
 
@@ -1905,27 +1913,14 @@ __host__ __device__ __forceinline__ void spc_sv_trip(const spc_svk &K, int p, lo
 __host__ __device__ __forceinline__ void spc_sv_U(const spc_svk &K, int p, long e) {
     const long P = K.P;
     const int n = K.nu;
-    double y[SP_SPLINE_MAX_KNOTS], y2[SP_SPLINE_MAX_KNOTS], u[SP_SPLINE_MAX_KNOTS], qn, un, sig, pp, p0, pN, d;
+    double y[SP_SPLINE_MAX_KNOTS], y2[SP_SPLINE_MAX_KNOTS], p0, pN, d;
     const double *x = K.xu + e * n, *Tu = K.T + (K.o_U + e * K.nu2) * P + p;
     sp_spline_t *s = K.U + e * P + p;
-    int i, k;
+    int i;
     for (i = 0; i < n; ++i) y[i] = Tu[i * P];
     p0 = Tu[n * P];
     pN = Tu[(n + 1) * P];
-    /* sp__spline_y2, clamped */
-    y2[0] = -0.5;
-    u[0] = (3.0 / (x[1] - x[0])) * ((y[1] - y[0]) / (x[1] - x[0]) - p0);
-    for (i = 1; i < n - 1; ++i) {
-        sig = (x[i] - x[i - 1]) / (x[i + 1] - x[i - 1]);
-        pp = sig * y2[i - 1] + 2.0;
-        y2[i] = (sig - 1.0) / pp;
-        u[i] = (y[i + 1] - y[i]) / (x[i + 1] - x[i]) - (y[i] - y[i - 1]) / (x[i] - x[i - 1]);
-        u[i] = (6.0 * u[i] / (x[i + 1] - x[i - 1]) - sig * u[i - 1]) / pp;
-    }
-    qn = 0.5;
-    un = (3.0 / (x[n - 1] - x[n - 2])) * (pN - (y[n - 1] - y[n - 2]) / (x[n - 1] - x[n - 2]));
-    y2[n - 1] = (un - qn * u[n - 2]) / (qn * y2[n - 2] + 1.0);
-    for (k = n - 2; k >= 0; --k) y2[k] = y2[k] * y2[k + 1] + u[k];
+    spc_spline_y2(n, x, y, p0, pN, y2);
     s->n = n;
     s->xmin = x[0];
     s->xmax = x[n - 1];
