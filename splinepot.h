@@ -4633,12 +4633,11 @@ static SP__INLINE void sp__uf3_vtrio_s(const double *SP_RESTRICT s, const double
 }
 
 /* One row's trio coefficients contracted with bond j's basis bj (4 values,
-   4 derivatives) over one of the l and m axes: S[r][c] = sum_b B_b cj[r rs + b bs + c]
-   into s, the same with B'_b into s + nr ns, for nr rows along the other
-   axis and ns (a multiple of 8) n-columns; cj points at the first row's
-   coefficient at j's interval and the first column (reads up to 7 past a row:
-   T->c is padded). Over l: rs = N, bs = M N; over m: rs = M N, bs = N. */
-static SP__INLINE void sp__uf3_contract(const double *SP_RESTRICT cj, size_t rs, size_t bs, const double *SP_RESTRICT bj,
+   4 derivatives) over the l axis: S[r][c] = sum_b B_b cj[r N + b M N + c]
+   into s, the same with B'_b into s + nr ns, for nr m-rows and ns (a
+   multiple of 8) n-columns; cj points at the coefficient (j's l-interval,
+   first m-row, first column) (reads up to 7 past a row: T->c is padded). */
+static SP__INLINE void sp__uf3_contract(const double *SP_RESTRICT cj, size_t N, size_t MN, const double *SP_RESTRICT bj,
                                         int nr, int ns, double *SP_RESTRICT s) {
     const sp__v8 l0 = sp__v8_splat(bj[0]), l1 = sp__v8_splat(bj[1]), l2 = sp__v8_splat(bj[2]);
     const sp__v8 l3 = sp__v8_splat(bj[3]), d0 = sp__v8_splat(bj[4]), d1 = sp__v8_splat(bj[5]);
@@ -4646,10 +4645,10 @@ static SP__INLINE void sp__uf3_contract(const double *SP_RESTRICT cj, size_t rs,
     double *SP_RESTRICT s2 = s + (size_t)nr * ns;
     int mr, c;
     for (mr = 0; mr < nr; ++mr) {
-        const double *SP_RESTRICT cr = cj + (size_t)mr * rs;
+        const double *SP_RESTRICT cr = cj + (size_t)mr * N;
         for (c = 0; c < ns; c += SP__UF3_LANES) {
-            const sp__v8 c0 = sp__v8_load(cr + c), c1 = sp__v8_load(cr + bs + c);
-            const sp__v8 c2 = sp__v8_load(cr + 2 * bs + c), c3 = sp__v8_load(cr + 3 * bs + c);
+            const sp__v8 c0 = sp__v8_load(cr + c), c1 = sp__v8_load(cr + MN + c);
+            const sp__v8 c2 = sp__v8_load(cr + 2 * MN + c), c3 = sp__v8_load(cr + 3 * MN + c);
             sp__v8_store(s + (size_t)mr * ns + c, SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(l0, c0), SP__V8_MUL(l1, c1)),
                                                              SP__V8_ADD(SP__V8_MUL(l2, c2), SP__V8_MUL(l3, c3))));
             sp__v8_store(s2 + (size_t)mr * ns + c, SP__V8_ADD(SP__V8_ADD(SP__V8_MUL(d0, c0), SP__V8_MUL(d1, c1)),
