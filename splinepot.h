@@ -1648,7 +1648,7 @@ typedef struct sp_smeam_sv_t {
     int natoms, nbonds, ntrip;
     int nr2, ng2;           /* basis lengths nr + 2, ng + 2 */
     int nelem;              /* elements of the layout */
-    double *s, *ds;         /* nbonds x nr2: radial basis and derivative */
+    double *ds;             /* nbonds x nr2: derivative of the radial basis (its values only enter the sums below) */
     double *u;              /* nbonds x 4: unit vector, 1/r */
     int *centre;            /* nbonds: centre atom */
     int *atype, *btype;     /* natoms: element of each atom; nbonds: element of the bond's neighbour */
@@ -10741,7 +10741,7 @@ SP_API void sp_smeam_sv_free(sp_smeam_sv_t *sv) {
     sp_allocator_t a;
     if (!sv) return;
     a = sv->allocator;
-    sp__free(&a, sv->s);
+    sp__free(&a, sv->ds); /* the start of the one block */
     memset(sv, 0, sizeof *sv);
     sv->allocator = a;
 }
@@ -10782,7 +10782,7 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
     }
     nr2 = o.nr2;
     ng2 = o.ng2;
-    bytes = sizeof(double) * ((size_t)nb * (2 * nr2 + 4) + (size_t)n * ne * nr2 + (size_t)o.np * nr2 + (size_t)nt +
+    bytes = sizeof(double) * ((size_t)nb * (nr2 + 4) + (size_t)n * ne * nr2 + (size_t)o.np * nr2 + (size_t)nt +
                               (size_t)lay->nr * nr2) +
             sizeof(int) * ((size_t)nb * 3 + 2 * (size_t)nt + 2 * (size_t)n + 1) + 64;
     mem = (char *)sp__alloc(&al, bytes);
@@ -10791,8 +10791,7 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
         return sp__fail(diag, SP_ERR_NO_MEMORY, 0, "out of memory (%zu bytes of structure vectors)", bytes);
     }
     /* cppcheck-suppress invalidPointerCast ; one block carved into typed arrays, never reinterpreted */
-    sv->s = (double *)mem;
-    sv->ds = sv->s + (size_t)nb * nr2;
+    sv->ds = (double *)mem;
     sv->u = sv->ds + (size_t)nb * nr2;
     sv->rho_sum = sv->u + (size_t)nb * 4;
     sv->phi_sum = sv->rho_sum + (size_t)n * ne * nr2;
@@ -10821,8 +10820,7 @@ SP_API sp_result_t sp_smeam_sv_build(sp_smeam_sv_t *sv, const sp_smeam_layout_t 
         for (b = nl.first[i]; b < nl.first[i + 1]; ++b) {
             const double *xi = nl.xe + 3 * (size_t)i, *xj = nl.xe + 3 * (size_t)nl.j[b];
             double d[3] = {xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]};
-            double rr = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-            double *sb = sv->s + (size_t)b * nr2;
+            double rr = sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]), sb[SP_SPLINE_MAX_KNOTS + 2];
             const int tj = sv->atype[nl.owner[nl.j[b]]];
             double *rs = sv->rho_sum + ((size_t)i * ne + tj) * nr2;
             double *ps = sv->phi_sum + (size_t)sp_pot_pair_index(ne, sv->atype[i], tj) * nr2;
