@@ -2052,6 +2052,11 @@ template <class F> static void spc_sv_arrays(spc_svpack &h, F f) {
     f(&K.btype, h.btype);
 }
 
+/* sp__uniform_knots: n knots from lo to hi, the last exactly hi */
+static void spc_uniform_knots(int n, double lo, double hi, double *x) {
+    for (int k = 0; k < n; ++k) x[k] = (k == n - 1) ? hi : lo + (hi - lo) * k / (n - 1);
+}
+
 /* sv[0..nconf) and the reference forces packed into h (host only) */
 static sp_result_t spc_sv_pack(spc_svpack *h, const sp_smeam_layout_t *lay, const sp_smeam_sv_t *sv, int nconf,
                                const double *const *ref_forces, sp_diag_t *diag) {
@@ -2074,15 +2079,13 @@ static sp_result_t spc_sv_pack(spc_svpack *h, const sp_smeam_layout_t *lay, cons
     h->xu.resize((size_t)ne * lay->nu);
     h->xr.resize(lay->nr);
     h->xg.resize(ng);
-    for (i = 0; i < lay->nr; ++i) /* sp__uniform_knots */
-        h->xr[i] = (i == lay->nr - 1) ? lay->rc : lay->rlo + (lay->rc - lay->rlo) * i / (lay->nr - 1);
-    for (i = 0; i < ng; ++i) h->xg[i] = (i == ng - 1) ? 1.0 : -1.0 + 2.0 * i / (ng - 1);
+    spc_uniform_knots(lay->nr, lay->rlo, lay->rc, h->xr.data());
+    spc_uniform_knots(ng, -1.0, 1.0, h->xg.data());
     for (e = 0; e < ne; ++e) { /* sp__smeam_uknots */
         const int own = ne > 1 && lay->urange[e][1] > lay->urange[e][0];
         const double lo = own ? lay->urange[e][0] : lay->ulo, hi = own ? lay->urange[e][1] : lay->uhi;
         if (!(hi > lo)) return spc_diag(diag, SP_ERR_BAD_ARG, "bad s-MEAM layout");
-        for (i = 0; i < lay->nu; ++i)
-            h->xu[(size_t)e * lay->nu + i] = (i == lay->nu - 1) ? hi : lo + (hi - lo) * i / (lay->nu - 1);
+        spc_uniform_knots(lay->nu, lo, hi, h->xu.data() + (size_t)e * lay->nu);
     }
     for (c = 0; c < nconf; ++c) {
         const sp_smeam_sv_t *v = sv + c;
